@@ -1,0 +1,64 @@
+# Winnow: `make run` starts the app on the embedded default; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install system-packages test-system-packages services migrate admin demo run worker web lint format test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+# Real images for the demo dataset come from Debian packages (installed where apt exists).
+system-packages:
+	@scripts/system_packages.sh tuxpaint-stamps-default mate-backgrounds
+
+test-system-packages:
+	@scripts/system_packages.sh tuxpaint-stamps-default mate-backgrounds chromium
+
+services:
+	@scripts/services.sh
+
+migrate: install
+	$(MANAGE) migrate --noinput -v 0
+
+admin: migrate
+	$(MANAGE) ensure_admin
+
+demo: migrate system-packages
+	$(MANAGE) build_demo_dataset --if-missing --seed 0
+
+run: install system-packages migrate admin demo
+	@scripts/run.sh $(HOST) $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint --lint frontend/templates curation/templates jobs/templates --quiet
+	DJANGO_SETTINGS_MODULE=config.settings.local WINNOW_VAR_DIR=$$(mktemp -d) $(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/mypy core jobs curation robustness explain frontend config
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: install test-system-packages services lint
+	$(VENV)/bin/pytest tests
+
+bench: install
+	$(PY) bench/import_bench.py
+
+clean:
+	rm -rf var/test-media var/broker

@@ -1,0 +1,54 @@
+"""Structured API errors: every error body is {"error": {"code", "message", "details"}}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApplicationError(Exception):
+    """A business rule refused the operation; services raise it, APIs map it to 400/409."""
+
+    def __init__(self, message: str, *, code: str = "invalid", status_code: int = 400, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status_code = status_code
+        self.details = details
+
+
+def _error(code: str, message: str, status_code: int, details: Any = None) -> Response:
+    return Response({"error": {"code": code, "message": message, "details": details}}, status=status_code)
+
+
+def structured_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return _error(exc.code, exc.message, exc.status_code, exc.details)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return _error("validation_error", "The request payload is invalid.", response.status_code, response.data)
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        message = str(detail) if not isinstance(detail, (dict, list)) else "Request failed."
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            code = codes
+        resp = _error(code, message, response.status_code)
+        for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+            if header in response:
+                resp[header] = response[header]
+        return resp
+    return _error(code, "Request failed.", status.HTTP_400_BAD_REQUEST)

@@ -1,0 +1,1 @@
+"""Grad-CAM runs and spurious-feature reports: arrive with the "Grad-CAM explanations" issue."""

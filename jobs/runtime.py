@@ -1,0 +1,87 @@
+"""The contract between job kinds and the job runner.
+
+A job kind is a service function registered by name with the queue it runs on:
+
+    @job_kind("import_dataset", queue="default")
+    def dataset_import_job(ctx: JobContext) -> dict: ...
+
+The runner (jobs.services.job_execute) loads the Job row, calls the function with a
+JobContext, and records the returned dict as the job's result. The function reports
+progress with `ctx.progress(done, total, message)` between batches; that call also
+raises JobCancelled when a cancel was requested, so work stops at a batch boundary.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from jobs.models import Job
+
+
+class JobCancelled(Exception):
+    """Raised inside a job function at a batch boundary after a cancel request."""
+
+
+class JobFailed(Exception):
+    """A job function's clear, user-facing reason to fail (no traceback shown)."""
+
+
+class JobContext(Protocol):
+    job: "Job"
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    def progress(self, done: int, total: int, message: str = "") -> None:
+        """Record progress (and heartbeat); raises JobCancelled if cancel was requested."""
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log tail."""
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled if cancel was requested."""
+
+
+JobFunction = Callable[[JobContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    function: JobFunction
+    queue: str = "default"
+    description: str = ""
+    capability: str = "curate"
+    cleanup: Callable[["Job"], None] | None = field(default=None)
+
+
+JOB_KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(
+    name: str,
+    *,
+    queue: str = "default",
+    description: str = "",
+    capability: str = "curate",
+    cleanup: Callable[["Job"], None] | None = None,
+) -> Callable[[JobFunction], JobFunction]:
+    """Register a job function. `cleanup(job)` undoes partial writes after a failure or cancel."""
+
+    def register(function: JobFunction) -> JobFunction:
+        if name in JOB_KINDS and JOB_KINDS[name].function is not function:
+            raise ValueError(f"job kind {name!r} is registered twice")
+        JOB_KINDS[name] = JobKind(
+            name, function, queue, description or (function.__doc__ or "").strip(), capability, cleanup
+        )
+        return function
+
+    return register
+
+
+def job_kind_get(name: str) -> JobKind:
+    try:
+        return JOB_KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown job kind {name!r}; known: {', '.join(sorted(JOB_KINDS))}") from None

@@ -1,0 +1,1 @@
+"""Trained models, training and evaluation runs: arrive with the "Training and evaluation" issue."""

@@ -1,0 +1,39 @@
+import pytest
+
+from core.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Each test writes files into its own media root."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def user_with_role(db):
+    def make(role: Role | None, **kwargs):
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def admin_user(user_with_role):
+    return user_with_role(Role.ADMIN)
+
+
+@pytest.fixture
+def curator(user_with_role):
+    return user_with_role(Role.CURATOR)
+
+
+@pytest.fixture
+def reviewer(user_with_role):
+    return user_with_role(Role.REVIEWER)
+
+
+@pytest.fixture
+def viewer(user_with_role):
+    return user_with_role(Role.VIEWER)

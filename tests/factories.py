@@ -1,0 +1,87 @@
+"""Row factories for tests. Samples get real image bytes in storage, like imported ones."""
+
+import io
+
+import factory
+from django.contrib.auth import get_user_model
+from PIL import Image
+
+from core.roles import Role, user_role_assign
+from core.storage import blob_key, blob_save, sha256_bytes
+from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, VersionOperation, VersionSample
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: Role | None, **kwargs: object) -> None:
+        self.save()
+        if create and extracted:
+            user_role_assign(user=self, role=extracted)
+
+
+class DatasetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dataset
+
+    name = factory.Sequence(lambda n: f"dataset-{n}")
+    classes = factory.LazyFunction(lambda: ["cat", "dog"])
+
+
+class DatasetVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DatasetVersion
+
+    dataset = factory.SubFactory(DatasetFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    operation = VersionOperation.IMPORT
+
+
+def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class SampleFactory(factory.django.DjangoModelFactory):
+    """A sample whose image and thumbnail really exist in storage (a solid colour per sequence)."""
+
+    class Meta:
+        model = Sample
+
+    dataset = factory.SubFactory(DatasetFactory)
+    width = 32
+    height = 24
+    format = "PNG"
+    mode = "RGB"
+    original_name = factory.Sequence(lambda n: f"img_{n}.png")
+
+    @factory.lazy_attribute_sequence
+    def sha256(self, n: int) -> str:
+        data = png_bytes((n * 37 % 256, n * 91 % 256, n * 13 % 256))
+        digest = sha256_bytes(data)
+        blob_save(key=blob_key(sha256=digest, kind="images", extension="png"), data=data)
+        blob_save(key=blob_key(sha256=digest, kind="thumbnails", extension="png"), data=data)
+        return digest
+
+    image_key = factory.LazyAttribute(lambda o: blob_key(sha256=o.sha256, kind="images", extension="png"))
+    thumbnail_key = factory.LazyAttribute(lambda o: blob_key(sha256=o.sha256, kind="thumbnails", extension="png"))
+    file_size = 100
+
+
+class VersionSampleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VersionSample
+
+    version = factory.SubFactory(DatasetVersionFactory)
+    sample = factory.SubFactory(SampleFactory, dataset=factory.SelfAttribute("..version.dataset"))
+    split = "train"
+    label = "cat"
+    label_origin = LabelOrigin.IMPORT
+    labels = factory.LazyAttribute(lambda o: [{"label": o.label, "origin": o.label_origin}] if o.label else [])

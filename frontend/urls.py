@@ -1,9 +1,9 @@
 from django.urls import path
 
-from frontend import views
+from frontend.pages import datasets
 
 app_name = "frontend"
 
 urlpatterns = [
-    path("", views.dataset_list, name="dataset_list"),
+    path("", datasets.dataset_list, name="dataset_list"),
 ]

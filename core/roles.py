@@ -50,9 +50,9 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[Role]:
         return {Role.ADMIN}
     cached = getattr(user, "_winnow_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr,attr-defined]
         cached = {role for role in Role if role.value in names}
-        user._winnow_roles = cached  # type: ignore[union-attr]
+        user._winnow_roles = cached  # type: ignore[union-attr,attr-defined]
     return cached
 
 

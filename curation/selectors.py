@@ -1,8 +1,8 @@
 """Reads of datasets, versions and samples that are more than a `get`."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from curation.models import Dataset, DatasetVersion, VersionSample
+from curation.models import Dataset, DatasetVersion, Sample, VersionSample
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -41,3 +41,35 @@ def sample_list(
         members = members.filter(sample_id__gt=after_sample_id)
     members = members.order_by("sample_id")
     return members[:limit] if limit is not None else members
+
+
+def dataset_list_with_version_stats() -> QuerySet[Dataset]:
+    """Datasets annotated with `version_count` and `latest_version_id` (None without versions)."""
+    latest = DatasetVersion.objects.filter(dataset=OuterRef("pk")).order_by("-number").values("pk")[:1]
+    return Dataset.objects.select_related("owner").annotate(
+        version_count=Count("versions", distinct=True), latest_version_id=Subquery(latest)
+    )
+
+
+def dataset_versions(dataset: Dataset) -> QuerySet[DatasetVersion]:
+    """A dataset's versions, newest first."""
+    return dataset.versions.select_related("created_by").order_by("-number")
+
+
+def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
+    """Member counts per split and primary label: {split: {label: count}}; "" is the unlabeled key."""
+    rows = (
+        VersionSample.objects.filter(version=version)
+        .values_list("split", "label")
+        .annotate(count=Count("pk"))
+        .order_by("split", "label")
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for split, label, count in rows:
+        counts.setdefault(split, {})[label] = count
+    return counts
+
+
+def sample_memberships(sample: Sample) -> QuerySet[VersionSample]:
+    """The versions a sample belongs to, with its split and labels in each, newest version first."""
+    return sample.memberships.select_related("version").order_by("-version__number")

@@ -1,6 +1,6 @@
 """Reads of datasets, versions and samples that are more than a `get`."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 
 from curation.models import Dataset, DatasetVersion, Sample, VersionSample
 
@@ -70,6 +70,19 @@ def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
     return counts
 
 
-def sample_memberships(sample: Sample) -> QuerySet[VersionSample]:
-    """The versions a sample belongs to, with its split and labels in each, newest version first."""
-    return sample.memberships.select_related("version").order_by("-version__number")
+def dataset_get(dataset_id: int) -> Dataset | None:
+    """A dataset with its owner and its versions (newest first) loaded, or None."""
+    versions = Prefetch("versions", queryset=DatasetVersion.objects.order_by("-number"))
+    return Dataset.objects.select_related("owner").prefetch_related(versions).filter(pk=dataset_id).first()
+
+
+def version_get(version_id: int) -> DatasetVersion | None:
+    return DatasetVersion.objects.select_related("dataset", "created_by").filter(pk=version_id).first()
+
+
+def sample_get(sample_id: int) -> Sample | None:
+    """A sample with its aliases and its memberships (newest version first) loaded, or None."""
+    memberships = Prefetch(
+        "memberships", queryset=VersionSample.objects.select_related("version").order_by("-version__number")
+    )
+    return Sample.objects.prefetch_related("aliases", memberships).filter(pk=sample_id).first()

@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+"""Curation API routes, mounted under /api/ (config/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from curation.apis import datasets
+
+urlpatterns = [
+    path("datasets/", datasets.DatasetListApi.as_view(), name="api-dataset-list"),
+    path("datasets/<int:dataset_id>/", datasets.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path("datasets/<int:dataset_id>/versions/", datasets.VersionListApi.as_view(), name="api-version-list"),
+    path("versions/<int:version_id>/", datasets.VersionDetailApi.as_view(), name="api-version-detail"),
+    path("versions/<int:version_id>/samples/", datasets.SampleListApi.as_view(), name="api-sample-list"),
+    path("samples/<int:sample_id>/", datasets.SampleDetailApi.as_view(), name="api-sample-detail"),
+]

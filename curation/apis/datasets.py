@@ -1,0 +1,211 @@
+"""Read API for datasets, versions and samples (DESIGN.md §8): every view needs the VIEW capability."""
+
+from collections.abc import Mapping
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApplicationError
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SamplePageRequest
+from curation.apis.serializers import (
+    DatasetDetailOutputSerializer,
+    DatasetListOutputSerializer,
+    DatasetPageOutputSerializer,
+    ErrorOutputSerializer,
+    SampleDetailOutputSerializer,
+    SampleListItemOutputSerializer,
+    SamplePageOutputSerializer,
+    VersionDetailOutputSerializer,
+    VersionListOutputSerializer,
+    VersionPageOutputSerializer,
+)
+from curation.models import Dataset, SampleSource, Split
+from curation.selectors import (
+    dataset_get,
+    dataset_list_with_version_stats,
+    dataset_versions,
+    sample_get,
+    sample_list,
+    version_class_counts,
+    version_get,
+)
+
+ERRORS_READ = {
+    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated (code not_authenticated)."),
+    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
+}
+ERROR_NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found).")}
+ID_CURSOR_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next`/`previous` URL."),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        description=f"Rows per page (capped at {IdCursorPagination.max_page_size}).",
+    ),
+]
+
+
+def not_found(kind: str, object_id: int) -> ApplicationError:
+    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
+
+
+class ReadApi(APIView):
+    """Base of the read views: authenticated, with the VIEW capability."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+
+class DatasetListApi(ReadApi):
+    """Datasets with their version count and latest version id, newest first (cursor-paginated)."""
+
+    @extend_schema(
+        operation_id="dataset_list",
+        tags=["datasets"],
+        summary="List datasets, newest first",
+        parameters=ID_CURSOR_PARAMETERS,
+        responses={200: DatasetPageOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(dataset_list_with_version_stats(), request, view=self)
+        return paginator.get_paginated_response(DatasetListOutputSerializer(page, many=True).data)
+
+
+class DatasetDetailApi(ReadApi):
+    """One dataset: name, owner, class taxonomy and every version's summary."""
+
+    @extend_schema(
+        operation_id="dataset_detail",
+        tags=["datasets"],
+        summary="A dataset with its class taxonomy and a summary of every version",
+        responses={200: DatasetDetailOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND},
+    )
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset = dataset_get(dataset_id)
+        if dataset is None:
+            raise not_found("Dataset", dataset_id)
+        return Response(DatasetDetailOutputSerializer(dataset).data)
+
+
+class VersionListApi(ReadApi):
+    """A dataset's versions with parent, operation and member count, newest first (cursor-paginated)."""
+
+    @extend_schema(
+        operation_id="version_list",
+        tags=["versions"],
+        summary="List a dataset's versions, newest first",
+        parameters=ID_CURSOR_PARAMETERS,
+        responses={200: VersionPageOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND},
+    )
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset = Dataset.objects.filter(pk=dataset_id).first()
+        if dataset is None:
+            raise not_found("Dataset", dataset_id)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(dataset_versions(dataset), request, view=self)
+        return paginator.get_paginated_response(VersionListOutputSerializer(page, many=True).data)
+
+
+class VersionDetailApi(ReadApi):
+    """One immutable version, with its member counts per split and primary label."""
+
+    @extend_schema(
+        operation_id="version_detail",
+        tags=["versions"],
+        summary="A version: parent, operation and parameters, member count, class counts per split",
+        responses={200: VersionDetailOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND},
+    )
+    def get(self, request: Request, version_id: int) -> Response:
+        version = version_get(version_id)
+        if version is None:
+            raise not_found("Version", version_id)
+        context = {"class_counts": version_class_counts(version)}
+        return Response(VersionDetailOutputSerializer(version, context=context).data)
+
+
+def sample_filters_parse(query: Mapping[str, str], *, dataset: Dataset) -> dict[str, str | None]:
+    """The label/split/source filters of a member listing; unknown values raise invalid_filter (400).
+
+    Labels are checked against the dataset's class taxonomy when it has one.
+    """
+    allowed: dict[str, list[str]] = {"split": list(Split.values), "source": list(SampleSource.values)}
+    if dataset.classes:
+        allowed["label"] = list(dataset.classes)
+    filters = {name: query.get(name) or None for name in ("label", "split", "source")}
+    invalid = {
+        name: {"value": value, "allowed": allowed[name]}
+        for name, value in filters.items()
+        if value is not None and name in allowed and value not in allowed[name]
+    }
+    if invalid:
+        message = "; ".join(
+            f"unknown {name} '{entry['value']}' (allowed: {', '.join(entry['allowed'])})"
+            for name, entry in invalid.items()
+        )
+        raise ApplicationError(f"Invalid filter: {message}.", code="invalid_filter", details=invalid)
+    return filters
+
+
+SAMPLE_FILTER_PARAMETERS = [
+    OpenApiParameter("label", OpenApiTypes.STR, description="Primary label; one of the dataset's classes."),
+    OpenApiParameter("split", OpenApiTypes.STR, enum=list(Split.values), description="Split in this version."),
+    OpenApiParameter("source", OpenApiTypes.STR, enum=list(SampleSource.values), description="Real or synthetic."),
+]
+
+
+class SampleListApi(ReadApi):
+    """A version's members (sample facts plus this version's split and labels) in sample-id order.
+
+    `next` carries a cursor holding the page's last sample id, so every page costs one index range scan.
+    """
+
+    @extend_schema(
+        operation_id="sample_list",
+        tags=["samples"],
+        summary="List a version's members in sample-id order, filtered, with keyset pagination",
+        parameters=SAMPLE_FILTER_PARAMETERS + SAMPLE_PAGE_PARAMETERS,
+        responses={
+            200: SamplePageOutputSerializer,
+            400: OpenApiResponse(
+                ErrorOutputSerializer, description="invalid_filter, invalid_cursor or invalid_page_size."
+            ),
+            **ERRORS_READ,
+            **ERROR_NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, version_id: int) -> Response:
+        version = version_get(version_id)
+        if version is None:
+            raise not_found("Version", version_id)
+        filters = sample_filters_parse(request.query_params, dataset=version.dataset)
+        page_request = SamplePageRequest.from_request(request)
+        members = sample_list(
+            version=version,
+            **filters,
+            after_sample_id=page_request.after_sample_id,
+            limit=page_request.page_size + 1,
+        )
+        page, next_url = page_request.page(request, list(members))
+        return Response({"next": next_url, "results": SampleListItemOutputSerializer(page, many=True).data})
+
+
+class SampleDetailApi(ReadApi):
+    """One sample: file facts, provenance, aliases, the versions holding it and its media URLs."""
+
+    @extend_schema(
+        operation_id="sample_detail",
+        tags=["samples"],
+        summary="A sample: metadata, provenance, aliases, memberships and media URLs",
+        responses={200: SampleDetailOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND},
+    )
+    def get(self, request: Request, sample_id: int) -> Response:
+        sample = sample_get(sample_id)
+        if sample is None:
+            raise not_found("Sample", sample_id)
+        return Response(SampleDetailOutputSerializer(sample).data)

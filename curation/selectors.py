@@ -1,8 +1,14 @@
 """Reads of datasets, versions and samples that are more than a `get`."""
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from curation.models import Dataset, DatasetVersion, Sample, VersionSample
+from django.core.cache import cache
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
+
+from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, Split, VersionSample
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -86,3 +92,247 @@ def sample_get(sample_id: int) -> Sample | None:
         "memberships", queryset=VersionSample.objects.select_related("version").order_by("-version__number")
     )
     return Sample.objects.prefetch_related("aliases", memberships).filter(pk=sample_id).first()
+
+
+# --- Browsing pages: dataset summaries, cached version statistics, keyset sample pages -------------
+
+
+def dataset_summary_list() -> QuerySet[Dataset]:
+    """Datasets by name, annotated from their latest version in one query:
+    `latest_version_number`, `latest_sample_count` (None without versions) and `version_count`."""
+    latest = DatasetVersion.objects.filter(dataset=OuterRef("pk")).order_by("-number")
+    version_count = (
+        DatasetVersion.objects.filter(dataset=OuterRef("pk")).order_by().values("dataset").annotate(n=Count("pk"))
+    )
+    return Dataset.objects.order_by("name").annotate(
+        latest_version_number=Subquery(latest.values("number")[:1]),
+        latest_sample_count=Subquery(latest.values("sample_count")[:1]),
+        version_count=Coalesce(Subquery(version_count.values("n")), 0),
+    )
+
+
+def version_by_number(*, dataset: Dataset, number: int | None) -> DatasetVersion | None:
+    """Version `number` of `dataset`, or the latest one when `number` is None; None if missing."""
+    versions = dataset.versions.select_related("parent")
+    if number is None:
+        return versions.order_by("-number").first()
+    return versions.filter(number=number).first()
+
+
+@dataclass(frozen=True)
+class VersionStats:
+    """Member counts of one version, computed once (a finished version never changes).
+
+    member_counts: (primary label, split, source) → members; "" is the unlabeled label.
+    longest_side_counts: longest image side in pixels → members.
+    """
+
+    member_counts: dict[tuple[str, str, str], int]
+    longest_side_counts: dict[int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.member_counts.values())
+
+    def matching(self, *, label: str = "", split: str = "", source: str = "") -> int:
+        """Members matching the filters ("" means any), without touching the database."""
+        return sum(
+            count
+            for (member_label, member_split, member_source), count in self.member_counts.items()
+            if (not label or member_label == label)
+            and (not split or member_split == split)
+            and (not source or member_source == source)
+        )
+
+    def label_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for (label, _split, _source), count in self.member_counts.items():
+            counts[label] = counts.get(label, 0) + count
+        return counts
+
+
+def version_stats(*, version: DatasetVersion) -> VersionStats:
+    """Counts per (label, split, source) and per longest image side for a version.
+
+    Two GROUP BY scans of the version's members; a version is immutable once its `sample_count` is
+    written, so the result is cached without expiry when it agrees with `sample_count` (a version
+    still being filled is recomputed on the next request instead of caching a partial count).
+    """
+    cache_key = f"winnow:version-stats:{version.pk}:{version.sample_count}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
+    members = VersionSample.objects.filter(version=version).order_by()
+    grouped = members.values_list("label", "split", "sample__source").annotate(n=Count("pk"))
+    sides = (
+        members.annotate(longest=Greatest("sample__width", "sample__height"))
+        .values_list("longest")
+        .annotate(n=Count("pk"))
+    )
+    stats = VersionStats(
+        member_counts={(label, split, source): n for label, split, source, n in grouped},
+        longest_side_counts=dict(sides),
+    )
+    if stats.total == version.sample_count:
+        cache.set(cache_key, stats, timeout=None)
+    return stats
+
+
+def _label_display_order(*, labels: Iterable[str], classes: list[str]) -> list[str]:
+    """The dataset's taxonomy order first, then labels outside it alphabetically, unlabeled last."""
+    present = set(labels)
+    ordered = [name for name in classes if name in present]
+    ordered += sorted(present - set(ordered) - {""})
+    return ordered + ([""] if "" in present else [])
+
+
+def version_label_options(*, stats: VersionStats, classes: list[str]) -> list[tuple[str, int]]:
+    """(label, members) for a version's filter menu, in display order."""
+    counts = stats.label_counts()
+    return [(label, counts[label]) for label in _label_display_order(labels=counts, classes=classes)]
+
+
+CHART_LAYOUT: dict[str, Any] = {
+    "margin": {"l": 56, "r": 16, "t": 16, "b": 56},
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+    "font": {"family": "system-ui, sans-serif", "size": 13, "color": "#1f2933"},
+    "legend": {"orientation": "h", "y": 1.12, "x": 0},
+    "height": 340,
+}
+SPLIT_COLORS = {"train": "#3b6fd8", "val": "#e0913b", "test": "#2f9e74", "unassigned": "#9aa5b1"}
+
+
+def class_split_figure(*, stats: VersionStats, classes: list[str]) -> dict[str, Any]:
+    """Plotly figure: members per primary label, one bar per split (grouped)."""
+    per_label_split: dict[tuple[str, str], int] = {}
+    for (label, split, _source), count in stats.member_counts.items():
+        per_label_split[(label, split)] = per_label_split.get((label, split), 0) + count
+    labels = _label_display_order(labels=[label for label, _ in per_label_split], classes=classes)
+    splits = [split for split in Split.values if any(s == split for _, s in per_label_split)]
+    traces = [
+        {
+            "type": "bar",
+            "name": split,
+            "x": [label or "(unlabeled)" for label in labels],
+            "y": [per_label_split.get((label, split), 0) for label in labels],
+            "marker": {"color": SPLIT_COLORS[split]},
+        }
+        for split in splits
+    ]
+    layout = {
+        **CHART_LAYOUT,
+        "barmode": "group",
+        "xaxis": {"title": {"text": "Primary label"}, "type": "category"},
+        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
+    }
+    return {"data": traces, "layout": layout}
+
+
+def _nice_step(raw: float) -> int:
+    """The smallest 1, 2 or 5 × 10^k pixels that is at least `raw` (and at least 1)."""
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * magnitude >= raw:
+                return factor * magnitude
+        magnitude *= 10
+
+
+def image_size_figure(*, stats: VersionStats, max_bins: int = 20) -> dict[str, Any]:
+    """Plotly figure: histogram of the longest image side, binned server-side into at most
+    `max_bins` equal bins of a round width (a bar per bin, empty bins included)."""
+    sides = stats.longest_side_counts
+    if not sides:
+        return {"data": [], "layout": CHART_LAYOUT}
+    low, high = min(sides), max(sides)
+    step = _nice_step((high - low + 1) / max_bins)
+    start = low // step * step
+    counts = [0] * ((high - start) // step + 1)
+    for side, count in sides.items():
+        counts[(side - start) // step] += count
+    edges = [start + index * step for index in range(len(counts))]
+    trace = {
+        "type": "bar",
+        "name": "samples",
+        "x": [edge + step / 2 for edge in edges],
+        "y": counts,
+        "width": [step] * len(counts),
+        "customdata": [[edge, edge + step - 1] for edge in edges],
+        "hovertemplate": "%{customdata[0]}–%{customdata[1]} px: %{y} samples<extra></extra>",
+        "marker": {"color": "#3b6fd8", "line": {"color": "#ffffff", "width": 1}},
+    }
+    layout = {
+        **CHART_LAYOUT,
+        "showlegend": False,
+        "bargap": 0,
+        "xaxis": {"title": {"text": "Longest side (px)"}},
+        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
+    }
+    return {"data": [trace], "layout": layout}
+
+
+@dataclass(frozen=True)
+class SamplePage:
+    """One keyset page of a version's members; `next_after` is the cursor of the next page
+    (the last sample id shown) or None on the last page."""
+
+    members: list[VersionSample]
+    next_after: int | None
+
+
+def sample_page(
+    *,
+    version: DatasetVersion,
+    label: str = "",
+    split: str = "",
+    source: str = "",
+    after_sample_id: int | None = None,
+    size: int = 60,
+) -> SamplePage:
+    """A page of `sample_list` in sample-id order: one indexed query, no COUNT and no OFFSET.
+
+    Args:
+        version, label, split, source, after_sample_id: as for `sample_list` ("" means any).
+        size: members per page (one extra row is read to know whether a next page exists).
+    """
+    rows = list(
+        sample_list(
+            version=version,
+            label=label or None,
+            split=split or None,
+            source=source or None,
+            after_sample_id=after_sample_id,
+            limit=size + 1,
+        )
+    )
+    members = rows[:size]
+    next_after = members[-1].sample_id if len(rows) > size else None
+    return SamplePage(members=members, next_after=next_after)
+
+
+@dataclass(frozen=True)
+class SampleNeighbors:
+    previous_id: int | None
+    next_id: int | None
+
+
+def sample_neighbors(
+    *, version: DatasetVersion, sample_id: int, label: str = "", split: str = "", source: str = ""
+) -> SampleNeighbors:
+    """The sample ids just before and after `sample_id` among the version's (filtered) members."""
+    members = sample_list(version=version, label=label or None, split=split or None, source=source or None)
+    ids = members.select_related(None).values_list("sample_id", flat=True)
+    previous_id = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
+    next_id = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()
+    return SampleNeighbors(previous_id=previous_id, next_id=next_id)
+
+
+def version_member_get(*, version: DatasetVersion, sample_id: int) -> VersionSample | None:
+    """The membership of a sample in a version (with the sample), or None if it is not a member."""
+    return VersionSample.objects.select_related("sample").filter(version=version, sample_id=sample_id).first()
+
+
+def sample_alias_names(*, sample: Sample) -> list[str]:
+    """Other file names under which the sample's exact bytes were imported (its duplicate group)."""
+    return list(SampleAlias.objects.filter(sample=sample).order_by("id").values_list("original_name", flat=True))

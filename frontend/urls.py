@@ -1,9 +1,20 @@
 from django.urls import path
 
-from frontend.pages import datasets
+from frontend.pages import datasets, media
 
 app_name = "frontend"
 
 urlpatterns = [
     path("", datasets.dataset_list, name="dataset_list"),
+    path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset_detail"),
+    path("datasets/<int:dataset_id>/v/<int:number>/samples/", datasets.sample_grid, name="sample_grid"),
+    path(
+        "datasets/<int:dataset_id>/v/<int:number>/samples/<int:sample_id>/",
+        datasets.sample_detail,
+        name="sample_detail",
+    ),
+    path("media/samples/<int:sample_id>/image", media.sample_image, name="sample_image"),
+    path("media/samples/<int:sample_id>/thumbnail", media.sample_thumbnail, name="sample_thumbnail"),
+    path("media/samples/<int:sample_id>/mask", media.sample_mask, name="sample_mask"),
+    path("media/samples/<int:sample_id>/mask-overlay", media.sample_mask_overlay, name="sample_mask_overlay"),
 ]

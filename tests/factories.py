@@ -49,11 +49,21 @@ def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> 
     return buffer.getvalue()
 
 
+def mask_png(size: tuple[int, int], box: tuple[int, int, int, int]) -> bytes:
+    """An 8-bit mask PNG of `size` (255 = object) whose object fills `box` (left, top, right, bottom)."""
+    mask = Image.new("L", size, 0)
+    mask.paste(255, box)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 class SampleFactory(factory.django.DjangoModelFactory):
     """A sample whose image and thumbnail really exist in storage (a solid colour per sequence)."""
 
     class Meta:
         model = Sample
+        skip_postgeneration_save = True  # `mask_box` saves what it changes
 
     dataset = factory.SubFactory(DatasetFactory)
     width = 32
@@ -73,6 +83,15 @@ class SampleFactory(factory.django.DjangoModelFactory):
     image_key = factory.LazyAttribute(lambda o: blob_key(sha256=o.sha256, kind="images", extension="png"))
     thumbnail_key = factory.LazyAttribute(lambda o: blob_key(sha256=o.sha256, kind="thumbnails", extension="png"))
     file_size = 100
+
+    @factory.post_generation
+    def mask_box(self, create: bool, extracted: tuple[int, int, int, int] | None, **kwargs: object) -> None:
+        """`SampleFactory(mask_box=(left, top, right, bottom))` stores a mask with that object box."""
+        if create and extracted:
+            data = mask_png((self.width, self.height), extracted)
+            self.mask_key = blob_key(sha256=sha256_bytes(data), kind="masks", extension="png")
+            blob_save(key=self.mask_key, data=data)
+            self.save(update_fields=["mask_key"])
 
 
 class VersionSampleFactory(factory.django.DjangoModelFactory):

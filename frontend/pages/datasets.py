@@ -1,9 +1,189 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Browsing pages: the datasets list, a dataset's versions and charts, the sample grid and a sample.
+
+Every page needs the VIEW capability. The grid pages with a keyset cursor on sample id (never
+OFFSET, never a COUNT of the filtered set); its counts come from the version's cached statistics.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 
 from core.roles import Capability, capability_required
+from curation.models import Dataset, DatasetVersion, SampleSource, Split
+from curation.selectors import (
+    class_split_figure,
+    dataset_summary_list,
+    image_size_figure,
+    sample_alias_names,
+    sample_neighbors,
+    sample_page,
+    version_by_number,
+    version_label_options,
+    version_member_get,
+    version_stats,
+)
+
+GRID_PAGE_SIZE = 60
+# Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
+BROWSER_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP"}
+# Small images are enlarged on the detail page by an integer factor up to this longest side.
+DETAIL_MIN_SIDE = 384
+
+
+@dataclass(frozen=True)
+class SampleFilters:
+    """The grid's GET filters, validated: unknown splits or sources mean "any"."""
+
+    label: str = ""
+    split: str = ""
+    source: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any) -> "SampleFilters":
+        split = query.get("split", "")
+        source = query.get("source", "")
+        return cls(
+            label=query.get("label", "")[:200],
+            split=split if split in Split.values else "",
+            source=source if source in SampleSource.values else "",
+        )
+
+    def as_query(self, **extra: Any) -> str:
+        """The filters (and `extra`) as a URL query string without empty values."""
+        params = {"label": self.label, "split": self.split, "source": self.source, **extra}
+        return urlencode({key: value for key, value in params.items() if value not in ("", None)})
+
+    @property
+    def active(self) -> bool:
+        return bool(self.label or self.split or self.source)
+
+
+def _cursor(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _version_or_404(dataset: Dataset, number: int | None) -> DatasetVersion:
+    version = version_by_number(dataset=dataset, number=number)
+    if version is None:
+        raise Http404("No such version.")
+    return version
 
 
 @capability_required(Capability.VIEW)
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/dataset_list.html", {})
+    context = {"datasets": dataset_summary_list(), "nav_section": "datasets"}
+    return render(request, "frontend/datasets/dataset_list.html", context)
+
+
+@capability_required(Capability.VIEW)
+def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """Versions table and, for `?version=<number>` (default latest), class/split and image-size charts."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    versions = list(dataset.versions.select_related("parent").order_by("-number"))
+    context: dict[str, Any] = {"dataset": dataset, "versions": versions, "nav_section": "datasets"}
+    if versions:
+        number = _cursor(request.GET.get("version"))
+        if request.GET.get("version") and number is None:
+            raise Http404("No such version.")
+        version = versions[0] if number is None else next((v for v in versions if v.number == number), None)
+        if version is None:
+            raise Http404("No such version.")
+        stats = version_stats(version=version)
+        class_figure = class_split_figure(stats=stats, classes=dataset.classes)
+        context |= {
+            "version": version,
+            "stats": stats,
+            "class_figure": class_figure,
+            "size_figure": image_size_figure(stats=stats),
+            "class_table": _class_split_table(class_figure),
+        }
+    return render(request, "frontend/datasets/dataset_detail.html", context)
+
+
+def _class_split_table(class_figure: dict[str, Any]) -> dict[str, Any]:
+    """The class chart as a table (its accessible twin): one row per label, a column per split."""
+    traces = class_figure["data"]
+    labels = traces[0]["x"] if traces else []
+    rows = []
+    for index, label in enumerate(labels):
+        counts = [trace["y"][index] for trace in traces]
+        rows.append({"label": label, "counts": counts, "total": sum(counts)})
+    return {"splits": [trace["name"] for trace in traces], "rows": rows}
+
+
+@capability_required(Capability.VIEW)
+def sample_grid(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """Thumbnails of a version's members, filtered by label/split/source, a keyset page at a time.
+
+    htmx requests get only a partial: the whole grid (`_grid.html`) for a filter change, or just
+    the next page's cards (`_grid_page.html`) for "Load more", which replaces its own button.
+    """
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = _version_or_404(dataset, number)
+    filters = SampleFilters.from_query(request.GET)
+    after = _cursor(request.GET.get("after"))
+    page = sample_page(version=version, **_filter_kwargs(filters), after_sample_id=after, size=GRID_PAGE_SIZE)
+    context: dict[str, Any] = {
+        "dataset": dataset,
+        "version": version,
+        "filters": filters,
+        "filter_query": filters.as_query(),
+        "next_query": filters.as_query(after=page.next_after) if page.next_after else "",
+        "page": page,
+        "after": after,
+        "nav_section": "datasets",
+    }
+    if request.htmx and request.htmx.target == "grid-more":
+        return render(request, "frontend/datasets/_grid_page.html", context)
+    stats = version_stats(version=version)
+    context |= {"matching": stats.matching(**_filter_kwargs(filters)), "stats": stats}
+    if request.htmx:
+        return render(request, "frontend/datasets/_grid.html", context)
+    context |= {
+        "label_options": version_label_options(stats=stats, classes=dataset.classes),
+        "split_options": Split.values,
+        "source_options": SampleSource.values,
+    }
+    return render(request, "frontend/datasets/sample_grid.html", context)
+
+
+def _filter_kwargs(filters: SampleFilters) -> dict[str, str]:
+    return {"label": filters.label, "split": filters.split, "source": filters.source}
+
+
+@capability_required(Capability.VIEW)
+def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id: int) -> HttpResponse:
+    """One member of a version: image with a mask overlay, labels, metadata, and previous/next
+    within the same filters as the grid it was opened from."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = _version_or_404(dataset, number)
+    member = version_member_get(version=version, sample_id=sample_id)
+    if member is None:
+        raise Http404("This sample is not in this version.")
+    sample = member.sample
+    filters = SampleFilters.from_query(request.GET)
+    scale = max(1, DETAIL_MIN_SIDE // max(sample.width, sample.height, 1))
+    context = {
+        "dataset": dataset,
+        "version": version,
+        "member": member,
+        "sample": sample,
+        "filters": filters,
+        "filter_query": filters.as_query(),
+        "neighbors": sample_neighbors(version=version, sample_id=sample.pk, **_filter_kwargs(filters)),
+        "aliases": sample_alias_names(sample=sample),
+        "provenance": json.dumps(sample.provenance, indent=2, sort_keys=True, ensure_ascii=False),
+        "browser_displayable": sample.format in BROWSER_FORMATS,
+        "display_width": sample.width * scale,
+        "display_height": sample.height * scale,
+        "pixelated": scale > 1,
+        "nav_section": "datasets",
+    }
+    return render(request, "frontend/datasets/sample_detail.html", context)

@@ -1,0 +1,47 @@
+// Winnow page behaviour without a framework: auto-submitting selects, the mask overlay toggle and
+// keyboard shortcuts on the sample page (m: mask, j/→: next, k/←: previous).
+(function () {
+  "use strict";
+
+  function isTyping(target) {
+    if (!target) return false;
+    var tag = target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  }
+
+  function syncMaskOverlay() {
+    var toggle = document.getElementById("mask-toggle");
+    var overlay = document.getElementById("mask-overlay");
+    if (toggle && overlay) overlay.hidden = !toggle.checked;
+  }
+
+  function follow(id) {
+    var link = document.getElementById(id);
+    if (link && link.href) window.location.assign(link.href);
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "mask-toggle") syncMaskOverlay();
+    if (target.matches && target.matches("select[data-autosubmit]") && target.form) target.form.submit();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || isTyping(event.target)) return;
+    var toggle = document.getElementById("mask-toggle");
+    if (event.key === "m" && toggle) {
+      toggle.checked = !toggle.checked;
+      syncMaskOverlay();
+      event.preventDefault();
+    } else if ((event.key === "j" || event.key === "ArrowRight") && document.getElementById("next-sample")) {
+      follow("next-sample");
+      event.preventDefault();
+    } else if ((event.key === "k" || event.key === "ArrowLeft") && document.getElementById("previous-sample")) {
+      follow("previous-sample");
+      event.preventDefault();
+    }
+  });
+
+  // A checkbox restored by the browser's back/forward cache must still match the overlay.
+  window.addEventListener("pageshow", syncMaskOverlay);
+})();

@@ -1,0 +1,232 @@
+"""Who may call what: one row per named URL of the project, checked for every role (DESIGN.md §9).
+
+The test walks the whole URLconf, so a new URL that has no row here FAILS with
+"add <name> to the permission matrix". To add a row, put an entry in PERMISSION_MATRIX keyed by
+the URL name (with its namespace, e.g. "frontend:dataset_detail"):
+
+    "api-job-cancel": [post(CURATOR, lambda w: {"job_id": w.job.pk})],
+
+- `get(min_role, kwargs)` / `post(...)` / `delete(...)`: the method, the least role allowed
+  (ANONYMOUS < NO_ROLE < VIEWER < REVIEWER < CURATOR < ADMIN; every higher role is allowed too)
+  and a function that builds the URL kwargs from the `World` fixture below (add rows there if
+  your URL needs another object).
+- Several entries per name check several methods (e.g. a page read by viewers, posted by curators).
+- POSTs send `data` (default empty): a 400 for an invalid payload counts as allowed, because
+  permissions are checked before validation.
+
+Allowed means: not 401/403, no redirect to the login page, no 5xx. Denied means: 403 for a
+signed-in user; for anonymous, a redirect to login on pages and 401/403 with a structured error
+body on the API. Django admin (its own staff checks), static files and the login/logout views
+are not in the matrix.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import reverse
+
+from core.roles import Role
+from jobs.models import Job
+from tests.factories import DatasetVersionFactory, UserFactory, VersionSampleFactory
+from tests.url_inventory import Route, project_routes
+
+ANONYMOUS, NO_ROLE, VIEWER, REVIEWER, CURATOR, ADMIN = "anonymous", "no_role", "viewer", "reviewer", "curator", "admin"
+ROLE_LADDER = (ANONYMOUS, NO_ROLE, VIEWER, REVIEWER, CURATOR, ADMIN)
+NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", settings.STATIC_URL.lstrip("/"))
+
+
+@dataclass
+class World:
+    """One of each object a URL may point at."""
+
+    dataset: Any
+    version: Any
+    sample: Any
+    job: Any
+
+
+@dataclass(frozen=True)
+class Access:
+    method: str
+    min_role: str
+    kwargs: Callable[[World], dict[str, Any]] = field(default=lambda world: {})
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def get(min_role: str, kwargs: Callable[[World], dict[str, Any]] | None = None) -> Access:
+    return Access("GET", min_role, kwargs or (lambda world: {}))
+
+
+def post(min_role: str, kwargs: Callable[[World], dict[str, Any]] | None = None, data: dict | None = None) -> Access:
+    return Access("POST", min_role, kwargs or (lambda world: {}), data or {})
+
+
+def delete(min_role: str, kwargs: Callable[[World], dict[str, Any]] | None = None) -> Access:
+    return Access("DELETE", min_role, kwargs or (lambda world: {}))
+
+
+def dataset_kwargs(world: World) -> dict[str, Any]:
+    return {"dataset_id": world.dataset.pk}
+
+
+def version_kwargs(world: World) -> dict[str, Any]:
+    return {"version_id": world.version.pk}
+
+
+def sample_kwargs(world: World) -> dict[str, Any]:
+    return {"sample_id": world.sample.pk}
+
+
+def job_kwargs(world: World) -> dict[str, Any]:
+    return {"job_id": world.job.pk}
+
+
+def page_version_kwargs(world: World) -> dict[str, Any]:
+    return {"dataset_id": world.dataset.pk, "number": world.version.number}
+
+
+PERMISSION_MATRIX: dict[str, list[Access]] = {
+    # API: auth, self, schema
+    "api-token": [post(ANONYMOUS)],
+    "api-me": [get(NO_ROLE)],
+    "schema": [get(ANONYMOUS)],
+    "swagger-ui": [get(ANONYMOUS)],
+    # API: curation reads
+    "api-dataset-list": [get(VIEWER)],
+    "api-dataset-detail": [get(VIEWER, dataset_kwargs)],
+    "api-version-list": [get(VIEWER, dataset_kwargs)],
+    "api-version-detail": [get(VIEWER, version_kwargs)],
+    "api-sample-list": [get(VIEWER, version_kwargs)],
+    "api-sample-detail": [get(VIEWER, sample_kwargs)],
+    # API: jobs. The world's job was requested by nobody here: only an admin may cancel another's job.
+    "api-job-list": [get(VIEWER)],
+    "api-job-detail": [get(VIEWER, job_kwargs)],
+    "api-job-cancel": [post(ADMIN, job_kwargs)],
+    # Pages: datasets and samples
+    "frontend:dataset_list": [get(VIEWER)],
+    "frontend:dataset_detail": [get(VIEWER, dataset_kwargs)],
+    "frontend:sample_grid": [get(VIEWER, page_version_kwargs)],
+    "frontend:sample_detail": [get(VIEWER, lambda w: {**page_version_kwargs(w), **sample_kwargs(w)})],
+    # Pages: sample media
+    "frontend:sample_image": [get(VIEWER, sample_kwargs)],
+    "frontend:sample_thumbnail": [get(VIEWER, sample_kwargs)],
+    "frontend:sample_mask": [get(VIEWER, sample_kwargs)],
+    "frontend:sample_mask_overlay": [get(VIEWER, sample_kwargs)],
+}
+
+
+def routes_in_scope() -> list[Route]:
+    return [r for r in project_routes() if not r.route.startswith(NOT_IN_MATRIX_PREFIXES)]
+
+
+@pytest.fixture
+def world(db) -> World:
+    version = DatasetVersionFactory(number=1, sample_count=1)
+    member = VersionSampleFactory(version=version)
+    job = Job.objects.create(kind="import", params={"dataset_id": version.dataset_id})
+    return World(dataset=version.dataset, version=version, sample=member.sample, job=job)
+
+
+@pytest.fixture
+def clients(db) -> dict[str, Client]:
+    """A client signed in as each role (the admin role by group, neither staff nor superuser)."""
+    by_role = {ANONYMOUS: Client(raise_request_exception=False)}
+    signed_in = [
+        (NO_ROLE, None),
+        (VIEWER, Role.VIEWER),
+        (REVIEWER, Role.REVIEWER),
+        (CURATOR, Role.CURATOR),
+        (ADMIN, Role.ADMIN),
+    ]
+    for name, role in signed_in:
+        client = Client(raise_request_exception=False)
+        client.force_login(UserFactory(role=role))
+        by_role[name] = client
+    return by_role
+
+
+def send(client: Client, access: Access, url: str, *, is_api: bool) -> Any:
+    if access.method == "GET":
+        return client.get(url)
+    if is_api:
+        return client.generic(access.method, url, json.dumps(access.data), content_type="application/json")
+    return client.generic(access.method, url, access.data, content_type="application/x-www-form-urlencoded")
+
+
+def redirects_to_login(response: Any) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(resolve_url(settings.LOGIN_URL))
+
+
+def has_structured_error(response: Any) -> bool:
+    try:
+        return bool(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def verdict(response: Any, *, role: str, allowed: bool, is_api: bool) -> str | None:
+    """None when the response matches the expectation, else what went wrong."""
+    status = response.status_code
+    if allowed:
+        if status in (401, 403) or redirects_to_login(response) or status >= 500:
+            return f"expected allowed, got {status}"
+        return None
+    if role == ANONYMOUS and not is_api:
+        return None if redirects_to_login(response) else f"expected a redirect to login, got {status}"
+    expected = (401, 403) if role == ANONYMOUS else (403,)
+    if status not in expected:
+        return f"expected {' or '.join(map(str, expected))}, got {status}"
+    if is_api and not has_structured_error(response):
+        return f"{status} without a structured error body"
+    return None
+
+
+def test_every_url_enforces_its_minimum_role(world, clients):
+    routes = routes_in_scope()
+    unnamed = [f"give the URL pattern {r.route!r} a name" for r in routes if r.name is None]
+    unlisted = [f"add {r.name} to the permission matrix" for r in routes if r.name and r.name not in PERMISSION_MATRIX]
+    if unnamed or unlisted:
+        pytest.fail("\n".join(unnamed + unlisted) + "\n(see the docstring of tests/test_permission_matrix.py)")
+
+    failures = []
+    for route in routes:
+        is_api = route.route.startswith("api/")
+        for access in PERMISSION_MATRIX[route.name]:
+            url = reverse(route.name, kwargs=access.kwargs(world))
+            for rank, role in enumerate(ROLE_LADDER):
+                response = send(clients[role], access, url, is_api=is_api)
+                allowed = rank >= ROLE_LADDER.index(access.min_role)
+                problem = verdict(response, role=role, allowed=allowed, is_api=is_api)
+                if problem:
+                    failures.append(f"{route.name}: {access.method} {url} as {role}: {problem}")
+
+    assert failures == [], "\n".join(failures)
+
+
+def test_matrix_has_no_rows_for_urls_that_no_longer_exist():
+    names = {r.name for r in routes_in_scope()}
+
+    stale = sorted(f"remove {name} from the permission matrix" for name in PERMISSION_MATRIX if name not in names)
+
+    assert stale == []
+
+
+def test_django_admin_sends_non_staff_users_to_its_own_login(clients):
+    for role in (ANONYMOUS, CURATOR, ADMIN):
+        response = clients[role].get("/admin/")
+
+        assert response.status_code == 302, role
+        assert response["Location"] == "/admin/login/?next=/admin/", role
+
+
+def test_django_admin_opens_for_staff(db):
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    assert client.get("/admin/").status_code == 200

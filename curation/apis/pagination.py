@@ -11,17 +11,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 
 from core.api_errors import ApplicationError
 
 CURSOR_PARAM = "cursor"
 PAGE_SIZE_PARAM = "page_size"
-SAMPLE_PAGE_SIZE_DEFAULT: int = settings.REST_FRAMEWORK["PAGE_SIZE"]
+SAMPLE_PAGE_SIZE_DEFAULT: int = api_settings.PAGE_SIZE or 50
 SAMPLE_PAGE_SIZE_MAX = 500
 _CURSOR_PATTERN = re.compile(r"after:(\d{1,19})")
 

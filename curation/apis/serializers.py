@@ -1,7 +1,9 @@
 """Output serializers of the curation read API, one per response shape.
 
 Each serializer maps a row (or a selector's result) to JSON without queries of its own: the
-view hands in rows whose relations the selector already joined.
+view hands in rows whose relations the selector already joined. Fields named `parent`, `label`
+or `source` shadow attributes of DRF's Field in the type stubs only (the serializer metaclass
+collects declared fields), hence their `type: ignore[assignment]`.
 """
 
 from typing import Any
@@ -32,7 +34,7 @@ class ErrorOutputSerializer(serializers.Serializer):
 class VersionSummaryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
-    parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="Parent version id.")
+    parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="Parent version id.")  # type: ignore[assignment]
     operation = serializers.CharField()
     sample_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -94,7 +96,7 @@ class VersionDetailOutputSerializer(VersionListOutputSerializer):
 
 
 class LabelEntryOutputSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     origin = serializers.CharField()
 
 
@@ -105,9 +107,9 @@ class SampleListItemOutputSerializer(serializers.Serializer):
     original_name = serializers.CharField(source="sample.original_name")
     width = serializers.IntegerField(source="sample.width")
     height = serializers.IntegerField(source="sample.height")
-    source = serializers.ChoiceField(choices=SampleSource.choices, source="sample.source")
+    source = serializers.ChoiceField(choices=SampleSource.choices, source="sample.source")  # type: ignore[assignment]
     split = serializers.ChoiceField(choices=Split.choices)
-    label = serializers.CharField(help_text="Primary label; empty when unlabeled.")
+    label = serializers.CharField(help_text="Primary label; empty when unlabeled.")  # type: ignore[assignment]
     labels = LabelEntryOutputSerializer(many=True, help_text="The multi-label set with each label's origin.")
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -124,7 +126,7 @@ class SampleMembershipOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField(source="version_id")
     version_number = serializers.IntegerField(source="version.number")
     split = serializers.ChoiceField(choices=Split.choices)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     label_origin = serializers.CharField()
     labels = LabelEntryOutputSerializer(many=True)
 
@@ -139,7 +141,7 @@ class SampleDetailOutputSerializer(serializers.Serializer):
     format = serializers.CharField()
     mode = serializers.CharField()
     file_size = serializers.IntegerField()
-    source = serializers.ChoiceField(choices=SampleSource.choices)
+    source = serializers.ChoiceField(choices=SampleSource.choices)  # type: ignore[assignment]
     caption = serializers.CharField()
     provenance = serializers.JSONField(help_text="Original path, generator, prompt, seed… as recorded at ingest.")
     aliases = serializers.SerializerMethodField(help_text="Other file names of exact duplicates of this sample.")

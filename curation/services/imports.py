@@ -1,0 +1,593 @@
+"""Importing a dataset from a server folder, an uploaded zip or a CSV/JSONL manifest (DESIGN.md §4, §10).
+
+The `import_dataset` job: resolve the source and its layout → create the Dataset → ingest file by
+file, reporting progress after each batch (where a cancel lands) → save the full report → create
+version 1 (operation import) with its VersionSample rows and the class taxonomy in one transaction.
+
+Choices made:
+- Exact duplicates: the first file in path order becomes the sample; later identical files become
+  SampleAlias rows, reported as duplicates, or as conflicts when their label differs (the first
+  label is kept).
+- The dataset row exists from the start (its id is recorded in the job's result so that cleanup
+  finds it even after a lost worker), but samples become members of a version only at the end. The
+  kind's cleanup (run by the job runner after a failure or cancel, and before a retry) removes
+  everything the job created: version, samples, aliases, blobs no other row references, the
+  report, the dataset. An uploaded zip is deleted when the import ends, whatever the outcome.
+- The result's `report` lists the first REPORT_INLINE_LINES lines that need attention (rejected,
+  duplicate, conflict, warning); every line, imported files included, is in the JSONL at `report_key`.
+- Originals are ingested one at a time (memory is bounded by one file, whatever the archive);
+  duplicates are found in memory (the dataset is new, so no per-file lookup is needed) and their
+  aliases and the version's members are written with bulk inserts.
+"""
+
+import io
+import json
+import re
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from PIL import Image
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, user_can
+from core.storage import blob_delete
+from curation.models import Dataset, DatasetVersion, LabelOrigin, SampleAlias, VersionOperation, VersionSample
+from curation.services.archives import (
+    ArchiveLimits,
+    EntryRejected,
+    FolderReader,
+    SourceReader,
+    SourceRejected,
+    ZipReader,
+    path_is_archive,
+    wrapper_folder,
+)
+from curation.services.ingest import DecodedImage, ImageRejected, image_decode, mask_encode, sample_ingest
+from curation.services.manifests import (
+    MANIFEST_FORMATS,
+    SPLIT_FOLDERS,
+    ImportEntry,
+    ReportLine,
+    imagefolder_entries,
+    manifest_entries,
+    manifest_format_for,
+)
+from jobs.models import Job
+from jobs.runtime import JobContext, JobFailed
+
+IMPORT_JOB_KIND = "import_dataset"
+IMPORT_FORMATS = ("auto", "imagefolder", "zip", "csv", "jsonl")
+UPLOAD_KEY_PATTERN = re.compile(r"^uploads/[0-9a-f]{32}\.zip$")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+REPORT_INLINE_LINES = 1000
+DEFAULT_BATCH_SIZE = 100
+VERSION_SAMPLE_CHUNK = 2000
+
+
+# --- parameters and submission -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportParams:
+    source: str
+    name: str
+    format: str = "auto"
+    description: str = ""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    upload_name: str = ""
+
+    @classmethod
+    def from_job(cls, params: dict[str, Any]) -> "ImportParams":
+        try:
+            return cls(
+                source=str(params["source"]),
+                name=str(params["name"]).strip(),
+                format=str(params.get("format") or "auto"),
+                description=str(params.get("description") or ""),
+                batch_size=max(int(params.get("batch_size") or DEFAULT_BATCH_SIZE), 1),
+                upload_name=str(params.get("upload_name") or ""),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise JobFailed(f"invalid import parameters ({exc})")
+
+    def as_job_params(self) -> dict[str, Any]:
+        params = {"source": self.source, "name": self.name, "format": self.format, "description": self.description}
+        if self.batch_size != DEFAULT_BATCH_SIZE:
+            params["batch_size"] = self.batch_size
+        if self.upload_name:
+            params["upload_name"] = self.upload_name
+        return params
+
+
+def upload_key_is_valid(source: str) -> bool:
+    return bool(UPLOAD_KEY_PATTERN.match(source))
+
+
+def import_params_validate(
+    *, source: str, name: str, format: str = "auto", description: str = "", user: AbstractBaseUser | None = None
+) -> ImportParams:
+    """Check an import request before a job is created; returns the parameters to submit.
+
+    Args:
+        source: an absolute server path, or a storage key `uploads/<hex>.zip` from `import_upload_store`.
+        name: the new dataset's name (must be free).
+        format: one of IMPORT_FORMATS ("auto" detects it).
+        description: the new dataset's description.
+        user: who asks. A server path needs an admin, and must lie under one of IMPORT_SERVER_ROOTS
+            when that setting lists any; None (the command line) is trusted.
+    Raises ApplicationError: name_required, name_taken, invalid_format, invalid_source (400),
+        source_not_found (400), server_path_forbidden (403).
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise ApplicationError("A dataset name is required.", code="name_required")
+    if Dataset.objects.filter(name=name).exists():
+        raise ApplicationError(f"A dataset named '{name}' already exists.", code="name_taken")
+    if format not in IMPORT_FORMATS:
+        allowed = ", ".join(IMPORT_FORMATS)
+        raise ApplicationError(f"Unknown format '{format}'; use one of: {allowed}.", code="invalid_format")
+    if upload_key_is_valid(source):
+        if not default_storage.exists(source):
+            raise ApplicationError("The uploaded archive is gone.", code="source_not_found")
+    else:
+        _server_path_check(source, user)
+    return ImportParams(source=source, name=name, format=format, description=description)
+
+
+def _server_path_check(source: str, user: AbstractBaseUser | None) -> None:
+    path = Path(source)
+    if not path.is_absolute():
+        raise ApplicationError("A server path must be absolute.", code="invalid_source")
+    if user is not None and not user_can(user, Capability.MANAGE):
+        raise ApplicationError(
+            "Only admins can import from a server path.", code="server_path_forbidden", status_code=403
+        )
+    roots = [Path(root).resolve() for root in getattr(settings, "IMPORT_SERVER_ROOTS", [])]
+    if user is not None and roots and not any(path.resolve().is_relative_to(root) for root in roots):
+        raise ApplicationError(
+            "This server path is outside the folders allowed for imports (IMPORT_SERVER_ROOTS).",
+            code="server_path_forbidden",
+            status_code=403,
+        )
+    if not path.exists():
+        raise ApplicationError(f"No such file or folder on the server: {source}", code="source_not_found")
+
+
+def import_upload_store(*, upload: IO[bytes]) -> str:
+    """Store an uploaded zip archive under `uploads/<uuid>.zip` and return its storage key.
+
+    Raises ApplicationError(invalid_upload) when the bytes do not start like a zip archive.
+    """
+    head = upload.read(4)
+    upload.seek(0)
+    if head not in ZIP_MAGIC:
+        raise ApplicationError("The upload is not a zip archive.", code="invalid_upload")
+    return default_storage.save(f"uploads/{uuid.uuid4().hex}.zip", File(upload))
+
+
+def dataset_import_submit(*, params: ImportParams, requested_by: AbstractBaseUser | None) -> Job:
+    """Create the `import_dataset` job and send it to the workers once committed.
+
+    An uploaded archive is deleted if the job cannot be created (nothing is left behind).
+    """
+    from jobs.services import job_submit
+
+    try:
+        return job_submit(kind=IMPORT_JOB_KIND, params=params.as_job_params(), requested_by=requested_by)
+    except BaseException:
+        upload_discard(params.source)
+        raise
+
+
+def upload_discard(source: str | None) -> None:
+    if source and upload_key_is_valid(source):
+        blob_delete(source)
+
+
+# --- source and layout ---------------------------------------------------------------------------
+
+
+@dataclass
+class ImportLayout:
+    reader: SourceReader
+    entries: list[ImportEntry | ReportLine]
+    format: str
+
+
+@contextmanager
+def import_layout_open(*, source: str, format: str, limits: ArchiveLimits) -> Iterator[ImportLayout]:
+    """Open a source and list what it holds, as entries to import and lines already reported.
+
+    Raises SourceRejected when the source cannot be used at all (missing, not a zip, empty, …).
+    """
+    handles: list[IO[bytes]] = []
+    reader: SourceReader | None = None
+    try:
+        reader, manifest = _reader_open(source, format, limits, handles)
+        yield _layout_build(reader, manifest, format)
+    finally:
+        if reader is not None:
+            reader.close()
+        for handle in handles:
+            handle.close()
+
+
+def _reader_open(
+    source: str, format: str, limits: ArchiveLimits, handles: list[IO[bytes]]
+) -> tuple[SourceReader, str | None]:
+    """The reader for `source`, and the manifest's path when the source is a manifest file."""
+    if upload_key_is_valid(source):
+        if not default_storage.exists(source):
+            raise SourceRejected("the uploaded archive is gone")
+        handles.append(default_storage.open(source, "rb"))
+        return ZipReader(handles[-1], limits=limits), None
+    path = Path(source)
+    if path.is_dir():
+        if format == "zip":
+            raise SourceRejected(f"{source} is a folder, not a zip archive")
+        return FolderReader(path, limits=limits), None
+    if not path.is_file():
+        raise SourceRejected(f"no such file or folder: {source}")
+    if _is_manifest_file(path, format):
+        if format in ("imagefolder", "zip"):
+            raise SourceRejected(f"{source} is a manifest, not an {format} source")
+        return FolderReader(path.parent, limits=limits), path.name
+    handles.append(path.open("rb"))
+    return ZipReader(handles[-1], limits=limits), None
+
+
+def _is_manifest_file(path: Path, format: str) -> bool:
+    if path.suffix.lower() in MANIFEST_FORMATS:
+        return True
+    with path.open("rb") as handle:
+        return format in ("csv", "jsonl") and handle.read(4) not in ZIP_MAGIC
+
+
+def _layout_build(reader: SourceReader, manifest: str | None, format: str) -> ImportLayout:
+    files: list[str] = []
+    skipped_lines: list[ImportEntry | ReportLine] = []
+    if manifest is None:
+        files, skipped = reader.scan()
+        skipped_lines = [ReportLine(item.path, "rejected", item.reason) for item in skipped]
+        files = _wrapper_strip(reader, files)
+        manifest = _manifest_pick(files, format)
+    if manifest is None:
+        entries, resolved = list(imagefolder_entries(files)), "imagefolder"
+    else:
+        resolved = format if format in ("csv", "jsonl") else manifest_format_for(manifest) or "csv"
+        entries = manifest_entries(_manifest_bytes(reader, manifest), kind=resolved, manifest_path=manifest)
+    if not entries and not skipped_lines:
+        where = "archive" if isinstance(reader, ZipReader) else "source"
+        raise SourceRejected(f"the {where} contains no files to import")
+    return ImportLayout(reader=reader, entries=skipped_lines + entries, format=resolved)
+
+
+def _wrapper_strip(reader: SourceReader, files: list[str]) -> list[str]:
+    if not isinstance(reader, ZipReader):
+        return files
+    wrapper = wrapper_folder(files, keep=SPLIT_FOLDERS, manifest_suffixes=tuple(MANIFEST_FORMATS))
+    return reader.use_wrapper(wrapper) if wrapper else files
+
+
+def _manifest_pick(files: list[str], format: str) -> str | None:
+    """The manifest at the top of a folder or archive, if the format asks for (or allows) one."""
+    if format == "imagefolder":
+        return None
+    found = [f for f in files if "/" not in f and manifest_format_for(f) in _manifest_kinds(format)]
+    if len(found) > 1:
+        raise SourceRejected(f"several manifests at the top of the source ({', '.join(found)}); keep one")
+    if not found and format in ("csv", "jsonl"):
+        raise SourceRejected(f"no {format} manifest at the top of the source")
+    return found[0] if found else None
+
+
+def _manifest_kinds(format: str) -> set[str]:
+    return {format} if format in ("csv", "jsonl") else {"csv", "jsonl"}
+
+
+def _manifest_bytes(reader: SourceReader, manifest: str) -> bytes:
+    try:
+        return reader.read(manifest)
+    except EntryRejected as exc:
+        raise SourceRejected(f"the manifest {manifest} cannot be read: {exc.reason}")
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+class ImportReport:
+    """Every per-file line, spooled to a temporary JSONL file; counts and the inline excerpt in memory."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.inline: list[dict[str, str]] = []
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+
+    def add(self, line: ReportLine) -> None:
+        self.counts[line.status] += 1
+        self._file.write(json.dumps(line.as_dict(), ensure_ascii=False).encode() + b"\n")
+        if line.status != "imported" and len(self.inline) < REPORT_INLINE_LINES:
+            self.inline.append(line.as_dict())
+
+    @property
+    def imported(self) -> int:
+        return self.counts["imported"]
+
+    @property
+    def rejected(self) -> int:
+        return self.counts["rejected"]
+
+    @property
+    def duplicates(self) -> int:
+        return self.counts["duplicate"] + self.counts["conflict"]
+
+    def summary(self) -> str:
+        return f"{self.imported} imported, {self.rejected} rejected, {self.duplicates} duplicates"
+
+    def save(self, key: str) -> str:
+        self._file.seek(0)
+        blob_delete(key)
+        return default_storage.save(key, File(self._file))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def import_report_key(job_id: int) -> str:
+    return f"reports/imports/job-{job_id}.jsonl"
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FirstCopy:
+    sample_id: int
+    path: str
+    label: str
+
+
+@dataclass
+class _ImportRun:
+    job: Job
+    dataset: Dataset
+    reader: SourceReader
+    report: ImportReport
+    max_pixels: int
+    first_by_hash: dict[str, _FirstCopy] = field(default_factory=dict)
+    members: list[VersionSample] = field(default_factory=list)
+    pending_aliases: list[SampleAlias] = field(default_factory=list)
+    classes: set[str] = field(default_factory=set)
+
+
+def dataset_import(ctx: JobContext) -> dict[str, Any]:
+    """The `import_dataset` job: import ctx.params' source into a new dataset with version 1.
+
+    Params: source (absolute server path or `uploads/<hex>.zip` key), name, format (IMPORT_FORMATS,
+    default auto), description, batch_size (files per progress report, default DEFAULT_BATCH_SIZE).
+    Returns {"dataset", "version", "imported", "rejected", "duplicates", "report", "report_key"}.
+    Raises JobFailed with a one-line reason when the source is unusable or nothing was imported.
+    """
+    params = ImportParams.from_job(ctx.params)
+    if ctx.job.attempts > 1:  # a lost worker's attempt may have left a partial import behind
+        import_partial_undo(ctx.job)
+    try:
+        result = _import_source(ctx, params)
+    except SourceRejected as exc:
+        raise JobFailed(str(exc))
+    upload_discard(params.source)
+    return result
+
+
+def _import_source(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
+    with import_layout_open(source=params.source, format=params.format, limits=ArchiveLimits.from_settings()) as layout:
+        ctx.log(f"{len(layout.entries)} files to import ({layout.format})")
+        run = _ImportRun(
+            job=ctx.job,
+            dataset=_dataset_create(ctx.job, params),
+            reader=layout.reader,
+            report=ImportReport(),
+            max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
+        )
+        try:
+            _entries_ingest(ctx, run, layout.entries, params.batch_size)
+            report_key = run.report.save(import_report_key(ctx.job.pk))
+        finally:
+            run.report.close()
+    version = _version_create(run, params, layout.format)
+    ctx.log(run.report.summary())
+    return {
+        "dataset": run.dataset.pk,
+        "version": version.pk,
+        "imported": run.report.imported,
+        "rejected": run.report.rejected,
+        "duplicates": run.report.duplicates,
+        "report": run.report.inline,
+        "report_key": report_key,
+    }
+
+
+def _dataset_create(job: Job, params: ImportParams) -> Dataset:
+    if Dataset.objects.filter(name=params.name).exists():
+        raise JobFailed(f"a dataset named '{params.name}' already exists")
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                name=params.name, description=params.description, owner_id=job.requested_by_id
+            )
+            job.result = {"dataset": dataset.pk}
+            Job.objects.filter(pk=job.pk).update(result=job.result)
+    except IntegrityError:
+        raise JobFailed(f"a dataset named '{params.name}' already exists")
+    return dataset
+
+
+def _entries_ingest(ctx: JobContext, run: _ImportRun, entries: list[ImportEntry | ReportLine], batch: int) -> None:
+    total = len(entries)
+    ctx.progress(0, total, "starting")
+    for start in range(0, total, batch):
+        for item in entries[start : start + batch]:
+            run.report.add(item if isinstance(item, ReportLine) else _entry_import(run, item))
+        SampleAlias.objects.bulk_create(run.pending_aliases)
+        run.pending_aliases.clear()
+        ctx.progress(min(start + batch, total), total, run.report.summary())
+
+
+def _entry_import(run: _ImportRun, entry: ImportEntry) -> ReportLine:
+    try:
+        data = _entry_bytes(run.reader, entry.path)
+        decoded = _image_decode(data, run.max_pixels)
+        mask_png = _mask_png(run, entry, decoded)
+    except EntryRejected as exc:
+        return ReportLine(entry.path, "rejected", exc.reason)
+    first = run.first_by_hash.get(decoded.sha256)
+    if first is not None:
+        return _duplicate_record(run, entry, first)
+    return _sample_record(run, entry, data, decoded, mask_png)
+
+
+def _entry_bytes(reader: SourceReader, path: str) -> bytes:
+    if path_is_archive(path):
+        raise EntryRejected("nested archive: not supported, not extracted")
+    return reader.read(path)
+
+
+def _image_decode(data: bytes, max_pixels: int) -> DecodedImage:
+    try:
+        return image_decode(data, max_pixels=max_pixels)
+    except ImageRejected as exc:
+        raise EntryRejected(exc.reason)
+    except Exception as exc:  # hostile bytes can trip any decoder error; one file must not stop the import
+        raise EntryRejected(f"could not decode the image ({type(exc).__name__}: {exc})")
+
+
+def _mask_png(run: _ImportRun, entry: ImportEntry, decoded: DecodedImage) -> bytes | None:
+    if not entry.mask_path:
+        return None
+    try:
+        raw = _entry_bytes(run.reader, entry.mask_path)
+        _mask_size_check(raw, run.max_pixels)
+        return mask_encode(raw, size=(decoded.width, decoded.height))
+    except (EntryRejected, ImageRejected) as exc:
+        raise EntryRejected(f"mask {entry.mask_path}: {exc.reason}")
+    except Exception as exc:
+        raise EntryRejected(f"mask {entry.mask_path}: not a readable image ({type(exc).__name__}: {exc})")
+
+
+def _mask_size_check(raw: bytes, max_pixels: int) -> None:
+    """Refuse a mask bomb from its header, before mask_encode decodes the pixels."""
+    with Image.open(io.BytesIO(raw)) as mask:
+        width, height = mask.size
+    if width * height > max_pixels:
+        raise EntryRejected(f"decompression bomb: {width}×{height} pixels exceeds the limit of {max_pixels:,}")
+
+
+def _duplicate_record(run: _ImportRun, entry: ImportEntry, first: _FirstCopy) -> ReportLine:
+    run.pending_aliases.append(
+        SampleAlias(dataset=run.dataset, sample_id=first.sample_id, original_name=entry.path[:500], job=run.job)
+    )
+    if entry.label != first.label:
+        return ReportLine(
+            entry.path,
+            "conflict",
+            f"exact duplicate of {first.path} with another label: kept {first.label!r}, ignored {entry.label!r}",
+        )
+    return ReportLine(entry.path, "duplicate", f"exact duplicate of {first.path}: stored once, kept as an alias")
+
+
+def _sample_record(
+    run: _ImportRun, entry: ImportEntry, data: bytes, decoded: DecodedImage, mask_png: bytes | None
+) -> ReportLine:
+    provenance: dict[str, Any] = {"original_path": entry.path}
+    if entry.line is not None:
+        provenance["manifest_line"] = entry.line
+    sample = sample_ingest(
+        dataset=run.dataset,
+        data=data,
+        original_name=entry.path,
+        decoded=decoded,
+        mask_png=mask_png,
+        caption=entry.caption,
+        provenance=provenance,
+        job_id=run.job.pk,
+    ).sample
+    run.first_by_hash[decoded.sha256] = _FirstCopy(sample.pk, entry.path, entry.label)
+    run.members.append(
+        VersionSample(
+            sample_id=sample.pk,
+            split=entry.split,
+            label=entry.label,
+            label_origin=LabelOrigin.IMPORT,
+            labels=[{"label": name, "origin": LabelOrigin.IMPORT.value} for name in entry.labels],
+        )
+    )
+    run.classes.update(entry.labels)
+    return ReportLine(entry.path, "imported")
+
+
+def _version_create(run: _ImportRun, params: ImportParams, format: str) -> DatasetVersion:
+    if not run.members:
+        raise JobFailed(_nothing_imported_reason(run.report))
+    with transaction.atomic():
+        version = DatasetVersion.objects.create(
+            dataset=run.dataset,
+            number=1,
+            operation=VersionOperation.IMPORT,
+            operation_params={"source": params.upload_name or params.source, "format": format},
+            note=f"Imported: {run.report.summary()}",
+            sample_count=len(run.members),
+            created_by_id=run.job.requested_by_id,
+            job=run.job,
+        )
+        for start in range(0, len(run.members), VERSION_SAMPLE_CHUNK):
+            chunk = run.members[start : start + VERSION_SAMPLE_CHUNK]
+            for member in chunk:
+                member.version = version
+            VersionSample.objects.bulk_create(chunk)
+        run.dataset.classes = sorted(run.classes, key=lambda name: (name.casefold(), name))
+        run.dataset.save(update_fields=["classes"])
+    return version
+
+
+def _nothing_imported_reason(report: ImportReport) -> str:
+    if not report.inline:
+        return "the source contains no files to import"
+    first = report.inline[0]
+    return (
+        f"nothing was imported: {report.rejected} files rejected, {report.duplicates} duplicates "
+        f"(first: {first['file']}: {first['reason']})"
+    )
+
+
+# --- cleanup ------------------------------------------------------------------------------------
+
+
+def import_partial_undo(job: Job) -> None:
+    """Remove what an import job wrote: its version, samples, aliases, unreferenced blobs, report, dataset."""
+    from curation.services.ingest import samples_delete_for_job
+
+    stored = Job.objects.filter(pk=job.pk).values_list("result", flat=True).first() or {}
+    dataset_id = stored.get("dataset") or (job.result or {}).get("dataset")
+    if dataset_id:
+        DatasetVersion.objects.filter(dataset_id=dataset_id).delete()
+    samples_delete_for_job(job_id=job.pk)
+    if dataset_id:
+        Dataset.objects.filter(pk=dataset_id).delete()
+    blob_delete(import_report_key(job.pk))
+
+
+def dataset_import_cleanup(job: Job) -> None:
+    """The kind's cleanup after a failure or cancel: undo the partial import and drop the upload."""
+    import_partial_undo(job)
+    upload_discard((job.params or {}).get("source"))

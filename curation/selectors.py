@@ -203,6 +203,14 @@ CHART_LAYOUT: dict[str, Any] = {
 SPLIT_COLORS = {"train": "#3b6fd8", "val": "#e0913b", "test": "#2f9e74", "unassigned": "#9aa5b1"}
 
 
+def _count_axis(highest: int) -> dict[str, Any]:
+    """A y axis of sample counts: whole-number ticks (plotly would show 0.5 steps for small counts)."""
+    axis: dict[str, Any] = {"title": {"text": "Samples"}, "rangemode": "tozero", "tickformat": ",d"}
+    if highest <= 8:
+        axis["dtick"] = 1
+    return axis
+
+
 def class_split_figure(*, stats: VersionStats, classes: list[str]) -> dict[str, Any]:
     """Plotly figure: members per primary label, one bar per split (grouped)."""
     per_label_split: dict[tuple[str, str], int] = {}
@@ -224,7 +232,7 @@ def class_split_figure(*, stats: VersionStats, classes: list[str]) -> dict[str, 
         **CHART_LAYOUT,
         "barmode": "group",
         "xaxis": {"title": {"text": "Primary label"}, "type": "category"},
-        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
+        "yaxis": _count_axis(max((max(trace["y"]) for trace in traces), default=0)),
     }
     return {"data": traces, "layout": layout}
 
@@ -267,7 +275,7 @@ def image_size_figure(*, stats: VersionStats, max_bins: int = 20) -> dict[str, A
         "showlegend": False,
         "bargap": 0,
         "xaxis": {"title": {"text": "Longest side (px)"}},
-        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
+        "yaxis": _count_axis(max(counts)),
     }
     return {"data": [trace], "layout": layout}
 
@@ -333,6 +341,8 @@ def version_member_get(*, version: DatasetVersion, sample_id: int) -> VersionSam
     return VersionSample.objects.select_related("sample").filter(version=version, sample_id=sample_id).first()
 
 
-def sample_alias_names(*, sample: Sample) -> list[str]:
-    """Other file names under which the sample's exact bytes were imported (its duplicate group)."""
-    return list(SampleAlias.objects.filter(sample=sample).order_by("id").values_list("original_name", flat=True))
+def sample_duplicate_names(*, sample: Sample) -> list[str]:
+    """The other file names under which the sample's exact bytes were imported (its exact-duplicate
+    group), in import order; the sample's own name, which ingest also records as an alias, is left out."""
+    names = SampleAlias.objects.filter(sample=sample).order_by("id").values_list("original_name", flat=True)
+    return list(dict.fromkeys(name for name in names if name != sample.original_name))

@@ -1,0 +1,144 @@
+"""Headless Debian Chromium driven by Playwright's sync API against pytest-django's live server.
+
+No browser is downloaded: Playwright launches /usr/bin/chromium with the flags that keep it
+offline and quiet (see /work/shared/ENVIRONMENT.md).
+"""
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from curation.models import Dataset, DatasetVersion, Sample, VersionOperation
+from curation.services.ingest import mask_encode, sample_ingest
+from tests.factories import DatasetFactory, DatasetVersionFactory, VersionSampleFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "pw-for-tests"  # UserFactory's password
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop in this thread; Django would refuse ORM calls
+    # made from a thread with a running loop, although these are ordinary synchronous calls.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+
+
+def log_in(page: Page, base_url: str, username: str, next_path: str = "/") -> None:
+    """Fill in and submit the login form (the way a person does)."""
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}{next_path}")
+
+
+# Each class is drawn as its own shape and colour on a background gradient, so screenshots show
+# recognisably different thumbnails; the object's exact shape is the sample's mask.
+CLASS_SHAPES = {
+    "cat": ((236, 140, 40), "ellipse"),
+    "dog": ((60, 110, 220), "rectangle"),
+    "bird": ((40, 160, 90), "polygon"),
+}
+
+
+def picture_png(*, label: str, index: int, size: tuple[int, int]) -> tuple[bytes, bytes]:
+    """A drawn image of `label` and its object mask, both PNG."""
+    width, height = size
+    rng = np.random.default_rng(index)
+    top, bottom = rng.integers(150, 250, 3), rng.integers(40, 140, 3)
+    ramp = np.linspace(0, 1, height)[:, None, None]
+    background = (top * (1 - ramp) + bottom * ramp).repeat(width, axis=1).astype(np.uint8)
+    image = Image.fromarray(background)
+    mask = Image.new("L", size, 0)
+    color, shape = CLASS_SHAPES[label]
+    box = (width * 0.22 + index % 5 * 3, height * 0.2, width * 0.78, height * 0.8 - index % 4 * 2)
+    for canvas, fill in ((ImageDraw.Draw(image), color), (ImageDraw.Draw(mask), 255)):
+        if shape == "polygon":
+            canvas.polygon([(box[0], box[3]), ((box[0] + box[2]) / 2, box[1]), (box[2], box[3])], fill=fill)
+        else:
+            getattr(canvas, shape)(box, fill=fill)
+    image_bytes, mask_bytes = io.BytesIO(), io.BytesIO()
+    image.save(image_bytes, format="PNG")
+    mask.save(mask_bytes, format="PNG")
+    return image_bytes.getvalue(), mask_bytes.getvalue()
+
+
+def picture_sample(*, dataset: Dataset, label: str, index: int, size: tuple[int, int]) -> Sample:
+    """A sample stored through the real ingest path (blobs, JPEG thumbnail, mask, alias)."""
+    data, mask = picture_png(label=label, index=index, size=size)
+    return sample_ingest(
+        dataset=dataset,
+        data=data,
+        original_name=f"{label}/{label}_{index:03d}.png",
+        mask_png=mask_encode(mask, size=size),
+        caption=f"a drawn {label} on a gradient",
+        provenance={"generator": "tests.e2e.picture_png", "index": index, "label": label},
+    ).sample
+
+
+@dataclass(frozen=True)
+class BrowseDataset:
+    dataset: Dataset
+    version: DatasetVersion
+    samples_by_label: dict[str, list[int]]
+
+
+@pytest.fixture
+def browse_dataset() -> BrowseDataset:
+    """Two versions of a three-class dataset: v1 imports 18 drawn samples, v2 keeps 15 of them."""
+    dataset = DatasetFactory(
+        name="shapes-demo",
+        description="Drawn shapes on gradient backgrounds: a small dataset for the browsing pages.",
+        classes=["cat", "dog", "bird"],
+    )
+    first = DatasetVersionFactory(dataset=dataset, number=1, sample_count=18, operation=VersionOperation.IMPORT)
+    second = DatasetVersionFactory(
+        dataset=dataset, number=2, parent=first, sample_count=15, operation=VersionOperation.PRUNE, note="kept 15"
+    )
+    labels = ["cat", "dog", "bird"]
+    samples_by_label: dict[str, list[int]] = {label: [] for label in labels}
+    for index in range(18):
+        label = labels[index % 3]
+        size = (96 + index * 12, 80 + (index * 37) % 120)
+        sample = picture_sample(dataset=dataset, label=label, index=index, size=size)
+        split = ["train", "train", "val", "test"][index % 4]
+        VersionSampleFactory(version=first, sample=sample, label=label, split=split)
+        if index < 15:
+            extra = [{"label": "cat", "origin": "model"}] if label == "dog" and index % 2 else []
+            labels_set = [{"label": label, "origin": "import"}, *extra]
+            VersionSampleFactory(version=second, sample=sample, label=label, split=split, labels=labels_set)
+            samples_by_label[label].append(sample.pk)
+    return BrowseDataset(dataset=dataset, version=second, samples_by_label=samples_by_label)

@@ -81,7 +81,7 @@ class SourceReader(Protocol):
 
 
 def path_is_hidden(path: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in path.split("/"))
+    return any((part.startswith(".") and part not in (".", "..")) or part == "__MACOSX" for part in path.split("/"))
 
 
 def path_is_archive(path: str) -> bool:
@@ -162,12 +162,14 @@ class ZipReader:
         files: list[str] = []
         skipped: list[SkippedEntry] = []
         for info in self._infos:
-            if info.is_dir() or path_is_hidden(info.filename.replace("\\", "/")):
+            if info.is_dir():
                 continue
             try:
                 path = self._member_path(info)
             except EntryRejected as exc:
                 skipped.append(SkippedEntry(info.filename, exc.reason))
+                continue
+            if path_is_hidden(path):
                 continue
             self._members[path] = info
             files.append(path)

@@ -450,7 +450,7 @@ def _entry_import(run: _ImportRun, entry: ImportEntry) -> ReportLine:
         decoded = _image_decode(data, run.max_pixels)
         mask_png = _mask_png(run, entry, decoded)
     except EntryRejected as exc:
-        return ReportLine(entry.path, "rejected", exc.reason)
+        return ReportLine(entry.path, "rejected", f"line {entry.line}: {exc.reason}" if entry.line else exc.reason)
     first = run.first_by_hash.get(decoded.sha256)
     if first is not None:
         return _duplicate_record(run, entry, first)
@@ -468,6 +468,8 @@ def _image_decode(data: bytes, max_pixels: int) -> DecodedImage:
         return image_decode(data, max_pixels=max_pixels)
     except ImageRejected as exc:
         raise EntryRejected(exc.reason)
+    except (OSError, SyntaxError, ValueError) as exc:  # raised while Pillow reads the header
+        raise EntryRejected(f"truncated or corrupt image data ({exc})")
     except Exception as exc:  # hostile bytes can trip any decoder error; one file must not stop the import
         raise EntryRejected(f"could not decode the image ({type(exc).__name__}: {exc})")
 

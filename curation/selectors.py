@@ -63,7 +63,15 @@ def dataset_versions(dataset: Dataset) -> QuerySet[DatasetVersion]:
 
 
 def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
-    """Member counts per split and primary label: {split: {label: count}}; "" is the unlabeled key."""
+    """Member counts per split and primary label: {split: {label: count}}; "" is the unlabeled key.
+
+    One GROUP BY over the version's members (no join, unlike `version_stats`), cached without
+    expiry once the counts agree with `sample_count` (a version is immutable from then on).
+    """
+    cache_key = f"winnow:version-class-counts:{version.pk}:{version.sample_count}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
     rows = (
         VersionSample.objects.filter(version=version)
         .values_list("split", "label")
@@ -73,6 +81,8 @@ def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for split, label, count in rows:
         counts.setdefault(split, {})[label] = count
+    if sum(sum(by_label.values()) for by_label in counts.values()) == version.sample_count:
+        cache.set(cache_key, counts, timeout=None)
     return counts
 
 

@@ -439,3 +439,16 @@ def test_user_without_a_role_is_refused_with_a_structured_403(user_with_role, ca
             "details": None,
         }
     }
+
+
+def test_class_counts_of_a_complete_version_are_counted_once_then_cached(api, db):
+    version = DatasetVersionFactory(sample_count=2)
+    VersionSampleFactory(version=version, label="dog", split="val")
+    VersionSampleFactory(version=version, label="cat", split="val")
+    api.get(f"/api/versions/{version.pk}/")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(f"/api/versions/{version.pk}/")
+
+    assert response.json()["class_counts"] == {"val": {"cat": 1, "dog": 1}}
+    assert [q["sql"] for q in queries.captured_queries if '"curation_versionsample"' in q["sql"]] == []

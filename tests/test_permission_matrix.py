@@ -104,6 +104,8 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-version-detail": [get(VIEWER, version_kwargs)],
     "api-sample-list": [get(VIEWER, version_kwargs)],
     "api-sample-detail": [get(VIEWER, sample_kwargs)],
+    # API: imports (an empty payload is refused with 400 after the permission check)
+    "api-dataset-import": [post(CURATOR)],
     # API: jobs. The world's job was requested by nobody here: only an admin may cancel another's job.
     "api-job-list": [get(VIEWER)],
     "api-job-detail": [get(VIEWER, job_kwargs)],

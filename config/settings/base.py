@@ -155,6 +155,9 @@ CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 JOB_HEARTBEAT_TIMEOUT = env_int("WINNOW_JOB_HEARTBEAT_TIMEOUT", 120)
 JOB_MAX_ATTEMPTS = env_int("WINNOW_JOB_MAX_ATTEMPTS", 2)
 JOB_REAP_INTERVAL = env_int("WINNOW_JOB_REAP_INTERVAL", 30)
+# A queued job whose message was sent this long ago is sent again (a broker restarted without
+# persistence loses messages; the Job row is the source of truth and a duplicate is harmless).
+JOB_QUEUED_RESEND_AFTER = env_int("WINNOW_JOB_QUEUED_RESEND_AFTER", 600)
 # Set on a worker started with a GPU queue on a machine with CUDA (see `make worker-gpu`).
 WINNOW_GPU_WORKERS = env_bool("WINNOW_GPU_WORKERS", False)
 

@@ -1,6 +1,7 @@
 """Tests: PostgreSQL and Redis on this machine unless DATABASE_URL / CELERY_BROKER_URL say otherwise."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/winnow")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -10,7 +11,8 @@ from config.settings.base import VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = VAR_DIR / "test-media"
+# A worker started by a test gets the test's media root through WINNOW_MEDIA_ROOT (tests/worker.py).
+MEDIA_ROOT = Path(os.environ.get("WINNOW_MEDIA_ROOT", VAR_DIR / "test-media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,53 @@
+"""Reads of jobs.
+
+Visibility: every user with the `view` capability sees every job (datasets and runs are shared by
+the team, and their pages link to the jobs that made them); only the user who requested a job, or
+an admin, may cancel it (jobs.services.job_cancel_request).
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from core.roles import Capability, user_can
+from jobs.models import Job
+
+
+def job_list(
+    *, user: AbstractBaseUser | AnonymousUser, kind: str | None = None, status: str | None = None
+) -> QuerySet[Job]:
+    """Jobs `user` may see, newest first, optionally filtered by kind and status."""
+    if not user_can(user, Capability.VIEW):
+        return Job.objects.none()
+    jobs = Job.objects.select_related("requested_by").order_by("-id")
+    if kind:
+        jobs = jobs.filter(kind=kind)
+    if status:
+        jobs = jobs.filter(status=status)
+    return jobs
+
+
+def job_get(*, job_id: int, user: AbstractBaseUser | AnonymousUser) -> Job | None:
+    """The job if it exists and `user` may see it, else None."""
+    return job_list(user=user).filter(pk=job_id).first()
+
+
+def job_user_may_cancel(*, job: Job, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user` may cancel `job`: they requested it, or they are an admin (`manage`)."""
+    if not user.is_authenticated:
+        return False
+    return job.requested_by_id == user.pk or user_can(user, Capability.MANAGE)
+
+
+def job_result_links(job: Job) -> list[dict[str, Any]]:
+    """Links to what a job produced, from the dataset/version ids in its result."""
+    result = job.result if isinstance(job.result, dict) else {}
+    dataset = result.get("dataset_id", result.get("dataset"))
+    if not isinstance(dataset, int):
+        return []
+    links = [{"label": f"Dataset {dataset}", "url": f"/datasets/{dataset}/"}]
+    version = result.get("version_id", result.get("version"))
+    if isinstance(version, int):
+        links.append({"label": f"Version {version}", "url": f"/datasets/{dataset}/?version={version}"})
+    return links

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from jobs import apis
+
+urlpatterns = [
+    path("jobs/", apis.JobListApi.as_view(), name="api-job-list"),
+    path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="api-job-detail"),
+    path("jobs/<int:job_id>/cancel/", apis.JobCancelApi.as_view(), name="api-job-cancel"),
+]

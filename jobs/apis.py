@@ -1,0 +1,96 @@
+"""REST API of jobs: list, detail, cancel (one view per operation)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from jobs.models import Job, JobStatus
+from jobs.selectors import job_get, job_list
+from jobs.services import job_cancel_request
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_finished = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Job
+        fields = (
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "params",
+            "result",
+            "log_tail",
+            "queue",
+            "attempts",
+            "cancel_requested",
+            "is_finished",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+        )
+        read_only_fields = fields
+
+
+def _visible_job_or_404(request: Request, job_id: int) -> Job:
+    job = job_get(job_id=job_id, user=request.user)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    return job
+
+
+class JobListApi(APIView):
+    """Jobs, newest first (every job is visible to every role; cursor pagination)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    class FilterSerializer(serializers.Serializer):
+        kind = serializers.CharField(required=False)
+        status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str, enum=JobStatus.values)],
+        responses=JobOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        jobs = job_list(user=request.user, **filters.validated_data)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
+
+
+class JobDetailApi(APIView):
+    """One job: status, progress, message, log tail, result."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(responses=JobOutputSerializer)
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(JobOutputSerializer(_visible_job_or_404(request, job_id)).data)
+
+
+class JobCancelApi(APIView):
+    """Cancel a job: a queued one at once, a running one at its next batch (owner or admin only)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(request=None, responses=JobOutputSerializer)
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_cancel_request(job=_visible_job_or_404(request, job_id), user=request.user)
+        return Response(JobOutputSerializer(job).data)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, media
+from frontend.pages import datasets, jobs, media
 
 app_name = "frontend"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     path("media/samples/<int:sample_id>/thumbnail", media.sample_thumbnail, name="sample_thumbnail"),
     path("media/samples/<int:sample_id>/mask", media.sample_mask, name="sample_mask"),
     path("media/samples/<int:sample_id>/mask-overlay", media.sample_mask_overlay, name="sample_mask_overlay"),
+    path("jobs/", jobs.job_list, name="job_list"),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
 ]

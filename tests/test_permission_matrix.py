@@ -115,6 +115,10 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:dataset_detail": [get(VIEWER, dataset_kwargs)],
     "frontend:sample_grid": [get(VIEWER, page_version_kwargs)],
     "frontend:sample_detail": [get(VIEWER, lambda w: {**page_version_kwargs(w), **sample_kwargs(w)})],
+    # Pages: jobs (cancel: the requester or an admin; the world's job was requested by nobody)
+    "frontend:job_list": [get(VIEWER)],
+    "frontend:job_detail": [get(VIEWER, job_kwargs)],
+    "frontend:job_cancel": [post(ADMIN, job_kwargs)],
     # Pages: sample media
     "frontend:sample_image": [get(VIEWER, sample_kwargs)],
     "frontend:sample_thumbnail": [get(VIEWER, sample_kwargs)],

@@ -1,0 +1,95 @@
+"""Job pages: the list of jobs and a job's live page (progress, message, log tail, result, cancel).
+
+The live part is the named partial `frontend/jobs/_progress.html`: htmx requests to the job page
+get it alone. It polls every second while the job is not finished and renders without the
+trigger once it is, so polling stops by itself.
+"""
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required
+from jobs import selectors
+from jobs.models import Job, JobStatus
+from jobs.runtime import JOB_KINDS
+from jobs.services import job_cancel_request
+
+JOB_PAGE_SIZE = 50
+
+
+@capability_required(Capability.VIEW)
+def job_list(request: HttpRequest) -> HttpResponse:
+    """Jobs newest first, filtered by kind and status, in keyset pages (`?before=<id>`)."""
+    kind = request.GET.get("kind", "")[:64]
+    status = request.GET.get("status", "")
+    status = status if status in JobStatus.values else ""
+    jobs = selectors.job_list(user=request.user, kind=kind or None, status=status or None)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        jobs = jobs.filter(pk__lt=int(before))
+    page = list(jobs[: JOB_PAGE_SIZE + 1])
+    context = {
+        "jobs": page[:JOB_PAGE_SIZE],
+        "next_before": page[JOB_PAGE_SIZE - 1].pk if len(page) > JOB_PAGE_SIZE else None,
+        "kind": kind,
+        "status": status,
+        "kinds": sorted(JOB_KINDS),
+        "statuses": JobStatus.choices,
+        "nav_section": "jobs",
+    }
+    return render(request, "frontend/jobs/job_list.html", context)
+
+
+@capability_required(Capability.VIEW)
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job's page; for htmx requests only its live partial."""
+    job = _visible_job_or_404(request, job_id)
+    context = _progress_context(request, job)
+    if getattr(request, "htmx", False):
+        return render(request, "frontend/jobs/_progress.html", context)
+    context.update(params_json=json.dumps(job.params, indent=2, sort_keys=True), nav_section="jobs")
+    return render(request, "frontend/jobs/job_detail.html", context)
+
+
+@require_POST
+@capability_required(Capability.VIEW)
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Ask for a cancel (requester or admin, else 403); answers htmx with the partial, others with a redirect."""
+    job = _visible_job_or_404(request, job_id)
+    cancel_error = ""
+    try:
+        job = job_cancel_request(job=job, user=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message)
+        cancel_error = exc.message
+        job.refresh_from_db()
+    if getattr(request, "htmx", False):
+        return render(request, "frontend/jobs/_progress.html", _progress_context(request, job, cancel_error))
+    if cancel_error:
+        messages.error(request, cancel_error)
+    return redirect("frontend:job_detail", job_id=job.pk)
+
+
+def _visible_job_or_404(request: HttpRequest, job_id: int) -> Job:
+    job = selectors.job_get(job_id=job_id, user=request.user)
+    if job is None:
+        raise Http404(f"Job {job_id} does not exist.")
+    return job
+
+
+def _progress_context(request: HttpRequest, job: Job, cancel_error: str = "") -> dict[str, Any]:
+    return {
+        "job": job,
+        "can_cancel": not job.is_finished and selectors.job_user_may_cancel(job=job, user=request.user),
+        "cancel_error": cancel_error,
+        "result_json": json.dumps(job.result, indent=2, sort_keys=True) if job.result else "",
+        "result_links": selectors.job_result_links(job),
+    }

@@ -1,0 +1,70 @@
+"""Job kinds for tests; a worker started by a test imports this through WINNOW_EXTRA_JOB_MODULES.
+
+Their "data" are auth Groups named `job-<id>-batch-<n>`, one per batch, each written in its own
+transaction with get_or_create (a batch that runs twice does no harm). Cleanup deletes them, so
+"nothing half-written" is: no group with the job's prefix is left.
+"""
+
+import time
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from jobs.models import Job
+from jobs.runtime import JobContext, JobFailed, job_kind
+
+COUNT = "test_count_in_batches"
+RAISE = "test_raise_after_batches"
+FAIL_CLEARLY = "test_fail_clearly"
+GPU = "test_gpu_kind"
+
+
+def batch_prefix(job_id: int) -> str:
+    return f"job-{job_id}-batch-"
+
+
+def batch_groups(job_id: int) -> list[str]:
+    return sorted(Group.objects.filter(name__startswith=batch_prefix(job_id)).values_list("name", flat=True))
+
+
+def delete_batches(job: Job) -> None:
+    Group.objects.filter(name__startswith=batch_prefix(job.pk)).delete()
+
+
+def write_batches(ctx: JobContext, batches: int, delay: float) -> None:
+    for index in range(batches):
+        ctx.check_cancelled()
+        with transaction.atomic():
+            Group.objects.get_or_create(name=f"{batch_prefix(ctx.job.pk)}{index}")
+        ctx.log(f"batch {index} written")
+        ctx.progress(index + 1, batches, f"batch {index + 1} of {batches}")
+        time.sleep(delay)
+
+
+@job_kind(COUNT, cleanup=delete_batches)
+def count_in_batches(ctx: JobContext) -> dict[str, Any]:
+    """Write params["batches"] groups, sleeping params["delay"] s after each."""
+    batches = ctx.params["batches"]
+    write_batches(ctx, batches, ctx.params.get("delay", 0.0))
+    return {"batches": batches, "groups": len(batch_groups(ctx.job.pk))}
+
+
+@job_kind(RAISE, cleanup=delete_batches)
+def raise_after_batches(ctx: JobContext) -> dict[str, Any]:
+    """Write params["batches"] groups, then fail with an unexpected error."""
+    write_batches(ctx, ctx.params["batches"], 0.0)
+    raise ValueError(f"boom after {ctx.params['batches']} batches")
+
+
+@job_kind(FAIL_CLEARLY, cleanup=delete_batches)
+def fail_clearly(ctx: JobContext) -> dict[str, Any]:
+    """Write one group, then fail with a clear reason."""
+    write_batches(ctx, 1, 0.0)
+    raise JobFailed("the source folder is empty")
+
+
+@job_kind(GPU, queue="gpu", capability="run_gpu_jobs")
+def gpu_kind(ctx: JobContext) -> dict[str, Any]:
+    """Pretend to need a GPU."""
+    return {"device": "cpu"}

@@ -115,6 +115,8 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:dataset_detail": [get(VIEWER, dataset_kwargs)],
     "frontend:sample_grid": [get(VIEWER, page_version_kwargs)],
     "frontend:sample_detail": [get(VIEWER, lambda w: {**page_version_kwargs(w), **sample_kwargs(w)})],
+    # Pages: import form (an empty form is re-rendered with its errors)
+    "frontend:dataset_import": [get(CURATOR), post(CURATOR)],
     # Pages: jobs (cancel: the requester or an admin; the world's job was requested by nobody)
     "frontend:job_list": [get(VIEWER)],
     "frontend:job_detail": [get(VIEWER, job_kwargs)],

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from curation.apis import datasets
+from curation.apis import datasets, imports
 
 urlpatterns = [
     path("datasets/", datasets.DatasetListApi.as_view(), name="api-dataset-list"),
+    path("datasets/imports/", imports.DatasetImportApi.as_view(), name="api-dataset-import"),
     path("datasets/<int:dataset_id>/", datasets.DatasetDetailApi.as_view(), name="api-dataset-detail"),
     path("datasets/<int:dataset_id>/versions/", datasets.VersionListApi.as_view(), name="api-version-list"),
     path("versions/<int:version_id>/", datasets.VersionDetailApi.as_view(), name="api-version-detail"),

@@ -28,7 +28,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -120,7 +120,7 @@ def import_params_validate(
     """Check an import request before a job is created; returns the parameters to submit.
 
     Args:
-        source: an absolute server path, or a storage key `uploads/<hex>.zip` from `import_upload_store`.
+        source: an absolute server path, or (user None only) a key `uploads/<hex>.zip` from `import_upload_store`.
         name: the new dataset's name (must be free).
         format: one of IMPORT_FORMATS ("auto" detects it).
         description: the new dataset's description.
@@ -129,6 +129,16 @@ def import_params_validate(
     Raises ApplicationError: name_required, name_taken, invalid_format, invalid_source (400),
         source_not_found (400), server_path_forbidden (403).
     """
+    name = _name_and_format_check(name, format)
+    if upload_key_is_valid(source) and user is None:  # a stored upload is named by the service, never by a client
+        if not default_storage.exists(source):
+            raise ApplicationError("The uploaded archive is gone.", code="source_not_found")
+    else:
+        _server_path_check(source, user)
+    return ImportParams(source=source, name=name, format=format, description=description)
+
+
+def _name_and_format_check(name: str, format: str) -> str:
     name = " ".join(name.split())
     if not name:
         raise ApplicationError("A dataset name is required.", code="name_required")
@@ -137,12 +147,7 @@ def import_params_validate(
     if format not in IMPORT_FORMATS:
         allowed = ", ".join(IMPORT_FORMATS)
         raise ApplicationError(f"Unknown format '{format}'; use one of: {allowed}.", code="invalid_format")
-    if upload_key_is_valid(source):
-        if not default_storage.exists(source):
-            raise ApplicationError("The uploaded archive is gone.", code="source_not_found")
-    else:
-        _server_path_check(source, user)
-    return ImportParams(source=source, name=name, format=format, description=description)
+    return name
 
 
 def _server_path_check(source: str, user: AbstractBaseUser | None) -> None:
@@ -188,6 +193,30 @@ def dataset_import_submit(*, params: ImportParams, requested_by: AbstractBaseUse
     except BaseException:
         upload_discard(params.source)
         raise
+
+
+def dataset_import_upload_submit(
+    *,
+    upload: IO[bytes],
+    upload_name: str,
+    name: str,
+    format: str = "auto",
+    description: str = "",
+    requested_by: AbstractBaseUser | None,
+) -> Job:
+    """Store an uploaded zip and submit its import job (the web form's and the API's upload path).
+
+    The name and format are checked before the bytes are stored; whatever fails afterwards deletes
+    the stored upload. Raises ApplicationError as `import_params_validate` and `import_upload_store`.
+    """
+    _name_and_format_check(name, format)
+    key = import_upload_store(upload=upload)
+    try:
+        params = import_params_validate(source=key, name=name, format=format, description=description)
+    except BaseException:
+        upload_discard(key)
+        raise
+    return dataset_import_submit(params=replace(params, upload_name=upload_name[:200]), requested_by=requested_by)
 
 
 def upload_discard(source: str | None) -> None:

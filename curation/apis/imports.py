@@ -1,0 +1,95 @@
+"""POST /api/datasets/imports/: start an import job from an uploaded zip or a server path (curators).
+
+A multipart request with `file` uploads a zip; a JSON (or form) request with `source` names a
+server path, which only admins may do (and only under IMPORT_SERVER_ROOTS when that is set).
+The answer is 202 with the job id and where to follow it; the import itself runs on a worker.
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, HasCapability
+from curation.apis.serializers import ErrorOutputSerializer
+from curation.services.imports import (
+    IMPORT_FORMATS,
+    dataset_import_submit,
+    dataset_import_upload_submit,
+    import_params_validate,
+)
+from jobs.models import Job
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text="Name of the new dataset (must be free).")
+    format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto", help_text="Default: detected.")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ImportUploadInputSerializer(ImportRequestSerializer):
+    file = serializers.FileField(help_text="A zip archive: ImageFolder layout or a CSV/JSONL manifest inside.")
+
+
+class ImportServerInputSerializer(ImportRequestSerializer):
+    source = serializers.CharField(help_text="Absolute path of a folder, zip or manifest on the server (admins).")
+
+
+class ImportAcceptedOutputSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="Id of the import job.")
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
+
+
+def _accepted(job: Job) -> Response:
+    body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
+    return Response(ImportAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DatasetImportApi(APIView):
+    """Start importing a dataset; returns 202 with the job to follow."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.CURATE
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(
+        operation_id="dataset_import",
+        tags=["datasets"],
+        summary="Import a dataset from an uploaded zip or a server path",
+        request={"multipart/form-data": ImportUploadInputSerializer, "application/json": ImportServerInputSerializer},
+        responses={
+            202: ImportAcceptedOutputSerializer,
+            400: OpenApiResponse(ErrorOutputSerializer, description="Invalid payload, name taken, not a zip."),
+            403: OpenApiResponse(ErrorOutputSerializer, description="Not a curator; a server path from a non-admin."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        has_file, has_source = "file" in request.FILES, bool(request.data.get("source"))
+        if has_file == has_source:
+            raise ApplicationError(
+                "Send either a zip archive as `file` (multipart) or a server path as `source`.", code="source_required"
+            )
+        return _accepted(self._upload(request) if has_file else self._server_path(request))
+
+    def _upload(self, request: Request) -> Job:
+        data = ImportUploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        return dataset_import_upload_submit(
+            upload=upload,
+            upload_name=upload.name or "",
+            name=data.validated_data["name"],
+            format=data.validated_data["format"],
+            description=data.validated_data["description"],
+            requested_by=request.user,
+        )
+
+    def _server_path(self, request: Request) -> Job:
+        data = ImportServerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = import_params_validate(user=request.user, **data.validated_data)
+        return dataset_import_submit(params=params, requested_by=request.user)

@@ -158,7 +158,7 @@ def _server_path_check(source: str, user: AbstractBaseUser | None) -> None:
         raise ApplicationError(
             "Only admins can import from a server path.", code="server_path_forbidden", status_code=403
         )
-    roots = [Path(root).resolve() for root in getattr(settings, "IMPORT_SERVER_ROOTS", [])]
+    roots = [Path(root).resolve() for root in settings.IMPORT_SERVER_ROOTS]
     if user is not None and roots and not any(path.resolve().is_relative_to(root) for root in roots):
         raise ApplicationError(
             "This server path is outside the folders allowed for imports (IMPORT_SERVER_ROOTS).",

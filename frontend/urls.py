@@ -1,11 +1,12 @@
 from django.urls import path
 
-from frontend.pages import datasets, jobs, media
+from frontend.pages import datasets, imports, jobs, media
 
 app_name = "frontend"
 
 urlpatterns = [
     path("", datasets.dataset_list, name="dataset_list"),
+    path("datasets/import/", imports.dataset_import, name="dataset_import"),
     path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset_detail"),
     path("datasets/<int:dataset_id>/v/<int:number>/samples/", datasets.sample_grid, name="sample_grid"),
     path(

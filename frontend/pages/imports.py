@@ -1,0 +1,90 @@
+"""The import page: upload a zip (admins may instead name a server path), then follow the job.
+
+The form posts with htmx so the browser can show upload progress (htmx:xhr:progress); a valid
+request answers with HX-Redirect to the job page, an invalid one with the form partial
+`frontend/imports/_form.html` and its errors. Without JavaScript the same view takes a plain
+multipart POST and redirects.
+"""
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required, user_can
+from curation.services.imports import (
+    IMPORT_FORMATS,
+    dataset_import_submit,
+    dataset_import_upload_submit,
+    import_params_validate,
+)
+from jobs.models import Job
+
+FORMAT_LABELS = {
+    "auto": "Detect automatically",
+    "imagefolder": "ImageFolder (class/… or split/class/…)",
+    "zip": "Zip archive (ImageFolder or a manifest inside)",
+    "csv": "CSV manifest",
+    "jsonl": "JSONL manifest",
+}
+ERROR_FIELDS = {
+    "name_required": "name",
+    "name_taken": "name",
+    "invalid_format": "format",
+    "invalid_upload": "file",
+    "invalid_source": "source",
+    "source_not_found": "source",
+    "server_path_forbidden": "source",
+}
+
+
+class DatasetImportForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    format = forms.ChoiceField(choices=[(f, FORMAT_LABELS[f]) for f in IMPORT_FORMATS], initial="auto")
+    file = forms.FileField(required=False, widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}))
+    source = forms.CharField(required=False, max_length=1000, help_text="Absolute path on the server (admins).")
+
+    def __init__(self, *args: Any, allow_server_path: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if not allow_server_path:
+            del self.fields["source"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("file")) == bool(data.get("source")):
+            choice = "a zip archive or a server path" if "source" in self.fields else "a zip archive"
+            raise forms.ValidationError(f"Choose {choice} to import.")
+        return data
+
+
+def _submit(request: HttpRequest, data: dict[str, Any]) -> Job:
+    common = {"name": data["name"], "format": data["format"], "description": data["description"]}
+    if data.get("file"):
+        upload = data["file"]
+        return dataset_import_upload_submit(upload=upload, upload_name=upload.name, requested_by=request.user, **common)
+    params = import_params_validate(source=data["source"], user=request.user, **common)
+    return dataset_import_submit(params=params, requested_by=request.user)
+
+
+@capability_required(Capability.CURATE)
+def dataset_import(request: HttpRequest) -> HttpResponse:
+    """GET: the import form. POST: start the import job and go to its page (HX-Redirect for htmx)."""
+    allow_server_path = user_can(request.user, Capability.MANAGE)
+    form = DatasetImportForm(request.POST or None, request.FILES or None, allow_server_path=allow_server_path)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = _submit(request, form.cleaned_data)
+        except ApplicationError as exc:
+            field = ERROR_FIELDS.get(exc.code)
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            job_url = reverse("frontend:job_detail", args=[job.pk])
+            return HttpResponseClientRedirect(job_url) if request.htmx else redirect(job_url)
+    context = {"form": form, "nav_section": "import"}
+    template = "frontend/imports/_form.html" if request.htmx else "frontend/imports/dataset_import.html"
+    return render(request, template, context)

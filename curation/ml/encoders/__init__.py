@@ -1,0 +1,25 @@
+"""Image (and text) encoders created by name: ``create_encoder("open_clip:ViT-B-32:laion2b_s34b_b79k")``."""
+
+from curation.ml.encoders import efficientnet, openclip  # noqa: F401  (registers the families)
+from curation.ml.encoders.base import (
+    Encoder,
+    EncoderSpec,
+    NoTextTower,
+    WeightsUnavailable,
+    create_encoder,
+    register_encoder,
+    registered_encoder_families,
+)
+
+DEFAULT_ENCODER = "open_clip:ViT-B-32:laion2b_s34b_b79k"
+
+__all__ = [
+    "DEFAULT_ENCODER",
+    "Encoder",
+    "EncoderSpec",
+    "NoTextTower",
+    "WeightsUnavailable",
+    "create_encoder",
+    "register_encoder",
+    "registered_encoder_families",
+]

@@ -1,0 +1,202 @@
+"""Encoder contract: the spec stored beside every embedding, the base class and the name registry.
+
+An encoder is built by name through ``create_encoder("family:argument")``; each family registers a
+builder with ``@register_encoder("family")``. Builders check that their weights exist before building
+anything, and raise ``WeightsUnavailable`` (never a silent random init) when they do not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+Preprocess = Callable[[Image.Image], torch.Tensor]
+Tokenizer = Callable[[list[str]], torch.Tensor]
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+class WeightsUnavailable(RuntimeError):
+    """The weights an encoder name asks for are neither cached nor downloadable; the message says how to get them."""
+
+
+class NoTextTower(TypeError):
+    """The encoder embeds images only."""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What produced a set of embeddings, stored beside them (JSON via ``to_dict``/``from_dict``).
+
+    name: the registry name the encoder was created from; family, arch: what was built; weights: the
+    pretrained tag, local path or packaged file; dim: embedding width; mean, std, input_size (h, w),
+    interpolation, resize_mode, crop_pct: the model's own preprocessing; dtype: how embeddings are stored.
+    """
+
+    name: str
+    family: str
+    arch: str
+    weights: str
+    dim: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    input_size: tuple[int, int]
+    has_text_tower: bool
+    interpolation: str = "bicubic"
+    resize_mode: str = "shortest"
+    crop_pct: float = 1.0
+    dtype: str = "float16"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncoderSpec:
+        tuples = {"mean", "std", "input_size"}
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items() if k in known})
+
+
+def resolve_autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """fp32 on CPU; bf16 (else fp16) autocast on CUDA unless ``precision`` says otherwise. None = no autocast."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+class Encoder(ABC):
+    """A frozen model that maps preprocessed image batches (and texts, with a text tower) to unit vectors."""
+
+    def __init__(
+        self,
+        spec: EncoderSpec,
+        module: torch.nn.Module,
+        preprocess: Preprocess,
+        *,
+        device: torch.device,
+        precision: str = "auto",
+        tokenizer_factory: Callable[[], Tokenizer] | None = None,
+    ) -> None:
+        self._spec = spec
+        self._module = module.eval().requires_grad_(False)
+        self._preprocess = preprocess
+        self._tokenizer_factory = tokenizer_factory
+        self._tokenizer: Tokenizer | None = None
+        self._precision = precision
+        self._device = torch.device("cpu")
+        self.to(device)
+
+    @property
+    def spec(self) -> EncoderSpec:
+        return self._spec
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self._module
+
+    @property
+    def preprocess(self) -> Preprocess:
+        """PIL RGB image -> float tensor (3, h, w), built from the model's own config."""
+        return self._preprocess
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return self._autocast_dtype
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """Texts -> token ids for ``encode_texts`` (built on first use); NoTextTower for image-only encoders."""
+        if self._tokenizer_factory is None:
+            raise NoTextTower(f"encoder {self._spec.name!r} has no text tower, so no tokenizer")
+        if self._tokenizer is None:
+            self._tokenizer = self._tokenizer_factory()
+        return self._tokenizer
+
+    def to(self, device: str | torch.device) -> Encoder:
+        self._device = torch.device(device)
+        self._module.to(self._device)
+        self._autocast_dtype = resolve_autocast_dtype(self._device, self._precision)
+        return self
+
+    def encode_images(self, batch: torch.Tensor) -> torch.Tensor:
+        """Preprocessed images (n, 3, h, w) -> L2-normalised float32 embeddings (n, dim) on ``device``."""
+        with torch.inference_mode(), self._autocast():
+            features = self._image_features(batch.to(self._device, non_blocking=True))
+        return F.normalize(features.float(), dim=-1)
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """Texts -> L2-normalised float32 embeddings (n, dim) on ``device``; NoTextTower for image-only encoders."""
+        tokens = self.tokenizer(texts).to(self._device)
+        with torch.inference_mode(), self._autocast():
+            features = self._text_features(tokens)
+        return F.normalize(features.float(), dim=-1)
+
+    @abstractmethod
+    def _image_features(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+    def _text_features(self, tokens: torch.Tensor) -> torch.Tensor:
+        raise NoTextTower(f"encoder {self._spec.name!r} has no text tower")
+
+    def _autocast(self) -> AbstractContextManager[Any]:
+        if self._autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self._device.type, dtype=self._autocast_dtype)
+
+
+class EncoderBuilder(Protocol):
+    def __call__(self, argument: str, *, device: torch.device, precision: str, **options: Any) -> Encoder: ...
+
+
+_ENCODER_FAMILIES: dict[str, EncoderBuilder] = {}
+
+
+def register_encoder(family: str) -> Callable[[EncoderBuilder], EncoderBuilder]:
+    """Register ``builder(argument, *, device, precision, **options)`` for names ``family`` or ``family:argument``."""
+
+    def decorate(builder: EncoderBuilder) -> EncoderBuilder:
+        if family in _ENCODER_FAMILIES:
+            raise ValueError(f"encoder family {family!r} is already registered")
+        _ENCODER_FAMILIES[family] = builder
+        return builder
+
+    return decorate
+
+
+def registered_encoder_families() -> tuple[str, ...]:
+    return tuple(sorted(_ENCODER_FAMILIES))
+
+
+def create_encoder(
+    name: str, *, device: str | torch.device = "cpu", precision: str = "auto", **options: Any
+) -> Encoder:
+    """Build an encoder by registry name.
+
+    name: ``open_clip:<arch>:<pretrained tag or local path>`` (e.g. ``open_clip:ViT-B-32:laion2b_s34b_b79k``)
+    or ``efficientnet-lite0``. device: where it runs ("cpu"). precision: "auto" (bf16/fp16 autocast on CUDA,
+    fp32 on CPU), "fp32", "bf16" or "fp16". options: passed to the family (e.g. ``cache_dir`` for open_clip).
+    Raises WeightsUnavailable within seconds when the weights are missing, ValueError for a bad name.
+    """
+    family, _, argument = name.partition(":")
+    builder = _ENCODER_FAMILIES.get(family)
+    if builder is None:
+        raise ValueError(
+            f"unknown encoder family {family!r} in {name!r}; known: {', '.join(registered_encoder_families())}"
+        )
+    resolve_autocast_dtype(torch.device(device), precision)  # validates precision before any loading
+    return builder(argument, device=torch.device(device), precision=precision, **options)

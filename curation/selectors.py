@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
 from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, Split, VersionSample
@@ -36,13 +36,19 @@ def sample_list(
         after_sample_id: return only members with a larger sample id (the keyset cursor).
         limit: page size; None returns the whole (lazy) queryset.
     """
-    members = VersionSample.objects.filter(version=version).select_related("sample")
+    # Samples come by a second query on their primary keys, not by a join: PostgreSQL tends to
+    # merge-join the sample table from its first row, which reads every sample before the cursor.
+    members = VersionSample.objects.filter(version=version).prefetch_related("sample")
     if label:
         members = members.filter(label=label)
     if split:
         members = members.filter(split=split)
     if source:
-        members = members.filter(sample__source=source)
+        # The same hazard for the source filter, so the sample side is bounded by the cursor too.
+        samples = Sample.objects.filter(pk=OuterRef("sample_id"), source=source)
+        if after_sample_id is not None:
+            samples = samples.filter(pk__gt=after_sample_id)
+        members = members.filter(Exists(samples))
     if after_sample_id is not None:
         members = members.filter(sample_id__gt=after_sample_id)
     members = members.order_by("sample_id")
@@ -340,7 +346,7 @@ def sample_neighbors(
 ) -> SampleNeighbors:
     """The sample ids just before and after `sample_id` among the version's (filtered) members."""
     members = sample_list(version=version, label=label or None, split=split or None, source=source or None)
-    ids = members.select_related(None).values_list("sample_id", flat=True)
+    ids = members.prefetch_related(None).values_list("sample_id", flat=True)
     previous_id = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
     next_id = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()
     return SampleNeighbors(previous_id=previous_id, next_id=next_id)

@@ -1,18 +1,21 @@
 """Plan, render and describe the whole demo: the Django-free entry point."""
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from curation.demo.composer import image_render
-from curation.demo.plan import DemoConfig, DemoPlan, demo_plan
+from curation.demo.plan import DemoConfig, DemoPlan, PlannedImage, demo_plan
 from curation.demo.sources import DemoSources
 from curation.demo.truth import TruthRecord, truth_document, truth_record
 
 ProgressCallback = Callable[[int, int, str], None]
+RENDER_AHEAD = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,12 +32,26 @@ class DemoFile:
         return self.record["sha256"]
 
 
-def demo_files(plan: DemoPlan, sources: DemoSources) -> Iterator[DemoFile]:
-    """Render the planned files in file-name order (each renders independently of the others)."""
-    for image in sorted(plan.images, key=lambda i: i.file_name):
-        rendered = image_render(image, sources, plan.config)
-        sha256 = hashlib.sha256(rendered.data).hexdigest()
-        yield DemoFile(image.file_name, rendered.data, rendered.mask, truth_record(image, rendered, sha256, sources))
+def _demo_file(image: PlannedImage, sources: DemoSources, config: DemoConfig) -> DemoFile:
+    rendered = image_render(image, sources, config)
+    sha256 = hashlib.sha256(rendered.data).hexdigest()
+    return DemoFile(image.file_name, rendered.data, rendered.mask, truth_record(image, rendered, sha256, sources))
+
+
+def demo_files(plan: DemoPlan, sources: DemoSources, *, threads: int = 2) -> Iterator[DemoFile]:
+    """Render the planned files in file-name order.
+
+    Files render independently, so `threads` render ahead of the consumer (Pillow releases the
+    GIL while resizing and encoding); at most RENDER_AHEAD files wait in memory.
+    """
+    pending: deque[Future[DemoFile]] = deque()
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for image in sorted(plan.images, key=lambda i: i.file_name):
+            pending.append(pool.submit(_demo_file, image, sources, plan.config))
+            if len(pending) >= RENDER_AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 @dataclass(frozen=True, eq=False)

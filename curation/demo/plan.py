@@ -132,7 +132,7 @@ def _split_of(rank: int, count: int, config: DemoConfig) -> str:
 def _base_images(config: DemoConfig, sources: DemoSources, count: int, rng: np.random.Generator) -> list[PlannedImage]:
     classes = sources.classes
     per_class = [len(range(i, count, len(classes))) for i in range(len(classes))]
-    images = []
+    images: list[PlannedImage] = []
     for class_name, class_count in zip(classes, per_class, strict=True):
         ranks = rng.permutation(class_count)
         for rank in ranks:

@@ -17,6 +17,7 @@ brick and gravel textures (tinted, they are grey), moon, Hubble deep field and
 immunohistochemistry images, and scikit-learn's china photo.
 """
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,15 @@ ASTRONAUT, CHELSEA, COFFEE, DAHLIA = (40, 0, 340, 512), (60, 10, 300, 290), (100
 BLACK, WHITE = (0, 0, 0), (255, 255, 255)
 
 
+def sklearn_sample_image(name: str) -> np.ndarray:
+    """A photo from scikit-learn's `datasets/images` (read directly: importing sklearn costs seconds)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("scikit-learn is not installed")
+    with Image.open(Path(spec.origin).parent / "datasets" / "images" / name) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def _largest_component(mask: np.ndarray) -> np.ndarray:
     labels, count = ndimage.label(mask)
     if count == 0:
@@ -268,9 +278,7 @@ def _coffee() -> list[np.ndarray]:
 
 
 def _dahlia() -> list[np.ndarray]:
-    from sklearn.datasets import load_sample_images
-
-    return [grabcut_cutout(load_sample_images().images[1], DAHLIA, 0.4)]
+    return [grabcut_cutout(sklearn_sample_image("flower.jpg"), DAHLIA, 0.4)]
 
 
 def _coins() -> list[np.ndarray]:
@@ -349,7 +357,6 @@ def _tinted(gray: np.ndarray, tint: tuple[int, int, int]) -> np.ndarray:
 def pip_backgrounds() -> list[Background]:
     """Textures and photos shipped inside the scikit-image and scikit-learn wheels."""
     from skimage import data
-    from sklearn.datasets import load_sample_images
 
     images = [
         ("skimage:grass", "grass", _tinted(data.grass(), (120, 200, 80))),
@@ -358,6 +365,6 @@ def pip_backgrounds() -> list[Background]:
         ("skimage:moon", "moon surface", _tinted(data.moon(), (225, 225, 235))),
         ("skimage:hubble_deep_field", "starry sky", data.hubble_deep_field()),
         ("skimage:immunohistochemistry", "stained tissue", data.immunohistochemistry()),
-        ("sklearn:china", "temple", load_sample_images().images[0]),
+        ("sklearn:china", "temple", sklearn_sample_image("china.jpg")),
     ]
     return [Background(bid, words, _shrink(Image.fromarray(rgb))) for bid, words, rgb in images]

@@ -9,6 +9,7 @@ from PIL import Image
 from core.roles import Role, user_role_assign
 from core.storage import blob_key, blob_save, sha256_bytes
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, VersionOperation, VersionSample
+from jobs.models import Job
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -104,3 +105,13 @@ class VersionSampleFactory(factory.django.DjangoModelFactory):
     label = "cat"
     label_origin = LabelOrigin.IMPORT
     labels = factory.LazyAttribute(lambda o: [{"label": o.label, "origin": o.label_origin}] if o.label else [])
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    """A job row as job_create leaves it (queued, never sent); set status and timestamps to taste."""
+
+    class Meta:
+        model = Job
+
+    kind = "test_job"
+    params = factory.LazyFunction(dict)

@@ -68,3 +68,51 @@ def fail_clearly(ctx: JobContext) -> dict[str, Any]:
 def gpu_kind(ctx: JobContext) -> dict[str, Any]:
     """Pretend to need a GPU."""
     return {"device": "cpu"}
+
+
+CANCELS_ITSELF = "test_cancels_itself"
+SUPERSEDED = "test_superseded"
+PROGRESS_STORM = "test_progress_storm"
+CHATTY = "test_chatty"
+RETURNS_LIST = "test_returns_list"
+
+
+@job_kind(CANCELS_ITSELF, cleanup=delete_batches)
+def cancels_itself(ctx: JobContext) -> dict[str, Any]:
+    """Write one batch; then a cancel request arrives (as from the API) while it keeps reporting progress."""
+    write_batches(ctx, 1, 0.0)
+    Job.objects.filter(pk=ctx.job.pk).update(cancel_requested=True)
+    for step in range(100):  # the flag is re-read at most every 0.5 s: within ten of these steps
+        ctx.progress(step, 100, "waiting for the cancel")
+        time.sleep(0.05)
+    return {"cancel_was_missed": True}
+
+
+@job_kind(SUPERSEDED, cleanup=delete_batches)
+def superseded(ctx: JobContext) -> dict[str, Any]:
+    """While running, the reaper hands the job to another attempt (as if this worker had stalled)."""
+    Job.objects.filter(pk=ctx.job.pk).update(status="queued", message="worker lost; retrying (attempt 2 of 2)")
+    ctx.progress(1, 1, "too late")
+    return {"unreachable": True}
+
+
+@job_kind(PROGRESS_STORM)
+def progress_storm(ctx: JobContext) -> dict[str, Any]:
+    """Report progress after every one of 1000 tiny steps."""
+    for step in range(1000):
+        ctx.progress(step + 1, 1000)
+    return {"steps": 1000}
+
+
+@job_kind(CHATTY)
+def chatty(ctx: JobContext) -> dict[str, Any]:
+    """Log 250 lines."""
+    for index in range(250):
+        ctx.log(f"line {index}")
+    return {}
+
+
+@job_kind(RETURNS_LIST)
+def returns_list(ctx: JobContext) -> Any:
+    """Break the contract: return a list."""
+    return [1, 2]

@@ -127,4 +127,3 @@ def test_a_job_that_raises_on_the_worker_fails_with_the_error_and_leaves_nothing
     assert "Traceback (most recent call last)" in job.log_tail
     assert job.log_tail.splitlines()[-1] == "ValueError: boom after 2 batches"
     assert batch_groups(job.pk) == []
-

@@ -110,18 +110,21 @@ def composite_render(image: PlannedImage, sources: DemoSources) -> Composite:
     return Composite(np.clip(np.rint(canvas), 0, 255).astype(np.uint8), mask, boxes)
 
 
+def _box_resized(box: Box, crop: Box, size: tuple[int, int]) -> Box:
+    """Where `box` lands when the `crop` region is resized to `size`, clipped to the image."""
+    scale_x, scale_y = size[0] / (crop[2] - crop[0]), size[1] / (crop[3] - crop[1])
+    x0, y0 = round((box[0] - crop[0]) * scale_x), round((box[1] - crop[1]) * scale_y)
+    x1, y1 = round((box[2] - crop[0]) * scale_x), round((box[3] - crop[1]) * scale_y)
+    return (max(0, x0), max(0, y0), min(size[0], x1), min(size[1], y1))
+
+
 def _jitter(composite: Composite, rng: np.random.Generator) -> Composite:
     height, width = composite.mask.shape
     left, top, right, bottom = (int(v) for v in rng.integers(2, 7, size=4))
-    box = (left, top, width - right, height - bottom)
-    rgb = Image.fromarray(composite.rgb).resize((width, height), Image.Resampling.BILINEAR, box=box)
-    mask = Image.fromarray(composite.mask).resize((width, height), Image.Resampling.NEAREST, box=box)
-    sx, sy = width / (width - left - right), height / (height - top - bottom)
-    boxes = [
-        (max(0, round((x0 - left) * sx)), max(0, round((y0 - top) * sy)), min(width, round((x1 - left) * sx)),
-         min(height, round((y1 - top) * sy)))
-        for x0, y0, x1, y1 in composite.object_boxes
-    ]  # fmt: skip
+    crop = (left, top, width - right, height - bottom)
+    rgb = Image.fromarray(composite.rgb).resize((width, height), Image.Resampling.BILINEAR, box=crop)
+    mask = Image.fromarray(composite.mask).resize((width, height), Image.Resampling.NEAREST, box=crop)
+    boxes = [_box_resized(box, crop, (width, height)) for box in composite.object_boxes]
     return Composite(np.asarray(rgb), np.asarray(mask), boxes)
 
 

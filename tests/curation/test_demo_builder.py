@@ -157,6 +157,10 @@ def test_masks_are_non_empty_inside_the_image_and_match_its_size(small_build):
         x0, y0, x1, y1 = record["mask_bbox"]
         assert 0 <= x0 < x1 <= record["width"] and 0 <= y0 < y1 <= record["height"]
         assert record["mask_bbox"] == mask_bbox(file.mask)
+        for entry in record["objects"]:
+            ox0, oy0, ox1, oy1 = entry["bbox"]
+            assert 0 <= ox0 < ox1 <= record["width"] and 0 <= oy0 < oy1 <= record["height"]
+            assert file.mask[oy0:oy1, ox0:ox1].any()
 
 
 def test_image_sides_vary_within_128_to_224(small_build):

@@ -19,6 +19,7 @@ and inner products are cosines. Choices made here:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import faiss
@@ -49,6 +50,8 @@ class ClusterAssignment:
     dist_to_centroid: np.ndarray  # (n,) float32, 1 - <e_i, mu_label(i)>
     sizes: np.ndarray  # (k,) int64
     n_train: int  # rows the centroids were trained on
+    train_seconds: float = 0.0
+    assign_seconds: float = 0.0
 
     @property
     def n_clusters(self) -> int:
@@ -166,7 +169,9 @@ def spherical_kmeans(
         raise ValueError("no rows to cluster")
     k = min(config.n_clusters or default_n_clusters(rows.size), rows.size)
     cap = k * config.max_points_per_centroid
+    started = time.perf_counter()
     train = _training_sample(embeddings, rows, cap, config.seed)
+    n_train = int(train.shape[0])
     kmeans = faiss.Kmeans(
         embeddings.shape[1],
         k,
@@ -178,6 +183,8 @@ def spherical_kmeans(
         verbose=False,
     )
     kmeans.train(train)
+    del train
+    trained = time.perf_counter()
     centroids = l2_normalize(kmeans.centroids)
     local_labels, similarity = assign_to_centroids(embeddings, centroids, rows, batch_rows=config.assign_batch_rows)
     labels = np.full(embeddings.shape[0], -1, dtype=np.int64)
@@ -185,7 +192,8 @@ def spherical_kmeans(
     dist = np.full(embeddings.shape[0], np.nan, dtype=np.float32)
     dist[rows] = 1.0 - similarity
     sizes = np.bincount(local_labels, minlength=k).astype(np.int64)
-    return ClusterAssignment(centroids, labels, dist, sizes, n_train=int(train.shape[0]))
+    assigned = time.perf_counter()
+    return ClusterAssignment(centroids, labels, dist, sizes, n_train, trained - started, assigned - trained)
 
 
 def inter_centroid_distance(centroids: np.ndarray, n_neighbors: int = 20) -> tuple[np.ndarray, int]:

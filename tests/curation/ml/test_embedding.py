@@ -1,0 +1,125 @@
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from curation.ml.embedding import EmbeddedImages, decode_image, embed_images
+from curation.ml.encoders import Encoder, create_encoder
+from tests.curation.ml.tiny_clip import TINY_ARCH, build_tiny_clip
+
+EXIF_ORIENTATION = 0x0112
+ROTATED_90_CW = 6
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
+    tiny = build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+    return create_encoder(f"open_clip:{TINY_ARCH}:{tiny.pt_file}")
+
+
+def jpeg_bytes(seed: int, size: tuple[int, int] = (48, 40)) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def direct_embeddings(encoder: Encoder, blobs: list[bytes]) -> np.ndarray:
+    batch = torch.stack([encoder.preprocess(Image.open(io.BytesIO(blob)).convert("RGB")) for blob in blobs])
+    return encoder.encode_images(batch).numpy()
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_pipeline_embeds_every_source_kind_like_encoding_directly(
+    encoder: Encoder, tmp_path: Path, num_workers: int
+) -> None:
+    blobs = [jpeg_bytes(seed) for seed in range(5)]
+    (tmp_path / "three.jpg").write_bytes(blobs[3])
+    items = [(10, blobs[0]), (11, lambda: blobs[1]), (12, lambda: io.BytesIO(blobs[2])), (13, tmp_path / "three.jpg")]
+    items.append((14, str(tmp_path / "three.jpg")))
+
+    result = embed_images(encoder, items, batch_size=2, num_workers=num_workers, jpeg_draft=False)
+
+    assert result.ids.tolist() == [10, 11, 12, 13, 14]
+    assert result.ids.dtype == np.int64
+    assert result.embeddings.dtype == np.float16
+    assert result.failures == []
+    expected = direct_embeddings(encoder, [blobs[0], blobs[1], blobs[2], blobs[3], blobs[3]])
+    np.testing.assert_allclose(result.embeddings.astype(np.float32), expected, atol=2e-3)
+    np.testing.assert_allclose(np.linalg.norm(result.embeddings.astype(np.float32), axis=1), 1.0, atol=2e-3)
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_unreadable_images_are_skipped_and_reported(encoder: Encoder, tmp_path: Path, num_workers: int) -> None:
+    truncated = jpeg_bytes(7, size=(300, 200))[:300]
+    items = [
+        ("good-a", jpeg_bytes(1)),
+        ("garbage", b"this is not an image"),
+        ("truncated", truncated),
+        ("missing", tmp_path / "missing.jpg"),
+        ("good-b", jpeg_bytes(2)),
+    ]
+
+    result = embed_images(encoder, items, batch_size=2, num_workers=num_workers)
+
+    assert result.ids.tolist() == ["good-a", "good-b"]
+    assert result.embeddings.shape == (2, encoder.spec.dim)
+    assert [item_id for item_id, _ in result.failures] == ["garbage", "truncated", "missing"]
+    reasons = dict(result.failures)
+    assert reasons["garbage"].startswith("UnidentifiedImageError")
+    assert reasons["truncated"].startswith("OSError")
+    assert reasons["missing"].startswith("FileNotFoundError")
+
+
+def test_a_batch_of_only_unreadable_images_yields_nothing(encoder: Encoder) -> None:
+    result = embed_images(encoder, [(1, b"x"), (2, b"y")], num_workers=0)
+
+    assert result.ids.tolist() == []
+    assert result.embeddings.shape == (0, encoder.spec.dim)
+    assert [item_id for item_id, _ in result.failures] == [1, 2]
+
+
+def test_progress_is_reported_after_each_batch_and_raising_cancels(encoder: Encoder) -> None:
+    items = [(i, jpeg_bytes(i)) for i in range(5)]
+    seen: list[tuple[int, int]] = []
+
+    embed_images(encoder, items, batch_size=2, num_workers=0, on_batch=lambda done, total: seen.append((done, total)))
+
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+
+    def cancel_after_first(done: int, total: int) -> None:
+        raise InterruptedError("cancel requested")
+
+    with pytest.raises(InterruptedError):
+        embed_images(encoder, items, batch_size=2, num_workers=0, on_batch=cancel_after_first)
+
+
+def test_decode_turns_exif_rotated_and_non_rgb_images_upright_rgb() -> None:
+    image = Image.new("L", (60, 20), 128)
+    exif = image.getexif()
+    exif[EXIF_ORIENTATION] = ROTATED_90_CW
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+
+    decoded = decode_image(buffer.getvalue())
+
+    assert (decoded.size, decoded.mode) == ((20, 60), "RGB")
+
+
+def test_jpeg_draft_decodes_large_photos_at_a_reduced_scale_no_smaller_than_asked() -> None:
+    blob = jpeg_bytes(3, size=(1600, 1200))
+
+    assert decode_image(blob).size == (1600, 1200)
+    assert decode_image(blob, draft=256).size == (400, 300)  # 1/4 scale: short side 300 >= 256
+
+
+def test_the_pipeline_restores_torch_threads(encoder: Encoder) -> None:
+    before = torch.get_num_threads()
+
+    result = embed_images(encoder, [(1, jpeg_bytes(1))], num_workers=0)
+
+    assert isinstance(result, EmbeddedImages)
+    assert torch.get_num_threads() == before

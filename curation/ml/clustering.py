@@ -185,7 +185,7 @@ def spherical_kmeans(
     kmeans.train(train)
     del train
     trained = time.perf_counter()
-    centroids = l2_normalize(kmeans.centroids)
+    centroids = l2_normalize(np.asarray(kmeans.centroids))
     local_labels, similarity = assign_to_centroids(embeddings, centroids, rows, batch_rows=config.assign_batch_rows)
     labels = np.full(embeddings.shape[0], -1, dtype=np.int64)
     labels[rows] = local_labels

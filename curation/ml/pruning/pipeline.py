@@ -72,5 +72,5 @@ def semdedup_then_dbp(
         rows = np.flatnonzero(stages[-1].keep)
     stages.append(semdedup(embeddings, semdedup_config, rows=rows))
     stages.append(density_based_pruning(embeddings, dbp_config, rows=stages[-1].keep, class_labels=class_labels))
-    params = {f"{stage.method}": dict(stage.params) for stage in stages}
+    params: dict[str, object] = {stage.method: dict(stage.params) for stage in stages}
     return _combine(stages, params)

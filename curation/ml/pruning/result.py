@@ -87,7 +87,7 @@ class RowDecisions:
         def spread(values: np.ndarray | None, fill: float, dtype: type) -> np.ndarray | None:
             if values is None:
                 return None
-            out = np.full(n, fill, dtype=dtype)
+            out: np.ndarray = np.full(n, fill, dtype=dtype)
             out[self.rows] = values
             return out
 
@@ -115,7 +115,7 @@ def _merge_budgets(parts: list[ClusterBudgets | None]) -> ClusterBudgets | None:
         return None
     names = ClusterBudgets.__dataclass_fields__
     merged = {name: _concat_optional([getattr(p, name) for p in parts]) for name in names}
-    return ClusterBudgets(**merged)
+    return ClusterBudgets(**merged)  # type: ignore[arg-type]  # required fields are never None here
 
 
 def decide_per_class(

@@ -32,14 +32,14 @@ def sample_list(
 
     Args:
         version: the version whose members are listed.
-        label / split / source: exact-match filters; None means any.
+        label / split / source: exact-match filters; None means any, and label "" means unlabeled.
         after_sample_id: return only members with a larger sample id (the keyset cursor).
         limit: page size; None returns the whole (lazy) queryset.
     """
     # Samples come by a second query on their primary keys, not by a join: PostgreSQL tends to
     # merge-join the sample table from its first row, which reads every sample before the cursor.
     members = VersionSample.objects.filter(version=version).prefetch_related("sample")
-    if label:
+    if label is not None:
         members = members.filter(label=label)
     if split:
         members = members.filter(split=split)
@@ -150,14 +150,12 @@ class VersionStats:
     def total(self) -> int:
         return sum(self.member_counts.values())
 
-    def matching(self, *, label: str = "", split: str = "", source: str = "") -> int:
-        """Members matching the filters ("" means any), without touching the database."""
+    def matching(self, *, label: str | None = None, split: str | None = None, source: str | None = None) -> int:
+        """Members matching the filters (as for `sample_list`), without touching the database."""
         return sum(
             count
             for (member_label, member_split, member_source), count in self.member_counts.items()
-            if (not label or member_label == label)
-            and (not split or member_split == split)
-            and (not source or member_source == source)
+            if label in (None, member_label) and split in (None, member_split) and source in (None, member_source)
         )
 
     def label_counts(self) -> dict[str, int]:
@@ -248,7 +246,7 @@ def class_split_figure(*, stats: VersionStats, classes: list[str]) -> dict[str, 
         **CHART_LAYOUT,
         "barmode": "group",
         "xaxis": {"title": {"text": "Primary label"}, "type": "category"},
-        "yaxis": _count_axis(max((max(trace["y"]) for trace in traces), default=0)),
+        "yaxis": _count_axis(max(per_label_split.values(), default=0)),
     }
     return {"data": traces, "layout": layout}
 
@@ -308,24 +306,24 @@ class SamplePage:
 def sample_page(
     *,
     version: DatasetVersion,
-    label: str = "",
-    split: str = "",
-    source: str = "",
+    label: str | None = None,
+    split: str | None = None,
+    source: str | None = None,
     after_sample_id: int | None = None,
     size: int = 60,
 ) -> SamplePage:
     """A page of `sample_list` in sample-id order: one indexed query, no COUNT and no OFFSET.
 
     Args:
-        version, label, split, source, after_sample_id: as for `sample_list` ("" means any).
+        version, label, split, source, after_sample_id: as for `sample_list`.
         size: members per page (one extra row is read to know whether a next page exists).
     """
     rows = list(
         sample_list(
             version=version,
-            label=label or None,
-            split=split or None,
-            source=source or None,
+            label=label,
+            split=split,
+            source=source,
             after_sample_id=after_sample_id,
             limit=size + 1,
         )
@@ -342,10 +340,15 @@ class SampleNeighbors:
 
 
 def sample_neighbors(
-    *, version: DatasetVersion, sample_id: int, label: str = "", split: str = "", source: str = ""
+    *,
+    version: DatasetVersion,
+    sample_id: int,
+    label: str | None = None,
+    split: str | None = None,
+    source: str | None = None,
 ) -> SampleNeighbors:
     """The sample ids just before and after `sample_id` among the version's (filtered) members."""
-    members = sample_list(version=version, label=label or None, split=split or None, source=source or None)
+    members = sample_list(version=version, label=label, split=split, source=source)
     ids = members.prefetch_related(None).values_list("sample_id", flat=True)
     previous_id = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
     next_id = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()

@@ -1,7 +1,8 @@
 """Browsing pages: the datasets list, a dataset's versions and charts, the sample grid and a sample.
 
-Every page needs the VIEW capability. The grid pages with a keyset cursor on sample id (never
-OFFSET, never a COUNT of the filtered set); its counts come from the version's cached statistics.
+Every page needs the VIEW capability. The grid pages through members with a keyset cursor on
+sample id (never OFFSET, never a COUNT of the filtered set); its counts come from the version's
+cached statistics.
 """
 
 import json
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django_htmx.middleware import HtmxDetails
 
 from core.roles import Capability, capability_required
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
@@ -32,6 +34,14 @@ GRID_PAGE_SIZE = 60
 BROWSER_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP"}
 # Small images are enlarged on the detail page by an integer factor up to this longest side.
 DETAIL_MIN_SIDE = 384
+# The label filter's value for members without a primary label ("" already means any label).
+UNLABELED = "__unlabeled__"
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request after django-htmx's middleware (`request.htmx` is falsy for plain requests)."""
+
+    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)
@@ -61,8 +71,17 @@ class SampleFilters:
     def active(self) -> bool:
         return bool(self.label or self.split or self.source)
 
+    @property
+    def label_display(self) -> str:
+        return "(unlabeled)" if self.label == UNLABELED else self.label
 
-def _cursor(value: str | None) -> int | None:
+    def selector_kwargs(self) -> dict[str, str | None]:
+        """The filters as `sample_list` takes them: None means any, label "" means unlabeled."""
+        label = "" if self.label == UNLABELED else (self.label or None)
+        return {"label": label, "split": self.split or None, "source": self.source or None}
+
+
+def _int_or_none(value: str | None) -> int | None:
     try:
         return int(value) if value else None
     except ValueError:
@@ -89,10 +108,8 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
     versions = list(dataset.versions.select_related("parent").order_by("-number"))
     context: dict[str, Any] = {"dataset": dataset, "versions": versions, "nav_section": "datasets"}
     if versions:
-        number = _cursor(request.GET.get("version"))
-        if request.GET.get("version") and number is None:
-            raise Http404("No such version.")
-        version = versions[0] if number is None else next((v for v in versions if v.number == number), None)
+        requested = request.GET.get("version")
+        version = next((v for v in versions if str(v.number) == requested), None) if requested else versions[0]
         if version is None:
             raise Http404("No such version.")
         stats = version_stats(version=version)
@@ -119,7 +136,7 @@ def _class_split_table(class_figure: dict[str, Any]) -> dict[str, Any]:
 
 
 @capability_required(Capability.VIEW)
-def sample_grid(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpResponse:
     """Thumbnails of a version's members, filtered by label/split/source, a keyset page at a time.
 
     htmx requests get only a partial: the whole grid (`_grid.html`) for a filter change, or just
@@ -128,8 +145,8 @@ def sample_grid(request: HttpRequest, dataset_id: int, number: int) -> HttpRespo
     dataset = get_object_or_404(Dataset, pk=dataset_id)
     version = _version_or_404(dataset, number)
     filters = SampleFilters.from_query(request.GET)
-    after = _cursor(request.GET.get("after"))
-    page = sample_page(version=version, **_filter_kwargs(filters), after_sample_id=after, size=GRID_PAGE_SIZE)
+    after = _int_or_none(request.GET.get("after"))
+    page = sample_page(version=version, **filters.selector_kwargs(), after_sample_id=after, size=GRID_PAGE_SIZE)
     context: dict[str, Any] = {
         "dataset": dataset,
         "version": version,
@@ -143,19 +160,16 @@ def sample_grid(request: HttpRequest, dataset_id: int, number: int) -> HttpRespo
     if request.htmx and request.htmx.target == "grid-more":
         return render(request, "frontend/datasets/_grid_page.html", context)
     stats = version_stats(version=version)
-    context |= {"matching": stats.matching(**_filter_kwargs(filters)), "stats": stats}
+    context |= {"matching": stats.matching(**filters.selector_kwargs()), "stats": stats}
     if request.htmx:
         return render(request, "frontend/datasets/_grid.html", context)
+    label_options = version_label_options(stats=stats, classes=dataset.classes)
     context |= {
-        "label_options": version_label_options(stats=stats, classes=dataset.classes),
+        "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
         "split_options": Split.values,
         "source_options": SampleSource.values,
     }
     return render(request, "frontend/datasets/sample_grid.html", context)
-
-
-def _filter_kwargs(filters: SampleFilters) -> dict[str, str]:
-    return {"label": filters.label, "split": filters.split, "source": filters.source}
 
 
 @capability_required(Capability.VIEW)
@@ -177,7 +191,7 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
         "sample": sample,
         "filters": filters,
         "filter_query": filters.as_query(),
-        "neighbors": sample_neighbors(version=version, sample_id=sample.pk, **_filter_kwargs(filters)),
+        "neighbors": sample_neighbors(version=version, sample_id=sample.pk, **filters.selector_kwargs()),
         "aliases": sample_duplicate_names(sample=sample),
         "provenance": json.dumps(sample.provenance, indent=2, sort_keys=True, ensure_ascii=False),
         "browser_displayable": sample.format in BROWSER_FORMATS,

@@ -47,7 +47,10 @@ def _blob_response(request: HttpRequest, key: str, *, etag: str, filename: str |
         handle = blob_open(key)
     except FileNotFoundError:
         raise Http404("The file is missing from storage.")
-    response = FileResponse(handle, content_type=content_type, as_attachment=filename is not None, filename=filename)
+    if filename is None:
+        response = FileResponse(handle, content_type=content_type)
+    else:
+        response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)
     return _cached(response, etag)
 
 

@@ -73,6 +73,7 @@ def test_version_stats_count_members_per_label_split_and_source_and_per_longest_
     assert stats.matching(label="cat", source="synthetic") == sum(
         1 for row in rows if row[1] == "cat" and row[3] == "synthetic"
     )
+    assert stats.matching(label="", split="val") == sum(1 for row in rows if row[1] == "" and row[2] == "val")
 
 
 def test_version_stats_of_a_complete_version_are_cached(random_version, django_assert_num_queries):
@@ -141,7 +142,8 @@ FILTERS = [
     {"split": "val"},
     {"source": "synthetic"},
     {"label": "dog", "source": "real"},
-    {"label": "", "split": "test", "source": "synthetic"},
+    {"label": "", "split": "test"},
+    {"label": None, "split": "train", "source": "synthetic"},
 ]
 
 
@@ -149,7 +151,7 @@ FILTERS = [
 def test_keyset_pages_and_neighbours_equal_the_obvious_filtering(random_version, filters):
     rows = facts(random_version)
     columns = {"label": 1, "split": 2, "source": 3}
-    expected = [row[0] for row in rows if all(row[columns[k]] == v for k, v in filters.items() if v)]
+    expected = [row[0] for row in rows if all(row[columns[k]] == v for k, v in filters.items() if v is not None)]
 
     # every page size and every cursor position gives the next slice of the filtered ids
     for size, cursor in itertools.product((1, 3, 50), [None, *(row[0] for row in rows[::7])]):

@@ -170,7 +170,23 @@ def test_unknown_filter_values_and_a_bad_cursor_mean_no_filter(viewer_client, ve
 
 def test_label_menu_lists_the_taxonomy_first_with_counts(viewer_client, version):
     response = viewer_client.get(grid_url(version))
-    assert response.context["label_options"] == [("cat", 5), ("dog", 2), ("bird", 1)]
+    assert response.context["label_options"] == [("cat", "cat", 5), ("dog", "dog", 2), ("bird", "bird", 1)]
+
+
+def test_unlabeled_members_have_their_own_filter_value(viewer_client):
+    # given a version with two unlabeled members and a cat
+    version = DatasetVersionFactory(sample_count=3)
+    unlabeled = [VersionSampleFactory(version=version, label="").sample_id for _ in range(2)]
+    VersionSampleFactory(version=version, label="cat")
+
+    # when the grid is filtered on the "(unlabeled)" menu entry
+    everything = viewer_client.get(grid_url(version))
+    response = viewer_client.get(grid_url(version), {"label": dataset_pages.UNLABELED})
+
+    # then only the unlabeled members are shown, and the menu offers that entry last
+    assert everything.context["label_options"] == [("cat", "cat", 1), (dataset_pages.UNLABELED, "(unlabeled)", 2)]
+    assert shown_ids(response) == unlabeled
+    assert response.context["matching"] == 2
 
 
 def test_grid_of_a_missing_version_is_404(viewer_client, version):

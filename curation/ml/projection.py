@@ -78,12 +78,13 @@ def project_2d(
     seed: int = 0,
     strata: np.ndarray | None = None,
     perplexity: float = 30.0,
+    tsne_iterations: int = 1000,
 ) -> Projection:
     """Coordinates for at most ``max_points`` rows of ``embeddings`` (n, dim).
 
     method: "pca" (default) or "tsne". max_points: default 50 000 for PCA, 5 000 for t-SNE. seed: drives
     the downsample, the randomized SVD and t-SNE. strata: one label per row to sample in proportion to.
-    perplexity: t-SNE's, capped below a third of the sample size.
+    perplexity: t-SNE's, capped below a third of the sample size. tsne_iterations: t-SNE's max_iter (>= 250).
     """
     if method not in DEFAULT_MAX_POINTS:
         raise ValueError(f"method must be one of {sorted(DEFAULT_MAX_POINTS)}, got {method!r}")
@@ -94,7 +95,12 @@ def project_2d(
         return Projection(coords=_pad_columns(coords), rows=rows)
     reduced = pca_2d(sample, seed=seed, components=min(TSNE_PCA_DIMS, *sample.shape))
     tsne = TSNE(
-        n_components=2, perplexity=min(perplexity, (len(sample) - 1) / 3), init="pca", random_state=seed, n_jobs=1
+        n_components=2,
+        perplexity=min(perplexity, (len(sample) - 1) / 3),
+        init="pca",
+        max_iter=tsne_iterations,
+        random_state=seed,
+        n_jobs=1,
     )
     return Projection(coords=tsne.fit_transform(reduced).astype(np.float32), rows=rows)
 

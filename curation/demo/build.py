@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.demo.composer import image_render
+from curation.demo.composer import image_render, mask_png_encode
 from curation.demo.plan import DemoConfig, DemoPlan, PlannedImage, demo_plan
 from curation.demo.sources import DemoSources
 from curation.demo.truth import TruthRecord, truth_document, truth_record
@@ -20,11 +20,12 @@ RENDER_AHEAD = 64
 
 @dataclass(frozen=True, eq=False)
 class DemoFile:
-    """One demo file: JPEG bytes, object mask (H×W bool) and its ground-truth record."""
+    """One demo file: JPEG bytes, object mask (H×W bool, and as PNG) and its ground-truth record."""
 
     file_name: str
     data: bytes
     mask: np.ndarray
+    mask_png: bytes
     record: TruthRecord
 
     @property
@@ -35,7 +36,8 @@ class DemoFile:
 def _demo_file(image: PlannedImage, sources: DemoSources, config: DemoConfig) -> DemoFile:
     rendered = image_render(image, sources, config)
     sha256 = hashlib.sha256(rendered.data).hexdigest()
-    return DemoFile(image.file_name, rendered.data, rendered.mask, truth_record(image, rendered, sha256, sources))
+    record = truth_record(image, rendered, sha256, sources)
+    return DemoFile(image.file_name, rendered.data, rendered.mask, mask_png_encode(rendered.mask), record)
 
 
 def demo_files(plan: DemoPlan, sources: DemoSources, *, threads: int = 2) -> Iterator[DemoFile]:

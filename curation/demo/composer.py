@@ -52,6 +52,14 @@ def jpeg_encode(rgb: np.ndarray, quality: int) -> bytes:
     return buffer.getvalue()
 
 
+def mask_png_encode(mask: np.ndarray) -> bytes:
+    """The mask as Winnow stores masks (8-bit PNG, 0 background, 255 object), without the slow
+    `optimize` pass of `curation.services.ingest.mask_encode` (5× faster, ~25% larger)."""
+    buffer = io.BytesIO()
+    Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _background_crop(background: np.ndarray, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     source_height, source_width = background.shape[:2]
     largest_width = min(source_width, source_height * width / height)

@@ -21,13 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
-from PIL import Image
 
 from core.api_errors import ApplicationError
 from core.storage import blob_delete
@@ -37,7 +35,7 @@ from curation.demo.sources import OBJECT_SOURCE_FALLBACK, DemoSources, demo_sour
 from curation.demo.truth import truth_document, truth_dumps
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, VersionOperation, VersionSample
 from curation.selectors import version_latest
-from curation.services.ingest import mask_encode, sample_ingest
+from curation.services.ingest import sample_ingest
 
 ProgressCallback = Callable[[int, int, str], None]
 BATCH_SIZE = 100
@@ -230,12 +228,11 @@ class _DemoRun:
 
     def _ingest(self, dataset: Dataset, version: DatasetVersion, file: DemoFile) -> VersionSample | None:
         record = file.record
-        height, width = file.mask.shape
         result = sample_ingest(
             dataset=dataset,
             data=file.data,
             original_name=file.file_name,
-            mask_png=mask_encode(Image.fromarray(file.mask.astype(np.uint8) * 255, mode="L"), size=(width, height)),
+            mask_png=file.mask_png,
             caption=record["caption"],
             provenance=_provenance(record, self.plan, self.sources),
             job_id=self.job_id,

@@ -154,6 +154,7 @@ def test_masks_are_non_empty_inside_the_image_and_match_its_size(small_build):
         assert file.mask.shape == (record["height"], record["width"])
         assert file.mask.dtype == bool
         assert file.mask.any()
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(file.mask_png))), file.mask.astype(np.uint8) * 255)
         x0, y0, x1, y1 = record["mask_bbox"]
         assert 0 <= x0 < x1 <= record["width"] and 0 <= y0 < y1 <= record["height"]
         assert record["mask_bbox"] == mask_bbox(file.mask)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from frontend.pages import datasets as dataset_pages
 from tests.e2e.conftest import BrowseDataset, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -134,3 +135,40 @@ def test_every_page_renders_without_errors_at_laptop_and_narrow_width(
     expect(page.get_by_role("link", name="Import")).to_be_visible()
     for shot in tmp_path.glob("*.png"):
         keep_screenshot(shot)
+
+
+def test_load_more_appends_the_next_page_in_place(
+    live_server, page: Page, browse_dataset: BrowseDataset, viewer, monkeypatch
+):
+    # given pages of 6 thumbnails (the live server runs in this process) and a grid of 15 samples
+    monkeypatch.setattr(dataset_pages, "GRID_PAGE_SIZE", 6)
+    dataset, version = browse_dataset.dataset, browse_dataset.version
+    grid_path = f"/datasets/{dataset.pk}/v/{version.number}/samples/"
+    everything = sorted(sample_id for ids in browse_dataset.samples_by_label.values() for sample_id in ids)
+    errors = watch_for_errors(page)
+    log_in(page, live_server.url, viewer.username, next_path=grid_path)
+    expect(page.locator("li.thumb")).to_have_count(6)
+
+    # when "Load more" is pressed twice
+    page.get_by_role("link", name="Load more").click()
+    expect(page.locator("li.thumb")).to_have_count(12)
+    page.get_by_role("link", name="Load more").click()
+    expect(page.locator("li.thumb")).to_have_count(15)
+
+    # then all 15 are shown once each in id order, with no "Load more" left and the URL unchanged
+    shown = page.locator("li.thumb").evaluate_all("items => items.map(item => Number(item.dataset.sampleId))")
+    assert shown == everything
+    expect(page.locator("#grid-more")).to_have_count(0)
+    assert page.url == f"{live_server.url}{grid_path}"
+    assert errors == []
+
+
+def test_empty_datasets_list_tells_how_to_start(live_server, page: Page, curator, tmp_path: Path):
+    # given no datasets, when a curator logs in
+    log_in(page, live_server.url, curator.username)
+
+    # then the empty state names the demo command and links the import page
+    expect(page.locator(".empty-state code")).to_have_text("python manage.py build_demo_dataset")
+    expect(page.get_by_role("link", name="import your own images")).to_have_attribute("href", "/datasets/import/")
+    page.screenshot(path=tmp_path / "datasets_empty.png")
+    keep_screenshot(tmp_path / "datasets_empty.png")

@@ -14,9 +14,9 @@ Choices made:
   (default: the Debian packages' folders); without them the pip fallback is used and said so.
 """
 
+import hashlib
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from django.utils.text import slugify
 
 from core.api_errors import ApplicationError
 from core.storage import blob_delete
-from curation.demo.build import DemoFile, demo_files
+from curation.demo.build import DemoFile, ProgressCallback, demo_files
 from curation.demo.plan import DemoConfig, DemoPlan, demo_plan
 from curation.demo.sources import OBJECT_SOURCE_FALLBACK, DemoSources, demo_sources_load
 from curation.demo.truth import truth_document, truth_dumps
@@ -37,7 +37,6 @@ from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, Versio
 from curation.selectors import version_latest
 from curation.services.ingest import sample_ingest
 
-ProgressCallback = Callable[[int, int, str], None]
 BATCH_SIZE = 100
 GENERATOR = "winnow-demo"
 
@@ -66,7 +65,12 @@ def demo_source_dirs() -> tuple[Path | None, Path | None]:
 
 
 def demo_truth_key(name: str) -> str:
-    return f"demo/{slugify(name) or 'dataset'}-truth.json"
+    """`demo/<slug>-truth.json`, unless another dataset's truth already has that key (names that
+    slugify alike): then the slug carries a short hash of the name."""
+    key = f"demo/{slugify(name) or 'dataset'}-truth.json"
+    if DatasetVersion.objects.filter(operation_params__truth_key=key).exclude(dataset__name=name).exists():
+        key = f"demo/{slugify(name) or 'dataset'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}-truth.json"
+    return key
 
 
 def demo_dataset_build(
@@ -175,6 +179,8 @@ class _DemoRun:
                 return self._build(truth_path)
         except IntegrityError:
             self._discard_blobs()
+            if not Dataset.objects.filter(name=self.name).exists():
+                raise
             message = f"a dataset named {self.name!r} was created meanwhile"
             raise ApplicationError(message, code="exists", status_code=409)
         except BaseException:

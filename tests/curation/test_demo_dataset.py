@@ -106,6 +106,13 @@ def test_truth_can_also_be_written_to_a_path(db, tmp_path):
     assert truth_loads(path) == _truth(result.version)
 
 
+def test_names_that_slugify_alike_get_distinct_truth_keys(demo):
+    other = demo_dataset_build(config=SMALL, name="Demo Test")
+    assert demo.truth_key == "demo/demo-test-truth.json"
+    assert other.truth_key.startswith("demo/demo-test-") and other.truth_key != demo.truth_key
+    assert _truth(demo.version)["samples"] == _truth(other.version)["samples"]
+
+
 def test_progress_is_reported_per_batch(db, monkeypatch):
     monkeypatch.setattr(demo_service, "BATCH_SIZE", 30)
     calls = []

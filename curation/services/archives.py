@@ -20,6 +20,7 @@ import os
 import posixpath
 import re
 import stat
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ READ_CHUNK_BYTES = 256 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz2", ".txz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst")
 ZIP_SYMLINK_MODE = stat.S_IFLNK
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+UPLOAD_KEY_PATTERN = re.compile(r"^uploads/[0-9a-f]{32}\.zip$")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 class EntryRejected(Exception):
@@ -78,6 +81,11 @@ class SourceReader(Protocol):
     def read(self, path: str) -> bytes: ...
 
     def close(self) -> None: ...
+
+
+def upload_key_is_valid(source: str) -> bool:
+    """Whether `source` names an uploaded archive in storage (`uploads/<32 hex>.zip`)."""
+    return bool(UPLOAD_KEY_PATTERN.match(source))
 
 
 def path_is_hidden(path: str) -> bool:
@@ -142,12 +150,17 @@ class FolderReader:
 
 
 class ZipReader:
-    """Members of a zip archive, optionally below one wrapper folder, streamed with byte caps."""
+    """Members of a zip archive, optionally below one wrapper folder, streamed with byte caps.
+
+    Reads may come from several threads: one member is decompressed at a time (the archive's
+    file handle and the expanded-bytes count are shared), while decoding runs in parallel.
+    """
 
     def __init__(self, handle: IO[bytes], *, limits: ArchiveLimits):
         self.limits = limits
         self.prefix = ""
         self.expanded_bytes = 0
+        self._read_lock = threading.Lock()
         try:
             self.archive = zipfile.ZipFile(handle)
             infos = self.archive.infolist()
@@ -195,7 +208,8 @@ class ZipReader:
         if info.flag_bits & 0x1:
             raise EntryRejected("encrypted archive member: not supported")
         try:
-            return self._read_capped(info)
+            with self._read_lock:
+                return self._read_capped(info)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
             raise EntryRejected(f"corrupt archive member ({exc})")
 

@@ -15,19 +15,24 @@ Choices made:
   report, the dataset. An uploaded zip is deleted when the import ends, whatever the outcome.
 - The result's `report` lists the first REPORT_INLINE_LINES lines that need attention (rejected,
   duplicate, conflict, warning); every line, imported files included, is in the JSONL at `report_key`.
-- Originals are ingested one at a time (memory is bounded by one file, whatever the archive);
-  duplicates are found in memory (the dataset is new, so no per-file lookup is needed) and their
-  aliases and the version's members are written with bulk inserts.
+- Throughput: reading, decoding, hashing and thumbnailing (work without side effects) run on
+  `decode_threads` threads a few files ahead of the bookkeeping, which stays on the job's thread
+  in path order (so "first copy" is deterministic); Pillow, zlib and hashlib release the GIL.
+  Memory stays bounded by that look-ahead, whatever the archive. Duplicates are found in memory
+  (the dataset is new, so no per-file lookup), and samples, aliases and the version's members are
+  written with bulk inserts, once per batch; a batch's rows are inserted even when the batch fails,
+  so the cleanup finds every blob already stored.
 """
 
 import io
+import itertools
 import json
-import re
+import os
 import tempfile
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -42,36 +47,26 @@ from PIL import Image
 from core.api_errors import ApplicationError
 from core.roles import Capability, user_can
 from core.storage import blob_delete
-from curation.models import Dataset, DatasetVersion, LabelOrigin, SampleAlias, VersionOperation, VersionSample
+from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, SampleAlias, VersionOperation, VersionSample
 from curation.services.archives import (
+    ZIP_MAGIC,
     ArchiveLimits,
     EntryRejected,
-    FolderReader,
     SourceReader,
     SourceRejected,
-    ZipReader,
     path_is_archive,
-    wrapper_folder,
+    upload_key_is_valid,
 )
-from curation.services.ingest import DecodedImage, ImageRejected, image_decode, mask_encode, sample_ingest
-from curation.services.manifests import (
-    MANIFEST_FORMATS,
-    SPLIT_FOLDERS,
-    ImportEntry,
-    ReportLine,
-    imagefolder_entries,
-    manifest_entries,
-    manifest_format_for,
-)
+from curation.services.ingest import DecodedImage, ImageRejected, image_decode, mask_encode, sample_stage
+from curation.services.manifests import ImportEntry, ReportLine, import_layout_open
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 
 IMPORT_JOB_KIND = "import_dataset"
 IMPORT_FORMATS = ("auto", "imagefolder", "zip", "csv", "jsonl")
-UPLOAD_KEY_PATTERN = re.compile(r"^uploads/[0-9a-f]{32}\.zip$")
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 REPORT_INLINE_LINES = 1000
 DEFAULT_BATCH_SIZE = 100
+DEFAULT_DECODE_THREADS = max(1, min(4, os.cpu_count() or 1))
 VERSION_SAMPLE_CHUNK = 2000
 
 
@@ -85,6 +80,7 @@ class ImportParams:
     format: str = "auto"
     description: str = ""
     batch_size: int = DEFAULT_BATCH_SIZE
+    decode_threads: int = DEFAULT_DECODE_THREADS
     upload_name: str = ""
 
     @classmethod
@@ -96,6 +92,7 @@ class ImportParams:
                 format=str(params.get("format") or "auto"),
                 description=str(params.get("description") or ""),
                 batch_size=max(int(params.get("batch_size") or DEFAULT_BATCH_SIZE), 1),
+                decode_threads=min(max(int(params.get("decode_threads") or DEFAULT_DECODE_THREADS), 1), 16),
                 upload_name=str(params.get("upload_name") or ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -108,10 +105,6 @@ class ImportParams:
         if self.upload_name:
             params["upload_name"] = self.upload_name
         return params
-
-
-def upload_key_is_valid(source: str) -> bool:
-    return bool(UPLOAD_KEY_PATTERN.match(source))
 
 
 def import_params_validate(
@@ -224,114 +217,6 @@ def upload_discard(source: str | None) -> None:
         blob_delete(source)
 
 
-# --- source and layout ---------------------------------------------------------------------------
-
-
-@dataclass
-class ImportLayout:
-    reader: SourceReader
-    entries: list[ImportEntry | ReportLine]
-    format: str
-
-
-@contextmanager
-def import_layout_open(*, source: str, format: str, limits: ArchiveLimits) -> Iterator[ImportLayout]:
-    """Open a source and list what it holds, as entries to import and lines already reported.
-
-    Raises SourceRejected when the source cannot be used at all (missing, not a zip, empty, …).
-    """
-    handles: list[IO[bytes]] = []
-    reader: SourceReader | None = None
-    try:
-        reader, manifest = _reader_open(source, format, limits, handles)
-        yield _layout_build(reader, manifest, format)
-    finally:
-        if reader is not None:
-            reader.close()
-        for handle in handles:
-            handle.close()
-
-
-def _reader_open(
-    source: str, format: str, limits: ArchiveLimits, handles: list[IO[bytes]]
-) -> tuple[SourceReader, str | None]:
-    """The reader for `source`, and the manifest's path when the source is a manifest file."""
-    if upload_key_is_valid(source):
-        if not default_storage.exists(source):
-            raise SourceRejected("the uploaded archive is gone")
-        handles.append(default_storage.open(source, "rb"))
-        return ZipReader(handles[-1], limits=limits), None
-    path = Path(source)
-    if path.is_dir():
-        if format == "zip":
-            raise SourceRejected(f"{source} is a folder, not a zip archive")
-        return FolderReader(path, limits=limits), None
-    if not path.is_file():
-        raise SourceRejected(f"no such file or folder: {source}")
-    if _is_manifest_file(path, format):
-        if format in ("imagefolder", "zip"):
-            raise SourceRejected(f"{source} is a manifest, not an {format} source")
-        return FolderReader(path.parent, limits=limits), path.name
-    handles.append(path.open("rb"))
-    return ZipReader(handles[-1], limits=limits), None
-
-
-def _is_manifest_file(path: Path, format: str) -> bool:
-    if path.suffix.lower() in MANIFEST_FORMATS:
-        return True
-    with path.open("rb") as handle:
-        return format in ("csv", "jsonl") and handle.read(4) not in ZIP_MAGIC
-
-
-def _layout_build(reader: SourceReader, manifest: str | None, format: str) -> ImportLayout:
-    files: list[str] = []
-    skipped_lines: list[ImportEntry | ReportLine] = []
-    if manifest is None:
-        files, skipped = reader.scan()
-        skipped_lines = [ReportLine(item.path, "rejected", item.reason) for item in skipped]
-        files = _wrapper_strip(reader, files)
-        manifest = _manifest_pick(files, format)
-    if manifest is None:
-        entries, resolved = list(imagefolder_entries(files)), "imagefolder"
-    else:
-        resolved = format if format in ("csv", "jsonl") else manifest_format_for(manifest) or "csv"
-        entries = manifest_entries(_manifest_bytes(reader, manifest), kind=resolved, manifest_path=manifest)
-    if not entries and not skipped_lines:
-        where = "archive" if isinstance(reader, ZipReader) else "source"
-        raise SourceRejected(f"the {where} contains no files to import")
-    return ImportLayout(reader=reader, entries=skipped_lines + entries, format=resolved)
-
-
-def _wrapper_strip(reader: SourceReader, files: list[str]) -> list[str]:
-    if not isinstance(reader, ZipReader):
-        return files
-    wrapper = wrapper_folder(files, keep=SPLIT_FOLDERS, manifest_suffixes=tuple(MANIFEST_FORMATS))
-    return reader.use_wrapper(wrapper) if wrapper else files
-
-
-def _manifest_pick(files: list[str], format: str) -> str | None:
-    """The manifest at the top of a folder or archive, if the format asks for (or allows) one."""
-    if format == "imagefolder":
-        return None
-    found = [f for f in files if "/" not in f and manifest_format_for(f) in _manifest_kinds(format)]
-    if len(found) > 1:
-        raise SourceRejected(f"several manifests at the top of the source ({', '.join(found)}); keep one")
-    if not found and format in ("csv", "jsonl"):
-        raise SourceRejected(f"no {format} manifest at the top of the source")
-    return found[0] if found else None
-
-
-def _manifest_kinds(format: str) -> set[str]:
-    return {format} if format in ("csv", "jsonl") else {"csv", "jsonl"}
-
-
-def _manifest_bytes(reader: SourceReader, manifest: str) -> bytes:
-    try:
-        return reader.read(manifest)
-    except EntryRejected as exc:
-        raise SourceRejected(f"the manifest {manifest} cannot be read: {exc.reason}")
-
-
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -382,7 +267,7 @@ def import_report_key(job_id: int) -> str:
 
 @dataclass(frozen=True)
 class _FirstCopy:
-    sample_id: int
+    sample: Sample  # unsaved until its batch is flushed
     path: str
     label: str
 
@@ -396,6 +281,7 @@ class _ImportRun:
     max_pixels: int
     first_by_hash: dict[str, _FirstCopy] = field(default_factory=dict)
     members: list[VersionSample] = field(default_factory=list)
+    pending_samples: list[Sample] = field(default_factory=list)
     pending_aliases: list[SampleAlias] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
 
@@ -430,7 +316,7 @@ def _import_source(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
             max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
         )
         try:
-            _entries_ingest(ctx, run, layout.entries, params.batch_size)
+            _entries_ingest(ctx, run, layout.entries, params)
             report_key = run.report.save(import_report_key(ctx.job.pk))
         finally:
             run.report.close()
@@ -462,28 +348,77 @@ def _dataset_create(job: Job, params: ImportParams) -> Dataset:
     return dataset
 
 
-def _entries_ingest(ctx: JobContext, run: _ImportRun, entries: list[ImportEntry | ReportLine], batch: int) -> None:
-    total = len(entries)
+def _entries_ingest(
+    ctx: JobContext, run: _ImportRun, entries: list[ImportEntry | ReportLine], params: ImportParams
+) -> None:
+    total, batch = len(entries), params.batch_size
     ctx.progress(0, total, "starting")
-    for start in range(0, total, batch):
-        for item in entries[start : start + batch]:
-            run.report.add(item if isinstance(item, ReportLine) else _entry_import(run, item))
-        SampleAlias.objects.bulk_create(run.pending_aliases)
-        run.pending_aliases.clear()
-        ctx.progress(min(start + batch, total), total, run.report.summary())
-
-
-def _entry_import(run: _ImportRun, entry: ImportEntry) -> ReportLine:
+    pool = ThreadPoolExecutor(max_workers=params.decode_threads, thread_name_prefix=f"import-{run.job.pk}")
     try:
-        data = _entry_bytes(run.reader, entry.path)
-        decoded = _image_decode(data, run.max_pixels)
-        mask_png = _mask_png(run, entry, decoded)
+        prepared = _prepared_in_order(pool, run, entries, lookahead=2 * params.decode_threads)
+        for start in range(0, total, batch):
+            try:
+                for item, future in itertools.islice(prepared, batch):
+                    run.report.add(item if future is None else _entry_record(run, item, future))
+            finally:  # even when the batch fails: rows let the cleanup find the blobs already stored
+                _batch_flush(run)
+            ctx.progress(min(start + batch, total), total, run.report.summary())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prepared_in_order(
+    pool: ThreadPoolExecutor, run: _ImportRun, entries: list[ImportEntry | ReportLine], *, lookahead: int
+) -> Iterator[tuple[Any, "Future[_Prepared] | None"]]:
+    """Each entry in order with the future of its preparation, keeping `lookahead` files in flight."""
+    pending: deque[tuple[Any, Future[_Prepared] | None]] = deque()
+    upcoming = iter(entries)
+
+    def submit_next() -> None:
+        item = next(upcoming, None)
+        if item is not None:
+            future = None if isinstance(item, ReportLine) else pool.submit(_entry_prepare, run, item)
+            pending.append((item, future))
+
+    for _ in range(lookahead):
+        submit_next()
+    while pending:
+        submit_next()
+        yield pending.popleft()
+
+
+def _batch_flush(run: _ImportRun) -> None:
+    """Insert the batch's new samples, then the aliases (which may point at them), in one transaction."""
+    with transaction.atomic():
+        Sample.objects.bulk_create(run.pending_samples)
+        SampleAlias.objects.bulk_create(run.pending_aliases)
+    run.pending_samples.clear()
+    run.pending_aliases.clear()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    data: bytes
+    decoded: DecodedImage
+    mask_png: bytes | None
+
+
+def _entry_prepare(run: _ImportRun, entry: ImportEntry) -> _Prepared:
+    """Read, decode, hash and thumbnail a file, and encode its mask: no side effects (a decode thread)."""
+    data = _entry_bytes(run.reader, entry.path)
+    decoded = _image_decode(data, run.max_pixels)
+    return _Prepared(data, decoded, _mask_png(run, entry, decoded))
+
+
+def _entry_record(run: _ImportRun, entry: ImportEntry, future: "Future[_Prepared]") -> ReportLine:
+    try:
+        prepared = future.result()
     except EntryRejected as exc:
         return ReportLine(entry.path, "rejected", f"line {entry.line}: {exc.reason}" if entry.line else exc.reason)
-    first = run.first_by_hash.get(decoded.sha256)
+    first = run.first_by_hash.get(prepared.decoded.sha256)
     if first is not None:
         return _duplicate_record(run, entry, first)
-    return _sample_record(run, entry, data, decoded, mask_png)
+    return _sample_record(run, entry, prepared)
 
 
 def _entry_bytes(reader: SourceReader, path: str) -> bytes:
@@ -526,7 +461,7 @@ def _mask_size_check(raw: bytes, max_pixels: int) -> None:
 
 def _duplicate_record(run: _ImportRun, entry: ImportEntry, first: _FirstCopy) -> ReportLine:
     run.pending_aliases.append(
-        SampleAlias(dataset=run.dataset, sample_id=first.sample_id, original_name=entry.path[:500], job=run.job)
+        SampleAlias(dataset=run.dataset, sample=first.sample, original_name=entry.path[:500], job=run.job)
     )
     if entry.label != first.label:
         return ReportLine(
@@ -537,26 +472,28 @@ def _duplicate_record(run: _ImportRun, entry: ImportEntry, first: _FirstCopy) ->
     return ReportLine(entry.path, "duplicate", f"exact duplicate of {first.path}: stored once, kept as an alias")
 
 
-def _sample_record(
-    run: _ImportRun, entry: ImportEntry, data: bytes, decoded: DecodedImage, mask_png: bytes | None
-) -> ReportLine:
+def _sample_record(run: _ImportRun, entry: ImportEntry, prepared: _Prepared) -> ReportLine:
     provenance: dict[str, Any] = {"original_path": entry.path}
     if entry.line is not None:
         provenance["manifest_line"] = entry.line
-    sample = sample_ingest(
+    sample = sample_stage(
         dataset=run.dataset,
-        data=data,
+        data=prepared.data,
         original_name=entry.path,
-        decoded=decoded,
-        mask_png=mask_png,
+        decoded=prepared.decoded,
+        mask_png=prepared.mask_png,
         caption=entry.caption,
         provenance=provenance,
         job_id=run.job.pk,
-    ).sample
-    run.first_by_hash[decoded.sha256] = _FirstCopy(sample.pk, entry.path, entry.label)
+    )
+    run.pending_samples.append(sample)
+    run.pending_aliases.append(
+        SampleAlias(dataset=run.dataset, sample=sample, original_name=entry.path[:500], job=run.job)
+    )
+    run.first_by_hash[prepared.decoded.sha256] = _FirstCopy(sample, entry.path, entry.label)
     run.members.append(
         VersionSample(
-            sample_id=sample.pk,
+            sample=sample,
             split=entry.split,
             label=entry.label,
             label_origin=LabelOrigin.IMPORT,

@@ -148,6 +148,41 @@ def sample_ingest(
     if existing is not None:
         SampleAlias.objects.create(dataset=dataset, sample=existing, original_name=original_name, job_id=job_id)
         return IngestResult(existing, False)
+    sample = sample_stage(
+        dataset=dataset,
+        data=data,
+        original_name=original_name,
+        decoded=decoded,
+        mask_png=mask_png,
+        caption=caption,
+        provenance=provenance,
+        source=source,
+        job_id=job_id,
+    )
+    with transaction.atomic():
+        sample.save(force_insert=True)
+        SampleAlias.objects.create(dataset=dataset, sample=sample, original_name=original_name, job_id=job_id)
+    return IngestResult(sample, True)
+
+
+def sample_stage(
+    *,
+    dataset: Dataset,
+    data: bytes,
+    original_name: str,
+    decoded: DecodedImage,
+    mask_png: bytes | None = None,
+    caption: str = "",
+    provenance: dict[str, Any] | None = None,
+    source: str = SampleSource.REAL,
+    job_id: int | None = None,
+) -> Sample:
+    """Store a new sample's blobs and return its row unsaved, for callers that insert rows in bulk.
+
+    The caller knows the content hash is new to the dataset, and inserts the row (and the alias of
+    its first name, as `sample_ingest` does) soon after: a blob without a row is not found by
+    `samples_delete_for_job`.
+    """
     image_key = blob_key(sha256=decoded.sha256, kind="images", extension=decoded.extension)
     thumbnail_key = blob_key(sha256=decoded.sha256, kind="thumbnails", extension="jpg")
     blob_save(key=image_key, data=data)
@@ -156,26 +191,23 @@ def sample_ingest(
     if mask_png is not None:
         mask_key = blob_key(sha256=sha256_bytes(mask_png), kind="masks", extension="png")
         blob_save(key=mask_key, data=mask_png)
-    with transaction.atomic():
-        sample = Sample.objects.create(
-            dataset=dataset,
-            sha256=decoded.sha256,
-            image_key=image_key,
-            thumbnail_key=thumbnail_key,
-            mask_key=mask_key,
-            original_name=original_name[:500],
-            width=decoded.width,
-            height=decoded.height,
-            format=decoded.format,
-            mode=decoded.mode,
-            file_size=len(data),
-            source=source,
-            caption=caption,
-            provenance=provenance or {},
-            import_job_id=job_id,
-        )
-        SampleAlias.objects.create(dataset=dataset, sample=sample, original_name=original_name, job_id=job_id)
-    return IngestResult(sample, True)
+    return Sample(
+        dataset=dataset,
+        sha256=decoded.sha256,
+        image_key=image_key,
+        thumbnail_key=thumbnail_key,
+        mask_key=mask_key,
+        original_name=original_name[:500],
+        width=decoded.width,
+        height=decoded.height,
+        format=decoded.format,
+        mode=decoded.mode,
+        file_size=len(data),
+        source=source,
+        caption=caption,
+        provenance=provenance or {},
+        import_job_id=job_id,
+    )
 
 
 def sample_image_open(sample: Sample) -> Image.Image:

@@ -10,6 +10,9 @@ Choices made:
 - Manifest paths are relative to the manifest's folder and may not leave it (no absolute paths,
   no `..`); the same path listed twice keeps the first row and rejects the others.
 - Unknown manifest columns (or JSONL keys) are reported once each as a warning and ignored.
+- Which layout a source has: a folder or archive is ImageFolder unless exactly one CSV/JSONL
+  manifest lies at its top (after an archive's single wrapper folder is stripped) and the format
+  is not forced to `imagefolder`; a .csv/.jsonl file is a manifest whose folder holds the images.
 """
 
 import csv
@@ -18,11 +21,26 @@ import json
 import posixpath
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.files.storage import default_storage
 
 from curation.models import Split
-from curation.services.archives import EntryRejected, SourceRejected, path_safe_relative
+from curation.services.archives import (
+    ZIP_MAGIC,
+    ArchiveLimits,
+    EntryRejected,
+    FolderReader,
+    SourceReader,
+    SourceRejected,
+    ZipReader,
+    path_safe_relative,
+    upload_key_is_valid,
+    wrapper_folder,
+)
 
 MANIFEST_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 MANIFEST_COLUMNS = ("path", "label", "labels", "split", "caption", "mask")
@@ -253,3 +271,111 @@ def _label_list(value: Any) -> list[str]:
     if isinstance(value, list) and all(isinstance(item, str | int) and not isinstance(item, bool) for item in value):
         return [str(item) for item in value]
     raise EntryRejected("labels must be a list of strings")
+
+
+# --- which layout a source has ----------------------------------------------------------------
+
+
+@dataclass
+class ImportLayout:
+    reader: SourceReader
+    entries: list[ImportEntry | ReportLine]
+    format: str
+
+
+@contextmanager
+def import_layout_open(*, source: str, format: str, limits: ArchiveLimits) -> Iterator[ImportLayout]:
+    """Open a source and list what it holds, as entries to import and lines already reported.
+
+    Raises SourceRejected when the source cannot be used at all (missing, not a zip, empty, …).
+    """
+    handles: list[IO[bytes]] = []
+    reader: SourceReader | None = None
+    try:
+        reader, manifest = _reader_open(source, format, limits, handles)
+        yield _layout_build(reader, manifest, format)
+    finally:
+        if reader is not None:
+            reader.close()
+        for handle in handles:
+            handle.close()
+
+
+def _reader_open(
+    source: str, format: str, limits: ArchiveLimits, handles: list[IO[bytes]]
+) -> tuple[SourceReader, str | None]:
+    """The reader for `source`, and the manifest's path when the source is a manifest file."""
+    if upload_key_is_valid(source):
+        if not default_storage.exists(source):
+            raise SourceRejected("the uploaded archive is gone")
+        handles.append(default_storage.open(source, "rb"))
+        return ZipReader(handles[-1], limits=limits), None
+    path = Path(source)
+    if path.is_dir():
+        if format == "zip":
+            raise SourceRejected(f"{source} is a folder, not a zip archive")
+        return FolderReader(path, limits=limits), None
+    if not path.is_file():
+        raise SourceRejected(f"no such file or folder: {source}")
+    if _is_manifest_file(path, format):
+        if format in ("imagefolder", "zip"):
+            raise SourceRejected(f"{source} is a manifest, not an {format} source")
+        return FolderReader(path.parent, limits=limits), path.name
+    handles.append(path.open("rb"))
+    return ZipReader(handles[-1], limits=limits), None
+
+
+def _is_manifest_file(path: Path, format: str) -> bool:
+    if path.suffix.lower() in MANIFEST_FORMATS:
+        return True
+    with path.open("rb") as handle:
+        return format in ("csv", "jsonl") and handle.read(4) not in ZIP_MAGIC
+
+
+def _layout_build(reader: SourceReader, manifest: str | None, format: str) -> ImportLayout:
+    files: list[str] = []
+    skipped_lines: list[ImportEntry | ReportLine] = []
+    if manifest is None:
+        files, skipped = reader.scan()
+        skipped_lines = [ReportLine(item.path, "rejected", item.reason) for item in skipped]
+        files = _wrapper_strip(reader, files)
+        manifest = _manifest_pick(files, format)
+    if manifest is None:
+        entries, resolved = list(imagefolder_entries(files)), "imagefolder"
+    else:
+        resolved = format if format in ("csv", "jsonl") else manifest_format_for(manifest) or "csv"
+        entries = manifest_entries(_manifest_bytes(reader, manifest), kind=resolved, manifest_path=manifest)
+    if not entries and not skipped_lines:
+        where = "archive" if isinstance(reader, ZipReader) else "source"
+        raise SourceRejected(f"the {where} contains no files to import")
+    return ImportLayout(reader=reader, entries=skipped_lines + entries, format=resolved)
+
+
+def _wrapper_strip(reader: SourceReader, files: list[str]) -> list[str]:
+    if not isinstance(reader, ZipReader):
+        return files
+    wrapper = wrapper_folder(files, keep=SPLIT_FOLDERS, manifest_suffixes=tuple(MANIFEST_FORMATS))
+    return reader.use_wrapper(wrapper) if wrapper else files
+
+
+def _manifest_pick(files: list[str], format: str) -> str | None:
+    """The manifest at the top of a folder or archive, if the format asks for (or allows) one."""
+    if format == "imagefolder":
+        return None
+    found = [f for f in files if "/" not in f and manifest_format_for(f) in _manifest_kinds(format)]
+    if len(found) > 1:
+        raise SourceRejected(f"several manifests at the top of the source ({', '.join(found)}); keep one")
+    if not found and format in ("csv", "jsonl"):
+        raise SourceRejected(f"no {format} manifest at the top of the source")
+    return found[0] if found else None
+
+
+def _manifest_kinds(format: str) -> set[str]:
+    return {format} if format in ("csv", "jsonl") else {"csv", "jsonl"}
+
+
+def _manifest_bytes(reader: SourceReader, manifest: str) -> bytes:
+    try:
+        return reader.read(manifest)
+    except EntryRejected as exc:
+        raise SourceRejected(f"the manifest {manifest} cannot be read: {exc.reason}")

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-import jobs.services
+import jobs.services.runner
 from curation.models import Dataset, Sample
 from curation.services.imports import import_upload_store
 from jobs.models import Job, JobStatus
@@ -394,9 +394,8 @@ def test_an_archive_expanding_past_the_limit_fails_midway_and_leaves_nothing(tmp
     before = row_counts()
     # when imported, two files are ingested before the limit is hit
     seen = []
-    job = run_import(
-        {"source": key, "name": "too-big", "batch_size": 1}, progress_callback=lambda d, t, m: seen.append(m)
-    )
+    params = {"source": key, "name": "too-big", "batch_size": 1, "decode_threads": 1}  # members read in order
+    job = run_import(params, progress_callback=lambda done, total, message: seen.append(message))
     # then the job failed, and nothing it wrote remains: rows, blobs, report, upload
     assert seen[-1] == "2 imported, 0 rejected, 0 duplicates"
     assert job.status == JobStatus.FAILED
@@ -407,7 +406,7 @@ def test_an_archive_expanding_past_the_limit_fails_midway_and_leaves_nothing(tmp
 
 def test_cancel_between_batches_leaves_nothing(tmp_path: Path, monkeypatch):
     # given six files imported two per batch, and a cancel requested after the first batch
-    monkeypatch.setattr(jobs.services, "SYNC_INTERVAL_S", 0)  # check the cancel flag at every progress call
+    monkeypatch.setattr(jobs.services.runner, "SYNC_INTERVAL_S", 0)  # check the cancel flag at every progress call
     folder = source_folder(tmp_path)
     write_files(folder, {f"cls/{n}.jpg": jpeg(n) for n in range(6)})
     calls = []

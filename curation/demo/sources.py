@@ -7,10 +7,8 @@ stamp folder (`animals/mammals`, `food/fruit`, …) searched recursively. Only p
 are kept: no `cartoon`/`toys`/`plastic` folder, no `.svg` twin, not `colorable`/`tintable`,
 colour (not grey) with at least 200 distinct colours, and a real alpha (object 5–95% of it).
 
-Fallback, when the stamps are missing or too few: seven object classes cut out of the photos
-that scikit-image and scikit-learn ship, with masks from simple segmentations (GrabCut from a
-fixed rectangle, Otsu thresholding for the coins, "not background colour" for the colour wheel
-and the logo). Fewer stamps per class, but honest objects with real masks.
+Fallback, when the stamps are missing or too few: object classes cut out of the photos that
+scikit-image and scikit-learn ship (`curation.demo.fallback`).
 
 Backgrounds: mate-backgrounds' nature photos when present, always plus scikit-image's grass,
 brick and gravel textures (tinted, they are grey), moon, Hubble deep field and
@@ -18,14 +16,11 @@ immunohistochemistry images, and scikit-learn's china photo.
 """
 
 import importlib.util
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 TUXPAINT_STAMPS_DIR = Path("/usr/share/tuxpaint/stamps")
 MATE_BACKGROUNDS_DIR = Path("/usr/share/backgrounds/mate/nature")
@@ -103,6 +98,8 @@ def demo_sources_load(*, stamps_dir: Path | None = None, backgrounds_dir: Path |
         found = f"only {len(stamps)} of {MIN_CLASSES} needed classes have ≥ {MIN_STAMPS_PER_CLASS} photo stamps"
         found = found if stamps_dir.is_dir() else "missing"
         notes.append(f"tuxpaint stamps at {stamps_dir}: {found}; objects come from the pip fallback")
+        from curation.demo.fallback import fallback_stamps  # OpenCV and SciPy load only when needed
+
         stamps, object_source = fallback_stamps(), OBJECT_SOURCE_FALLBACK
     backgrounds = folder_backgrounds(backgrounds_dir) if backgrounds_dir.is_dir() else []
     background_sources = [f"folder:{backgrounds_dir}"] if backgrounds else []
@@ -140,13 +137,13 @@ def _stamp_is_candidate(png: Path, root: Path) -> bool:
     )
 
 
-def _crop_to_alpha(rgba: np.ndarray) -> np.ndarray:
+def crop_to_alpha(rgba: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(rgba[..., 3].any(axis=1))
     cols = np.flatnonzero(rgba[..., 3].any(axis=0))
     return rgba[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _limit_side(rgba: np.ndarray, max_side: int = MAX_STAMP_SIDE) -> np.ndarray:
+def limit_side(rgba: np.ndarray, max_side: int = MAX_STAMP_SIDE) -> np.ndarray:
     height, width = rgba.shape[:2]
     scale = max_side / max(height, width)
     if scale >= 1:
@@ -171,7 +168,7 @@ def _tuxpaint_stamp(png: Path, root: Path, class_name: str) -> ObjectStamp | Non
     rgba = np.asarray(image.convert("RGBA"))
     if not _is_photo_like(image, rgba):
         return None
-    rgba = _crop_to_alpha(rgba)
+    rgba = crop_to_alpha(rgba)
     if max(rgba.shape[:2]) < MIN_STAMP_SIDE:
         return None
     caption = png.with_suffix(".txt").read_text(errors="replace").splitlines()[0]
@@ -179,7 +176,7 @@ def _tuxpaint_stamp(png: Path, root: Path, class_name: str) -> ObjectStamp | Non
         class_name=class_name,
         stamp_id=png.relative_to(root).as_posix(),
         phrase=stamp_phrase(caption),
-        rgba=_limit_side(rgba),
+        rgba=limit_side(rgba),
         mirror_allowed="nomirror" not in _stamp_flags(png),
     )
 
@@ -196,12 +193,7 @@ def tuxpaint_stamps(root: Path) -> dict[str, list[ObjectStamp]]:
     return classes
 
 
-# --- pip fallback objects ---------------------------------------------------------------------
-
-
-# GrabCut rectangles (x, y, w, h) around each fallback object, in the original image's pixels.
-ASTRONAUT, CHELSEA, COFFEE, DAHLIA = (40, 0, 340, 512), (60, 10, 300, 290), (100, 20, 350, 360), (50, 10, 490, 400)
-BLACK, WHITE = (0, 0, 0), (255, 255, 255)
+# --- backgrounds ------------------------------------------------------------------------------
 
 
 def sklearn_sample_image(name: str) -> np.ndarray:
@@ -211,119 +203,6 @@ def sklearn_sample_image(name: str) -> np.ndarray:
         raise FileNotFoundError("scikit-learn is not installed")
     with Image.open(Path(spec.origin).parent / "datasets" / "images" / name) as image:
         return np.asarray(image.convert("RGB"))
-
-
-def _largest_component(mask: np.ndarray) -> np.ndarray:
-    labels, count = ndimage.label(mask)
-    if count == 0:
-        return mask
-    sizes = ndimage.sum(mask, labels, range(1, count + 1))
-    return ndimage.binary_fill_holes(labels == 1 + int(np.argmax(sizes)))
-
-
-def _rgba(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return _limit_side(_crop_to_alpha(np.dstack([rgb, mask.astype(np.uint8) * 255])))
-
-
-def grabcut_cutout(rgb: np.ndarray, rect: tuple[int, int, int, int], scale: float) -> np.ndarray:
-    """GrabCut initialised from `rect` (x, y, w, h, in full-size pixels) on a downscaled copy → RGBA."""
-    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    labels = np.zeros(small.shape[:2], np.uint8)
-    background_model, foreground_model = np.zeros((1, 65)), np.zeros((1, 65))
-    cv2.setRNGSeed(0)
-    small_rect = tuple(int(v * scale) for v in rect)
-    bgr = small[..., ::-1].copy()
-    cv2.grabCut(bgr, labels, small_rect, background_model, foreground_model, 4, cv2.GC_INIT_WITH_RECT)
-    mask = _largest_component((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD))
-    return _rgba(small, mask)
-
-
-def _coin_cutouts(gray: np.ndarray) -> list[np.ndarray]:
-    from skimage.filters import threshold_otsu
-
-    mask = ndimage.binary_opening(gray > threshold_otsu(gray), iterations=2)
-    labels, _ = ndimage.label(ndimage.binary_fill_holes(mask))
-    rgb = np.dstack([gray] * 3)
-    cutouts = []
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
-        height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
-        touches_border = box[0].start == 0 or box[1].start == 0
-        if min(height, width) >= 30 and max(height, width) <= 80 and not touches_border:
-            cutouts.append(_rgba(rgb[box], labels[box] == index))
-    return cutouts
-
-
-def _not_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance: int) -> np.ndarray:
-    """Every pixel away from a flat background colour (specks removed, holes filled)."""
-    distance = np.abs(rgb.astype(np.int16) - np.array(background, dtype=np.int16)).max(axis=-1)
-    return _rgba(rgb, ndimage.binary_fill_holes(ndimage.binary_opening(distance > tolerance, iterations=2)))
-
-
-def _astronaut() -> list[np.ndarray]:
-    from skimage import data
-
-    return [grabcut_cutout(data.astronaut(), ASTRONAUT, 0.35)]
-
-
-def _chelsea() -> list[np.ndarray]:
-    from skimage import data
-
-    return [grabcut_cutout(data.chelsea(), CHELSEA, 0.6)]
-
-
-def _coffee() -> list[np.ndarray]:
-    from skimage import data
-
-    return [grabcut_cutout(data.coffee(), COFFEE, 0.4)]
-
-
-def _dahlia() -> list[np.ndarray]:
-    return [grabcut_cutout(sklearn_sample_image("flower.jpg"), DAHLIA, 0.4)]
-
-
-def _coins() -> list[np.ndarray]:
-    from skimage import data
-
-    return _coin_cutouts(data.coins())
-
-
-def _colour_wheel() -> list[np.ndarray]:
-    from skimage import data
-
-    return [_not_background(data.colorwheel(), BLACK, 12)]
-
-
-def _logo() -> list[np.ndarray]:
-    from skimage import data
-
-    return [_not_background(data.logo()[..., :3], WHITE, 24)]
-
-
-# (class, source image, caption phrase, cut-out maker) for each fallback class.
-FALLBACK_OBJECTS: list[tuple[str, str, str, Callable[[], list[np.ndarray]]]] = [
-    ("person", "skimage.data.astronaut", "an astronaut", _astronaut),
-    ("cat", "skimage.data.chelsea", "a cat's face", _chelsea),
-    ("cup", "skimage.data.coffee", "a cup of coffee", _coffee),
-    ("flower", "sklearn.datasets:flower.jpg", "a dahlia", _dahlia),
-    ("coin", "skimage.data.coins", "an old coin", _coins),
-    ("colour wheel", "skimage.data.colorwheel", "a colour wheel", _colour_wheel),
-    ("logo", "skimage.data.logo", "the scikit-image logo", _logo),
-]
-
-
-def fallback_stamps() -> dict[str, list[ObjectStamp]]:
-    """Seven object classes cut out of the photos that scikit-image and scikit-learn ship."""
-    classes: dict[str, list[ObjectStamp]] = {}
-    for class_name, source_id, phrase, cut in FALLBACK_OBJECTS:
-        cutouts = cut()
-        classes[class_name] = [
-            ObjectStamp(class_name, source_id if len(cutouts) == 1 else f"{source_id}#{i}", phrase, rgba)
-            for i, rgba in enumerate(cutouts)
-        ]
-    return classes
-
-
-# --- backgrounds ------------------------------------------------------------------------------
 
 
 def _shrink(image: Image.Image, short_side: int = BACKGROUND_SHORT_SIDE) -> np.ndarray:

@@ -1,0 +1,154 @@
+"""Embedding pipeline throughput against the bare model forward (DESIGN.md §11: ratio >= 0.85).
+
+    python bench/embed_bench.py [--encoder efficientnet-lite0] [--n 256] [--batch-size B] [--device cpu]
+                                [--num-workers W] [--side 640] [--rounds 2]
+
+Writes N JPEGs (random crops of scikit-image's photos, --side wide, 3:4) into a temporary folder, then,
+in this process, for each of --rounds rounds (the best round of each counts, which filters out noise
+from other processes on a shared machine):
+1. bare: the encoder's forward (``encode_images``, same autocast, same batch size, same threads) over
+   the same images already decoded and preprocessed into one tensor in memory;
+2. pipeline: ``embed_images`` over the file paths (DataLoader decode workers, EXIF/RGB, preprocessing,
+   forward, float16) plus writing the rows into an ``EmbeddingWriter`` memmap.
+It prints images/s of both and their ratio.
+
+--encoder takes any registry name. ``open_clip:<arch>:random-init`` (bench only) builds the arch with
+random weights offline, to measure speed where the real weights are not cached; it is labelled loudly.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from curation.ml.embedding import available_cores, decode_image, default_batch_size, embed_images  # noqa: E402
+from curation.ml.embedding_store import EmbeddingWriter  # noqa: E402
+from curation.ml.encoders import Encoder, EncoderSpec, create_encoder  # noqa: E402
+
+RANDOM_INIT = "random-init"
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encoder", default="efficientnet-lite0", help="registry name (default efficientnet-lite0)")
+    parser.add_argument("--n", type=int, default=256, help="number of JPEGs (default 256)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the pipeline's for the device")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--num-workers", type=int, default=None, help="decode workers (default: the pipeline's)")
+    parser.add_argument("--side", type=int, default=640, help="JPEG width; height is 3/4 of it (default 640)")
+    parser.add_argument("--rounds", type=int, default=2, help="measurement rounds; the best counts (default 2)")
+    return parser.parse_args()
+
+
+def build_encoder(name: str, device: str) -> Encoder:
+    family, _, argument = name.partition(":")
+    arch, _, source = argument.partition(":")
+    if family != "open_clip" or source != RANDOM_INIT:
+        return create_encoder(name, device=device)
+    import open_clip
+    from open_clip.transform import PreprocessCfg, image_transform_v2
+
+    from curation.ml.encoders.openclip import OpenClipEncoder
+
+    print("!" * 78)
+    print(f"!!! RANDOM WEIGHTS: SPEED ONLY. {arch} is random-init; its embeddings mean nothing. !!!")
+    print("!" * 78)
+    model = open_clip.create_model(arch, pretrained=None)
+    cfg = PreprocessCfg(**open_clip.get_model_preprocess_cfg(model))
+    spec = EncoderSpec(
+        name=name,
+        family="open_clip",
+        arch=arch,
+        weights=RANDOM_INIT,
+        dim=model.visual.output_dim,
+        mean=tuple(cfg.mean),
+        std=tuple(cfg.std),
+        input_size=tuple(cfg.input_size[1:]),
+        has_text_tower=True,
+    )
+    return OpenClipEncoder(spec, model, image_transform_v2(cfg, is_train=False), device=torch.device(device))
+
+
+def write_jpegs(folder: Path, count: int, side: int) -> list[Path]:
+    import skimage.data
+
+    rng = np.random.default_rng(0)
+    photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
+    paths = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        width, height = photo.size
+        crop_w, crop_h = int(width * rng.uniform(0.6, 1.0)), int(height * rng.uniform(0.6, 1.0))
+        left, top = int(rng.integers(0, width - crop_w + 1)), int(rng.integers(0, height - crop_h + 1))
+        image = photo.crop((left, top, left + crop_w, top + crop_h)).resize((side, side * 3 // 4), Image.BICUBIC)
+        paths.append(folder / f"{index:06d}.jpg")
+        image.save(paths[-1], "JPEG", quality=90)
+    return paths
+
+
+def timed(work: Callable[[], object]) -> float:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    work()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+def bare_forward(encoder: Encoder, images: torch.Tensor, batch_size: int) -> None:
+    for start in range(0, len(images), batch_size):
+        encoder.encode_images(images[start : start + batch_size]).to(torch.float16).cpu()
+
+
+def pipeline(encoder: Encoder, paths: list[Path], batch_size: int, workers: int | None, folder: Path) -> None:
+    result = embed_images(encoder, list(enumerate(paths)), batch_size=batch_size, num_workers=workers)
+    writer = EmbeddingWriter.create(folder, num_rows=len(paths), dim=encoder.spec.dim, spec=encoder.spec)
+    writer.write_chunk(0, len(paths), result.ids, result.embeddings)
+    assert not result.failures, result.failures
+
+
+def main() -> None:
+    args = parse_args()
+    encoder = build_encoder(args.encoder, args.device)
+    batch_size = args.batch_size or default_batch_size(encoder.device)
+    with tempfile.TemporaryDirectory(prefix="embed-bench-") as temporary:
+        root = Path(temporary)
+        paths = write_jpegs(root, args.n, args.side)
+        decoded = torch.stack([encoder.preprocess(decode_image(path)) for path in paths])
+        if encoder.device.type == "cuda":
+            decoded = decoded.pin_memory()
+        torch.set_num_threads(available_cores())  # what the pipeline sets on CPU
+        bare_forward(encoder, decoded[:batch_size], batch_size)  # warm-up
+        bare_s, pipeline_s = [], []
+        for round_no in range(args.rounds):
+            bare_s.append(timed(lambda: bare_forward(encoder, decoded, batch_size)))
+            out = root / f"round{round_no}"
+            pipeline_s.append(timed(lambda out=out: pipeline(encoder, paths, batch_size, args.num_workers, out)))
+        bare_rate, pipeline_rate = args.n / min(bare_s), args.n / min(pipeline_s)
+    label = " [RANDOM WEIGHTS: SPEED ONLY]" if encoder.spec.weights == RANDOM_INIT else ""
+    print(f"encoder        {encoder.spec.name}{label} (dim {encoder.spec.dim}, input {encoder.spec.input_size})")
+    print(f"device         {encoder.device} ({torch.get_num_threads()} threads, autocast {encoder.autocast_dtype})")
+    print(f"images         {args.n} JPEGs {args.side}x{args.side * 3 // 4}, batch {batch_size}, rounds {args.rounds}")
+    print(f"bare forward   {bare_rate:8.1f} images/s  (pre-decoded tensors; rounds {_seconds(bare_s)})")
+    stages = "decode+preprocess+DataLoader+forward+write"
+    print(f"pipeline       {pipeline_rate:8.1f} images/s  ({stages}; rounds {_seconds(pipeline_s)})")
+    print(f"ratio          {pipeline_rate / bare_rate:8.2f}  (target >= 0.85)")
+
+
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{value:.2f} s" for value in values)
+
+
+if __name__ == "__main__":
+    main()

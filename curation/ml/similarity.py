@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
@@ -199,7 +199,7 @@ class FaissIndex(_DuplicateSearch):
         if self._index is None or (self.kind == "flat" and self._index.ntotal + len(ids) > self.flat_max):
             self._pending.append((ids, np.array(embeddings, copy=True)))
             if self._index is not None:  # the flat index outgrew flat_max: rebuild all of it as IVF
-                self._pending.insert(0, next(self._stored(whole=True)))
+                self._pending[:0] = list(self._stored(whole=True))
                 self._index = None
             return
         self._index.add_with_ids(normalized_rows(embeddings), ids)
@@ -273,27 +273,35 @@ class FaissIndex(_DuplicateSearch):
 
     def _stored(self, whole: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, unit vectors) held by the built index, batch by batch (one batch if ``whole``)."""
-        index = self._built()
-        ivf = faiss.try_extract_index_ivf(index)
+        index: Any = self._built()
+        ivf: Any = faiss.try_extract_index_ivf(index)
         if ivf is None:
-            flat = faiss.downcast_index(index.index)
-            vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dim).reshape(-1, self.dim)
-            ids = faiss.vector_to_array(index.id_map)
-            batch = len(ids) if whole else QUERY_BATCH
-            for start in range(0, len(ids), max(batch, 1)):
-                yield ids[start : start + batch], np.array(vectors[start : start + batch])
-            return
-        invlists, held, batch = ivf.invlists, 0, []
-        for list_no in range(ivf.nlist):  # inverted lists gathered into query batches of ~QUERY_BATCH
-            size = invlists.list_size(list_no)
-            if size:
-                ids = faiss.rev_swig_ptr(invlists.get_ids(list_no), size).copy()
-                codes = faiss.rev_swig_ptr(invlists.get_codes(list_no), size * invlists.code_size)
-                batch.append((ids, codes.view(np.float32).reshape(size, self.dim).copy()))
-                held += size
-            if batch and (held >= QUERY_BATCH or list_no == ivf.nlist - 1):
-                yield np.concatenate([ids for ids, _ in batch]), np.concatenate([vectors for _, vectors in batch])
-                held, batch = 0, []
+            return _flat_stored(index, self.dim, None if whole else QUERY_BATCH)
+        return _ivf_stored(ivf, self.dim)
+
+
+def _flat_stored(index: Any, dim: int, batch: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    flat: Any = faiss.downcast_index(index.index)
+    vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * dim).reshape(-1, dim)
+    ids = faiss.vector_to_array(index.id_map)
+    step = max(batch or len(ids), 1)
+    for start in range(0, len(ids), step):
+        yield ids[start : start + step], np.array(vectors[start : start + step])
+
+
+def _ivf_stored(ivf: Any, dim: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The inverted lists' ids and vectors, gathered into query batches of about QUERY_BATCH rows."""
+    invlists = ivf.invlists
+    held: list[tuple[np.ndarray, np.ndarray]] = []
+    for list_no in range(ivf.nlist):
+        size = invlists.list_size(list_no)
+        if size:
+            ids = faiss.rev_swig_ptr(invlists.get_ids(list_no), size).copy()
+            codes = faiss.rev_swig_ptr(invlists.get_codes(list_no), size * invlists.code_size)
+            held.append((ids, codes.view(np.float32).reshape(size, dim).copy()))
+        if held and (sum(len(ids) for ids, _ in held) >= QUERY_BATCH or list_no == ivf.nlist - 1):
+            yield np.concatenate([ids for ids, _ in held]), np.concatenate([vectors for _, vectors in held])
+            held = []
 
 
 def _gather_rows(arrays: list[np.ndarray], rows: np.ndarray) -> np.ndarray:

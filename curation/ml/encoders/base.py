@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +62,8 @@ class EncoderSpec:
     def from_dict(cls, data: dict[str, Any]) -> EncoderSpec:
         tuples = {"mean", "std", "input_size"}
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items() if k in known})
+        fields: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items() if k in known}
+        return cls(**fields)
 
 
 def resolve_autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
@@ -159,8 +160,8 @@ class Encoder(ABC):
         return torch.autocast(device_type=self._device.type, dtype=self._autocast_dtype)
 
 
-class EncoderBuilder(Protocol):
-    def __call__(self, argument: str, *, device: torch.device, precision: str, **options: Any) -> Encoder: ...
+# builder(argument, *, device: torch.device, precision: str, **family_options) -> Encoder
+EncoderBuilder = Callable[..., Encoder]
 
 
 _ENCODER_FAMILIES: dict[str, EncoderBuilder] = {}

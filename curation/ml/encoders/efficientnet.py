@@ -8,6 +8,7 @@ network runs channels-last: about 8x faster on CPU, same outputs to float roundi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,12 +20,16 @@ from curation.ml.encoders.base import Encoder, EncoderSpec, Preprocess, WeightsU
 ARCH = "efficientnet-lite0"
 # Preprocessing of the TF-Lite reference these weights come from (mean = std = 127.5/255 after scaling,
 # centre crop of 224/256); the package ships no config, so this is the one place it is written down.
-_LITE_WEIGHTS_CONFIG = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "crop_pct": 0.875, "interpolation": "bicubic"}
+LITE_MEAN = (0.5, 0.5, 0.5)
+LITE_STD = (0.5, 0.5, 0.5)
+LITE_CROP_PCT = 0.875
+LITE_INTERPOLATION = "bicubic"
 
 
 class EfficientNetLiteEncoder(Encoder):
     def _image_features(self, batch: torch.Tensor) -> torch.Tensor:
-        features = self.module.extract_features(batch.contiguous(memory_format=torch.channels_last))
+        network: Any = self.module
+        features = network.extract_features(batch.contiguous(memory_format=torch.channels_last))
         return features.mean(dim=(2, 3))
 
 
@@ -48,13 +53,13 @@ def build_efficientnet_lite0_encoder(argument: str, *, device: torch.device, pre
         arch=ARCH,
         weights=weights_path.name,
         dim=model._fc.in_features,
-        mean=_LITE_WEIGHTS_CONFIG["mean"],
-        std=_LITE_WEIGHTS_CONFIG["std"],
+        mean=LITE_MEAN,
+        std=LITE_STD,
         input_size=(size, size),
         has_text_tower=False,
-        interpolation=str(_LITE_WEIGHTS_CONFIG["interpolation"]),
+        interpolation=LITE_INTERPOLATION,
         resize_mode="shortest",
-        crop_pct=float(_LITE_WEIGHTS_CONFIG["crop_pct"]),
+        crop_pct=LITE_CROP_PCT,
     )
     return EfficientNetLiteEncoder(spec, model, center_crop_transform(spec), device=device, precision=precision)
 
@@ -74,7 +79,7 @@ def center_crop_transform(spec: EncoderSpec) -> Preprocess:
     )
 
 
-def _fold_batch_norms(model: nn.Module) -> None:
+def _fold_batch_norms(model: Any) -> None:
     """Replace each (conv, batch norm) pair, named as efficientnet_lite_pytorch names them, by one conv."""
     pairs = [("_conv_stem", "_bn0"), ("_conv_head", "_bn1")]
     block_pairs = [("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2")]

@@ -45,10 +45,12 @@ class OpenClipWeights:
 
 class OpenClipEncoder(Encoder):
     def _image_features(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.module.encode_image(batch)
+        clip: Any = self.module
+        return clip.encode_image(batch)
 
     def _text_features(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.module.encode_text(tokens)
+        clip: Any = self.module
+        return clip.encode_text(tokens)
 
 
 @register_encoder("open_clip")
@@ -210,7 +212,7 @@ def _safetensors_alternatives(filename: str) -> list[str]:
     return []
 
 
-def _embedding_dim(model: torch.nn.Module, input_size: tuple[int, ...], device: torch.device) -> int:
+def _embedding_dim(model: Any, input_size: tuple[int, ...], device: torch.device) -> int:
     dim = getattr(getattr(model, "visual", None), "output_dim", None)
     if isinstance(dim, int):
         return dim

@@ -123,3 +123,21 @@ def test_the_pipeline_restores_torch_threads(encoder: Encoder) -> None:
 
     assert isinstance(result, EmbeddedImages)
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_the_pipeline_autocasts_from_pinned_batches_and_agrees_with_cpu(encoder: Encoder) -> None:
+    items = [(i, jpeg_bytes(i)) for i in range(6)]
+    on_cpu = embed_images(encoder, items, batch_size=4, num_workers=1)
+
+    on_cuda = embed_images(encoder, items, batch_size=4, num_workers=1, device="cuda")
+
+    try:
+        assert encoder.autocast_dtype in (torch.bfloat16, torch.float16)
+        assert on_cuda.ids.tolist() == on_cpu.ids.tolist()
+        assert on_cuda.embeddings.dtype == np.float16
+        cosines = (on_cuda.embeddings.astype(np.float32) * on_cpu.embeddings.astype(np.float32)).sum(axis=1)
+        assert cosines.min() > 0.99
+    finally:
+        encoder.to("cpu")

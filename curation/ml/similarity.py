@@ -176,7 +176,7 @@ class FaissIndex(_DuplicateSearch):
         self.dim = dim
         self.flat_max = flat_max
         self.nlist = nlist
-        self.nprobe = nprobe
+        self._nprobe = nprobe
         self.train_points_per_list = train_points_per_list
         self.seed = seed
         self._index: faiss.Index | None = None
@@ -185,6 +185,18 @@ class FaissIndex(_DuplicateSearch):
     def __len__(self) -> int:
         built = self._index.ntotal if self._index is not None else 0
         return built + sum(len(ids) for ids, _ in self._pending)
+
+    @property
+    def nprobe(self) -> int | None:
+        """IVF lists searched per query (None until an IVF index is built, unless given)."""
+        return self._nprobe
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        self._nprobe = value
+        ivf: Any = faiss.try_extract_index_ivf(self._index) if self._index is not None else None
+        if ivf is not None:
+            ivf.nprobe = value
 
     @property
     def kind(self) -> str:
@@ -267,8 +279,8 @@ class FaissIndex(_DuplicateSearch):
         sample_size = min(total, nlist * self.train_points_per_list)
         rows = np.sort(np.random.default_rng(self.seed).choice(total, size=sample_size, replace=False))
         index.train(normalized_rows(_gather_rows([vectors for _, vectors in self._pending], rows)))
-        index.nprobe = self.nprobe or min(nlist, max(16, nlist // 8))
-        self.nlist, self.nprobe = nlist, index.nprobe
+        index.nprobe = self._nprobe or min(nlist, max(16, nlist // 8))
+        self.nlist, self._nprobe = nlist, index.nprobe
         return index
 
     def _stored(self, whole: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:

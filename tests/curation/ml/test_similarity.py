@@ -69,6 +69,8 @@ def test_ivf_recall_at_10_against_brute_force() -> None:
     assert faiss_index.kind == "ivf"
     assert (faiss_index.nlist, faiss_index.nprobe) == (256, 32)  # min(4 sqrt(n), n / 39) lists
     assert recall >= 0.95
+    faiss_index.nprobe = faiss_index.nlist  # every list: exact
+    np.testing.assert_array_equal(faiss_index.search(queries, 10)[1], brute_ids)
 
 
 @pytest.mark.parametrize(("count", "flat_max", "kind"), [(300, 10_000, "flat"), (3_000, 1_000, "ivf")])

@@ -27,7 +27,7 @@ class JobAdmin(admin.ModelAdmin):
         cancelled, refused = 0, []
         for job in queryset:
             try:
-                job_cancel_request(job=job, user=request.user)  # type: ignore[arg-type]
+                job_cancel_request(job=job, user=request.user)
                 cancelled += 1
             except ApplicationError as exc:
                 refused.append(f"{job.pk}: {exc.message}")

@@ -15,7 +15,7 @@ from jobs.services import job_cancel_request
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
     is_finished = serializers.BooleanField(read_only=True)
 
     class Meta:

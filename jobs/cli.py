@@ -15,7 +15,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from tqdm import tqdm
 
 from core.api_errors import ApplicationError
@@ -50,7 +50,7 @@ class JobCommand(WinnowCommand):
             raise ApplicationError(f"job {job.pk} {job.status}: {job.error or job.message}")
         return {"job": job.pk, **job.result}
 
-    def job_user(self) -> AbstractBaseUser:
+    def job_user(self) -> User:
         """The user named by --user, else WINNOW_ADMIN_USER ("admin"), else the first superuser."""
         users = get_user_model().objects.filter(is_active=True)
         name = getattr(self, "options", {}).get("user")

@@ -21,6 +21,7 @@ kinds defined in tests (WINNOW_EXTRA_JOB_MODULES). Every worker is stopped at te
 the test database is flushed; the broker's database is flushed at setup.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -71,20 +72,16 @@ class WorkerProcess:
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL the group if it has not exited in time."""
         _signal_group(self.process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=WORKER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
         _signal_group(self.process.pid, signal.SIGKILL)  # stray children of a stopped worker, too
         if self.is_running():
             self.process.wait(timeout=WORKER_STOP_TIMEOUT_S)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def worker_database_url() -> str:
@@ -154,6 +151,8 @@ def celery_worker(transactional_db: Any, tmp_path: Path, worker_job_modules: str
     yield start
     for worker in started:
         worker.stop()
+        # pytest shows captured output only for failed tests: there, the worker's side of the story.
+        print(f"--- log of worker {worker.name} (last 6000 characters) ---\n{worker.log()[-6000:]}")
     broker_flush()
 
 

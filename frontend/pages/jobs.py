@@ -65,7 +65,7 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _visible_job_or_404(request, job_id)
     cancel_error = ""
     try:
-        job = job_cancel_request(job=job, user=request.user)  # type: ignore[arg-type]
+        job = job_cancel_request(job=job, user=request.user)
     except ApplicationError as exc:
         if exc.status_code == 403:
             raise PermissionDenied(exc.message)

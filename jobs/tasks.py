@@ -28,8 +28,9 @@ def job_run(job_id: int) -> None:
     job_execute(job_id)
 
 
-# A reap message that waited longer than one interval (workers busy) is dropped: a newer one follows.
-@shared_task(name="jobs.reap_orphaned_jobs", ignore_result=True, expires=settings.JOB_REAP_INTERVAL)
+# A reap message that waited for two intervals (workers busy with long jobs) is dropped instead of
+# piling up: newer ones follow.
+@shared_task(name="jobs.reap_orphaned_jobs", ignore_result=True, expires=max(2 * settings.JOB_REAP_INTERVAL, 10))
 def reap_orphaned_jobs() -> list[int]:
     """Retry or fail jobs whose worker died, and re-send messages a broker may have lost."""
     job_ids = jobs_reap_orphaned()

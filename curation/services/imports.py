@@ -33,6 +33,8 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -267,7 +269,7 @@ def import_report_key(job_id: int) -> str:
 
 @dataclass(frozen=True)
 class _FirstCopy:
-    sample: Sample  # unsaved until its batch is flushed
+    staged: "Future[Sample]"  # its row is inserted when its batch is flushed
     path: str
     label: str
 
@@ -279,10 +281,14 @@ class _ImportRun:
     reader: SourceReader
     report: ImportReport
     max_pixels: int
+    pool: ThreadPoolExecutor
+    in_flight: int
     first_by_hash: dict[str, _FirstCopy] = field(default_factory=dict)
     members: list[VersionSample] = field(default_factory=list)
-    pending_samples: list[Sample] = field(default_factory=list)
-    pending_aliases: list[SampleAlias] = field(default_factory=list)
+    staged: deque["Future[Sample]"] = field(default_factory=deque)
+    pending_samples: list["Future[Sample]"] = field(default_factory=list)
+    pending_aliases: list[tuple["Future[Sample]", str]] = field(default_factory=list)
+    pending_members: list[tuple["Future[Sample]", ImportEntry]] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
 
 
@@ -306,17 +312,23 @@ def dataset_import(ctx: JobContext) -> dict[str, Any]:
 
 
 def _import_source(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
-    with import_layout_open(source=params.source, format=params.format, limits=ArchiveLimits.from_settings()) as layout:
-        ctx.log(f"{len(layout.entries)} files to import ({layout.format})")
+    limits = ArchiveLimits.from_settings()
+    with (
+        import_layout_open(source=params.source, format=params.format, limits=limits) as layout,
+        _thread_pool(params.decode_threads, name=f"import-{ctx.job.pk}") as pool,
+    ):
+        ctx.log(f"{len(layout.entries)} files to import ({layout.format}, {params.decode_threads} threads)")
         run = _ImportRun(
             job=ctx.job,
             dataset=_dataset_create(ctx.job, params),
             reader=layout.reader,
             report=ImportReport(),
             max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
+            pool=pool,
+            in_flight=2 * params.decode_threads,
         )
         try:
-            _entries_ingest(ctx, run, layout.entries, params)
+            _entries_ingest(ctx, run, layout.entries, params.batch_size)
             report_key = run.report.save(import_report_key(ctx.job.pk))
         finally:
             run.report.close()
@@ -331,6 +343,16 @@ def _import_source(ctx: JobContext, params: ImportParams) -> dict[str, Any]:
         "report": run.report.inline,
         "report_key": report_key,
     }
+
+
+@contextmanager
+def _thread_pool(threads: int, *, name: str) -> Iterator[ThreadPoolExecutor]:
+    """Threads for the work without database access; queued work is dropped when the import stops."""
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dataset_create(job: Job, params: ImportParams) -> Dataset:
@@ -348,23 +370,17 @@ def _dataset_create(job: Job, params: ImportParams) -> Dataset:
     return dataset
 
 
-def _entries_ingest(
-    ctx: JobContext, run: _ImportRun, entries: list[ImportEntry | ReportLine], params: ImportParams
-) -> None:
-    total, batch = len(entries), params.batch_size
+def _entries_ingest(ctx: JobContext, run: _ImportRun, entries: list[ImportEntry | ReportLine], batch: int) -> None:
+    total = len(entries)
     ctx.progress(0, total, "starting")
-    pool = ThreadPoolExecutor(max_workers=params.decode_threads, thread_name_prefix=f"import-{run.job.pk}")
-    try:
-        prepared = _prepared_in_order(pool, run, entries, lookahead=2 * params.decode_threads)
-        for start in range(0, total, batch):
-            try:
-                for item, future in itertools.islice(prepared, batch):
-                    run.report.add(item if future is None else _entry_record(run, item, future))
-            finally:  # even when the batch fails: rows let the cleanup find the blobs already stored
-                _batch_flush(run)
-            ctx.progress(min(start + batch, total), total, run.report.summary())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    prepared = _prepared_in_order(run.pool, run, entries, lookahead=run.in_flight)
+    for start in range(0, total, batch):
+        try:
+            for item, future in itertools.islice(prepared, batch):
+                run.report.add(item if future is None else _entry_record(run, item, future))
+        finally:  # even when the batch fails: rows let the cleanup find the blobs already stored
+            _batch_flush(run)
+        ctx.progress(min(start + batch, total), total, run.report.summary())
 
 
 def _prepared_in_order(
@@ -388,12 +404,35 @@ def _prepared_in_order(
 
 
 def _batch_flush(run: _ImportRun) -> None:
-    """Insert the batch's new samples, then the aliases (which may point at them), in one transaction."""
+    """Wait for the batch's blobs, then insert its samples and aliases in one transaction.
+
+    A sample whose blobs failed to store gets no row, and its error is raised once the rows of
+    the others are in (so that the cleanup finds their blobs).
+    """
+    futures_wait(run.pending_samples)
+    failures = [f.exception() for f in run.pending_samples if f.exception() is not None]
+    samples = [f.result() for f in run.pending_samples if f.exception() is None]
+    aliases = [
+        SampleAlias(dataset=run.dataset, sample=staged.result(), original_name=name[:500], job=run.job)
+        for staged, name in run.pending_aliases
+        if staged.exception() is None
+    ]
     with transaction.atomic():
-        Sample.objects.bulk_create(run.pending_samples)
-        SampleAlias.objects.bulk_create(run.pending_aliases)
+        Sample.objects.bulk_create(samples)
+        SampleAlias.objects.bulk_create(aliases)
+    run.members.extend(_member(staged.result(), e) for staged, e in run.pending_members if staged.exception() is None)
     run.pending_samples.clear()
     run.pending_aliases.clear()
+    run.pending_members.clear()
+    if failures:
+        raise failures[0]  # type: ignore[misc]
+
+
+def _member(sample: Sample, entry: ImportEntry) -> VersionSample:
+    labels = [{"label": name, "origin": LabelOrigin.IMPORT.value} for name in entry.labels]
+    return VersionSample(
+        sample=sample, split=entry.split, label=entry.label, label_origin=LabelOrigin.IMPORT, labels=labels
+    )
 
 
 @dataclass(frozen=True)
@@ -460,9 +499,7 @@ def _mask_size_check(raw: bytes, max_pixels: int) -> None:
 
 
 def _duplicate_record(run: _ImportRun, entry: ImportEntry, first: _FirstCopy) -> ReportLine:
-    run.pending_aliases.append(
-        SampleAlias(dataset=run.dataset, sample=first.sample, original_name=entry.path[:500], job=run.job)
-    )
+    run.pending_aliases.append((first.staged, entry.path))
     if entry.label != first.label:
         return ReportLine(
             entry.path,
@@ -476,7 +513,10 @@ def _sample_record(run: _ImportRun, entry: ImportEntry, prepared: _Prepared) -> 
     provenance: dict[str, Any] = {"original_path": entry.path}
     if entry.line is not None:
         provenance["manifest_line"] = entry.line
-    sample = sample_stage(
+    while len(run.staged) >= run.in_flight:  # bounds the file bytes waiting to be stored
+        futures_wait([run.staged.popleft()])
+    staged = run.pool.submit(
+        sample_stage,
         dataset=run.dataset,
         data=prepared.data,
         original_name=entry.path,
@@ -486,20 +526,11 @@ def _sample_record(run: _ImportRun, entry: ImportEntry, prepared: _Prepared) -> 
         provenance=provenance,
         job_id=run.job.pk,
     )
-    run.pending_samples.append(sample)
-    run.pending_aliases.append(
-        SampleAlias(dataset=run.dataset, sample=sample, original_name=entry.path[:500], job=run.job)
-    )
-    run.first_by_hash[prepared.decoded.sha256] = _FirstCopy(sample, entry.path, entry.label)
-    run.members.append(
-        VersionSample(
-            sample=sample,
-            split=entry.split,
-            label=entry.label,
-            label_origin=LabelOrigin.IMPORT,
-            labels=[{"label": name, "origin": LabelOrigin.IMPORT.value} for name in entry.labels],
-        )
-    )
+    run.staged.append(staged)
+    run.pending_samples.append(staged)
+    run.pending_aliases.append((staged, entry.path))
+    run.pending_members.append((staged, entry))
+    run.first_by_hash[prepared.decoded.sha256] = _FirstCopy(staged, entry.path, entry.label)
     run.classes.update(entry.labels)
     return ReportLine(entry.path, "imported")
 

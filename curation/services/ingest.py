@@ -181,16 +181,15 @@ def sample_stage(
 
     The caller knows the content hash is new to the dataset, and inserts the row (and the alias of
     its first name, as `sample_ingest` does) soon after: a blob without a row is not found by
-    `samples_delete_for_job`.
+    `samples_delete_for_job`. When a blob cannot be stored, those this call wrote are deleted.
     """
     image_key = blob_key(sha256=decoded.sha256, kind="images", extension=decoded.extension)
     thumbnail_key = blob_key(sha256=decoded.sha256, kind="thumbnails", extension="jpg")
-    blob_save(key=image_key, data=data)
-    blob_save(key=thumbnail_key, data=decoded.thumbnail)
-    mask_key = ""
+    mask_key = blob_key(sha256=sha256_bytes(mask_png), kind="masks", extension="png") if mask_png is not None else ""
+    blobs = [(image_key, data), (thumbnail_key, decoded.thumbnail)]
     if mask_png is not None:
-        mask_key = blob_key(sha256=sha256_bytes(mask_png), kind="masks", extension="png")
-        blob_save(key=mask_key, data=mask_png)
+        blobs.append((mask_key, mask_png))
+    _blobs_save_all_or_none(blobs)
     return Sample(
         dataset=dataset,
         sha256=decoded.sha256,
@@ -208,6 +207,19 @@ def sample_stage(
         provenance=provenance or {},
         import_job_id=job_id,
     )
+
+
+def _blobs_save_all_or_none(blobs: list[tuple[str, bytes]]) -> None:
+    """Save every blob, or delete those this call wrote and re-raise (no blob without its row)."""
+    written: list[str] = []
+    try:
+        for key, data in blobs:
+            if blob_save(key=key, data=data):
+                written.append(key)
+    except BaseException:
+        for key in written:
+            blob_delete(key)
+        raise
 
 
 def sample_image_open(sample: Sample) -> Image.Image:

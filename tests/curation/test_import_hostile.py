@@ -446,3 +446,17 @@ def test_the_upload_is_deleted_after_a_successful_import(tmp_path: Path):
     # then it is gone, and only the sample's blobs and the report remain
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert [name.split("/")[0] for name in media_files()] == ["images", "reports", "thumbnails"]
+
+
+def test_a_storage_failure_fails_the_job_and_leaves_no_blob_behind(tmp_path: Path, settings):
+    # given a media root where thumbnails cannot be written (a file stands where their folder goes)
+    folder = source_folder(tmp_path)
+    write_files(folder, {f"cls/{n}.jpg": jpeg(n) for n in range(3)})
+    Path(settings.MEDIA_ROOT).mkdir(parents=True)
+    (Path(settings.MEDIA_ROOT) / "thumbnails").write_bytes(b"in the way")
+    # when imported
+    job = run_import({"source": str(folder), "name": "no-space"})
+    # then the job failed, and neither rows nor the originals already written remain
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith(("FileExistsError", "NotADirectoryError"))
+    assert (row_counts(), media_files()) == (NOTHING, ["thumbnails"])

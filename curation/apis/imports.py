@@ -5,6 +5,9 @@ server path, which only admins may do (and only under IMPORT_SERVER_ROOTS when t
 The answer is 202 with the job id and where to follow it; the import itself runs on a worker.
 """
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -35,7 +38,9 @@ class ImportUploadInputSerializer(ImportRequestSerializer):
 
 
 class ImportServerInputSerializer(ImportRequestSerializer):
-    source = serializers.CharField(help_text="Absolute path of a folder, zip or manifest on the server (admins).")
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="Absolute path of a folder, zip or manifest on the server (admins)."
+    )
 
 
 class ImportAcceptedOutputSerializer(serializers.Serializer):
@@ -68,14 +73,15 @@ class DatasetImportApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        has_file, has_source = "file" in request.FILES, bool(request.data.get("source"))
+        payload = request.data if isinstance(request.data, dict) else {}
+        has_file, has_source = "file" in request.FILES, bool(payload.get("source"))
         if has_file == has_source:
             raise ApplicationError(
                 "Send either a zip archive as `file` (multipart) or a server path as `source`.", code="source_required"
             )
         return _accepted(self._upload(request) if has_file else self._server_path(request))
 
-    def _upload(self, request: Request) -> Job:
+    def _upload(self, request: Request) -> Job:  # HasCapability let only signed-in curators in
         data = ImportUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
@@ -85,11 +91,11 @@ class DatasetImportApi(APIView):
             name=data.validated_data["name"],
             format=data.validated_data["format"],
             description=data.validated_data["description"],
-            requested_by=request.user,
+            requested_by=cast(User, request.user),
         )
 
     def _server_path(self, request: Request) -> Job:
         data = ImportServerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = import_params_validate(user=request.user, **data.validated_data)
-        return dataset_import_submit(params=params, requested_by=request.user)
+        return dataset_import_submit(params=params, requested_by=cast(User, request.user))

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -101,7 +101,8 @@ class ImportParams:
             raise JobFailed(f"invalid import parameters ({exc})")
 
     def as_job_params(self) -> dict[str, Any]:
-        params = {"source": self.source, "name": self.name, "format": self.format, "description": self.description}
+        params: dict[str, Any] = {"source": self.source, "name": self.name, "format": self.format}
+        params["description"] = self.description
         if self.batch_size != DEFAULT_BATCH_SIZE:
             params["batch_size"] = self.batch_size
         if self.upload_name:
@@ -110,7 +111,12 @@ class ImportParams:
 
 
 def import_params_validate(
-    *, source: str, name: str, format: str = "auto", description: str = "", user: AbstractBaseUser | None = None
+    *,
+    source: str,
+    name: str,
+    format: str = "auto",
+    description: str = "",
+    user: AbstractBaseUser | AnonymousUser | None = None,
 ) -> ImportParams:
     """Check an import request before a job is created; returns the parameters to submit.
 
@@ -145,7 +151,7 @@ def _name_and_format_check(name: str, format: str) -> str:
     return name
 
 
-def _server_path_check(source: str, user: AbstractBaseUser | None) -> None:
+def _server_path_check(source: str, user: AbstractBaseUser | AnonymousUser | None) -> None:
     path = Path(source)
     if not path.is_absolute():
         raise ApplicationError("A server path must be absolute.", code="invalid_source")
@@ -176,7 +182,7 @@ def import_upload_store(*, upload: IO[bytes]) -> str:
     return default_storage.save(f"uploads/{uuid.uuid4().hex}.zip", File(upload))
 
 
-def dataset_import_submit(*, params: ImportParams, requested_by: AbstractBaseUser | None) -> Job:
+def dataset_import_submit(*, params: ImportParams, requested_by: User | None) -> Job:
     """Create the `import_dataset` job and send it to the workers once committed.
 
     An uploaded archive is deleted if the job cannot be created (nothing is left behind).
@@ -197,7 +203,7 @@ def dataset_import_upload_submit(
     name: str,
     format: str = "auto",
     description: str = "",
-    requested_by: AbstractBaseUser | None,
+    requested_by: User | None,
 ) -> Job:
     """Store an uploaded zip and submit its import job (the web form's and the API's upload path).
 

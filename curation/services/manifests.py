@@ -174,7 +174,7 @@ def _csv_rows(text: str, state: _ManifestState) -> Iterator[tuple[int, dict[str,
 
 
 def _csv_row(header: list[str], values: list[str]) -> dict[str, Any]:
-    row = {name: value for name, value in zip(header, values, strict=False) if name in MANIFEST_COLUMNS}
+    row: dict[str, Any] = {name: value for name, value in zip(header, values, strict=False) if name in MANIFEST_COLUMNS}
     if "labels" in row:
         row["labels"] = row["labels"].split(";")
     return row

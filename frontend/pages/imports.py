@@ -6,13 +6,15 @@ request answers with HX-Redirect to the job page, an invalid one with the form p
 multipart POST and redirects.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
@@ -55,24 +57,31 @@ class DatasetImportForm(forms.Form):
             del self.fields["source"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("file")) == bool(data.get("source")):
             choice = "a zip archive or a server path" if "source" in self.fields else "a zip archive"
             raise forms.ValidationError(f"Choose {choice} to import.")
         return data
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request after django-htmx's middleware (`request.htmx` is falsy for plain requests)."""
+
+    htmx: HtmxDetails
+
+
 def _submit(request: HttpRequest, data: dict[str, Any]) -> Job:
+    user = cast(User, request.user)  # capability_required let only signed-in curators in
     common = {"name": data["name"], "format": data["format"], "description": data["description"]}
     if data.get("file"):
         upload = data["file"]
-        return dataset_import_upload_submit(upload=upload, upload_name=upload.name, requested_by=request.user, **common)
-    params = import_params_validate(source=data["source"], user=request.user, **common)
-    return dataset_import_submit(params=params, requested_by=request.user)
+        return dataset_import_upload_submit(upload=upload, upload_name=upload.name, requested_by=user, **common)
+    params = import_params_validate(source=data["source"], user=user, **common)
+    return dataset_import_submit(params=params, requested_by=user)
 
 
 @capability_required(Capability.CURATE)
-def dataset_import(request: HttpRequest) -> HttpResponse:
+def dataset_import(request: HtmxHttpRequest) -> HttpResponse:
     """GET: the import form. POST: start the import job and go to its page (HX-Redirect for htmx)."""
     allow_server_path = user_can(request.user, Capability.MANAGE)
     form = DatasetImportForm(request.POST or None, request.FILES or None, allow_server_path=allow_server_path)

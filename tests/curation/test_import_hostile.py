@@ -4,16 +4,19 @@ and a source that cannot be used fails the job leaving nothing behind (no rows, 
 import io
 import struct
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image
 
 import jobs.services.runner
 from curation.models import Dataset, Sample
 from curation.services.imports import import_upload_store
 from jobs.models import Job, JobStatus
+from jobs.services import job_create, job_execute
 from tests.curation.test_import_helpers import (
     NOTHING,
     image_bytes,
@@ -29,6 +32,7 @@ from tests.curation.test_import_helpers import (
     zip_bytes,
     zip_file,
 )
+from tests.factories import SampleFactory
 
 pytestmark = pytest.mark.django_db
 NOT_AN_IMAGE = "not an image: the content is not a recognised image format"
@@ -460,3 +464,23 @@ def test_a_storage_failure_fails_the_job_and_leaves_no_blob_behind(tmp_path: Pat
     assert job.status == JobStatus.FAILED
     assert job.error.startswith(("FileExistsError", "NotADirectoryError"))
     assert (row_counts(), media_files()) == (NOTHING, ["thumbnails"])
+
+
+def test_a_retried_attempt_first_removes_what_the_lost_attempt_wrote(tmp_path: Path):
+    # given an import whose first attempt's worker died after creating the dataset and one sample
+    folder = write_files(source_folder(tmp_path), {"cat/a.jpg": jpeg(1), "dog/b.jpg": jpeg(2)})
+    job = job_create(kind="import_dataset", params={"source": str(folder), "name": "retried"}, requested_by=None)
+    partial = Dataset.objects.create(name="retried")
+    leftover = SampleFactory(dataset=partial, import_job_id=job.pk)
+    stale = timezone.now() - timedelta(hours=1)
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=1, heartbeat_at=stale, result={"dataset": partial.pk}
+    )
+    # when the job runs again
+    job = job_execute(job.pk)
+    # then the leftovers are gone and the import is complete
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
+    assert Dataset.objects.get(name="retried").pk == job.result["dataset"] != partial.pk
+    assert not Sample.objects.filter(pk=leftover.pk).exists()
+    assert leftover.image_key not in media_files()
+    assert sorted(members_by_name(job.result["version"])) == ["cat/a.jpg", "dog/b.jpg"]

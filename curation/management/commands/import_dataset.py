@@ -1,9 +1,8 @@
 """`manage.py import_dataset SOURCE --name NAME [--format F] [--description D] [--enqueue] [--user U]`."""
 
+from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
-
-from django.core.management.base import CommandParser
 
 from curation.services.imports import IMPORT_FORMATS, IMPORT_JOB_KIND, import_params_validate
 from jobs.cli import JobCommand
@@ -17,7 +16,7 @@ class Command(JobCommand):
         "Runs here with a progress bar, or with --enqueue on the workers. The last stdout line is JSON."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("source", help="folder, .zip, .csv or .jsonl on this machine")
         parser.add_argument("--name", required=True, help="name of the new dataset (must be free)")

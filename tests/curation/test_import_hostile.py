@@ -484,3 +484,49 @@ def test_a_retried_attempt_first_removes_what_the_lost_attempt_wrote(tmp_path: P
     assert not Sample.objects.filter(pk=leftover.pk).exists()
     assert leftover.image_key not in media_files()
     assert sorted(members_by_name(job.result["version"])) == ["cat/a.jpg", "dog/b.jpg"]
+
+
+def test_a_path_listed_twice_in_a_zip_keeps_the_first_copy(tmp_path: Path):
+    # given a zip that holds cat/a.jpg twice (zipfile warns, but writes both)
+    buffer = io.BytesIO()
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("cat/a.jpg", jpeg(1))
+        archive.writestr("cat/a.jpg", jpeg(2))
+    (tmp_path / "twice.zip").write_bytes(buffer.getvalue())
+    # when imported
+    job = run_import({"source": str(tmp_path / "twice.zip"), "name": "twice"})
+    # then the second copy is reported and the first imported
+    assert report_statuses(job) == {
+        "cat/a.jpg": ("rejected", "the archive holds this path twice: the second copy is skipped"),
+    }
+    assert job.result["imported"] == 1
+
+
+def test_files_over_the_size_limit_are_refused_in_folders_and_zips(tmp_path: Path, settings):
+    # given a small per-file limit, and the same large file in a folder and in a zip
+    settings.IMPORT_MAX_FILE_BYTES = 1000
+    big, small = jpeg(1, size=(200, 200)), jpeg(2, size=(8, 8))
+    folder = write_files(source_folder(tmp_path), {"cat/big.jpg": big, "cat/small.jpg": small})
+    archive = zip_file(tmp_path / "s.zip", {"cat/big.jpg": big, "cat/small.jpg": small})
+    # when both are imported
+    from_folder = run_import({"source": str(folder), "name": "folder-limit"})
+    from_zip = run_import({"source": str(archive), "name": "zip-limit"})
+    # then the big file is refused in each, with the size known before reading (folder) or while reading (zip)
+    assert report_statuses(from_folder) == {
+        "cat/big.jpg": ("rejected", f"file too large ({len(big):,} bytes; the limit is 1,000)"),
+    }
+    assert report_statuses(from_zip) == {
+        "cat/big.jpg": ("rejected", "file too large (over 1,000 bytes once decompressed)"),
+    }
+    assert (from_folder.result["imported"], from_zip.result["imported"]) == (1, 1)
+
+
+def test_an_archive_with_too_many_members_fails_before_reading_any(tmp_path: Path, settings):
+    # given a member limit of 2 and an archive of 3
+    settings.IMPORT_MAX_ARCHIVE_MEMBERS = 2
+    key = upload(zip_bytes({f"cls/{n}.jpg": jpeg(n) for n in range(3)}))
+    # when imported
+    job = run_import({"source": key, "name": "crowded"})
+    # then the job fails with the counts, leaving nothing
+    assert (job.status, job.error) == (JobStatus.FAILED, "the archive has 3 members; the limit is 2")
+    assert (row_counts(), media_files()) == (NOTHING, [])

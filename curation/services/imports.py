@@ -15,13 +15,15 @@ Choices made:
   report, the dataset. An uploaded zip is deleted when the import ends, whatever the outcome.
 - The result's `report` lists the first REPORT_INLINE_LINES lines that need attention (rejected,
   duplicate, conflict, warning); every line, imported files included, is in the JSONL at `report_key`.
-- Throughput: reading, decoding, hashing and thumbnailing (work without side effects) run on
+- Throughput: reading, decoding, hashing and thumbnailing (no side effects) run on
   `decode_threads` threads a few files ahead of the bookkeeping, which stays on the job's thread
   in path order (so "first copy" is deterministic); Pillow, zlib and hashlib release the GIL.
-  Memory stays bounded by that look-ahead, whatever the archive. Duplicates are found in memory
-  (the dataset is new, so no per-file lookup), and samples, aliases and the version's members are
-  written with bulk inserts, once per batch; a batch's rows are inserted even when the batch fails,
-  so the cleanup finds every blob already stored.
+  Once the job's thread accepts a new sample, its blobs are stored on those threads too, and its
+  rows wait for the batch's flush: samples, aliases and (at the end) members are bulk-inserted.
+  A batch's rows are inserted even when the batch fails, so the cleanup finds every stored blob;
+  nothing is stored for files past the batch where a cancel lands. Memory stays bounded by the
+  look-ahead (2 × threads files), whatever the archive. Duplicates are found in memory (the
+  dataset is new), so there is no per-file query.
 """
 
 import io
@@ -273,11 +275,14 @@ def import_report_key(job_id: int) -> str:
 # --- the job ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class _FirstCopy:
-    staged: "Future[Sample]"  # its row is inserted when its batch is flushed
+    """The file that became a sample: its blobs being stored, then (after its batch's flush) its row id."""
+
     path: str
     label: str
+    staged: "Future[Sample] | None"
+    sample_id: int | None = None
 
 
 @dataclass
@@ -290,11 +295,10 @@ class _ImportRun:
     pool: ThreadPoolExecutor
     in_flight: int
     first_by_hash: dict[str, _FirstCopy] = field(default_factory=dict)
-    members: list[VersionSample] = field(default_factory=list)
+    members: list[tuple[int, ImportEntry]] = field(default_factory=list)
     staged: deque["Future[Sample]"] = field(default_factory=deque)
-    pending_samples: list["Future[Sample]"] = field(default_factory=list)
-    pending_aliases: list[tuple["Future[Sample]", str]] = field(default_factory=list)
-    pending_members: list[tuple["Future[Sample]", ImportEntry]] = field(default_factory=list)
+    pending_samples: list[tuple[_FirstCopy, ImportEntry]] = field(default_factory=list)
+    pending_aliases: list[tuple[_FirstCopy, str]] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
 
 
@@ -302,7 +306,9 @@ def dataset_import(ctx: JobContext) -> dict[str, Any]:
     """The `import_dataset` job: import ctx.params' source into a new dataset with version 1.
 
     Params: source (absolute server path or `uploads/<hex>.zip` key), name, format (IMPORT_FORMATS,
-    default auto), description, batch_size (files per progress report, default DEFAULT_BATCH_SIZE).
+    default auto), description, batch_size (files per progress report, default DEFAULT_BATCH_SIZE),
+    decode_threads (default DEFAULT_DECODE_THREADS), upload_name (the uploaded file's name, shown
+    as the version's source).
     Returns {"dataset", "version", "imported", "rejected", "duplicates", "report", "report_key"}.
     Raises JobFailed with a one-line reason when the source is unusable or nothing was imported.
     """
@@ -413,32 +419,34 @@ def _batch_flush(run: _ImportRun) -> None:
     """Wait for the batch's blobs, then insert its samples and aliases in one transaction.
 
     A sample whose blobs failed to store gets no row, and its error is raised once the rows of
-    the others are in (so that the cleanup finds their blobs).
+    the others are in (so that the cleanup finds their blobs). Rows are then kept as ids only.
     """
-    futures_wait(run.pending_samples)
-    failures = [f.exception() for f in run.pending_samples if f.exception() is not None]
-    samples = [f.result() for f in run.pending_samples if f.exception() is None]
-    aliases = [
-        SampleAlias(dataset=run.dataset, sample=staged.result(), original_name=name[:500], job=run.job)
-        for staged, name in run.pending_aliases
-        if staged.exception() is None
-    ]
+    staged = [(first, entry, first.staged) for first, entry in run.pending_samples if first.staged is not None]
+    futures_wait([future for _, _, future in staged])
+    stored = [(first, entry, future.result()) for first, entry, future in staged if future.exception() is None]
+    failures = [future.exception() for _, _, future in staged if future.exception() is not None]
     with transaction.atomic():
-        Sample.objects.bulk_create(samples)
-        SampleAlias.objects.bulk_create(aliases)
-    run.members.extend(_member(staged.result(), e) for staged, e in run.pending_members if staged.exception() is None)
+        Sample.objects.bulk_create([sample for _, _, sample in stored])
+        for first, entry, sample in stored:
+            first.sample_id, first.staged = sample.pk, None
+            run.members.append((sample.pk, entry))
+        SampleAlias.objects.bulk_create(
+            SampleAlias(dataset=run.dataset, sample_id=first.sample_id, original_name=name[:500], job=run.job)
+            for first, name in run.pending_aliases
+            if first.sample_id is not None
+        )
     run.pending_samples.clear()
     run.pending_aliases.clear()
-    run.pending_members.clear()
     if failures:
         raise failures[0]  # type: ignore[misc]
 
 
-def _member(sample: Sample, entry: ImportEntry) -> VersionSample:
+def _member(version: DatasetVersion, sample_id: int, entry: ImportEntry) -> VersionSample:
     labels = [{"label": name, "origin": LabelOrigin.IMPORT.value} for name in entry.labels]
     return VersionSample(
-        sample=sample, split=entry.split, label=entry.label, label_origin=LabelOrigin.IMPORT, labels=labels
-    )
+        version=version, sample_id=sample_id, split=entry.split, label=entry.label, label_origin=LabelOrigin.IMPORT,
+        labels=labels,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -505,7 +513,7 @@ def _mask_size_check(raw: bytes, max_pixels: int) -> None:
 
 
 def _duplicate_record(run: _ImportRun, entry: ImportEntry, first: _FirstCopy) -> ReportLine:
-    run.pending_aliases.append((first.staged, entry.path))
+    run.pending_aliases.append((first, entry.path))
     if entry.label != first.label:
         return ReportLine(
             entry.path,
@@ -533,10 +541,10 @@ def _sample_record(run: _ImportRun, entry: ImportEntry, prepared: _Prepared) -> 
         job_id=run.job.pk,
     )
     run.staged.append(staged)
-    run.pending_samples.append(staged)
-    run.pending_aliases.append((staged, entry.path))
-    run.pending_members.append((staged, entry))
-    run.first_by_hash[prepared.decoded.sha256] = _FirstCopy(staged, entry.path, entry.label)
+    first = _FirstCopy(entry.path, entry.label, staged)
+    run.first_by_hash[prepared.decoded.sha256] = first
+    run.pending_samples.append((first, entry))
+    run.pending_aliases.append((first, entry.path))
     run.classes.update(entry.labels)
     return ReportLine(entry.path, "imported")
 
@@ -557,9 +565,7 @@ def _version_create(run: _ImportRun, params: ImportParams, format: str) -> Datas
         )
         for start in range(0, len(run.members), VERSION_SAMPLE_CHUNK):
             chunk = run.members[start : start + VERSION_SAMPLE_CHUNK]
-            for member in chunk:
-                member.version = version
-            VersionSample.objects.bulk_create(chunk)
+            VersionSample.objects.bulk_create(_member(version, sample_id, entry) for sample_id, entry in chunk)
         run.dataset.classes = sorted(run.classes, key=lambda name: (name.casefold(), name))
         run.dataset.save(update_fields=["classes"])
     return version

@@ -110,7 +110,9 @@ def as_row_indices(rows: np.ndarray | None, n: int) -> np.ndarray:
         if rows.shape != (n,):
             raise ValueError(f"row mask has shape {rows.shape}, expected ({n},)")
         return np.flatnonzero(rows).astype(np.int64)
-    out = np.unique(rows.astype(np.int64))
+    out = rows.astype(np.int64)
+    if out.size > 1 and not (out[1:] > out[:-1]).all():  # sorting is only paid for when needed
+        out = np.unique(out)
     if out.size and (out[0] < 0 or out[-1] >= n):
         raise ValueError("row indices out of range")
     return out

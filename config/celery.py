@@ -22,12 +22,14 @@ def _broker_transport_options() -> dict:
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         queue_dir = settings.BROKER_DIR / "queue"
         processed_dir = settings.BROKER_DIR / "processed"
-        queue_dir.mkdir(parents=True, exist_ok=True)
-        processed_dir.mkdir(parents=True, exist_ok=True)
+        control_dir = settings.BROKER_DIR / "control"
+        for folder in (queue_dir, processed_dir, control_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
             "processed_folder": str(processed_dir),
+            "control_folder": str(control_dir),
             "store_processed": False,
         }
     return {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}

@@ -45,7 +45,11 @@ INSTALLED_APPS = [
     "core",
     "jobs",
     "curation",
+    "curation.embeddings",
+    "curation.pruning",
+    "curation.exports",
     "robustness",
+    "robustness.evaluation",
     "explain",
     "frontend",
 ]

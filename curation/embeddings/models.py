@@ -1,0 +1,1 @@
+"""Embeddings, similarity search, duplicates and the embedding map."""

@@ -114,11 +114,16 @@ def path_safe_relative(name: str) -> str:
 
 
 class FolderReader:
-    """Files under a server folder, read whole after a size check."""
+    """Files under a server folder, read whole after a size check.
+
+    Files listed by `scan` lie in real folders (os.walk does not enter linked ones), so only the
+    file itself can be a link; any other path (a manifest's) is resolved in full before reading.
+    """
 
     def __init__(self, root: Path, *, limits: ArchiveLimits):
         self.root = root.resolve()
         self.limits = limits
+        self._listed: set[str] = set()
 
     def scan(self) -> tuple[list[str], list[SkippedEntry]]:
         files: list[str] = []
@@ -131,19 +136,26 @@ class FolderReader:
             for name in [d for d in dirnames if (here / d).is_symlink()]:
                 skipped.append(SkippedEntry(prefix + name, "symbolic link to a folder: not followed"))
             files.extend(prefix + name for name in filenames if not path_is_hidden(name))
+        self._listed = set(files)
         return sorted(files), skipped
 
     def read(self, path: str) -> bytes:
-        target = (self.root / path).resolve()
-        if not target.is_relative_to(self.root):
-            raise EntryRejected("symbolic link pointing outside the source folder: skipped")
-        if not target.is_file():
+        target = os.path.join(self.root, path)
+        if path not in self._listed or os.path.islink(target):
+            self._check_inside(target)
+        try:
+            with open(target, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > self.limits.max_file_bytes:
+                    limit = self.limits.max_file_bytes
+                    raise EntryRejected(f"file too large ({size:,} bytes; the limit is {limit:,})")
+                return handle.read(self.limits.max_file_bytes + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise EntryRejected("file not found")
-        size = target.stat().st_size
-        if size > self.limits.max_file_bytes:
-            raise EntryRejected(f"file too large ({size:,} bytes; the limit is {self.limits.max_file_bytes:,})")
-        with target.open("rb") as handle:
-            return handle.read(self.limits.max_file_bytes + 1)
+
+    def _check_inside(self, target: str) -> None:
+        if not Path(target).resolve().is_relative_to(self.root):
+            raise EntryRejected("symbolic link pointing outside the source folder: skipped")
 
     def close(self) -> None:
         return None

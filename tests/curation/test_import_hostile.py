@@ -530,3 +530,17 @@ def test_an_archive_with_too_many_members_fails_before_reading_any(tmp_path: Pat
     # then the job fails with the counts, leaving nothing
     assert (job.status, job.error) == (JobStatus.FAILED, "the archive has 3 members; the limit is 2")
     assert (row_counts(), media_files()) == (NOTHING, [])
+
+
+def test_a_manifest_path_through_a_linked_folder_outside_is_refused(tmp_path: Path):
+    # given a manifest whose second row goes through a folder link that leaves the source folder
+    folder = write_files(source_folder(tmp_path), {"a.jpg": jpeg(1)})
+    write_files(tmp_path / "elsewhere", {"x.jpg": jpeg(2)})
+    (folder / "linked").symlink_to(tmp_path / "elsewhere")
+    (folder / "m.csv").write_text("path,label\na.jpg,cat\nlinked/x.jpg,cat\n")
+    # when imported
+    job = run_import({"source": str(folder / "m.csv"), "name": "linked"})
+    # then that row is refused
+    assert report_statuses(job) == {
+        "linked/x.jpg": ("rejected", "line 3: symbolic link pointing outside the source folder: skipped"),
+    }

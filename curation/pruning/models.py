@@ -1,1 +1,128 @@
-"""Clusters and pruning runs."""
+"""Clusters and pruning runs (DESIGN.md §4; METHODS.md §1-3).
+
+A ClusterRun is a spherical k-means of one version's samples in one embedding set. Per-sample
+assignments (sample ids, cluster, cosine distance to the centroid) and the centroids live in
+`.npz` blobs keyed by the run, not in table rows: at 1M samples a table would cost a million
+inserts per run, while every reader (galleries, filters, map colours) needs one cluster's
+members or one array. Per-cluster statistics (k rows) are a table, sortable on the page.
+
+A PruneRun proposes; it never changes a version. It stores a decision, a reason and a score for
+every sample of its source version (PruneDecision rows, written in bulk). Applying it creates a
+new immutable version (operation "prune", parent = the source version) holding the kept
+samples; applying twice returns that same version. Nothing is deleted.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from curation.ml.pruning import PruneReason
+
+
+class ClusterRun(models.Model):
+    version = models.ForeignKey("curation.DatasetVersion", on_delete=models.PROTECT, related_name="cluster_runs")
+    embedding_set = models.ForeignKey("embeddings.EmbeddingSet", on_delete=models.PROTECT, related_name="+")
+    n_clusters = models.PositiveIntegerField(help_text="k of the spherical k-means.")
+    n_samples = models.PositiveIntegerField()
+    params = models.JSONField(default=dict, blank=True, help_text="k-means settings, defaults included.")
+    summary = models.JSONField(default=dict, blank=True, help_text="Timings and counts.")
+    assignment_key = models.CharField(max_length=300, help_text="npz: sample_ids, cluster, distance.")
+    centroids_key = models.CharField(max_length=300, help_text="npy: (k, d) float32 unit centroids.")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"ClusterRun {self.pk} (v{self.version_id}, k={self.n_clusters})"
+
+
+class Cluster(models.Model):
+    """One cluster of a run, with DBP's statistics (METHODS.md §2) and its class mix."""
+
+    cluster_run = models.ForeignKey(ClusterRun, on_delete=models.CASCADE, related_name="clusters")
+    index = models.PositiveIntegerField(help_text="The k-means label, 0..k-1.")
+    size = models.PositiveIntegerField()
+    d_intra = models.FloatField(null=True, blank=True, help_text="Mean cosine distance of members to the centroid.")
+    d_inter = models.FloatField(null=True, blank=True, help_text="Mean cosine distance to the l nearest centroids.")
+    complexity = models.FloatField(help_text="d_intra × d_inter; clusters of 1-2 members get the mean.")
+    class_mix = models.JSONField(default=dict, blank=True, help_text="{primary label: members}.")
+
+    class Meta:
+        ordering = ["cluster_run", "index"]
+        constraints = [models.UniqueConstraint(fields=["cluster_run", "index"], name="unique_cluster_index")]
+
+    def __str__(self) -> str:
+        return f"cluster {self.index} of run {self.cluster_run_id}"
+
+
+class PruneMethod(models.TextChoices):
+    SEMDEDUP = "semdedup", "SemDeDup"
+    DBP = "dbp", "Density-based pruning"
+    SSP = "ssp", "Prototypicality (SSP)"
+    RANDOM = "random", "Random (control)"
+    SEMDEDUP_DBP = "semdedup+dbp", "SemDeDup then DBP"
+
+
+class PruneRunStatus(models.TextChoices):
+    PROPOSED = "proposed"
+    APPLIED = "applied"
+
+
+class PruneRun(models.Model):
+    version = models.ForeignKey("curation.DatasetVersion", on_delete=models.PROTECT, related_name="prune_runs")
+    embedding_set = models.ForeignKey(
+        "embeddings.EmbeddingSet", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cluster_run = models.ForeignKey(ClusterRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=16, choices=PruneMethod.choices)
+    params = models.JSONField(default=dict, blank=True, help_text="Every parameter, defaults included.")
+    status = models.CharField(max_length=16, choices=PruneRunStatus.choices, default=PruneRunStatus.PROPOSED)
+    n_candidates = models.PositiveIntegerField()
+    n_kept = models.PositiveIntegerField()
+    summary = models.JSONField(default=dict, blank=True, help_text="Counts per reason and stage, timings, truth.")
+    sweep = models.JSONField(default=list, blank=True, help_text="SemDeDup: [{eps, n_kept, kept_fraction}].")
+    budgets_key = models.CharField(max_length=300, blank=True, help_text="npz of per-cluster budgets, if any.")
+    resulting_version = models.OneToOneField(
+        "curation.DatasetVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="prune_run_applied"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"PruneRun {self.pk} ({self.method}, v{self.version_id})"
+
+    @property
+    def n_removed(self) -> int:
+        return self.n_candidates - self.n_kept
+
+
+class PruneDecision(models.Model):
+    """What a prune run decided for one sample, and why (reason codes of curation.ml.pruning.PruneReason)."""
+
+    prune_run = models.ForeignKey(PruneRun, on_delete=models.CASCADE, related_name="decisions")
+    sample = models.ForeignKey("curation.Sample", on_delete=models.PROTECT, related_name="+")
+    keep = models.BooleanField()
+    reason = models.PositiveSmallIntegerField(choices=[(int(r), r.name.lower().replace("_", " ")) for r in PruneReason])
+    score = models.FloatField(null=True, blank=True, help_text="The method's score; null where undefined.")
+    duplicate_of = models.ForeignKey(
+        "curation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cluster = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["prune_run", "sample"]
+        constraints = [models.UniqueConstraint(fields=["prune_run", "sample"], name="unique_decision_per_sample")]
+        indexes = [models.Index(fields=["prune_run", "keep", "cluster", "sample"], name="decision_run_keep_cluster")]
+
+    def __str__(self) -> str:
+        return f"run {self.prune_run_id} sample {self.sample_id}: {'keep' if self.keep else 'remove'}"

@@ -9,7 +9,9 @@ each of --rounds rounds (the best round of each counts, which filters out noise 
 2. the same bare work on T threads (the import's decode threads), for the pure bookkeeping cost;
 3. the import: the real `import_dataset` job run inline (`job_execute`) on the configured database.
 It prints images/s of each, the import's ratio against both bare loops (target ≥ 0.7 against the
-single-threaded loop), peak RSS during each, and SQL queries per file.
+single-threaded loop), CPU time per image (all threads of this process: it shows the bookkeeping's
+cost even when other processes compete for the cores and make wall-clock rates noisy), peak RSS
+during each, and SQL queries per file.
 
 Django is set up here: DJANGO_SETTINGS_MODULE defaults to config.settings.local, WINNOW_VAR_DIR and
 WINNOW_MEDIA_ROOT always point into a temporary folder (real data is never touched), and the default
@@ -157,6 +159,8 @@ class Round:
     bare_s: float
     bare_threads_s: float
     import_s: float
+    bare_cpu_s: float
+    import_cpu_s: float
     bare_peak: int
     import_peak: int
     queries: int
@@ -164,18 +168,25 @@ class Round:
 
 
 def measure_round(paths: list[Path], source: Path, args: argparse.Namespace, threads: int, index: int) -> Round:
+    cpu = time.process_time()
     with peak_rss() as bare_memory:
         bare_s = bare_loop(paths)
+    bare_cpu_s = time.process_time() - cpu
     bare_threads_s = bare_loop(paths, threads)
     name = f"import-bench-{os.getpid()}-{int(time.time())}-{index}"
+    cpu = time.process_time()
     with peak_rss() as import_memory, query_counter() as queries:
         import_s, job = import_run(source, name, args.batch_size, threads)
+    import_cpu_s = time.process_time() - cpu
     if job.status != "succeeded":
         print(f"import {job.status}: {job.error}")
         sys.exit(1)
     print(f"round {index + 1}: bare {len(paths) / bare_s:.0f}/s, bare×{threads} {len(paths) / bare_threads_s:.0f}/s, "
           f"import {len(paths) / import_s:.0f}/s")  # fmt: skip
-    return Round(bare_s, bare_threads_s, import_s, bare_memory["peak"], import_memory["peak"], queries["queries"], job)
+    return Round(
+        bare_s, bare_threads_s, import_s, bare_cpu_s, import_cpu_s,
+        bare_memory["peak"], import_memory["peak"], queries["queries"], job,
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -220,6 +231,10 @@ def report(n: int, rounds: list[Round], threads: int) -> None:
     verdict = "meets" if imported / bare >= 0.7 else "BELOW"
     print(f"ratio import / bare loop (1 thread)  = {imported / bare:.2f} ({verdict} the 0.7 target)")
     print(f"ratio import / bare loop ({threads} threads) = {imported / bare_threads:.2f} (the bookkeeping cost alone)")
+    bare_cpu = 1000 * min(r.bare_cpu_s for r in rounds) / n
+    import_cpu = 1000 * min(r.import_cpu_s for r in rounds) / n
+    print(f"CPU per image (all threads): bare {bare_cpu:.2f} ms, import {import_cpu:.2f} ms; "
+          f"bare / import = {bare_cpu / import_cpu:.2f}, bookkeeping {import_cpu - bare_cpu:.2f} ms")  # fmt: skip
 
 
 def dataset_delete(dataset_id: int) -> None:

@@ -319,7 +319,7 @@ def _reader_open(
         raise SourceRejected(f"no such file or folder: {source}")
     if _is_manifest_file(path, format):
         if format in ("imagefolder", "zip"):
-            raise SourceRejected(f"{source} is a manifest, not an {format} source")
+            raise SourceRejected(f"{source} is a manifest: use the format csv, jsonl or auto")
         return FolderReader(path.parent, limits=limits), path.name
     handles.append(path.open("rb"))
     return ZipReader(handles[-1], limits=limits), None

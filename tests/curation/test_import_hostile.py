@@ -544,3 +544,33 @@ def test_a_manifest_path_through_a_linked_folder_outside_is_refused(tmp_path: Pa
     assert report_statuses(job) == {
         "linked/x.jpg": ("rejected", "line 3: symbolic link pointing outside the source folder: skipped"),
     }
+
+
+@pytest.mark.parametrize(
+    ("files", "source", "format", "reason"),
+    [
+        ({"cat/a.jpg": b""}, "", "zip", "{root} is a folder, not a zip archive"),
+        (
+            {"m.csv": b"path,label\n"},
+            "m.csv",
+            "imagefolder",
+            "{root}/m.csv is a manifest: use the format csv, jsonl or auto",
+        ),
+        ({"cat/a.jpg": b""}, "", "csv", "no csv manifest at the top of the source"),
+        (
+            {"a.csv": b"", "b.jsonl": b""},
+            "",
+            "auto",
+            "several manifests at the top of the source (a.csv, b.jsonl); keep one",
+        ),
+        ({"cat/a.jpg": b""}, "missing", "auto", "no such file or folder: {root}/missing"),
+    ],
+)
+def test_a_source_that_does_not_match_its_format_fails_clearly(tmp_path: Path, files, source, format, reason):
+    # given a source and a format that cannot go together
+    folder = write_files(source_folder(tmp_path), files)
+    # when imported
+    job = run_import({"source": str(folder / source) if source else str(folder), "name": "mismatch", "format": format})
+    # then the job fails saying why, and leaves nothing
+    assert (job.status, job.error) == (JobStatus.FAILED, reason.format(root=folder))
+    assert row_counts() == NOTHING

@@ -1,0 +1,45 @@
+"""Job kinds of clusters and pruning: thin wrappers that validate the params again and call one service."""
+
+from typing import Any
+
+from core.api_errors import ApplicationError
+from curation.pruning.services.clustering import CLUSTER_JOB_KIND, cluster_run_create
+from curation.pruning.services.jobs import pruning_job_cleanup
+from curation.pruning.services.params import cluster_params_validate, prune_params_validate
+from curation.pruning.services.pruning import PRUNE_JOB_KIND, prune_run_create
+from jobs.runtime import JobContext, JobFailed, job_kind
+
+
+@job_kind(CLUSTER_JOB_KIND, queue="default", capability="curate", cleanup=pruning_job_cleanup)
+def cluster_job(ctx: JobContext) -> dict[str, Any]:
+    """Spherical k-means of a version's embeddings, with per-cluster complexity."""
+    try:
+        params = cluster_params_validate(**ctx.params)
+    except (ApplicationError, TypeError) as exc:
+        raise JobFailed(getattr(exc, "message", str(exc)))
+    run = cluster_run_create(params=params, job=ctx.job, user=ctx.job.requested_by, progress=ctx.progress)
+    return {"cluster_run": run.pk, "version": run.version_id, "n_clusters": run.n_clusters, "n_samples": run.n_samples}
+
+
+@job_kind(PRUNE_JOB_KIND, queue="default", capability="curate", cleanup=pruning_job_cleanup)
+def prune_job(ctx: JobContext) -> dict[str, Any]:
+    """Propose a pruning of a version: a decision, a reason and a score for every sample."""
+    try:
+        params = prune_params_validate(**ctx.params)
+    except (ApplicationError, TypeError) as exc:
+        raise JobFailed(getattr(exc, "message", str(exc)))
+    run = prune_run_create(
+        params=params,
+        job=ctx.job,
+        user=ctx.job.requested_by,
+        progress=ctx.progress,
+        on_batch=lambda done, total: ctx.check_cancelled(),
+    )
+    return {
+        "prune_run": run.pk,
+        "version": run.version_id,
+        "method": run.method,
+        "n_candidates": run.n_candidates,
+        "n_kept": run.n_kept,
+        "n_removed": run.n_removed,
+    }

@@ -1,0 +1,337 @@
+"""The prune job: run one method of METHODS.md §1-3 on a version and store a decision for every sample.
+
+Methods (curation.ml.pruning, Django-free): semdedup, dbp, ssp (prototypicality), random (the
+control) and semdedup+dbp (exact dedup, SemDeDup, then DBP on the survivors; DBP's keep_fraction is
+a fraction of SemDeDup's survivors, as in the DBP paper's LAION numbers). Choices made here:
+- SemDeDup without eps but with a keep_fraction picks the eps that keeps that fraction (its scores
+  do not depend on eps), and records both; the eps sweep is stored for every run with a SemDeDup stage.
+- A cluster run of the same version and embedding set can be reused by semdedup and dbp instead of
+  a new k-means (its k, seed and assignment are then the run's).
+- Nothing changes a version: the run is a proposal, applied later by `prune_run_apply`. The arrays
+  are computed first; the PruneRun row and its decisions are then written in one transaction, so a
+  failure or a cancel (checked between decision batches) leaves no run behind.
+- On the demo dataset the summary reports precision and recall of the duplicate removals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from curation.embeddings.models import EmbeddingSet
+from curation.ml.clustering import ClusterAssignment, KMeansConfig
+from curation.ml.pruning import (
+    DEFAULT_EPS_SWEEP,
+    DBPConfig,
+    PrototypicalityConfig,
+    PruneReason,
+    PruneResult,
+    RandomPruningConfig,
+    SemDeDupConfig,
+    density_based_pruning,
+    prototypicality_pruning,
+    random_pruning,
+    semdedup,
+    semdedup_rethreshold,
+    semdedup_sweep,
+    semdedup_then_dbp,
+)
+from curation.models import DatasetVersion
+from curation.pruning.blobs import arrays_load, arrays_save, blobs_delete, run_blob_prefix
+from curation.pruning.models import ClusterRun, PruneMethod, PruneRun
+from curation.pruning.services.clustering import member_labels
+from curation.pruning.services.decisions import BatchCallback, DecisionArrays, decisions_write
+from curation.pruning.services.demo_truth import demo_duplicate_scores, demo_truth_for_version
+from curation.pruning.services.embeddings import Progress, version_embeddings_load, version_member_ids
+from curation.pruning.services.params import PruneParams
+from jobs.models import Job
+
+PRUNE_JOB_KIND = "prune"
+SEMDEDUP_METHODS = ("semdedup", "semdedup+dbp")
+
+
+def cluster_assignment_from_run(cluster_run: ClusterRun, sample_ids: np.ndarray) -> ClusterAssignment:
+    """A stored cluster run as the ML core's ClusterAssignment over `sample_ids` (the same members)."""
+    stored = arrays_load(cluster_run.assignment_key)
+    if not np.array_equal(stored["sample_ids"], sample_ids):
+        raise ValueError(f"cluster run {cluster_run.pk} does not cover exactly the version's samples")
+    centroids = arrays_load(cluster_run.centroids_key)["centroids"]
+    labels = stored["cluster"].astype(np.int64)
+    sizes = np.bincount(labels, minlength=centroids.shape[0]).astype(np.int64)
+    return ClusterAssignment(centroids, labels, stored["distance"], sizes, int(cluster_run.n_samples))
+
+
+def eps_for_keep_fraction(result: PruneResult, keep_fraction: float) -> float:
+    """The largest eps in (0, 1) that keeps at least round(keep_fraction x candidates) (ties keep more)."""
+    candidate = result.reason != PruneReason.NOT_CANDIDATE
+    scores = np.sort(result.score[candidate].astype(np.float64))
+    n_keep = max(round(keep_fraction * scores.size), 1)
+    if n_keep >= scores.size or not np.isfinite(scores[n_keep - 1]):
+        threshold = scores[-1] if n_keep >= scores.size else 1e-6
+    else:
+        threshold = scores[n_keep - 1]
+    eps = float(np.clip(1.0 - threshold, 1e-6, 1.0 - 1e-6))
+    while eps > 1e-6 and threshold > 1.0 - eps:  # 1 - (1 - t) may round below t
+        eps = float(np.nextafter(eps, 0.0))
+    return eps
+
+
+def _kmeans(params: PruneParams, n_clusters: int | None) -> KMeansConfig:
+    return KMeansConfig(n_clusters=n_clusters, niter=params.niter)
+
+
+def _semdedup_config(params: PruneParams) -> SemDeDupConfig:
+    eps = params.eps if params.eps is not None else SemDeDupConfig.eps
+    return SemDeDupConfig(
+        eps=eps,
+        which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+        seed=params.seed,
+        kmeans=_kmeans(params, params.n_clusters),
+    )
+
+
+def _dbp_config(params: PruneParams, n_clusters: int | None) -> DBPConfig:
+    return DBPConfig(
+        keep_fraction=float(params.keep_fraction if params.keep_fraction is not None else DBPConfig.keep_fraction),
+        tau=params.tau,
+        cls_bal_ratio=params.cls_bal_ratio,
+        which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+        seed=params.seed,
+        kmeans=_kmeans(params, n_clusters),
+    )
+
+
+def method_run(
+    params: PruneParams,
+    vectors: np.ndarray | None,
+    n: int,
+    class_labels: np.ndarray | None,
+    clusters: ClusterAssignment | None,
+) -> PruneResult:
+    """Run the method named by `params` (see the module comment) on unit-norm float32 `vectors`."""
+    method = params.method
+    if method == PruneMethod.RANDOM:
+        control = RandomPruningConfig(keep_fraction=float(params.keep_fraction or 0.5), seed=params.seed)
+        return random_pruning(n, control, class_labels=class_labels)
+    assert vectors is not None
+    if method == PruneMethod.SEMDEDUP:
+        result = semdedup(vectors, _semdedup_config(params), clusters=clusters)
+        if params.eps is None and params.keep_fraction is not None:
+            eps = eps_for_keep_fraction(result, params.keep_fraction)
+            result = semdedup_rethreshold(result, eps)
+        return result
+    if method == PruneMethod.DBP:
+        return density_based_pruning(
+            vectors, _dbp_config(params, params.n_clusters), class_labels=class_labels, clusters=clusters
+        )
+    if method == PruneMethod.SSP:
+        config = PrototypicalityConfig(
+            keep_fraction=float(params.keep_fraction or 0.5),
+            which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+            min_cluster_share=params.min_cluster_share,
+            kmeans=_kmeans(params, params.n_clusters),
+        )
+        return prototypicality_pruning(vectors, config, class_labels=class_labels)
+    return semdedup_then_dbp(
+        vectors,
+        _semdedup_config(params),
+        _dbp_config(params, params.dbp_n_clusters),
+        class_labels=class_labels,
+        exact_first=params.exact_first,
+    )
+
+
+def semdedup_stage(result: PruneResult) -> PruneResult | None:
+    if result.method == "semdedup":
+        return result
+    return next((stage for stage in result.stages if stage.method == "semdedup"), None)
+
+
+def eps_sweep(result: PruneResult) -> list[dict[str, Any]]:
+    """Kept count and fraction for each eps of the default sweep and the run's own eps."""
+    stage = semdedup_stage(result)
+    if stage is None:
+        return []
+    eps_values = sorted({*DEFAULT_EPS_SWEEP, float(stage.params["eps"])})  # type: ignore[arg-type]
+    return [dataclasses.asdict(point) for point in semdedup_sweep(stage, eps_values)]
+
+
+def reason_counts(result: PruneResult) -> dict[str, int]:
+    counts = np.bincount(result.reason.astype(np.int64), minlength=len(PruneReason))
+    return {PruneReason(int(code)).name.lower(): int(counts[code]) for code in np.flatnonzero(counts)}
+
+
+def _jsonable(value: Any) -> Any:
+    """Stage params as JSON: NumPy scalars to Python, non-finite floats to None, dataclass dicts kept."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _stage_summary(stage: PruneResult) -> dict[str, Any]:
+    params = _jsonable(dict(stage.params))
+    return {"method": stage.method, "n_candidates": stage.n_candidates, "n_kept": stage.n_kept, "params": params}
+
+
+def run_summary(result: PruneResult, seconds: dict[str, float]) -> dict[str, Any]:
+    stages = result.stages or (result,)
+    return {
+        "n_candidates": result.n_candidates,
+        "n_kept": result.n_kept,
+        "kept_fraction": round(result.kept_fraction, 6),
+        "reasons": reason_counts(result),
+        "stages": [_stage_summary(s) for s in stages],
+        "seconds": {name: round(value, 3) for name, value in seconds.items()},
+    }
+
+
+def cluster_budget_arrays(result: PruneResult) -> dict[str, np.ndarray]:
+    """Per-cluster sizes and kept counts (from the decisions), and DBP's budget quantities when present."""
+    arrays: dict[str, np.ndarray] = {}
+    budgets = result.cluster_budgets
+    if budgets is not None:
+        for field in dataclasses.fields(budgets):
+            value = getattr(budgets, field.name)
+            if value is not None:
+                arrays[field.name] = np.asarray(value)
+    elif result.cluster is not None and (result.cluster >= 0).any():
+        member = result.cluster >= 0
+        k = int(result.cluster.max()) + 1
+        arrays["sizes"] = np.bincount(result.cluster[member], minlength=k)
+        arrays["budgets"] = np.bincount(result.cluster[member & result.keep], minlength=k)
+    return arrays
+
+
+def prune_run_create(
+    *,
+    params: PruneParams,
+    job: Job | None = None,
+    user: User | None = None,
+    progress: Progress | None = None,
+    on_batch: BatchCallback | None = None,
+) -> PruneRun:
+    """Compute a prune run for a validated `params` and store it with one decision per sample.
+
+    Args:
+        params: from `prune_params_validate` (defaults resolved, embedding set chosen and checked).
+        job: the job running this (blob prefix, link); user: who asked.
+        progress: (done, total, message) reports while computing; on_batch: (done, total) while writing.
+    """
+    timer = _Timer()
+    version = DatasetVersion.objects.select_related("dataset").get(pk=params.version_id)
+    embedding_set = EmbeddingSet.objects.get(pk=params.embedding_set_id) if params.embedding_set_id else None
+    cluster_run = ClusterRun.objects.get(pk=params.cluster_run_id) if params.cluster_run_id else None
+    if embedding_set is not None:
+        loaded = version_embeddings_load(version=version, embedding_set=embedding_set, progress=progress)
+        sample_ids, vectors = loaded.sample_ids, loaded.vectors
+    else:
+        sample_ids, vectors = version_member_ids(version), None
+    timer.lap("load")
+    class_labels = member_labels(version, sample_ids)[0] if params.per_class else None
+    clusters = cluster_assignment_from_run(cluster_run, sample_ids) if cluster_run is not None else None
+    if progress is not None:
+        progress(0, 1, f"running {params.method}")
+    result = method_run(params, vectors, sample_ids.size, class_labels, clusters)
+    del vectors
+    timer.lap("method")
+    return _prune_run_store(
+        params=params,
+        version=version,
+        embedding_set=embedding_set,
+        cluster_run=cluster_run,
+        sample_ids=sample_ids,
+        result=result,
+        timer=timer,
+        job=job,
+        user=user,
+        on_batch=on_batch,
+    )
+
+
+def _prune_run_store(
+    *,
+    params: PruneParams,
+    version: DatasetVersion,
+    embedding_set: EmbeddingSet | None,
+    cluster_run: ClusterRun | None,
+    sample_ids: np.ndarray,
+    result: PruneResult,
+    timer: _Timer,
+    job: Job | None,
+    user: User | None,
+    on_batch: BatchCallback | None,
+) -> PruneRun:
+    stored_params = params.method_params()
+    if params.method in SEMDEDUP_METHODS:
+        stored_params["eps"] = _used_eps(result, params)
+    stored_params.update(version_id=version.pk, embedding_set_id=params.embedding_set_id)
+    stored_params["cluster_run_id"] = params.cluster_run_id
+    summary = run_summary(result, timer.seconds)
+    truth = demo_truth_for_version(version)
+    if truth is not None:
+        summary["demo_truth"] = demo_duplicate_scores(
+            version=version, truth=truth, sample_ids=sample_ids, keep=result.keep, reason=result.reason
+        )
+    budget_arrays = cluster_budget_arrays(result)
+    budgets_key = f"{run_blob_prefix(job)}/budgets.npz" if budget_arrays else ""
+    duplicate_of = np.full(sample_ids.size, -1, dtype=np.int64)
+    if result.duplicate_of is not None:
+        has = result.duplicate_of >= 0
+        duplicate_of[has] = sample_ids[result.duplicate_of[has]]
+    cluster = result.cluster if result.cluster is not None else np.full(sample_ids.size, -1, dtype=np.int64)
+    decisions = DecisionArrays(sample_ids, result.keep, result.reason, result.score, duplicate_of, cluster)
+    try:
+        if budgets_key:
+            arrays_save(budgets_key, **budget_arrays)
+        with transaction.atomic():
+            run = PruneRun.objects.create(
+                version=version,
+                embedding_set=embedding_set,
+                cluster_run=cluster_run,
+                method=params.method,
+                params=_jsonable(stored_params),
+                n_candidates=result.n_candidates,
+                n_kept=result.n_kept,
+                summary=summary,
+                sweep=eps_sweep(result),
+                budgets_key=budgets_key,
+                job=job,
+                created_by=user,
+            )
+            decisions_write(run.pk, decisions, on_batch=on_batch)
+            timer.lap("write")
+            run.summary["seconds"] = {name: round(value, 3) for name, value in timer.seconds.items()}
+            run.save(update_fields=["summary"])
+    except BaseException:
+        blobs_delete([budgets_key] if budgets_key else [])
+        raise
+    return run
+
+
+def _used_eps(result: PruneResult, params: PruneParams) -> float | None:
+    stage = semdedup_stage(result)
+    return float(stage.params["eps"]) if stage is not None else params.eps  # type: ignore[arg-type]
+
+
+class _Timer:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self.last = clock()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = self.clock()
+        self.seconds[name] = now - self.last
+        self.last = now

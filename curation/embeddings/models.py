@@ -47,6 +47,8 @@ class EmbeddingSet(models.Model):
     index_kind = models.CharField(max_length=16, blank=True, help_text="flat or ivf")
     checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the embeddings .npy")
     row_ids_checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the row ids .npy")
+    index_checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the FAISS index file")
+    finalize_token = models.CharField(max_length=64, blank=True, help_text="Claim of the process assembling the files")
     finalize_heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

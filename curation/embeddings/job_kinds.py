@@ -1,0 +1,12 @@
+"""Job kinds of the embeddings app; each is a thin wrapper around one service."""
+
+from typing import Any
+
+from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, embedding_job, embedding_job_cleanup
+from jobs.runtime import JobContext, job_kind
+
+
+@job_kind(EMBED_JOB_KIND, queue="gpu", capability="curate", cleanup=embedding_job_cleanup)
+def embed_job(ctx: JobContext) -> dict[str, Any]:
+    """Embed every image of a dataset version with an encoder, in chunks shared by the workers."""
+    return embedding_job(ctx)

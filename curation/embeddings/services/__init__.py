@@ -1,0 +1,1 @@
+"""Writes of the embeddings app: embedding jobs and their chunks, duplicates, maps."""

@@ -1,0 +1,77 @@
+"""Fixtures of the embeddings tests: a tiny open_clip saved to disk, versions of small real images."""
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.storage import blob_key, blob_save, sha256_bytes
+from curation.models import DatasetVersion, Sample, VersionSample
+from tests.curation.embeddings import encoders_for_tests  # noqa: F401  (registers the test encoder families)
+from tests.curation.ml.tiny_clip import TINY_ARCH, TinyClip, build_tiny_clip
+from tests.factories import DatasetVersionFactory
+from tests.worker import celery_worker  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> TinyClip:
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture(scope="session")
+def encoder_name(tiny_clip: TinyClip) -> str:
+    """The tiny model through the production path: a local folder with its open_clip config and weights
+    (a worker process loads it without the arch being registered there)."""
+    return f"open_clip:{TINY_ARCH}:{tiny_clip.local_dir}"
+
+
+@pytest.fixture
+def worker_job_modules() -> str:
+    return "tests.curation.embeddings.encoders_for_tests"
+
+
+def noise_png(seed: int, size: tuple[int, int] = (40, 32)) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def add_member(version: DatasetVersion, data: bytes, *, name: str, label: str = "cat", split: str = "train") -> Sample:
+    """Store ``data`` as a sample of the version's dataset and make it a member of the version."""
+    digest = sha256_bytes(data)
+    with Image.open(io.BytesIO(data)) as image:
+        width, height, image_format = image.width, image.height, image.format or "PNG"
+    extension = image_format.lower()
+    keys = {kind: blob_key(sha256=digest, kind=kind, extension=extension) for kind in ("images", "thumbnails")}
+    for key in keys.values():
+        blob_save(key=key, data=data)
+    sample = Sample.objects.create(
+        dataset=version.dataset, sha256=digest, image_key=keys["images"], thumbnail_key=keys["thumbnails"],
+        original_name=name, width=width, height=height, format=image_format, mode="RGB", file_size=len(data),
+    )  # fmt: skip
+    labels = [{"label": label, "origin": "import"}] if label else []
+    VersionSample.objects.create(version=version, sample=sample, split=split, label=label, labels=labels)
+    DatasetVersion.objects.filter(pk=version.pk).update(sample_count=version.members.count())
+    return sample
+
+
+@pytest.fixture
+def make_version(db) -> Callable[..., DatasetVersion]:
+    """make_version(n) -> a version with n members, each a different noise image (seeds 0..n-1)."""
+
+    def make(count: int, *, seed_offset: int = 0) -> DatasetVersion:
+        version = DatasetVersionFactory(number=1)
+        for index in range(count):
+            add_member(version, noise_png(seed_offset + index), name=f"img_{index:03d}.png")
+        version.refresh_from_db()
+        return version
+
+    return make
+
+
+def media_path(settings, key: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / key

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.files.storage import default_storage
 
 from core.api_errors import ApplicationError
+from curation.embeddings.files import CorruptEmbeddingFile
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.embeddings.selectors import embedding_set_arrays
 from curation.models import DatasetVersion, VersionSample
 
 READ_BATCH_ROWS = 65_536
@@ -41,10 +42,15 @@ def version_member_ids(version: DatasetVersion) -> np.ndarray:
 
 
 def embedding_files_open(embedding_set: EmbeddingSet) -> tuple[np.ndarray, np.ndarray]:
-    """(row sample ids int64, float16 (rows, dim) memory map) of an embedding set."""
-    row_ids = np.load(default_storage.path(embedding_set.row_ids_key), mmap_mode="r")
-    matrix = np.load(default_storage.path(embedding_set.embeddings_key), mmap_mode="r")
-    return np.asarray(row_ids, dtype=np.int64), matrix
+    """(row sample ids int64, float16 (rows, dim) memory map) of an embedding set, checksums verified.
+
+    The embeddings app's loader; a corrupt or missing file becomes ApplicationError `corrupt_embeddings`.
+    """
+    try:
+        arrays = embedding_set_arrays(embedding_set)
+    except (CorruptEmbeddingFile, FileNotFoundError) as exc:
+        raise ApplicationError(str(exc), code="corrupt_embeddings", status_code=409)
+    return np.asarray(arrays.row_ids, dtype=np.int64), arrays.embeddings
 
 
 def embedding_rows_for(

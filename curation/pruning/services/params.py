@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.api_errors import ApplicationError
-from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.embeddings.models import EmbeddingSet
+from curation.embeddings.selectors import embedding_set_latest_ready
 from curation.ml.clustering import KMeansConfig
 from curation.ml.pruning import DBPConfig, PrototypicalityConfig, RandomPruningConfig, SemDeDupConfig
 from curation.models import DatasetVersion
@@ -134,9 +135,7 @@ def embedding_set_choose(*, version: DatasetVersion, embedding_set_id: int | Non
         if embedding_set is None:
             raise ApplicationError(f"Embedding set {embedding_set_id} does not exist.", code="embeddings_mismatch")
     else:
-        embedding_set = (
-            EmbeddingSet.objects.filter(version=version, status=EmbeddingSetStatus.READY).order_by("-id").first()
-        )
+        embedding_set = embedding_set_latest_ready(version_id=version.pk)
         if embedding_set is None:
             raise ApplicationError(
                 f"Version {version.pk} has no ready embedding set; embed it first or name one.",

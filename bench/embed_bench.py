@@ -10,13 +10,16 @@ from other processes on a shared machine):
    the same images already decoded and preprocessed into one tensor in memory;
 2. pipeline: ``embed_images`` over the file paths (DataLoader decode workers, EXIF/RGB, preprocessing,
    forward, float16) plus writing the rows into an ``EmbeddingWriter`` memmap.
-It prints images/s of both and their ratio.
+It prints images/s of both and their ratio, and the CPU seconds per image each spent (this process
+and its reaped decode workers): on a shared machine wall times swing with the neighbours' load, CPU
+time much less, so the CPU ratio says what the wall ratio would be on idle cores when CPU-bound.
 
 --encoder takes any registry name. ``open_clip:<arch>:random-init`` (bench only) builds the arch with
 random weights offline, to measure speed where the real weights are not cached; it is labelled loudly.
 """
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -96,14 +99,21 @@ def write_jpegs(folder: Path, count: int, side: int) -> list[Path]:
     return paths
 
 
-def timed(work: Callable[[], object]) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have exited (the DataLoader's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(work: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``work``."""
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     work()
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu_started
 
 
 def bare_forward(encoder: Encoder, images: torch.Tensor, batch_size: int) -> None:
@@ -130,12 +140,14 @@ def main() -> None:
             decoded = decoded.pin_memory()
         torch.set_num_threads(available_cores())  # what the pipeline sets on CPU
         bare_forward(encoder, decoded[:batch_size], batch_size)  # warm-up
-        bare_s, pipeline_s = [], []
+        bare, piped = [], []
         for round_no in range(args.rounds):
-            bare_s.append(timed(lambda: bare_forward(encoder, decoded, batch_size)))
+            bare.append(timed(lambda: bare_forward(encoder, decoded, batch_size)))
             out = root / f"round{round_no}"
-            pipeline_s.append(timed(lambda out=out: pipeline(encoder, paths, batch_size, args.num_workers, out)))
-        bare_rate, pipeline_rate = args.n / min(bare_s), args.n / min(pipeline_s)
+            piped.append(timed(lambda out=out: pipeline(encoder, paths, batch_size, args.num_workers, out)))
+    bare_s, pipeline_s = [wall for wall, _ in bare], [wall for wall, _ in piped]
+    bare_rate, pipeline_rate = args.n / min(bare_s), args.n / min(pipeline_s)
+    bare_cpu, pipeline_cpu = (min(cpu for _, cpu in runs) * 1000 / args.n for runs in (bare, piped))
     label = " [RANDOM WEIGHTS: SPEED ONLY]" if encoder.spec.weights == RANDOM_INIT else ""
     print(f"encoder        {encoder.spec.name}{label} (dim {encoder.spec.dim}, input {encoder.spec.input_size})")
     print(f"device         {encoder.device} ({torch.get_num_threads()} threads, autocast {encoder.autocast_dtype})")
@@ -144,6 +156,7 @@ def main() -> None:
     stages = "decode+preprocess+DataLoader+forward+write"
     print(f"pipeline       {pipeline_rate:8.1f} images/s  ({stages}; rounds {_seconds(pipeline_s)})")
     print(f"ratio          {pipeline_rate / bare_rate:8.2f}  (target >= 0.85)")
+    print(f"CPU per image  bare {bare_cpu:.1f} ms, pipeline {pipeline_cpu:.1f} ms: ratio {bare_cpu / pipeline_cpu:.2f}")
 
 
 def _seconds(values: list[float]) -> str:

@@ -6,8 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from curation.ml.embedding import EmbeddedImages, decode_image, embed_images
-from curation.ml.encoders import Encoder, create_encoder
+from curation.ml.embedding import EmbeddedImages, decode_image, embed_images, split_preprocess
+from curation.ml.encoders import Encoder, EncoderSpec, create_encoder
+from curation.ml.encoders.efficientnet import center_crop_transform
 from tests.curation.ml.tiny_clip import TINY_ARCH, build_tiny_clip
 
 EXIF_ORIENTATION = 0x0112
@@ -114,6 +115,26 @@ def test_jpeg_draft_decodes_large_photos_at_a_reduced_scale_no_smaller_than_aske
 
     assert decode_image(blob).size == (1600, 1200)
     assert decode_image(blob, draft=256).size == (400, 300)  # 1/4 scale: short side 300 >= 256
+
+
+def test_workers_ship_uint8_and_the_batch_stage_finishes_the_preprocessing_exactly(encoder: Encoder) -> None:
+    lite_spec = EncoderSpec("lite", "lite", "lite", "w", 8, (0.5,) * 3, (0.5,) * 3, (224, 224), False, crop_pct=0.875)
+    image = decode_image(jpeg_bytes(4, size=(300, 260)))
+
+    for preprocess in (encoder.preprocess, center_crop_transform(lite_spec)):  # open_clip's and torchvision's
+        per_image, per_batch = split_preprocess(preprocess)
+        pixels = per_image(image)
+
+        assert pixels.dtype == torch.uint8
+        assert per_batch is not None
+        torch.testing.assert_close(per_batch(pixels.unsqueeze(0))[0], preprocess(image), atol=1e-6, rtol=0)
+
+
+def test_a_preprocessing_without_a_trailing_normalize_runs_whole_in_the_workers() -> None:
+    def preprocess(image: Image.Image) -> torch.Tensor:
+        return torch.zeros(3, 4, 4)
+
+    assert split_preprocess(preprocess) == (preprocess, None)
 
 
 def test_the_pipeline_restores_torch_threads(encoder: Encoder) -> None:

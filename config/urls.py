@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.urls")),
+    path("", include("curation.embeddings.urls")),
     path("", include("jobs.urls")),
     path("", include("core.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

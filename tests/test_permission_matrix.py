@@ -91,6 +91,16 @@ def page_version_kwargs(world: World) -> dict[str, Any]:
     return {"dataset_id": world.dataset.pk, "number": world.version.number}
 
 
+def embedding_set_kwargs(world: World) -> dict[str, Any]:
+    """An embedding set of the world's version (not ready: reads answer 409, which counts as allowed)."""
+    from curation.embeddings.models import EmbeddingSet
+
+    embedding_set, _ = EmbeddingSet.objects.get_or_create(
+        version=world.version, defaults={"dataset": world.dataset, "encoder_name": "efficientnet-lite0"}
+    )
+    return {"embedding_set_id": embedding_set.pk}
+
+
 PERMISSION_MATRIX: dict[str, list[Access]] = {
     # API: auth, self, schema
     "api-token": [post(ANONYMOUS)],
@@ -126,6 +136,12 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:sample_thumbnail": [get(VIEWER, sample_kwargs)],
     "frontend:sample_mask": [get(VIEWER, sample_kwargs)],
     "frontend:sample_mask_overlay": [get(VIEWER, sample_kwargs)],
+    # API: embeddings (reads for viewers; starting a job for curators)
+    "api-embedding-set-list": [get(VIEWER)],
+    "api-embedding-set-detail": [get(VIEWER, embedding_set_kwargs)],
+    "api-embedding-neighbours": [get(VIEWER, embedding_set_kwargs)],
+    "api-embedding-text-search": [get(VIEWER, embedding_set_kwargs)],
+    "api-embedding-set-create": [post(CURATOR, version_kwargs)],
 }
 
 

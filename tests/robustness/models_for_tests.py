@@ -1,6 +1,6 @@
 """Architectures registered only in tests (a worker started by a test imports this module too).
 
-- test-slow-cnn: the small CNN, sleeping 0.15 s per training batch, so a test can act mid-epoch;
+- test-slow-cnn: the small CNN, sleeping 0.3 s per training batch, so a test can act mid-epoch;
 - test-nan-from-batch-5: the small CNN whose 5th training forward (and later ones) returns NaN;
 - test-cuda-oom: raises torch.cuda.OutOfMemoryError on its first training forward, as CUDA does.
 """
@@ -19,7 +19,7 @@ CUDA_OOM = "test-cuda-oom"
 class SlowClassifier(Classifier):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         if self.training:
-            time.sleep(0.15)
+            time.sleep(0.3)
         return super().forward(pixels)
 
 

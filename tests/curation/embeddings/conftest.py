@@ -9,7 +9,11 @@ import pytest
 from PIL import Image
 
 from core.storage import blob_key, blob_save, sha256_bytes
+from curation.embeddings.models import EmbeddingSet
+from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, EmbedParams
 from curation.models import DatasetVersion, Sample, VersionSample
+from jobs.models import JobStatus
+from jobs.services import job_create, job_execute
 from tests.curation.embeddings import encoders_for_tests  # noqa: F401  (registers the test encoder families)
 from tests.curation.ml.tiny_clip import TINY_ARCH, TinyClip, build_tiny_clip
 from tests.factories import DatasetVersionFactory
@@ -75,3 +79,18 @@ def make_version(db) -> Callable[..., DatasetVersion]:
 
 def media_path(settings, key: str) -> Path:
     return Path(settings.MEDIA_ROOT) / key
+
+
+def embed(version: DatasetVersion, encoder_name: str, **options: object) -> EmbeddingSet:
+    """Run the `embed` job in this process and return its ready set."""
+    params = EmbedParams(version_id=version.pk, encoder=encoder_name, dispatch=False, **options)  # type: ignore[arg-type]
+    job = job_execute(job_create(kind=EMBED_JOB_KIND, params=params.as_job_params(), requested_by=None).pk)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return EmbeddingSet.objects.get(job=job)
+
+
+@pytest.fixture(scope="session")
+def other_encoder_name(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Another tiny open_clip (other weights): a different encoder of the same width."""
+    other = build_tiny_clip(tmp_path_factory.mktemp("other-tiny-clip"), seed=1)
+    return f"open_clip:{TINY_ARCH}:{other.local_dir}"

@@ -1,0 +1,256 @@
+"""Embedding sets: list, detail, start an embedding job, neighbours of a sample, text-to-image search."""
+
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApplicationError
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from curation.apis.serializers import ErrorOutputSerializer
+from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.embeddings.selectors import (
+    DEFAULT_NEIGHBOURS,
+    MAX_NEIGHBOURS,
+    Neighbour,
+    embedding_set_get,
+    embedding_set_list,
+    sample_similar,
+    text_search,
+)
+from curation.embeddings.services.embedding_jobs import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    embed_params_validate,
+    embedding_set_submit,
+)
+from curation.ml.encoders import DEFAULT_ENCODER
+
+ERRORS_READ = {
+    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated (code not_authenticated)."),
+    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the needed capability."),
+    404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found)."),
+}
+ERRORS_SEARCH = {
+    **ERRORS_READ,
+    400: OpenApiResponse(ErrorOutputSerializer, description="Bad parameters; encoder_mismatch; no_text_tower."),
+    409: OpenApiResponse(ErrorOutputSerializer, description="not_ready; corrupt_embeddings (embed again)."),
+}
+
+
+def embedding_set_or_404(embedding_set_id: int) -> EmbeddingSet:
+    embedding_set = embedding_set_get(embedding_set_id)
+    if embedding_set is None:
+        message = f"Embedding set {embedding_set_id} does not exist."
+        raise ApplicationError(message, code="not_found", status_code=404)
+    return embedding_set
+
+
+class EmbeddingSetOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dataset = serializers.IntegerField(source="dataset_id")
+    version = serializers.IntegerField(source="version_id")
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    status = serializers.ChoiceField(choices=EmbeddingSetStatus.choices)
+    encoder_name = serializers.CharField()
+    encoder_spec = serializers.JSONField(help_text="EncoderSpec: arch, weights, dim, preprocessing, text tower.")
+    dim = serializers.IntegerField()
+    dtype = serializers.CharField()
+    planned_rows = serializers.IntegerField()
+    rows = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    chunk_count = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    index_kind = serializers.CharField()
+    checksum = serializers.CharField(help_text="sha256 of the float16 embeddings .npy")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmbeddingSetPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EmbeddingSetOutputSerializer(many=True)
+
+
+class EmbeddingSetListApi(APIView):
+    """Embedding sets, newest first (cursor-paginated), optionally of one dataset or version."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="embedding_set_list",
+        tags=["embeddings"],
+        summary="List embedding sets, newest first",
+        parameters=[
+            OpenApiParameter("dataset", OpenApiTypes.INT, description="Only this dataset's sets."),
+            OpenApiParameter("version", OpenApiTypes.INT, description="Only this version's sets."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=EmbeddingSetStatus.values),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a next/previous URL."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (at most 500)."),
+        ],
+        responses={200: EmbeddingSetPageOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        filters = EmbeddingSetFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        sets = embedding_set_list(
+            dataset_id=filters.validated_data.get("dataset"),
+            version_id=filters.validated_data.get("version"),
+            status=filters.validated_data.get("status"),
+        )
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(sets, request, view=self)
+        return paginator.get_paginated_response(EmbeddingSetOutputSerializer(page, many=True).data)
+
+
+class EmbeddingSetFilterSerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(required=False)
+    version = serializers.IntegerField(required=False)
+    status = serializers.ChoiceField(choices=EmbeddingSetStatus.choices, required=False)
+
+
+class EmbeddingSetDetailApi(APIView):
+    """One embedding set: encoder spec, counts, index kind, checksum."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="embedding_set_detail",
+        tags=["embeddings"],
+        summary="An embedding set",
+        responses={200: EmbeddingSetOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request, embedding_set_id: int) -> Response:
+        return Response(EmbeddingSetOutputSerializer(embedding_set_or_404(embedding_set_id)).data)
+
+
+class EmbedInputSerializer(serializers.Serializer):
+    encoder = serializers.CharField(default=DEFAULT_ENCODER, help_text=f"Registry name (default {DEFAULT_ENCODER}).")
+    chunk_size = serializers.IntegerField(
+        default=DEFAULT_CHUNK_SIZE, min_value=1, max_value=MAX_CHUNK_SIZE, help_text="Images per chunk task."
+    )
+
+
+class JobAcceptedOutputSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="Id of the job.")
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
+
+
+def job_accepted(job: Any) -> Response:
+    body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
+    return Response(JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EmbeddingSetCreateApi(APIView):
+    """Start embedding a version; returns 202 with the job to follow (curators)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.CURATE
+
+    @extend_schema(
+        operation_id="embedding_set_create",
+        tags=["embeddings"],
+        summary="Embed every image of a version with an encoder (starts a job)",
+        request=EmbedInputSerializer,
+        responses={
+            202: JobAcceptedOutputSerializer,
+            400: OpenApiResponse(ErrorOutputSerializer, description="unknown_encoder, empty_version, invalid."),
+            **ERRORS_READ,
+        },
+    )
+    def post(self, request: Request, version_id: int) -> Response:
+        data = EmbedInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = embed_params_validate(version_id=version_id, **data.validated_data)
+        return job_accepted(embedding_set_submit(params=params, requested_by=cast(User, request.user)))
+
+
+class NeighbourOutputSerializer(serializers.Serializer):
+    sample_id = serializers.IntegerField()
+    score = serializers.FloatField(help_text="Cosine similarity.")
+
+
+class NeighbourListOutputSerializer(serializers.Serializer):
+    embedding_set = serializers.IntegerField()
+    results = NeighbourOutputSerializer(many=True)
+
+
+def neighbours_response(embedding_set: EmbeddingSet, found: list[Neighbour]) -> Response:
+    body = {"embedding_set": embedding_set.pk, "results": [vars(n) for n in found]}
+    return Response(NeighbourListOutputSerializer(body).data)
+
+
+class NeighboursInputSerializer(serializers.Serializer):
+    sample_id = serializers.IntegerField(help_text="The sample whose neighbours are wanted.")
+    k = serializers.IntegerField(default=DEFAULT_NEIGHBOURS, min_value=1, max_value=MAX_NEIGHBOURS)
+    query_set = serializers.IntegerField(
+        required=False, help_text="Read the sample's vector from this set (same encoder), e.g. of another version."
+    )
+
+
+class EmbeddingNeighboursApi(APIView):
+    """The samples most similar to one sample ("more like this"), best first."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="embedding_neighbours",
+        tags=["embeddings"],
+        summary="Nearest neighbours of a sample in an embedding set",
+        parameters=[NeighboursInputSerializer],
+        responses={200: NeighbourListOutputSerializer, **ERRORS_SEARCH},
+    )
+    def get(self, request: Request, embedding_set_id: int) -> Response:
+        data = NeighboursInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        embedding_set = embedding_set_or_404(embedding_set_id)
+        query_id = data.validated_data.get("query_set")
+        query_set = embedding_set_or_404(query_id) if query_id is not None else None
+        found = sample_similar(
+            embedding_set=embedding_set,
+            sample_id=data.validated_data["sample_id"],
+            k=data.validated_data["k"],
+            query_set=query_set,
+        )
+        return neighbours_response(embedding_set, found)
+
+
+class TextSearchInputSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=500, help_text="What to look for, e.g. 'a dog on grass'.")
+    k = serializers.IntegerField(default=DEFAULT_NEIGHBOURS, min_value=1, max_value=MAX_NEIGHBOURS)
+
+
+class EmbeddingTextSearchApi(APIView):
+    """The samples whose images best match a text (open_clip sets: the encoder's text tower)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="embedding_text_search",
+        tags=["embeddings"],
+        summary="Text-to-image search in an embedding set",
+        parameters=[TextSearchInputSerializer],
+        responses={
+            200: NeighbourListOutputSerializer,
+            503: OpenApiResponse(ErrorOutputSerializer, description="weights_unavailable"),
+            **ERRORS_SEARCH,
+        },
+    )
+    def get(self, request: Request, embedding_set_id: int) -> Response:
+        data = TextSearchInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        embedding_set = embedding_set_or_404(embedding_set_id)
+        found = text_search(embedding_set=embedding_set, text=data.validated_data["q"], k=data.validated_data["k"])
+        return neighbours_response(embedding_set, found)

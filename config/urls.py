@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.urls")),
     path("", include("curation.embeddings.urls")),
+    path("", include("curation.exports.urls")),
     path("", include("jobs.urls")),
+    path("", include("robustness.urls")),
     path("", include("core.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,13 +1,19 @@
 """Row factories for tests. Samples get real image bytes in storage, like imported ones."""
 
+import hashlib
 import io
+from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image
 
 from core.roles import Role, user_role_assign
 from core.storage import blob_key, blob_save, sha256_bytes
+from curation.exports.models import Export
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, VersionOperation, VersionSample
 from jobs.models import Job
 
@@ -115,3 +121,30 @@ class JobFactory(factory.django.DjangoModelFactory):
 
     kind = "test_job"
     params = factory.LazyFunction(dict)
+
+
+class ExportFactory(factory.django.DjangoModelFactory):
+    """A succeeded JSONL export whose file (`manifest.jsonl`) and SHA256SUMS really exist in storage."""
+
+    class Meta:
+        model = Export
+        skip_postgeneration_save = True  # `stored_files` saves what it changes
+
+    version = factory.SubFactory(DatasetVersionFactory)
+    format = "jsonl"
+    job = factory.SubFactory(JobFactory, kind="export_version", status="succeeded")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+
+    @factory.post_generation
+    def stored_files(self, create: bool, extracted: bytes | None, **kwargs: object) -> None:
+        """`ExportFactory(stored_files=b"...")` sets the manifest's bytes."""
+        if not create:
+            return
+        data = extracted if extracted is not None else b'{"path": "train/cat/a.png"}\n'
+        digest = hashlib.sha256(data).hexdigest()
+        key, checksum_key = f"exports/{self.pk}/manifest.jsonl", f"exports/{self.pk}/SHA256SUMS"
+        default_storage.save(key, ContentFile(data))
+        default_storage.save(checksum_key, ContentFile(f"{digest}  manifest.jsonl\n".encode()))
+        self.files = [{"name": "manifest.jsonl", "key": key, "size": len(data), "sha256": digest}]
+        self.checksum_key, self.size, self.sample_count = checksum_key, len(data), 1
+        self.save(update_fields=["files", "checksum_key", "size", "sample_count"])

@@ -33,7 +33,7 @@ from django.urls import reverse
 
 from core.roles import Role
 from jobs.models import Job
-from tests.factories import DatasetVersionFactory, UserFactory, VersionSampleFactory
+from tests.factories import DatasetVersionFactory, ExportFactory, UserFactory, VersionSampleFactory
 from tests.url_inventory import Route, project_routes
 
 ANONYMOUS, NO_ROLE, VIEWER, REVIEWER, CURATOR, ADMIN = "anonymous", "no_role", "viewer", "reviewer", "curator", "admin"
@@ -49,6 +49,7 @@ class World:
     version: Any
     sample: Any
     job: Any
+    export: Any = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,11 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-job-list": [get(VIEWER)],
     "api-job-detail": [get(VIEWER, job_kwargs)],
     "api-job-cancel": [post(ADMIN, job_kwargs)],
+    # API: exports (curators; an export is its requester's or an admin's, and the world's was requested by nobody)
+    "api-version-export-create": [post(CURATOR, version_kwargs)],
+    "api-export-list": [get(CURATOR)],
+    "api-export-detail": [get(ADMIN, lambda w: {"export_id": w.export.pk})],
+    "api-export-download": [get(ADMIN, lambda w: {"export_id": w.export.pk, "file_name": "manifest.jsonl"})],
     # Pages: datasets and samples
     "frontend:dataset_list": [get(VIEWER)],
     "frontend:dataset_detail": [get(VIEWER, dataset_kwargs)],
@@ -154,7 +160,8 @@ def world(db) -> World:
     version = DatasetVersionFactory(number=1, sample_count=1)
     member = VersionSampleFactory(version=version)
     job = Job.objects.create(kind="import", params={"dataset_id": version.dataset_id})
-    return World(dataset=version.dataset, version=version, sample=member.sample, job=job)
+    export = ExportFactory(version=version)  # requested by nobody: another user's export for every role
+    return World(dataset=version.dataset, version=version, sample=member.sample, job=job, export=export)
 
 
 @pytest.fixture

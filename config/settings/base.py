@@ -136,6 +136,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api_errors.structured_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
+    # Expensive endpoints (views with `throttle_scope`) are rate limited per user, i.e. per token.
+    "DEFAULT_THROTTLE_RATES": {
+        "exports": os.environ.get("WINNOW_THROTTLE_EXPORTS", "30/hour"),
+        "imports": os.environ.get("WINNOW_THROTTLE_IMPORTS", "30/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Winnow API",
@@ -145,6 +150,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Named enums where two choice sets share a field name (import and export formats).
+    "ENUM_NAME_OVERRIDES": {
+        "ExportFormatEnum": "curation.exports.models.ExportFormat",
+        "ImportFormatEnum": "curation.services.imports.IMPORT_FORMATS",
+    },
 }
 
 # Celery: the embedded default is kombu's filesystem transport under var/, which needs no server.
@@ -179,6 +189,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 THUMBNAIL_SIZE = env_int("WINNOW_THUMBNAIL_SIZE", 160)
 
 DEMO_DATASET_NAME = os.environ.get("WINNOW_DEMO_DATASET_NAME", "demo")
+
+# Exports: downloads are refused once this old (the files may then be purged); files are written to a
+# local temporary file (this folder; empty: the system's) and then stored through the storage API.
+EXPORT_RETENTION_HOURS = env_int("WINNOW_EXPORT_RETENTION_HOURS", 7 * 24)
+EXPORT_TEMP_DIR = os.environ.get("WINNOW_EXPORT_TEMP_DIR") or None
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,259 @@
+"""REST API of exports (DESIGN.md §8): request one (a job), list and read them, download their files.
+
+Every view needs the curate capability; an export is visible to the user who requested it and to
+admins (`manage`). Creating one is rate limited per user (token) with the `exports` throttle scope.
+Downloads stream from storage with Range support (ranged.py).
+"""
+
+import mimetypes
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.http import HttpResponseBase
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApplicationError
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from core.throttles import ExpensiveOperationThrottle
+from curation.apis.serializers import ErrorOutputSerializer
+from curation.exports.models import Export, ExportFormat
+from curation.exports.ranged import RangeNotSatisfiable, ranged_stored_file_response
+from curation.exports.selectors import export_get, export_is_foreign, export_list
+from curation.exports.services.exports import export_file_for_download, export_submit
+from curation.exports.services.writing import MAX_SHARD_SIZE, MIN_SHARD_MAX_BYTES
+from curation.selectors import version_get
+
+CONTENT_TYPES = {
+    ".zip": "application/zip",
+    ".tar": "application/x-tar",
+    ".csv": "text/csv",
+    ".jsonl": "application/jsonl",
+}
+DOWNLOAD_MEDIA_TYPES = ("application/zip", "application/x-tar", "text/csv", "application/jsonl", "text/plain")
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorOutputSerializer, description=description)
+
+
+ERRORS_AUTH = {
+    401: _error("Not authenticated (code not_authenticated)."),
+    403: _error("The role lacks the curate capability, or the export is another user's (export_foreign)."),
+}
+ERROR_NOT_FOUND = {404: _error("Unknown id (code not_found).")}
+
+
+@extend_schema_field(serializers.ChoiceField(choices=ExportFormat.choices))
+class ExportFormatField(serializers.CharField):
+    """The format, validated by the service (so an unknown one answers code invalid_format)."""
+
+
+class ExportCreateInputSerializer(serializers.Serializer):
+    format = ExportFormatField(help_text="imagefolder-zip, csv, jsonl, hf-imagefolder or webdataset.")
+    shard_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SHARD_SIZE, help_text="webdataset: samples per shard (1000)."
+    )
+    shard_max_bytes = serializers.IntegerField(
+        required=False, min_value=MIN_SHARD_MAX_BYTES, help_text="webdataset: close a shard before this size."
+    )
+
+
+class ExportFileOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.CharField(help_text="Download URL (Range requests supported).")
+
+
+class ExportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(source="version_id")
+    dataset = serializers.IntegerField(source="version.dataset_id")
+    format = ExportFormatField()
+    options = serializers.JSONField()
+    status = serializers.CharField(help_text="The job's status: queued, running, succeeded, failed, cancelled.")
+    progress = serializers.FloatField(source="job.progress", allow_null=True, default=None)
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    sample_count = serializers.IntegerField()
+    size = serializers.IntegerField(help_text="Bytes of the produced files together.")
+    files = serializers.SerializerMethodField(help_text="Produced files, empty until the job has succeeded.")
+    checksum_url = serializers.SerializerMethodField(help_text="SHA256SUMS of the files (sha256sum -c format).")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    is_expired = serializers.BooleanField()
+
+    @extend_schema_field(ExportFileOutputSerializer(many=True))
+    def get_files(self, export: Export) -> list[dict[str, Any]]:
+        return [
+            {"name": f["name"], "size": f["size"], "sha256": f["sha256"], "url": download_path(export.pk, f["name"])}
+            for f in export.files
+        ]
+
+    def get_checksum_url(self, export: Export) -> str | None:
+        return download_path(export.pk, "SHA256SUMS") if export.checksum_key else None
+
+
+class ExportPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ExportOutputSerializer(many=True)
+
+
+class ExportAcceptedOutputSerializer(serializers.Serializer):
+    export = ExportOutputSerializer()
+    job = serializers.IntegerField(help_text="Id of the export job.")
+    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
+
+
+def download_path(export_id: int, name: str) -> str:
+    return f"/api/exports/{export_id}/download/{name}"
+
+
+def _visible_export(request: Request, export_id: int) -> Export:
+    export = export_get(export_id)
+    if export is None:
+        raise ApplicationError(f"Export {export_id} does not exist.", code="not_found", status_code=404)
+    if export_is_foreign(export=export, user=request.user):
+        raise ApplicationError("This export belongs to another user.", code="export_foreign", status_code=403)
+    return export
+
+
+class ExportApi(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Capability.CURATE
+
+
+class VersionExportCreateApi(ExportApi):
+    """Start exporting a version; answers 202 with the export and its job."""
+
+    throttle_classes = [ExpensiveOperationThrottle]
+    throttle_scope = "exports"
+
+    @extend_schema(
+        operation_id="version_export_create",
+        tags=["exports"],
+        summary="Export a version (a job): ImageFolder zip, CSV/JSONL manifest, HF imagefolder, WebDataset",
+        request=ExportCreateInputSerializer,
+        responses={
+            202: ExportAcceptedOutputSerializer,
+            400: _error("validation_error, invalid_format (details.allowed lists the formats), invalid_options."),
+            **ERRORS_AUTH,
+            **ERROR_NOT_FOUND,
+            409: _error("version_not_ready: the version is still being created."),
+            429: _error("throttled: too many exports requested; see the Retry-After header."),
+        },
+    )
+    def post(self, request: Request, version_id: int) -> Response:
+        version = version_get(version_id)
+        if version is None:
+            raise ApplicationError(f"Version {version_id} does not exist.", code="not_found", status_code=404)
+        data = ExportCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        export = export_submit(
+            version=version,
+            format=fields.pop("format"),
+            options=fields,
+            requested_by=cast(User, request.user),
+        )
+        body = {"export": export, "job": export.job_id, "url": f"/api/jobs/{export.job_id}/"}
+        return Response(ExportAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportFilterSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Only exports of this version.")
+    format = serializers.ChoiceField(choices=ExportFormat.choices, required=False, help_text="Only this format.")
+
+
+class ExportListApi(ExportApi):
+    """The caller's exports (an admin's: everyone's), newest first, cursor-paginated."""
+
+    @extend_schema(
+        operation_id="export_list",
+        tags=["exports"],
+        summary="List exports, newest first",
+        parameters=[
+            ExportFilterSerializer,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next` URL."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (capped at 500)."),
+        ],
+        responses={200: ExportPageOutputSerializer, 400: _error("validation_error."), **ERRORS_AUTH},
+    )
+    def get(self, request: Request) -> Response:
+        filters = ExportFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        exports = export_list(
+            user=request.user,
+            version_id=filters.validated_data.get("version"),
+            format=filters.validated_data.get("format"),
+        )
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(exports, request, view=self)
+        return paginator.get_paginated_response(ExportOutputSerializer(page, many=True).data)
+
+
+class ExportDetailApi(ExportApi):
+    """One export: status, its files with sizes and sha256, download URLs, expiry."""
+
+    @extend_schema(
+        operation_id="export_detail",
+        tags=["exports"],
+        summary="An export: status, files, checksums, expiry",
+        responses={200: ExportOutputSerializer, **ERRORS_AUTH, **ERROR_NOT_FOUND},
+    )
+    def get(self, request: Request, export_id: int) -> Response:
+        return Response(ExportOutputSerializer(_visible_export(request, export_id)).data)
+
+
+class ExportDownloadApi(ExportApi):
+    """Stream one file of an export; a `Range: bytes=…` request gets 206 with that part only."""
+
+    @extend_schema(
+        operation_id="export_download",
+        tags=["exports"],
+        summary="Download a file of an export (HTTP Range supported)",
+        parameters=[
+            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER, description="e.g. bytes=0-1023"),
+        ],
+        responses={
+            **{(200, media): OpenApiTypes.BINARY for media in DOWNLOAD_MEDIA_TYPES},
+            **{(206, media): OpenApiTypes.BINARY for media in DOWNLOAD_MEDIA_TYPES},
+            **ERRORS_AUTH,
+            404: _error("not_found (export) or file_not_found."),
+            409: _error("export_not_ready: the export job has not succeeded."),
+            410: _error("export_expired, or export_files_gone (purged)."),
+            416: _error("range_not_satisfiable: the byte range is malformed or starts past the end."),
+        },
+    )
+    def get(self, request: Request, export_id: int, file_name: str) -> HttpResponseBase:
+        export = export_get(export_id)
+        if export is None:
+            raise ApplicationError(f"Export {export_id} does not exist.", code="not_found", status_code=404)
+        ref = export_file_for_download(export=export, name=file_name, user=request.user)
+        try:
+            size = default_storage.size(ref.key)
+        except (FileNotFoundError, OSError):
+            raise ApplicationError(
+                f"The files of export {export.pk} were removed.", code="export_files_gone", status_code=410
+            )
+        extension = "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ""
+        content_type = CONTENT_TYPES.get(extension) or mimetypes.guess_type(file_name)[0] or "text/plain"
+        filename = f"{slugify(export.version.dataset.name) or 'dataset'}-v{export.version.number}-{file_name}"
+        try:
+            return ranged_stored_file_response(
+                request, key=ref.key, size=size, content_type=content_type, filename=filename, etag=ref.sha256
+            )
+        except RangeNotSatisfiable as exc:
+            error = ApplicationError(str(exc), code="range_not_satisfiable", status_code=416)
+            response = self.handle_exception(error)
+            response["Content-Range"] = f"bytes */{size}"
+            return response

@@ -1,0 +1,108 @@
+"""A streaming download with HTTP Range support (RFC 9110 §14), read through the storage API.
+
+Django's FileResponse always sends the whole file. This answers a single byte range with 206 and
+Content-Range, an unsatisfiable or malformed one with 416 (and `Content-Range: bytes */size`), and
+everything else with 200. Several ranges in one request are answered with the whole file (allowed
+by the RFC, and it spares a multipart body); a Range in another unit is ignored. With If-Range,
+the range applies only while the ETag (the file's sha256) still matches. The body is read in
+chunks from storage, so a download never holds the file in memory.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+STREAM_CHUNK_BYTES = 256 * 1024
+_RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+class RangeNotSatisfiable(Exception):
+    """The request's byte range lies outside the file or cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+def byte_range_parse(header: str, size: int) -> ByteRange | None:
+    """The range a `Range` header asks for in a file of `size` bytes; None means the whole file.
+
+    Raises RangeNotSatisfiable for a malformed `bytes=` range or one that starts past the end.
+    """
+    unit, _, specs = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    parts = specs.split(",")
+    if len(parts) > 1:
+        return None
+    match = _RANGE_SPEC.match(parts[0])
+    if match is None or match.group(1) == match.group(2) == "":
+        raise RangeNotSatisfiable(f"malformed byte range {header!r}")
+    first, last = match.groups()
+    if first == "":  # a suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise RangeNotSatisfiable(f"empty suffix range {header!r}")
+        return ByteRange(max(size - length, 0), size - 1)
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if last != "" and int(last) < start:
+        raise RangeNotSatisfiable(f"byte range {header!r} ends before it starts")
+    if start >= size:
+        raise RangeNotSatisfiable(f"byte range {header!r} starts past the end ({size} bytes)")
+    return ByteRange(start, end)
+
+
+def _chunks(key: str, start: int, length: int) -> Iterator[bytes]:
+    """The bytes [start, start + length) of a stored file; opened only once the body is sent."""
+    if length <= 0:
+        return
+    with default_storage.open(key, "rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(STREAM_CHUNK_BYTES, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+def ranged_stored_file_response(
+    request: HttpRequest, *, key: str, size: int, content_type: str, filename: str, etag: str = ""
+) -> StreamingHttpResponse:
+    """Stream the stored file `key` (of `size` bytes), honouring a Range header.
+
+    Raises RangeNotSatisfiable (the caller answers 416 with `Content-Range: bytes */size`).
+    """
+    byte_range = None
+    header = request.headers.get("Range", "")
+    if header and request.method in ("GET", "HEAD") and _if_range_holds(request, etag):
+        byte_range = byte_range_parse(header, size)
+    selected = byte_range or ByteRange(0, size - 1)
+    response = StreamingHttpResponse(_chunks(key, selected.start, selected.length), content_type=content_type)
+    if byte_range is not None:
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
+    response["Content-Length"] = str(selected.length)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    if etag:
+        response["ETag"] = f'"{etag}"'
+    return response
+
+
+def _if_range_holds(request: HttpRequest, etag: str) -> bool:
+    """Without If-Range a range always applies; with it, only while the strong ETag matches."""
+    condition = request.headers.get("If-Range")
+    return condition is None or (bool(etag) and condition.strip() == f'"{etag}"')

@@ -1,0 +1,39 @@
+"""CSV and JSONL manifests: one row per member (path, sha256, labels with origins, split, version,
+provenance, soft labels), paths as in the ImageFolder layout (see layout.py)."""
+
+import csv
+import io
+
+from curation.exports.selectors import export_member_batches
+from curation.exports.services.layout import MANIFEST_COLUMNS, jsonl_line
+from curation.exports.services.writing import ExportWriting, WriterSummary
+
+JSONL_NAME = "manifest.jsonl"
+CSV_NAME = "manifest.csv"
+
+
+def jsonl_manifest_write(run: ExportWriting) -> WriterSummary:
+    """`manifest.jsonl`: one JSON object per member (layout.ExportLayout.manifest_row)."""
+    written = 0
+    with run.outputs.open(JSONL_NAME) as out:
+        for batch in export_member_batches(run.version.pk):
+            out.write(b"".join(jsonl_line(run.layout.manifest_row(member)) for member in batch))
+            written += len(batch)
+            run.advance(len(batch))
+    return WriterSummary(samples=written)
+
+
+def csv_manifest_write(run: ExportWriting) -> WriterSummary:
+    """`manifest.csv`: UTF-8, a header row, lists joined with ";", provenance as JSON text."""
+    written = 0
+    with run.outputs.open(CSV_NAME) as out:
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+        writer = csv.writer(text)
+        writer.writerow(MANIFEST_COLUMNS)
+        for batch in export_member_batches(run.version.pk):
+            writer.writerows(run.layout.csv_row(member) for member in batch)
+            written += len(batch)
+            run.advance(len(batch))
+        text.flush()
+        text.detach()  # the spool stays open for ExportOutputs to store
+    return WriterSummary(samples=written)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.urls")),
     path("", include("curation.embeddings.urls")),
+    path("", include("curation.pruning.urls")),
     path("", include("curation.exports.urls")),
     path("", include("jobs.urls")),
     path("", include("robustness.urls")),

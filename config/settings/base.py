@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "curation.embeddings",
     "curation.pruning",
     "curation.exports",
+    "curation.review",
     "robustness",
     "robustness.evaluation",
     "explain",

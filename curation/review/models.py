@@ -1,0 +1,1 @@
+"""Label proposals, review queues, votes and consensus."""

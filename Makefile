@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-packages test-system-packages services migrate admin demo run worker web lint format test bench clean
+.PHONY: install system-packages test-system-packages services migrate admin demo run lint format test bench clean
 
 install: $(STAMP)
 
@@ -46,7 +46,7 @@ run: install system-packages migrate admin demo
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/djlint --lint frontend/templates curation/templates jobs/templates --quiet
+	$(VENV)/bin/djlint --lint $$(find . -path ./.venv -prune -o -path ./var -prune -o -type d -name templates -print) --quiet
 	DJANGO_SETTINGS_MODULE=config.settings.local WINNOW_VAR_DIR=$$(mktemp -d) $(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/mypy core jobs curation robustness explain frontend config
 

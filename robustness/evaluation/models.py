@@ -1,1 +1,53 @@
-"""Evaluation runs and robustness reports."""
+"""Evaluation runs: one trained model measured on one dataset version (DESIGN.md §4, §7).
+
+A run records what was asked (suites, parameters, the baseline run that normalises mCE) and
+what came out: `results` holds one JSON object per suite ("clean", "corruptions",
+"adversarial", "attributes"), `examples` the storage keys of example images by name. Its status
+is its job's status. The trained model and the version are PROTECTed: a report must keep saying
+what it measured, so a model or version with reports cannot be deleted under them.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class Suite(models.TextChoices):
+    CLEAN = "clean"
+    CORRUPTIONS = "corruptions"
+    ADVERSARIAL = "adversarial"
+    ATTRIBUTES = "attributes"
+
+
+class EvaluationRun(models.Model):
+    trained_model = models.ForeignKey(
+        "robustness.TrainedModel", on_delete=models.PROTECT, related_name="evaluation_runs"
+    )
+    version = models.ForeignKey("curation.DatasetVersion", on_delete=models.PROTECT, related_name="evaluation_runs")
+    suites = models.JSONField(default=list, help_text="Suites to run, in order (clean always runs).")
+    params = models.JSONField(default=dict, help_text="Every parameter, defaults filled in, as the job used them.")
+    baseline = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="normalised_runs",
+        help_text="The run whose corruption errors normalise this run's CE and mCE.",
+    )
+    split = models.CharField(max_length=16, blank=True, help_text="The split evaluated ('all' for every member).")
+    sample_count = models.PositiveIntegerField(default=0, help_text="Members evaluated.")
+    results = models.JSONField(default=dict, blank=True, help_text="One object per finished suite.")
+    examples = models.JSONField(default=dict, blank=True, help_text="Example image keys by name.")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Evaluation {self.pk}: {self.trained_model_id} on v{self.version_id}"
+
+    @property
+    def status(self) -> str:
+        return self.job.status if self.job is not None else "unknown"

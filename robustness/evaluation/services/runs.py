@@ -1,0 +1,275 @@
+"""Evaluation runs: check a request, create the run and its `evaluate` job, run the suites, clean up.
+
+The checks that can fail fast do so before any job exists (the API answers 400): unknown suites
+or parameters, a split without labelled samples, a model whose classes cannot cover the
+version's labels, a baseline that cannot normalise mCE. The job repeats the class check first
+thing (a run created some other way still fails within seconds, with the reason), then decodes
+the images once and runs each suite, saving its results as soon as it ends and reporting
+progress after every corrupted set, ε and edit (which is where a cancel takes effect). A failed
+or cancelled run keeps its row and its job's reason; its partial results and example images are
+removed by the cleanup. Cached corrupted sets stay: each file is complete and reusable.
+"""
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from core.api_errors import ApplicationError
+from core.storage import blob_delete
+from curation.models import DatasetVersion
+from jobs.models import Job
+from jobs.runtime import JobContext, JobFailed
+from jobs.services import job_create, job_enqueue
+from robustness.evaluation.models import EvaluationRun, Suite
+from robustness.evaluation.services.adversarial import adversarial_params, adversarial_results
+from robustness.evaluation.services.attributes import attribute_results
+from robustness.evaluation.services.backgrounds import background_bank_for
+from robustness.evaluation.services.clean import clean_results
+from robustness.evaluation.services.corruptions import corruption_results
+from robustness.evaluation.services.dataset import (
+    EvaluationSet,
+    evaluation_classes_check,
+    evaluation_set_load,
+    evaluation_split_resolve,
+)
+from robustness.evaluation.services.inference import EXAMPLES_PREFIX, ExampleWriter, predict_probabilities
+from robustness.evaluation.services.params import evaluation_params_validate
+from robustness.ml.checkpoints import CheckpointInvalid
+from robustness.ml.devices import device_describe, device_resolve
+from robustness.ml.models import WeightsUnavailable
+from robustness.models import TrainedModel
+from robustness.services import load_trained_model
+
+EVALUATE_JOB_KIND = "evaluate"
+
+
+def evaluation_run_create(
+    *,
+    trained_model: TrainedModel,
+    version: DatasetVersion,
+    suites: list[str],
+    params: dict[str, Any] | None = None,
+    baseline: EvaluationRun | None = None,
+    requested_by: User | None,
+    enqueue: bool = True,
+) -> EvaluationRun:
+    """Check the request, create the run and its `evaluate` job (gpu queue), and send it once committed.
+
+    Args:
+        trained_model: the model to evaluate.
+        version: the dataset version to evaluate on (its test split by default).
+        suites: any of clean, corruptions, adversarial, attributes (clean always runs).
+        params: overrides of the defaults in services/params.py (split, severities, corruptions, eps, ...).
+        baseline: a finished run on the same dataset with corruption results, to normalise CE and mCE.
+        requested_by: needs the run_gpu_jobs capability (admins); None for system runs.
+        enqueue: False creates the job without sending it (the command runs it in-process).
+    Raises ApplicationError: invalid_suites, invalid_params, classes_mismatch, empty_split,
+    invalid_baseline (400), permission_denied (403).
+    """
+    suites, params = evaluation_params_validate(suites=suites, params=params or {}, image_size=trained_model.img_size)
+    params["split"] = evaluation_split_resolve(version=version, split=params["split"])
+    count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
+    _baseline_check(baseline, version, suites)
+    with transaction.atomic():
+        job = job_create(kind=EVALUATE_JOB_KIND, params={}, requested_by=requested_by)
+        run = EvaluationRun.objects.create(
+            trained_model=trained_model,
+            version=version,
+            suites=suites,
+            params=params,
+            baseline=baseline,
+            split=params["split"],
+            sample_count=min(count, params["max_samples"] or count),
+            job=job,
+            requested_by=requested_by,
+        )
+        job.params = {"evaluation_run_id": run.pk}
+        job.save(update_fields=["params"])
+        if enqueue:
+            job_enqueue(job)
+    return run
+
+
+def _baseline_check(baseline: EvaluationRun | None, version: DatasetVersion, suites: list[str]) -> None:
+    if baseline is None:
+        return
+    if Suite.CORRUPTIONS not in suites:
+        raise ApplicationError(
+            "A baseline normalises corruption errors: add the corruptions suite.", code="invalid_baseline"
+        )
+    if baseline.version.dataset_id != version.dataset_id:
+        raise ApplicationError(
+            f"Baseline run {baseline.pk} was evaluated on another dataset; pick a run on {version.dataset.name!r}.",
+            code="invalid_baseline",
+        )
+    if Suite.CORRUPTIONS not in (baseline.results or {}):
+        raise ApplicationError(
+            f"Baseline run {baseline.pk} has no corruption results (it has not finished, or did not run them).",
+            code="invalid_baseline",
+        )
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None and NumPy scalars Python numbers, so PostgreSQL's jsonb accepts them."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class _Execution:
+    """One attempt of a run's job: the loaded model and set, progress steps, and results saved per suite."""
+
+    def __init__(self, run: EvaluationRun, ctx: JobContext):
+        self.run, self.ctx, self.params = run, ctx, run.params
+        self.examples = ExampleWriter(run.pk)
+        self.done, self.total = 0, 1
+
+    def step(self, message: str) -> None:
+        self.done += 1
+        self.ctx.progress(self.done, self.total, message)
+
+    def save(self, suite: str, result: dict[str, Any]) -> None:
+        self.run.results = {**self.run.results, suite: json_safe(result)}
+        self.run.examples = dict(self.examples.keys)
+        self.run.save(update_fields=["results", "examples"])
+
+    def load(self) -> EvaluationSet:
+        try:
+            model, classes, preprocessing = load_trained_model(self.run.trained_model)
+        except (CheckpointInvalid, WeightsUnavailable, FileNotFoundError) as error:
+            raise JobFailed(f"cannot load model {self.run.trained_model.name!r}: {error}")
+        _classes_or_fail(self.run, classes)
+        try:
+            self.device = device_resolve(self.params["device"])
+        except ValueError as error:
+            raise JobFailed(str(error))
+        self.model = model.to(self.device).eval()
+        self.ctx.log(
+            f"model {self.run.trained_model.name} ({self.run.trained_model.arch}) on {device_describe(self.device)}"
+        )
+        evaluation_set = evaluation_set_load(
+            version=self.run.version,
+            split=self.run.split,
+            classes=classes,
+            preprocessing=preprocessing,
+            max_samples=self.params["max_samples"],
+            seed=self.params["seed"],
+            progress=lambda done, total: self.ctx.progress(0, 1, f"decoding images: {done} of {total}"),
+        )
+        self.ctx.log(f"{len(evaluation_set)} samples of split {self.run.split} at {preprocessing.img_size} px")
+        return evaluation_set
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return predict_probabilities(
+            self.model,
+            images,
+            device=self.device,
+            batch_size=self.params["batch_size"],
+            on_batch=self.ctx.check_cancelled,
+        )
+
+    def count_steps(self, evaluation_set: EvaluationSet) -> None:
+        p, suites = self.params, self.run.suites
+        self.total = 1
+        if Suite.CORRUPTIONS in suites:
+            self.total += len(p["corruptions"]) * len(p["severities"])
+        if Suite.ADVERSARIAL in suites:
+            settings = adversarial_params(evaluation_set.images.shape[1], p)
+            self.total += len(settings["attacks"]) * len(settings["eps"]) + ("pgd" in settings["attacks"])
+        if Suite.ATTRIBUTES in suites:
+            self.total += len(p["edits"])
+
+    def execute(self) -> dict[str, Any]:
+        evaluation_set = self.load()
+        self.count_steps(evaluation_set)
+        probabilities = self.predict(evaluation_set.images)
+        clean = clean_results(evaluation_set, probabilities, ece_bins=self.params["ece_bins"])
+        self.save(Suite.CLEAN, clean)
+        self.step(f"clean top-1 {clean['top1']:.3f}")
+        predictions = probabilities.argmax(axis=1)
+        if Suite.CORRUPTIONS in self.run.suites:
+            self.save(Suite.CORRUPTIONS, self.corruptions(evaluation_set, clean["top1"]))
+        if Suite.ADVERSARIAL in self.run.suites:
+            self.save(Suite.ADVERSARIAL, self.adversarial(evaluation_set, predictions))
+        if Suite.ATTRIBUTES in self.run.suites:
+            self.save(Suite.ATTRIBUTES, self.attributes(evaluation_set, predictions))
+        self.run.finished_at = timezone.now()
+        self.run.save(update_fields=["finished_at"])
+        summary = {"evaluation_run": self.run.pk, "samples": len(evaluation_set), "suites": self.run.suites}
+        return {**summary, "top1": clean["top1"]}
+
+    def corruptions(self, evaluation_set: EvaluationSet, clean_accuracy: float) -> dict[str, Any]:
+        p = self.params
+        return corruption_results(
+            evaluation_set, version_id=self.run.version_id, corruptions=p["corruptions"], severities=p["severities"],
+            seed=p["seed"], predict=self.predict, examples=self.examples, clean_accuracy=clean_accuracy,
+            step=self.step,
+        )  # fmt: skip
+
+    def adversarial(self, evaluation_set: EvaluationSet, predictions: np.ndarray) -> dict[str, Any]:
+        p = self.params
+        subset = evaluation_set.subset(p["adversarial_max_samples"], seed=p["seed"])
+        return adversarial_results(
+            self.model, subset, clean_correct=predictions[subset.positions] == subset.targets,
+            settings=adversarial_params(subset.images.shape[1], p), seed=p["seed"], device=self.device,
+            batch_size=p["batch_size"], examples=self.examples, step=self.step,
+        )  # fmt: skip
+
+    def attributes(self, evaluation_set: EvaluationSet, predictions: np.ndarray) -> dict[str, Any]:
+        p = self.params
+        bank = background_bank_for(evaluation_set, p["background_source"])
+        return attribute_results(
+            evaluation_set, edits=p["edits"], predict=self.predict, original_predictions=predictions, bank=bank,
+            seed=p["seed"], examples=self.examples, step=self.step,
+        )  # fmt: skip
+
+
+def _classes_or_fail(run: EvaluationRun, classes: list[str]) -> None:
+    try:
+        evaluation_classes_check(version=run.version, split=run.split, classes=classes)
+    except ApplicationError as error:
+        raise JobFailed(error.message)
+
+
+def evaluation_run_execute(*, run: EvaluationRun, ctx: JobContext) -> dict[str, Any]:
+    """The `evaluate` job's body: the class check first, then each suite of the run in order."""
+    _classes_or_fail(run, run.trained_model.classes)
+    run.results, run.examples = {}, {}
+    with torch.inference_mode(False):
+        return _Execution(run, ctx).execute()
+
+
+def evaluation_job_cleanup(job: Job) -> None:
+    """After a failure or cancel: drop the run's partial results and every example image it stored."""
+    for run in EvaluationRun.objects.filter(job=job):
+        for key in run.examples.values():
+            blob_delete(key)
+        folder = f"{EXAMPLES_PREFIX}/{run.pk}"
+        if default_storage.exists(folder):
+            for directory in _walk(folder):
+                _, files = default_storage.listdir(directory)
+                for name in files:
+                    blob_delete(f"{directory}/{name}")
+        EvaluationRun.objects.filter(pk=run.pk).update(results={}, examples={}, finished_at=None)
+
+
+def _walk(folder: str) -> list[str]:
+    directories, found = [folder], []
+    while directories:
+        current = directories.pop()
+        found.append(current)
+        subfolders, _ = default_storage.listdir(current)
+        directories += [f"{current}/{name}" for name in subfolders]
+    return found

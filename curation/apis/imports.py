@@ -3,6 +3,7 @@
 A multipart request with `file` uploads a zip; a JSON (or form) request with `source` names a
 server path, which only admins may do (and only under IMPORT_SERVER_ROOTS when that is set).
 The answer is 202 with the job id and where to follow it; the import itself runs on a worker.
+Starting imports is rate limited per user (and so per token) with the `imports` throttle scope.
 """
 
 from typing import cast
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, HasCapability
+from core.throttles import ExpensiveOperationThrottle
 from curation.apis.serializers import ErrorOutputSerializer
 from curation.services.imports import (
     IMPORT_FORMATS,
@@ -60,6 +62,8 @@ class DatasetImportApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.CURATE
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    throttle_classes = [ExpensiveOperationThrottle]
+    throttle_scope = "imports"
 
     @extend_schema(
         operation_id="dataset_import",
@@ -70,6 +74,7 @@ class DatasetImportApi(APIView):
             202: ImportAcceptedOutputSerializer,
             400: OpenApiResponse(ErrorOutputSerializer, description="Invalid payload, name taken, not a zip."),
             403: OpenApiResponse(ErrorOutputSerializer, description="Not a curator; a server path from a non-admin."),
+            429: OpenApiResponse(ErrorOutputSerializer, description="Too many imports started; see Retry-After."),
         },
     )
     def post(self, request: Request) -> Response:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -168,3 +169,18 @@ def test_anonymous_gets_401():
     response = APIClient().post(URL, {"name": "x"}, format="json")
     # then 401
     assert error_of(response) == (401, "not_authenticated")
+
+
+def test_starting_imports_is_rate_limited_per_user(curator, settings):
+    # given a limit of two imports an hour
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"imports": "2/hour"}}
+    client = client_for(curator)
+    # when a curator starts three
+    responses = [client.post(URL, {"file": zip_upload(), "name": f"n{n}"}, format="multipart") for n in range(3)]
+    # then the third is refused with 429 and a Retry-After, and its upload was not stored
+    assert [r.status_code for r in responses] == [202, 202, 429]
+    assert error_of(responses[2]) == (429, "throttled")
+    assert int(responses[2]["Retry-After"]) > 0
+    assert len(media_files()) == 2
+    cache.clear()

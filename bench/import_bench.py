@@ -64,8 +64,18 @@ def django_setup(var_dir: Path) -> bool:
     temporary = "DATABASE_URL" not in os.environ
     if temporary:
         call_command("migrate", verbosity=0, interactive=False)
+    elif migrations_pending():
+        sys.exit("the database at DATABASE_URL has unapplied migrations: run `manage.py migrate` first")
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     return temporary
+
+
+def migrations_pending() -> bool:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def images_generate(root: Path, n: int, side: int) -> list[Path]:
@@ -87,6 +97,12 @@ def images_generate(root: Path, n: int, side: int) -> list[Path]:
         Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=90)
         paths.append(path)
     return paths
+
+
+def rss_now() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
 
 
 @contextmanager
@@ -204,6 +220,7 @@ def main() -> None:
         print(f"generated {args.n} JPEGs {args.side}×{args.side * 3 // 4} ({size_mb:.1f} MB) in "
               f"{time.perf_counter() - started:.1f} s; {os.cpu_count()} CPUs; decode threads: {threads}")  # fmt: skip
         bare_loop(paths[:20])  # warm the decoder and the page cache
+        print(f"RSS before measuring (Django and every app imported): {rss_now() / 2**20:.0f} MiB")
         rounds = [measure_round(paths, source, args, threads, index) for index in range(args.rounds)]
         report(args.n, rounds, threads)
         if not temporary_db and not args.keep:

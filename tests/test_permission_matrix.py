@@ -33,6 +33,7 @@ from django.urls import reverse
 
 from core.roles import Role
 from jobs.models import Job
+from tests.curation.pruning.factories import pruning_world
 from tests.factories import DatasetVersionFactory, ExportFactory, UserFactory, VersionSampleFactory
 from tests.url_inventory import Route, project_routes
 
@@ -126,6 +127,17 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-export-list": [get(CURATOR)],
     "api-export-detail": [get(ADMIN, lambda w: {"export_id": w.export.pk})],
     "api-export-download": [get(ADMIN, lambda w: {"export_id": w.export.pk, "file_name": "manifest.jsonl"})],
+    # API: clusters and pruning (starting and applying need curate; an empty start payload is refused with 400)
+    "api-cluster-run-start": [post(CURATOR)],
+    "api-cluster-run-detail": [get(VIEWER, lambda w: {"cluster_run_id": pruning_world(w).cluster_run.pk})],
+    "api-version-cluster-runs": [get(VIEWER, version_kwargs)],
+    "api-prune-methods": [get(VIEWER)],
+    "api-prune-run-start": [post(CURATOR)],
+    "api-prune-run-detail": [get(VIEWER, lambda w: {"prune_run_id": pruning_world(w).prune_run.pk})],
+    "api-prune-run-decisions": [get(VIEWER, lambda w: {"prune_run_id": pruning_world(w).prune_run.pk})],
+    "api-prune-run-apply": [post(CURATOR, lambda w: {"prune_run_id": pruning_world(w).prune_run.pk})],
+    "api-version-prune-runs": [get(VIEWER, version_kwargs)],
+    "api-version-diff": [get(VIEWER, lambda w: {"version_id": w.version.pk, "other_id": w.version.pk})],
     # Pages: datasets and samples
     "frontend:dataset_list": [get(VIEWER)],
     "frontend:dataset_detail": [get(VIEWER, dataset_kwargs)],

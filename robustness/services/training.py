@@ -121,6 +121,17 @@ def training_run_start(
     return run
 
 
+def training_run_repeat(*, run: TrainingRun, requested_by: User | None) -> TrainingRun:
+    """Start a new run with ``run``'s version, architecture, seed, device, augmentation and hyper-parameters."""
+    stored = run.hyperparameters
+    return training_run_start(
+        version=run.version, arch=run.arch, requested_by=requested_by, epochs=stored["epochs"],
+        batch_size=stored["batch_size"], lr=stored["lr"], img_size=stored["img_size"], seed=run.seed,
+        device=run.device, augmentation=run.augmentation, optimizer=stored["optimizer"],
+        weight_decay=stored["weight_decay"], precision=stored["precision"],
+    )  # fmt: skip
+
+
 def _config_or_error(
     epochs: int, batch_size: int, lr: float, weight_decay: float, optimizer: str, augmentation: str, precision: str
 ) -> TrainingConfig:

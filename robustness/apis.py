@@ -1,0 +1,145 @@
+"""REST API of training: start a run, list and read runs, list and read trained models (one view per operation)."""
+
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from curation.models import DatasetVersion
+from robustness.ml.augmentations import AUGMENTATIONS, DEFAULT_AUGMENTATION
+from robustness.ml.devices import PRECISIONS
+from robustness.ml.models import model_names
+from robustness.ml.training import OPTIMIZERS
+from robustness.models import TrainedModel, TrainingRun
+from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list
+from robustness.services.training import training_run_start
+
+
+class TrainingRunOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="job.status", read_only=True)
+    progress = serializers.FloatField(source="job.progress", read_only=True)
+    error = serializers.CharField(source="job.error", read_only=True)
+    job = serializers.IntegerField(source="job_id", read_only=True)
+    version = serializers.IntegerField(source="version_id", read_only=True)
+    trained_model = serializers.SerializerMethodField()
+    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = (
+            "id", "job", "status", "progress", "error", "version", "arch", "hyperparameters", "augmentation",
+            "augmentation_spec", "seed", "device", "device_used", "precision", "code_version", "classes",
+            "validation", "train_count", "val_count", "epoch_metrics", "best_epoch", "checkpoint_last_key",
+            "checkpoint_best_key", "trained_model", "requested_by", "created_at",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_trained_model(self, run: TrainingRun) -> int | None:
+        trained_model = getattr(run, "trained_model", None)
+        return trained_model.pk if trained_model is not None else None
+
+
+class TrainedModelOutputSerializer(serializers.ModelSerializer):
+    trained_on = serializers.IntegerField(source="trained_on_id", read_only=True)
+    run = serializers.IntegerField(source="run_id", read_only=True)
+
+    class Meta:
+        model = TrainedModel
+        fields = (
+            "id", "name", "arch", "classes", "img_size", "normalization", "checkpoint_best_key",
+            "checkpoint_last_key", "metrics", "trained_on", "run", "created_at",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class TrainingRunStartApi(APIView):
+    """Start training a classifier on a dataset version (admins: run_gpu_jobs). Answers 201 with the run."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.RUN_GPU_JOBS
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(help_text="id of the dataset version")
+        arch = serializers.ChoiceField(choices=model_names())
+        epochs = serializers.IntegerField(default=10, min_value=1, max_value=1000)
+        batch_size = serializers.IntegerField(default=64, min_value=1, max_value=4096)
+        lr = serializers.FloatField(default=1e-3, min_value=0)
+        img_size = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=8, max_value=1024)
+        seed = serializers.IntegerField(default=0, min_value=0, max_value=2**63 - 1)
+        device = serializers.CharField(default="auto", max_length=32)
+        augmentation = serializers.ChoiceField(choices=sorted(AUGMENTATIONS), default=DEFAULT_AUGMENTATION)
+        optimizer = serializers.ChoiceField(choices=OPTIMIZERS, default="adamw")
+        weight_decay = serializers.FloatField(default=1e-4, min_value=0)
+        precision = serializers.ChoiceField(choices=PRECISIONS, default="auto")
+
+    @extend_schema(request=InputSerializer, responses={201: TrainingRunOutputSerializer})
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        options: dict[str, Any] = dict(payload.validated_data)
+        version = DatasetVersion.objects.select_related("dataset").filter(pk=options.pop("version")).first()
+        if version is None:
+            raise NotFound("That dataset version does not exist.")
+        run = training_run_start(version=version, requested_by=cast(User, request.user), **options)
+        return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class TrainingRunListApi(APIView):
+    """Training runs, newest first (cursor pagination)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(responses=TrainingRunOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(training_run_list(), request, view=self)
+        return paginator.get_paginated_response(TrainingRunOutputSerializer(page, many=True).data)
+
+
+class TrainingRunDetailApi(APIView):
+    """One training run: status, per-epoch metrics, checkpoints, what it was trained on."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(responses=TrainingRunOutputSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        run = training_run_get(run_id=run_id)
+        if run is None:
+            raise NotFound(f"Training run {run_id} does not exist.")
+        return Response(TrainingRunOutputSerializer(run).data)
+
+
+class TrainedModelListApi(APIView):
+    """Trained models, newest first (cursor pagination)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(responses=TrainedModelOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(trained_model_list(), request, view=self)
+        return paginator.get_paginated_response(TrainedModelOutputSerializer(page, many=True).data)
+
+
+class TrainedModelDetailApi(APIView):
+    """One trained model: classes, input size, normalization, checkpoints, metrics."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(responses=TrainedModelOutputSerializer)
+    def get(self, request: Request, trained_model_id: int) -> Response:
+        trained_model = trained_model_get(trained_model_id=trained_model_id)
+        if trained_model is None:
+            raise NotFound(f"Trained model {trained_model_id} does not exist.")
+        return Response(TrainedModelOutputSerializer(trained_model).data)

@@ -15,9 +15,9 @@ def cluster_job(ctx: JobContext) -> dict[str, Any]:
     """Spherical k-means of a version's embeddings, with per-cluster complexity."""
     try:
         params = cluster_params_validate(**ctx.params)
+        run = cluster_run_create(params=params, job=ctx.job, user=ctx.job.requested_by, progress=ctx.progress)
     except (ApplicationError, TypeError) as exc:
         raise JobFailed(getattr(exc, "message", str(exc)))
-    run = cluster_run_create(params=params, job=ctx.job, user=ctx.job.requested_by, progress=ctx.progress)
     return {"cluster_run": run.pk, "version": run.version_id, "n_clusters": run.n_clusters, "n_samples": run.n_samples}
 
 
@@ -26,15 +26,15 @@ def prune_job(ctx: JobContext) -> dict[str, Any]:
     """Propose a pruning of a version: a decision, a reason and a score for every sample."""
     try:
         params = prune_params_validate(**ctx.params)
+        run = prune_run_create(
+            params=params,
+            job=ctx.job,
+            user=ctx.job.requested_by,
+            progress=ctx.progress,
+            on_batch=lambda done, total: ctx.check_cancelled(),
+        )
     except (ApplicationError, TypeError) as exc:
         raise JobFailed(getattr(exc, "message", str(exc)))
-    run = prune_run_create(
-        params=params,
-        job=ctx.job,
-        user=ctx.job.requested_by,
-        progress=ctx.progress,
-        on_batch=lambda done, total: ctx.check_cancelled(),
-    )
     return {
         "prune_run": run.pk,
         "version": run.version_id,

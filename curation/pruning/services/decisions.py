@@ -103,17 +103,18 @@ def binary_copy_rows(values: dict[str, np.ndarray], nulls: dict[str, np.ndarray]
 
 
 def _copy_write(prune_run_id: int, decisions: DecisionArrays, on_batch: BatchCallback | None) -> None:
+    # One COPY per batch: the connection cannot run other queries (the cancel check) while a COPY is open.
     table = PruneDecision._meta.db_table
     sql = f"COPY {table} ({', '.join(_BINARY_TYPES)}) FROM STDIN WITH (FORMAT BINARY)"
     total = decisions.sample_ids.size
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        copy.write(_COPY_HEADER)
+    with connection.cursor() as cursor:
         for start in range(0, total, BATCH_ROWS):
             stop = min(start + BATCH_ROWS, total)
-            copy.write(binary_copy_rows(*decisions.columns(prune_run_id, slice(start, stop))))
+            rows = binary_copy_rows(*decisions.columns(prune_run_id, slice(start, stop)))
+            with cursor.copy(sql) as copy:
+                copy.write(_COPY_HEADER + rows + _COPY_TRAILER)
             if on_batch is not None:
                 on_batch(stop, total)
-        copy.write(_COPY_TRAILER)
 
 
 def _bulk_create_write(prune_run_id: int, decisions: DecisionArrays, on_batch: BatchCallback | None) -> None:

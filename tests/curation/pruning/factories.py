@@ -68,6 +68,15 @@ def member_ids(version: DatasetVersion) -> np.ndarray:
     )
 
 
+def stored_files(prefix: str) -> list[str]:
+    """Every file under a storage folder, recursively."""
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return []
+    return [f"{prefix}/{name}" for name in files] + [p for f in folders for p in stored_files(f"{prefix}/{f}")]
+
+
 def _npy_save(key: str, array: np.ndarray) -> str:
     buffer = io.BytesIO()
     np.save(buffer, array)
@@ -124,3 +133,29 @@ def clustered_vectors(
     x = centres[truth] + rng.standard_normal((truth.size, d)) * np.asarray(spread)[truth, None] / np.sqrt(d)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x.astype(np.float32), truth
+
+
+class PruningWorld:
+    """A cluster run and a prune run of a version (for the permission matrix), built once per world."""
+
+    def __init__(self, version: DatasetVersion):
+        from curation.pruning.services.clustering import cluster_run_create
+        from curation.pruning.services.params import cluster_params_validate, prune_params_validate
+        from curation.pruning.services.pruning import prune_run_create
+
+        n = version.members.count()
+        vectors = np.random.default_rng(0).standard_normal((n, 8)).astype(np.float32)
+        self.embedding_set = embedding_set_create(version=version, vectors=vectors)
+        self.cluster_run = cluster_run_create(
+            params=cluster_params_validate(version_id=version.pk, embedding_set_id=self.embedding_set.pk, n_clusters=1)
+        )
+        self.prune_run = prune_run_create(
+            params=prune_params_validate(version_id=version.pk, method="random", keep_fraction=1.0)
+        )
+
+
+def pruning_world(world: object) -> PruningWorld:
+    """The PruningWorld of a permission-matrix World (created on first use, kept on the world)."""
+    if getattr(world, "pruning", None) is None:
+        world.pruning = PruningWorld(world.version)  # type: ignore[attr-defined]
+    return world.pruning  # type: ignore[attr-defined]

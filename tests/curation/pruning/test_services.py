@@ -16,7 +16,7 @@ from curation.pruning.services.decisions import DecisionArrays, _bulk_create_wri
 from curation.pruning.services.params import ClusterParams, cluster_params_validate, prune_params_validate
 from curation.pruning.services.pruning import prune_run_create
 from jobs.runtime import JobCancelled
-from tests.curation.pruning.factories import embedding_set_create, member_ids, version_with_samples
+from tests.curation.pruning.factories import embedding_set_create, member_ids, stored_files, version_with_samples
 
 
 def _decisions(run: PruneRun) -> list[tuple]:
@@ -29,22 +29,6 @@ def _decisions(run: PruneRun) -> list[tuple]:
 
 def _prune(version, method, **params) -> PruneRun:
     return prune_run_create(params=prune_params_validate(version_id=version.pk, method=method, **params))
-
-
-def _stored_files() -> list[str]:
-    found = []
-
-    def walk(prefix: str) -> None:
-        try:
-            folders, files = default_storage.listdir(prefix)
-        except FileNotFoundError:
-            return
-        found.extend(f"{prefix}/{name}" for name in files)
-        for folder in folders:
-            walk(f"{prefix}/{folder}")
-
-    walk("pruning")
-    return found
 
 
 # --- clustering ----------------------------------------------------------------------------------
@@ -105,7 +89,7 @@ def test_embeddings_of_another_version_are_refused_and_nothing_is_written(small_
     assert refused_cluster.value.code == refused_prune.value.code == refused_run.value.code == "embeddings_mismatch"
     assert refused_cluster.value.details == {"missing": 60, "members": 60}
     assert ClusterRun.objects.count() == PruneRun.objects.count() == 0
-    assert _stored_files() == []
+    assert stored_files("pruning") == []
 
 
 def test_embeddings_covering_part_of_the_version_are_refused(small_version):
@@ -296,7 +280,7 @@ def test_a_cancel_while_writing_decisions_leaves_nothing(small_version, monkeypa
         prune_run_create(params=params, on_batch=cancel)
 
     assert PruneRun.objects.count() == PruneDecision.objects.count() == 0
-    assert _stored_files() == []
+    assert stored_files("pruning") == []
 
 
 def test_copy_and_bulk_create_write_the_same_rows(small_version):

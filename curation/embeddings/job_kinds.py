@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from curation.embeddings.services.duplicates import FIND_DUPLICATES_JOB_KIND, duplicates_job
 from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, embedding_job, embedding_job_cleanup
 from jobs.runtime import JobContext, job_kind
 
@@ -10,3 +11,11 @@ from jobs.runtime import JobContext, job_kind
 def embed_job(ctx: JobContext) -> dict[str, Any]:
     """Embed every image of a dataset version with an encoder, in chunks shared by the workers."""
     return embedding_job(ctx)
+
+
+# On the GPU queue too: calibration embeds perturbed copies with the set's encoder. The run is written
+# in one transaction at the end, so there is nothing to clean up.
+@job_kind(FIND_DUPLICATES_JOB_KIND, queue="gpu", capability="curate")
+def find_duplicates_job(ctx: JobContext) -> dict[str, Any]:
+    """Exact and near-duplicate groups of an embedding set, at a calibrated (or given) threshold."""
+    return duplicates_job(ctx)

@@ -106,3 +106,80 @@ class EmbeddingChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.number} of set {self.embedding_set_id} ({self.status})"
+
+
+class DuplicateKind(models.TextChoices):
+    EXACT = "exact"  # the same bytes under several file names (one sample with several aliases)
+    NEAR = "near"  # different samples whose embeddings' cosine reaches the run's threshold
+
+
+class DuplicateRun(models.Model):
+    """Exact and near-duplicate groups of an embedding set's samples, written whole when the job ends.
+
+    threshold: the cosine used for near duplicates; threshold_source: "user" or "calibrated" (then
+    `calibration` holds the perturbed-pair and nearest-neighbour histograms). `search` says how pairs
+    were searched (exact, or within k-means cells with the recall measured against exact search on a
+    sample); `truth` holds precision and recall against the demo dataset's ground truth, when it is the demo.
+    """
+
+    embedding_set = models.ForeignKey(EmbeddingSet, on_delete=models.CASCADE, related_name="duplicate_runs")
+    version = models.ForeignKey("curation.DatasetVersion", on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    params = models.JSONField(default=dict, blank=True)
+    threshold = models.FloatField()
+    threshold_source = models.CharField(max_length=16)
+    calibration = models.JSONField(default=dict, blank=True)
+    search = models.JSONField(default=dict, blank=True)
+    truth = models.JSONField(null=True, blank=True)
+    exact_group_count = models.PositiveIntegerField(default=0)
+    near_group_count = models.PositiveIntegerField(default=0)
+    near_duplicate_samples = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"DuplicateRun {self.pk} of set {self.embedding_set_id} (cosine >= {self.threshold:.4f})"
+
+
+class DuplicateGroup(models.Model):
+    """One group of a run: near duplicates (several samples, with each pair's cosine at or above the
+    threshold that linked them) or an exact group (one sample, several file names)."""
+
+    run = models.ForeignKey(DuplicateRun, on_delete=models.CASCADE, related_name="groups")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=8, choices=DuplicateKind.choices)
+    size = models.PositiveIntegerField(help_text="Samples (near) or file names (exact).")
+    sample_ids = models.JSONField(default=list)
+    pairs = models.JSONField(default=list, blank=True, help_text="[[sample a, sample b, cosine]] (near groups)")
+    file_names = models.JSONField(default=list, blank=True, help_text="Names of the bytes (exact groups)")
+    max_similarity = models.FloatField(default=1.0)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="unique_duplicate_group_number")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} group {self.number} of run {self.run_id} ({self.size})"
+
+
+class EmbeddingMap(models.Model):
+    """2-D coordinates of an embedding set's samples (PCA, or PCA then t-SNE), stored as an `.npz`
+    (sample_ids int64, xy float32) with its sha256; t-SNE maps hold a stratified sample of the rows."""
+
+    embedding_set = models.ForeignKey(EmbeddingSet, on_delete=models.CASCADE, related_name="maps")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=8)
+    params = models.JSONField(default=dict, blank=True)
+    points_key = models.CharField(max_length=300)
+    points_checksum = models.CharField(max_length=64)
+    point_count = models.PositiveIntegerField()
+    seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"EmbeddingMap {self.pk} ({self.method}) of set {self.embedding_set_id}"

@@ -35,7 +35,7 @@ def real_accuracy(top_k: np.ndarray, valid: np.ndarray) -> tuple[float, int]:
     """
     top_k = np.asarray(top_k, dtype=np.int64).reshape(len(valid), -1)
     kept = valid.any(axis=1)
-    hits: np.ndarray = np.take_along_axis(valid, top_k, axis=1).any(axis=1)
+    hits = np.asarray(np.take_along_axis(valid, top_k, axis=1).any(axis=1), dtype=bool)
     count = int(kept.sum())
     return (float(hits[kept].mean()) if count else float("nan")), count
 

@@ -1,0 +1,1 @@
+"""Writes of the review app: proposals, queues, votes, consensus, applying, taxonomy changes."""

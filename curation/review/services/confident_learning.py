@@ -1,0 +1,150 @@
+"""Confident learning on a linear probe's out-of-fold probabilities (cleanlab; METHODS.md §4).
+
+The probe learns the classes with at least two labelled members (the others' members sit out and are
+counted). The multi-label variant runs when members carry several labels (multi_label "auto") or when
+asked ("yes"). Flagged samples get their most probable other class and every other class reaching
+`min_probability`; unflagged ones, other classes reaching `secondary_probability` (a second object).
+Unlabeled members get suggestions (source linear_probe) from a probe trained on every labelled member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from core.api_errors import ApplicationError
+from curation.embeddings.models import EmbeddingSet
+from curation.models import DatasetVersion
+from curation.review.ml import proposals as ml
+from curation.review.models import ProposalSource
+from curation.review.services.proposal_inputs import (
+    Members,
+    Proposal,
+    class_order,
+    member_embeddings,
+    top_k_proposals,
+)
+from curation.review.services.proposal_params import ProposalParams
+
+Progress = Callable[[int, int, str], None]
+
+
+def confident_learning(
+    params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
+) -> tuple[list[Proposal], dict[str, Any]]:
+    embedding_set = EmbeddingSet.objects.get(pk=params.id_of("embedding_set_id"))
+    report(0, 3, "reading embeddings")
+    rows, vectors = member_embeddings(embedding_set, members)
+    classes = class_order(version, members)
+    index = {name: i for i, name in enumerate(classes)}
+    labelled = np.asarray([bool(members.label_sets[r]) for r in rows], dtype=bool)
+    multi = params.multi_label == "yes" or (
+        params.multi_label == "auto" and any(len(members.label_sets[r]) > 1 for r in rows)
+    )
+    config = ml.ProbeConfig(folds=params.folds, C=params.C, seed=params.seed)
+    report(1, 3, "out-of-fold probabilities")
+    # The probe learns the classes with at least two labelled members; the others' members sit out.
+    primary = np.asarray([index.get(members.primary[r] or members.label_sets[r][0], -1) for r in rows[labelled]])
+    counts = np.bincount(primary[primary >= 0], minlength=len(classes))
+    learnable = np.flatnonzero(counts >= 2)
+    if learnable.size < 2:
+        raise ApplicationError(
+            "Confident learning needs at least two classes with two labelled members each.", code="nothing_to_learn"
+        )
+    compact = {int(c): i for i, c in enumerate(learnable)}
+    in_probe = np.asarray([compact.get(int(p), -1) >= 0 for p in primary], dtype=bool)
+    probe_rows = rows[labelled][in_probe]
+    probe_vectors = vectors[labelled][in_probe]
+    names = [classes[c] for c in learnable]
+    if multi:
+        proposals, folds, flagged = _multilabel_issues(probe_rows, probe_vectors, names, members, config, params)
+    else:
+        labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
+        proposals, folds, flagged = _single_label_issues(
+            probe_rows, probe_vectors, labels, names, members, config, params
+        )
+    report(2, 3, "suggestions for unlabeled members")
+    unlabeled = rows[~labelled]
+    if unlabeled.size:
+        fit_labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
+        probabilities = ml.probe_probabilities(probe_vectors, fit_labels, vectors[~labelled], len(names), config)
+        proposals += top_k_proposals(
+            unlabeled, probabilities, names, members, params, ProposalSource.LINEAR_PROBE, with_issue=False
+        )
+    summary = {
+        "variant": "multi_label" if multi else "single_label",
+        "classes": names,
+        "folds": folds,
+        "in_probe": int(probe_rows.size),
+        "left_out_rare_classes": int(labelled.sum() - probe_rows.size),
+        "unlabeled": int(unlabeled.size),
+        "not_embedded": int(members.sample_ids.size - rows.size),
+        "label_issues": flagged,
+    }
+    return proposals, summary
+
+
+def _single_label_issues(
+    rows: np.ndarray,
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    members: Members,
+    config: ml.ProbeConfig,
+    params: ProposalParams,
+) -> tuple[list[Proposal], int, int]:
+    probabilities, folds = ml.out_of_fold_probabilities(vectors, labels, len(names), config)
+    issues = ml.label_issues_single(labels, probabilities)
+    proposals = []
+    for i, row in enumerate(rows.tolist()):
+        have = set(members.label_sets[row])
+        flagged = bool(issues.is_issue[i])
+        cut = params.min_probability if flagged else params.secondary_probability
+        chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist()) | (
+            {int(np.argmax(probabilities[i]))} if flagged else set()
+        )
+        evidence = {
+            "flagged": flagged,
+            "given": names[labels[i]],
+            "given_probability": round(float(probabilities[i, labels[i]]), 4),
+        }
+        for c in sorted(chosen, key=lambda c: -probabilities[i, c]):
+            if names[c] not in have:
+                proposals.append(
+                    Proposal(
+                        int(members.sample_ids[row]), names[c], float(probabilities[i, c]),
+                        float(issues.issue_score[i]), ProposalSource.CONFIDENT_LEARNING, evidence,
+                    )
+                )  # fmt: skip
+    return proposals, folds, int(issues.is_issue.sum())
+
+
+def _multilabel_issues(
+    rows: np.ndarray,
+    vectors: np.ndarray,
+    names: list[str],
+    members: Members,
+    config: ml.ProbeConfig,
+    params: ProposalParams,
+) -> tuple[list[Proposal], int, int]:
+    index = {name: i for i, name in enumerate(names)}
+    label_lists = [sorted({index[n] for n in members.label_sets[row] if n in index}) for row in rows.tolist()]
+    matrix = np.zeros((rows.size, len(names)), dtype=int)
+    for i, labels in enumerate(label_lists):
+        matrix[i, labels] = 1
+    probabilities, folds = ml.out_of_fold_multilabel_probabilities(vectors, matrix, config)
+    issues = ml.label_issues_multilabel(label_lists, probabilities)
+    proposals = []
+    for i, row in enumerate(rows.tolist()):
+        flagged = bool(issues.is_issue[i])
+        cut = params.min_probability if flagged else params.secondary_probability
+        for c in np.flatnonzero((probabilities[i] >= cut) & (matrix[i] == 0)).tolist():
+            proposals.append(
+                Proposal(
+                    int(members.sample_ids[row]), names[c], float(probabilities[i, c]), float(issues.issue_score[i]),
+                    ProposalSource.CONFIDENT_LEARNING, {"flagged": flagged, "given": members.label_sets[row]},
+                )
+            )  # fmt: skip
+    return proposals, folds, int(issues.is_issue.sum())

@@ -8,6 +8,7 @@ from curation.ml.encoders.base import (
     WeightsUnavailable,
     create_encoder,
     register_encoder,
+    registered_encoder_builders,
     registered_encoder_families,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "WeightsUnavailable",
     "create_encoder",
     "register_encoder",
+    "registered_encoder_builders",
     "registered_encoder_families",
 ]

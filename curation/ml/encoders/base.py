@@ -183,6 +183,11 @@ def registered_encoder_families() -> tuple[str, ...]:
     return tuple(sorted(_ENCODER_FAMILIES))
 
 
+def registered_encoder_builders() -> dict[str, EncoderBuilder]:
+    """family -> builder (a copy); a builder's ``__module__`` tells production families from test-only ones."""
+    return dict(_ENCODER_FAMILIES)
+
+
 def create_encoder(
     name: str, *, device: str | torch.device = "cpu", precision: str = "auto", **options: Any
 ) -> Encoder:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, imports, jobs, media
+from frontend.pages import datasets, imports, jobs, media, training
 
 app_name = "frontend"
 
@@ -21,4 +21,12 @@ urlpatterns = [
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
+    path("training/", training.training_run_list_page, name="training_run_list"),
+    path("training/start/", training.training_run_start_page, name="training_run_start"),
+    path("training/runs/<int:run_id>/", training.training_run_detail, name="training_run_detail"),
+    path(
+        "training/runs/<int:run_id>/checkpoints/<str:which>/",
+        training.training_checkpoint_download,
+        name="training_checkpoint",
+    ),
 ]

@@ -103,6 +103,21 @@ def embedding_set_kwargs(world: World) -> dict[str, Any]:
     return {"embedding_set_id": embedding_set.pk}
 
 
+def training_run_kwargs(world: World) -> dict[str, Any]:
+    """A training run on the world's version (queued, no checkpoint yet: a download answers 404, allowed)."""
+    from robustness.models import TrainingRun
+    from tests.robustness.factories import TrainingRunFactory
+
+    run = TrainingRun.objects.filter(job=world.job).first() or TrainingRunFactory(version=world.version, job=world.job)
+    return {"run_id": run.pk}
+
+
+def trained_model_kwargs(world: World) -> dict[str, Any]:
+    from tests.robustness.factories import TrainedModelFactory
+
+    return {"trained_model_id": TrainedModelFactory(run__version=world.version).pk}
+
+
 PERMISSION_MATRIX: dict[str, list[Access]] = {
     # API: auth, self, schema
     "api-token": [post(ANONYMOUS)],
@@ -160,6 +175,16 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-embedding-neighbours": [get(VIEWER, embedding_set_kwargs)],
     "api-embedding-text-search": [get(VIEWER, embedding_set_kwargs)],
     "api-embedding-set-create": [post(CURATOR, version_kwargs)],
+    # Training (reads for viewers; starting a run needs run_gpu_jobs: admins. Empty payloads answer 400)
+    "api-training-run-start": [post(ADMIN)],
+    "api-training-run-list": [get(VIEWER)],
+    "api-training-run-detail": [get(VIEWER, training_run_kwargs)],
+    "api-trained-model-list": [get(VIEWER)],
+    "api-trained-model-detail": [get(VIEWER, trained_model_kwargs)],
+    "frontend:training_run_list": [get(VIEWER)],
+    "frontend:training_run_start": [post(ADMIN)],
+    "frontend:training_run_detail": [get(VIEWER, training_run_kwargs)],
+    "frontend:training_checkpoint": [get(VIEWER, lambda w: {**training_run_kwargs(w), "which": "best"})],
 }
 
 

@@ -79,6 +79,9 @@ def proposal_params_validate(**raw: Any) -> ProposalParams:
     """Checked parameters (defaults filled in) or ApplicationError: invalid_source, invalid_parameter,
     not_found, embeddings_required, embeddings_not_ready, no_text_tower, cluster_run_required,
     trained_model_required, dataset_mismatch."""
+    unknown = set(raw) - {f.name for f in dataclasses.fields(ProposalParams)}
+    if unknown:
+        raise _invalid(f"unknown parameters: {', '.join(sorted(unknown))}")
     try:
         params = ProposalParams.from_job(raw)
     except TypeError as exc:

@@ -171,7 +171,8 @@ class VersionExportCreateApi(ExportApi):
 
 class ExportFilterSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, min_value=1, help_text="Only exports of this version.")
-    format = serializers.ChoiceField(choices=ExportFormat.choices, required=False, help_text="Only this format.")
+    # Not `format`: DRF reads that query parameter as a renderer override (?format=json).
+    export_format = serializers.ChoiceField(choices=ExportFormat.choices, required=False, help_text="Only this format.")
 
 
 class ExportListApi(ExportApi):
@@ -194,7 +195,7 @@ class ExportListApi(ExportApi):
         exports = export_list(
             user=request.user,
             version_id=filters.validated_data.get("version"),
-            format=filters.validated_data.get("format"),
+            format=filters.validated_data.get("export_format"),
         )
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(exports, request, view=self)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, imports, jobs, media, training
+from frontend.pages import datasets, exports, imports, jobs, media, training
 
 app_name = "frontend"
 
@@ -29,4 +29,6 @@ urlpatterns = [
         training.training_checkpoint_download,
         name="training_checkpoint",
     ),
+    path("datasets/<int:dataset_id>/v/<int:number>/export/", exports.version_export, name="version_export"),
+    path("exports/", exports.export_list_page, name="export_list"),
 ]

@@ -142,6 +142,9 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-export-list": [get(CURATOR)],
     "api-export-detail": [get(ADMIN, lambda w: {"export_id": w.export.pk})],
     "api-export-download": [get(ADMIN, lambda w: {"export_id": w.export.pk, "file_name": "manifest.jsonl"})],
+    # Pages: exports (an empty export form is re-rendered with its errors)
+    "frontend:version_export": [get(CURATOR, page_version_kwargs), post(CURATOR, page_version_kwargs)],
+    "frontend:export_list": [get(CURATOR)],
     # API: clusters and pruning (starting and applying need curate; an empty start payload is refused with 400)
     "api-cluster-run-start": [post(CURATOR)],
     "api-cluster-run-detail": [get(VIEWER, lambda w: {"cluster_run_id": pruning_world(w).cluster_run.pk})],

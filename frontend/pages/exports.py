@@ -1,0 +1,78 @@
+"""Export pages: the export form of a version, and the list of exports with their download links.
+
+The list's rows are the named partial `frontend/exports/_export_rows.html`; htmx requests to the
+list get it alone. It polls every 2 s while one of the shown exports is unfinished and renders
+without the trigger once all are, so polling stops by itself. Downloads go through the API's
+ranged download endpoint (session auth), so pages never read export files themselves.
+"""
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required
+from curation.exports.models import ExportFormat
+from curation.exports.selectors import export_list
+from curation.exports.services.exports import export_submit
+from curation.exports.services.writing import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
+from curation.models import DatasetVersion
+
+EXPORT_PAGE_SIZE = 50
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=ExportFormat.choices, initial=ExportFormat.IMAGEFOLDER_ZIP)
+    shard_size = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_SHARD_SIZE,
+        help_text=f"WebDataset only: samples per shard (default {DEFAULT_SHARD_SIZE}).",
+    )
+
+
+@capability_required(Capability.CURATE)
+def version_export(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """GET: the export form of a version. POST: start the export job, then go to the exports list."""
+    version = get_object_or_404(
+        DatasetVersion.objects.select_related("dataset", "job"), dataset_id=dataset_id, number=number
+    )
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = {"shard_size": data["shard_size"]} if data["format"] == ExportFormat.WEBDATASET else {}
+        try:
+            export = export_submit(
+                version=version, format=data["format"], options=options, requested_by=cast(User, request.user)
+            )
+        except ApplicationError as exc:
+            form.add_error("shard_size" if exc.code == "invalid_options" else None, exc.message)
+        else:
+            return redirect(f"{reverse('frontend:export_list')}#export-{export.pk}")
+    context = {"dataset": version.dataset, "version": version, "form": form, "nav_section": "exports"}
+    return render(request, "frontend/exports/version_export.html", context)
+
+
+@capability_required(Capability.CURATE)
+def export_list_page(request: HttpRequest) -> HttpResponse:
+    """The user's exports (an admin's: everyone's), newest first, in keyset pages (`?before=<id>`)."""
+    exports = export_list(user=request.user)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        exports = exports.filter(pk__lt=int(before))
+    page = list(exports[: EXPORT_PAGE_SIZE + 1])
+    shown = page[:EXPORT_PAGE_SIZE]
+    context: dict[str, Any] = {
+        "exports": shown,
+        "polling": any(export.job is not None and not export.job.is_finished for export in shown),
+        "next_before": shown[-1].pk if len(page) > EXPORT_PAGE_SIZE else None,
+        "before": before if before.isdigit() else "",
+        "nav_section": "exports",
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "frontend/exports/_export_rows.html", context)
+    return render(request, "frontend/exports/export_list.html", context)

@@ -24,12 +24,23 @@ class CheckpointInvalid(ValueError):
 
 
 def checkpoint_build(
-    *, model: Classifier, arch: str, classes: list[str], img_size: int, epoch: int, training_state: dict | None = None
+    *,
+    model: Classifier,
+    arch: str,
+    classes: list[str],
+    img_size: int,
+    epoch: int,
+    training_state: dict | None = None,
+    model_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The checkpoint dict of ``model`` after ``epoch`` epochs; ``training_state`` makes it resumable."""
+    """The checkpoint dict of ``model`` after ``epoch`` epochs; ``training_state`` makes it resumable.
+
+    ``model_options`` are the keyword arguments ``create_model`` built it with (e.g. a width).
+    """
     return {
         "format": CHECKPOINT_FORMAT,
         "arch": arch,
+        "model_options": dict(model_options or {}),
         "classes": list(classes),
         "img_size": img_size,
         "mean": list(model.spec.mean),
@@ -62,7 +73,7 @@ def checkpoint_read(source: Path | IO[bytes] | bytes) -> dict[str, Any]:
 def classifier_from_checkpoint(checkpoint: dict[str, Any]) -> tuple[Classifier, list[str], Preprocessing]:
     """Rebuild the classifier (eval mode, CPU) with its classes and preprocessing."""
     classes = list(checkpoint["classes"])
-    model = create_model(checkpoint["arch"], len(classes), pretrained=False)
+    model = create_model(checkpoint["arch"], len(classes), pretrained=False, **checkpoint.get("model_options", {}))
     try:
         model.load_state_dict(checkpoint["model"], strict=True)
     except RuntimeError as error:

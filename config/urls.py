@@ -6,6 +6,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.urls")),
     path("", include("curation.embeddings.urls")),
     path("", include("curation.pruning.urls")),
+    path("", include("curation.review.urls")),
     path("", include("curation.exports.urls")),
     path("", include("jobs.urls")),
     path("", include("robustness.urls")),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, exports, imports, jobs, media, training
+from frontend.pages import datasets, evaluation, exports, imports, jobs, media, training
 
 app_name = "frontend"
 
@@ -28,6 +28,15 @@ urlpatterns = [
         "training/runs/<int:run_id>/checkpoints/<str:which>/",
         training.training_checkpoint_download,
         name="training_checkpoint",
+    ),
+    path("evaluations/", evaluation.evaluation_list, name="evaluation_list"),
+    path("evaluations/start/", evaluation.evaluation_start, name="evaluation_start"),
+    path("evaluations/compare/", evaluation.evaluation_compare, name="evaluation_compare"),
+    path("evaluations/<int:run_id>/", evaluation.evaluation_report, name="evaluation_report"),
+    path(
+        "evaluations/<int:run_id>/examples/<path:name>.png",
+        evaluation.evaluation_example,
+        name="evaluation_example",
     ),
     path("datasets/<int:dataset_id>/v/<int:number>/export/", exports.version_export, name="version_export"),
     path("exports/", exports.export_list_page, name="export_list"),

@@ -118,6 +118,17 @@ def trained_model_kwargs(world: World) -> dict[str, Any]:
     return {"trained_model_id": TrainedModelFactory(run__version=world.version).pk}
 
 
+def evaluation_run_kwargs(world: World) -> dict[str, Any]:
+    """An evaluation run on the world's version (its job queued, no results yet: the report shows the status)."""
+    from robustness.evaluation.models import EvaluationRun
+    from tests.robustness.factories import TrainedModelFactory
+
+    run = EvaluationRun.objects.filter(version=world.version).first() or EvaluationRun.objects.create(
+        trained_model=TrainedModelFactory(run__version=world.version), version=world.version, suites=["clean"]
+    )
+    return {"run_id": run.pk}
+
+
 PERMISSION_MATRIX: dict[str, list[Access]] = {
     # API: auth, self, schema
     "api-token": [post(ANONYMOUS)],
@@ -188,6 +199,15 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:training_run_start": [post(ADMIN)],
     "frontend:training_run_detail": [get(VIEWER, training_run_kwargs)],
     "frontend:training_checkpoint": [get(VIEWER, lambda w: {**training_run_kwargs(w), "which": "best"})],
+    # API and pages: evaluations (start: admins; an empty payload is refused with 400 after the permission check)
+    "api-evaluation-list": [get(VIEWER)],
+    "api-evaluation-start": [post(ADMIN)],
+    "api-evaluation-detail": [get(VIEWER, evaluation_run_kwargs)],
+    "frontend:evaluation_list": [get(VIEWER)],
+    "frontend:evaluation_start": [get(ADMIN), post(ADMIN)],
+    "frontend:evaluation_compare": [get(VIEWER)],
+    "frontend:evaluation_report": [get(VIEWER, evaluation_run_kwargs)],
+    "frontend:evaluation_example": [get(VIEWER, lambda w: {**evaluation_run_kwargs(w), "name": "clean/none"})],
 }
 
 

@@ -1,0 +1,358 @@
+"""Clusters, pruning and version diff pages (DESIGN.md §7).
+
+Reading needs VIEW; starting a cluster or prune job and applying a run need CURATE. The prune form
+shows the chosen method's parameters with their defaults filled in; changing the method re-renders
+only the form (htmx partial `_prune_form.html`). A started job is followed on the job page; a run's
+page previews what goes before anything is applied, and applying leads to the version diff.
+"""
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required, user_can
+from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.models import Dataset, DatasetVersion
+from curation.pruning.models import PruneMethod
+from curation.pruning.selectors.clusters import (
+    class_mix_figure,
+    cluster_gallery,
+    cluster_member_page,
+    cluster_run_get,
+    cluster_runs_of_version,
+    cluster_table,
+    complexity_figure,
+)
+from curation.pruning.selectors.diff import diff_figure, version_diff
+from curation.pruning.selectors.pruning import (
+    budget_figure,
+    prune_class_changes,
+    prune_preview,
+    prune_run_get,
+    prune_runs_of_version,
+    sweep_figure,
+)
+from curation.pruning.services.apply import prune_run_apply
+from curation.pruning.services.jobs import cluster_run_submit, prune_run_submit
+from curation.pruning.services.params import cluster_params_validate, method_defaults, prune_params_validate
+from curation.selectors import dataset_summary_list
+from jobs.models import Job, JobStatus
+
+GALLERY_CLUSTERS = 6
+MEMBER_PAGE_SIZE = 48
+PARAMETER_HELP = {
+    "keep_fraction": "Fraction of the samples KEPT, in (0, 1].",
+    "eps": "Remove a sample whose cosine similarity to an earlier one in its cluster exceeds 1 − eps.",
+    "which_to_keep": "hard: keep the farthest from the centroid; easy: the nearest; random.",
+    "tau": "Softmax temperature over cluster complexity; smaller gives complex clusters more.",
+    "cls_bal_ratio": "Each cluster keeps at least this share of an equal split (lower bound).",
+    "n_clusters": "k of the k-means; empty: round(√(n / 2)).",
+    "dbp_n_clusters": "k of DBP's k-means on SemDeDup's survivors; empty: round(√(n / 2)).",
+    "niter": "k-means iterations.",
+    "min_cluster_share": "Per-cluster minimum as a share of N / k (0: none).",
+    "per_class": "Apply the budget within each class.",
+    "exact_first": "Drop byte-identical embeddings before SemDeDup.",
+    "seed": "Seed of the random choices.",
+}
+ERROR_FIELDS = {
+    "invalid_keep_fraction": "keep_fraction",
+    "invalid_eps": "eps",
+    "invalid_tau": "tau",
+    "invalid_k": "n_clusters",
+    "k_too_large": "n_clusters",
+    "embeddings_mismatch": "embedding_set",
+    "embeddings_required": "embedding_set",
+    "embeddings_not_ready": "embedding_set",
+}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _version_or_404(dataset_id: int, number: int) -> DatasetVersion:
+    version = DatasetVersion.objects.select_related("dataset").filter(dataset_id=dataset_id, number=number).first()
+    if version is None:
+        raise Http404("No such version.")
+    return version
+
+
+def _require_curate(request: HttpRequest) -> None:
+    if not user_can(request.user, Capability.CURATE):
+        raise PermissionDenied("This action needs the 'curate' permission.")
+
+
+def _embedding_set_choices(version: DatasetVersion) -> list[tuple[str, str]]:
+    sets = EmbeddingSet.objects.filter(dataset_id=version.dataset_id, status=EmbeddingSetStatus.READY).order_by("-id")
+    choices = [("", "Newest ready set of this version")]
+    return choices + [(str(s.pk), f"#{s.pk} · {s.encoder_name} · v{s.version.number} · {s.rows} rows") for s in sets]
+
+
+def _pending_jobs(kind: str, version: DatasetVersion) -> list[Job]:
+    active = Job.objects.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    return list(active.filter(params__version_id=version.pk).order_by("-id")[:5])
+
+
+# --- index ---------------------------------------------------------------------------------------
+
+
+@capability_required(Capability.VIEW)
+def pruning_index(request: HttpRequest) -> HttpResponse:
+    """Every dataset's latest version with links to its clusters and pruning pages."""
+    context = {"datasets": dataset_summary_list(), "nav_section": "pruning"}
+    return render(request, "frontend/pruning/index.html", context)
+
+
+# --- clusters ------------------------------------------------------------------------------------
+
+
+class ClusterStartForm(forms.Form):
+    embedding_set = forms.ChoiceField(required=False, label="Embedding set")
+    n_clusters = forms.IntegerField(required=False, min_value=1, label="k", help_text=PARAMETER_HELP["n_clusters"])
+    niter = forms.IntegerField(min_value=1, initial=20, label="Iterations", help_text=PARAMETER_HELP["niter"])
+
+    def __init__(self, *args: Any, version: DatasetVersion, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["embedding_set"].choices = _embedding_set_choices(version)  # type: ignore[attr-defined]
+
+
+@capability_required(Capability.VIEW)
+def cluster_runs(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """A version's cluster runs; the chosen one (`?run=`, default newest) with its charts, table and galleries.
+
+    POST (curators): start a clustering job and follow it on the job page.
+    """
+    version = _version_or_404(dataset_id, number)
+    form = ClusterStartForm(request.POST or None, version=version)
+    if request.method == "POST":
+        _require_curate(request)
+        if form.is_valid():
+            try:
+                params = cluster_params_validate(
+                    version_id=version.pk,
+                    embedding_set_id=int(form.cleaned_data["embedding_set"] or 0) or None,
+                    n_clusters=form.cleaned_data["n_clusters"],
+                    niter=form.cleaned_data["niter"],
+                )
+                job = cluster_run_submit(params=params, requested_by=cast(User, request.user))
+                return redirect("frontend:job_detail", job_id=job.pk)
+            except ApplicationError as exc:
+                form.add_error("n_clusters" if exc.code in ("k_too_large", "invalid_k") else None, exc.message)
+    runs = list(cluster_runs_of_version(version))
+    chosen = next((r for r in runs if str(r.pk) == request.GET.get("run")), runs[0] if runs else None)
+    context: dict[str, Any] = {
+        "dataset": version.dataset,
+        "version": version,
+        "runs": runs,
+        "run": chosen,
+        "form": form,
+        "pending": _pending_jobs("cluster", version),
+        "nav_section": "pruning",
+    }
+    if chosen is not None:
+        order = request.GET.get("order", "complexity")
+        table = cluster_table(chosen, order=order)
+        top = table[:GALLERY_CLUSTERS]
+        context |= {
+            "order": order,
+            "clusters": table[:200],
+            "galleries": [cluster_gallery(chosen, cluster) for cluster in top],
+            "complexity_figure": complexity_figure(table),
+            "mix_figure": class_mix_figure(table[:30], version.dataset.classes),
+        }
+    return render(request, "frontend/pruning/clusters.html", context)
+
+
+@capability_required(Capability.VIEW)
+def cluster_detail(request: HtmxHttpRequest, cluster_run_id: int, index: int) -> HttpResponse:
+    """One cluster's members ranked by distance to the centroid (most prototypical first), a page at a time."""
+    run = cluster_run_get(cluster_run_id)
+    cluster = run.clusters.filter(index=index).first() if run is not None else None
+    if run is None or cluster is None:
+        raise Http404("No such cluster.")
+    start = int(request.GET["start"]) if request.GET.get("start", "").isdigit() else 0
+    items, next_start = cluster_member_page(run, index, start=start, size=MEMBER_PAGE_SIZE)
+    context = {
+        "run": run,
+        "cluster": cluster,
+        "version": run.version,
+        "dataset": run.version.dataset,
+        "items": items,
+        "start": start,
+        "next_start": next_start,
+        "nav_section": "pruning",
+    }
+    if request.htmx and request.htmx.target == "members-more":
+        return render(request, "frontend/pruning/_cluster_members.html", context)
+    return render(request, "frontend/pruning/cluster_detail.html", context)
+
+
+# --- pruning -------------------------------------------------------------------------------------
+
+
+class PruneStartForm(forms.Form):
+    """Every parameter of every method; the page shows the chosen method's (see `method_defaults`)."""
+
+    method = forms.ChoiceField(choices=PruneMethod.choices)
+    embedding_set = forms.ChoiceField(required=False, label="Embedding set")
+    keep_fraction = forms.FloatField(required=False, label="Keep fraction")
+    eps = forms.FloatField(required=False, label="eps")
+    which_to_keep = forms.ChoiceField(
+        required=False, choices=[("hard", "hard"), ("easy", "easy"), ("random", "random")], label="Which to keep"
+    )
+    tau = forms.FloatField(required=False, label="Temperature τ")
+    cls_bal_ratio = forms.FloatField(required=False, label="Class-balance ratio")
+    n_clusters = forms.IntegerField(required=False, min_value=1, label="k")
+    dbp_n_clusters = forms.IntegerField(required=False, min_value=1, label="DBP k")
+    niter = forms.IntegerField(required=False, min_value=1, label="k-means iterations")
+    min_cluster_share = forms.FloatField(required=False, label="Per-cluster minimum share")
+    per_class = forms.BooleanField(required=False, label="Per class")
+    exact_first = forms.BooleanField(required=False, label="Exact dedup first")
+    seed = forms.IntegerField(required=False, label="Seed")
+
+    def __init__(self, data: Any, *, version: DatasetVersion, method: str):
+        defaults = method_defaults(method)
+        initial = {name: value for name, value in defaults.items() if value is not None}
+        super().__init__(data, initial={**initial, "method": method})
+        self.fields["embedding_set"].choices = _embedding_set_choices(version)  # type: ignore[attr-defined]
+        self.defaults = defaults
+
+    def parameter_fields(self) -> list[tuple[forms.BoundField, str, str]]:
+        """(field, default as shown, help) for the method's parameters, in display order."""
+        return [
+            (self[name], _default_text(name, value), PARAMETER_HELP.get(name, ""))
+            for name, value in self.defaults.items()
+        ]
+
+    def params(self) -> dict[str, Any]:
+        """The cleaned values of the method's parameters (None: the default)."""
+        data = self.cleaned_data
+        chosen = {name: data.get(name) for name in self.defaults}
+        for flag in ("per_class", "exact_first"):
+            if flag in chosen:
+                chosen[flag] = bool(data.get(flag))
+        if chosen.get("which_to_keep") == "":
+            chosen["which_to_keep"] = None
+        return {**chosen, "embedding_set_id": int(data.get("embedding_set") or 0) or None}
+
+
+def _default_text(name: str, value: Any) -> str:
+    if value is None:
+        return "none (eps decides)" if name == "keep_fraction" else "automatic"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _method_of(request: HttpRequest) -> str:
+    method = request.POST.get("method") or request.GET.get("method") or PruneMethod.SEMDEDUP_DBP
+    return method if method in PruneMethod.values else PruneMethod.SEMDEDUP_DBP
+
+
+@capability_required(Capability.VIEW)
+def prune_start(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """A version's prune runs, and (curators) the form that starts one; POST starts the job."""
+    version = _version_or_404(dataset_id, number)
+    method = _method_of(request)
+    data = request.POST if request.method == "POST" else None
+    form = PruneStartForm(data, version=version, method=method)
+    if request.method == "POST":
+        _require_curate(request)
+        if form.is_valid():
+            try:
+                params = prune_params_validate(version_id=version.pk, method=method, **form.params())
+                job = prune_run_submit(params=params, requested_by=cast(User, request.user))
+            except ApplicationError as exc:
+                field = ERROR_FIELDS.get(exc.code)
+                form.add_error(field if field in form.fields else None, exc.message)
+            else:
+                job_url = reverse("frontend:job_detail", args=[job.pk])
+                return HttpResponseClientRedirect(job_url) if request.htmx else redirect(job_url)
+    context = {
+        "dataset": version.dataset,
+        "version": version,
+        "form": form,
+        "method": method,
+        "runs": list(prune_runs_of_version(version)[:50]),
+        "pending": _pending_jobs("prune", version),
+        "methods": PruneMethod.choices,
+        "nav_section": "pruning",
+    }
+    if request.htmx:
+        return render(request, "frontend/pruning/_prune_form.html", context)
+    return render(request, "frontend/pruning/prune.html", context)
+
+
+@capability_required(Capability.VIEW)
+def prune_run_detail(request: HttpRequest, prune_run_id: int) -> HttpResponse:
+    """What a run decided: parameters, counts, budget and sweep charts, class changes, the removal preview."""
+    run = prune_run_get(prune_run_id)
+    if run is None:
+        raise Http404("No such prune run.")
+    context = {
+        "run": run,
+        "version": run.version,
+        "dataset": run.version.dataset,
+        "params": sorted(run.params.items()),
+        "reasons": [
+            (name.replace("_", " "), count)
+            for name, count in sorted(run.summary.get("reasons", {}).items(), key=lambda item: -item[1])
+        ],
+        "truth": run.summary.get("demo_truth"),
+        "budget_figure": budget_figure(run),
+        "sweep_figure": sweep_figure(run),
+        "class_changes": prune_class_changes(run),
+        "preview": prune_preview(run),
+        "nav_section": "pruning",
+    }
+    return render(request, "frontend/pruning/prune_run.html", context)
+
+
+@capability_required(Capability.CURATE)
+def prune_run_apply_view(request: HttpRequest, prune_run_id: int) -> HttpResponse:
+    """POST: apply the run (a new version; the same one when applied before) and show the diff."""
+    if request.method != "POST":
+        return redirect("frontend:prune_run_detail", prune_run_id=prune_run_id)
+    run = prune_run_get(prune_run_id)
+    if run is None:
+        raise Http404("No such prune run.")
+    try:
+        version = prune_run_apply(prune_run=run, user=cast(User, request.user))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("frontend:prune_run_detail", prune_run_id=run.pk)
+    messages.success(request, f"Version {version.number} holds the {version.sample_count} kept samples.")
+    return redirect(
+        "frontend:version_diff", dataset_id=version.dataset_id, before=run.version.number, after=version.number
+    )
+
+
+# --- diff ------------------------------------------------------------------------------------------
+
+
+@capability_required(Capability.VIEW)
+def version_diff_page(request: HttpRequest, dataset_id: int, before: int, after: int) -> HttpResponse:
+    """Members per class and split in two versions of a dataset, with a chart."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    first, second = _version_or_404(dataset.pk, before), _version_or_404(dataset.pk, after)
+    diff = version_diff(before=first, after=second)
+    total_before, total_after = diff.totals()
+    context = {
+        "dataset": dataset,
+        "before": first,
+        "after": second,
+        "diff": diff,
+        "total_before": total_before,
+        "total_after": total_after,
+        "figure": diff_figure(diff),
+        "versions": list(dataset.versions.order_by("-number")),
+        "nav_section": "pruning",
+    }
+    return render(request, "frontend/pruning/diff.html", context)

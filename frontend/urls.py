@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, evaluation, exports, imports, jobs, media, training
+from frontend.pages import datasets, evaluation, exports, imports, jobs, media, pruning, training
 
 app_name = "frontend"
 
@@ -40,4 +40,16 @@ urlpatterns = [
     ),
     path("datasets/<int:dataset_id>/v/<int:number>/export/", exports.version_export, name="version_export"),
     path("exports/", exports.export_list_page, name="export_list"),
+    # Clusters, pruning and version diffs (frontend/pages/pruning.py)
+    path("pruning/", pruning.pruning_index, name="pruning_index"),
+    path("datasets/<int:dataset_id>/v/<int:number>/clusters/", pruning.cluster_runs, name="cluster_runs"),
+    path("clusters/<int:cluster_run_id>/c/<int:index>/", pruning.cluster_detail, name="cluster_detail"),
+    path("datasets/<int:dataset_id>/v/<int:number>/prune/", pruning.prune_start, name="prune_start"),
+    path("prune-runs/<int:prune_run_id>/", pruning.prune_run_detail, name="prune_run_detail"),
+    path("prune-runs/<int:prune_run_id>/apply/", pruning.prune_run_apply_view, name="prune_run_apply"),
+    path(
+        "datasets/<int:dataset_id>/diff/<int:before>/<int:after>/",
+        pruning.version_diff_page,
+        name="version_diff",
+    ),
 ]

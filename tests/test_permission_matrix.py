@@ -167,6 +167,16 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-prune-run-apply": [post(CURATOR, lambda w: {"prune_run_id": pruning_world(w).prune_run.pk})],
     "api-version-prune-runs": [get(VIEWER, version_kwargs)],
     "api-version-diff": [get(VIEWER, lambda w: {"version_id": w.version.pk, "other_id": w.version.pk})],
+    # Pages: clusters, pruning and version diffs (reading needs view; starting a run or applying one, curate)
+    "frontend:pruning_index": [get(VIEWER)],
+    "frontend:cluster_runs": [get(VIEWER, page_version_kwargs), post(CURATOR, page_version_kwargs)],
+    "frontend:cluster_detail": [get(VIEWER, lambda w: {"cluster_run_id": pruning_world(w).cluster_run.pk, "index": 0})],
+    "frontend:prune_start": [get(VIEWER, page_version_kwargs), post(CURATOR, page_version_kwargs)],
+    "frontend:prune_run_detail": [get(VIEWER, lambda w: {"prune_run_id": pruning_world(w).prune_run.pk})],
+    "frontend:prune_run_apply": [post(CURATOR, lambda w: {"prune_run_id": pruning_world(w).prune_run.pk})],
+    "frontend:version_diff": [
+        get(VIEWER, lambda w: {"dataset_id": w.dataset.pk, "before": w.version.number, "after": w.version.number})
+    ],
     # Pages: datasets and samples
     "frontend:dataset_list": [get(VIEWER)],
     "frontend:dataset_detail": [get(VIEWER, dataset_kwargs)],

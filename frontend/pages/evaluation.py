@@ -1,0 +1,231 @@
+"""Evaluation pages: the runs list, the start form (admins), a run's report, example images, compare.
+
+The report's live part is the named partial `frontend/evaluation/_status.html`: while the run's
+job is not finished it polls every 2 s (htmx requests get the partial alone); once the job has
+finished the next poll answers with HX-Refresh, so the page reloads once with its charts. The
+figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
+"""
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib.auth.models import User
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required, user_can
+from core.storage import blob_open
+from curation.models import DatasetVersion
+from robustness.evaluation.models import EvaluationRun, Suite
+from robustness.evaluation.selectors import (
+    compare_figures,
+    comparison_row,
+    corruption_table,
+    evaluation_baseline_candidates,
+    evaluation_run_get,
+    evaluation_run_list,
+    evaluation_summary,
+    pruning_frontier_figure,
+    report_figures,
+)
+from robustness.evaluation.services import evaluation_run_create
+from robustness.models import TrainedModel
+
+RUNS_PAGE_SIZE = 50
+COMPARE_MAX_RUNS = 12
+SUITE_LABELS = {
+    Suite.CLEAN: "Clean (always)",
+    Suite.CORRUPTIONS: "Corruptions (15 × 5 severities)",
+    Suite.ADVERSARIAL: "Adversarial (FGSM, PGD)",
+    Suite.ATTRIBUTES: "Attribute edits (needs masks)",
+}
+
+SPLIT_CHOICES = [("auto", "test (else val, else all)"), ("test", "test"), ("val", "val"), ("train", "train")]
+SPLIT_CHOICES += [("all", "all members")]
+
+
+class EvaluationStartForm(forms.Form):
+    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
+    version = forms.ModelChoiceField(
+        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
+        label="Dataset version",
+    )
+    suites = forms.MultipleChoiceField(
+        choices=list(SUITE_LABELS.items()), widget=forms.CheckboxSelectMultiple, initial=[Suite.CLEAN], required=False
+    )
+    baseline = forms.ModelChoiceField(
+        queryset=evaluation_baseline_candidates(dataset_id=None),
+        required=False,
+        label="Baseline run for mCE",
+        help_text="A finished run on the same dataset with corruption results; without one, errors stay unnormalised.",
+    )
+    split = forms.ChoiceField(choices=SPLIT_CHOICES, initial="auto")
+    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
+
+
+def _version_label(version: DatasetVersion) -> str:
+    return f"{version.dataset.name} v{version.number} ({version.sample_count} samples)"
+
+
+@capability_required(Capability.VIEW)
+def evaluation_list(request: HttpRequest) -> HttpResponse:
+    """Runs newest first in keyset pages (`?before=<id>`); tick runs to compare them."""
+    runs = evaluation_run_list()
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        runs = runs.filter(pk__lt=int(before))
+    page = list(runs[: RUNS_PAGE_SIZE + 1])
+    context = {
+        "runs": page[:RUNS_PAGE_SIZE],
+        "next_before": page[RUNS_PAGE_SIZE - 1].pk if len(page) > RUNS_PAGE_SIZE else None,
+        "can_start": user_can(request.user, Capability.RUN_GPU_JOBS),
+        "nav_section": "evaluations",
+    }
+    return render(request, "frontend/evaluation/evaluation_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required(Capability.RUN_GPU_JOBS)
+def evaluation_start(request: HttpRequest) -> HttpResponse:
+    """The start form; a valid request creates the run and its job and opens the report page."""
+    form = EvaluationStartForm(request.POST or None)
+    form.fields["version"].label_from_instance = _version_label  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        params = {"split": data["split"], "max_samples": data["max_samples"]}
+        try:
+            run = evaluation_run_create(
+                trained_model=data["trained_model"],
+                version=data["version"],
+                suites=data["suites"] or [Suite.CLEAN],
+                params=params,
+                baseline=data["baseline"],
+                requested_by=cast(User, request.user),
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("frontend:evaluation_report", run_id=run.pk)
+    context = {"form": form, "nav_section": "evaluations"}
+    return render(request, "frontend/evaluation/evaluation_start.html", context, status=400 if form.errors else 200)
+
+
+def _run_or_404(run_id: int) -> EvaluationRun:
+    run = evaluation_run_get(run_id)
+    if run is None:
+        raise Http404(f"Evaluation run {run_id} does not exist.")
+    return run
+
+
+def _example_rows(run: EvaluationRun) -> dict[str, Any]:
+    """Example image names grouped for the report: per corruption by severity, per attack, per edit."""
+    names = set(run.examples)
+    corruptions = (run.results.get(Suite.CORRUPTIONS) or {}).get("corruptions", {})
+    severities = (run.results.get(Suite.CORRUPTIONS) or {}).get("severities", [])
+    attacks = (run.results.get(Suite.ADVERSARIAL) or {}).get("curves", {})
+    edits = (run.results.get(Suite.ATTRIBUTES) or {}).get("edits", {})
+    return {
+        "corruptions": [
+            (name, [f"corruptions/{name}/{s}" for s in severities if f"corruptions/{name}/{s}" in names])
+            for name in corruptions
+        ],
+        "corruption_severities": severities,
+        "attacks": [
+            (attack, [f"adversarial/{attack}/{kind}" for kind in ("adversarial", "perturbation")]) for attack in attacks
+        ],
+        "edit_columns": ["original", *edits],
+        "edit_rows": [
+            [f"attributes/{column}/{n}" for column in ["original", *edits]]
+            for n in range(2)
+            if f"attributes/original/{n}" in names
+        ],
+    }
+
+
+@capability_required(Capability.VIEW)
+def evaluation_report(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A run's report; for htmx polls only the status partial (HX-Refresh once the job has finished)."""
+    run = _run_or_404(run_id)
+    finished = run.job is None or run.job.is_finished
+    if getattr(request, "htmx", False):
+        if finished:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "frontend/evaluation/_status.html", {"run": run, "finished": finished})
+    table = corruption_table(run)
+    context = {
+        "run": run,
+        "finished": finished,
+        "summary": evaluation_summary(run),
+        "results": run.results,
+        "table": table,
+        "figures": report_figures(run, table),
+        "examples": _example_rows(run),
+        "params_items": sorted(run.params.items()),
+        "nav_section": "evaluations",
+    }
+    return render(request, "frontend/evaluation/evaluation_report.html", context)
+
+
+@capability_required(Capability.VIEW)
+def evaluation_example(request: HttpRequest, run_id: int, name: str) -> HttpResponseBase:
+    """One stored example image of a run, by its name in the report (e.g. corruptions/fog/3)."""
+    run = _run_or_404(run_id)
+    key = run.examples.get(name)
+    if not key:
+        raise Http404("No such example image.")
+    try:
+        handle = blob_open(key)
+    except FileNotFoundError:
+        raise Http404("The example image is missing from storage.")
+    response = FileResponse(handle, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"  # a retried run rewrites its examples
+    return response
+
+
+def _compare_runs(request: HttpRequest) -> list[EvaluationRun]:
+    ids = [int(v) for v in request.GET.getlist("runs") if v.isdigit()][:COMPARE_MAX_RUNS]
+    runs = list(evaluation_run_list().filter(pk__in=ids)) if ids else []
+    version = request.GET.get("version", "")
+    if version.isdigit():
+        seen = {run.trained_model_id for run in runs}
+        for run in evaluation_run_list().filter(version_id=int(version), job__status="succeeded"):
+            if run.trained_model_id not in seen and len(runs) < COMPARE_MAX_RUNS:
+                seen.add(run.trained_model_id)  # the newest run per model
+                runs.append(run)
+    return sorted(runs, key=lambda run: run.pk)
+
+
+@capability_required(Capability.VIEW)
+def evaluation_compare(request: HttpRequest) -> HttpResponse:
+    """Runs side by side (`?runs=1&runs=2`, or every model's newest run on `?version=<id>`) and the pruning frontier."""
+    runs = _compare_runs(request)
+    rows = [comparison_row(run) for run in runs]
+    figures = compare_figures(rows, runs) if runs else {}
+    eval_versions = {run.version_id for run in runs}
+    training_datasets = {run.trained_model.trained_on.dataset_id for run in runs}
+    frontier_ok = len(runs) >= 2 and len(eval_versions) == 1 and len(training_datasets) == 1
+    if frontier_ok:
+        figures["frontier-figure"] = pruning_frontier_figure(rows)
+    context = {
+        "runs": runs,
+        "rows": rows,
+        "figures": figures,
+        "frontier_ok": frontier_ok,
+        "frontier_note": _frontier_note(runs, eval_versions, training_datasets),
+        "nav_section": "evaluations",
+    }
+    return render(request, "frontend/evaluation/evaluation_compare.html", context)
+
+
+def _frontier_note(runs: list[EvaluationRun], eval_versions: set[int], training_datasets: set[int]) -> str:
+    if len(runs) < 2:
+        return "Pick at least two runs for a pruning frontier."
+    if len(eval_versions) > 1:
+        return "The frontier needs runs evaluated on one version; these runs used several."
+    if len(training_datasets) > 1:
+        return "The frontier needs models trained on versions of one dataset."
+    return ""

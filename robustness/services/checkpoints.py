@@ -1,17 +1,30 @@
-"""Checkpoints in Django's storage (never hand-built paths), and loading a trained model from them."""
+"""Checkpoints in Django's storage (never hand-built paths): recording one per epoch, resuming from
+the last, and loading a trained model from them.
+
+Resumability: after every epoch the "last" checkpoint (weights and the full training state) is
+uploaded first, then the run row records it together with that epoch's metrics in one transaction
+fenced by the job attempt. A later attempt reads the row's checkpoint and continues with the next
+epoch; an epoch interrupted half-way is recomputed from its start, a recorded one never is.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from core.storage import blob_delete, blob_open
-from robustness.ml.checkpoints import checkpoint_read, classifier_from_checkpoint
+from jobs.models import Job, JobStatus
+from jobs.runtime import JobContext
+from jobs.services import AttemptSuperseded
+from robustness.ml.checkpoints import checkpoint_build, checkpoint_read, checkpoint_write, classifier_from_checkpoint
 from robustness.ml.models import Classifier
 from robustness.ml.preprocessing import Preprocessing
-from robustness.models import TrainedModel
+from robustness.ml.training import EpochEnd
+from robustness.models import TrainedModel, TrainingRun
 
 CHECKPOINT_PREFIX = "checkpoints/training-runs"
 
@@ -60,3 +73,69 @@ def load_trained_model(
     with blob_open(key) as handle:
         state = checkpoint_read(handle.read())
     return classifier_from_checkpoint(state)
+
+
+def training_run_resume_state(run: TrainingRun, model: Classifier, ctx: JobContext) -> dict[str, Any] | None:
+    """Load the run's last checkpoint into ``model`` and return its training state; None to start afresh."""
+    run.refresh_from_db(fields=["checkpoint_last_key", "epoch_metrics"])
+    if not run.checkpoint_last_key:
+        return None
+    with blob_open(run.checkpoint_last_key) as handle:
+        checkpoint = checkpoint_read(handle.read())
+    model.load_state_dict(checkpoint["model"])
+    ctx.log(f"resumed from the checkpoint of epoch {checkpoint['epoch']} ({run.checkpoint_last_key})")
+    return checkpoint["training_state"]
+
+
+class EpochRecorder:
+    """on_epoch_end: upload the checkpoint(s), then record them with the epoch's metrics (fenced by attempt)."""
+
+    def __init__(self, run: TrainingRun, model: Classifier, img_size: int, folder: Path, ctx: JobContext):
+        self.run, self.model, self.img_size, self.folder, self.ctx = run, model, img_size, folder, ctx
+
+    def __call__(self, end: EpochEnd) -> None:
+        epoch = int(end.metrics["epoch"])
+        last_key = self._upload(f"last-epoch{epoch:03d}", epoch, end.training_state)
+        best_key = self._upload(f"best-epoch{epoch:03d}", epoch, None) if end.is_best else ""
+        attempt = Job.objects.select_for_update().filter(
+            pk=self.ctx.job.pk, status=JobStatus.RUNNING, attempts=self.ctx.job.attempts
+        )
+        with transaction.atomic():
+            owned = attempt.exists()
+            keep = self._record(epoch, end, last_key, best_key) if owned else set()
+        if not owned:  # another attempt owns the run now: what this one uploaded is nobody's
+            _blobs_delete(last_key, best_key)
+            raise AttemptSuperseded()
+        checkpoint_delete_unreferenced(run_id=self.run.pk, keep=keep)
+        metrics = end.metrics
+        self.ctx.log(
+            f"epoch {epoch}: train loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3f}, "
+            f"val loss {metrics['val_loss']:.4f} acc {metrics['val_accuracy']:.3f}"
+            + (" (best so far)" if end.is_best else "")
+        )
+
+    def _record(self, epoch: int, end: EpochEnd, last_key: str, best_key: str) -> set[str]:
+        """Append the epoch's metrics and point the run at its checkpoints; returns the keys to keep."""
+        run = TrainingRun.objects.select_for_update().get(pk=self.run.pk)
+        run.epoch_metrics = [*run.epoch_metrics, {**end.metrics, "attempt": self.ctx.job.attempts}]
+        run.checkpoint_last_key = last_key
+        if end.is_best:
+            run.checkpoint_best_key, run.best_epoch = best_key, epoch
+        run.save(update_fields=["epoch_metrics", "checkpoint_last_key", "checkpoint_best_key", "best_epoch"])
+        return {run.checkpoint_last_key, run.checkpoint_best_key}
+
+    def _upload(self, name: str, epoch: int, training_state: dict[str, Any] | None) -> str:
+        path = self.folder / f"{name}.pt"
+        checkpoint = checkpoint_build(
+            model=self.model, arch=self.run.arch, classes=self.run.classes, img_size=self.img_size, epoch=epoch,
+            training_state=training_state,
+        )  # fmt: skip
+        checkpoint_write(checkpoint, path)
+        key = checkpoint_store(run_id=self.run.pk, name=name, local_path=path)
+        path.unlink()
+        return key
+
+
+def _blobs_delete(*keys: str) -> None:
+    for key in keys:
+        blob_delete(key)

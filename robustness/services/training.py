@@ -1,10 +1,7 @@
-"""Training runs: start one (checks, rows, job), run it as a job, checkpoint every epoch, resume.
+"""Training runs: start one (checks, rows, job), run it as a job (decode, train or resume, record the model).
 
-Resumability: after every epoch the "last" checkpoint (weights and the full training state) is
-uploaded first, then the run row records it together with that epoch's metrics in one fenced
-transaction. A later attempt of the same job (a worker died) reads the row's checkpoint and
-continues with the next epoch; an epoch interrupted half-way is recomputed from its start, a
-recorded one never is (each epoch's metrics say which attempt computed it).
+Checkpoints are recorded per epoch and resumed from by services/checkpoints.py; each epoch's
+metrics say which job attempt computed them.
 """
 
 from __future__ import annotations
@@ -21,18 +18,17 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.api_errors import ApplicationError
-from core.storage import blob_delete, blob_open
 from curation.models import DatasetVersion
-from jobs.models import Job, JobStatus
+from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
-from jobs.services import AttemptSuperseded, job_create, job_enqueue
+from jobs.services import job_create, job_enqueue
 from robustness.ml.augmentations import DEFAULT_AUGMENTATION, augmentation_get
-from robustness.ml.checkpoints import CheckpointInvalid, checkpoint_build, checkpoint_read, checkpoint_write
+from robustness.ml.checkpoints import CheckpointInvalid
 from robustness.ml.devices import device_describe, device_resolve, precision_resolve, seed_everything
-from robustness.ml.models import Classifier, WeightsUnavailable, create_model, model_default_img_size, model_names
-from robustness.ml.training import EpochEnd, TrainingConfig, TrainingError, batch_bounds, train_classifier
+from robustness.ml.models import WeightsUnavailable, create_model, model_default_img_size, model_names
+from robustness.ml.training import TrainingConfig, TrainingError, batch_bounds, train_classifier
 from robustness.models import TrainedModel, TrainingRun
-from robustness.services.checkpoints import checkpoint_delete_unreferenced, checkpoint_store
+from robustness.services.checkpoints import EpochRecorder, checkpoint_delete_unreferenced, training_run_resume_state
 from robustness.services.training_data import (
     TrainingDataError,
     decode_units,
@@ -200,9 +196,9 @@ def _execute(run: TrainingRun, ctx: JobContext) -> dict[str, Any]:
     val = members_decode(split.val, img_size=img_size, on_decoded=lambda count: decoded(len(split.train) + count))
     generator = seed_everything(run.seed)
     model = create_model(run.arch, len(run.classes))
-    resume = _resume_state(run, model, ctx)
+    resume = training_run_resume_state(run, model, ctx)
     with tempfile.TemporaryDirectory(prefix=f"training-run-{run.pk}-") as folder:
-        store = _EpochStore(run, model, img_size, Path(folder), ctx)
+        store = EpochRecorder(run, model, img_size, Path(folder), ctx)
         outcome = train_classifier(
             model, train, val, config, device=device, generator=generator, on_epoch_end=store,
             on_batch=lambda done, _total, message: ctx.progress(decode_total + done, total, message), resume=resume,
@@ -212,72 +208,6 @@ def _execute(run: TrainingRun, ctx: JobContext) -> dict[str, Any]:
         "run": run.pk, "trained_model": trained_model.pk, "epochs": len(outcome.history),
         "best_epoch": outcome.best_epoch, "best_val_accuracy": trained_model.metrics["val_accuracy"],
     }  # fmt: skip
-
-
-def _resume_state(run: TrainingRun, model: Classifier, ctx: JobContext) -> dict[str, Any] | None:
-    """Load the run's last checkpoint into ``model`` and return its training state; None to start afresh."""
-    run.refresh_from_db(fields=["checkpoint_last_key", "epoch_metrics"])
-    if not run.checkpoint_last_key:
-        return None
-    with blob_open(run.checkpoint_last_key) as handle:
-        checkpoint = checkpoint_read(handle.read())
-    model.load_state_dict(checkpoint["model"])
-    ctx.log(f"resumed from the checkpoint of epoch {checkpoint['epoch']} ({run.checkpoint_last_key})")
-    return checkpoint["training_state"]
-
-
-class _EpochStore:
-    """on_epoch_end: upload the checkpoint(s), then record them with the epoch's metrics (fenced by attempt)."""
-
-    def __init__(self, run: TrainingRun, model: Classifier, img_size: int, folder: Path, ctx: JobContext):
-        self.run, self.model, self.img_size, self.folder, self.ctx = run, model, img_size, folder, ctx
-
-    def __call__(self, end: EpochEnd) -> None:
-        epoch = int(end.metrics["epoch"])
-        last_key = self._upload(f"last-epoch{epoch:03d}", epoch, end.training_state)
-        best_key = self._upload(f"best-epoch{epoch:03d}", epoch, None) if end.is_best else ""
-        attempt = Job.objects.select_for_update().filter(
-            pk=self.ctx.job.pk, status=JobStatus.RUNNING, attempts=self.ctx.job.attempts
-        )
-        with transaction.atomic():
-            owned = attempt.exists()
-            keep = self._record(epoch, end, last_key, best_key) if owned else set()
-        if not owned:  # another attempt owns the run now: what this one uploaded is nobody's
-            _blobs_delete(last_key, best_key)
-            raise AttemptSuperseded()
-        checkpoint_delete_unreferenced(run_id=self.run.pk, keep=keep)
-        metrics = end.metrics
-        self.ctx.log(
-            f"epoch {epoch}: train loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3f}, "
-            f"val loss {metrics['val_loss']:.4f} acc {metrics['val_accuracy']:.3f}"
-            + (" (best so far)" if end.is_best else "")
-        )
-
-    def _record(self, epoch: int, end: EpochEnd, last_key: str, best_key: str) -> set[str]:
-        """Append the epoch's metrics and point the run at its checkpoints; returns the keys to keep."""
-        run = TrainingRun.objects.select_for_update().get(pk=self.run.pk)
-        run.epoch_metrics = [*run.epoch_metrics, {**end.metrics, "attempt": self.ctx.job.attempts}]
-        run.checkpoint_last_key = last_key
-        if end.is_best:
-            run.checkpoint_best_key, run.best_epoch = best_key, epoch
-        run.save(update_fields=["epoch_metrics", "checkpoint_last_key", "checkpoint_best_key", "best_epoch"])
-        return {run.checkpoint_last_key, run.checkpoint_best_key}
-
-    def _upload(self, name: str, epoch: int, training_state: dict[str, Any] | None) -> str:
-        path = self.folder / f"{name}.pt"
-        checkpoint = checkpoint_build(
-            model=self.model, arch=self.run.arch, classes=self.run.classes, img_size=self.img_size, epoch=epoch,
-            training_state=training_state,
-        )  # fmt: skip
-        checkpoint_write(checkpoint, path)
-        key = checkpoint_store(run_id=self.run.pk, name=name, local_path=path)
-        path.unlink()
-        return key
-
-
-def _blobs_delete(*keys: str) -> None:
-    for key in keys:
-        blob_delete(key)
 
 
 def _trained_model_record(run: TrainingRun, mean: tuple[float, ...], std: tuple[float, ...]) -> TrainedModel:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, evaluation, exports, imports, jobs, media, pruning, training
+from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, training
 
 app_name = "frontend"
 
@@ -51,5 +51,18 @@ urlpatterns = [
         "datasets/<int:dataset_id>/diff/<int:before>/<int:after>/",
         pruning.version_diff_page,
         name="version_diff",
+    ),
+    # Embeddings, similarity search, duplicates and the map (frontend/pages/embeddings.py)
+    path("embeddings/", embeddings.embedding_set_index, name="embedding_set_index"),
+    path("embeddings/sets/<int:embedding_set_id>/search/", embeddings.embedding_text_search, name="embedding_search"),
+    path("embeddings/maps/<int:map_id>/", embeddings.embedding_map, name="embedding_map"),
+    path("embeddings/maps/<int:map_id>/points/", embeddings.embedding_map_points, name="embedding_map_points"),
+    path("embeddings/duplicates/<int:run_id>/", embeddings.duplicate_run_detail, name="duplicate_run"),
+    path("datasets/<int:dataset_id>/v/<int:number>/embeddings/", embeddings.version_embeddings, name="embeddings"),
+    path("datasets/<int:dataset_id>/v/<int:number>/selection/", embeddings.sample_selection, name="sample_selection"),
+    path(
+        "datasets/<int:dataset_id>/v/<int:number>/samples/<int:sample_id>/similar/",
+        embeddings.sample_similar_view,
+        name="sample_similar",
     ),
 ]

@@ -98,9 +98,32 @@ def embedding_set_kwargs(world: World) -> dict[str, Any]:
     from curation.embeddings.models import EmbeddingSet
 
     embedding_set, _ = EmbeddingSet.objects.get_or_create(
-        version=world.version, defaults={"dataset": world.dataset, "encoder_name": "efficientnet-lite0"}
+        version=world.version, encoder_name="permission-matrix", defaults={"dataset": world.dataset}
     )
     return {"embedding_set_id": embedding_set.pk}
+
+
+def duplicate_run_kwargs(world: World) -> dict[str, Any]:
+    from curation.embeddings.models import DuplicateRun
+
+    embedding_set_id = embedding_set_kwargs(world)["embedding_set_id"]
+    run, _ = DuplicateRun.objects.get_or_create(
+        embedding_set_id=embedding_set_id,
+        version=world.version,
+        defaults={"threshold": 0.99, "threshold_source": "user"},
+    )
+    return {"run_id": run.pk}
+
+
+def embedding_map_kwargs(world: World) -> dict[str, Any]:
+    """A map whose points file is missing: its pages answer 409, which counts as allowed."""
+    from curation.embeddings.models import EmbeddingMap
+
+    embedding_set_id = embedding_set_kwargs(world)["embedding_set_id"]
+    embedding_map, _ = EmbeddingMap.objects.get_or_create(
+        embedding_set_id=embedding_set_id, defaults={"method": "pca", "points_key": "absent.npz", "point_count": 0}
+    )
+    return {"map_id": embedding_map.pk}
 
 
 def training_run_kwargs(world: World) -> dict[str, Any]:
@@ -199,6 +222,19 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-embedding-neighbours": [get(VIEWER, embedding_set_kwargs)],
     "api-embedding-text-search": [get(VIEWER, embedding_set_kwargs)],
     "api-embedding-set-create": [post(CURATOR, version_kwargs)],
+    "api-embedding-map-create": [post(CURATOR, embedding_set_kwargs)],
+    "api-duplicate-run-create": [post(CURATOR, embedding_set_kwargs)],
+    "api-duplicate-run-detail": [get(VIEWER, duplicate_run_kwargs)],
+    "api-duplicate-groups": [get(VIEWER, duplicate_run_kwargs)],
+    # Pages: embeddings (a selection is read-only, so viewers may POST its ids; starting jobs needs curate)
+    "frontend:embedding_set_index": [get(VIEWER)],
+    "frontend:embeddings": [get(VIEWER, page_version_kwargs), post(CURATOR, page_version_kwargs)],
+    "frontend:embedding_search": [get(VIEWER, embedding_set_kwargs)],
+    "frontend:embedding_map": [get(VIEWER, embedding_map_kwargs)],
+    "frontend:embedding_map_points": [get(VIEWER, embedding_map_kwargs)],
+    "frontend:duplicate_run": [get(VIEWER, duplicate_run_kwargs)],
+    "frontend:sample_selection": [get(VIEWER, page_version_kwargs), post(VIEWER, page_version_kwargs)],
+    "frontend:sample_similar": [get(VIEWER, lambda w: {**page_version_kwargs(w), **sample_kwargs(w)})],
     # Training (reads for viewers; starting a run needs run_gpu_jobs: admins. Empty payloads answer 400)
     "api-training-run-start": [post(ADMIN)],
     "api-training-run-list": [get(VIEWER)],

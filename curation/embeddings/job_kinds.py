@@ -4,6 +4,7 @@ from typing import Any
 
 from curation.embeddings.services.duplicates import FIND_DUPLICATES_JOB_KIND, duplicates_job
 from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, embedding_job, embedding_job_cleanup
+from curation.embeddings.services.maps import EMBEDDING_MAP_JOB_KIND, embedding_map_cleanup, embedding_map_job
 from jobs.runtime import JobContext, job_kind
 
 
@@ -19,3 +20,9 @@ def embed_job(ctx: JobContext) -> dict[str, Any]:
 def find_duplicates_job(ctx: JobContext) -> dict[str, Any]:
     """Exact and near-duplicate groups of an embedding set, at a calibrated (or given) threshold."""
     return duplicates_job(ctx)
+
+
+@job_kind(EMBEDDING_MAP_JOB_KIND, queue="default", capability="curate", cleanup=embedding_map_cleanup)
+def embedding_map_job_kind(ctx: JobContext) -> dict[str, Any]:
+    """2-D map (PCA, or PCA then t-SNE) of an embedding set, for the embedding map page."""
+    return embedding_map_job(ctx)

@@ -140,7 +140,7 @@ class EmbedInputSerializer(serializers.Serializer):
     )
 
 
-class JobAcceptedOutputSerializer(serializers.Serializer):
+class EmbeddingJobAcceptedOutputSerializer(serializers.Serializer):
     job = serializers.IntegerField(help_text="Id of the job.")
     status = serializers.CharField()
     url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
@@ -148,7 +148,7 @@ class JobAcceptedOutputSerializer(serializers.Serializer):
 
 def job_accepted(job: Any) -> Response:
     body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
-    return Response(JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+    return Response(EmbeddingJobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 class EmbeddingSetCreateApi(APIView):
@@ -163,7 +163,7 @@ class EmbeddingSetCreateApi(APIView):
         summary="Embed every image of a version with an encoder (starts a job)",
         request=EmbedInputSerializer,
         responses={
-            202: JobAcceptedOutputSerializer,
+            202: EmbeddingJobAcceptedOutputSerializer,
             400: OpenApiResponse(ErrorOutputSerializer, description="unknown_encoder, empty_version, invalid."),
             **ERRORS_READ,
         },

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from core.storage import blob_key, blob_save, sha256_bytes
 from curation.embeddings.models import EmbeddingSet
 from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, EmbedParams
-from curation.models import DatasetVersion, Sample, VersionSample
+from curation.models import DatasetVersion, Sample, SampleAlias, VersionSample
 from jobs.models import JobStatus
 from jobs.services import job_create, job_execute
 from tests.curation.embeddings import encoders_for_tests  # noqa: F401  (registers the test encoder families)
@@ -94,3 +94,28 @@ def other_encoder_name(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Another tiny open_clip (other weights): a different encoder of the same width."""
     other = build_tiny_clip(tmp_path_factory.mktemp("other-tiny-clip"), seed=1)
     return f"open_clip:{TINY_ARCH}:{other.local_dir}"
+
+
+def pattern_png(seed: int, *, note: str = "") -> bytes:
+    """A smooth colour pattern; `note` changes the bytes (a PNG text chunk) but not the pixels."""
+    small = np.random.default_rng(seed).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    image = Image.fromarray(small).resize((64, 48), Image.Resampling.BICUBIC)
+    info = PngImagePlugin.PngInfo()
+    if note:
+        info.add_text("note", note)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def version_with_copies(db):
+    """Six patterns; patterns 1 and 4 also stored again with other bytes and the same pixels; pattern 2's
+    bytes imported under a second file name (an exact duplicate: one sample, two aliases)."""
+    version = DatasetVersionFactory(number=1)
+    samples = [add_member(version, pattern_png(seed), name=f"p{seed}.png") for seed in range(6)]
+    copies = [add_member(version, pattern_png(seed, note="copy"), name=f"p{seed}-copy.png") for seed in (1, 4)]
+    for sample in samples + copies:
+        SampleAlias.objects.create(dataset=version.dataset, sample=sample, original_name=sample.original_name)
+    SampleAlias.objects.create(dataset=version.dataset, sample=samples[2], original_name="again/p2.png")
+    return version, samples, copies

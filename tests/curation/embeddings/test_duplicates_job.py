@@ -1,12 +1,9 @@
 """The `find_duplicates` job: groups at a given or calibrated threshold, exact groups, bad input, the command."""
 
-import io
 import json
 
-import numpy as np
 import pytest
 from django.core.management import call_command
-from PIL import Image, PngImagePlugin
 
 from core.api_errors import ApplicationError
 from core.storage import blob_read
@@ -19,37 +16,10 @@ from curation.embeddings.services.duplicates import (
     DuplicateParams,
     duplicate_params_validate,
 )
-from curation.models import SampleAlias
 from curation.services.demo import demo_dataset_build
 from jobs.models import JobStatus
 from jobs.services import job_create, job_execute
-from tests.curation.embeddings.conftest import add_member, embed, media_path
-from tests.factories import DatasetVersionFactory
-
-
-def pattern_png(seed: int, *, note: str = "") -> bytes:
-    """A smooth colour pattern; `note` changes the bytes (a PNG text chunk) but not the pixels."""
-    small = np.random.default_rng(seed).integers(0, 256, (4, 4, 3), dtype=np.uint8)
-    image = Image.fromarray(small).resize((64, 48), Image.Resampling.BICUBIC)
-    info = PngImagePlugin.PngInfo()
-    if note:
-        info.add_text("note", note)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def version_with_copies(db):
-    """Six patterns; patterns 1 and 4 also stored again with other bytes and the same pixels; pattern 2's
-    bytes imported under a second file name (an exact duplicate: one sample, two aliases)."""
-    version = DatasetVersionFactory(number=1)
-    samples = [add_member(version, pattern_png(seed), name=f"p{seed}.png") for seed in range(6)]
-    copies = [add_member(version, pattern_png(seed, note="copy"), name=f"p{seed}-copy.png") for seed in (1, 4)]
-    for sample in samples + copies:
-        SampleAlias.objects.create(dataset=version.dataset, sample=sample, original_name=sample.original_name)
-    SampleAlias.objects.create(dataset=version.dataset, sample=samples[2], original_name="again/p2.png")
-    return version, samples, copies
+from tests.curation.embeddings.conftest import embed, media_path
 
 
 def run_duplicates(params: DuplicateParams):

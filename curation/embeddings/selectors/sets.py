@@ -4,7 +4,7 @@ Files are checked against the checksums recorded when they were written before t
 (once per process per file version: curation.embeddings.files), and FAISS indexes stay loaded in
 a small per-process cache keyed by their checksum. Errors are ApplicationErrors with stable codes:
 not_ready (409), not_embedded (404), encoder_mismatch (400), no_text_tower (400),
-weights_unavailable (503), corrupt_embeddings (409).
+weights_unavailable (503), corrupt_embeddings (409), embeddings_missing (409).
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ def _require_ready(embedding_set: EmbeddingSet) -> None:
 
 
 def _corrupt(exc: Exception) -> ApplicationError:
+    """A file that fails its checksum, or is gone from storage: the set must be embedded again."""
+    if isinstance(exc, FileNotFoundError):
+        return ApplicationError(f"{exc}; embed the version again", code="embeddings_missing", status_code=409)
     return ApplicationError(str(exc), code="corrupt_embeddings", status_code=409)
 
 
@@ -134,7 +137,7 @@ def sample_similar(
     try:
         arrays = embedding_set_arrays(query_set)
         index = embedding_set_index(embedding_set)
-    except CorruptEmbeddingFile as exc:
+    except (CorruptEmbeddingFile, FileNotFoundError) as exc:
         raise _corrupt(exc)
     row = arrays.row_of(sample_id)
     if row is None:
@@ -163,7 +166,7 @@ def text_search(*, embedding_set: EmbeddingSet, text: str, k: int = DEFAULT_NEIG
     query = encoder.encode_texts([text]).cpu().numpy()
     try:
         index = embedding_set_index(embedding_set)
-    except CorruptEmbeddingFile as exc:
+    except (CorruptEmbeddingFile, FileNotFoundError) as exc:
         raise _corrupt(exc)
     scores, ids = index.search(query, max(1, min(k, MAX_NEIGHBOURS)))
     return [Neighbour(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

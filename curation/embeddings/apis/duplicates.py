@@ -1,0 +1,175 @@
+"""Duplicate runs and embedding maps: start their jobs, read a run and its groups."""
+
+from typing import cast
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, HasCapability
+from curation.apis.serializers import ErrorOutputSerializer
+from curation.embeddings.apis.sets import ERRORS_READ, EmbeddingJobAcceptedOutputSerializer, job_accepted
+from curation.embeddings.ml.calibration import DEFAULT_TARGET
+from curation.embeddings.models import DuplicateKind, DuplicateRun
+from curation.embeddings.selectors.duplicates import duplicate_group_page, duplicate_run_get
+from curation.embeddings.services.duplicates import (
+    DEFAULT_CALIBRATION_IMAGES,
+    METHODS,
+    duplicate_params_validate,
+    duplicate_run_submit,
+)
+from curation.embeddings.services.maps import MAP_METHODS, embedding_map_submit, map_params_validate
+
+ERRORS_START = {
+    400: OpenApiResponse(ErrorOutputSerializer, description="A parameter out of range (code invalid)."),
+    409: OpenApiResponse(ErrorOutputSerializer, description="The embedding set is not ready (code not_ready)."),
+    **ERRORS_READ,
+}
+
+
+class DuplicateRunInputSerializer(serializers.Serializer):
+    threshold = serializers.FloatField(
+        required=False, allow_null=True, default=None, help_text="Near-duplicate cosine; omit to calibrate."
+    )
+    target = serializers.FloatField(default=DEFAULT_TARGET, help_text="Share of perturbed pairs to catch.")
+    calibration_images = serializers.IntegerField(default=DEFAULT_CALIBRATION_IMAGES)
+    method = serializers.ChoiceField(choices=METHODS, default="auto")
+    seed = serializers.IntegerField(default=0)
+
+
+class DuplicateRunCreateApi(APIView):
+    """Start finding exact and near duplicates in an embedding set; 202 with the job (curators)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.CURATE
+
+    @extend_schema(
+        operation_id="duplicate_run_create",
+        tags=["duplicates"],
+        summary="Find exact and near-duplicate groups (starts a job)",
+        request=DuplicateRunInputSerializer,
+        responses={202: EmbeddingJobAcceptedOutputSerializer, **ERRORS_START},
+    )
+    def post(self, request: Request, embedding_set_id: int) -> Response:
+        data = DuplicateRunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = duplicate_params_validate(embedding_set_id=embedding_set_id, **data.validated_data)
+        return job_accepted(duplicate_run_submit(params=params, requested_by=cast(User, request.user)))
+
+
+class DuplicateRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    embedding_set = serializers.IntegerField(source="embedding_set_id")
+    version = serializers.IntegerField(source="version_id")
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    threshold = serializers.FloatField()
+    threshold_source = serializers.CharField(help_text="user or calibrated")
+    params = serializers.JSONField()
+    calibration = serializers.JSONField(help_text="Histograms of perturbed pairs and nearest neighbours.")
+    search = serializers.JSONField(help_text="Pair search method, time, and recall vs exact on a sample.")
+    truth = serializers.JSONField(allow_null=True, help_text="Precision/recall vs the demo truth.")
+    exact_group_count = serializers.IntegerField()
+    near_group_count = serializers.IntegerField()
+    near_duplicate_samples = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+def run_or_404(run_id: int) -> DuplicateRun:
+    run = duplicate_run_get(run_id)
+    if run is None:
+        raise ApplicationError(f"Duplicate run {run_id} does not exist.", code="not_found", status_code=404)
+    return run
+
+
+class DuplicateRunDetailApi(APIView):
+    """A duplicate run: threshold and how it was chosen, search summary, truth metrics."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="duplicate_run_detail",
+        tags=["duplicates"],
+        summary="A duplicate run",
+        responses={200: DuplicateRunOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(DuplicateRunOutputSerializer(run_or_404(run_id)).data)
+
+
+class DuplicateGroupsInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DuplicateKind.choices, required=False)
+    after = serializers.IntegerField(required=False, help_text="Group number of the previous page's last group.")
+    page_size = serializers.IntegerField(default=50, min_value=1, max_value=500)
+
+
+class DuplicateGroupOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DuplicateKind.choices)
+    size = serializers.IntegerField()
+    sample_ids = serializers.ListField(child=serializers.IntegerField())
+    pairs = serializers.JSONField(help_text="[[sample a, sample b, cosine]] of near groups.")
+    file_names = serializers.ListField(child=serializers.CharField(), help_text="Names of an exact group's bytes.")
+    max_similarity = serializers.FloatField()
+
+
+class DuplicateGroupPageOutputSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    next_after = serializers.IntegerField(allow_null=True, help_text="Pass as `after` for the next page.")
+    results = DuplicateGroupOutputSerializer(many=True)
+
+
+class DuplicateGroupListApi(APIView):
+    """A run's groups: near groups largest first, then exact groups (keyset pages on the group number)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="duplicate_group_list",
+        tags=["duplicates"],
+        summary="Duplicate groups of a run",
+        parameters=[DuplicateGroupsInputSerializer],
+        responses={200: DuplicateGroupPageOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        data = DuplicateGroupsInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        page = duplicate_group_page(
+            run=run_or_404(run_id),
+            kind=data.validated_data.get("kind"),
+            after_number=data.validated_data.get("after"),
+            size=data.validated_data["page_size"],
+        )
+        body = {"run": run_id, "next_after": page.next_after, "results": [view.group for view in page.groups]}
+        return Response(DuplicateGroupPageOutputSerializer(body).data)
+
+
+class EmbeddingMapInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=MAP_METHODS, default="pca")
+    max_points = serializers.IntegerField(required=False, allow_null=True, default=None)
+    seed = serializers.IntegerField(default=0)
+
+
+class EmbeddingMapCreateApi(APIView):
+    """Start computing the 2-D map of an embedding set; 202 with the job (curators)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.CURATE
+
+    @extend_schema(
+        operation_id="embedding_map_create",
+        tags=["embeddings"],
+        summary="Compute the embedding map (PCA of every row, or t-SNE of a sample; starts a job)",
+        request=EmbeddingMapInputSerializer,
+        responses={202: EmbeddingJobAcceptedOutputSerializer, **ERRORS_START},
+    )
+    def post(self, request: Request, embedding_set_id: int) -> Response:
+        data = EmbeddingMapInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = map_params_validate(embedding_set_id=embedding_set_id, **data.validated_data)
+        return job_accepted(embedding_map_submit(params=params, requested_by=cast(User, request.user)))

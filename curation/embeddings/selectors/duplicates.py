@@ -1,0 +1,150 @@
+"""Reads of duplicate runs: runs, keyset pages of groups with their samples, the calibration chart."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from curation.embeddings.models import DuplicateGroup, DuplicateRun
+from curation.models import VersionSample
+
+PAIR_COLOR = "#d64545"
+NEIGHBOUR_COLOR = "#3b6fd8"
+
+
+def duplicate_run_list(*, embedding_set_id: int | None = None, version_id: int | None = None) -> QuerySet[DuplicateRun]:
+    runs = DuplicateRun.objects.select_related("embedding_set", "version__dataset").order_by("-id")
+    if embedding_set_id is not None:
+        runs = runs.filter(embedding_set_id=embedding_set_id)
+    if version_id is not None:
+        runs = runs.filter(version_id=version_id)
+    return runs
+
+
+def duplicate_run_get(run_id: int) -> DuplicateRun | None:
+    return duplicate_run_list().filter(pk=run_id).first()
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    sample_id: int
+    label: str
+    split: str
+    name: str
+
+
+@dataclass(frozen=True)
+class GroupView:
+    group: DuplicateGroup
+    members: list[GroupMember]
+    pairs: list[tuple[int, int, float]]
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    groups: list[GroupView]
+    next_after: int | None  # the last group number shown, when there are more
+
+
+def duplicate_group_page(
+    *, run: DuplicateRun, kind: str | None = None, after_number: int | None = None, size: int = 30
+) -> GroupPage:
+    """A keyset page of a run's groups (by number: near groups largest first, then exact ones), each with its
+    members' label, split and file name in the run's version."""
+    groups = run.groups.order_by("number")
+    if kind:
+        groups = groups.filter(kind=kind)
+    if after_number is not None:
+        groups = groups.filter(number__gt=after_number)
+    rows = list(groups[: size + 1])
+    shown = rows[:size]
+    sample_ids = {sample_id for group in shown for sample_id in group.sample_ids}
+    members = {
+        member.sample_id: member
+        for member in VersionSample.objects.filter(version_id=run.version_id, sample_id__in=sample_ids).select_related(
+            "sample"
+        )
+    }
+    views = [
+        GroupView(
+            group=group,
+            members=[_member(members.get(sample_id), sample_id) for sample_id in group.sample_ids],
+            pairs=[(int(a), int(b), float(score)) for a, b, score in group.pairs],
+        )
+        for group in shown
+    ]
+    return GroupPage(groups=views, next_after=shown[-1].number if len(rows) > size else None)
+
+
+def _member(member: VersionSample | None, sample_id: int) -> GroupMember:
+    if member is None:
+        return GroupMember(sample_id=sample_id, label="", split="", name="")
+    return GroupMember(sample_id, member.label, member.split, member.sample.original_name)
+
+
+def duplicate_group_get(*, run: DuplicateRun, number: int) -> DuplicateGroup | None:
+    return run.groups.filter(number=number).first()
+
+
+def sample_duplicate_groups(*, run: DuplicateRun) -> dict[int, int]:
+    """sample id -> number of its near-duplicate group in the run (for map colours)."""
+    numbers: dict[int, int] = {}
+    for number, sample_ids in run.groups.filter(kind="near").values_list("number", "sample_ids"):
+        for sample_id in sample_ids:
+            numbers[int(sample_id)] = number
+    return numbers
+
+
+def calibration_figure(*, run: DuplicateRun) -> dict[str, Any] | None:
+    """Plotly bars: cosine of perturbed pairs vs of each image's nearest neighbour, the threshold as a line."""
+    calibration = run.calibration
+    if not calibration:
+        return None
+    edges = calibration["bin_edges"]
+    centres = [(low + high) / 2 for low, high in itertools.pairwise(edges)]
+    width = edges[1] - edges[0] if len(edges) > 1 else 0.01
+    traces = [
+        {
+            "type": "bar",
+            "name": f"perturbed copy vs original ({calibration['pairs']})",
+            "x": centres,
+            "y": calibration["pair_histogram"],
+            "width": width,
+            "marker": {"color": PAIR_COLOR},
+            "opacity": 0.75,
+        },
+        {
+            "type": "bar",
+            "name": f"nearest other image ({calibration['neighbours']})",
+            "x": centres,
+            "y": calibration["neighbour_histogram"],
+            "width": width,
+            "marker": {"color": NEIGHBOUR_COLOR},
+            "opacity": 0.75,
+        },
+    ]
+    layout = {
+        "barmode": "overlay",
+        "height": 300,
+        "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
+        "xaxis": {"title": {"text": "Cosine similarity"}},
+        "yaxis": {"title": {"text": "Pairs"}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": 1.15, "x": 0},
+        "shapes": [
+            {
+                "type": "line",
+                "x0": run.threshold,
+                "x1": run.threshold,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#1f2933", "dash": "dash"},
+            }
+        ],
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+    }
+    return {"data": traces, "layout": layout}

@@ -1,0 +1,196 @@
+"""Reads of embedding maps: their points, and the plotly WebGL figure of a view.
+
+A view never sends more than MAP_MAX_POINTS points. Above that, the server draws a uniform sample
+of the points inside the view (uniform keeps the density picture), stratified by colour so small
+classes stay visible; zooming in asks for the points of the smaller view, down to every point.
+Colours: primary label or split (a trace per value, the most frequent MAX_CATEGORIES, then
+"other"), k-means cluster of the set's latest cluster run, or near-duplicate group of its latest
+duplicate run (one trace, a colour scale over ids). Each point carries its sample id.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+
+from curation.embeddings.files import storage_local_path
+from curation.embeddings.models import EmbeddingMap
+from curation.embeddings.selectors.duplicates import duplicate_run_list, sample_duplicate_groups
+from curation.ml.projection import sample_rows
+from curation.models import VersionSample
+
+MAP_MAX_POINTS = 50_000
+MAX_CATEGORIES = 20
+COLOR_OPTIONS = ("label", "split", "cluster", "duplicate")
+PALETTE = [
+    "#3b6fd8", "#e0913b", "#2f9e74", "#d64545", "#8e5bd8", "#8c6d46", "#d85ba8", "#6b7280", "#b5b52f", "#2fb5c4",
+    "#1f4fa8", "#b86a1c", "#1d6e50", "#9c2f2f", "#5f3a9c", "#5c4630", "#9c3f78", "#4b5563", "#7d7d1f", "#1f7c87",
+]  # fmt: skip
+OTHER_COLOR = "#c3c9d1"
+
+_points_cache: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_points_lock = threading.Lock()
+
+
+def embedding_map_list(*, embedding_set_id: int | None = None) -> QuerySet[EmbeddingMap]:
+    maps = EmbeddingMap.objects.select_related("embedding_set__version__dataset").order_by("-id")
+    return maps.filter(embedding_set_id=embedding_set_id) if embedding_set_id is not None else maps
+
+
+def embedding_map_get(map_id: int) -> EmbeddingMap | None:
+    return embedding_map_list().filter(pk=map_id).first()
+
+
+def map_points(embedding_map: EmbeddingMap) -> tuple[np.ndarray, np.ndarray]:
+    """(sample ids int64, xy float32 (n, 2)), checksum-verified, cached per process."""
+    key = (embedding_map.pk, embedding_map.points_checksum)
+    with _points_lock:
+        if key in _points_cache:
+            return _points_cache[key]
+    path = storage_local_path(embedding_map.points_key, sha256=embedding_map.points_checksum)
+    with np.load(io.BytesIO(path.read_bytes())) as stored:
+        points = (stored["sample_ids"], stored["xy"])
+    with _points_lock:
+        _points_cache[key] = points
+        while len(_points_cache) > 4:
+            _points_cache.popitem(last=False)
+    return points
+
+
+@dataclass(frozen=True)
+class Viewport:
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+
+    def contains(self, xy: np.ndarray) -> np.ndarray:
+        return (xy[:, 0] >= self.x0) & (xy[:, 0] <= self.x1) & (xy[:, 1] >= self.y0) & (xy[:, 1] <= self.y1)
+
+
+def _categories(embedding_map: EmbeddingMap, color_by: str, sample_ids: np.ndarray) -> tuple[np.ndarray, str]:
+    """One value per point, and "category" (strings) or "scale" (ints, -1 = none) for how to colour them."""
+    version_id = embedding_map.embedding_set.version_id
+    if color_by in ("label", "split"):
+        values = dict(VersionSample.objects.filter(version_id=version_id).values_list("sample_id", color_by))
+        fallback = "(unlabeled)" if color_by == "label" else "unassigned"
+        return np.asarray([values.get(int(i)) or fallback for i in sample_ids]), "category"
+    numbers = _cluster_numbers(embedding_map) if color_by == "cluster" else _duplicate_numbers(embedding_map)
+    return np.asarray([numbers.get(int(i), -1) for i in sample_ids], dtype=np.int64), "scale"
+
+
+def _duplicate_numbers(embedding_map: EmbeddingMap) -> dict[int, int]:
+    run = duplicate_run_list(embedding_set_id=embedding_map.embedding_set_id).first()
+    return sample_duplicate_groups(run=run) if run is not None else {}
+
+
+def _cluster_numbers(embedding_map: EmbeddingMap) -> dict[int, int]:
+    """sample id -> cluster of the set's latest cluster run (pruning app), when there is one."""
+    from curation.pruning.models import ClusterRun
+
+    run = ClusterRun.objects.filter(embedding_set_id=embedding_map.embedding_set_id).order_by("-id").first()
+    if run is None or not default_storage.exists(run.assignment_key):
+        return {}
+    with default_storage.open(run.assignment_key, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
+        return dict(zip(stored["sample_ids"].tolist(), stored["cluster"].tolist(), strict=True))
+
+
+def embedding_map_figure(
+    *, embedding_map: EmbeddingMap, color_by: str = "label", viewport: Viewport | None = None,
+    max_points: int = MAP_MAX_POINTS,
+) -> dict[str, Any]:  # fmt: skip
+    """The plotly figure of a view: {"data": scattergl traces, "layout", "meta": {shown, in_view, total}}."""
+    color_by = color_by if color_by in COLOR_OPTIONS else "label"
+    sample_ids, xy = map_points(embedding_map)
+    in_view = np.flatnonzero(viewport.contains(xy)) if viewport is not None else np.arange(len(sample_ids))
+    values, style = _categories(embedding_map, color_by, sample_ids[in_view])
+    chosen = sample_rows(len(in_view), max_points, seed=0, strata=values if style == "category" else None)
+    rows, values = in_view[chosen], values[chosen]
+    traces = _category_traces(sample_ids, xy, rows, values) if style == "category" else []
+    if style == "scale":
+        traces = _scale_traces(sample_ids, xy, rows, values, color_by)
+    layout = {
+        "dragmode": "lasso",
+        "hovermode": "closest",
+        "height": 620,
+        "margin": {"l": 40, "r": 16, "t": 16, "b": 40},
+        "legend": {"itemsizing": "constant"},
+        "xaxis": {"zeroline": False, **({"range": [viewport.x0, viewport.x1]} if viewport else {})},
+        "yaxis": {"zeroline": False, **({"range": [viewport.y0, viewport.y1]} if viewport else {})},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "uirevision": "map",
+    }
+    meta = {"shown": len(rows), "in_view": len(in_view), "total": len(sample_ids), "color_by": color_by}
+    return {"data": traces, "layout": layout, "meta": meta}
+
+
+def _marker_size(count: int) -> int:
+    return 7 if count < 2_000 else 5 if count < 20_000 else 3
+
+
+def _category_traces(
+    sample_ids: np.ndarray, xy: np.ndarray, rows: np.ndarray, values: np.ndarray
+) -> list[dict[str, Any]]:
+    counts = Counter(values.tolist())
+    named = [value for value, _ in counts.most_common(MAX_CATEGORIES)]
+    groups = [(value, values == value, PALETTE[i % len(PALETTE)]) for i, value in enumerate(sorted(named))]
+    other = ~np.isin(values, named)
+    if other.any():
+        groups.append(("other", other, OTHER_COLOR))
+    size = _marker_size(len(rows))
+    return [
+        {
+            "type": "scattergl",
+            "mode": "markers",
+            "name": f"{value} ({int(mask.sum())})",
+            "x": xy[rows[mask], 0].round(4).tolist(),
+            "y": xy[rows[mask], 1].round(4).tolist(),
+            "customdata": sample_ids[rows[mask]].tolist(),
+            "hovertemplate": f"#%{{customdata}} · {value}<extra></extra>",
+            "marker": {"size": size, "color": color, "opacity": 0.8},
+        }
+        for value, mask, color in groups
+    ]
+
+
+def _scale_traces(
+    sample_ids: np.ndarray, xy: np.ndarray, rows: np.ndarray, values: np.ndarray, color_by: str
+) -> list[dict[str, Any]]:
+    size = _marker_size(len(rows))
+    none, some = values < 0, values >= 0
+    label = "cluster" if color_by == "cluster" else "duplicate group"
+    traces = [
+        {
+            "type": "scattergl",
+            "mode": "markers",
+            "name": f"no {label} ({int(none.sum())})",
+            "x": xy[rows[none], 0].round(4).tolist(),
+            "y": xy[rows[none], 1].round(4).tolist(),
+            "customdata": sample_ids[rows[none]].tolist(),
+            "hovertemplate": "#%{customdata}<extra></extra>",
+            "marker": {"size": size, "color": OTHER_COLOR, "opacity": 0.6},
+        }
+    ]
+    if some.any():
+        traces.append(
+            {
+                "type": "scattergl",
+                "mode": "markers",
+                "name": f"in a {label} ({int(some.sum())})",
+                "x": xy[rows[some], 0].round(4).tolist(),
+                "y": xy[rows[some], 1].round(4).tolist(),
+                "customdata": sample_ids[rows[some]].tolist(),
+                "text": [f"{label} {int(v)}" for v in values[some]],
+                "hovertemplate": "#%{customdata} · %{text}<extra></extra>",
+                "marker": {"size": size + 2, "color": values[some].tolist(), "colorscale": "Turbo", "opacity": 0.9},
+            }
+        )
+    return traces

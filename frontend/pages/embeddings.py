@@ -1,0 +1,253 @@
+"""Pages of the embeddings app: sets of a version (and the forms that start embed, duplicates and map
+jobs), "more like this" for a sample, text search, a duplicate run's groups, the embedding map, and a
+grid of any selection of samples (a map lasso, a duplicate group).
+
+The selection grid is this app's own page rather than new filters on the sample grid: a lasso can
+select thousands of samples, which it POSTs (too many for a URL); `?ids=` and `?run=&group=` open
+the same grid by link. Reads need VIEW; starting jobs needs CURATE.
+"""
+
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required, user_can
+from curation.embeddings.files import CorruptEmbeddingFile
+from curation.embeddings.models import DuplicateRun, EmbeddingMap, EmbeddingSet
+from curation.embeddings.selectors import embedding_set_latest_ready, embedding_set_list, sample_similar, text_search
+from curation.embeddings.selectors.duplicates import (
+    calibration_figure,
+    duplicate_group_get,
+    duplicate_group_page,
+    duplicate_run_list,
+)
+from curation.embeddings.selectors.maps import COLOR_OPTIONS, Viewport, embedding_map_figure, embedding_map_list
+from curation.embeddings.services.duplicates import duplicate_params_validate, duplicate_run_submit
+from curation.embeddings.services.embedding_jobs import embed_params_validate, embedding_set_submit
+from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
+from curation.ml.encoders import DEFAULT_ENCODER, registered_encoder_families
+from curation.models import Dataset, DatasetVersion, VersionSample
+from curation.selectors import version_by_number
+
+SIMILAR_COUNT = 12
+SEARCH_COUNT = 24
+GROUPS_PER_PAGE = 20
+SELECTION_MAX = 5_000
+SELECTION_SHOWN = 500
+ENCODER_CHOICES = (DEFAULT_ENCODER, "efficientnet-lite0")
+
+
+def _version_or_404(dataset_id: int, number: int) -> tuple[Dataset, DatasetVersion]:
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = version_by_number(dataset=dataset, number=number)
+    if version is None:
+        raise Http404("No such version.")
+    return dataset, version
+
+
+def _float_or_none(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        raise ApplicationError(f"not a number: {value!r}")
+
+
+@capability_required(Capability.VIEW)
+def embedding_set_index(request: HttpRequest) -> HttpResponse:
+    """Every embedding set, newest first, and the newest versions, each linking to its embeddings page."""
+    versions = DatasetVersion.objects.select_related("dataset").order_by("-id")[:100]
+    context = {"sets": embedding_set_list()[:200], "versions": versions, "nav_section": "embeddings"}
+    return render(request, "frontend/embeddings/set_list.html", context)
+
+
+@capability_required(Capability.VIEW)
+@require_http_methods(["GET", "POST"])
+def version_embeddings(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """A version's embedding sets, duplicate runs and maps; POST (curators) starts an embed, duplicates
+    or map job (`action`) and redirects to the job's page."""
+    dataset, version = _version_or_404(dataset_id, number)
+    error = ""
+    if request.method == "POST":
+        if not user_can(request.user, Capability.CURATE):
+            return HttpResponse("Starting jobs needs the 'curate' permission.", status=403)
+        try:
+            job = _start_job(request, version)
+            return redirect("frontend:job_detail", job_id=job.pk)
+        except ApplicationError as exc:
+            error = exc.message
+    sets = list(embedding_set_list(version_id=version.pk))
+    context = {
+        "dataset": dataset,
+        "version": version,
+        "sets": sets,
+        "runs": duplicate_run_list(version_id=version.pk)[:50],
+        "maps": EmbeddingMap.objects.filter(embedding_set__version=version).order_by("-id")[:50],
+        "encoder_choices": ENCODER_CHOICES,
+        "encoder_families": registered_encoder_families(),
+        "error": error,
+        "nav_section": "embeddings",
+    }
+    return render(request, "frontend/embeddings/version_embeddings.html", context, status=400 if error else 200)
+
+
+def _start_job(request: HttpRequest, version: DatasetVersion) -> Any:
+    form, user = request.POST, cast(User, request.user)
+    action = form.get("action")
+    if action == "embed":
+        params = embed_params_validate(version_id=version.pk, encoder=form.get("encoder", ""))
+        return embedding_set_submit(params=params, requested_by=user)
+    embedding_set = EmbeddingSet.objects.filter(pk=form.get("embedding_set") or 0, version=version).first()
+    if embedding_set is None:
+        raise ApplicationError("choose an embedding set of this version")
+    if action == "duplicates":
+        duplicates = duplicate_params_validate(
+            embedding_set_id=embedding_set.pk, threshold=_float_or_none(form.get("threshold"))
+        )
+        return duplicate_run_submit(params=duplicates, requested_by=user)
+    if action == "map":
+        mapped = map_params_validate(embedding_set_id=embedding_set.pk, method=form.get("method", "pca"))
+        return embedding_map_submit(params=mapped, requested_by=user)
+    raise ApplicationError(f"unknown action {action!r}")
+
+
+@capability_required(Capability.VIEW)
+def sample_similar_view(request: HttpRequest, dataset_id: int, number: int, sample_id: int) -> HttpResponse:
+    """More like this: the sample's nearest neighbours in the version's newest ready set (or `?set=`).
+    htmx requests (the block on the sample page) get the partial only."""
+    dataset, version = _version_or_404(dataset_id, number)
+    chosen = request.GET.get("set")
+    embedding_set = (
+        get_object_or_404(EmbeddingSet, pk=chosen, version=version)
+        if chosen and chosen.isdigit()
+        else embedding_set_latest_ready(version_id=version.pk)
+    )
+    context: dict[str, Any] = {"dataset": dataset, "version": version, "sample_id": sample_id, "set": embedding_set}
+    if embedding_set is not None:
+        try:
+            found = sample_similar(embedding_set=embedding_set, sample_id=sample_id, k=SIMILAR_COUNT)
+            context["neighbours"] = _with_members(version, found)
+        except ApplicationError as exc:
+            context["error"] = exc.message
+    template = "_similar.html" if getattr(request, "htmx", False) else "similar.html"
+    return render(request, f"frontend/embeddings/{template}", context | {"nav_section": "datasets"})
+
+
+def _with_members(version: DatasetVersion, found: list[Any]) -> list[dict[str, Any]]:
+    members = VersionSample.objects.filter(version=version, sample_id__in=[n.sample_id for n in found])
+    labels = dict(members.values_list("sample_id", "label"))
+    return [{"sample_id": n.sample_id, "score": n.score, "label": labels.get(n.sample_id, "")} for n in found]
+
+
+@capability_required(Capability.VIEW)
+def embedding_text_search(request: HttpRequest, embedding_set_id: int) -> HttpResponse:
+    """Text-to-image search in one set (`?q=`)."""
+    embedding_set = get_object_or_404(EmbeddingSet.objects.select_related("version__dataset"), pk=embedding_set_id)
+    query = request.GET.get("q", "").strip()[:500]
+    context: dict[str, Any] = {"set": embedding_set, "query": query, "nav_section": "embeddings"}
+    context |= {"dataset": embedding_set.version.dataset, "version": embedding_set.version}
+    if query:
+        try:
+            found = text_search(embedding_set=embedding_set, text=query, k=SEARCH_COUNT)
+            context["results"] = _with_members(embedding_set.version, found)
+        except ApplicationError as exc:
+            context["error"] = exc.message
+    return render(request, "frontend/embeddings/search.html", context)
+
+
+@capability_required(Capability.VIEW)
+def duplicate_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A run's groups side by side (keyset pages; htmx "Load more" gets the next page only), the pair
+    similarities, the calibration histograms and the truth metrics."""
+    run = get_object_or_404(DuplicateRun.objects.select_related("version__dataset", "embedding_set"), pk=run_id)
+    kind = request.GET.get("kind") if request.GET.get("kind") in ("near", "exact") else None
+    after = request.GET.get("after")
+    page = duplicate_group_page(
+        run=run, kind=kind, after_number=int(after) if after and after.isdigit() else None, size=GROUPS_PER_PAGE
+    )
+    context = {"run": run, "page": page, "kind": kind or "", "version": run.version, "dataset": run.version.dataset}
+    if getattr(request, "htmx", False):
+        return render(request, "frontend/embeddings/_groups_page.html", context)
+    context |= {"calibration_figure": calibration_figure(run=run), "nav_section": "embeddings"}
+    return render(request, "frontend/embeddings/duplicate_run.html", context)
+
+
+@capability_required(Capability.VIEW)
+def embedding_map(request: HttpRequest, map_id: int) -> HttpResponse:
+    """The WebGL map: colour by label, split, cluster or duplicate group; hover shows the thumbnail; a
+    lasso or box selection opens the selection grid; zooming asks for the points of the view."""
+    embedding_map = get_object_or_404(EmbeddingMap.objects.select_related("embedding_set__version__dataset"), pk=map_id)
+    version = embedding_map.embedding_set.version
+    try:
+        figure = embedding_map_figure(embedding_map=embedding_map, color_by=request.GET.get("color", "label"))
+    except (FileNotFoundError, CorruptEmbeddingFile) as exc:
+        context = {"map": embedding_map, "version": version, "dataset": version.dataset, "error": str(exc)}
+        return render(request, "frontend/embeddings/map.html", context, status=409)
+    context = {
+        "map": embedding_map,
+        "figure": figure,
+        "color_by": figure["meta"]["color_by"],
+        "color_options": COLOR_OPTIONS,
+        "version": version,
+        "dataset": version.dataset,
+        "other_maps": embedding_map_list(embedding_set_id=embedding_map.embedding_set_id)[:10],
+        "nav_section": "embeddings",
+    }
+    return render(request, "frontend/embeddings/map.html", context)
+
+
+@capability_required(Capability.VIEW)
+def embedding_map_points(request: HttpRequest, map_id: int) -> JsonResponse:
+    """The figure of a view (`x0, x1, y0, y1`; all four or none) as JSON, for zooming."""
+    embedding_map = get_object_or_404(EmbeddingMap.objects.select_related("embedding_set"), pk=map_id)
+    bounds = [_float_or_none(request.GET.get(name)) for name in ("x0", "x1", "y0", "y1")]
+    viewport = Viewport(*cast(list[float], bounds)) if all(b is not None for b in bounds) else None
+    try:
+        figure = embedding_map_figure(
+            embedding_map=embedding_map, color_by=request.GET.get("color", "label"), viewport=viewport
+        )
+    except (FileNotFoundError, CorruptEmbeddingFile) as exc:
+        return JsonResponse({"error": {"code": "map_unavailable", "message": str(exc)}}, status=409)
+    return JsonResponse(figure)
+
+
+@capability_required(Capability.VIEW)
+@require_http_methods(["GET", "POST"])
+def sample_selection(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """Thumbnails of a selection of the version's samples: `ids` (comma-separated, GET or POST: a map lasso)
+    or `run` + `group` (a duplicate group). Ids outside the version are left out."""
+    dataset, version = _version_or_404(dataset_id, number)
+    source = request.POST if request.method == "POST" else request.GET
+    ids, title = _selection_ids(source, version)
+    members = list(
+        VersionSample.objects.filter(version=version, sample_id__in=ids[:SELECTION_MAX])
+        .select_related("sample")
+        .order_by("sample_id")[:SELECTION_SHOWN]
+    )
+    context = {
+        "dataset": dataset,
+        "version": version,
+        "members": members,
+        "requested": len(ids),
+        "matching": VersionSample.objects.filter(version=version, sample_id__in=ids[:SELECTION_MAX]).count(),
+        "title": title,
+        "shown_max": SELECTION_SHOWN,
+        "nav_section": "datasets",
+    }
+    return render(request, "frontend/embeddings/selection.html", context)
+
+
+def _selection_ids(source: Any, version: DatasetVersion) -> tuple[list[int], str]:
+    run_id, number = source.get("run", ""), source.get("group", "")
+    if run_id.isdigit() and number.isdigit():
+        run = get_object_or_404(DuplicateRun, pk=run_id, version=version)
+        group = duplicate_group_get(run=run, number=int(number))
+        if group is None:
+            raise Http404("No such group.")
+        return [int(i) for i in group.sample_ids], f"{group.kind} duplicate group {group.number} of run {run.pk}"
+    raw = source.get("ids", "")
+    ids = [int(part) for part in raw.replace(" ", ",").split(",") if part.strip().isdigit()]
+    return list(dict.fromkeys(ids)), "selected samples"

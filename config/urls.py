@@ -22,3 +22,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("frontend.urls")),
 ]
+
+# Unmatched URLs under /api/ answer a structured JSON 404 like every other API error.
+handler404 = "core.api_errors.page_not_found"

@@ -278,6 +278,7 @@ def review_item_skip(*, item_id: int, reviewer: User) -> ReviewItem:
     assignment = _assignment(item, reviewer)
     if assignment.state == AssignmentState.SUBMITTED:
         raise ApplicationError("You already submitted this item.", code="already_submitted", status_code=409)
+    _require_open(item)
     if assignment.state != AssignmentState.SKIPPED:
         ReviewAssignment.objects.filter(pk=assignment.pk).update(
             state=AssignmentState.SKIPPED, finished_at=timezone.now()

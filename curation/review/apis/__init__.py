@@ -1,0 +1,1 @@
+"""REST API of label proposals and review queues (DRF; one view per operation)."""

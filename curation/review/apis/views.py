@@ -1,0 +1,457 @@
+"""Views of the review API; each calls one service or selector. Errors are structured JSON with stable codes:
+not_found (404), not_assigned (403), invalid_vote / label_not_in_taxonomy / empty_filter / invalid_filter (400),
+consensus_reached / already_submitted / queue_closed (409)."""
+
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_errors import ApplicationError
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from curation.apis.serializers import ErrorOutputSerializer
+from curation.models import Dataset, DatasetVersion
+from curation.review.apis import serializers as s
+from curation.review.models import ReviewQueue, ReviewVote
+from curation.review.selectors import (
+    item_view,
+    proposal_run_get,
+    proposal_runs_of_version,
+    queue_agreement,
+    queue_progress,
+    review_item_get,
+    review_queue_get,
+    review_queue_list,
+)
+from curation.review.services.apply import review_queue_apply
+from curation.review.services.bulk import review_bulk_label
+from curation.review.services.proposal_params import proposal_params_validate
+from curation.review.services.proposals import proposal_run_submit
+from curation.review.services.queues import (
+    review_disagreement_queue_create,
+    review_queue_create,
+    review_queue_reviewers_set,
+)
+from curation.review.services.taxonomy import taxonomy_class_add, taxonomy_class_rename, taxonomy_classes_merge
+from curation.review.services.votes import (
+    review_item_next,
+    review_item_skip,
+    review_item_submit,
+    review_undo,
+    review_vote_cast,
+)
+
+ERRORS = {
+    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
+    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the capability, or not_assigned."),
+    404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found)."),
+}
+INVALID = {400: OpenApiResponse(ErrorOutputSerializer, description="Invalid input (see the code).")}
+CONFLICT = {
+    409: OpenApiResponse(
+        ErrorOutputSerializer, description="consensus_reached (a stale page), already_submitted, queue_closed."
+    )
+}
+
+
+def not_found(kind: str, object_id: int) -> ApplicationError:
+    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
+
+
+def _queue_or_404(queue_id: int) -> ReviewQueue:
+    queue = review_queue_get(queue_id)
+    if queue is None:
+        raise not_found("Review queue", queue_id)
+    return queue
+
+
+def _version_or_404(version_id: int) -> DatasetVersion:
+    version = DatasetVersion.objects.select_related("dataset").filter(pk=version_id).first()
+    if version is None:
+        raise not_found("Version", version_id)
+    return version
+
+
+def _item_body(item_id: int, user: Any) -> dict[str, Any]:
+    item = review_item_get(item_id)
+    if item is None:
+        raise not_found("Review item", item_id)
+    return s.ItemOutputSerializer(item_view(item, user)).data
+
+
+class ReadApi(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+
+class ReviewApi(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Capability.REVIEW
+
+
+class CurateApi(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Capability.CURATE
+
+
+class ProposalRunStartApi(CurateApi):
+    """Start a label-proposal job for a version from one source; returns 202 with the job."""
+
+    @extend_schema(
+        operation_id="proposal_run_start",
+        tags=["review"],
+        request=s.ProposalRunInputSerializer,
+        responses={202: s.JobAcceptedOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = s.ProposalRunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = proposal_params_validate(**data.as_params())
+        job = proposal_run_submit(params=params, requested_by=cast(User, request.user))
+        body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
+        return Response(s.JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProposalRunDetailApi(ReadApi):
+    """A proposal run: its source, every parameter, counts and (on the demo) precision and recall."""
+
+    @extend_schema(
+        operation_id="proposal_run_detail", tags=["review"], responses={200: s.ProposalRunOutputSerializer, **ERRORS}
+    )
+    def get(self, request: Request, proposal_run_id: int) -> Response:
+        run = proposal_run_get(proposal_run_id)
+        if run is None:
+            raise not_found("Proposal run", proposal_run_id)
+        return Response(s.ProposalRunOutputSerializer(run).data)
+
+
+class VersionProposalRunListApi(ReadApi):
+    """A version's proposal runs, newest first."""
+
+    @extend_schema(
+        operation_id="proposal_run_list",
+        tags=["review"],
+        responses={200: s.ProposalRunOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, version_id: int) -> Response:
+        runs = proposal_runs_of_version(_version_or_404(version_id))
+        return Response(s.ProposalRunOutputSerializer(runs, many=True).data)
+
+
+class ReviewQueueListApi(ReadApi):
+    """Review queues, newest first; `?mine=1` for the ones assigned to the caller, `?version=` for one version."""
+
+    @extend_schema(
+        operation_id="review_queue_list",
+        tags=["review"],
+        parameters=[OpenApiParameter("mine", OpenApiTypes.BOOL), OpenApiParameter("version", OpenApiTypes.INT)],
+        responses={200: s.QueueOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        mine = str(request.query_params.get("mine", "")).lower() in ("1", "true")
+        version = request.query_params.get("version")
+        queues = review_queue_list(
+            version_id=int(version) if version and version.isdigit() else None, reviewer=request.user if mine else None
+        )
+        return Response(s.QueueOutputSerializer(queues.prefetch_related("reviewers")[:200], many=True).data)
+
+
+class ReviewQueueCreateApi(CurateApi):
+    """Create a queue of a version's samples chosen by a filter, with reviewers (400 empty_filter if none)."""
+
+    @extend_schema(
+        operation_id="review_queue_create",
+        tags=["review"],
+        request=s.QueueCreateInputSerializer,
+        responses={201: s.QueueOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request, version_id: int) -> Response:
+        data = s.QueueCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        queue = review_queue_create(
+            version=_version_or_404(version_id),
+            name=values["name"],
+            filter=values["filter"],
+            kind=values["kind"],
+            reviewers_per_item=values["reviewers_per_item"],
+            quorum=values.get("quorum"),
+            aggregation=values["aggregation"],
+            reviewer_ids=values["reviewers"],
+            user=cast(User, request.user),
+        )
+        return Response(s.QueueOutputSerializer(queue).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewQueueDetailApi(ReadApi):
+    """A queue with its progress and the agreement between its reviewers."""
+
+    @extend_schema(
+        operation_id="review_queue_detail", tags=["review"], responses={200: s.QueueDetailOutputSerializer, **ERRORS}
+    )
+    def get(self, request: Request, queue_id: int) -> Response:
+        queue = _queue_or_404(queue_id)
+        progress = queue_progress(queue)
+        queue.progress = {"by_state": progress.by_state, "votes": progress.votes, "reviewers": progress.reviewers}  # type: ignore[attr-defined]
+        queue.agreement = queue_agreement(queue)  # type: ignore[attr-defined]
+        return Response(s.QueueDetailOutputSerializer(queue).data)
+
+
+class ReviewQueueReviewersApi(CurateApi):
+    """Replace the queue's assigned reviewers."""
+
+    @extend_schema(
+        operation_id="review_queue_reviewers_set",
+        tags=["review"],
+        request=s.ReviewersInputSerializer,
+        responses={200: s.QueueOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request, queue_id: int) -> Response:
+        data = s.ReviewersInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        queue = review_queue_reviewers_set(queue=_queue_or_404(queue_id), reviewer_ids=data.validated_data["reviewers"])
+        return Response(s.QueueOutputSerializer(queue).data)
+
+
+class ReviewQueueNextApi(ReviewApi):
+    """The caller's next item (claimed for them), or null when nothing is left; `exclude` skips shown items."""
+
+    @extend_schema(
+        operation_id="review_queue_next",
+        tags=["review"],
+        parameters=[OpenApiParameter("exclude", OpenApiTypes.STR, description="Comma-separated item ids.")],
+        responses={200: s.NextItemOutputSerializer, **ERRORS},
+    )
+    def get(self, request: Request, queue_id: int) -> Response:
+        exclude = tuple(int(i) for i in str(request.query_params.get("exclude", "")).split(",") if i.strip().isdigit())
+        item = review_item_next(
+            queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), exclude_item_ids=exclude
+        )
+        return Response({"item": _item_body(item.pk, request.user) if item else None})
+
+
+class ReviewItemDetailApi(ReadApi):
+    """One item: the sample's labels, candidates with sources and scores, the caller's votes, consensus."""
+
+    @extend_schema(
+        operation_id="review_item_detail", tags=["review"], responses={200: s.ItemOutputSerializer, **ERRORS}
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        return Response(_item_body(item_id, request.user))
+
+
+class ReviewVoteCastApi(ReviewApi):
+    """Vote yes / maybe / no on a label of an item: 201 when recorded, 200 when the same vote already was."""
+
+    @extend_schema(
+        operation_id="review_vote_cast",
+        tags=["review"],
+        request=s.VoteInputSerializer,
+        responses={201: s.VoteCastOutputSerializer, 200: s.VoteCastOutputSerializer, **INVALID, **ERRORS, **CONFLICT},
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        data = s.VoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        outcome = review_vote_cast(
+            item_id=item_id,
+            reviewer=cast(User, request.user),
+            label=values["label"],
+            value=values["vote"],
+            request_id=values["request_id"],
+        )
+        body = {**s.VoteOutputSerializer(outcome.vote).data, "created": outcome.created}
+        return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
+
+
+class ReviewItemSubmitApi(ReviewApi):
+    """Done with an item: candidates left unset count as no; closes the item at the queue's quorum."""
+
+    @extend_schema(
+        operation_id="review_item_submit",
+        tags=["review"],
+        request=None,
+        responses={200: s.ItemOutputSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = review_item_submit(item_id=item_id, reviewer=cast(User, request.user))
+        return Response(_item_body(item.pk, request.user))
+
+
+class ReviewItemSkipApi(ReviewApi):
+    """Pass on an item; it goes to another reviewer."""
+
+    @extend_schema(
+        operation_id="review_item_skip",
+        tags=["review"],
+        request=None,
+        responses={200: s.ItemOutputSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = review_item_skip(item_id=item_id, reviewer=cast(User, request.user))
+        return Response(_item_body(item.pk, request.user))
+
+
+class ReviewUndoApi(ReviewApi):
+    """Undo the caller's last action in the queue (a vote, a submit or a skip); nothing is deleted."""
+
+    @extend_schema(
+        operation_id="review_undo",
+        tags=["review"],
+        request=None,
+        responses={200: s.UndoOutputSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request: Request, queue_id: int) -> Response:
+        outcome = review_undo(queue=_queue_or_404(queue_id), reviewer=cast(User, request.user))
+        if outcome is None:
+            return Response({"undone": None, "item": None, "vote": None})
+        vote = s.VoteOutputSerializer(outcome.vote).data if outcome.vote else None
+        return Response({"undone": outcome.undone, "item": outcome.item.pk, "vote": vote})
+
+
+class ReviewQueueVoteListApi(ReadApi):
+    """Every vote of the queue — reviewer, label, vote, time, superseded and undone ones included (cursor pages)."""
+
+    class Pagination(IdCursorPagination):
+        ordering = "id"
+
+    @extend_schema(
+        operation_id="review_vote_list",
+        tags=["review"],
+        parameters=[OpenApiParameter("page_size", OpenApiTypes.INT)],
+        responses={200: s.VotePageOutputSerializer, **ERRORS},
+    )
+    def get(self, request: Request, queue_id: int) -> Response:
+        queue = _queue_or_404(queue_id)
+        votes = ReviewVote.objects.filter(item__queue=queue).select_related("reviewer")
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(votes, request, view=self)
+        return paginator.get_paginated_response(s.VoteOutputSerializer(page, many=True).data)
+
+
+class ReviewDisagreementQueueApi(CurateApi):
+    """A new queue of this queue's disputed items (400 empty_filter when none is disputed)."""
+
+    @extend_schema(
+        operation_id="review_disagreement_queue_create",
+        tags=["review"],
+        request=s.DisagreementInputSerializer,
+        responses={201: s.QueueOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request, queue_id: int) -> Response:
+        data = s.DisagreementInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        child = review_disagreement_queue_create(
+            queue=_queue_or_404(queue_id),
+            reviewer_ids=values["reviewers"],
+            reviewers_per_item=values.get("reviewers_per_item"),
+            quorum=values.get("quorum"),
+            user=cast(User, request.user),
+        )
+        return Response(s.QueueOutputSerializer(child).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewQueueApplyApi(CurateApi):
+    """Apply the consensus: a new version with the reviewed label sets (201), or the one already made (200)."""
+
+    @extend_schema(
+        operation_id="review_queue_apply",
+        tags=["review"],
+        request=s.ApplyInputSerializer,
+        responses={201: s.QueueAppliedOutputSerializer, 200: s.QueueAppliedOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request, queue_id: int) -> Response:
+        data = s.ApplyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        queue = _queue_or_404(queue_id)
+        base_id = data.validated_data.get("base_version")
+        already = queue.applied_version_id is not None
+        version = review_queue_apply(
+            queue=queue, user=cast(User, request.user), base=_version_or_404(base_id) if base_id else None
+        )
+        body = {
+            "version": version.pk, "number": version.number, "parent": version.parent_id,
+            "sample_count": version.sample_count, "operation_params": version.operation_params, "created": not already,
+        }  # fmt: skip
+        return Response(body, status=status.HTTP_200_OK if already else status.HTTP_201_CREATED)
+
+
+class ReviewBulkVoteApi(ReviewApi):
+    """One vote on many samples (a grid selection or a lasso), recorded with its origin, each item submitted."""
+
+    @extend_schema(
+        operation_id="review_bulk_vote",
+        tags=["review"],
+        request=s.BulkVoteInputSerializer,
+        responses={200: s.BulkVoteOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request, queue_id: int) -> Response:
+        data = s.BulkVoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        counts = review_bulk_label(
+            queue=_queue_or_404(queue_id),
+            reviewer=cast(User, request.user),
+            sample_ids=values["sample_ids"],
+            label=values["label"],
+            value=values["vote"],
+            origin=values["origin"],
+        )
+        return Response(s.BulkVoteOutputSerializer(counts).data)
+
+
+def _dataset_or_404(dataset_id: int) -> Dataset:
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        raise not_found("Dataset", dataset_id)
+    return dataset
+
+
+def _taxonomy_body(dataset: Dataset) -> dict[str, Any]:
+    changes = dataset.taxonomy_changes.select_related("changed_by").order_by("id")  # type: ignore[attr-defined]
+    return s.TaxonomyOutputSerializer({"classes": dataset.classes, "changes": changes}).data
+
+
+class TaxonomyApi(ReadApi):
+    """A dataset's classes and every recorded change to them."""
+
+    @extend_schema(
+        operation_id="taxonomy_detail", tags=["review"], responses={200: s.TaxonomyOutputSerializer, **ERRORS}
+    )
+    def get(self, request: Request, dataset_id: int) -> Response:
+        return Response(_taxonomy_body(_dataset_or_404(dataset_id)))
+
+
+class TaxonomyChangeApi(CurateApi):
+    """Add, rename or merge classes (each a recorded change); returns the taxonomy after it."""
+
+    @extend_schema(
+        operation_id="taxonomy_change",
+        tags=["review"],
+        request=s.TaxonomyChangeInputSerializer,
+        responses={201: s.TaxonomyOutputSerializer, **INVALID, **ERRORS},
+    )
+    def post(self, request: Request, dataset_id: int) -> Response:
+        data = s.TaxonomyChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values, dataset, user = data.validated_data, _dataset_or_404(dataset_id), cast(User, request.user)
+        action = values["action"]
+        if action == "add":
+            taxonomy_class_add(dataset=dataset, name=values.get("name", ""), user=user)
+        elif action == "rename":
+            taxonomy_class_rename(
+                dataset=dataset, name=values.get("name", ""), new_name=values.get("new_name", ""), user=user
+            )
+        else:
+            taxonomy_classes_merge(
+                dataset=dataset, names=values.get("names", []), into=values.get("into", ""), user=user
+            )
+        dataset.refresh_from_db()
+        return Response(_taxonomy_body(dataset), status=status.HTTP_201_CREATED)

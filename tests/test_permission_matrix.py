@@ -34,6 +34,7 @@ from django.urls import reverse
 from core.roles import Role
 from jobs.models import Job
 from tests.curation.pruning.factories import pruning_world
+from tests.curation.review.factories import item_kwargs, proposal_run_kwargs, queue_kwargs
 from tests.factories import DatasetVersionFactory, ExportFactory, UserFactory, VersionSampleFactory
 from tests.url_inventory import Route, project_routes
 
@@ -254,6 +255,27 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:evaluation_compare": [get(VIEWER)],
     "frontend:evaluation_report": [get(VIEWER, evaluation_run_kwargs)],
     "frontend:evaluation_example": [get(VIEWER, lambda w: {**evaluation_run_kwargs(w), "name": "clean/none"})],
+    # API: label proposals and review queues (reads for viewers; votes for reviewers assigned to the queue — the
+    # world's queue has every user assigned; queues, apply and the taxonomy for curators; empty payloads answer 400)
+    "api-proposal-run-start": [post(CURATOR)],
+    "api-proposal-run-detail": [get(VIEWER, proposal_run_kwargs)],
+    "api-version-proposal-runs": [get(VIEWER, version_kwargs)],
+    "api-review-queue-list": [get(VIEWER)],
+    "api-review-queue-create": [post(CURATOR, version_kwargs)],
+    "api-review-queue-detail": [get(VIEWER, queue_kwargs)],
+    "api-review-queue-reviewers": [post(CURATOR, queue_kwargs)],
+    "api-review-queue-next": [get(REVIEWER, queue_kwargs)],
+    "api-review-undo": [post(REVIEWER, queue_kwargs)],
+    "api-review-vote-list": [get(VIEWER, queue_kwargs)],
+    "api-review-bulk-vote": [post(REVIEWER, queue_kwargs)],
+    "api-review-disagreement-queue": [post(CURATOR, queue_kwargs)],
+    "api-review-queue-apply": [post(CURATOR, queue_kwargs)],
+    "api-review-item-detail": [get(VIEWER, item_kwargs)],
+    "api-review-vote-cast": [post(REVIEWER, item_kwargs)],
+    "api-review-item-submit": [post(REVIEWER, item_kwargs)],
+    "api-review-item-skip": [post(REVIEWER, item_kwargs)],
+    "api-taxonomy": [get(VIEWER, dataset_kwargs)],
+    "api-taxonomy-change": [post(CURATOR, dataset_kwargs)],
 }
 
 

@@ -11,6 +11,7 @@ progress with `ctx.progress(done, total, message)` between batches; that call al
 raises JobCancelled when a cancel was requested, so work stops at a batch boundary.
 """
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -85,3 +86,22 @@ def job_kind_get(name: str) -> JobKind:
         return JOB_KINDS[name]
     except KeyError:
         raise KeyError(f"unknown job kind {name!r}; known: {', '.join(sorted(JOB_KINDS))}") from None
+
+
+def deferred(target: str) -> Callable[..., Any]:
+    """A callable for `module:function` that imports the module on first call.
+
+    Job-kind modules are imported by every process at start-up (web, worker, commands); their
+    functions and cleanups go through this so registering a kind does not load torch or faiss.
+    """
+    module_name, _, attribute = target.partition(":")
+    resolved: list[Callable[..., Any]] = []
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not resolved:
+            resolved.append(getattr(importlib.import_module(module_name), attribute))
+        return resolved[0](*args, **kwargs)
+
+    call.__name__ = attribute
+    call.__qualname__ = attribute
+    return call

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, training
+from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, review, training
 
 app_name = "frontend"
 
@@ -21,6 +21,19 @@ urlpatterns = [
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
+    path("review/", review.review_queue_list, name="review_queue_list"),
+    path("review/new/", review.review_queue_create, name="review_queue_create"),
+    path("review/proposals/", review.review_proposal_start, name="review_proposal_start"),
+    path("review/queues/<int:queue_id>/", review.review_queue_detail, name="review_queue_detail"),
+    path("review/queues/<int:queue_id>/apply/", review.review_queue_apply_page, name="review_queue_apply"),
+    path(
+        "review/queues/<int:queue_id>/disagreements/",
+        review.review_queue_disagreements_page,
+        name="review_queue_disagreements",
+    ),
+    path("review/queues/<int:queue_id>/reviewers/", review.review_queue_reviewers_page, name="review_queue_reviewers"),
+    path("review/queues/<int:queue_id>/work/", review.review_work, name="review_work"),
+    path("review/items/<int:item_id>/", review.review_item, name="review_item"),
     path("training/", training.training_run_list_page, name="training_run_list"),
     path("training/start/", training.training_run_start_page, name="training_run_start"),
     path("training/runs/<int:run_id>/", training.training_run_detail, name="training_run_detail"),

@@ -276,6 +276,16 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-review-item-skip": [post(REVIEWER, item_kwargs)],
     "api-taxonomy": [get(VIEWER, dataset_kwargs)],
     "api-taxonomy-change": [post(CURATOR, dataset_kwargs)],
+    # Pages: review (reviewers work in queues they are assigned to; curators create, assign and apply)
+    "frontend:review_queue_list": [get(VIEWER)],
+    "frontend:review_queue_create": [get(CURATOR), post(CURATOR)],
+    "frontend:review_proposal_start": [post(CURATOR)],
+    "frontend:review_queue_detail": [get(VIEWER, queue_kwargs)],
+    "frontend:review_queue_apply": [post(CURATOR, queue_kwargs)],
+    "frontend:review_queue_disagreements": [post(CURATOR, queue_kwargs)],
+    "frontend:review_queue_reviewers": [post(CURATOR, queue_kwargs)],
+    "frontend:review_work": [get(REVIEWER, queue_kwargs)],
+    "frontend:review_item": [get(REVIEWER, item_kwargs)],
 }
 
 

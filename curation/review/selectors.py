@@ -253,6 +253,11 @@ def queue_votes(queue: ReviewQueue, *, after_id: int | None = None, size: int = 
     return list(votes[:size])
 
 
+def queue_latest_votes(queue: ReviewQueue, *, size: int = 20) -> list[ReviewVote]:
+    """The queue's newest votes, newest first."""
+    return list(ReviewVote.objects.filter(item__queue=queue).select_related("reviewer", "item").order_by("-id")[:size])
+
+
 @dataclass(frozen=True)
 class VersionLabelSets:
     """Per member of a version: its valid labels (ReaL, "correct") and the labels reviewers found unclear."""

@@ -1,0 +1,142 @@
+"""Review pages through the Django test client: lists, the new-queue form, the queue page, the review page."""
+
+import pytest
+from django.test import Client
+
+from core.roles import Role
+from curation.models import DatasetVersion, VersionSample
+from curation.review.models import ReviewQueue
+from curation.review.services.votes import review_item_submit, review_vote_cast
+from jobs.models import Job
+from tests.curation.review.conftest import CLASSES, proposals_add
+from tests.factories import DatasetVersionFactory, UserFactory, VersionSampleFactory
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def picture_version(db):
+    """A version of 3 samples with real image files, each with one proposal."""
+    version = DatasetVersionFactory(dataset__classes=CLASSES)
+    members = [VersionSampleFactory(version=version, label=label) for label in ("cat", "dog", "bird")]
+    proposals_add(version, [(m.sample_id, "dog" if m.label != "dog" else "cat", 0.7, 0.6) for m in members])
+    return version
+
+
+def test_a_curator_creates_a_queue_with_the_form(picture_version, reviewers):
+    client = signed_in(UserFactory(role=Role.CURATOR))
+
+    form = client.get(f"/review/new/?version={picture_version.pk}")
+    response = client.post(
+        "/review/new/",
+        {
+            "version": picture_version.pk, "name": "cats first", "kind": "relabel", "sources": ["confident_learning"],
+            "min_issue_score": "0.5", "reviewers_per_item": "2", "aggregation": "majority",
+            "reviewers": [reviewers[0].pk, reviewers[1].pk],
+        },
+    )  # fmt: skip
+
+    assert form.status_code == 200
+    assert b'id="proposal-runs"' in form.content
+    queue = ReviewQueue.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/review/queues/{queue.pk}/"
+    assert (queue.name, queue.item_count, queue.reviewers_per_item, queue.quorum, queue.aggregation) == (
+        "cats first", 3, 2, 2, "majority",
+    )  # fmt: skip
+    assert queue.filter == {"sources": ["confident_learning"], "min_issue_score": 0.5, "limit": 500}
+
+
+def test_the_form_shows_why_a_queue_was_refused_and_writes_nothing(picture_version):
+    client = signed_in(UserFactory(role=Role.CURATOR))
+
+    response = client.post("/review/new/", {"version": picture_version.pk, "name": "none", "min_issue_score": "0.99"})
+
+    assert response.status_code == 400
+    assert b"The filter selects no sample of this version" in response.content
+    assert ReviewQueue.objects.count() == 0
+
+
+def test_starting_proposals_from_the_page_queues_a_job(picture_version):
+    client = signed_in(UserFactory(role=Role.CURATOR))
+
+    bad = client.post("/review/proposals/", {"version": picture_version.pk, "source": "confident_learning"})
+    good = client.post(
+        "/review/proposals/", {"version": picture_version.pk, "source": "model_topk", "trained_model_id": ""}
+    )
+
+    assert bad.status_code == 302 and bad["Location"] == f"/review/new/?version={picture_version.pk}"
+    assert good.status_code == 302
+    assert Job.objects.count() == 0  # both refused before a job: no embedding set, no trained model
+
+
+def make_queue(version, reviewers, **kwargs) -> ReviewQueue:
+    from curation.review.services.queues import review_queue_create
+
+    return review_queue_create(version=version, name="q", reviewer_ids=[r.pk for r in reviewers], **kwargs)
+
+
+def test_the_review_page_shows_the_item_with_candidates_keys_and_labels(picture_version, reviewers):
+    queue = make_queue(picture_version, reviewers[:1])
+    client = signed_in(reviewers[0])
+
+    work = client.get(f"/review/queues/{queue.pk}/work/")
+    item = queue.items.get(position=1)
+    page = client.get(f"/review/items/{item.pk}/")
+    partial = client.get(f"/review/items/{item.pk}/?partial=1")
+
+    assert work.status_code == 302 and work["Location"] == f"/review/items/{item.pk}/"
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="review-root"' in html and "frontend/review.js" in html
+    assert 'data-label="cat" data-key="1"' in " ".join(html.split())
+    assert "confident_learning" in html and "0.70" in html
+    assert "No ready embedding set for this version" in html
+    assert partial.status_code == 200
+    assert partial.content.decode().lstrip().startswith('<div class="review-item"')
+
+
+def test_the_review_page_is_only_for_assigned_reviewers(picture_version, reviewers):
+    queue = make_queue(picture_version, reviewers[:1])
+    outsider = signed_in(reviewers[1])
+
+    assert outsider.get(f"/review/items/{queue.items.first().pk}/").status_code == 403
+    assert outsider.get(f"/review/queues/{queue.pk}/work/").status_code == 403
+
+
+def test_work_says_when_nothing_is_left(picture_version, reviewers):
+    queue = make_queue(picture_version, reviewers[:1])
+    for item in queue.items.all():
+        review_item_submit(item_id=item.pk, reviewer=reviewers[0])
+
+    response = signed_in(reviewers[0]).get(f"/review/queues/{queue.pk}/work/")
+
+    assert response.status_code == 200
+    assert b"Nothing left for you" in response.content
+
+
+def test_the_queue_page_shows_progress_agreement_votes_and_applies(picture_version, reviewers):
+    queue = make_queue(picture_version, reviewers[:2], reviewers_per_item=2)
+    for item in queue.items.all():
+        for reviewer in reviewers[:2]:
+            review_vote_cast(item_id=item.pk, reviewer=reviewer, label=item.candidates[1]["label"], value="yes")
+            review_item_submit(item_id=item.pk, reviewer=reviewer)
+    curator = signed_in(UserFactory(role=Role.CURATOR))
+
+    page = curator.get(f"/review/queues/{queue.pk}/")
+    applied = curator.post(f"/review/queues/{queue.pk}/apply/", {"base_version": picture_version.pk})
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="reviewer-table"' in html and "rev0 · rev1: κ =" in html
+    assert 'id="vote-table"' in html
+    assert applied.status_code == 302
+    version = DatasetVersion.objects.get(dataset=picture_version.dataset, number=picture_version.number + 1)
+    assert sorted(VersionSample.objects.filter(version=version).values_list("label", flat=True)) == [
+        "cat",
+        "dog",
+        "dog",
+    ]

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -52,3 +53,12 @@ def structured_exception_handler(exc: Exception, context: dict) -> Response | No
                 resp[header] = response[header]
         return resp
     return _error(code, "Request failed.", status.HTTP_400_BAD_REQUEST)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL that matches no route answers a structured JSON 404 under /api/ (a path id
+    that is not a number, say), and Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "not_found", "message": f"No API endpoint at {request.path}.", "details": None}}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)

@@ -1,6 +1,7 @@
 """REST API of jobs: list, detail, cancel (one view per operation)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -15,7 +16,9 @@ from jobs.services import job_cancel_request
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
-    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     is_finished = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -43,6 +46,21 @@ class JobOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class JobPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobOutputSerializer(many=True)
+
+
+def _error(description: str) -> OpenApiResponse:
+    """A structured error body ({"error": {"code", "message", "details"}})."""
+    return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+
+
+ERRORS_READ = {401: _error("Not authenticated."), 403: _error("The role lacks the view capability.")}
+ERROR_NOT_FOUND = {404: _error("Unknown job (code not_found).")}
+
+
 def _visible_job_or_404(request: Request, job_id: int) -> Job:
     job = job_get(job_id=job_id, user=request.user)
     if job is None:
@@ -61,8 +79,19 @@ class JobListApi(APIView):
         status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
 
     @extend_schema(
-        parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str, enum=JobStatus.values)],
-        responses=JobOutputSerializer(many=True),
+        operation_id="jobs_list",
+        parameters=[
+            OpenApiParameter("kind", str),
+            OpenApiParameter("status", str, enum=JobStatus.values),
+            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
+            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
+        ],
+        responses={
+            200: JobPageOutputSerializer,
+            400: _error("validation_error: an unknown status."),
+            404: _error("not_found: an invalid cursor."),
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -79,7 +108,7 @@ class JobDetailApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(responses=JobOutputSerializer)
+    @extend_schema(responses={200: JobOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND})
     def get(self, request: Request, job_id: int) -> Response:
         return Response(JobOutputSerializer(_visible_job_or_404(request, job_id)).data)
 
@@ -90,7 +119,15 @@ class JobCancelApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(request=None, responses=JobOutputSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobOutputSerializer,
+            **ERRORS_READ,
+            **ERROR_NOT_FOUND,
+            409: _error("job_finished: the job has already ended."),
+        },
+    )
     def post(self, request: Request, job_id: int) -> Response:
         job = job_cancel_request(job=_visible_job_or_404(request, job_id), user=request.user)
         return Response(JobOutputSerializer(job).data)

@@ -3,7 +3,8 @@
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -29,7 +30,9 @@ class TrainingRunOutputSerializer(serializers.ModelSerializer):
     job = serializers.IntegerField(source="job_id", read_only=True)
     version = serializers.IntegerField(source="version_id", read_only=True)
     trained_model = serializers.SerializerMethodField()
-    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = TrainingRun
@@ -59,6 +62,32 @@ class TrainedModelOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TrainingRunPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TrainingRunOutputSerializer(many=True)
+
+
+class TrainedModelPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TrainedModelOutputSerializer(many=True)
+
+
+def _error(description: str) -> OpenApiResponse:
+    """A structured error body ({"error": {"code", "message", "details"}})."""
+    return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+
+
+ERRORS_AUTH = {401: _error("Not authenticated."), 403: _error("The role lacks the capability.")}
+PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
+    OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
+]
+PAGE_RESPONSES = {404: _error("not_found: an invalid cursor."), **ERRORS_AUTH}
+DETAIL_ERRORS = {404: _error("Unknown id (code not_found)."), **ERRORS_AUTH}
+
+
 class TrainingRunStartApi(APIView):
     """Start training a classifier on a dataset version (admins: run_gpu_jobs). Answers 201 with the run."""
 
@@ -79,7 +108,10 @@ class TrainingRunStartApi(APIView):
         weight_decay = serializers.FloatField(default=1e-4, min_value=0)
         precision = serializers.ChoiceField(choices=PRECISIONS, default="auto")
 
-    @extend_schema(request=InputSerializer, responses={201: TrainingRunOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: TrainingRunOutputSerializer, 400: _error("validation_error."), **DETAIL_ERRORS},
+    )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -97,7 +129,11 @@ class TrainingRunListApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(responses=TrainingRunOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="training_runs_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: TrainingRunPageOutputSerializer, **PAGE_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(training_run_list(), request, view=self)
@@ -110,7 +146,7 @@ class TrainingRunDetailApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(responses=TrainingRunOutputSerializer)
+    @extend_schema(responses={200: TrainingRunOutputSerializer, **DETAIL_ERRORS})
     def get(self, request: Request, run_id: int) -> Response:
         run = training_run_get(run_id=run_id)
         if run is None:
@@ -124,7 +160,11 @@ class TrainedModelListApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(responses=TrainedModelOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="trained_models_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: TrainedModelPageOutputSerializer, **PAGE_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(trained_model_list(), request, view=self)
@@ -137,7 +177,7 @@ class TrainedModelDetailApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(responses=TrainedModelOutputSerializer)
+    @extend_schema(responses={200: TrainedModelOutputSerializer, **DETAIL_ERRORS})
     def get(self, request: Request, trained_model_id: int) -> Response:
         trained_model = trained_model_get(trained_model_id=trained_model_id)
         if trained_model is None:

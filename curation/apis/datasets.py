@@ -40,6 +40,7 @@ ERRORS_READ = {
     403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
 }
 ERROR_NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found).")}
+ERROR_INVALID_CURSOR = {404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor.")}
 ID_CURSOR_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next`/`previous` URL."),
     OpenApiParameter(
@@ -69,7 +70,7 @@ class DatasetListApi(ReadApi):
         tags=["datasets"],
         summary="List datasets, newest first",
         parameters=ID_CURSOR_PARAMETERS,
-        responses={200: DatasetPageOutputSerializer, **ERRORS_READ},
+        responses={200: DatasetPageOutputSerializer, **ERROR_INVALID_CURSOR, **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
         paginator = IdCursorPagination()

@@ -187,7 +187,12 @@ class ExportListApi(ExportApi):
             OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next` URL."),
             OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (capped at 500)."),
         ],
-        responses={200: ExportPageOutputSerializer, 400: _error("validation_error."), **ERRORS_AUTH},
+        responses={
+            200: ExportPageOutputSerializer,
+            400: _error("validation_error."),
+            **ERRORS_AUTH,
+            404: _error("not_found: an invalid cursor."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = ExportFilterSerializer(data=request.query_params)

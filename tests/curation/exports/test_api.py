@@ -1,5 +1,6 @@
 """The export API: request (202 + job), list, detail, ranged downloads, and the per-token rate limit."""
 
+import base64
 import hashlib
 
 import pytest
@@ -212,3 +213,20 @@ def test_the_request_past_the_rate_in_the_window_gets_429_per_token(settings, cu
     assert third.json()["error"]["message"].startswith("Request was throttled.")
     assert 0 < int(third["Retry-After"]) <= 60
     assert other.status_code == 400
+
+
+def test_a_readable_cursor_whose_position_is_not_an_id_is_a_404_not_a_server_error(api):
+    # given a cursor that decodes (base64 of "p=abc") but holds no id: found by the schemathesis run's kind of input
+    cursor = base64.b64encode(b"p=abc").decode()
+    # when the exports list is asked for that page
+    response = api.get("/api/exports/", {"cursor": cursor})
+    # then it is refused like any invalid cursor
+    assert response.status_code == 404
+    assert response.json()["error"] == {"code": "not_found", "message": "Invalid cursor", "details": None}
+
+
+def test_an_api_url_that_matches_no_route_answers_a_structured_404(api):
+    response = api.get("/api/exports/-3/")
+
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json()["error"]["code"] == "not_found"

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from curation.ml.clustering import KMeansConfig, l2_normalize, spherical_kmeans
+from curation.ml.clustering import l2_normalize
 
 EXACT_MAX_ROWS = 50_000
 DEFAULT_CELL_SIZE = 1_000
 DEFAULT_PROBES = 2
 BLOCK_ROWS = 4_096
 BLOCK_COLUMNS = 16_384
+ASSIGN_BATCH = 65_536
 KMEANS_ITERATIONS = 10
 
 
@@ -45,31 +46,36 @@ class PairSearch:
         return self.rows_a * n + self.rows_b
 
 
-def as_unit_float32(embeddings: np.ndarray) -> np.ndarray:
-    return l2_normalize(np.asarray(embeddings, dtype=np.float32))
+def unit_rows(embeddings: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """``embeddings[rows]`` as float32 unit rows: one copy, normalised in place (the input may be a float16
+    memory map, which is only ever converted a block at a time)."""
+    block = np.array(embeddings[rows], dtype=np.float32, order="C")
+    norms = np.linalg.norm(block, axis=1, keepdims=True)
+    np.divide(block, norms, out=block, where=norms > 0)
+    return block
 
 
 def exact_pairs(embeddings: np.ndarray, threshold: float) -> PairSearch:
     """Every pair of rows with cosine >= threshold, by blocked matrix products (the reference)."""
     started = time.perf_counter()
-    unit = as_unit_float32(embeddings)
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for start in range(0, len(unit), BLOCK_ROWS):
-        rows = np.arange(start, min(start + BLOCK_ROWS, len(unit)))
-        found.append(_pairs_between(unit, rows, np.arange(start, len(unit)), threshold))
+    n = len(embeddings)
+    for start in range(0, n, BLOCK_ROWS):
+        rows = np.arange(start, min(start + BLOCK_ROWS, n))
+        found.append(_pairs_between(embeddings, rows, np.arange(start, n), threshold))
     return _search("exact", found, started)
 
 
 def _pairs_between(
-    unit: np.ndarray, query_rows: np.ndarray, base_rows: np.ndarray, threshold: float
+    embeddings: np.ndarray, query_rows: np.ndarray, base_rows: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lower row, higher row, cosine) of query x base pairs >= threshold, self pairs left out; the score
-    matrix is built BLOCK_ROWS x BLOCK_COLUMNS at a time (at most 256 MB of float32)."""
+    """(lower row, higher row, cosine) of query x base pairs >= threshold, self pairs left out; rows are
+    converted and scored BLOCK_ROWS x BLOCK_COLUMNS at a time (at most 256 MB of float32 scores)."""
     found = []
-    queries = unit[query_rows]
+    queries = unit_rows(embeddings, query_rows)
     for start in range(0, len(base_rows), BLOCK_COLUMNS):
         base = base_rows[start : start + BLOCK_COLUMNS]
-        scores = queries @ unit[base].T
+        scores = queries @ unit_rows(embeddings, base).T
         q, b = np.nonzero(scores >= threshold)
         a_rows, b_rows = query_rows[q], base[b]
         keep = a_rows != b_rows
@@ -91,30 +97,45 @@ def cell_pairs(
 ) -> PairSearch:
     """Pairs with cosine >= threshold among rows that share one of their ``probes`` nearest k-means cells."""
     started = time.perf_counter()
-    unit = as_unit_float32(embeddings)
-    n_cells = max(1, min(len(unit), math.ceil(len(unit) / cell_size)))
-    assignment = spherical_kmeans(unit, KMeansConfig(n_clusters=n_cells, niter=KMEANS_ITERATIONS, seed=seed))
-    probes = min(probes, assignment.n_clusters)
-    nearest = _nearest_cells(unit, assignment.centroids, probes)
-    members = _rows_per_cell(assignment.labels, assignment.n_clusters)
-    visitors = _rows_per_cell(nearest.ravel(), assignment.n_clusters, stride=probes)
+    n = len(embeddings)
+    n_cells = max(1, min(n, math.ceil(n / cell_size)))
+    centroids = _spherical_centroids(embeddings, n_cells, seed)
+    trained = time.perf_counter()
+    probes = min(probes, len(centroids))
+    nearest = _nearest_cells(embeddings, centroids, probes)
+    members = _rows_per_cell(nearest[:, 0], len(centroids))
+    visitors = _rows_per_cell(nearest.ravel(), len(centroids), stride=probes)
+    del nearest
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for cell in range(assignment.n_clusters):
+    for cell in range(len(centroids)):
         base, queries = members[cell], visitors[cell]
         if len(base) == 0 or len(queries) == 0:
             continue
         for start in range(0, len(queries), BLOCK_ROWS):
-            found.append(_pairs_between(unit, queries[start : start + BLOCK_ROWS], base, threshold))
-    details = {"cells": assignment.n_clusters, "probes": probes, "kmeans_seconds": round(assignment.train_seconds, 2)}
+            found.append(_pairs_between(embeddings, queries[start : start + BLOCK_ROWS], base, threshold))
+    details = {"cells": len(centroids), "probes": probes, "kmeans_seconds": round(trained - started, 2)}
     return _search("cells", found, started, details)
 
 
-def _nearest_cells(unit: np.ndarray, centroids: np.ndarray, probes: int) -> np.ndarray:
+def _spherical_centroids(embeddings: np.ndarray, n_cells: int, seed: int) -> np.ndarray:
+    """Unit centroids of FAISS spherical k-means (KMEANS_ITERATIONS) on a seeded sample of 256 rows per cell."""
+    sample_size = min(len(embeddings), n_cells * 256)
+    rows = np.sort(np.random.default_rng(seed).choice(len(embeddings), sample_size, replace=False))
+    kmeans = faiss.Kmeans(
+        embeddings.shape[1], n_cells, niter=KMEANS_ITERATIONS, seed=seed, spherical=True,
+        max_points_per_centroid=256, min_points_per_centroid=1, verbose=False,
+    )  # fmt: skip
+    kmeans.train(unit_rows(embeddings, rows))
+    return l2_normalize(np.asarray(kmeans.centroids))
+
+
+def _nearest_cells(embeddings: np.ndarray, centroids: np.ndarray, probes: int) -> np.ndarray:
     index = faiss.IndexFlatIP(centroids.shape[1])
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))
-    nearest = np.empty((len(unit), probes), dtype=np.int64)
-    for start in range(0, len(unit), 65_536):
-        nearest[start : start + 65_536] = index.search(unit[start : start + 65_536], probes)[1]
+    nearest = np.empty((len(embeddings), probes), dtype=np.int64)
+    for start in range(0, len(embeddings), ASSIGN_BATCH):
+        stop = min(start + ASSIGN_BATCH, len(embeddings))
+        nearest[start:stop] = index.search(unit_rows(embeddings, slice(start, stop)), probes)[1]
     return nearest
 
 

@@ -33,13 +33,13 @@ def wait_for_chunks_done(job_id: int, at_least: int, timeout: float = 60.0) -> E
 def test_a_worker_killed_mid_run_is_replaced_and_the_job_finishes_without_redoing_done_chunks(
     celery_worker, make_version, encoder_name, curator, settings
 ):
-    version = make_version(12)
+    version = make_version(8)
     sample_ids = sorted(version.members.values_list("sample_id", flat=True))
-    name = slow_encoder_name(0.4, encoder_name)
+    name = slow_encoder_name(0.5, encoder_name)
     params = embed_params_validate(version_id=version.pk, encoder=name, chunk_size=2, batch_size=2)
     first = celery_worker()
     job = embedding_set_submit(params=params, requested_by=curator)
-    embedding_set = wait_for_chunks_done(job.pk, at_least=2)
+    embedding_set = wait_for_chunks_done(job.pk, at_least=1)
 
     first.kill()
     done_before = {chunk.number: chunk.finished_at for chunk in embedding_set.chunks.filter(status=ChunkStatus.DONE)}
@@ -47,9 +47,9 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_job_finishes_without_redoin
     job = wait_for_job(job.pk, lambda j: j.is_finished, timeout=90)
 
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert 2 <= len(done_before) < 6
+    assert 1 <= len(done_before) < 4
     embedding_set.refresh_from_db()
-    assert (embedding_set.status, embedding_set.rows, embedding_set.chunks_done) == (EmbeddingSetStatus.READY, 12, 6)
+    assert (embedding_set.status, embedding_set.rows, embedding_set.chunks_done) == (EmbeddingSetStatus.READY, 8, 4)
     chunks = {chunk.number: chunk for chunk in embedding_set.chunks.all()}
     assert {number: chunks[number].finished_at for number in done_before} == done_before  # not recomputed
     assert all(chunks[number].attempts == 1 for number in done_before)
@@ -57,5 +57,5 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_job_finishes_without_redoin
     row_ids = np.load(media_path(settings, embedding_set.row_ids_key))
     assert row_ids.tolist() == sample_ids  # every sample once: no duplicate rows
     embeddings = np.load(media_path(settings, embedding_set.embeddings_key))
-    assert embeddings.shape == (12, 16)
+    assert embeddings.shape == (8, 16)
     np.testing.assert_allclose(np.linalg.norm(embeddings.astype(np.float32), axis=1), 1.0, atol=2e-3)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.roles import Role
+from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion, VersionSample
 from curation.review.models import LabelProposal, ProposalRun, ProposalSource, ReviewQueue, ReviewVote
 from curation.review.services.queues import review_queue_create
@@ -96,3 +97,26 @@ def vote_rows(queue: ReviewQueue) -> list[tuple[str, str, str, str, bool, bool]]
         (v.reviewer.username, v.label, v.value, v.origin, v.is_current, v.undone_at is not None)
         for v in ReviewVote.objects.filter(item__queue=queue).select_related("reviewer").order_by("id")
     ]
+
+
+def embedding_set_with_index(version: DatasetVersion, vectors: np.ndarray, tmp_path) -> EmbeddingSet:
+    """A ready embedding set of the version's members (id order) with its FAISS index stored, so that
+    nearest-neighbour reads work as on a real set."""
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    from core.storage import sha256_bytes
+    from curation.ml.similarity import FaissIndex
+
+    embedding_set = embedding_set_create(version=version, vectors=vectors)
+    ids = np.asarray(sorted(VersionSample.objects.filter(version=version).values_list("sample_id", flat=True)))
+    index = FaissIndex(vectors.shape[1])
+    index.add(np.asarray(vectors, dtype=np.float32), ids)
+    path = tmp_path / "index.faiss"
+    index.save(path)
+    with path.open("rb") as handle:
+        embedding_set.index_key = default_storage.save(f"embeddings/test/{embedding_set.pk}/index.faiss", File(handle))
+    embedding_set.index_checksum = sha256_bytes(path.read_bytes())
+    embedding_set.index_kind = "flat"
+    embedding_set.save()
+    return embedding_set

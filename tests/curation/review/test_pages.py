@@ -1,5 +1,6 @@
 """Review pages through the Django test client: lists, the new-queue form, the queue page, the review page."""
 
+import numpy as np
 import pytest
 from django.test import Client
 
@@ -8,7 +9,7 @@ from curation.models import DatasetVersion, VersionSample
 from curation.review.models import ReviewQueue
 from curation.review.services.votes import review_item_submit, review_vote_cast
 from jobs.models import Job
-from tests.curation.review.conftest import CLASSES, proposals_add
+from tests.curation.review.conftest import CLASSES, embedding_set_with_index, proposals_add
 from tests.factories import DatasetVersionFactory, UserFactory, VersionSampleFactory
 
 
@@ -97,6 +98,22 @@ def test_the_review_page_shows_the_item_with_candidates_keys_and_labels(picture_
     assert "No ready embedding set for this version" in html
     assert partial.status_code == 200
     assert partial.content.decode().lstrip().startswith('<div class="review-item"')
+
+
+def test_the_review_page_lists_nearest_neighbours_with_their_labels(picture_version, reviewers, tmp_path):
+    vectors = np.eye(3, 4, dtype=np.float32) + np.array([[0, 0, 0, 1]], dtype=np.float32)
+    embedding_set_with_index(picture_version, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), tmp_path)
+    queue = make_queue(picture_version, reviewers[:1])
+    item = queue.items.get(position=1)
+
+    html = signed_in(reviewers[0]).get(f"/review/items/{item.pk}/").content.decode()
+
+    others = (
+        VersionSample.objects.filter(version=picture_version).exclude(sample_id=item.sample_id).order_by("sample_id")
+    )
+    assert 'id="neighbours"' in html
+    for member in others:
+        assert f"Sample {member.sample_id}: {member.label}" in html
 
 
 def test_the_review_page_is_only_for_assigned_reviewers(picture_version, reviewers):

@@ -63,6 +63,18 @@ class EvaluationRunDetailOutputSerializer(EvaluationRunOutputSerializer):
         return corruption_table(run)
 
 
+class EvaluationRunPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EvaluationRunOutputSerializer(many=True)
+
+
+EVALUATION_READ_ERRORS = {
+    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
+    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
+}
+
+
 class EvaluationListApi(APIView):
     """Evaluation runs, newest first, optionally of one version or one trained model (cursor pagination)."""
 
@@ -74,9 +86,20 @@ class EvaluationListApi(APIView):
         trained_model = serializers.IntegerField(required=False)
 
     @extend_schema(
+        operation_id="evaluations_list",
         tags=["evaluations"],
-        parameters=[OpenApiParameter("version", int), OpenApiParameter("trained_model", int)],
-        responses=EvaluationRunOutputSerializer(many=True),
+        parameters=[
+            OpenApiParameter("version", int),
+            OpenApiParameter("trained_model", int),
+            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
+            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
+        ],
+        responses={
+            200: EvaluationRunPageOutputSerializer,
+            400: OpenApiResponse(ErrorOutputSerializer, description="validation_error."),
+            404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor."),
+            **EVALUATION_READ_ERRORS,
+        },
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -156,7 +179,14 @@ class EvaluationDetailApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
 
-    @extend_schema(tags=["evaluations"], responses=EvaluationRunDetailOutputSerializer)
+    @extend_schema(
+        tags=["evaluations"],
+        responses={
+            200: EvaluationRunDetailOutputSerializer,
+            404: OpenApiResponse(ErrorOutputSerializer, description="Unknown run (code not_found)."),
+            **EVALUATION_READ_ERRORS,
+        },
+    )
     def get(self, request: Request, run_id: int) -> Response:
         run = evaluation_run_get(run_id)
         if run is None:

@@ -78,6 +78,24 @@ def _backgrounds(
     return chosen
 
 
+def _by_background(
+    evaluation_set: EvaluationSet, subset: MaskedSubset, original_correct: np.ndarray, correct: np.ndarray
+) -> dict[str, dict[str, float | int | None]] | None:
+    """With demo groups: the edit's effect on samples shown on their class's own background and on the others."""
+    if evaluation_set.own_background is None:
+        return None
+    flags = [evaluation_set.own_background[i] for i in subset.indices]
+    table: dict[str, dict[str, float | int | None]] = {}
+    for name, wanted in (("own", True), ("other", False)):
+        members = np.array([flag is wanted for flag in flags], dtype=bool)  # unknown (None) is in neither
+        count = int(members.sum())
+        before = float(original_correct[members].mean()) if count else None
+        after = float(correct[members].mean()) if count else None
+        drop = before - after if before is not None and after is not None else None
+        table[name] = {"count": count, "original_accuracy": before, "accuracy": after, "drop": drop}
+    return table
+
+
 def attribute_results(
     evaluation_set: EvaluationSet,
     *,
@@ -143,6 +161,7 @@ def attribute_results(
             "drop": float(original_correct.mean() - correct.mean()),
             "broken": float((original_correct & ~correct).mean()),
             "prediction_changed": float((predictions != original_predictions[subset.indices]).mean()),
+            "by_background": _by_background(evaluation_set, subset, original_correct, correct),
         }
         for n in range(min(EXAMPLE_COUNT, len(images))):
             examples.save(f"attributes/{spec['name']}/{n}", edited[n])

@@ -191,6 +191,9 @@ THUMBNAIL_SIZE = env_int("WINNOW_THUMBNAIL_SIZE", 160)
 
 DEMO_DATASET_NAME = os.environ.get("WINNOW_DEMO_DATASET_NAME", "demo")
 
+# Embedding sets up to this many rows get an exact flat FAISS index; larger ones an IVF index.
+EMBEDDING_FLAT_INDEX_MAX = env_int("WINNOW_EMBEDDING_FLAT_INDEX_MAX", 200_000)
+
 # Exports: downloads are refused once this old (the files may then be purged); files are written to a
 # local temporary file (this folder; empty: the system's) and then stored through the storage API.
 EXPORT_RETENTION_HOURS = env_int("WINNOW_EXPORT_RETENTION_HOURS", 7 * 24)

@@ -119,3 +119,18 @@ def test_text_search_needs_a_text_tower(make_version, encoder_name):
 
     assert refused.value.code == "no_text_tower"
     assert refused.value.message.startswith("efficientnet-lite0 embeds images only (no text tower)")
+
+
+def test_a_set_larger_than_the_flat_limit_gets_an_ivf_index_that_agrees_with_brute_force(
+    make_version, encoder_name, settings
+):
+    settings.EMBEDDING_FLAT_INDEX_MAX = 5
+    embedding_set = embed(make_version(8), encoder_name)
+    arrays = embedding_set_arrays(embedding_set)
+
+    found = sample_similar(embedding_set=embedding_set, sample_id=int(arrays.row_ids[0]), k=3)
+
+    ids, scores = brute_force_neighbours(embedding_set, np.asarray(arrays.embeddings[0:1], np.float32), 4)
+    assert embedding_set.index_kind == "ivf"
+    assert [n.sample_id for n in found] == ids[1:]  # one list at this size: IVF is exact here
+    np.testing.assert_allclose([n.score for n in found], scores[1:], atol=1e-5)

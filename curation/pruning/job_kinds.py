@@ -1,18 +1,23 @@
-"""Job kinds of clusters and pruning: thin wrappers that validate the params again and call one service."""
+"""Job kinds of clusters and pruning: thin wrappers that validate the params again and call one service.
+
+Every process imports this module at start-up (AppConfig.ready), so the services (and FAISS behind
+them) are imported only when a job runs: the functions and the cleanup go through `deferred`.
+"""
 
 from typing import Any
 
-from core.api_errors import ApplicationError
-from curation.pruning.services.clustering import CLUSTER_JOB_KIND, cluster_run_create
-from curation.pruning.services.jobs import pruning_job_cleanup
-from curation.pruning.services.params import cluster_params_validate, prune_params_validate
-from curation.pruning.services.pruning import PRUNE_JOB_KIND, prune_run_create
-from jobs.runtime import JobContext, JobFailed, job_kind
+from jobs.runtime import JobContext, JobFailed, deferred, job_kind
+
+CLUSTER_JOB_KIND = "cluster"
+PRUNE_JOB_KIND = "prune"
 
 
-@job_kind(CLUSTER_JOB_KIND, queue="default", capability="curate", cleanup=pruning_job_cleanup)
 def cluster_job(ctx: JobContext) -> dict[str, Any]:
     """Spherical k-means of a version's embeddings, with per-cluster complexity."""
+    from core.api_errors import ApplicationError
+    from curation.pruning.services.clustering import cluster_run_create
+    from curation.pruning.services.params import cluster_params_validate
+
     try:
         params = cluster_params_validate(**ctx.params)
         run = cluster_run_create(params=params, job=ctx.job, user=ctx.job.requested_by, progress=ctx.progress)
@@ -21,9 +26,12 @@ def cluster_job(ctx: JobContext) -> dict[str, Any]:
     return {"cluster_run": run.pk, "version": run.version_id, "n_clusters": run.n_clusters, "n_samples": run.n_samples}
 
 
-@job_kind(PRUNE_JOB_KIND, queue="default", capability="curate", cleanup=pruning_job_cleanup)
 def prune_job(ctx: JobContext) -> dict[str, Any]:
     """Propose a pruning of a version: a decision, a reason and a score for every sample."""
+    from core.api_errors import ApplicationError
+    from curation.pruning.services.params import prune_params_validate
+    from curation.pruning.services.pruning import prune_run_create
+
     try:
         params = prune_params_validate(**ctx.params)
         run = prune_run_create(
@@ -43,3 +51,8 @@ def prune_job(ctx: JobContext) -> dict[str, Any]:
         "n_kept": run.n_kept,
         "n_removed": run.n_removed,
     }
+
+
+_cleanup = deferred("curation.pruning.services.jobs:pruning_job_cleanup")
+job_kind(CLUSTER_JOB_KIND, queue="default", capability="curate", cleanup=_cleanup)(cluster_job)
+job_kind(PRUNE_JOB_KIND, queue="default", capability="curate", cleanup=_cleanup)(prune_job)

@@ -15,8 +15,6 @@ samples; applying twice returns that same version. Nothing is deleted.
 from django.conf import settings
 from django.db import models
 
-from curation.ml.pruning import PruneReason
-
 
 class ClusterRun(models.Model):
     version = models.ForeignKey("curation.DatasetVersion", on_delete=models.PROTECT, related_name="cluster_runs")
@@ -112,7 +110,11 @@ class PruneDecision(models.Model):
     prune_run = models.ForeignKey(PruneRun, on_delete=models.CASCADE, related_name="decisions")
     sample = models.ForeignKey("curation.Sample", on_delete=models.PROTECT, related_name="+")
     keep = models.BooleanField()
-    reason = models.PositiveSmallIntegerField(choices=[(int(r), r.name.lower().replace("_", " ")) for r in PruneReason])
+    # A curation.ml.pruning.PruneReason code (no choices here: importing the ML package at start-up loads FAISS).
+    reason = models.PositiveSmallIntegerField(
+        help_text="PruneReason code: 0 kept, 1 not candidate, 2 exact, 3 semantic, "
+        "4 over budget, 5 prototypicality, 6 random."
+    )
     score = models.FloatField(null=True, blank=True, help_text="The method's score; null where undefined.")
     duplicate_of = models.ForeignKey(
         "curation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

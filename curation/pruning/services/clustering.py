@@ -24,8 +24,6 @@ from curation.pruning.services.embeddings import Progress, version_embeddings_lo
 from curation.pruning.services.params import ClusterParams
 from jobs.models import Job
 
-CLUSTER_JOB_KIND = "cluster"
-
 
 def member_labels(version: DatasetVersion, sample_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(label code per sample in `sample_ids` order, label names); code -1 for a missing member."""

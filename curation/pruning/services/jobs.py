@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 
 from curation.pruning.blobs import job_blobs_delete
+from curation.pruning.job_kinds import CLUSTER_JOB_KIND, PRUNE_JOB_KIND
 from curation.pruning.models import ClusterRun, PruneRun
-from curation.pruning.services.clustering import CLUSTER_JOB_KIND
 from curation.pruning.services.params import ClusterParams, PruneParams
-from curation.pruning.services.pruning import PRUNE_JOB_KIND
 from jobs.models import Job
 from jobs.services import job_submit
 

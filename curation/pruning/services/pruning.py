@@ -52,7 +52,6 @@ from curation.pruning.services.embeddings import Progress, version_embeddings_lo
 from curation.pruning.services.params import PruneParams
 from jobs.models import Job
 
-PRUNE_JOB_KIND = "prune"
 SEMDEDUP_METHODS = ("semdedup", "semdedup+dbp")
 
 

@@ -146,7 +146,7 @@ def test_a_cancelled_prune_job_leaves_nothing(api, small_version, monkeypatch):
 
         return prune_run_create(**kwargs, on_batch=on_batch)
 
-    monkeypatch.setattr("curation.pruning.job_kinds.prune_run_create", create_and_cancel_while_writing)
+    monkeypatch.setattr("curation.pruning.services.pruning.prune_run_create", create_and_cancel_while_writing)
 
     job = job_execute(job_id)
 

@@ -13,6 +13,7 @@ from curation.pruning.models import Cluster, ClusterRun, PruneDecision, PruneRun
 from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.clustering import cluster_run_create
 from curation.pruning.services.decisions import DecisionArrays, _bulk_create_write, _copy_write
+from curation.pruning.services.embeddings import version_embeddings_load
 from curation.pruning.services.params import ClusterParams, cluster_params_validate, prune_params_validate
 from curation.pruning.services.pruning import prune_run_create
 from jobs.runtime import JobCancelled
@@ -353,3 +354,21 @@ def test_clusters_of_a_reused_run_are_not_recomputed(small_version):
     assert [clusters[int(s)] for s in stored["sample_ids"]] == stored["cluster"].tolist()
     assert Cluster.objects.filter(cluster_run=cluster_run).count() == 4
     assert run.summary["stages"][0]["params"]["n_clusters"] == 4
+
+
+def test_embeddings_stream_from_the_file_in_batches_whatever_the_row_order(small_version):
+    version, _, vectors = small_version
+    ids = member_ids(version)
+    shuffled = np.random.default_rng(3).permutation(60)
+    embedding_set = embedding_set_create(version=version, vectors=vectors[shuffled], sample_ids=ids[shuffled])
+    reports = []
+
+    loaded = version_embeddings_load(
+        version=version, embedding_set=embedding_set, batch_rows=7, progress=lambda d, t, m: reports.append(d)
+    )
+
+    expected = l2_normalize(vectors.astype(np.float16).astype(np.float32))
+    assert np.array_equal(loaded.sample_ids, ids)
+    assert np.allclose(loaded.vectors, expected, atol=1e-6)
+    assert loaded.vectors.dtype == np.float32 and loaded.vectors.flags.c_contiguous
+    assert reports == [7, 14, 21, 28, 35, 42, 49, 56, 60]

@@ -3,7 +3,7 @@
 from argparse import ArgumentParser
 from typing import Any
 
-from curation.pruning.services.clustering import CLUSTER_JOB_KIND
+from curation.pruning.job_kinds import CLUSTER_JOB_KIND
 from curation.pruning.services.params import cluster_params_validate
 from jobs.cli import JobCommand
 

@@ -3,9 +3,9 @@
 from argparse import ArgumentParser
 from typing import Any
 
+from curation.pruning.job_kinds import PRUNE_JOB_KIND
 from curation.pruning.models import PruneMethod
 from curation.pruning.services.params import prune_params_validate
-from curation.pruning.services.pruning import PRUNE_JOB_KIND
 from jobs.cli import JobCommand
 
 

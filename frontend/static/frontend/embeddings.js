@@ -7,7 +7,12 @@
   var source = document.getElementById("map-figure");
   if (!element || !source || !window.Plotly) return;
   var figure = JSON.parse(source.textContent);
-  var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["autoScale2d", "toggleSpikelines"] };
+  var config = {
+    responsive: true,
+    displaylogo: false,
+    showSendToCloud: false,
+    modeBarButtonsToRemove: ["autoScale2d", "toggleSpikelines", "sendDataToCloud"],
+  };
   var meta = document.getElementById("map-meta");
   var hoverImage = document.getElementById("map-hover-image");
   var hoverText = document.getElementById("map-hover-text");

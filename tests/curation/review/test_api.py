@@ -124,7 +124,7 @@ def test_curators_create_queues_apply_them_and_edit_the_taxonomy(small_queue, re
     assert error(empty) == (400, "empty_filter")
     assert created.status_code == 201
     assert (created.json()["item_count"], created.json()["reviewers"]) == (
-        3,
+        1,
         [{"id": reviewers[1].pk, "username": "rev1"}],
     )
     assert error(not_yet) == (400, "nothing_agreed")

@@ -36,6 +36,7 @@ PALETTE = [
 OTHER_COLOR = "#c3c9d1"
 
 _points_cache: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_category_cache: OrderedDict[tuple[int, str, str], np.ndarray] = OrderedDict()
 _points_lock = threading.Lock()
 
 
@@ -75,13 +76,26 @@ class Viewport:
         return (xy[:, 0] >= self.x0) & (xy[:, 0] <= self.x1) & (xy[:, 1] >= self.y0) & (xy[:, 1] <= self.y1)
 
 
-def _categories(embedding_map: EmbeddingMap, color_by: str, sample_ids: np.ndarray) -> tuple[np.ndarray, str]:
-    """One value per point, and "category" (strings) or "scale" (ints, -1 = none) for how to colour them."""
+def _categories(embedding_map: EmbeddingMap, color_by: str) -> tuple[np.ndarray, str]:
+    """One value per map point, and "category" (strings) or "scale" (ints, -1 = none) for how to colour them.
+    Labels and splits of a version never change: they are cached per map; clusters and duplicate groups
+    follow the set's latest runs, so they are read each time."""
+    key = (embedding_map.pk, embedding_map.points_checksum, color_by)
+    if color_by in ("label", "split"):
+        with _points_lock:
+            if key in _category_cache:
+                return _category_cache[key], "category"
+    sample_ids, _ = map_points(embedding_map)
     version_id = embedding_map.embedding_set.version_id
     if color_by in ("label", "split"):
         values = dict(VersionSample.objects.filter(version_id=version_id).values_list("sample_id", color_by))
         fallback = "(unlabeled)" if color_by == "label" else "unassigned"
-        return np.asarray([values.get(int(i)) or fallback for i in sample_ids]), "category"
+        categories = np.asarray([values.get(int(i)) or fallback for i in sample_ids])
+        with _points_lock:
+            _category_cache[key] = categories
+            while len(_category_cache) > 8:
+                _category_cache.popitem(last=False)
+        return categories, "category"
     numbers = _cluster_numbers(embedding_map) if color_by == "cluster" else _duplicate_numbers(embedding_map)
     return np.asarray([numbers.get(int(i), -1) for i in sample_ids], dtype=np.int64), "scale"
 
@@ -110,7 +124,8 @@ def embedding_map_figure(
     color_by = color_by if color_by in COLOR_OPTIONS else "label"
     sample_ids, xy = map_points(embedding_map)
     in_view = np.flatnonzero(viewport.contains(xy)) if viewport is not None else np.arange(len(sample_ids))
-    values, style = _categories(embedding_map, color_by, sample_ids[in_view])
+    all_values, style = _categories(embedding_map, color_by)
+    values = all_values[in_view]
     chosen = sample_rows(len(in_view), max_points, seed=0, strata=values if style == "category" else None)
     rows, values = in_view[chosen], values[chosen]
     traces = _category_traces(sample_ids, xy, rows, values) if style == "category" else []

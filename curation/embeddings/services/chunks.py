@@ -58,7 +58,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _stale_before() -> Any:
+def claim_stale_before() -> Any:
+    """Claims whose heartbeat is older than this belong to a dead process (JOB_HEARTBEAT_TIMEOUT)."""
     return timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
 
 
@@ -67,7 +68,7 @@ def chunk_claim(*, embedding_set_id: int, chunk_id: int | None = None) -> Embedd
 
     Claimable: pending, or running with a heartbeat older than JOB_HEARTBEAT_TIMEOUT (its claimer died).
     """
-    claimable = Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=_stale_before())
+    claimable = Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=claim_stale_before())
     with transaction.atomic():
         chunks = EmbeddingChunk.objects.select_for_update(skip_locked=True).filter(
             claimable, embedding_set_id=embedding_set_id

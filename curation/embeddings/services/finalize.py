@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from curation.embeddings.files import file_sha256, storage_delete_prefix, storage_publish, storage_workspace
 from curation.embeddings.models import EmbeddingChunk, EmbeddingSet, EmbeddingSetStatus
-from curation.embeddings.services.chunks import _stale_before, chunk_blob_read, heartbeat, set_prefix
+from curation.embeddings.services.chunks import chunk_blob_read, claim_stale_before, heartbeat, set_prefix
 from curation.ml.embedding_store import EMBEDDINGS_FILE, ROW_IDS_FILE, EmbeddingWriter
 from curation.ml.similarity import FaissIndex
 
@@ -57,7 +57,7 @@ def embedding_set_finalize_claim(*, embedding_set_id: int) -> str | None:
     """Claim the finalize step (a conditional UPDATE); the claim token, or None when not due or taken."""
     token = uuid4().hex
     due = Q(status=EmbeddingSetStatus.EMBEDDING) | Q(
-        status=EmbeddingSetStatus.FINALIZING, finalize_heartbeat_at__lt=_stale_before()
+        status=EmbeddingSetStatus.FINALIZING, finalize_heartbeat_at__lt=claim_stale_before()
     )
     claimed = (
         EmbeddingSet.objects.filter(due, pk=embedding_set_id, chunks_done=F("chunk_count"))

@@ -89,3 +89,19 @@ def test_unknown_names_and_severities_are_refused(images):
         create_corruption("rain")
     with pytest.raises(ValueError, match="severity"):
         create_corruption(COMMON_CORRUPTIONS[0])(images[0], 6, 0)
+
+
+@pytest.mark.parametrize("side", [(32, 32), (40, 64), (700, 1300)], ids=["32px", "40x64", "larger-than-frost"])
+@pytest.mark.parametrize("severity", [1, 5])
+def test_our_frost_gives_the_librarys_pixels(side, severity):
+    from imagecorruptions import corruption_dict
+    from PIL import Image
+
+    from robustness.ml.corruptions import frost
+
+    image = Image.fromarray(np.random.default_rng(severity).integers(0, 256, (*side, 3), dtype=np.uint8))
+    np.random.seed(7)
+    expected = corruption_dict["frost"](image, severity)
+    np.random.seed(7)
+
+    assert np.array_equal(frost(image, severity), expected)

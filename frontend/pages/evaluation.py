@@ -30,6 +30,7 @@ from robustness.evaluation.selectors import (
     pruning_frontier_figure,
     report_figures,
 )
+from robustness.evaluation.selectors.runs import run_label
 from robustness.evaluation.services import evaluation_run_create
 from robustness.models import TrainedModel
 
@@ -92,6 +93,7 @@ def evaluation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report page."""
     form = EvaluationStartForm(request.POST or None)
     form.fields["version"].label_from_instance = _version_label  # type: ignore[attr-defined]
+    form.fields["baseline"].label_from_instance = run_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         params = {"split": data["split"], "max_samples": data["max_samples"]}

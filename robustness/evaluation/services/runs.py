@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -246,9 +245,8 @@ def _classes_or_fail(run: EvaluationRun, classes: list[str]) -> None:
 def evaluation_run_execute(*, run: EvaluationRun, ctx: JobContext) -> dict[str, Any]:
     """The `evaluate` job's body: the class check first, then each suite of the run in order."""
     _classes_or_fail(run, run.trained_model.classes)
-    run.results, run.examples = {}, {}
-    with torch.inference_mode(False):
-        return _Execution(run, ctx).execute()
+    run.results, run.examples = {}, {}  # a retried attempt starts over
+    return _Execution(run, ctx).execute()
 
 
 def evaluation_job_cleanup(job: Job) -> None:

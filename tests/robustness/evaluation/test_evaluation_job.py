@@ -1,14 +1,17 @@
 """The evaluate job end to end on a tiny version: every suite, the cache, bad input, cleanup after failure."""
 
+import json
 import time
 
 import numpy as np
 import pytest
 import torch
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import ProtectedError
 
 from core.api_errors import ApplicationError
+from curation.demo.truth import TRUTH_FORMAT
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute
 from robustness.evaluation.models import EvaluationRun
@@ -232,3 +235,47 @@ def test_a_model_or_version_with_reports_cannot_be_deleted(eval_version, stored_
         trained.delete()
     with pytest.raises(ProtectedError):
         version.delete()
+
+
+def test_multi_label_sets_add_real_and_class_averaged_accuracy(eval_version, stored_model, admin_user):
+    version = eval_version({"cat": 3, "dog": 3})
+    for member in version.members.filter(label="cat")[:2]:  # two cats also show a dog
+        member.labels = [*member.labels, {"label": "dog", "origin": "import"}]
+        member.save(update_fields=["labels"])
+
+    run = run_inline(
+        evaluation_run_create(trained_model=stored_model(["cat", "dog"]), version=version, suites=["clean"],
+                              params={"device": "cpu"}, requested_by=admin_user, enqueue=False)
+    )  # fmt: skip
+
+    clean = run.results["clean"]
+    multi = clean["multi_label"]
+    assert multi["multi_label_samples"] == 2 and multi["real_count"] == 6
+    assert clean["top1"] <= multi["real_top1"] <= 1.0  # a set holds the primary label and more
+    assert multi["real_top5"] == 1.0
+    assert set(multi["class_averaged_per_class"]) == {"cat", "dog"}
+
+
+def test_demo_truth_gives_class_by_background_groups(eval_version, stored_model, admin_user):
+    version = eval_version({"cat": 3, "dog": 3})
+    members = list(version.members.select_related("sample").order_by("sample_id"))
+    records = {
+        f"f{i}.png": {"sha256": m.sample.sha256, "class": m.label, "own_background": i % 3 == 0, "background": f"b{i}"}
+        for i, m in enumerate(members)
+    }
+    key = "demo/test-truth.json"
+    default_storage.save(key, ContentFile(json.dumps({"format": TRUTH_FORMAT, "samples": records}).encode()))
+    version.operation_params = {"truth_key": key}
+    version.save(update_fields=["operation_params"])
+
+    run = run_inline(
+        evaluation_run_create(trained_model=stored_model(["cat", "dog"]), version=version, suites=["clean"],
+                              params={"device": "cpu"}, requested_by=admin_user, enqueue=False)
+    )  # fmt: skip
+
+    groups = run.results["clean"]["groups"]
+    assert {name: g["count"] for name, g in groups["groups"].items()} == {
+        "cat / own background": 1, "cat / other background": 2, "dog / own background": 1, "dog / other background": 2
+    }  # fmt: skip
+    assert groups["own_background"]["count"] == 2 and groups["other_background"]["count"] == 4
+    assert groups["gap"] == pytest.approx(groups["mean_accuracy"] - groups["worst_accuracy"])

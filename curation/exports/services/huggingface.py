@@ -79,7 +79,7 @@ def hf_metadata_row(layout: ExportLayout, member: ExportMember) -> dict:
         "sample_id": row["sample_id"],
         "source": row["source"],
         "caption": row["caption"],
-        "provenance": jsonl_line(row["provenance"]).decode().rstrip("\n"),
+        "provenance": member.provenance_json,
         "soft_labels": None,
     }
 

@@ -14,7 +14,6 @@ import zipfile
 from django.core.files.storage import default_storage
 
 from curation.exports.selectors import export_member_batches
-from curation.exports.services.layout import jsonl_line
 from curation.exports.services.manifests import JSONL_NAME
 from curation.exports.services.outputs import COPY_CHUNK_BYTES, spool_file
 from curation.exports.services.writing import ExportWriting, WriterSummary
@@ -31,11 +30,10 @@ def imagefolder_zip_write(run: ExportWriting) -> WriterSummary:
     ):
         for batch in export_member_batches(run.version.pk):
             for member in batch:
-                row = run.layout.manifest_row(member)
-                zip_blob_add(run, archive, key=member.image_key, name=row["path"])
-                if row["mask"]:
-                    zip_blob_add(run, archive, key=member.mask_key, name=row["mask"])
-                manifest.write(jsonl_line(row))
+                zip_blob_add(run, archive, key=member.image_key, name=run.layout.image_path(member))
+                if member.mask_key:
+                    zip_blob_add(run, archive, key=member.mask_key, name=run.layout.mask_path(member))
+                manifest.write(run.layout.manifest_line(member))
             written += len(batch)
             run.advance(len(batch))
         manifest.seek(0)

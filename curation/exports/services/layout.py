@@ -17,6 +17,7 @@ Choices made:
 
 import json
 import posixpath
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from curation.exports.selectors import ExportMember
@@ -85,19 +86,45 @@ class ExportLayout:
             "mask": self.mask_path(member),
             "width": member.width,
             "height": member.height,
-            "provenance": member.provenance,
+            "provenance": json.loads(member.provenance_json),
             "soft_labels": None,
         }
+
+    def manifest_line(self, member: ExportMember) -> bytes:
+        """`manifest_row` as one JSONL line, composed directly (the provenance's stored JSON text is
+        copied as it is): the same object as `json.dumps(manifest_row(member))`, several times faster."""
+        provenance = member.provenance_json
+        if "\n" in provenance:  # stored JSON is single-line in practice; a line must be one line
+            provenance = json.dumps(json.loads(provenance), ensure_ascii=False)
+        return (
+            f'{{"path": {_text(self.image_path(member))}, "sha256": "{member.sha256}", "label": {_text(member.label)}, '
+            f'"label_origin": {_text(member.label_origin if member.label else "")}, '
+            f'"labels": {_texts(entry["label"] for entry in member.labels)}, '
+            f'"label_origins": {_texts(entry["origin"] for entry in member.labels)}, "split": {_text(member.split)}, '
+            f'"dataset": {_text(self.dataset_name)}, "version": {self.version_number}, '
+            f'"version_id": {self.version_id}, "sample_id": {member.sample_id}, "source": {_text(member.source)}, '
+            f'"caption": {_text(member.caption)}, "mask": {_text(self.mask_path(member))}, "width": {member.width}, '
+            f'"height": {member.height}, "provenance": {provenance}, "soft_labels": null}}\n'
+        ).encode()
 
     def csv_row(self, member: ExportMember) -> list[Any]:
         """The CSV cells of one member: lists joined with ";" (as the import reads them), JSON as text."""
         row = self.manifest_row(member)
         row["labels"] = ";".join(row["labels"])
         row["label_origins"] = ";".join(row["label_origins"])
-        row["provenance"] = json.dumps(row["provenance"], ensure_ascii=False, sort_keys=True)
+        row["provenance"] = member.provenance_json
         row["soft_labels"] = ""
         return [row[column] for column in MANIFEST_COLUMNS]
 
 
 def jsonl_line(row: dict[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False).encode() + b"\n"
+
+
+def _text(value: str) -> str:
+    """A JSON string, as json.dumps(ensure_ascii=False) writes it (C-accelerated)."""
+    return encode_basestring(value)
+
+
+def _texts(values: Any) -> str:
+    return "[" + ", ".join(encode_basestring(value) for value in values) + "]"

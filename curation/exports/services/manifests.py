@@ -5,7 +5,7 @@ import csv
 import io
 
 from curation.exports.selectors import export_member_batches
-from curation.exports.services.layout import MANIFEST_COLUMNS, jsonl_line
+from curation.exports.services.layout import MANIFEST_COLUMNS
 from curation.exports.services.writing import ExportWriting, WriterSummary
 
 JSONL_NAME = "manifest.jsonl"
@@ -17,7 +17,7 @@ def jsonl_manifest_write(run: ExportWriting) -> WriterSummary:
     written = 0
     with run.outputs.open(JSONL_NAME) as out:
         for batch in export_member_batches(run.version.pk):
-            out.write(b"".join(jsonl_line(run.layout.manifest_row(member)) for member in batch))
+            out.write(b"".join(run.layout.manifest_line(member) for member in batch))
             written += len(batch)
             run.advance(len(batch))
     return WriterSummary(samples=written)

@@ -40,7 +40,7 @@ class _ShardSequence:
     def make_room(self, sample_bytes: int) -> tarfile.TarFile:
         limit = self.run.options.shard_max_bytes
         full = self.count >= self.run.options.shard_size or (
-            limit is not None and self.count > 0 and self.bytes + sample_bytes > limit
+            limit is not None and self.count > 0 and _tar_file_bytes(self.bytes + sample_bytes) > limit
         )
         if self.tar is None or full:
             self.close(None)
@@ -100,6 +100,11 @@ def _sample_add(run: ExportWriting, shards: _ShardSequence, member: ExportMember
         tar.addfile(_tar_info(run, member.sha256 + image_extension(member.image_key), size), image)
     for suffix, data in extras:
         tar.addfile(_tar_info(run, member.sha256 + suffix, len(data)), io.BytesIO(data))
+
+
+def _tar_file_bytes(content: int) -> int:
+    """A tar file's size for `content` bytes of members and end blocks: whole records of RECORDSIZE."""
+    return -(-content // tarfile.RECORDSIZE) * tarfile.RECORDSIZE
 
 
 def _tar_bytes(size: int) -> int:

@@ -6,9 +6,15 @@ import io
 import json
 import tarfile
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from core.storage import blob_key, blob_save, sha256_bytes
+from curation.exports.selectors import export_member_batches
+from curation.exports.services.layout import ExportLayout
 from curation.exports.services.outputs import CHECKSUM_FILE_NAME
+from curation.models import Sample
 from jobs.models import JobStatus
 from tests.curation.exports.builders import (
     export_file_bytes,
@@ -18,6 +24,7 @@ from tests.curation.exports.builders import (
     stored_bytes,
     stored_export_files,
 )
+from tests.factories import DatasetVersionFactory, SampleFactory, VersionSampleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -178,15 +185,51 @@ def test_webdataset_shards_split_by_shard_size_with_image_json_and_class_index(c
     assert export.options == {"shard_size": 2}
 
 
+def noise_png(seed: int, side: int = 450) -> bytes:
+    """A PNG of random pixels: about 600 KB that no compression shrinks."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_webdataset_byte_limit_closes_a_shard_before_it_would_grow_past_it(curator):
-    # given the version, and a byte limit that holds about one sample
-    version = pets_version(created_by=curator)
-    # when exported with shard_max_bytes = 1 MiB and images padded... (small PNGs: all fit in one shard)
+    # given three train members of about 600 KB each
+    version = DatasetVersionFactory(sample_count=3, created_by=curator)
+    for seed in range(3):
+        data = noise_png(seed)
+        digest = sha256_bytes(data)
+        blob_save(key=blob_key(sha256=digest, kind="images", extension="png"), data=data)
+        VersionSampleFactory(version=version, sample=SampleFactory(dataset=version.dataset, sha256=digest))
+    # when exported with at most 1 MiB per shard (and up to 1000 samples)
     export, job = run_export(version, "webdataset", user=curator, shard_max_bytes=1024 * 1024)
-    # then the shard size limit (default 1000) and the byte limit both hold: one shard per split
+    # then two samples never share a shard, and no shard is larger than the limit
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert [f["name"] for f in export.files][:2] == ["train-000000.tar", "val-000000.tar"]
+    assert [f["name"] for f in export.files] == [
+        "train-000000.tar",
+        "train-000001.tar",
+        "train-000002.tar",
+        "classes.txt",
+    ]
     assert all(f["size"] <= 1024 * 1024 for f in export.files)
+    with tarfile.open(fileobj=io.BytesIO(export_file_bytes(export, "train-000001.tar"))) as tar:
+        assert [name.split(".", 1)[1] for name in tar.getnames()] == ["png", "json", "cls"]
+
+
+def test_the_fast_manifest_line_is_the_manifest_row_as_json(curator):
+    # given members with multi-labels, a mask, a caption with quotes and a newline, non-ASCII provenance
+    version = pets_version(created_by=curator)
+    Sample.objects.filter(pk=version.members.first().sample_id).update(
+        caption='a "cat"\non a mat', provenance={"original_path": "chat/été.png", "seed": 3, "nested": {"a": [1]}}
+    )
+    layout = ExportLayout(version)
+    # when each member is written as a JSONL line
+    members = [member for batch in export_member_batches(version.pk) for member in batch]
+    lines = [layout.manifest_line(member) for member in members]
+    # then every line is one line, and parses to exactly the row the other formats use
+    assert all(line.count(b"\n") == 1 and line.endswith(b"\n") for line in lines)
+    assert [json.loads(line) for line in lines] == [layout.manifest_row(member) for member in members]
+    assert json.loads(lines[0])["provenance"] == {"original_path": "chat/été.png", "seed": 3, "nested": {"a": [1]}}
 
 
 def test_every_export_stores_a_sha256sums_manifest_of_its_files(curator):

@@ -122,6 +122,17 @@ class ItemOutputSerializer(serializers.Serializer):
         return view.member.labels if view.member else []
 
 
+class ItemStateOutputSerializer(serializers.Serializer):
+    """What submit and skip answer: the item's state after it (the page moves on; GET the item for the rest)."""
+
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    submitted_count = serializers.IntegerField()
+    consensus = serializers.JSONField()
+    consensus_labels = serializers.ListField(child=serializers.CharField())
+    consensus_method = serializers.CharField()
+
+
 class NextItemOutputSerializer(serializers.Serializer):
     item = ItemOutputSerializer(allow_null=True, help_text="Null when nothing is left for you in this queue.")
 

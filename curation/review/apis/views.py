@@ -277,11 +277,11 @@ class ReviewItemSubmitApi(ReviewApi):
         operation_id="review_item_submit",
         tags=["review"],
         request=None,
-        responses={200: s.ItemOutputSerializer, **ERRORS, **CONFLICT},
+        responses={200: s.ItemStateOutputSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = review_item_submit(item_id=item_id, reviewer=cast(User, request.user))
-        return Response(_item_body(item.pk, request.user))
+        return Response(s.ItemStateOutputSerializer(item).data)
 
 
 class ReviewItemSkipApi(ReviewApi):
@@ -291,11 +291,11 @@ class ReviewItemSkipApi(ReviewApi):
         operation_id="review_item_skip",
         tags=["review"],
         request=None,
-        responses={200: s.ItemOutputSerializer, **ERRORS, **CONFLICT},
+        responses={200: s.ItemStateOutputSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = review_item_skip(item_id=item_id, reviewer=cast(User, request.user))
-        return Response(_item_body(item.pk, request.user))
+        return Response(s.ItemStateOutputSerializer(item).data)
 
 
 class ReviewUndoApi(ReviewApi):

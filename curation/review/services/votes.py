@@ -19,7 +19,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
@@ -117,21 +118,28 @@ def review_item_next(
     return None
 
 
-def _holding() -> Count:
+def _holding() -> Coalesce:
+    """Per item (a correlated subquery): reviewers who submitted it or hold a fresh claim on it."""
     fresh = timezone.now() - CLAIM_TTL
-    return Count(
-        "assignments",
-        filter=Q(assignments__state=AssignmentState.SUBMITTED)
-        | Q(assignments__state=AssignmentState.CLAIMED, assignments__claimed_at__gte=fresh),
+    counted = (
+        ReviewAssignment.objects.filter(item=OuterRef("pk"))
+        .filter(Q(state=AssignmentState.SUBMITTED) | Q(state=AssignmentState.CLAIMED, claimed_at__gte=fresh))
+        .order_by()
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
+    return Coalesce(Subquery(counted), 0)
 
 
 def _free_item_ids(queue: ReviewQueue, reviewer: User, exclude_item_ids: tuple[int, ...]) -> list[int]:
-    seen = ReviewAssignment.objects.filter(item__queue=queue, reviewer=reviewer).values("item_id")
+    # Correlated subqueries (not a GROUP BY over the queue): PostgreSQL walks the open items in position
+    # order on the (queue, state, position) index and stops after NEXT_SCAN free ones.
+    seen = ReviewAssignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
     free = (
         ReviewItem.objects.filter(queue=queue, state=ItemState.OPEN)
-        .exclude(pk__in=seen)
         .exclude(pk__in=exclude_item_ids)
+        .filter(~Exists(seen))
         .annotate(holding=_holding())
         .filter(holding__lt=queue.reviewers_per_item)
         .order_by("position")

@@ -195,9 +195,9 @@ DEMO_DATASET_NAME = os.environ.get("WINNOW_DEMO_DATASET_NAME", "demo")
 EMBEDDING_FLAT_INDEX_MAX = env_int("WINNOW_EMBEDDING_FLAT_INDEX_MAX", 200_000)
 
 # Exports: downloads are refused once this old (the files may then be purged); files are written to a
-# local temporary file (this folder; empty: the system's) and then stored through the storage API.
+# local temporary file in this folder, then stored through the storage API (moved, on the same disk).
 EXPORT_RETENTION_HOURS = env_int("WINNOW_EXPORT_RETENTION_HOURS", 7 * 24)
-EXPORT_TEMP_DIR = os.environ.get("WINNOW_EXPORT_TEMP_DIR") or None
+EXPORT_TEMP_DIR = os.environ.get("WINNOW_EXPORT_TEMP_DIR") or str(VAR_DIR / "tmp")
 
 LOGGING = {
     "version": 1,

@@ -39,7 +39,7 @@ a JSON object as text.
 def hf_imagefolder_write(run: ExportWriting) -> WriterSummary:
     written = 0
     present: list[str] = []
-    with run.outputs.open(HF_ZIP_NAME) as out, zipfile.ZipFile(out, "w", allowZip64=True) as archive:
+    with run.outputs.open(HF_ZIP_NAME, seekable=True) as out, zipfile.ZipFile(out, "w", allowZip64=True) as archive:
         for split, folder in HF_SPLIT_FOLDERS.items():
             count = _split_write(run, archive, split=split, folder=folder)
             if count:

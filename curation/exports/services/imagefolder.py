@@ -24,7 +24,7 @@ IMAGEFOLDER_ZIP_NAME = "imagefolder.zip"
 def imagefolder_zip_write(run: ExportWriting) -> WriterSummary:
     written = 0
     with (
-        run.outputs.open(IMAGEFOLDER_ZIP_NAME) as out,
+        run.outputs.open(IMAGEFOLDER_ZIP_NAME, seekable=True) as out,
         spool_file() as manifest,
         zipfile.ZipFile(out, "w", allowZip64=True) as archive,
     ):

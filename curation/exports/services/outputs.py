@@ -1,18 +1,27 @@
 """Files an export produces: written to a local temporary file, then stored through the storage API.
 
 Writers open one output at a time (`ExportOutputs.open(name)`), write into it as a stream, and on
-leaving the block it is hashed, stored under `exports/<export id>/<name>` and recorded; the
-temporary file is deleted whether that worked or not. Storage backends (S3 included) take a whole
+leaving the block it is stored under `exports/<export id>/<name>` with its size and sha256 recorded;
+the temporary file is deleted whether that worked or not. Storage backends (S3 included) take a whole
 file, not appends, hence the local spool: it holds at most one output (a zip, a shard) at a time.
+
+Choices made:
+- Sequential writers (tar, CSV, JSONL) are hashed as they write; a zip (which seeks back to patch
+  its headers) is hashed in one pass over the spool afterwards.
+- The spool offers `temporary_file_path()`, as Django's uploaded temporary files do, so the
+  file-system storage moves it into place (a rename within one file system) instead of copying;
+  other backends read it like any file. Hence EXPORT_TEMP_DIR defaults to a folder under var/.
 """
 
 import hashlib
+import io
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -43,7 +52,50 @@ def export_file_key(export_id: int, name: str) -> str:
 
 def spool_file() -> IO[bytes]:
     """A temporary file in EXPORT_TEMP_DIR (the system's temp folder when unset), gone once closed."""
-    return tempfile.TemporaryFile(dir=settings.EXPORT_TEMP_DIR, prefix="winnow-export-")
+    return tempfile.TemporaryFile(dir=_temp_dir(), prefix="winnow-export-")
+
+
+def _temp_dir() -> str | None:
+    if settings.EXPORT_TEMP_DIR:
+        os.makedirs(settings.EXPORT_TEMP_DIR, exist_ok=True)
+    return settings.EXPORT_TEMP_DIR
+
+
+@contextmanager
+def _named_spool() -> Iterator[IO[bytes]]:
+    """A named temporary file, removed at the end unless the storage moved it away."""
+    handle = tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix="winnow-export-", delete=False)  # noqa: SIM115
+    try:
+        yield handle
+    finally:
+        handle.close()
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
+class _SpoolFile(File):
+    """The spool as Django's storage API sees it: a file with a path that may be moved into place."""
+
+    def temporary_file_path(self) -> str:
+        return str(getattr(self.file, "name", ""))
+
+
+class _HashingWriter(io.RawIOBase):
+    """Passes writes through to `target` and hashes them on the way (for writers that never seek)."""
+
+    def __init__(self, target: IO[bytes]):
+        self.target = target
+        self.digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        return self.target.write(data)
+
+    def tell(self) -> int:
+        return self.target.tell()
 
 
 def file_sha256(handle: IO[bytes]) -> str:
@@ -62,10 +114,11 @@ def blob_copy(key: str, destination: IO[bytes]) -> None:
 
 def stored_save(key: str, handle: IO[bytes], *, name: str) -> None:
     """Store `handle`'s bytes under exactly `key` (a leftover at that key from a lost attempt is replaced)."""
+    handle.flush()
     handle.seek(0)
     if default_storage.exists(key):
         default_storage.delete(key)
-    saved = default_storage.save(key, File(handle, name=name))
+    saved = default_storage.save(key, _SpoolFile(handle, name=name))
     if saved != key:  # another writer took the key meanwhile: never leave ours under a different name
         default_storage.delete(saved)
         raise OSError(f"storage key {key} was taken while this export wrote it")
@@ -79,27 +132,37 @@ class ExportOutputs:
         self.produced: list[ProducedFile] = []
 
     @contextmanager
-    def open(self, name: str) -> Iterator[IO[bytes]]:
-        """A writable, seekable binary file; stored as `name` when the block ends without an error."""
-        key = export_file_key(self.export_id, name)
-        with spool_file() as spool:
-            yield spool
-            spool.flush()
-            size = spool.seek(0, 2)
-            digest = file_sha256(spool)
-            stored_save(key, spool, name=name)
-        self.produced.append(ProducedFile(name=name, key=key, size=size, sha256=digest))
+    def open(self, name: str, *, seekable: bool = False) -> Iterator[IO[bytes]]:
+        """A writable binary file, stored as `name` when the block ends without an error.
+
+        `seekable`: the writer seeks (a zip); the file is then hashed after writing, not during.
+        """
+        with _named_spool() as spool:
+            if seekable:
+                yield spool
+                digest = file_sha256(spool)
+            else:
+                writer = _HashingWriter(spool)
+                yield writer  # type: ignore[misc]
+                digest = writer.digest.hexdigest()
+            self._store(name, spool, digest)
 
     def checksums_store(self) -> ProducedFile:
         """Store SHA256SUMS (`<sha256>  <name>` per produced file, as `sha256sum -c` reads it)."""
-        lines = "".join(f"{item.sha256}  {item.name}\n" for item in self.produced)
-        key = export_file_key(self.export_id, CHECKSUM_FILE_NAME)
-        with spool_file() as spool:
-            spool.write(lines.encode())
-            size = spool.tell()
-            digest = file_sha256(spool)
-            stored_save(key, spool, name=CHECKSUM_FILE_NAME)
-        return ProducedFile(name=CHECKSUM_FILE_NAME, key=key, size=size, sha256=digest)
+        data = "".join(f"{item.sha256}  {item.name}\n" for item in self.produced).encode()
+        with _named_spool() as spool:
+            spool.write(data)
+            return self._store(CHECKSUM_FILE_NAME, spool, hashlib.sha256(data).hexdigest(), record=False)
+
+    def _store(self, name: str, spool: IO[bytes], digest: str, *, record: bool = True) -> ProducedFile:
+        spool.flush()
+        size = spool.seek(0, 2)
+        key = export_file_key(self.export_id, name)
+        stored_save(key, spool, name=name)
+        produced = ProducedFile(name=name, key=key, size=size, sha256=digest)
+        if record:
+            self.produced.append(produced)
+        return produced
 
 
 def export_files_delete(export_id: int) -> int:

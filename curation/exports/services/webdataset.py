@@ -7,7 +7,6 @@ A shard is closed after `shard_size` samples, or before a sample would take it p
 """
 
 import io
-import json
 import tarfile
 from contextlib import ExitStack
 from typing import IO
@@ -89,8 +88,7 @@ def webdataset_write(run: ExportWriting) -> WriterSummary:
 
 
 def _sample_add(run: ExportWriting, shards: _ShardSequence, member: ExportMember, class_index: dict[str, int]) -> None:
-    row = run.layout.manifest_row(member)
-    extras = [(".json", json.dumps(row, ensure_ascii=False).encode())]
+    extras = [(".json", run.layout.manifest_line(member).rstrip(b"\n"))]
     if member.label:
         extras.append((".cls", str(class_index[member.label]).encode()))
     with default_storage.open(member.image_key, "rb") as image:

@@ -28,6 +28,7 @@ BLOCK_ROWS = 4_096
 BLOCK_COLUMNS = 16_384
 ASSIGN_BATCH = 65_536
 KMEANS_ITERATIONS = 10
+TRAIN_ROWS_PER_CELL = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,12 +119,13 @@ def cell_pairs(
 
 
 def _spherical_centroids(embeddings: np.ndarray, n_cells: int, seed: int) -> np.ndarray:
-    """Unit centroids of FAISS spherical k-means (KMEANS_ITERATIONS) on a seeded sample of 256 rows per cell."""
-    sample_size = min(len(embeddings), n_cells * 256)
+    """Unit centroids of FAISS spherical k-means (KMEANS_ITERATIONS) on a seeded sample of TRAIN_ROWS_PER_CELL
+    rows per cell: cells only need to be coherent, not optimal (as for an IVF index's coarse quantizer)."""
+    sample_size = min(len(embeddings), n_cells * TRAIN_ROWS_PER_CELL)
     rows = np.sort(np.random.default_rng(seed).choice(len(embeddings), sample_size, replace=False))
     kmeans = faiss.Kmeans(
         embeddings.shape[1], n_cells, niter=KMEANS_ITERATIONS, seed=seed, spherical=True,
-        max_points_per_centroid=256, min_points_per_centroid=1, verbose=False,
+        max_points_per_centroid=TRAIN_ROWS_PER_CELL, min_points_per_centroid=1, verbose=False,
     )  # fmt: skip
     kmeans.train(unit_rows(embeddings, rows))
     return l2_normalize(np.asarray(kmeans.centroids))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from curation.exports.models import Export
-from curation.exports.services.exports import export_create_inline
+from curation.exports.services.exports import export_create_inline, exports_expired_purge
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute
 from tests.curation.exports.builders import pets_version, stored_export_files
@@ -185,3 +185,16 @@ def test_an_expired_foreign_export_is_refused_as_foreign_first(api):
     response = api.get(f"/api/exports/{export.pk}/download/manifest.jsonl")
 
     assert (response.status_code, response.json()["error"]["code"]) == (403, "export_foreign")
+
+
+def test_purging_expired_exports_deletes_their_files_and_keeps_the_rows(curator):
+    # given an expired export and a current one, both with stored files
+    expired = ExportFactory(created_by=curator, expires_at=timezone.now() - timedelta(minutes=1))
+    current = ExportFactory(created_by=curator)
+    # when expired exports are purged
+    purged = exports_expired_purge()
+    # then only the expired one lost its files; its row stays (downloads answer 410)
+    expired.refresh_from_db()
+    assert purged == [expired.pk]
+    assert (stored_export_files(expired.pk), expired.files, expired.checksum_key) == ([], [], "")
+    assert stored_export_files(current.pk) == ["SHA256SUMS", "manifest.jsonl"]

@@ -8,7 +8,6 @@ page previews what goes before anything is applied, and applying leads to the ve
 
 from typing import Any, cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -20,7 +19,6 @@ from django_htmx.middleware import HtmxDetails
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
-from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.models import Dataset, DatasetVersion
 from curation.pruning.models import PruneMethod
 from curation.pruning.selectors.clusters import (
@@ -43,36 +41,13 @@ from curation.pruning.selectors.pruning import (
 )
 from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.jobs import cluster_run_submit, prune_run_submit
-from curation.pruning.services.params import cluster_params_validate, method_defaults, prune_params_validate
+from curation.pruning.services.params import cluster_params_validate, prune_params_validate
 from curation.selectors import dataset_summary_list
+from frontend.pages.pruning_forms import ERROR_FIELDS, ClusterStartForm, PruneStartForm
 from jobs.models import Job, JobStatus
 
 GALLERY_CLUSTERS = 6
 MEMBER_PAGE_SIZE = 48
-PARAMETER_HELP = {
-    "keep_fraction": "Fraction of the samples KEPT, in (0, 1].",
-    "eps": "Remove a sample whose cosine similarity to an earlier one in its cluster exceeds 1 − eps.",
-    "which_to_keep": "hard: keep the farthest from the centroid; easy: the nearest; random.",
-    "tau": "Softmax temperature over cluster complexity; smaller gives complex clusters more.",
-    "cls_bal_ratio": "Each cluster keeps at least this share of an equal split (lower bound).",
-    "n_clusters": "k of the k-means; empty: round(√(n / 2)).",
-    "dbp_n_clusters": "k of DBP's k-means on SemDeDup's survivors; empty: round(√(n / 2)).",
-    "niter": "k-means iterations.",
-    "min_cluster_share": "Per-cluster minimum as a share of N / k (0: none).",
-    "per_class": "Apply the budget within each class.",
-    "exact_first": "Drop byte-identical embeddings before SemDeDup.",
-    "seed": "Seed of the random choices.",
-}
-ERROR_FIELDS = {
-    "invalid_keep_fraction": "keep_fraction",
-    "invalid_eps": "eps",
-    "invalid_tau": "tau",
-    "invalid_k": "n_clusters",
-    "k_too_large": "n_clusters",
-    "embeddings_mismatch": "embedding_set",
-    "embeddings_required": "embedding_set",
-    "embeddings_not_ready": "embedding_set",
-}
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -91,12 +66,6 @@ def _require_curate(request: HttpRequest) -> None:
         raise PermissionDenied("This action needs the 'curate' permission.")
 
 
-def _embedding_set_choices(version: DatasetVersion) -> list[tuple[str, str]]:
-    sets = EmbeddingSet.objects.filter(dataset_id=version.dataset_id, status=EmbeddingSetStatus.READY).order_by("-id")
-    choices = [("", "Newest ready set of this version")]
-    return choices + [(str(s.pk), f"#{s.pk} · {s.encoder_name} · v{s.version.number} · {s.rows} rows") for s in sets]
-
-
 def _pending_jobs(kind: str, version: DatasetVersion) -> list[Job]:
     active = Job.objects.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
     return list(active.filter(params__version_id=version.pk).order_by("-id")[:5])
@@ -113,16 +82,6 @@ def pruning_index(request: HttpRequest) -> HttpResponse:
 
 
 # --- clusters ------------------------------------------------------------------------------------
-
-
-class ClusterStartForm(forms.Form):
-    embedding_set = forms.ChoiceField(required=False, label="Embedding set")
-    n_clusters = forms.IntegerField(required=False, min_value=1, label="k", help_text=PARAMETER_HELP["n_clusters"])
-    niter = forms.IntegerField(min_value=1, initial=20, label="Iterations", help_text=PARAMETER_HELP["niter"])
-
-    def __init__(self, *args: Any, version: DatasetVersion, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.fields["embedding_set"].choices = _embedding_set_choices(version)  # type: ignore[attr-defined]
 
 
 @capability_required(Capability.VIEW)
@@ -197,58 +156,6 @@ def cluster_detail(request: HtmxHttpRequest, cluster_run_id: int, index: int) ->
 
 
 # --- pruning -------------------------------------------------------------------------------------
-
-
-class PruneStartForm(forms.Form):
-    """Every parameter of every method; the page shows the chosen method's (see `method_defaults`)."""
-
-    method = forms.ChoiceField(choices=PruneMethod.choices)
-    embedding_set = forms.ChoiceField(required=False, label="Embedding set")
-    keep_fraction = forms.FloatField(required=False, label="Keep fraction")
-    eps = forms.FloatField(required=False, label="eps")
-    which_to_keep = forms.ChoiceField(
-        required=False, choices=[("hard", "hard"), ("easy", "easy"), ("random", "random")], label="Which to keep"
-    )
-    tau = forms.FloatField(required=False, label="Temperature τ")
-    cls_bal_ratio = forms.FloatField(required=False, label="Class-balance ratio")
-    n_clusters = forms.IntegerField(required=False, min_value=1, label="k")
-    dbp_n_clusters = forms.IntegerField(required=False, min_value=1, label="DBP k")
-    niter = forms.IntegerField(required=False, min_value=1, label="k-means iterations")
-    min_cluster_share = forms.FloatField(required=False, label="Per-cluster minimum share")
-    per_class = forms.BooleanField(required=False, label="Per class")
-    exact_first = forms.BooleanField(required=False, label="Exact dedup first")
-    seed = forms.IntegerField(required=False, label="Seed")
-
-    def __init__(self, data: Any, *, version: DatasetVersion, method: str):
-        defaults = method_defaults(method)
-        initial = {name: value for name, value in defaults.items() if value is not None}
-        super().__init__(data, initial={**initial, "method": method})
-        self.fields["embedding_set"].choices = _embedding_set_choices(version)  # type: ignore[attr-defined]
-        self.defaults = defaults
-
-    def parameter_fields(self) -> list[tuple[forms.BoundField, str, str]]:
-        """(field, default as shown, help) for the method's parameters, in display order."""
-        return [
-            (self[name], _default_text(name, value), PARAMETER_HELP.get(name, ""))
-            for name, value in self.defaults.items()
-        ]
-
-    def params(self) -> dict[str, Any]:
-        """The cleaned values of the method's parameters (None: the default)."""
-        data = self.cleaned_data
-        chosen = {name: data.get(name) for name in self.defaults}
-        for flag in ("per_class", "exact_first"):
-            if flag in chosen:
-                chosen[flag] = bool(data.get(flag))
-        if chosen.get("which_to_keep") == "":
-            chosen["which_to_keep"] = None
-        return {**chosen, "embedding_set_id": int(data.get("embedding_set") or 0) or None}
-
-
-def _default_text(name: str, value: Any) -> str:
-    if value is None:
-        return "none (eps decides)" if name == "keep_fraction" else "automatic"
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _method_of(request: HttpRequest) -> str:

@@ -1,0 +1,118 @@
+"""Running one pruning method of METHODS.md §1-3 on a version's vectors (the compute half of a prune run).
+
+See services/pruning.py for the choices made; this module maps PruneParams onto the ML core's configs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curation.ml.clustering import ClusterAssignment, KMeansConfig
+from curation.ml.pruning import (
+    DBPConfig,
+    PrototypicalityConfig,
+    PruneReason,
+    PruneResult,
+    RandomPruningConfig,
+    SemDeDupConfig,
+    density_based_pruning,
+    prototypicality_pruning,
+    random_pruning,
+    semdedup,
+    semdedup_rethreshold,
+    semdedup_then_dbp,
+)
+from curation.pruning.blobs import arrays_load
+from curation.pruning.models import ClusterRun, PruneMethod
+from curation.pruning.services.params import PruneParams
+
+
+def cluster_assignment_from_run(cluster_run: ClusterRun, sample_ids: np.ndarray) -> ClusterAssignment:
+    """A stored cluster run as the ML core's ClusterAssignment over `sample_ids` (the same members)."""
+    stored = arrays_load(cluster_run.assignment_key)
+    if not np.array_equal(stored["sample_ids"], sample_ids):
+        raise ValueError(f"cluster run {cluster_run.pk} does not cover exactly the version's samples")
+    centroids = arrays_load(cluster_run.centroids_key)["centroids"]
+    labels = stored["cluster"].astype(np.int64)
+    sizes = np.bincount(labels, minlength=centroids.shape[0]).astype(np.int64)
+    return ClusterAssignment(centroids, labels, stored["distance"], sizes, int(cluster_run.n_samples))
+
+
+def eps_for_keep_fraction(result: PruneResult, keep_fraction: float) -> float:
+    """The largest eps in (0, 1) that keeps at least round(keep_fraction x candidates) (ties keep more)."""
+    candidate = result.reason != PruneReason.NOT_CANDIDATE
+    scores = np.sort(result.score[candidate].astype(np.float64))
+    n_keep = max(round(keep_fraction * scores.size), 1)
+    if n_keep >= scores.size or not np.isfinite(scores[n_keep - 1]):
+        threshold = scores[-1] if n_keep >= scores.size else 1e-6
+    else:
+        threshold = scores[n_keep - 1]
+    eps = float(np.clip(1.0 - threshold, 1e-6, 1.0 - 1e-6))
+    while eps > 1e-6 and threshold > 1.0 - eps:  # 1 - (1 - t) may round below t
+        eps = float(np.nextafter(eps, 0.0))
+    return eps
+
+
+def _kmeans(params: PruneParams, n_clusters: int | None) -> KMeansConfig:
+    return KMeansConfig(n_clusters=n_clusters, niter=params.niter)
+
+
+def _semdedup_config(params: PruneParams) -> SemDeDupConfig:
+    eps = params.eps if params.eps is not None else SemDeDupConfig.eps
+    return SemDeDupConfig(
+        eps=eps,
+        which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+        seed=params.seed,
+        kmeans=_kmeans(params, params.n_clusters),
+    )
+
+
+def _dbp_config(params: PruneParams, n_clusters: int | None) -> DBPConfig:
+    return DBPConfig(
+        keep_fraction=float(params.keep_fraction if params.keep_fraction is not None else DBPConfig.keep_fraction),
+        tau=params.tau,
+        cls_bal_ratio=params.cls_bal_ratio,
+        which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+        seed=params.seed,
+        kmeans=_kmeans(params, n_clusters),
+    )
+
+
+def method_run(
+    params: PruneParams,
+    vectors: np.ndarray | None,
+    n: int,
+    class_labels: np.ndarray | None,
+    clusters: ClusterAssignment | None,
+) -> PruneResult:
+    """Run the method named by `params` (see the module comment) on unit-norm float32 `vectors`."""
+    method = params.method
+    if method == PruneMethod.RANDOM:
+        control = RandomPruningConfig(keep_fraction=float(params.keep_fraction or 0.5), seed=params.seed)
+        return random_pruning(n, control, class_labels=class_labels)
+    assert vectors is not None
+    if method == PruneMethod.SEMDEDUP:
+        result = semdedup(vectors, _semdedup_config(params), clusters=clusters)
+        if params.eps is None and params.keep_fraction is not None:
+            eps = eps_for_keep_fraction(result, params.keep_fraction)
+            result = semdedup_rethreshold(result, eps)
+        return result
+    if method == PruneMethod.DBP:
+        return density_based_pruning(
+            vectors, _dbp_config(params, params.n_clusters), class_labels=class_labels, clusters=clusters
+        )
+    if method == PruneMethod.SSP:
+        config = PrototypicalityConfig(
+            keep_fraction=float(params.keep_fraction or 0.5),
+            which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+            min_cluster_share=params.min_cluster_share,
+            kmeans=_kmeans(params, params.n_clusters),
+        )
+        return prototypicality_pruning(vectors, config, class_labels=class_labels)
+    return semdedup_then_dbp(
+        vectors,
+        _semdedup_config(params),
+        _dbp_config(params, params.dbp_n_clusters),
+        class_labels=class_labels,
+        exact_first=params.exact_first,
+    )

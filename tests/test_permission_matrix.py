@@ -286,6 +286,8 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:review_queue_reviewers": [post(CURATOR, queue_kwargs)],
     "frontend:review_work": [get(REVIEWER, queue_kwargs)],
     "frontend:review_item": [get(REVIEWER, item_kwargs)],
+    "frontend:review_bulk_label": [post(REVIEWER, queue_kwargs)],
+    "frontend:review_taxonomy": [get(VIEWER, dataset_kwargs), post(CURATOR, dataset_kwargs)],
 }
 
 

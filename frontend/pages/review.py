@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
-from curation.models import DatasetVersion
-from curation.review.models import Aggregation, ItemState, ProposalSource, QueueKind, ReviewQueue
+from curation.models import Dataset, DatasetVersion
+from curation.review.models import Aggregation, ItemState, ProposalSource, QueueKind, ReviewQueue, TaxonomyChange
 from curation.review.selectors import (
     item_view,
     proposal_runs_of_version,
@@ -34,10 +34,12 @@ from curation.review.selectors import (
 )
 from curation.review.selectors import review_queue_list as queues_select
 from curation.review.services.apply import review_queue_apply
+from curation.review.services.bulk import review_bulk_label
 from curation.review.services.proposal_params import STARTABLE_SOURCES, proposal_params_validate
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import review_disagreement_queue_create, review_queue_reviewers_set
 from curation.review.services.queues import review_queue_create as queue_create
+from curation.review.services.taxonomy import taxonomy_class_add, taxonomy_class_rename, taxonomy_classes_merge
 from curation.review.services.votes import review_item_next
 
 ITEMS_SHOWN = 50
@@ -272,3 +274,64 @@ def review_item(request: HttpRequest, item_id: int) -> HttpResponse:
         return render(request, "frontend/review/_item.html", context)
     context["progress"] = queue_progress(item.queue)
     return render(request, "frontend/review/review_item.html", context)
+
+
+@require_POST
+@capability_required(Capability.REVIEW)
+def review_bulk_label_page(request: HttpRequest, queue_id: int) -> HttpResponse:
+    """One vote on a selection of samples (ids pasted from the grid or a lasso on the embedding map)."""
+    queue = _queue_or_404(queue_id)
+    _require_assigned(queue, request)
+    try:
+        counts = review_bulk_label(
+            queue=queue,
+            reviewer=cast(User, request.user),
+            sample_ids=_int_list(request.POST.get("sample_ids", "")),
+            label=request.POST.get("label", ""),
+            value=request.POST.get("vote", "yes"),
+            origin=request.POST.get("origin", "bulk_grid"),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, "Bulk vote: {voted} of {selected} samples, {items_added} items added.".format(**counts)
+        )
+    return redirect("frontend:review_queue_detail", queue_id=queue.pk)
+
+
+@capability_required(Capability.VIEW)
+def review_taxonomy(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """A dataset's classes and their recorded changes; curators add, rename and merge classes here."""
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        raise Http404("No such dataset.")
+    if request.method == "POST":
+        if not user_can(request.user, Capability.CURATE):
+            raise PermissionDenied("Editing the taxonomy needs the 'curate' permission.")
+        try:
+            _taxonomy_change(dataset, request)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Taxonomy changed.")
+        return redirect("frontend:review_taxonomy", dataset_id=dataset.pk)
+    changes = TaxonomyChange.objects.filter(dataset=dataset).select_related("changed_by").order_by("-id")
+    context = {"dataset": dataset, "changes": changes, "nav_section": "review"}
+    return render(request, "frontend/review/taxonomy.html", context)
+
+
+def _taxonomy_change(dataset: Dataset, request: HttpRequest) -> None:
+    action, user = request.POST.get("action", ""), cast(User, request.user)
+    if action == "add":
+        taxonomy_class_add(dataset=dataset, name=request.POST.get("name", ""), user=user)
+    elif action == "rename":
+        taxonomy_class_rename(
+            dataset=dataset, name=request.POST.get("name", ""), new_name=request.POST.get("new_name", ""), user=user
+        )
+    elif action == "merge":
+        taxonomy_classes_merge(
+            dataset=dataset, names=request.POST.getlist("names"), into=request.POST.get("into", ""), user=user
+        )
+    else:
+        raise ApplicationError("Choose add, rename or merge.", code="invalid_parameter")

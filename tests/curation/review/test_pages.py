@@ -6,7 +6,7 @@ from django.test import Client
 
 from core.roles import Role
 from curation.models import DatasetVersion, VersionSample
-from curation.review.models import ReviewQueue
+from curation.review.models import ReviewQueue, ReviewVote
 from curation.review.services.votes import review_item_submit, review_vote_cast
 from jobs.models import Job
 from tests.curation.review.conftest import CLASSES, embedding_set_with_index, proposals_add
@@ -157,3 +157,54 @@ def test_the_queue_page_shows_progress_agreement_votes_and_applies(picture_versi
         "dog",
         "dog",
     ]
+
+
+def test_bulk_labeling_from_the_queue_page_records_votes_with_their_origin(picture_version, reviewers):
+    queue = make_queue(picture_version, reviewers[:1], kind="labeling", filter={"classes": ["cat"]})
+    ids = list(
+        VersionSample.objects.filter(version=picture_version).order_by("sample_id").values_list("sample_id", flat=True)
+    )
+
+    response = signed_in(reviewers[0]).post(
+        f"/review/queues/{queue.pk}/bulk/", {"sample_ids": f"{ids[0]}, {ids[1]}", "label": "bird", "origin": "bulk_map"}
+    )
+
+    assert response.status_code == 302
+    assert sorted(queue.items.values_list("sample_id", "consensus_labels")) == [(ids[0], ["bird"]), (ids[1], ["bird"])]
+    assert set(ReviewVote.objects.filter(item__queue=queue, label="bird").values_list("origin", flat=True)) == {
+        "bulk_map"
+    }
+
+
+def test_curators_change_the_taxonomy_on_its_page_and_viewers_read_it(picture_version):
+    dataset = picture_version.dataset
+    curator = signed_in(UserFactory(role=Role.CURATOR))
+
+    curator.post(f"/review/taxonomy/{dataset.pk}/", {"action": "add", "name": "fox"})
+    curator.post(f"/review/taxonomy/{dataset.pk}/", {"action": "merge", "names": ["dog", "fox"], "into": "canid"})
+    page = signed_in(UserFactory(role=Role.VIEWER)).get(f"/review/taxonomy/{dataset.pk}/")
+    refused = signed_in(UserFactory(role=Role.REVIEWER)).post(
+        f"/review/taxonomy/{dataset.pk}/", {"action": "add", "name": "x"}
+    )
+
+    dataset.refresh_from_db()
+    assert dataset.classes == ["cat", "canid", "bird"]
+    assert "merged dog, fox into canid" in page.content.decode()
+    assert refused.status_code == 403
+
+
+def test_the_review_page_warns_when_a_later_version_dropped_the_sample(picture_version, reviewers):
+    queue = make_queue(picture_version, reviewers[:1])
+    item = queue.items.get(position=1)
+    later = DatasetVersion.objects.create(
+        dataset=picture_version.dataset, number=picture_version.number + 1, operation="prune"
+    )
+    for member in VersionSample.objects.filter(version=picture_version).exclude(sample_id=item.sample_id):
+        VersionSample.objects.create(
+            version=later, sample_id=member.sample_id, label=member.label, labels=member.labels
+        )
+
+    html = signed_in(reviewers[0]).get(f"/review/items/{item.pk}/").content.decode()
+
+    assert 'id="not-in-latest"' in html
+    assert f"latest version (v{later.number})" in html

@@ -200,10 +200,9 @@ def _work_until_ready(ctx: JobContext, embedding_set: EmbeddingSet, encoder: Enc
             return
         if current.status == EmbeddingSetStatus.FAILED:
             raise JobFailed(current.error or "the embedding set failed")
-        if current.chunks_done == total:
-            _finalize_or_fail(embedding_set.pk)
-        elif chunk is None:
-            time.sleep(WAIT_POLL_S)  # the remaining chunks run on other workers
+        finalized_here = current.chunks_done == total and _finalize_or_fail(embedding_set.pk)
+        if chunk is None and not finalized_here:
+            time.sleep(WAIT_POLL_S)  # the remaining chunks, or the finalize step, run on other workers
 
 
 def _compute_here(ctx: JobContext, chunk: EmbeddingChunk, encoder: Encoder, params: EmbedParams) -> None:
@@ -225,9 +224,10 @@ def _compute_here(ctx: JobContext, chunk: EmbeddingChunk, encoder: Encoder, para
         _finalize_or_fail(chunk.embedding_set_id)
 
 
-def _finalize_or_fail(embedding_set_id: int) -> None:
+def _finalize_or_fail(embedding_set_id: int) -> bool:
+    """Finalize here if it is due and unclaimed; True when this call did it."""
     try:
-        embedding_set_finalize(embedding_set_id=embedding_set_id)
+        return embedding_set_finalize(embedding_set_id=embedding_set_id)
     except NothingEmbedded as exc:
         raise JobFailed(str(exc))
 

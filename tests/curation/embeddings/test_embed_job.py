@@ -22,7 +22,7 @@ from curation.embeddings.services.embedding_jobs import (
     embedding_chunk_work,
     embedding_set_plan,
 )
-from curation.embeddings.services.finalize import embedding_set_finalize
+from curation.embeddings.services.finalize import embedding_set_finalize, embedding_set_finalize_claim
 from curation.ml.encoders import create_encoder
 from curation.ml.similarity import FaissIndex
 from jobs.models import Job, JobStatus
@@ -240,3 +240,21 @@ def test_the_embed_command_fails_with_one_line_for_an_unknown_encoder(make_versi
     assert exited.value.code == 1
     assert capsys.readouterr().err.strip().startswith("error: unknown encoder 'bogus'; known families: ")
     assert Job.objects.count() == 0
+
+
+def test_a_finalize_step_whose_claimer_died_is_taken_over_by_the_job(make_version, encoder_name, settings):
+    settings.JOB_HEARTBEAT_TIMEOUT = 1
+    version = make_version(3)
+    params = EmbedParams(version_id=version.pk, encoder=encoder_name, chunk_size=2, dispatch=False)
+    job = job_create(kind=EMBED_JOB_KIND, params=params.as_job_params(), requested_by=None)
+    embedding_set, _ = embedding_set_plan(job=job, version=version, encoder=create_encoder(encoder_name), params=params)
+    for chunk_id in embedding_set.chunks.values_list("pk", flat=True):
+        embedding_chunk_work(chunk_id=chunk_id)
+    dead_claim = embedding_set_finalize_claim(embedding_set_id=embedding_set.pk)  # then its process dies
+
+    job = job_execute(job.pk)
+
+    embedding_set.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert dead_claim is not None and embedding_set.finalize_token not in ("", dead_claim)
+    assert (embedding_set.status, embedding_set.rows) == (EmbeddingSetStatus.READY, 3)

@@ -37,6 +37,9 @@ VALUES = ("yes", "maybe", "no")
 VALUE_INDEX = {value: i for i, value in enumerate(VALUES)}
 DS_MIN_REVIEWERS = 3
 DS_MIN_POSTERIOR = 0.5
+# Closing an item refits Dawid–Skene on the queue's most recently closed items, at most this many (a fit
+# costs one pass over their votes); applying the queue refits on all of them.
+DS_FIT_ITEMS = 2000
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,8 @@ def item_consensus_close(item: ReviewItem) -> None:
     queue = item.queue
     votes = counted_votes([item.pk])
     if _uses_dawid_skene(queue, votes):
-        closed = list(queue.items.exclude(state=ItemState.OPEN).values_list("pk", flat=True))
+        closed_items = queue.items.exclude(state=ItemState.OPEN).order_by("-consensus_at", "-pk")
+        closed = list(closed_items.values_list("pk", flat=True)[:DS_FIT_ITEMS])
         posteriors = _dawid_skene_posteriors(counted_votes([*closed, item.pk]))
         _store(item, _ds_consensus(votes, posteriors), "dawid_skene")
     else:

@@ -2,8 +2,9 @@
 
 The demo records, per file, its exact and near-duplicate group. Exact copies share a sha256, so
 Winnow stores them as one sample: truth near groups are mapped to samples by sha256, and a truth
-pair is two different samples of one near group. Predicted pairs are all pairs inside one found
-group (a group linked through a chain counts every pair in it). Only embedded samples count.
+pair is two different samples of one near group. Predicted pairs ("near_pairs") are all pairs inside
+one found group, so a group linked through a chain counts every pair in it; "near_edges" counts only
+the pairs whose own cosine reached the threshold. Only embedded samples count.
 Exact groups are compared as sets of file names.
 """
 
@@ -49,7 +50,8 @@ def demo_truth_metrics(
     exact_groups: list[tuple[int, list[str]]],
     embedded: set[int],
 ) -> dict[str, Any] | None:
-    """{"near_pairs": {precision, recall, ...}, "near_groups_recovered": k of n, "exact_groups": {...}},
+    """{"near_pairs" and "near_edges": {precision, recall, ...}, "near_groups": {truth, recovered},
+    "exact_groups": {...}},
     or None when the version is not (descended from) the demo dataset."""
     document = demo_truth_document(version)
     if document is None:
@@ -63,12 +65,14 @@ def demo_truth_metrics(
             truth_near.append(members & embedded)
     truth_pairs = _pairs(truth_near)
     found_pairs = _pairs([set(group.ids) for group in near_groups])
+    found_edges = {(a, b) for group in near_groups for a, b, _ in group.pairs}
     found_sets = [set(group.ids) for group in near_groups]
     recovered = sum(1 for group in truth_near if any(group <= found for found in found_sets))
     truth_exact = {frozenset(names) for names in truth_groups(document, "exact_duplicate_group").values()}
     found_exact = {frozenset(names) for _, names in exact_groups}
     return {
         "near_pairs": _scores(len(found_pairs & truth_pairs), len(found_pairs), len(truth_pairs)),
+        "near_edges": _scores(len(found_edges & truth_pairs), len(found_edges), len(truth_pairs)),
         "near_groups": {"truth": len(truth_near), "recovered": recovered},
         "exact_groups": _scores(len(found_exact & truth_exact), len(found_exact), len(truth_exact)),
     }

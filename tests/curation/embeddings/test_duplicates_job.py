@@ -144,6 +144,9 @@ def test_on_the_demo_dataset_the_run_reports_precision_and_recall_against_its_tr
     pairs = metrics["near_pairs"]
     assert pairs["true_positives"] + pairs["false_negatives"] == truth_pairs
     assert pairs["recall"] == round(pairs["true_positives"] / truth_pairs, 4)
+    edges = metrics["near_edges"]
+    assert edges["true_positives"] + edges["false_negatives"] == truth_pairs
+    assert edges["true_positives"] <= pairs["true_positives"] and edges["false_positives"] <= pairs["false_positives"]
     assert metrics["exact_groups"] == {
         "true_positives": exact_groups,
         "false_positives": 0,

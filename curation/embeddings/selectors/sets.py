@@ -24,7 +24,7 @@ from curation.ml.similarity import FaissIndex
 
 DEFAULT_NEIGHBOURS = 12
 MAX_NEIGHBOURS = 200
-INDEX_CACHE_SIZE = 4
+INDEX_CACHE_SIZE = 2  # a 1M x 512 index holds 2 GB of float32 vectors
 
 _index_cache: OrderedDict[tuple[int, str], FaissIndex] = OrderedDict()
 _index_lock = threading.Lock()
@@ -90,6 +90,7 @@ def embedding_set_arrays(embedding_set: EmbeddingSet) -> EmbeddingArrays:
     _require_ready(embedding_set)
     embeddings_path = storage_local_path(embedding_set.embeddings_key, sha256=embedding_set.checksum)
     row_ids_path = storage_local_path(embedding_set.row_ids_key, sha256=embedding_set.row_ids_checksum)
+    # Not cached: the checksum check is re-done whenever a file's size or mtime changes (files.py).
     return EmbeddingArrays(
         embeddings=np.load(embeddings_path, mmap_mode="r"), row_ids=np.asarray(np.load(row_ids_path))
     )

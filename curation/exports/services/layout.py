@@ -16,7 +16,6 @@ Choices made:
 """
 
 import json
-import posixpath
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -31,7 +30,9 @@ UNLABELED_FOLDER = "unlabeled"
 
 
 def image_extension(image_key: str) -> str:
-    return posixpath.splitext(image_key)[1].lower() or ".bin"
+    """The key's extension, lower-case (keys are `kind/ab/cd/<sha256>.<ext>`); ".bin" without one."""
+    dot = image_key.rfind(".")
+    return image_key[dot:].lower() if dot > image_key.rfind("/") else ".bin"
 
 
 class ExportLayout:
@@ -39,6 +40,7 @@ class ExportLayout:
 
     def __init__(self, version: DatasetVersion):
         self.dataset_name = version.dataset.name
+        self._dataset_text = encode_basestring(self.dataset_name)
         self.version_number = version.number
         self.version_id = version.pk
         self._folders: dict[str, str] = {}
@@ -93,18 +95,20 @@ class ExportLayout:
     def manifest_line(self, member: ExportMember) -> bytes:
         """`manifest_row` as one JSONL line, composed directly (the provenance's stored JSON text is
         copied as it is): the same object as `json.dumps(manifest_row(member))`, several times faster."""
-        provenance = member.provenance_json
+        text, provenance = encode_basestring, member.provenance_json
         if "\n" in provenance:  # stored JSON is single-line in practice; a line must be one line
             provenance = json.dumps(json.loads(provenance), ensure_ascii=False)
+        names = ", ".join([text(entry["label"]) for entry in member.labels])
+        origins = ", ".join([text(entry["origin"]) for entry in member.labels])
+        mask = f'"masks/{member.sha256}.png"' if member.mask_key else '""'
+        origin = text(member.label_origin) if member.label else '""'
         return (
-            f'{{"path": {_text(self.image_path(member))}, "sha256": "{member.sha256}", "label": {_text(member.label)}, '
-            f'"label_origin": {_text(member.label_origin if member.label else "")}, '
-            f'"labels": {_texts(entry["label"] for entry in member.labels)}, '
-            f'"label_origins": {_texts(entry["origin"] for entry in member.labels)}, "split": {_text(member.split)}, '
-            f'"dataset": {_text(self.dataset_name)}, "version": {self.version_number}, '
-            f'"version_id": {self.version_id}, "sample_id": {member.sample_id}, "source": {_text(member.source)}, '
-            f'"caption": {_text(member.caption)}, "mask": {_text(self.mask_path(member))}, "width": {member.width}, '
-            f'"height": {member.height}, "provenance": {provenance}, "soft_labels": null}}\n'
+            f'{{"path": {text(self.image_path(member))}, "sha256": "{member.sha256}", "label": {text(member.label)}, '
+            f'"label_origin": {origin}, "labels": [{names}], '
+            f'"label_origins": [{origins}], "split": {text(member.split)}, "dataset": {self._dataset_text}, '
+            f'"version": {self.version_number}, "version_id": {self.version_id}, "sample_id": {member.sample_id}, '
+            f'"source": {text(member.source)}, "caption": {text(member.caption)}, "mask": {mask}, '
+            f'"width": {member.width}, "height": {member.height}, "provenance": {provenance}, "soft_labels": null}}\n'
         ).encode()
 
     def csv_row(self, member: ExportMember) -> list[Any]:
@@ -119,12 +123,3 @@ class ExportLayout:
 
 def jsonl_line(row: dict[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False).encode() + b"\n"
-
-
-def _text(value: str) -> str:
-    """A JSON string, as json.dumps(ensure_ascii=False) writes it (C-accelerated)."""
-    return encode_basestring(value)
-
-
-def _texts(values: Any) -> str:
-    return "[" + ", ".join(encode_basestring(value) for value in values) + "]"

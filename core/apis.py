@@ -1,6 +1,7 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -22,7 +23,13 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=AuthTokenSerializer, responses=TokenOutputSerializer)
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: TokenOutputSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="validation_error: wrong or missing credentials."),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -41,7 +48,13 @@ class MeApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=MeOutputSerializer)
+    @extend_schema(
+        responses={
+            200: MeOutputSerializer,
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated (session without token)."),
+        }
+    )
     def get(self, request: Request) -> Response:
         user: Any = request.user
         return Response(

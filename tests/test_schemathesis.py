@@ -33,7 +33,7 @@ from jobs.models import Job
 from tests.factories import DatasetVersionFactory, ExportFactory, UserFactory, VersionSampleFactory
 
 MAX_EXAMPLES = 4
-SAFE_POSTS = {"version_export_create", "api_auth_token_create"}
+SAFE_POSTS = {"version_export_create", "auth_token_create"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

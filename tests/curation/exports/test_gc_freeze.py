@@ -1,0 +1,26 @@
+"""The export hides startup objects from the garbage collector while it runs, and only then."""
+
+import gc
+
+from curation.exports.services.exports import startup_objects_frozen
+
+
+def test_objects_are_frozen_during_the_block_and_released_after():
+    gc.unfreeze()
+
+    with startup_objects_frozen():
+        frozen_inside = gc.get_freeze_count()
+
+    assert frozen_inside > 1000
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_process_that_froze_its_objects_itself_keeps_them_frozen():
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with startup_objects_frozen():
+            pass
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()

@@ -1,6 +1,7 @@
 import pytest
 
 from core.roles import Role
+from tests.browser import browser, page  # noqa: F401  (one browser for every browser test)
 from tests.factories import UserFactory
 
 

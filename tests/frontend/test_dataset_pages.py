@@ -65,9 +65,10 @@ def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer,
         nav = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
         return re.findall(r">([^<>]+)</a>", nav)
 
-    assert nav_links(pages[viewer.username]) == ["Datasets", "Jobs", "API docs"]
-    assert nav_links(pages[curator.username]) == ["Datasets", "Jobs", "Import", "API docs"]
-    assert nav_links(pages[admin_user.username]) == ["Datasets", "Jobs", "Import", "Admin", "API docs"]
+    everyone = ["Jobs", "Embeddings", "Pruning", "Review", "Training", "Evaluations"]
+    assert nav_links(pages[viewer.username]) == ["Datasets", *everyone, "API docs"]
+    assert nav_links(pages[curator.username]) == ["Datasets", "Import", *everyone, "Exports", "API docs"]
+    assert nav_links(pages[admin_user.username]) == ["Datasets", "Import", *everyone, "Exports", "Admin", "API docs"]
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 import pytest
 
-from tests.e2e.conftest import browser, page  # noqa: F401  (the browser fixtures, for the live job page)
 from tests.jobs import job_kinds_for_tests  # noqa: F401  (registers the test job kinds here too)
 from tests.worker import broker_client, broker_flush, celery_worker  # noqa: F401
 

@@ -119,6 +119,3 @@ def version_with_copies(db):
         SampleAlias.objects.create(dataset=version.dataset, sample=sample, original_name=sample.original_name)
     SampleAlias.objects.create(dataset=version.dataset, sample=samples[2], original_name="again/p2.png")
     return version, samples, copies
-
-
-from tests.e2e.conftest import browser, page  # noqa: E402, F401  (the browser fixtures, for the map page)

@@ -7,8 +7,8 @@ from curation.embeddings.models import EmbeddingMap
 from curation.embeddings.selectors import embedding_set_arrays
 from curation.embeddings.services.maps import EMBEDDING_MAP_JOB_KIND, MapParams
 from jobs.services import job_create, job_execute
+from tests.browser import log_in
 from tests.curation.embeddings.conftest import embed
-from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # The first point of the first trace: its sample id and its pixel position inside the plot area.

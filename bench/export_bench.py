@@ -214,9 +214,9 @@ def report(args: argparse.Namespace, small: Any, large: Any) -> None:
     for n, wall, cpu, peak in ((args.small, small_s, small_cpu, small_peak), (args.n, large_s, large_cpu, large_peak)):
         print(f"  {n:>7} rows: {n / wall:8.0f} rows/s wall, {n / cpu:8.0f} rows per CPU s,  "
               f"peak RSS +{peak / 2**20:.1f} MiB")  # fmt: skip
-    rate = args.n / min(large_s, large_cpu)
+    rate = args.n / large_s
     print(f"  {jsonl.size / 1e6:.1f} MB manifest; {'meets' if rate >= 50_000 else 'BELOW'} the 50k rows/s target "
-          f"({rate:.0f}); peak RSS large / small = {max(large_peak, 1) / max(small_peak, 1):.2f} "
+          f"(wall clock); peak RSS large / small = {max(large_peak, 1) / max(small_peak, 1):.2f} "
           f"for {args.n // args.small}x the rows")  # fmt: skip
     raw_copy(large)  # warms the page cache for both measurements
     raw_s, raw_cpu, raw_bytes = raw_copy(large)

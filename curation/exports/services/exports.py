@@ -8,7 +8,7 @@ whatever the attempt stored under `exports/<id>/`, so a failed export leaves no 
 
 import errno
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +38,7 @@ from curation.exports.services.writing import (
 from curation.models import DatasetVersion
 from jobs.models import Job, JobStatus
 from jobs.runtime import JobContext, JobFailed
+from jobs.services import job_create, job_submit
 
 EXPORT_JOB_KIND = "export_version"
 FORMAT_WRITERS: dict[str, ExportWriter] = {
@@ -98,8 +99,6 @@ def export_submit(
     Raises ApplicationError: invalid_format, invalid_options (400), permission_denied (403),
         version_not_ready (409).
     """
-    from jobs.services import job_submit
-
     return _export_create(version, format, options, requested_by, create_job=job_submit)
 
 
@@ -107,13 +106,16 @@ def export_create_inline(
     *, version: DatasetVersion, format: str, options: dict[str, Any] | None, requested_by: User | None
 ) -> Export:
     """As `export_submit`, but the job is only created (the command line runs it in-process)."""
-    from jobs.services import job_create
-
     return _export_create(version, format, options, requested_by, create_job=job_create)
 
 
 def _export_create(
-    version: DatasetVersion, format: str, options: dict[str, Any] | None, requested_by: User | None, *, create_job: Any
+    version: DatasetVersion,
+    format: str,
+    options: dict[str, Any] | None,
+    requested_by: User | None,
+    *,
+    create_job: Callable[..., Job],
 ) -> Export:
     checked = export_options_validate(format=format, options=options)
     blocker = version_export_blocker(version)

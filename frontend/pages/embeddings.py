@@ -31,6 +31,7 @@ from curation.embeddings.services.embedding_jobs import embed_params_validate, e
 from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
 from curation.ml.encoders import DEFAULT_ENCODER, registered_encoder_families
 from curation.models import Dataset, DatasetVersion, VersionSample
+from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import version_by_number
 
 SIMILAR_COUNT = 12
@@ -236,8 +237,19 @@ def sample_selection(request: HttpRequest, dataset_id: int, number: int) -> Http
         "title": title,
         "shown_max": SELECTION_SHOWN,
         "nav_section": "datasets",
+        "bulk_queues": _bulk_label_queues(request, version),
+        "bulk_origin": "bulk_map" if source.get("origin") == "bulk_map" else "bulk_grid",
+        "selected_ids": ",".join(str(i) for i in ids[:SELECTION_MAX]),
     }
     return render(request, "frontend/embeddings/selection.html", context)
+
+
+def _bulk_label_queues(request: HttpRequest, version: DatasetVersion) -> list[ReviewQueue]:
+    """Open review queues of this version the user is assigned to: the selection can be labeled there."""
+    if not user_can(request.user, Capability.REVIEW):
+        return []
+    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=request.user)
+    return list(queues.order_by("-id")[:10])
 
 
 def _selection_ids(source: Any, version: DatasetVersion) -> tuple[list[int], str]:

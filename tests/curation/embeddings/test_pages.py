@@ -181,3 +181,43 @@ def test_the_selection_grid_shows_posted_ids_and_duplicate_groups(embedded, view
     assert re.findall(r'data-sample-id="(\d+)"', posted.content.decode()) == [str(ids[0]), str(ids[2])]
     assert "2 of the 3 requested samples are members of v1" in posted.content.decode()
     assert re.findall(r'data-sample-id="(\d+)"', linked.content.decode()) == [str(ids[1])]
+
+
+def test_a_lasso_selection_is_bulk_labeled_in_an_assigned_queue_with_the_map_origin(embedded, reviewer):
+    from curation.review.models import ReviewVote
+    from curation.review.services.queues import review_queue_create
+
+    version, embedding_set = embedded
+    ids = embedding_set_arrays(embedding_set).row_ids.tolist()
+    label = version.members.get(sample_id=ids[0]).label
+    queue = review_queue_create(version=version, name="bulk", filter={"classes": [label]}, reviewer_ids=[reviewer.pk])
+    client = signed_in(reviewer)
+    selection = f"/datasets/{version.dataset_id}/v/{version.number}/selection/"
+
+    page = client.post(selection, {"ids": f"{ids[0]},{ids[1]}", "origin": "bulk_map"}).content.decode()
+    form = re.search(r'<form method="post"\s+class="card bulk-label"\s+action="([^"]+)">(.*?)</form>', page, re.S)
+    sent = client.post(
+        form.group(1),
+        {
+            "sample_ids": re.search(r'name="sample_ids" value="([^"]+)"', form.group(2)).group(1),
+            "origin": re.search(r'name="origin" value="([^"]+)"', form.group(2)).group(1),
+            "label": label,
+            "vote": "yes",
+        },
+    )
+
+    assert form.group(1) == f"/review/queues/{queue.pk}/bulk/"
+    assert sent.status_code == 302
+    votes = ReviewVote.objects.filter(item__queue=queue, reviewer=reviewer, is_current=True)
+    assert sorted(v.item.sample_id for v in votes) == sorted([ids[0], ids[1]])
+    assert {(v.label, v.value, v.origin) for v in votes} == {(label, "yes", "bulk_map")}
+
+
+def test_viewers_see_no_bulk_label_form_on_a_selection(embedded, viewer):
+    version, embedding_set = embedded
+    ids = embedding_set_arrays(embedding_set).row_ids.tolist()
+    url = f"/datasets/{version.dataset_id}/v/{version.number}/selection/"
+
+    html = signed_in(viewer).get(url, {"ids": str(ids[0])}).content.decode()
+
+    assert "bulk-label" not in html

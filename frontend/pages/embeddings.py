@@ -248,7 +248,7 @@ def _bulk_label_queues(request: HttpRequest, version: DatasetVersion) -> list[Re
     """Open review queues of this version the user is assigned to: the selection can be labeled there."""
     if not user_can(request.user, Capability.REVIEW):
         return []
-    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=request.user)
+    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=cast(User, request.user))
     return list(queues.order_by("-id")[:10])
 
 

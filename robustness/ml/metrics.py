@@ -19,6 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from curation.review.metrics import label_set_matrix
+from curation.review.metrics import multilabel_accuracy as review_multilabel_accuracy
+from curation.review.metrics import real_accuracy as review_real_accuracy
+
 ECE_BINS = 15
 
 
@@ -89,11 +93,19 @@ def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, n_b
     return Calibration(ece=float(ece) if len(confidences) else float("nan"), bins=bins)
 
 
+def _label_set_width(label_sets: Sequence[set[int]], *arrays: np.ndarray) -> int:
+    largest = max((max(labels) for labels in label_sets if labels), default=-1)
+    return 1 + max([largest, *(int(a.max()) if a.size else -1 for a in arrays)])
+
+
 def real_accuracy(scores: np.ndarray, label_sets: Sequence[set[int]], k: int = 1) -> tuple[float, int]:
-    """ReaL top-k accuracy and the number of images it averaged (images with an empty set are excluded)."""
+    """ReaL top-k accuracy and the number of images it averaged (images with an empty set are excluded).
+
+    One implementation in Winnow: the review app's vectorised `curation.review.metrics.real_accuracy`.
+    """
     top = topk_predictions(scores, k)
-    hits = [bool(set(top[i].tolist()) & labels) for i, labels in enumerate(label_sets) if labels]
-    return (float(np.mean(hits)) if hits else float("nan")), len(hits)
+    valid = label_set_matrix(label_sets, max(scores.shape[1], _label_set_width(label_sets, top)))
+    return review_real_accuracy(top, valid)
 
 
 def multilabel_class_accuracy(
@@ -105,14 +117,13 @@ def multilabel_class_accuracy(
         predictions: top-1 class per image.
         label_sets: the correct labels per image; an empty set marks a problematic image (skipped).
         classes_of_images: the class each image is averaged under (its primary label).
-    Returns (mean over classes, accuracy per class present).
+    Returns (mean over classes, accuracy per class present), computed by the review app's
+    `curation.review.metrics.multilabel_accuracy` (no "unclear" labels here).
     """
-    per_class: dict[int, list[bool]] = {}
-    for prediction, labels, owner in zip(predictions.tolist(), label_sets, classes_of_images.tolist(), strict=True):
-        if labels:
-            per_class.setdefault(int(owner), []).append(prediction in labels)
-    accuracies = {c: float(np.mean(hits)) for c, hits in sorted(per_class.items())}
-    return (float(np.mean(list(accuracies.values()))) if accuracies else float("nan")), accuracies
+    predictions = np.asarray(predictions, dtype=np.int64)
+    correct = label_set_matrix(label_sets, _label_set_width(label_sets, predictions))
+    unclear = np.zeros_like(correct)
+    return review_multilabel_accuracy(predictions, correct, unclear, np.asarray(classes_of_images, dtype=np.int64))
 
 
 @dataclass(frozen=True)

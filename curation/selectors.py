@@ -1,6 +1,6 @@
 """Reads of datasets, versions and samples that are more than a `get`."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ def sample_list(
     label: str | None = None,
     split: str | None = None,
     source: str | None = None,
+    sample_ids: Collection[int] | None = None,
     after_sample_id: int | None = None,
     limit: int | None = None,
 ) -> QuerySet[VersionSample]:
@@ -33,6 +34,7 @@ def sample_list(
     Args:
         version: the version whose members are listed.
         label / split / source: exact-match filters; None means any, and label "" means unlabeled.
+        sample_ids: restrict to these samples (a cluster, a duplicate group, a review state); None means any.
         after_sample_id: return only members with a larger sample id (the keyset cursor).
         limit: page size; None returns the whole (lazy) queryset.
     """
@@ -49,6 +51,8 @@ def sample_list(
         if after_sample_id is not None:
             samples = samples.filter(pk__gt=after_sample_id)
         members = members.filter(Exists(samples))
+    if sample_ids is not None:
+        members = members.filter(sample_id__in=sorted(sample_ids))
     if after_sample_id is not None:
         members = members.filter(sample_id__gt=after_sample_id)
     members = members.order_by("sample_id")

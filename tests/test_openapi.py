@@ -47,9 +47,15 @@ def test_read_endpoints_document_their_parameters_and_error_bodies(client, db):
 
     sample_list = paths["/api/versions/{version_id}/samples/"]["get"]
     assert sorted(p["name"] for p in sample_list["parameters"]) == [
+        "cluster",
+        "cluster_run",
         "cursor",
+        "duplicate_group",
+        "duplicate_run",
         "label",
         "page_size",
+        "review_queue",
+        "review_state",
         "source",
         "split",
         "version_id",

@@ -12,6 +12,7 @@ from core.api_errors import ApplicationError
 from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
 from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SamplePageRequest
+from curation.apis.sample_sets import SAMPLE_SET_PARAMETERS, sample_set_filter_parse
 from curation.apis.serializers import (
     DatasetDetailOutputSerializer,
     DatasetListOutputSerializer,
@@ -170,7 +171,7 @@ class SampleListApi(ReadApi):
         operation_id="sample_list",
         tags=["samples"],
         summary="List a version's members in sample-id order, filtered, with keyset pagination",
-        parameters=SAMPLE_FILTER_PARAMETERS + SAMPLE_PAGE_PARAMETERS,
+        parameters=SAMPLE_FILTER_PARAMETERS + SAMPLE_SET_PARAMETERS + SAMPLE_PAGE_PARAMETERS,
         responses={
             200: SamplePageOutputSerializer,
             400: OpenApiResponse(
@@ -185,10 +186,12 @@ class SampleListApi(ReadApi):
         if version is None:
             raise not_found("Version", version_id)
         filters = sample_filters_parse(request.query_params, dataset=version.dataset)
+        sample_ids = sample_set_filter_parse(request.query_params, version=version)
         page_request = SamplePageRequest.from_request(request)
         members = sample_list(
             version=version,
             **filters,
+            sample_ids=sample_ids,
             after_sample_id=page_request.after_sample_id,
             limit=page_request.page_size + 1,
         )

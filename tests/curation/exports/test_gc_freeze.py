@@ -18,9 +18,11 @@ def test_objects_are_frozen_during_the_block_and_released_after():
 def test_a_process_that_froze_its_objects_itself_keeps_them_frozen():
     gc.freeze()
     try:
-        before = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 1000
         with startup_objects_frozen():
             pass
-        assert gc.get_freeze_count() == before
+        # Not an exact count: a frozen object that dies meanwhile (another thread's) leaves the
+        # permanent generation. Unfreezing would have emptied it.
+        assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()

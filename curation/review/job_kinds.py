@@ -3,14 +3,17 @@
 from typing import Any
 
 from core.api_errors import ApplicationError
-from curation.review.services.proposal_params import proposal_params_validate
-from curation.review.services.proposals import PROPOSALS_JOB_KIND, proposal_run_create
 from jobs.runtime import JobContext, JobFailed, job_kind
 
 
-@job_kind(PROPOSALS_JOB_KIND, queue="default", capability="curate")
+# The kind name is proposals.PROPOSALS_JOB_KIND; the services (scikit-learn, cleanlab) are imported when a
+# job runs, not when every process registers its job kinds at start-up.
+@job_kind("label_proposals", queue="default", capability="curate")
 def label_proposals_job(ctx: JobContext) -> dict[str, Any]:
     """Propose labels for a version's samples from one source (confident learning, model top-k, CLIP, clusters)."""
+    from curation.review.services.proposal_params import proposal_params_validate
+    from curation.review.services.proposals import proposal_run_create
+
     try:
         params = proposal_params_validate(**ctx.params)
         run = proposal_run_create(params=params, job=ctx.job, user=ctx.job.requested_by, progress=ctx.progress)

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class ExplainConfig(AppConfig):
     name = "explain"
+    verbose_name = "Grad-CAM explanations"
+
+    def ready(self) -> None:
+        # Register this app's job kinds with the job runner (explicit imports, no signals).
+        from explain import job_kinds  # noqa: F401

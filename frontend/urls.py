@@ -1,5 +1,6 @@
 from django.urls import path
 
+from frontend import urls_explain, urls_spurious, urls_synthetic
 from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, review, training
 
 app_name = "frontend"
@@ -81,3 +82,6 @@ urlpatterns = [
         name="sample_similar",
     ),
 ]
+
+# Grad-CAM, spurious features and synthetic counter-examples: each area keeps its own route list.
+urlpatterns += urls_explain.urlpatterns + urls_spurious.urlpatterns + urls_synthetic.urlpatterns

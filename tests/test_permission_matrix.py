@@ -288,6 +288,9 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:review_item": [get(REVIEWER, item_kwargs)],
     "frontend:review_bulk_label": [post(REVIEWER, queue_kwargs)],
     "frontend:review_taxonomy": [get(VIEWER, dataset_kwargs), post(CURATOR, dataset_kwargs)],
+    # --- Grad-CAM explanations (explain app): rows go here ---
+    # --- Spurious-feature reports (explain.spurious): rows go here ---
+    # --- Synthetic counter-examples (curation.synthetic): rows go here ---
 }
 
 

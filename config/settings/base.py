@@ -49,9 +49,11 @@ INSTALLED_APPS = [
     "curation.pruning",
     "curation.exports",
     "curation.review",
+    "curation.synthetic",
     "robustness",
     "robustness.evaluation",
     "explain",
+    "explain.spurious",
     "frontend",
 ]
 

@@ -1,0 +1,5 @@
+"""Synthetic generation and review API routes, mounted under /api/ (config/urls.py)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

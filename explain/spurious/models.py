@@ -1,0 +1,1 @@
+"""Spurious-feature reports (METHODS.md §9): arrive with the "Grad-CAM explanations" issue."""

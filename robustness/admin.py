@@ -18,7 +18,6 @@ from core.api_errors import ApplicationError
 from core.roles import Capability, user_can
 from robustness.forms import TrainingStartForm
 from robustness.models import TrainedModel, TrainingRun
-from robustness.services.training import training_run_repeat, training_run_start
 
 
 class ReadOnlyRowsAdmin(admin.ModelAdmin):
@@ -48,6 +47,8 @@ class TrainingRunAdmin(ReadOnlyRowsAdmin):
             raise PermissionDenied
         form = TrainingStartForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
+            from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
+
             try:
                 run = training_run_start(requested_by=cast(User, request.user), **form.cleaned_data)
             except ApplicationError as error:
@@ -71,6 +72,8 @@ class TrainingRunAdmin(ReadOnlyRowsAdmin):
     def train_again(self, request: HttpRequest, queryset: QuerySet[TrainingRun]) -> None:
         if not user_can(request.user, Capability.RUN_GPU_JOBS):
             raise PermissionDenied
+        from robustness.services.training import training_run_repeat  # torch: loaded on use, not at start-up
+
         started, refused = [], []
         for run in queryset.select_related("version__dataset"):
             try:

@@ -3,8 +3,8 @@
 from django import forms
 
 from curation.models import DatasetVersion
-from robustness.ml.augmentations import AUGMENTATIONS, DEFAULT_AUGMENTATION
-from robustness.ml.models import model_names
+from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
+from robustness.ml.model_names import architecture_names
 
 
 class TrainingStartForm(forms.Form):
@@ -12,7 +12,7 @@ class TrainingStartForm(forms.Form):
         queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
         help_text="Trains on its train split; validates on its val split (or a seeded 20% of train).",
     )
-    arch = forms.ChoiceField(label="Architecture", choices=lambda: [(name, name) for name in model_names()])
+    arch = forms.ChoiceField(label="Architecture", choices=lambda: [(name, name) for name in architecture_names()])
     epochs = forms.IntegerField(min_value=1, max_value=1000, initial=10)
     batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=64)
     lr = forms.FloatField(label="Learning rate", min_value=0, initial=1e-3)

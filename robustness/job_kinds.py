@@ -1,14 +1,21 @@
-"""Job kinds of the robustness app (imported by RobustnessConfig.ready): thin, they call one service."""
+"""Job kinds of the robustness app (imported by RobustnessConfig.ready): thin, they call one service.
+
+Every process imports this module at start-up, so the training service (and torch behind it) is
+imported only when a job runs or is cleaned up: both go through `deferred`.
+"""
 
 from typing import Any
 
 from core.roles import Capability
-from jobs.runtime import JobContext, JobFailed, job_kind
+from jobs.runtime import JobContext, JobFailed, deferred, job_kind
 from robustness.models import TrainingRun
-from robustness.services.training import TRAIN_JOB_KIND, training_job_cleanup, training_run_execute
+
+TRAIN_JOB_KIND = "train"  # robustness.services.training.TRAIN_JOB_KIND, which imports torch
+_training_run_execute = deferred("robustness.services.training:training_run_execute")
+_training_job_cleanup = deferred("robustness.services.training:training_job_cleanup")
 
 
-@job_kind(TRAIN_JOB_KIND, queue="gpu", capability=Capability.RUN_GPU_JOBS, cleanup=training_job_cleanup)
+@job_kind(TRAIN_JOB_KIND, queue="gpu", capability=Capability.RUN_GPU_JOBS, cleanup=_training_job_cleanup)
 def training_job(ctx: JobContext) -> dict[str, Any]:
     """Train a classifier on a dataset version (resumes from the run's last checkpoint)."""
     run_id = int(ctx.params["run_id"])
@@ -16,4 +23,5 @@ def training_job(ctx: JobContext) -> dict[str, Any]:
     if run is None:
         raise JobFailed(f"training run {run_id} no longer exists")
     ctx.check_cancelled()
-    return training_run_execute(run=run, ctx=ctx)
+    result: dict[str, Any] = _training_run_execute(run=run, ctx=ctx)
+    return result

@@ -9,6 +9,8 @@ and inner products are cosines. Choices made here:
 - `niter` defaults to 20, not the reference's 100: on 2 cores 100 iterations over 1M rows
   cost over 2 minutes, and the objective barely moves after 20.
 - k defaults to round(sqrt(n / 2)), capped at 50,000 (the paper's k for LAION-440M) and at n.
+- FAISS is imported by the functions that use it, not at module level: web processes import this
+  module (through the pruning APIs' constants) and never cluster.
 - Every row is then assigned to its nearest centroid by inner product, in batches.
 - Cluster complexity (DBP): d_intra = mean cosine distance of the members to their centroid,
   d_inter = mean cosine distance from the centroid to its l = 20 nearest OTHER centroids
@@ -22,7 +24,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
 MAX_DEFAULT_CLUSTERS = 50_000
@@ -130,6 +131,8 @@ def assign_to_centroids(
     embeddings: np.ndarray, centroids: np.ndarray, rows: np.ndarray, *, batch_rows: int = 32_768
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centroid by inner product for each of `rows`: (labels int64, similarity float32)."""
+    import faiss
+
     index = faiss.IndexFlatIP(centroids.shape[1])
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))
     labels = np.empty(rows.size, dtype=np.int64)
@@ -169,6 +172,8 @@ def spherical_kmeans(
     rows = as_row_indices(rows, embeddings.shape[0])
     if rows.size == 0:
         raise ValueError("no rows to cluster")
+    import faiss
+
     k = min(config.n_clusters or default_n_clusters(rows.size), rows.size)
     cap = k * config.max_points_per_centroid
     started = time.perf_counter()
@@ -207,6 +212,8 @@ def inter_centroid_distance(centroids: np.ndarray, n_neighbors: int = 20) -> tup
     n_used = min(n_neighbors, k - 1)
     if n_used < 1:
         return np.full(k, np.nan), 0
+    import faiss
+
     index = faiss.IndexFlatIP(centroids.shape[1])
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))
     similarity, neighbors = index.search(np.ascontiguousarray(centroids, dtype=np.float32), n_used + 1)

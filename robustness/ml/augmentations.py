@@ -13,33 +13,29 @@ Operations, in this order (all per sample):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch.nn import functional
 
+from robustness.ml.augmentation_presets import (
+    AUGMENTATIONS,
+    DEFAULT_AUGMENTATION,
+    AugmentationPreset,
+    augmentation_get,
+)
 
-@dataclass(frozen=True)
-class AugmentationPreset:
-    name: str
-    description: str
-    crop_padding: float = 0.0
-    horizontal_flip: bool = False
-    color_jitter: float = 0.0
+__all__ = ["AUGMENTATIONS", "DEFAULT_AUGMENTATION", "AugmentationPreset", "augment", "augmentation_get"]
 
-    def spec(self) -> dict[str, object]:
-        return asdict(self)
 
-    def apply(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Augment a batch of [0, 1] pixels (N, 3, H, W) on any device; returns a new tensor."""
-        if self.crop_padding > 0:
-            pixels = random_crop(pixels, round(self.crop_padding * pixels.shape[-1]), generator)
-        if self.horizontal_flip:
-            flip = (torch.rand(pixels.shape[0], generator=generator) < 0.5).to(pixels.device)
-            pixels = torch.where(flip.view(-1, 1, 1, 1), pixels.flip(-1), pixels)
-        if self.color_jitter > 0:
-            pixels = color_jitter(pixels, self.color_jitter, generator)
-        return pixels
+def augment(preset: AugmentationPreset, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Apply ``preset`` to a batch of [0, 1] pixels (N, 3, H, W) on any device; returns a new tensor."""
+    if preset.crop_padding > 0:
+        pixels = random_crop(pixels, round(preset.crop_padding * pixels.shape[-1]), generator)
+    if preset.horizontal_flip:
+        flip = (torch.rand(pixels.shape[0], generator=generator) < 0.5).to(pixels.device)
+        pixels = torch.where(flip.view(-1, 1, 1, 1), pixels.flip(-1), pixels)
+    if preset.color_jitter > 0:
+        pixels = color_jitter(pixels, preset.color_jitter, generator)
+    return pixels
 
 
 def random_crop(pixels: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
@@ -66,24 +62,3 @@ def color_jitter(pixels: torch.Tensor, strength: float, generator: torch.Generat
     gray = (0.299 * pixels[:, :1] + 0.587 * pixels[:, 1:2] + 0.114 * pixels[:, 2:3]).expand_as(pixels)
     pixels = (pixels - gray) * saturation + gray
     return pixels.clamp_(0, 1)
-
-
-AUGMENTATIONS: dict[str, AugmentationPreset] = {
-    preset.name: preset
-    for preset in (
-        AugmentationPreset("none", "No augmentation."),
-        AugmentationPreset("flip", "Horizontal flip.", horizontal_flip=True),
-        AugmentationPreset("flip-crop", "Random crop (1/8 reflect padding) and horizontal flip.", 0.125, True),
-        AugmentationPreset(
-            "flip-crop-color", "Random crop, horizontal flip and colour jitter (0.3).", 0.125, True, 0.3
-        ),
-    )
-}
-DEFAULT_AUGMENTATION = "flip-crop"
-
-
-def augmentation_get(name: str) -> AugmentationPreset:
-    try:
-        return AUGMENTATIONS[name]
-    except KeyError:
-        raise KeyError(f"unknown augmentation {name!r}; known: {', '.join(AUGMENTATIONS)}") from None

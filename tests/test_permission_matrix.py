@@ -153,6 +153,30 @@ def evaluation_run_kwargs(world: World) -> dict[str, Any]:
     return {"run_id": run.pk}
 
 
+def explanation_run_kwargs(world: World) -> dict[str, Any]:
+    """An explanation run on the world's version with one sample row whose pictures are not stored (404, allowed)."""
+    from explain.models import ExplanationRun, SampleExplanation
+    from tests.robustness.factories import TrainedModelFactory
+
+    run = ExplanationRun.objects.filter(version=world.version).first()
+    if run is None:
+        trained = TrainedModelFactory(run__version=world.version)
+        run = ExplanationRun.objects.create(
+            trained_model=trained, model_name=trained.name, model_arch=trained.arch, model_classes=trained.classes,
+            model_img_size=trained.img_size, version=world.version, target_layer="body.blocks.3", split="test",
+        )  # fmt: skip
+        SampleExplanation.objects.create(
+            run=run, sample=world.sample, label="cat", predicted="cat", explained_class="cat", confidence=0.9,
+            correct=True, has_mask=False, raw_key="absent.npz", raw_index=0, input_key="absent-input.png",
+            heatmap_key="absent-heatmap.png", overlay_key="absent-overlay.png",
+        )  # fmt: skip
+    return {"run_id": run.pk}
+
+
+def explanation_image_kwargs(world: World) -> dict[str, Any]:
+    return {**explanation_run_kwargs(world), "sample_id": world.sample.pk, "kind": "overlay"}
+
+
 PERMISSION_MATRIX: dict[str, list[Access]] = {
     # API: auth, self, schema
     "api-token": [post(ANONYMOUS)],
@@ -289,6 +313,17 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:review_bulk_label": [post(REVIEWER, queue_kwargs)],
     "frontend:review_taxonomy": [get(VIEWER, dataset_kwargs), post(CURATOR, dataset_kwargs)],
     # --- Grad-CAM explanations (explain app): rows go here ---
+    # Start: admins (run_gpu_jobs; an empty payload is refused with 400 after the permission check); reads: viewers.
+    "api-explanation-list": [get(VIEWER)],
+    "api-explanation-start": [post(ADMIN)],
+    "api-explanation-detail": [get(VIEWER, explanation_run_kwargs)],
+    "api-explanation-samples": [get(VIEWER, explanation_run_kwargs)],
+    "frontend:explanation_list": [get(VIEWER)],
+    "frontend:explanation_start": [get(ADMIN), post(ADMIN)],
+    "frontend:explanation_compare": [get(VIEWER)],
+    "frontend:explanation_report": [get(VIEWER, explanation_run_kwargs)],
+    "frontend:explanation_gallery": [get(VIEWER, explanation_run_kwargs)],
+    "frontend:explanation_image": [get(VIEWER, explanation_image_kwargs)],
     # --- Spurious-feature reports (explain.spurious): rows go here ---
     # --- Synthetic counter-examples (curation.synthetic): rows go here ---
 }

@@ -1,0 +1,286 @@
+"""REST API of explanation runs: list, start, detail with scores, per-sample scores (one view per operation).
+
+Starting needs the run_gpu_jobs capability (admins); reading needs view. A request the service
+refuses (unknown method or parameter, a target layer that does not exist, an architecture
+without a conv layer and no override, classes that do not match the version) is a structured 400
+and creates nothing. A run whose model was deleted still reads: `trained_model` is null,
+`model_deleted` true, and the model_* fields say what it was.
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.pagination import IdCursorPagination
+from core.roles import Capability, HasCapability
+from curation.apis.serializers import ErrorOutputSerializer
+from curation.models import DatasetVersion
+from explain.models import CamMethod, ExplanationRun, SampleExplanation
+from explain.selectors import (
+    GalleryFilters,
+    explanation_run_get,
+    explanation_run_list,
+    explanation_scores_summary,
+    explanation_summary,
+    sample_explanation_list,
+)
+from explain.services import explanation_run_create
+from robustness.models import TrainedModel
+
+
+class ExplanationRunOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    model_deleted = serializers.BooleanField(read_only=True)
+    report_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExplanationRun
+        fields: tuple[str, ...] = (
+            "id", "trained_model", "model_deleted", "model_name", "model_arch", "model_classes", "model_img_size",
+            "version", "method", "target_layer", "split", "sample_count", "status", "job", "params", "created_at",
+            "finished_at", "report_url",
+        )  # fmt: skip
+        read_only_fields: tuple[str, ...] = fields
+
+    def get_report_url(self, run: ExplanationRun) -> str:
+        return f"/explanations/{run.pk}/"
+
+
+class ExplanationRunDetailOutputSerializer(ExplanationRunOutputSerializer):
+    headline = serializers.SerializerMethodField(help_text="Overall scores and background reliance per class.")
+    scores = serializers.SerializerMethodField(help_text="overall, per_class, misclassified, correct, by_background.")
+
+    class Meta(ExplanationRunOutputSerializer.Meta):
+        fields = (*ExplanationRunOutputSerializer.Meta.fields, "headline", "scores")
+        read_only_fields = fields
+
+    def get_headline(self, run: ExplanationRun) -> dict[str, Any]:
+        return explanation_summary(run)
+
+    def get_scores(self, run: ExplanationRun) -> dict[str, Any]:
+        return run.summary or explanation_scores_summary(run)
+
+
+class ExplanationRunPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ExplanationRunOutputSerializer(many=True)
+
+
+READ_ERRORS = {
+    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
+    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
+}
+
+
+class ExplanationListApi(APIView):
+    """Explanation runs, newest first, optionally of one version or one trained model (cursor pagination)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    class FilterSerializer(serializers.Serializer):
+        version = serializers.IntegerField(required=False)
+        trained_model = serializers.IntegerField(required=False)
+
+    @extend_schema(
+        operation_id="explanations_list",
+        tags=["explanations"],
+        parameters=[
+            OpenApiParameter("version", int),
+            OpenApiParameter("trained_model", int),
+            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
+            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
+        ],
+        responses={
+            200: ExplanationRunPageOutputSerializer,
+            400: OpenApiResponse(ErrorOutputSerializer, description="validation_error."),
+            404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor."),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        runs = explanation_run_list(
+            version_id=filters.validated_data.get("version"),
+            trained_model_id=filters.validated_data.get("trained_model"),
+        )
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(runs, request, view=self)
+        return paginator.get_paginated_response(ExplanationRunOutputSerializer(page, many=True).data)
+
+
+class ExplanationStartInputSerializer(serializers.Serializer):
+    trained_model = serializers.PrimaryKeyRelatedField(queryset=TrainedModel.objects.all())
+    version = serializers.PrimaryKeyRelatedField(queryset=DatasetVersion.objects.select_related("dataset"))
+    method = serializers.ChoiceField(choices=CamMethod.values, default=CamMethod.GRADCAM.value)
+    target_layer = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Dotted module path; default: the last conv block."
+    )
+    params = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="target, split, classes, max_samples, seed, batch_size, device, road_percentiles.",
+    )
+
+
+class ExplanationStartedOutputSerializer(serializers.Serializer):
+    explanation_run = serializers.IntegerField()
+    job = serializers.IntegerField()
+    status = serializers.CharField()
+    target_layer = serializers.CharField()
+    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
+    report_url = serializers.CharField()
+
+
+class ExplanationStartApi(APIView):
+    """Start explaining a trained model on a dataset version; returns 202 with the run and its job."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.RUN_GPU_JOBS
+
+    @extend_schema(
+        tags=["explanations"],
+        request=ExplanationStartInputSerializer,
+        responses={
+            202: ExplanationStartedOutputSerializer,
+            400: OpenApiResponse(
+                ErrorOutputSerializer, description="invalid_target_layer, invalid_params, classes_mismatch, ..."
+            ),
+            403: OpenApiResponse(ErrorOutputSerializer, description="Not an admin."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        payload = ExplanationStartInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        run = explanation_run_create(
+            trained_model=data["trained_model"],
+            version=data["version"],
+            method=data["method"],
+            target_layer=data["target_layer"] or None,
+            params=data["params"],
+            requested_by=request.user,  # type: ignore[arg-type]
+        )
+        body = {
+            "explanation_run": run.pk,
+            "job": run.job_id,
+            "status": run.status,
+            "target_layer": run.target_layer,
+            "url": f"/api/jobs/{run.job_id}/",
+            "report_url": f"/explanations/{run.pk}/",
+        }
+        return Response(ExplanationStartedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _run_or_404(run_id: int) -> ExplanationRun:
+    run = explanation_run_get(run_id)
+    if run is None:
+        raise NotFound(f"Explanation run {run_id} does not exist.")
+    return run
+
+
+class ExplanationDetailApi(APIView):
+    """One run: parameters, status, the headline (with background reliance per class) and every score summary."""
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        tags=["explanations"],
+        responses={
+            200: ExplanationRunDetailOutputSerializer,
+            404: OpenApiResponse(ErrorOutputSerializer, description="Unknown run (code not_found)."),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(ExplanationRunDetailOutputSerializer(_run_or_404(run_id)).data)
+
+
+class SampleExplanationOutputSerializer(serializers.ModelSerializer):
+    sample = serializers.IntegerField(source="sample_id")
+    images = serializers.SerializerMethodField(help_text="URLs of the model input, heatmap and overlay PNGs.")
+
+    class Meta:
+        model = SampleExplanation
+        fields = (
+            "id", "sample", "label", "predicted", "explained_class", "confidence", "correct", "has_mask",
+            "own_background", "pointing_hit", "energy_inside", "background_reliance", "road_combined",
+            "confidence_drop", "raw_key", "raw_index", "images",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_images(self, row: SampleExplanation) -> dict[str, str]:
+        base = f"/explanations/{row.run_id}/samples/{row.sample_id}"
+        return {kind: f"{base}/{kind}.png" for kind in ("input", "heatmap", "overlay")}
+
+
+class SampleExplanationPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SampleExplanationOutputSerializer(many=True)
+
+
+class SampleCursorPagination(IdCursorPagination):
+    ordering = "id"
+
+
+class ExplanationSampleListApi(APIView):
+    """Per-sample scores of a run, in explanation order, with filters (cursor pagination).
+
+    Scores are null where undefined: pointing_hit, energy_inside and background_reliance without a
+    mask (has_mask false), road_combined when ROAD was skipped.
+    """
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    class FilterSerializer(serializers.Serializer):
+        label = serializers.CharField(required=False)  # type: ignore[assignment]  # a filter field, not Field.label
+        correct = serializers.BooleanField(required=False, allow_null=True, default=None)
+        has_mask = serializers.BooleanField(required=False, allow_null=True, default=None)
+        own_background = serializers.BooleanField(required=False, allow_null=True, default=None)
+        min_reliance = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+
+    @extend_schema(
+        operation_id="explanation_samples_list",
+        tags=["explanations"],
+        parameters=[
+            OpenApiParameter("label", str, description="True class."),
+            OpenApiParameter("correct", bool),
+            OpenApiParameter("has_mask", bool),
+            OpenApiParameter("own_background", bool, description="Demo truth: on its class's own background."),
+            OpenApiParameter("min_reliance", float, description="Background reliance at least this (0–1)."),
+            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
+            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
+        ],
+        responses={
+            200: SampleExplanationPageOutputSerializer,
+            400: OpenApiResponse(ErrorOutputSerializer, description="validation_error."),
+            404: OpenApiResponse(ErrorOutputSerializer, description="Unknown run or invalid cursor (not_found)."),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        run = _run_or_404(run_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        rows = sample_explanation_list(
+            run,
+            GalleryFilters(
+                label=data.get("label"), correct=data.get("correct"), has_mask=data.get("has_mask"),
+                own_background=data.get("own_background"), min_reliance=data.get("min_reliance"), sort="sample",
+                misclassified_first=False,
+            ),
+        )  # fmt: skip
+        paginator = SampleCursorPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(SampleExplanationOutputSerializer(page, many=True).data)

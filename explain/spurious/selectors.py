@@ -76,3 +76,92 @@ def suspected_spurious_features(*, report: SpuriousReport) -> dict[str, list[Sus
             if feature["suspected"]
         ]
     return suspected
+
+
+LAYOUT: dict[str, Any] = {
+    "margin": {"l": 56, "r": 16, "t": 12, "b": 80},
+    "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+    "legend": {"orientation": "h", "y": -0.3},
+    "height": 380,
+}
+RATE_AXIS = {"title": {"text": "Flip rate"}, "range": [0, 1.02], "tickformat": ".0%"}
+BLUE, GREY = "#3b6fd8", "#9aa5b1"
+
+
+def _figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+    return {"data": traces, "layout": {**LAYOUT, **layout}}
+
+
+def flip_rate_figure(results: dict[str, Any]) -> dict[str, Any]:
+    """Per class: the flip rate of its top-ranked feature (Wilson 95% interval) beside its null-edit flip rate."""
+    rankings = results.get("rankings") or {}
+    names = [name for name, ranking in rankings.items() if ranking["ranked"]]
+    if not names:
+        return _figure([])
+    tops = [rankings[name]["ranked"][0] for name in names]
+    feature = {
+        "type": "bar", "name": "top feature", "x": names, "y": [t["flip_rate"] for t in tops],
+        "text": [feature_description(results, t["kind"], t["value"]) for t in tops], "textposition": "outside",
+        "error_y": {"type": "data", "symmetric": False, "array": [t["ci_high"] - t["flip_rate"] for t in tops],
+                    "arrayminus": [t["flip_rate"] - t["ci_low"] for t in tops]},
+        "marker": {"color": BLUE},
+    }  # fmt: skip
+    null = {
+        "type": "bar", "name": "null edit (control)", "x": names,
+        "y": [rankings[name]["null_flip_rate"] for name in names], "marker": {"color": GREY},
+    }  # fmt: skip
+    return _figure([feature, null], barmode="group", xaxis={"type": "category"}, yaxis=RATE_AXIS)
+
+
+def pull_figure(results: dict[str, Any]) -> dict[str, Any]:
+    """Heatmap of background pull: rows backgrounds, columns classes (share predicted c minus the control)."""
+    pull = results.get("pull")
+    if not pull or not pull.get("rows"):
+        return _figure([])
+    classes = results["classes"]
+    values = list(pull["rows"])
+    z = [[pull["rows"][v][c]["pull"] for c in classes] for v in values]
+    labels = [feature_description(results, "background", v) for v in values]
+    trace = {
+        "type": "heatmap", "x": classes, "y": labels, "z": z, "colorscale": "RdBu", "reversescale": True,
+        "zmid": 0, "colorbar": {"title": {"text": "pull"}},
+    }  # fmt: skip
+    return _figure([trace], xaxis={"type": "category"}, yaxis={"type": "category", "automargin": True}, height=420)
+
+
+def report_figures(report: SpuriousReport) -> dict[str, dict[str, Any]]:
+    """The report page's figures by element id."""
+    results = report.results or {}
+    return {"flip-rate-figure": flip_rate_figure(results), "pull-figure": pull_figure(results)}
+
+
+def report_class_rows(report: SpuriousReport) -> list[dict[str, Any]]:
+    """One row per class for the page: its ranking with descriptions, the injected background when known, pull top."""
+    results = report.results or {}
+    injected = results.get("class_backgrounds") or {}
+    pull_ranking = (results.get("pull") or {}).get("ranking") or {}
+    rows = []
+    for name, ranking in (results.get("rankings") or {}).items():
+        own = injected.get(name)
+        features = [
+            {**f, "description": feature_description(results, f["kind"], f["value"]), "is_injected": f["value"] == own}
+            for f in ranking["ranked"]
+        ]
+        pull_top = [
+            {**e, "description": feature_description(results, "background", e["value"])}
+            for e in pull_ranking.get(name, [])[:3]
+        ]
+        described = feature_description(results, "background", own) if own else None
+        rows.append(
+            {
+                "name": name,
+                "ranking": ranking,
+                "features": features,
+                "injected": own,
+                "injected_description": described,
+                "pull_top": pull_top,
+            }
+        )
+    return rows

@@ -1,0 +1,142 @@
+"""Spurious-feature pages: the reports list, the start form (admins), a report, its example edit images.
+
+The report's live part is the named partial `frontend/spurious/_status.html`: while the report's
+job is not finished it polls every 2 s (htmx requests get the partial alone); once the job has
+finished the next poll answers with HX-Refresh, so the page reloads once with its charts. The
+figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
+"""
+
+from typing import cast
+
+from django import forms
+from django.contrib.auth.models import User
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required, user_can
+from core.storage import blob_open
+from curation.models import DatasetVersion
+from explain.spurious.models import SpuriousReport
+from explain.spurious.selectors import (
+    report_class_rows,
+    report_figures,
+    spurious_report_get,
+    spurious_report_list,
+)
+from explain.spurious.services import spurious_report_create
+from explain.spurious.services.reports import report_headline
+from robustness.models import TrainedModel
+
+REPORTS_PAGE_SIZE = 50
+SPLIT_CHOICES = [("auto", "train (else all)"), ("train", "train"), ("val", "val"), ("test", "test")]
+SPLIT_CHOICES += [("all", "all members")]
+
+
+class SpuriousReportStartForm(forms.Form):
+    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
+    version = forms.ModelChoiceField(
+        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
+        label="Dataset version",
+        help_text="Its samples need object masks: backgrounds are swapped and objects removed with them.",
+    )
+    split = forms.ChoiceField(
+        choices=SPLIT_CHOICES, initial="auto", help_text="The training split shows what the model learnt to rely on."
+    )
+    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
+    swaps_per_image = forms.IntegerField(min_value=1, max_value=20, initial=3, label="Background swaps per image")
+    min_support = forms.IntegerField(
+        min_value=1, initial=5, label="Minimum support", help_text="Images of a class a feature needs to be ranked."
+    )
+    seed = forms.IntegerField(min_value=0, initial=0)
+
+
+def _version_label(version: DatasetVersion) -> str:
+    return f"{version.dataset.name} v{version.number} ({version.sample_count} samples)"
+
+
+@capability_required(Capability.VIEW)
+def spurious_report_list_page(request: HttpRequest) -> HttpResponse:
+    """Reports newest first in keyset pages (`?before=<id>`)."""
+    reports = spurious_report_list()
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        reports = reports.filter(pk__lt=int(before))
+    page = list(reports[: REPORTS_PAGE_SIZE + 1])
+    context = {
+        "reports": page[:REPORTS_PAGE_SIZE],
+        "next_before": page[REPORTS_PAGE_SIZE - 1].pk if len(page) > REPORTS_PAGE_SIZE else None,
+        "can_start": user_can(request.user, Capability.RUN_GPU_JOBS),
+        "nav_section": "spurious",
+    }
+    return render(request, "frontend/spurious/spurious_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required(Capability.RUN_GPU_JOBS)
+def spurious_report_start_page(request: HttpRequest) -> HttpResponse:
+    """The start form; a valid request creates the report and its job and opens the report page."""
+    form = SpuriousReportStartForm(request.POST or None)
+    form.fields["version"].label_from_instance = _version_label  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        params = {k: data[k] for k in ("split", "max_samples", "swaps_per_image", "min_support", "seed")}
+        try:
+            report = spurious_report_create(
+                trained_model=data["trained_model"], version=data["version"], params=params,
+                requested_by=cast(User, request.user),
+            )  # fmt: skip
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("frontend:spurious_report", report_id=report.pk)
+    context = {"form": form, "nav_section": "spurious"}
+    return render(request, "frontend/spurious/spurious_start.html", context, status=400 if form.errors else 200)
+
+
+def _report_or_404(report_id: int) -> SpuriousReport:
+    report = spurious_report_get(report_id)
+    if report is None:
+        raise Http404(f"Spurious-feature report {report_id} does not exist.")
+    return report
+
+
+@capability_required(Capability.VIEW)
+def spurious_report_page(request: HttpRequest, report_id: int) -> HttpResponse:
+    """A report; for htmx polls only the status partial (HX-Refresh once the job has finished)."""
+    report = _report_or_404(report_id)
+    finished = report.job is None or report.job.is_finished
+    if getattr(request, "htmx", False):
+        if finished:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "frontend/spurious/_status.html", {"report": report, "finished": finished})
+    context = {
+        "report": report,
+        "finished": finished,
+        "results": report.results,
+        "summary": report_headline(report.results or {}),
+        "class_rows": report_class_rows(report),
+        "figures": report_figures(report) if report.results else {},
+        "params_items": sorted(report.params.items()),
+        "nav_section": "spurious",
+    }
+    return render(request, "frontend/spurious/spurious_report.html", context)
+
+
+@capability_required(Capability.VIEW)
+def spurious_report_example(request: HttpRequest, report_id: int, name: str) -> HttpResponseBase:
+    """One stored example image of a report, by its name in the report (e.g. 0/1/0/edited)."""
+    report = _report_or_404(report_id)
+    key = report.examples.get(name)
+    if not key:
+        raise Http404("No such example image.")
+    try:
+        handle = blob_open(key)
+    except FileNotFoundError:
+        raise Http404("The example image is missing from storage.")
+    response = FileResponse(handle, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"  # a retried report rewrites its examples
+    return response

@@ -128,6 +128,8 @@ class DiffusersGenerator(Generator):
         strength = request.strength
         if request.mode in ("img2img", "inpaint") and strength is not None and not 0.0 < strength <= 1.0:
             raise ValueError("strength must lie in (0, 1]")
+        if request.mode in ("img2img", "inpaint") and int(request.steps * (strength or 0.6)) < 1:
+            raise ValueError(f"{request.mode} runs steps × strength denoising steps: less than 1 with these values")
 
     def generate(self, request: GenerationRequest) -> GenerationOutput:
         import torch

@@ -1,0 +1,55 @@
+"""Automatic flags: does a classifier trained in Winnow agree that a generated image shows its class?
+
+Each image is classified at the model's input size; the flag records the checker, the predicted class,
+the probability of the intended class, and the image is `flagged` when the top class is not the
+intended one. A class the model does not know cannot be checked and is flagged with that reason.
+Flags only order and filter the review; a curator still decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.api_errors import ApplicationError
+from curation.services.ingest import sample_image_open
+from curation.synthetic.models import SyntheticBatch, SyntheticImage
+
+
+def synthetic_batch_flag(*, batch: SyntheticBatch, trained_model_id: int, batch_size: int = 64) -> dict[str, Any]:
+    """Flag every image of `batch` with `trained_model_id`'s agreement; returns counts (also stored on the batch)."""
+    from robustness.models import TrainedModel
+    from robustness.services.checkpoints import load_trained_model
+
+    trained = TrainedModel.objects.filter(pk=trained_model_id).first()
+    if trained is None:
+        raise ApplicationError(f"Trained model {trained_model_id} does not exist.", code="not_found", status_code=404)
+    model, classes, preprocessing = load_trained_model(trained)
+    model.eval()
+    images = list(batch.images.select_related("sample").order_by("position"))
+    index = {name: i for i, name in enumerate(classes)}
+    checker = f"model:{trained.pk}"
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        pixels = torch.stack([preprocessing.pixels(sample_image_open(i.sample).convert("RGB")) for i in chunk])
+        with torch.no_grad():
+            probabilities = torch.softmax(model(pixels).float(), dim=1).numpy()
+        for image, row in zip(chunk, probabilities, strict=True):
+            _flag_set(image, row, classes, index, checker)
+    SyntheticImage.objects.bulk_update(images, ["flag", "flagged"], batch_size=1000)
+    summary = {"checker": checker, "checked": len(images), "flagged": sum(i.flagged for i in images)}
+    SyntheticBatch.objects.filter(pk=batch.pk).update(flags_summary=summary)
+    return summary
+
+
+def _flag_set(image: SyntheticImage, row: np.ndarray, classes: list[str], index: dict[str, int], checker: str) -> None:
+    predicted = classes[int(row.argmax())]
+    if image.intended_class not in index:
+        image.flag = {"checker": checker, "predicted": predicted, "reason": "the model does not know this class"}
+        image.flagged = True
+        return
+    score = float(row[index[image.intended_class]])
+    image.flag = {"checker": checker, "predicted": predicted, "intended_score": round(score, 4)}
+    image.flagged = predicted != image.intended_class

@@ -1,0 +1,30 @@
+"""Submitting a batch's generation job (no heavy imports: the web process calls this)."""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from curation.synthetic.job_kinds import GENERATE_JOB_KIND
+from curation.synthetic.models import SyntheticBatch
+from curation.synthetic.services.plans import PlanParams, synthetic_batch_create
+from jobs.models import Job
+from jobs.services import job_submit
+
+
+def synthetic_batch_submit(*, batch: SyntheticBatch, requested_by: User | None) -> Job:
+    """Queue the batch's generation job (gpu queue; sent after commit) and link it to the batch."""
+    job = job_submit(kind=GENERATE_JOB_KIND, params={"batch_id": batch.pk}, requested_by=requested_by)
+    SyntheticBatch.objects.filter(pk=batch.pk).update(job=job)
+    batch.job = job
+    return job
+
+
+@transaction.atomic
+def synthetic_batch_start(
+    *, params: PlanParams, user: User | None, name: str = "", plan_source: str = "manual", report_id: int | None = None
+) -> SyntheticBatch:
+    """Create the batch with its plan and queue its job, in one transaction (what the API and page call)."""
+    batch = synthetic_batch_create(
+        params=params, user=user, name=name, plan_source=plan_source, spurious_report_id=report_id
+    )
+    synthetic_batch_submit(batch=batch, requested_by=user)
+    return batch

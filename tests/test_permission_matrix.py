@@ -177,6 +177,18 @@ def explanation_image_kwargs(world: World) -> dict[str, Any]:
     return {**explanation_run_kwargs(world), "sample_id": world.sample.pk, "kind": "overlay"}
 
 
+def _synthetic_batch_kwargs(world: World) -> dict[str, Any]:
+    from tests.curation.synthetic.factories import synthetic_batch_kwargs
+
+    return synthetic_batch_kwargs(world)
+
+
+def _synthetic_image_kwargs(world: World) -> dict[str, Any]:
+    from tests.curation.synthetic.factories import synthetic_image_kwargs
+
+    return synthetic_image_kwargs(world)
+
+
 PERMISSION_MATRIX: dict[str, list[Access]] = {
     # API: auth, self, schema
     "api-token": [post(ANONYMOUS)],
@@ -326,6 +338,21 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:explanation_image": [get(VIEWER, explanation_image_kwargs)],
     # --- Spurious-feature reports (explain.spurious): rows go here ---
     # --- Synthetic counter-examples (curation.synthetic): rows go here ---
+    # API and pages: synthetic counter-examples (reads for viewers; generating, reviewing and applying for curators;
+    # empty payloads answer 400, the matrix batch has nothing approved so apply answers 400 too)
+    "api-synthetic-batch-create": [post(CURATOR, version_kwargs)],
+    "api-synthetic-batch-list": [get(VIEWER)],
+    "api-synthetic-batch": [get(VIEWER, _synthetic_batch_kwargs)],
+    "api-synthetic-batch-images": [get(VIEWER, _synthetic_batch_kwargs)],
+    "api-synthetic-batch-review": [post(CURATOR, _synthetic_batch_kwargs)],
+    "api-synthetic-batch-apply": [post(CURATOR, _synthetic_batch_kwargs)],
+    "api-synthetic-image-review": [post(CURATOR, _synthetic_image_kwargs)],
+    "frontend:synthetic_batch_list": [get(VIEWER)],
+    "frontend:synthetic_batch_new": [get(CURATOR), post(CURATOR)],
+    "frontend:synthetic_batch_detail": [get(VIEWER, _synthetic_batch_kwargs)],
+    "frontend:synthetic_batch_review": [get(CURATOR, _synthetic_batch_kwargs)],
+    "frontend:synthetic_batch_bulk": [post(CURATOR, _synthetic_batch_kwargs)],
+    "frontend:synthetic_batch_apply": [post(CURATOR, _synthetic_batch_kwargs)],
 }
 
 

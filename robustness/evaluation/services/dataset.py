@@ -7,6 +7,8 @@ Choices made:
 - Members without a primary label are left out and counted.
 - Images are decoded through `sample_image_open` and resized exactly as in training (the
   model's Preprocessing: shorter side, centre crop), kept as uint8 N×S×S×3 for the corruptions.
+- Synthetic samples (source "synthetic", e.g. approved counter-examples) are left out unless
+  `include_synthetic` is asked for, and counted: a model is measured on real images by default.
 - Group labels come from the demo's ground truth when the version descends from a demo version:
   "class / own background" or "class / other background" per sample (matched by sha256).
 """
@@ -22,7 +24,7 @@ from PIL import Image
 from core.api_errors import ApplicationError
 from core.storage import blob_read
 from curation.demo.truth import truth_by_sha256, truth_loads
-from curation.models import DatasetVersion, Sample, Split, VersionSample
+from curation.models import DatasetVersion, Sample, SampleSource, Split, VersionSample
 from curation.services.ingest import sample_image_open
 from robustness.ml.preprocessing import Preprocessing, image_to_uint8
 
@@ -43,6 +45,7 @@ class EvaluationSet:
     own_background: list[bool | None] | None = None
     backgrounds: list[str | None] | None = None
     unlabeled_skipped: int = 0
+    synthetic_excluded: int = 0
     samples: list[Sample] = field(default_factory=list)
     positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
@@ -154,10 +157,17 @@ def evaluation_set_load(
     max_samples: int | None = None,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    include_synthetic: bool = False,
 ) -> EvaluationSet:
-    """Decode and resize the labelled members of `split` (a seeded subset of `max_samples` if given)."""
+    """Decode and resize the labelled members of `split` (a seeded subset of `max_samples` if given).
+
+    Synthetic samples are left out (and counted in `synthetic_excluded`) unless `include_synthetic`.
+    """
     index = {name: i for i, name in enumerate(classes)}
     all_members = _members(version, split)
+    synthetic = [m for m in all_members if m.sample.source == SampleSource.SYNTHETIC]
+    if synthetic and not include_synthetic:
+        all_members = [m for m in all_members if m.sample.source != SampleSource.SYNTHETIC]
     labelled = [m for m in all_members if m.label]
     members = _select(labelled, max_samples, seed)
     size = preprocessing.img_size
@@ -173,6 +183,7 @@ def evaluation_set_load(
         targets=np.array([index[m.label] for m in members], dtype=np.int64),
         label_sets=[{index[name] for name in m.label_names if name in index} for m in members],
         unlabeled_skipped=len(all_members) - len(labelled),
+        synthetic_excluded=0 if include_synthetic else len(synthetic),
         samples=[m.sample for m in members],
     )
     _attach_demo_groups(evaluation_set, version, members)

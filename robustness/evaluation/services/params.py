@@ -3,7 +3,8 @@
 Defaults: the test split ("auto": test, else val, else every member), all members, seed 0,
 batches of 64, device "auto"; the 15 benchmark corruptions at severities 1–5; FGSM and PGD with
 METHODS.md §6 defaults for the model's input size (chosen by the job), on at most 500 samples;
-the null control, background swap, object scale (×0.6), position and rotation (±45°).
+the null control, background swap, object scale (×0.6), position and rotation (±45°); synthetic
+samples left out (include_synthetic false).
 """
 
 from typing import Any
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "adversarial_max_samples": 500,
     "edits": list(DEFAULT_EDITS),
     "background_source": "auto",
+    "include_synthetic": False,
 }
 
 
@@ -101,6 +103,8 @@ def evaluation_params_validate(
         if not all(0.0 <= e <= 1.0 for e in merged["eps"]):
             raise _invalid("eps values must lie in [0, 1] (pixels are in [0, 1]).")
     merged["edits"] = _edits(list(merged["edits"]), params)
+    if not isinstance(merged["include_synthetic"], bool):
+        raise _invalid("include_synthetic must be true or false.")
     if merged["background_source"] not in BACKGROUND_SOURCES:
         raise _invalid(f"background_source must be one of {', '.join(BACKGROUND_SOURCES)}.")
     if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):

@@ -166,8 +166,11 @@ class _Execution:
             max_samples=self.params["max_samples"],
             seed=self.params["seed"],
             progress=lambda done, total: self.ctx.progress(0, 1, f"decoding images: {done} of {total}"),
+            include_synthetic=self.params.get("include_synthetic", False),
         )
         self.ctx.log(f"{len(evaluation_set)} samples of split {self.run.split} at {preprocessing.img_size} px")
+        if evaluation_set.synthetic_excluded:
+            self.ctx.log(f"{evaluation_set.synthetic_excluded} synthetic samples left out (include_synthetic false)")
         return evaluation_set
 
     def predict(self, images: np.ndarray) -> np.ndarray:

@@ -1,0 +1,76 @@
+"""`manage.py generate VERSION_ID --mode text2img|img2img|inpaint|composite [--generator diffusers:ID_OR_PATH] ...`."""
+
+from argparse import ArgumentParser
+from typing import Any
+
+from core.api_errors import ApplicationError
+from curation.synthetic.job_kinds import GENERATE_JOB_KIND
+from curation.synthetic.models import GenerationMode, SyntheticBatch
+from curation.synthetic.services.plans import plan_params_validate, synthetic_batch_create
+from curation.synthetic.services.report_plans import avoid_from_spurious_report
+from jobs.cli import JobCommand
+
+
+def _avoid(entries: list[str]) -> dict[str, list[str]]:
+    """`--avoid CLASS=term1,term2` (repeatable) → {class: [terms]}."""
+    avoid: dict[str, list[str]] = {}
+    for entry in entries:
+        cls, sep, terms = entry.partition("=")
+        if not sep or not cls.strip():
+            raise ApplicationError(f"--avoid takes CLASS=term1,term2 (got {entry!r})")
+        avoid.setdefault(cls.strip(), []).extend(t.strip() for t in terms.split(",") if t.strip())
+    return avoid
+
+
+class Command(JobCommand):
+    help = (
+        "Plan a batch of synthetic counter-examples on a version (per class: prompts in other contexts, img2img "
+        "variations, background inpainting, or compositing onto other backgrounds) and generate it. Images wait "
+        "in review; nothing joins a version until the batch is applied. The last stdout line is JSON."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("version_id", type=int, help="id of the version to plan on")
+        parser.add_argument("--mode", required=True, choices=GenerationMode.values)
+        parser.add_argument("--generator", default=None, help="diffusers:<hub id or local folder> (not composite)")
+        parser.add_argument("--per-class", type=int, default=None, help="images per class (default 8)")
+        parser.add_argument("--classes", default=None, help="comma-separated classes (default: all)")
+        parser.add_argument("--seed", type=int, default=None, help="seed of image 0; image i uses seed + i")
+        parser.add_argument("--steps", type=int, default=None, help="denoising steps (default 25)")
+        parser.add_argument("--guidance", type=float, default=None, help="guidance scale (default 7.5)")
+        parser.add_argument("--strength", type=float, default=None, help="img2img 0.6 / inpaint 1.0 by default")
+        parser.add_argument("--negative-prompt", default=None)
+        parser.add_argument("--prompt-template", default=None, help="default 'a photo of a {cls} {context}'")
+        parser.add_argument("--contexts", default=None, help="semicolon-separated contexts for prompts")
+        parser.add_argument("--avoid", action="append", default=[], help="CLASS=bg1,bg2 (repeatable)")
+        parser.add_argument("--from-report", type=int, default=None, help="avoid lists from a spurious report")
+        parser.add_argument("--scheduler", default=None, help="default|ddim|pndm|euler|euler_a|dpm++|lms")
+        parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
+        parser.add_argument("--width", type=int, default=None)
+        parser.add_argument("--height", type=int, default=None)
+        parser.add_argument("--flag-model", type=int, default=None, help="trained model id for agreement flags")
+        parser.add_argument("--name", default="")
+
+    def run(self, **options: Any) -> dict[str, Any]:
+        avoid = _avoid(options["avoid"])
+        if options["from_report"] is not None:
+            avoid = {**avoid_from_spurious_report(options["from_report"]), **avoid}
+        params = plan_params_validate(
+            version_id=options["version_id"], mode=options["mode"], generator=options["generator"],
+            per_class=options["per_class"], classes=options["classes"].split(",") if options["classes"] else None,
+            seed=options["seed"], steps=options["steps"], guidance=options["guidance"], strength=options["strength"],
+            negative_prompt=options["negative_prompt"], prompt_template=options["prompt_template"],
+            contexts=options["contexts"].split(";") if options["contexts"] else None, avoid=avoid,
+            scheduler=options["scheduler"], device=options["device"], width=options["width"],
+            height=options["height"], flag_model_id=options["flag_model"],
+        )  # fmt: skip
+        batch = synthetic_batch_create(
+            params=params, user=self.job_user(), name=options["name"],
+            plan_source="spurious_report" if options["from_report"] is not None else "manual",
+            spurious_report_id=options["from_report"],
+        )  # fmt: skip
+        summary = self.run_job(kind=GENERATE_JOB_KIND, params={"batch_id": batch.pk}, enqueue=options["enqueue"])
+        if summary.get("job"):
+            SyntheticBatch.objects.filter(pk=batch.pk, job__isnull=True).update(job_id=summary["job"])
+        return {"batch": batch.pk, "planned": len(batch.plan), "skipped_in_plan": len(batch.skipped), **summary}

@@ -1,12 +1,16 @@
-"""An architecture registered only in tests: `test-no-conv`, a classifier without any convolution.
+"""Architectures registered only in tests (a worker started by a test imports this module too).
 
-Its spec names no cam_layer, so explaining it without an override must fail with a clear message.
+- test-no-conv: a classifier without any convolution; its spec names no cam_layer, so explaining it
+  without an override must fail with a clear message;
+- test-slow-cam-cnn: the small CNN sleeping 0.25 s per forward pass, so a test can cancel mid-run.
 """
+
+import time
 
 import torch
 from torch import nn
 
-from robustness.ml.models import Classifier, ModelSpec, register_model
+from robustness.ml.models import Classifier, ModelSpec, build_small_cnn, register_model
 
 NO_CONV = "test-no-conv"
 NO_CONV_SPEC = ModelSpec(NO_CONV, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 16, "random init", "")
@@ -29,3 +33,20 @@ class PooledMlpBody(nn.Module):
 def build_no_conv(num_classes: int, **kwargs: object) -> Classifier:
     body = PooledMlpBody()
     return Classifier(NO_CONV_SPEC, body, nn.Linear(body.out_features, num_classes))
+
+
+SLOW_CAM = "test-slow-cam-cnn"
+
+
+class SlowEverywhere(Classifier):
+    """The small CNN sleeping 0.25 s per forward pass, in eval mode too: an explanation batch takes a while."""
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        time.sleep(0.25)
+        return super().forward(pixels)
+
+
+@register_model(SLOW_CAM, default_img_size=16)
+def build_slow_cam(num_classes: int, **kwargs: object) -> Classifier:
+    model = build_small_cnn(num_classes, width=4)
+    return SlowEverywhere(model.spec, model.body, model.head)

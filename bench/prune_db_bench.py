@@ -263,7 +263,7 @@ class StageTimer:
         setattr(module, attribute, timed)
 
 
-def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tuple[Any, StageTimer, float]:
+def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tuple[Any, StageTimer, float, float]:
     # Modules by name: the package exports functions that shadow the submodules `semdedup` and `dbp`.
     dbp_module = importlib.import_module("curation.ml.pruning.dbp")
     pipeline = importlib.import_module("curation.ml.pruning.pipeline")
@@ -279,6 +279,7 @@ def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tup
     timer.wrap(dbp_module, "spherical_kmeans", "DBP k-means + assignment")
     timer.wrap(dbp_module, "_dbp_rows", "DBP (incl. its k-means)")
     timer.wrap(service, "decisions_write", "decisions COPY (1 row per sample)")
+    timer.wrap(service, "_prune_run_store", "store: run, COPY, FK checks, commit")
     params = prune_params_validate(
         version_id=version.pk,
         method="semdedup+dbp",
@@ -288,9 +289,9 @@ def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tup
         n_clusters=args.k,
         dbp_n_clusters=args.dbp_k,
     )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     run = service.prune_run_create(params=params)
-    return run, timer, time.perf_counter() - started
+    return run, timer, time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def naive_semdedup(vectors: np.ndarray, rows: np.ndarray, cluster: np.ndarray, distance: np.ndarray, eps: float):  # type: ignore[no-untyped-def]
@@ -319,14 +320,20 @@ def main() -> None:
     baseline = rss_gb()
     print(f"before the pipeline: rss {baseline:.2f} GB (Django and every app's imports), peak {peak_rss_gb():.2f} GB")
     print(f"pipeline: prune_run_create(semdedup+dbp, k={args.k}, dbp k={args.dbp_k}) on {args.n} x {args.d}:")
-    run, timer, total = run_prune(version, embedding_set, args)
+    load_before = os.getloadavg()
+    run, timer, total, total_cpu = run_prune(version, embedding_set, args)
     peak = peak_rss_gb()
     counts = {s["method"]: s["n_kept"] for s in run.summary["stages"]}
-    print(f"  {'END TO END':<34} {total:7.1f} s   peak RSS {peak:.2f} GB   kept per stage {counts}")
+    print(
+        f"  {'END TO END':<34} {total:7.1f} s  cpu {total_cpu:6.1f} s  peak RSS {peak:.2f} GB  kept per stage {counts}"
+    )
+    print(f"  load average before {load_before}, after {os.getloadavg()}")
     summary: dict[str, object] = {"n": args.n, "d": args.d, "total_s": round(total, 1), "peak_rss_gb": round(peak, 2)}
+    summary["total_cpu_s"] = round(total_cpu, 1)
     summary["pipeline_rss_gb"] = round(peak - baseline, 2)
     print(f"  peak above the process baseline: {peak - baseline:.2f} GB")
     summary["stages_s"] = {name: round(value, 1) for name, value in timer.seconds.items()}
+    summary["stages_cpu_s"] = {name: round(value, 1) for name, value in timer.cpu_seconds.items()}
     if not args.skip_naive:
         (embeddings, rows, cluster, _key, _config), _, (best, _) = timer.kept["SemDeDup scores"]
         assignment = timer.kept["k-means + assignment"][2]

@@ -10,7 +10,7 @@ import torch
 from curation.models import DatasetVersion, Sample
 from tests.curation.synthetic.tiny_sd import tiny_sd_pipeline_write
 from tests.factories import DatasetFactory, DatasetVersionFactory, SampleFactory, VersionSampleFactory
-from tests.worker import celery_worker  # noqa: F401
+from tests.worker import celery_worker, worker_job_modules  # noqa: F401
 
 CLASSES = ["cat", "dog"]
 MASK_BOX = (8, 6, 24, 18)  # inside the factories' 32×24 images

@@ -209,13 +209,16 @@ def explanation_compare(request: HttpRequest) -> HttpResponse:
         "sorts": GALLERY_SORTS.items(),
         "shows": list(SHOW_CHOICES),
         "query": _query_without_page(request),
-        "reliance": [
-            (name, value, background_reliance_by_class(right).get(name))
-            for name, value in background_reliance_by_class(left).items()
-        ],
+        "reliance": _reliance_side_by_side(left, right),
         "nav_section": "explanations",
     }
     return render(request, "frontend/explain/explanation_compare.html", context)
+
+
+def _reliance_side_by_side(left: ExplanationRun, right: ExplanationRun) -> list[tuple[str, float | None, float | None]]:
+    """(class, left run's background reliance, right run's) for every class of the left model."""
+    right_values = background_reliance_by_class(right)
+    return [(name, value, right_values.get(name)) for name, value in background_reliance_by_class(left).items()]
 
 
 @capability_required(Capability.VIEW)

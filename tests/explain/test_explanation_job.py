@@ -320,3 +320,21 @@ def test_registering_the_job_kind_imports_neither_the_explainers_nor_the_job_ser
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR, env=env)
 
     assert out.stdout.strip() == "True False False", out.stderr[-2000:]
+
+
+def test_command_enqueue_returns_the_queued_job(
+    eval_version, stored_model, admin_user, capsys, django_capture_on_commit_callbacks
+):
+    version = eval_version({"cat": 1, "dog": 1})
+    trained = stored_model(["cat", "dog"], fitted=False)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        call_command(
+            "explain", str(trained.pk), str(version.pk), "--enqueue", "--target-layer", "body.blocks.2",
+            "--filter", "split=all", "--user", admin_user.username,
+        )  # fmt: skip
+
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    run = ExplanationRun.objects.get()
+    assert summary == {"job": run.job_id, "explanation_run": run.pk, "status": "queued", "queue": run.job.queue}
+    assert (run.target_layer, run.split, len(callbacks)) == ("body.blocks.2", "all", 1)

@@ -1,0 +1,109 @@
+"""Content-addressed blobs: on Django's FileSystemStorage one exclusive create, with what its save gives."""
+
+import os
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+import core.storage
+from core.storage import blob_key, blob_read, blob_save, sha256_bytes
+
+DATA = b"\xff\xd8 some image bytes"
+KEY = blob_key(sha256=sha256_bytes(DATA), kind="images", extension="jpg")
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_blob_is_written_once_and_found_under_its_key(isolated_media: Path):
+    # when the same bytes are saved twice
+    first, second = blob_save(key=KEY, data=DATA), blob_save(key=KEY, data=DATA)
+    # then the first call wrote them, the second found them, and the storage reads them back
+    assert (first, second) == (True, False)
+    assert blob_read(KEY) == DATA
+    assert sorted(p.relative_to(isolated_media).as_posix() for p in isolated_media.rglob("*") if p.is_file()) == [KEY]
+
+
+def test_files_and_folders_get_the_modes_django_would_give(isolated_media: Path, settings):
+    # given explicit upload permissions
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+    # when a blob is saved, and other bytes through Django's own save
+    blob_save(key=KEY, data=DATA)
+    django_key = default_storage.save("images/zz/yy/other.jpg", ContentFile(b"other"))
+    # then both files and all their folders have the same modes
+    ours, django = isolated_media / KEY, isolated_media / django_key
+    assert (mode_of(ours), mode_of(ours.parent), mode_of(ours.parent.parent)) == (0o640, 0o750, 0o750)
+    assert (mode_of(django), mode_of(django.parent), mode_of(django.parent.parent)) == (0o640, 0o750, 0o750)
+
+
+def test_a_write_that_fails_leaves_no_partial_blob(isolated_media: Path, monkeypatch):
+    # given a storage whose permission change fails after the bytes are written
+    def fail(fd: int, mode: int) -> None:
+        raise OSError("chmod refused")
+
+    monkeypatch.setattr(core.storage.os, "fchmod", fail)
+    # when a blob is saved
+    with pytest.raises(OSError, match="chmod refused"):
+        blob_save(key=KEY, data=DATA)
+    # then no file stands under its key (a later import would take it for the blob)
+    assert not (isolated_media / KEY).exists()
+    monkeypatch.undo()
+    assert blob_save(key=KEY, data=DATA) is True
+
+
+def test_a_key_outside_the_storage_root_is_refused(isolated_media: Path):
+    with pytest.raises(SuspiciousFileOperation):
+        blob_save(key="../escape.jpg", data=DATA)
+    assert not (isolated_media.parent / "escape.jpg").exists()
+
+
+def test_a_folder_blocked_by_a_file_fails_like_djangos_save(isolated_media: Path):
+    # given a file where the blob's folder goes
+    isolated_media.mkdir(parents=True)
+    (isolated_media / "images").write_bytes(b"in the way")
+    # when a blob is saved there, then the error names the obstacle, as FileSystemStorage's does
+    with pytest.raises((FileExistsError, NotADirectoryError)):
+        blob_save(key=KEY, data=DATA)
+
+
+def test_other_storages_take_djangos_generic_save(settings):
+    # given an in-memory storage (as S3 would be: not a FileSystemStorage)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    # when the same bytes are saved twice
+    first, second = blob_save(key=KEY, data=DATA), blob_save(key=KEY, data=DATA)
+    # then they are stored once, in that storage
+    assert (first, second) == (True, False)
+    assert blob_read(KEY) == DATA
+    assert default_storage.listdir("images") == ([KEY.split("/")[1]], [])
+
+
+def test_the_blob_bytes_are_exact_for_a_large_blob(isolated_media: Path):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    key = blob_key(sha256=sha256_bytes(data), kind="images", extension="png")
+    assert blob_save(key=key, data=data) is True
+    assert (isolated_media / key).read_bytes() == data
+
+
+def test_concurrent_writers_of_one_blob_store_it_once(isolated_media: Path):
+    # when eight threads save the same bytes at once
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = list(pool.map(lambda _: blob_save(key=KEY, data=DATA), range(8)))
+    # then exactly one wrote it, and no copy under another name exists
+    assert written.count(True) == 1
+    assert [p.name for p in isolated_media.rglob("*") if p.is_file()] == [KEY.rsplit("/", 1)[1]]
+
+
+def test_a_file_already_under_the_key_is_kept(isolated_media: Path):
+    # given a file another writer stored under the key
+    (isolated_media / KEY).parent.mkdir(parents=True)
+    (isolated_media / KEY).write_bytes(DATA)
+    # when the blob is saved, then nothing is written over it
+    assert blob_save(key=KEY, data=b"anything") is False
+    assert (isolated_media / KEY).read_bytes() == DATA

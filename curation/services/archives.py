@@ -16,6 +16,7 @@ Choices made:
 - Archives inside the source are never opened (see `path_is_archive`).
 """
 
+import errno
 import os
 import posixpath
 import re
@@ -36,6 +37,8 @@ ZIP_SYMLINK_MODE = stat.S_IFLNK
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 UPLOAD_KEY_PATTERN = re.compile(r"^uploads/[0-9a-f]{32}\.zip$")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ_NOFOLLOW = _READ | getattr(os, "O_NOFOLLOW", 0)
 
 
 class EntryRejected(Exception):
@@ -140,18 +143,31 @@ class FolderReader:
         return sorted(files), skipped
 
     def read(self, path: str) -> bytes:
-        target = os.path.join(self.root, path)
-        if path not in self._listed or os.path.islink(target):
-            self._check_inside(target)
         try:
-            with open(target, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size > self.limits.max_file_bytes:
-                    limit = self.limits.max_file_bytes
-                    raise EntryRejected(f"file too large ({size:,} bytes; the limit is {limit:,})")
-                return handle.read(self.limits.max_file_bytes + 1)
+            fd = self._open(path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise EntryRejected("file not found")
+        with open(fd, "rb") as handle:
+            status = os.fstat(fd)
+            if stat.S_ISDIR(status.st_mode):
+                raise EntryRejected("file not found")
+            if status.st_size > self.limits.max_file_bytes:
+                limit = self.limits.max_file_bytes
+                raise EntryRejected(f"file too large ({status.st_size:,} bytes; the limit is {limit:,})")
+            return handle.read(self.limits.max_file_bytes + 1)
+
+    def _open(self, path: str) -> int:
+        """A listed file opens in one call, O_NOFOLLOW refusing it if it is a link (no lstat per file);
+        a link, or a path not listed (a manifest's), is opened only once it resolves inside the root."""
+        target = os.path.join(self.root, path)
+        if path in self._listed:
+            try:
+                return os.open(target, _READ_NOFOLLOW)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.EMLINK):  # Linux, BSD: the file is a link
+                    raise
+        self._check_inside(target)
+        return os.open(target, _READ)
 
     def _check_inside(self, target: str) -> None:
         if not Path(target).resolve().is_relative_to(self.root):

@@ -127,6 +127,17 @@ def embedding_map_kwargs(world: World) -> dict[str, Any]:
     return {"map_id": embedding_map.pk}
 
 
+def spurious_report_kwargs(world: World) -> dict[str, Any]:
+    """A spurious-feature report on the world's version (its job queued, no results: the page shows the status)."""
+    from explain.spurious.models import SpuriousReport
+    from tests.robustness.factories import TrainedModelFactory
+
+    report = SpuriousReport.objects.filter(version=world.version).first() or SpuriousReport.objects.create(
+        trained_model=TrainedModelFactory(run__version=world.version), version=world.version, split="train"
+    )
+    return {"report_id": report.pk}
+
+
 def training_run_kwargs(world: World) -> dict[str, Any]:
     """A training run on the world's version (queued, no checkpoint yet: a download answers 404, allowed)."""
     from robustness.models import TrainingRun
@@ -337,6 +348,14 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:explanation_gallery": [get(VIEWER, explanation_run_kwargs)],
     "frontend:explanation_image": [get(VIEWER, explanation_image_kwargs)],
     # --- Spurious-feature reports (explain.spurious): rows go here ---
+    # Start: admins (run_gpu_jobs; an empty payload is refused with 400 after the permission check); reads: viewers.
+    "api-spurious-report-list": [get(VIEWER)],
+    "api-spurious-report-start": [post(ADMIN)],
+    "api-spurious-report-detail": [get(VIEWER, spurious_report_kwargs)],
+    "frontend:spurious_report_list": [get(VIEWER)],
+    "frontend:spurious_report_start": [get(ADMIN), post(ADMIN)],
+    "frontend:spurious_report": [get(VIEWER, spurious_report_kwargs)],
+    "frontend:spurious_report_example": [get(VIEWER, lambda w: {**spurious_report_kwargs(w), "name": "0/0/0/edited"})],
     # --- Synthetic counter-examples (curation.synthetic): rows go here ---
     # API and pages: synthetic counter-examples (reads for viewers; generating, reviewing and applying for curators;
     # empty payloads answer 400, the matrix batch has nothing approved so apply answers 400 too)

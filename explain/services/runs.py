@@ -26,13 +26,13 @@ from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from core.storage import blob_delete, blob_save
-from curation.models import DatasetVersion
+from curation.models import DatasetVersion, VersionSample
 from explain.models import ExplanationRun, SampleExplanation
 from explain.services.params import explanation_params_validate
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 from jobs.services import job_create, job_enqueue
-from robustness.evaluation.services.dataset import evaluation_classes_check, evaluation_split_resolve
+from robustness.evaluation.services.dataset import ALL_SPLITS, evaluation_classes_check, evaluation_split_resolve
 from robustness.models import TrainedModel
 
 if TYPE_CHECKING:
@@ -94,6 +94,11 @@ def explanation_run_create(
     )
     params["split"] = evaluation_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
+    if params["classes"]:
+        count = _members_of_classes(version, params["split"], params["classes"])
+        if count == 0:
+            message = f"Version {version.number} has no samples of {', '.join(params['classes'])} in that split."
+            raise ApplicationError(message, code="empty_split")
     with transaction.atomic():
         job = job_create(kind=EXPLAIN_JOB_KIND, params={}, requested_by=requested_by)
         run = ExplanationRun.objects.create(
@@ -108,6 +113,11 @@ def explanation_run_create(
         if enqueue:
             job_enqueue(job)
     return run
+
+
+def _members_of_classes(version: DatasetVersion, split: str, classes: list[str]) -> int:
+    members = VersionSample.objects.filter(version=version, label__in=classes)
+    return (members if split == ALL_SPLITS else members.filter(split=split)).count()
 
 
 def sample_image_key(run_id: int, sample_id: int, kind: str) -> str:
@@ -169,18 +179,22 @@ class _Execution:
         )
         self.set: EvaluationSet = evaluation_set_load(
             version=self.run.version, split=self.run.split, classes=classes, preprocessing=preprocessing,
-            max_samples=self.params["max_samples"], seed=self.params["seed"],
+            max_samples=None if self.params["classes"] else self.params["max_samples"], seed=self.params["seed"],
             progress=lambda done, total: self.ctx.progress(0, 1, f"decoding images: {done} of {total}"),
         )  # fmt: skip
         self.positions = self._chosen_positions()
         self.ctx.log(f"{len(self.positions)} samples of split {self.run.split} at {preprocessing.img_size} px")
 
     def _chosen_positions(self) -> np.ndarray:
-        wanted = self.params["classes"]
+        """Every decoded sample, or those of the chosen classes (then at most max_samples of them, seeded)."""
+        wanted, limit = self.params["classes"], self.params["max_samples"]
         if not wanted:
             return np.arange(len(self.set))
         indices = [self.classes.index(name) for name in wanted]
-        return np.flatnonzero(np.isin(self.set.targets, indices))
+        positions = np.flatnonzero(np.isin(self.set.targets, indices))
+        if limit is None or len(positions) <= limit:
+            return positions
+        return np.sort(np.random.default_rng(self.params["seed"]).choice(positions, size=limit, replace=False))
 
     def batches(self) -> Iterator[_Batch]:
         size = self.params["batch_size"]

@@ -269,13 +269,14 @@ def test_command_runs_inline_with_filters_and_prints_the_summary_as_its_last_lin
 
     call_command(
         "explain", str(trained.pk), str(version.pk), "--method", "gradcam++", "--filter", "class=dog",
-        "--road-percentiles", "none", "--device", "cpu", "--user", admin_user.username,
+        "--filter", "max_samples=1", "--road-percentiles", "none", "--device", "cpu", "--user", admin_user.username,
     )  # fmt: skip
 
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     run = ExplanationRun.objects.get()
     assert summary["explanation_run"] == run.pk and summary["job"] == run.job_id
-    assert (summary["method"], summary["samples"], summary["road_combined"]) == ("gradcam++", 2, None)
+    assert (summary["method"], summary["samples"], summary["road_combined"]) == ("gradcam++", 1, None)
+    assert run.sample_count == 1
     assert set(SampleExplanation.objects.filter(run=run).values_list("label", flat=True)) == {"dog"}
     assert summary["background_reliance_by_class"]["cat"] is None
 

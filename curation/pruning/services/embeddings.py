@@ -111,17 +111,30 @@ def version_embeddings_load(
     member_ids = version_member_ids(version)
     rows = embedding_rows_for(version=version, embedding_set=embedding_set, member_ids=member_ids, row_ids=row_ids)
     vectors = np.empty((member_ids.size, matrix.shape[1]), dtype=np.float32)
-    file_order = np.argsort(rows, kind="stable")  # read the file front to back
+    in_file_order = bool(np.all(rows[1:] > rows[:-1]))
+    file_order = np.arange(rows.size) if in_file_order else np.argsort(rows, kind="stable")  # read front to back
     for start in range(0, rows.size, batch_rows):
         positions = file_order[start : start + batch_rows]
-        block = _rows_read(matrix, rows[positions]).astype(np.float32)
-        norms = np.linalg.norm(block, axis=1, keepdims=True)
-        np.divide(block, norms, out=block, where=norms > 0)
-        vectors[positions] = block
+        if in_file_order:  # convert straight into place: no float16 or float32 temporary of the batch
+            block = vectors[start : start + positions.size]
+            np.copyto(block, _rows_read(matrix, rows[positions]))
+        else:
+            block = _rows_read(matrix, rows[positions]).astype(np.float32)
+        _normalize_rows(block)
+        if not in_file_order:
+            vectors[positions] = block
         _release_pages(matrix)
         if progress is not None:
             progress(min(start + batch_rows, rows.size), rows.size, "reading embeddings")
     return VersionEmbeddings(member_ids, vectors, time.perf_counter() - started)
+
+
+def _normalize_rows(block: np.ndarray, chunk_rows: int = 4096) -> None:
+    """Unit rows in place, as `l2_normalize` computes them, a cache-sized chunk at a time."""
+    for start in range(0, block.shape[0], chunk_rows):
+        chunk = block[start : start + chunk_rows]
+        norms = np.linalg.norm(chunk, axis=1, keepdims=True)
+        np.divide(chunk, norms, out=chunk, where=norms > 0)
 
 
 def _rows_read(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:

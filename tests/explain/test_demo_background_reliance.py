@@ -9,8 +9,18 @@ objects in the same splits (checked below on the truth: second objects, duplicat
 are drawn after the backgrounds and differ); what differs by design is the train backgrounds. The
 test splits are shuffled in both. Both small CNNs (64 px, 12 epochs, same seed and recipe as the
 evaluation test) are explained with Grad-CAM on the *biased* demo's test split, the same images, and
-the test asserts the ranking of their mean background reliance, not a number. Both runs are shown
-side by side on the comparison page.
+the test asserts rankings of their mean background reliance, not numbers. Both runs are shown side by
+side on the comparison page.
+
+Measured here (pip-fallback demo objects: 7 classes, 7 backgrounds; 62 test images, all with masks;
+deterministic on CPU, the same figures on every run): biased 0.398 vs debiased 0.390 over the whole
+test split (accuracy 85% vs 100%, pointing game 0.90 vs 1.00); on the 8 test images that sit on their
+class's own background, where the shortcut is available, 0.483 vs 0.397, while on the others the two
+models are level (0.386 vs 0.389). The overall gap is small and depends on the input size and layer: in a
+side experiment with the same demos, at 32 px the ranking flipped (last block 0.541 vs 0.564; the block
+before 0.318 vs 0.327), at 48 px it held (0.452 vs 0.443; 0.297 vs 0.243). The own-background gap held in
+every setting but one (32 px, last block: 0.549 vs 0.552). This test keeps the setting chosen before
+measuring (64 px, the architecture's own target layer) and asserts both rankings.
 
 Run it alone, with the numbers printed: `pytest tests/explain/test_demo_background_reliance.py -s`.
 """
@@ -91,9 +101,11 @@ def test_grad_cam_background_reliance_is_higher_for_the_model_trained_on_the_bia
             for name in runs
             for key in ("background_reliance", "pointing_game", "accuracy", "road_combined")
         },
-        "own_vs_other_background_biased": {
-            side: runs["b"].summary["by_background"][side]["background_reliance"] for side in ("own", "other")
+        "by_background": {
+            name: {side: runs[name].summary["by_background"][side]["background_reliance"] for side in ("own", "other")}
+            for name in runs
         },
+        "own_background_test_samples": runs["b"].summary["by_background"]["own"]["count"],
         "background_reliance_by_class": {name: background_reliance_by_class(run) for name, run in runs.items()},
         "seconds": {
             "build_and_train": round(trained_at - started, 1),
@@ -107,6 +119,9 @@ def test_grad_cam_background_reliance_is_higher_for_the_model_trained_on_the_bia
         overall["b"]["with_mask"] == overall["d"]["with_mask"] == overall["b"]["count"]
     )  # every demo image has a mask
     assert overall["b"]["background_reliance"] > overall["d"]["background_reliance"]
+    # Where the shortcut is available (the test image sits on its class's own background) the gap is larger.
+    own = {name: by_side["own"] for name, by_side in measured["by_background"].items()}
+    assert own["b"] > own["d"]
 
     client = Client()
     client.force_login(admin_user)

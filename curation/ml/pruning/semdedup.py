@@ -67,9 +67,10 @@ def max_earlier_similarity(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For ordered unit rows x_0..x_{m-1}: M[j] = max_{i<j} <x_i, x_j> and its argmax i (-inf, -1 for j = 0).
 
-    Rows are taken `block_rows` at a time against every row up to the block's end, so each row's
-    M comes from one GEMM row and only the lower trapezoid (about m^2 d / 2 multiply-adds) is
-    computed. Ties go to the earliest i. `workspace` reuses the similarity buffer across calls.
+    Rows are taken `block_rows` at a time, each block in one GEMM against every row up to the
+    block's end (one X X^T when the cluster fits a block); the row maxima are then taken
+    `_ARGMAX_ROWS` rows at a time over the columns before each chunk's end only, so the masked
+    triangle is never scanned. Ties go to the earliest i. `workspace` reuses buffers across calls.
     """
     m = members.shape[0]
     best = np.full(m, -np.inf, dtype=np.float32)
@@ -78,18 +79,23 @@ def max_earlier_similarity(
         return best, best_of
     block_rows = max(1, min(block_rows, m))
     workspace = workspace or SimilarityWorkspace()
-    upper = workspace.upper_triangle(block_rows)
+    upper = workspace.upper_triangle(_ARGMAX_ROWS)
     for r0 in range(0, m, block_rows):
         r1 = min(r0 + block_rows, m)
-        b = r1 - r0
-        sims = workspace.block(b, r1)
+        sims = workspace.block(r1 - r0, r1)
         np.matmul(members[r0:r1], members[:r1].T, out=sims)  # sims[j - r0, i] = <x_j, x_i> for i < r1
-        np.copyto(sims[:, r0:], -np.inf, where=upper[:b, :b])  # only i < j counts
-        earlier = sims.argmax(axis=1)
-        best[r0:r1] = sims[np.arange(b), earlier]
-        best_of[r0:r1] = earlier
+        for c0 in range(r0, r1, _ARGMAX_ROWS):
+            c1 = min(c0 + _ARGMAX_ROWS, r1)
+            chunk = sims[c0 - r0 : c1 - r0, :c1]
+            np.copyto(chunk[:, c0:], -np.inf, where=upper[: c1 - c0, : c1 - c0])  # only i < j counts
+            earlier = chunk.argmax(axis=1)
+            best[c0:c1] = chunk[np.arange(c1 - c0), earlier]
+            best_of[c0:c1] = earlier
     best_of[best == -np.inf] = -1
     return best, best_of
+
+
+_ARGMAX_ROWS = 256  # rows per row-max pass: 256 x 4096 floats stay in cache
 
 
 class SimilarityWorkspace:
@@ -106,8 +112,7 @@ class SimilarityWorkspace:
         return self._sims[: rows * columns].reshape(rows, columns)
 
     def upper_triangle(self, size: int) -> np.ndarray:
-        """A boolean mask, at least (size, size), true on and above the diagonal: its top-left
-        corners mask smaller blocks, so it is built once for all clusters."""
+        """A boolean mask, at least (size, size), true on and above the diagonal (corners serve smaller chunks)."""
         if self._upper.shape[0] < size:
             self._upper = np.triu(np.ones((size, size), dtype=bool))
         return self._upper

@@ -205,9 +205,11 @@ class _Execution:
         original = self.save_example(f"{name}/original", setup.data.images[record.position])
         edited = self.save_example(f"{name}/edited", edit_render(setup.data, setup.bank, record))
         before = classes[int(setup.data.labels[record.position])]  # only correctly classified images take part
+        swapped_to = setup.bank.values[record.bank_index] if record.bank_index >= 0 else None
+        described = setup.descriptions.get(swapped_to or "")
         return {
             "original": original, "edited": edited, "sample_id": int(setup.data.image_ids[record.position]),
-            "edit": record.kind, "swapped_to": setup.bank.values[record.bank_index] if record.bank_index >= 0 else None,
+            "edit": record.kind, "swapped_to": swapped_to, "swapped_to_description": described,
             "prediction_before": before, "prediction_after": classes[record.prediction], "flipped": record.flipped,
         }  # fmt: skip
 

@@ -232,3 +232,25 @@ def test_reports_protect_their_model_and_version(eval_version, stored_model, adm
     with pytest.raises(ProtectedError):
         trained.delete()
     assert np.asarray(SpuriousReport.objects.values_list("trained_model_id", flat=True)).tolist() == [trained.pk]
+
+
+def test_registering_the_job_kind_imports_neither_the_flip_test_nor_the_job_service():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import sys, django; django.setup(); from jobs.runtime import JOB_KINDS; "
+        "print('find_spurious' in JOB_KINDS, 'explain.spurious.ml.flip_test' in sys.modules, "
+        "'explain.spurious.services.reports' in sys.modules)"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.test", "PATH": "/usr/bin:/bin"}
+    env |= {
+        name: os.environ[name] for name in ("DATABASE_URL", "CELERY_BROKER_URL", "WINNOW_VAR_DIR") if name in os.environ
+    }
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR, env=env)
+
+    assert out.stdout.strip() == "True False False", out.stderr[-2000:]

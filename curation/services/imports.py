@@ -51,6 +51,7 @@ from PIL import Image
 from core.api_errors import ApplicationError
 from core.roles import Capability, user_can
 from core.storage import blob_delete
+from curation.exports.services.exports import startup_objects_frozen
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, SampleAlias, VersionOperation, VersionSample
 from curation.services.archives import (
     ZIP_MAGIC,
@@ -316,7 +317,8 @@ def dataset_import(ctx: JobContext) -> dict[str, Any]:
     if ctx.job.attempts > 1:  # a lost worker's attempt may have left a partial import behind
         import_partial_undo(ctx.job)
     try:
-        result = _import_source(ctx, params)
+        with startup_objects_frozen():  # a few objects per file would otherwise trigger full collections
+            result = _import_source(ctx, params)
     except SourceRejected as exc:
         raise JobFailed(str(exc))
     upload_discard(params.source)
@@ -425,13 +427,14 @@ def _batch_flush(run: _ImportRun) -> None:
     futures_wait([future for _, _, future in staged])
     stored = [(first, entry, future.result()) for first, entry, future in staged if future.exception() is None]
     failures = [future.exception() for _, _, future in staged if future.exception() is not None]
+    dataset_id, job_id = run.dataset.pk, run.job.pk
     with transaction.atomic():
         Sample.objects.bulk_create([sample for _, _, sample in stored])
         for first, entry, sample in stored:
             first.sample_id, first.staged = sample.pk, None
             run.members.append((sample.pk, entry))
         SampleAlias.objects.bulk_create(
-            SampleAlias(dataset=run.dataset, sample_id=first.sample_id, original_name=name[:500], job=run.job)
+            SampleAlias(dataset_id=dataset_id, sample_id=first.sample_id, original_name=name[:500], job_id=job_id)
             for first, name in run.pending_aliases
             if first.sample_id is not None
         )
@@ -444,8 +447,8 @@ def _batch_flush(run: _ImportRun) -> None:
 def _member(version: DatasetVersion, sample_id: int, entry: ImportEntry) -> VersionSample:
     labels = [{"label": name, "origin": LabelOrigin.IMPORT.value} for name in entry.labels]
     return VersionSample(
-        version=version, sample_id=sample_id, split=entry.split, label=entry.label, label_origin=LabelOrigin.IMPORT,
-        labels=labels,
+        version_id=version.pk, sample_id=sample_id, split=entry.split, label=entry.label,
+        label_origin=LabelOrigin.IMPORT, labels=labels,
     )  # fmt: skip
 
 

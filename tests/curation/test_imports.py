@@ -1,5 +1,6 @@
 """The import job's happy paths: folder, zip, CSV and JSONL sources, run inline on PostgreSQL."""
 
+import gc
 import json
 from pathlib import Path
 
@@ -269,3 +270,19 @@ def test_progress_is_reported_after_each_batch(tmp_path: Path):
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
     assert (job.progress, job.message) == (1.0, "Done")
+
+
+def test_the_import_runs_with_startup_objects_frozen_and_releases_them(tmp_path: Path):
+    # given a folder, and a probe on what the garbage collector sees while each progress report is made
+    folder = write_files(source_folder(tmp_path), {"cat/a.jpg": jpeg(1), "dog/b.jpg": jpeg(2)})
+    gc.unfreeze()
+    frozen_during: list[int] = []
+    # when it is imported
+    job = run_import(
+        {"source": str(folder), "name": "frozen"},
+        progress_callback=lambda done, total, message: frozen_during.append(gc.get_freeze_count()),
+    )
+    # then objects alive before the import were hidden from full collections while it ran, and not after
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert frozen_during and min(frozen_during) > 1000
+    assert gc.get_freeze_count() == 0

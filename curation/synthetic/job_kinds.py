@@ -13,8 +13,9 @@ GENERATE_JOB_KIND = "synthetic_generate"
 
 def synthetic_generate_job(ctx: JobContext) -> dict[str, Any]:
     """Generate a synthetic batch's planned images (diffusers or compositing) and flag them."""
+    from core.api_errors import ApplicationError
     from curation.synthetic.models import SyntheticBatch
-    from curation.synthetic.services.flags import synthetic_batch_flag
+    from curation.synthetic.services.flags import synthetic_batch_flag, synthetic_batch_flag_clip
     from curation.synthetic.services.generation import synthetic_batch_generate
 
     batch_id = int(ctx.params.get("batch_id") or 0)
@@ -25,10 +26,19 @@ def synthetic_generate_job(ctx: JobContext) -> dict[str, Any]:
         raise JobFailed(f"synthetic batch {batch.pk} is already applied")
     counts = synthetic_batch_generate(batch=batch, job=ctx.job, progress=ctx.progress, log=ctx.log)
     result: dict[str, Any] = {"batch": batch.pk, "version": batch.version_id, **counts}
-    if batch.params.get("flag_model_id"):
-        summary = synthetic_batch_flag(batch=batch, trained_model_id=batch.params["flag_model_id"])
+    summary = None
+    try:
+        if batch.params.get("flag_model_id"):
+            summary = synthetic_batch_flag(batch=batch, trained_model_id=batch.params["flag_model_id"])
+        elif batch.params.get("flag_encoder"):
+            summary = synthetic_batch_flag_clip(batch=batch, encoder_name=batch.params["flag_encoder"])
+    except (ApplicationError, RuntimeError, ValueError, FileNotFoundError) as error:
+        # Flags only help the review: the images stay, the reason is shown with the job's result.
+        result["flags_error"] = getattr(error, "message", None) or str(error)
+        ctx.log(f"agreement check skipped: {result['flags_error']}")
+    if summary is not None:
         result["flagged"] = summary["flagged"]
-        ctx.log(f"agreement check: {summary['flagged']} of {summary['checked']} flagged")
+        ctx.log(f"agreement check ({summary['checker']}): {summary['flagged']} of {summary['checked']} flagged")
     return result
 
 

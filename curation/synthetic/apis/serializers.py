@@ -36,6 +36,9 @@ class BatchInputSerializer(serializers.Serializer):
     width = serializers.IntegerField(required=False, allow_null=True)
     height = serializers.IntegerField(required=False, allow_null=True)
     flag_model = serializers.IntegerField(required=False, allow_null=True, help_text="Trained model for flags.")
+    flag_encoder = serializers.CharField(
+        required=False, allow_null=True, help_text="Or CLIP for flags: open_clip:<arch>:<tag or path>."
+    )
     spurious_report = serializers.IntegerField(
         required=False, allow_null=True, help_text="Take the avoid lists from this spurious-feature report."
     )

@@ -1,9 +1,11 @@
-"""Automatic flags: does a classifier trained in Winnow agree that a generated image shows its class?
+"""Automatic flags: does a checker agree that a generated image shows its intended class?
 
-Each image is classified at the model's input size; the flag records the checker, the predicted class,
-the probability of the intended class, and the image is `flagged` when the top class is not the
-intended one. A class the model does not know cannot be checked and is flagged with that reason.
-Flags only order and filter the review; a curator still decides.
+Two checkers: a classifier trained in Winnow (each image classified at the model's input size), or CLIP
+zero-shot through the encoder registry (an open_clip encoder with a text tower: the image's cosine
+similarity to "a photo of a {class}" for every class of the dataset, softmax at CLIP's usual scale 100).
+The flag records the checker, the predicted class and the probability of the intended class; the image is
+`flagged` when the top class is not the intended one. A class the checker does not know cannot be checked
+and is flagged with that reason. Flags only order and filter the review; a curator still decides.
 """
 
 from __future__ import annotations
@@ -36,6 +38,36 @@ def synthetic_batch_flag(*, batch: SyntheticBatch, trained_model_id: int, batch_
         pixels = torch.stack([preprocessing.pixels(sample_image_open(i.sample).convert("RGB")) for i in chunk])
         with torch.no_grad():
             probabilities = torch.softmax(model(pixels).float(), dim=1).numpy()
+        for image, row in zip(chunk, probabilities, strict=True):
+            _flag_set(image, row, classes, index, checker)
+    SyntheticImage.objects.bulk_update(images, ["flag", "flagged"], batch_size=1000)
+    summary = {"checker": checker, "checked": len(images), "flagged": sum(i.flagged for i in images)}
+    SyntheticBatch.objects.filter(pk=batch.pk).update(flags_summary=summary)
+    return summary
+
+
+def synthetic_batch_flag_clip(
+    *, batch: SyntheticBatch, encoder_name: str, prompt_template: str = "a photo of a {cls}", batch_size: int = 64
+) -> dict[str, Any]:
+    """Flag every image of `batch` with CLIP zero-shot over the dataset's classes; returns counts (stored too).
+
+    Raises ApplicationError no_text_tower for an image-only encoder; WeightsUnavailable as create_encoder does.
+    """
+    from curation.ml.encoders import NoTextTower, create_encoder
+
+    encoder = create_encoder(encoder_name, device="cuda" if torch.cuda.is_available() else "cpu")
+    classes = list(batch.version.dataset.classes) or sorted(set(batch.images.values_list("intended_class", flat=True)))
+    try:
+        texts = encoder.encode_texts([prompt_template.format(cls=c) for c in classes])
+    except NoTextTower:
+        raise ApplicationError(f"Encoder {encoder_name!r} has no text tower.", code="no_text_tower") from None
+    images = list(batch.images.select_related("sample").order_by("position"))
+    index = {name: i for i, name in enumerate(classes)}
+    checker = f"clip:{encoder_name}"
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        pixels = torch.stack([encoder.preprocess(sample_image_open(i.sample).convert("RGB")) for i in chunk])
+        probabilities = torch.softmax(100.0 * encoder.encode_images(pixels) @ texts.T, dim=1).cpu().numpy()
         for image, row in zip(chunk, probabilities, strict=True):
             _flag_set(image, row, classes, index, checker)
     SyntheticImage.objects.bulk_update(images, ["flag", "flagged"], batch_size=1000)

@@ -71,6 +71,7 @@ class PlanParams:
     width: int | None = None
     height: int | None = None
     flag_model_id: int | None = None
+    flag_encoder: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "version_id"}
@@ -118,6 +119,8 @@ def plan_params_validate(**raw: Any) -> PlanParams:
     if params.strength is not None and int(params.steps * params.strength) < 1:
         runs = params.steps * params.strength
         raise _invalid(f"{mode} runs steps × strength = {runs:g} denoising steps; raise either.")
+    if params.flag_model_id is not None and params.flag_encoder:
+        raise _invalid("Pick one checker for the flags: flag_model_id (a trained model) or flag_encoder (CLIP).")
     if "{cls}" not in params.prompt_template:
         raise _invalid("prompt_template must contain {cls} (prompts name the class).")
     if not isinstance(params.avoid, dict) or not all(isinstance(v, list) for v in params.avoid.values()):

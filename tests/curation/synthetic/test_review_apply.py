@@ -130,3 +130,35 @@ def test_evaluation_params_state_that_synthetic_images_are_excluded_by_default()
     assert params["include_synthetic"] is False and asked["include_synthetic"] is True
     with pytest.raises(ApplicationError, match="include_synthetic must be true or false"):
         evaluation_params_validate(suites=["clean"], params={"include_synthetic": "yes"}, image_size=32)
+
+
+def test_clip_flags_match_a_zero_shot_computed_by_hand(masked_version, curator, tmp_path):
+    # Given a tiny random-init open_clip model saved to disk and a composite batch flagged by it
+    import torch
+
+    from curation.ml.encoders import create_encoder
+    from curation.services.ingest import sample_image_open
+    from tests.curation.ml.tiny_clip import TINY_ARCH, build_tiny_clip
+
+    encoder_name = f"open_clip:{TINY_ARCH}:{build_tiny_clip(tmp_path).local_dir}"
+    params = plan_params_validate(
+        version_id=masked_version.version.pk, mode="composite", per_class=2, flag_encoder=encoder_name
+    )
+    batch = synthetic_batch_create(params=params, user=curator)
+
+    # When the job runs
+    job = job_execute(job_create(kind="synthetic_generate", params={"batch_id": batch.pk}, requested_by=curator).pk)
+
+    # Then each image's flag is CLIP's zero-shot answer over the dataset's classes, computed here by hand
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    encoder = create_encoder(encoder_name)
+    texts = encoder.encode_texts(["a photo of a cat", "a photo of a dog"])
+    images = images_of(batch)
+    pixels = torch.stack([encoder.preprocess(sample_image_open(i.sample).convert("RGB")) for i in images])
+    expected = torch.softmax(100.0 * encoder.encode_images(pixels) @ texts.T, dim=1).numpy()
+    for image, row in zip(images, expected, strict=True):
+        predicted = ["cat", "dog"][int(row.argmax())]
+        assert image.flag["checker"] == f"clip:{encoder_name}" and image.flag["predicted"] == predicted
+        assert image.flag["intended_score"] == round(float(row[["cat", "dog"].index(image.intended_class)]), 4)
+        assert image.flagged == (predicted != image.intended_class)
+    assert job.result["flagged"] == sum(i.flagged for i in images)

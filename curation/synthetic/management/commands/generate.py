@@ -50,6 +50,7 @@ class Command(JobCommand):
         parser.add_argument("--width", type=int, default=None)
         parser.add_argument("--height", type=int, default=None)
         parser.add_argument("--flag-model", type=int, default=None, help="trained model id for agreement flags")
+        parser.add_argument("--flag-encoder", default=None, help="or CLIP for flags: open_clip:<arch>:<tag or path>")
         parser.add_argument("--name", default="")
 
     def run(self, **options: Any) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class Command(JobCommand):
             negative_prompt=options["negative_prompt"], prompt_template=options["prompt_template"],
             contexts=options["contexts"].split(";") if options["contexts"] else None, avoid=avoid,
             scheduler=options["scheduler"], device=options["device"], width=options["width"],
-            height=options["height"], flag_model_id=options["flag_model"],
+            height=options["height"], flag_model_id=options["flag_model"], flag_encoder=options["flag_encoder"],
         )  # fmt: skip
         batch = synthetic_batch_create(
             params=params, user=self.job_user(), name=options["name"],

@@ -101,3 +101,12 @@ def test_job_kind_names_match_the_services_that_define_them():
 
     assert TRAIN_JOB_KIND == SERVICE_TRAIN_JOB_KIND
     assert evaluation_job_kinds.EVALUATE_JOB_KIND == EVALUATE_JOB_KIND
+
+
+def test_the_prune_job_path_imports_no_heavy_library_until_it_clusters():
+    # given a worker that has started
+    # when it imports the prune job's services (k-means imports FAISS when it runs)
+    chains = heavy_imports("import curation.pruning.services.pruning, curation.pruning.services.clustering")
+
+    # then neither torch nor FAISS is loaded yet
+    assert chains == {}

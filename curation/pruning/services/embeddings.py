@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.api_errors import ApplicationError
-from curation.embeddings.files import CorruptEmbeddingFile
+from curation.embeddings.files import CorruptEmbeddingFile, storage_local_path
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
-from curation.embeddings.selectors import embedding_set_arrays
 from curation.models import DatasetVersion, VersionSample
 
 READ_BATCH_ROWS = 65_536
@@ -44,13 +43,16 @@ def version_member_ids(version: DatasetVersion) -> np.ndarray:
 def embedding_files_open(embedding_set: EmbeddingSet) -> tuple[np.ndarray, np.ndarray]:
     """(row sample ids int64, float16 (rows, dim) memory map) of an embedding set, checksums verified.
 
-    The embeddings app's loader; a corrupt or missing file becomes ApplicationError `corrupt_embeddings`.
+    What the embeddings app's `embedding_set_arrays` does, through its torch-free files module: the
+    selectors module imports torch and FAISS, 0.75 GB a prune job does not need. A corrupt or
+    missing file becomes ApplicationError `corrupt_embeddings`.
     """
     try:
-        arrays = embedding_set_arrays(embedding_set)
+        embeddings_path = storage_local_path(embedding_set.embeddings_key, sha256=embedding_set.checksum)
+        row_ids_path = storage_local_path(embedding_set.row_ids_key, sha256=embedding_set.row_ids_checksum)
     except (CorruptEmbeddingFile, FileNotFoundError) as exc:
         raise ApplicationError(str(exc), code="corrupt_embeddings", status_code=409)
-    return np.asarray(arrays.row_ids, dtype=np.int64), arrays.embeddings
+    return np.asarray(np.load(row_ids_path), dtype=np.int64), np.load(embeddings_path, mmap_mode="r")
 
 
 def embedding_rows_for(

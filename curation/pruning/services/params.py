@@ -14,7 +14,6 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from curation.embeddings.models import EmbeddingSet
-from curation.embeddings.selectors import embedding_set_latest_ready
 from curation.ml.clustering import KMeansConfig
 from curation.ml.pruning import DBPConfig, PrototypicalityConfig, RandomPruningConfig, SemDeDupConfig
 from curation.models import DatasetVersion
@@ -135,6 +134,9 @@ def embedding_set_choose(*, version: DatasetVersion, embedding_set_id: int | Non
         if embedding_set is None:
             raise ApplicationError(f"Embedding set {embedding_set_id} does not exist.", code="embeddings_mismatch")
     else:
+        # Imported here: curation.embeddings.selectors imports torch and FAISS, which a prune job never needs.
+        from curation.embeddings.selectors import embedding_set_latest_ready
+
         embedding_set = embedding_set_latest_ready(version_id=version.pk)
         if embedding_set is None:
             raise ApplicationError(

@@ -119,7 +119,10 @@ class ExplanationListApi(APIView):
 class ExplanationStartInputSerializer(serializers.Serializer):
     trained_model = serializers.PrimaryKeyRelatedField(queryset=TrainedModel.objects.all())
     version = serializers.PrimaryKeyRelatedField(queryset=DatasetVersion.objects.select_related("dataset"))
-    method = serializers.ChoiceField(choices=CamMethod.values, default=CamMethod.GRADCAM.value)
+    # A plain string (the service checks it: invalid_method): another enum named "method" would collide in the schema.
+    method = serializers.CharField(
+        default=CamMethod.GRADCAM.value, help_text=f"One of {', '.join(CamMethod.values)} (default gradcam)."
+    )
     target_layer = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Dotted module path; default: the last conv block."
     )
@@ -151,7 +154,8 @@ class ExplanationStartApi(APIView):
         responses={
             202: ExplanationStartedOutputSerializer,
             400: OpenApiResponse(
-                ErrorOutputSerializer, description="invalid_target_layer, invalid_params, classes_mismatch, ..."
+                ErrorOutputSerializer,
+                description="invalid_method, invalid_target_layer, invalid_params, classes_mismatch, ...",
             ),
             403: OpenApiResponse(ErrorOutputSerializer, description="Not an admin."),
         },

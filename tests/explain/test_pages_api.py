@@ -68,7 +68,8 @@ def test_start_api_refuses_bad_input_with_a_structured_400_and_creates_nothing(e
     cases = {
         "invalid_target_layer": {"target_layer": "body.nowhere"},
         "invalid_params": {"params": {"colour": "red"}},
-        "validation_error": {"method": "scorecam"},
+        "invalid_method": {"method": "scorecam"},
+        "validation_error": {"version": 999999},
     }
 
     for code, change in cases.items():

@@ -52,7 +52,9 @@ def explanation_params_validate(*, method: str, params: dict[str, Any], model_cl
     if not isinstance(merged["seed"], int) or isinstance(merged["seed"], bool) or merged["seed"] < 0:
         raise _invalid("seed must be an integer ≥ 0.")
     if merged["classes"] is not None:
-        classes = [str(c) for c in merged["classes"]]
+        if not isinstance(merged["classes"], list) or not all(isinstance(c, str) for c in merged["classes"]):
+            raise _invalid("classes must be a list of class names.")
+        classes = list(merged["classes"])
         unknown_classes = sorted(set(classes) - set(model_classes))
         if not classes or unknown_classes:
             raise _invalid(f"classes must be among the model's classes ({', '.join(model_classes)}).")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -305,8 +306,17 @@ def spurious_report_execute(*, report: SpuriousReport, ctx: JobContext) -> dict[
 
 
 def spurious_job_cleanup(job: Job) -> None:
-    """After a failure or cancel: drop the report's partial results and every example image it stored."""
+    """After a failure or cancel: drop the report's partial results and every example image under its folder
+    (also those an attempt wrote before it could record them)."""
     for report in SpuriousReport.objects.filter(job=job):
-        for key in report.examples.values():
+        for key in [*report.examples.values(), *_stored_files(f"{EXAMPLES_PREFIX}/{report.pk}")]:
             blob_delete(key)
         SpuriousReport.objects.filter(pk=report.pk).update(results={}, examples={}, finished_at=None)
+
+
+def _stored_files(folder: str) -> list[str]:
+    """Every file key under `folder` in storage (recursively); [] when it does not exist."""
+    if not default_storage.exists(folder):
+        return []
+    folders, files = default_storage.listdir(folder)
+    return [f"{folder}/{name}" for name in files] + [key for sub in folders for key in _stored_files(f"{folder}/{sub}")]

@@ -177,11 +177,36 @@ def test_auto_split_is_train_when_present_else_every_member(eval_version, stored
     assert first.params["swaps_per_image"] == 3 and first.params["min_support"] == 5 and first.params["pull"] is True
 
 
-def test_a_cancel_between_batches_stops_the_job_and_leaves_nothing_written(eval_version, stored_model, admin_user):
-    version = eval_version({"cat": 6, "dog": 6}, split="train")
-    trained = stored_model(["cat", "dog"])
-    report = spurious_report_create(trained_model=trained, version=version, params={**CPU, "batch_size": 4},
-                                    requested_by=admin_user, enqueue=False)  # fmt: skip
+def stored_files(folder: str) -> list[str]:
+    if not default_storage.exists(folder):
+        return []
+    folders, files = default_storage.listdir(folder)
+    return [f"{folder}/{f}" for f in files] + [f for sub in folders for f in stored_files(f"{folder}/{sub}")]
+
+
+def captioned_version(eval_version, counts: dict[str, int]):
+    """A train version whose captions name two backgrounds (so the background pull runs too)."""
+    version = eval_version(counts, split="train")
+    for member in version.members.all():
+        place = "snowy field" if member.sample_id % 2 else "brick wall"
+        Sample.objects.filter(pk=member.sample_id).update(caption=f"a {member.label} on a {place} background")
+    return version
+
+
+@pytest.fixture
+def cancel_checked_at_every_boundary(monkeypatch):
+    """The runner re-reads the cancel flag at most every SYNC_INTERVAL_S; here at every batch boundary."""
+    monkeypatch.setattr("jobs.services.runner.SYNC_INTERVAL_S", 0.0)
+
+
+def test_a_cancel_between_batches_stops_the_job_and_leaves_nothing_written(
+    eval_version, stored_model, admin_user, cancel_checked_at_every_boundary
+):
+    version = captioned_version(eval_version, {"cat": 6, "dog": 6})
+    report = spurious_report_create(
+        trained_model=stored_model(["cat", "dog"]), version=version, params={**CPU, "batch_size": 4},
+        requested_by=admin_user, enqueue=False,
+    )  # fmt: skip
     messages: list[str] = []
 
     def cancel_during_the_flip_test(done: int, total: int, message: str) -> None:
@@ -192,10 +217,32 @@ def test_a_cancel_between_batches_stops_the_job_and_leaves_nothing_written(eval_
     report = run_inline(report, progress_callback=cancel_during_the_flip_test)
 
     assert report.status == JobStatus.CANCELLED
-    assert any(m.startswith("flip test, images: ") for m in messages)
-    assert not any(m.startswith("background pull") for m in messages)  # stopped at the next batch boundary
+    flip_test = [m for m in messages if m.startswith("flip test")]
+    assert len(flip_test) == 1 and flip_test[0].startswith("flip test, images: 1 of ")  # batches of 1 image: 4 // 5
+    assert not any(m.startswith("background pull") for m in messages)
     assert report.results == {} and report.examples == {} and report.finished_at is None
-    assert not default_storage.exists(f"spurious/reports/{report.pk}")
+    assert stored_files(f"spurious/reports/{report.pk}") == []
+
+
+def test_a_cancel_after_the_examples_were_stored_removes_them_and_the_results(
+    eval_version, stored_model, admin_user, cancel_checked_at_every_boundary
+):
+    version = captioned_version(eval_version, {"cat": 4, "dog": 4})
+    report = spurious_report_create(trained_model=stored_model(["cat", "dog"]), version=version, params=CPU,
+                                    requested_by=admin_user, enqueue=False)  # fmt: skip
+    written: list[str] = []
+
+    def cancel_at_the_last_step(done: int, total: int, message: str) -> None:
+        if message == "report stored":
+            written.extend(stored_files(f"spurious/reports/{report.pk}"))
+            Job.objects.filter(pk=report.job_id).update(cancel_requested=True)
+
+    report = run_inline(report, progress_callback=cancel_at_the_last_step)
+
+    assert report.status == JobStatus.CANCELLED
+    assert written  # the examples were in storage when the cancel came
+    assert report.results == {} and report.examples == {} and report.finished_at is None
+    assert stored_files(f"spurious/reports/{report.pk}") == []
 
 
 def test_a_model_that_cannot_be_loaded_fails_with_the_reason_and_writes_nothing(eval_version, stored_model, admin_user):

@@ -28,6 +28,7 @@ from curation.synthetic.selectors import (
 from curation.synthetic.selectors import synthetic_batch_list as batches_select
 from curation.synthetic.services.apply import synthetic_batch_apply
 from curation.synthetic.services.plans import DEFAULT_CONTEXTS, PlanParams, plan_params_validate
+from curation.synthetic.services.report_plans import avoid_from_spurious_report
 from curation.synthetic.services.review import synthetic_images_review_bulk
 from curation.synthetic.services.submit import synthetic_batch_start
 
@@ -62,7 +63,7 @@ def _avoid_parse(text: str) -> dict[str, list[str]]:
     return avoid
 
 
-def _number(text: str, kind: type) -> Any:
+def _number(text: str | None, kind: type) -> Any:
     text = (text or "").strip()
     if not text:
         return None
@@ -72,15 +73,19 @@ def _number(text: str, kind: type) -> Any:
         raise ApplicationError(f"{text!r} is not a number.", code="invalid_params") from None
 
 
-def _params_from_form(data: Any) -> PlanParams:
+def _params_from_form(data: Any, report_id: int | None) -> PlanParams:
     contexts = [c.strip() for c in (data.get("contexts") or "").splitlines() if c.strip()]
+    avoid = _avoid_parse(data.get("avoid") or "")
+    if report_id is not None:
+        avoid = {**avoid_from_spurious_report(report_id), **avoid}
     return plan_params_validate(
         version_id=_number(data.get("version"), int), mode=data.get("mode"),
         generator=(data.get("generator") or "").strip() or None, per_class=_number(data.get("per_class"), int),
         seed=_number(data.get("seed"), int), steps=_number(data.get("steps"), int),
         guidance=_number(data.get("guidance"), float), strength=_number(data.get("strength"), float),
         negative_prompt=data.get("negative_prompt"), contexts=contexts or None,
-        avoid=_avoid_parse(data.get("avoid") or ""), flag_model_id=_number(data.get("flag_model"), int),
+        avoid=avoid, flag_model_id=_number(data.get("flag_model"), int),
+        flag_encoder=(data.get("flag_encoder") or "").strip() or None,
     )  # fmt: skip
 
 
@@ -89,13 +94,17 @@ def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
     """The plan form (every default shown); POST plans the batch and starts its job."""
     form: dict[str, Any] = {"contexts": "\n".join(DEFAULT_CONTEXTS), **PlanParams(version_id=0, mode="").__dict__}
     form["version"] = request.GET.get("version", "")
+    form["report"] = request.GET.get("report", "")
     error = ""
     if request.method == "POST":
         form.update(request.POST.dict())
         try:
+            report_id = _number(request.POST.get("report"), int)
             batch = synthetic_batch_start(
-                params=_params_from_form(request.POST), user=cast(User, request.user), name=request.POST.get("name", "")
-            )
+                params=_params_from_form(request.POST, report_id), user=cast(User, request.user),
+                name=request.POST.get("name", ""), plan_source="spurious_report" if report_id else "manual",
+                report_id=report_id,
+            )  # fmt: skip
         except ApplicationError as exc:
             error = exc.message
         else:
@@ -103,7 +112,16 @@ def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
             return redirect("frontend:synthetic_batch_detail", batch.pk)
     versions = DatasetVersion.objects.select_related("dataset").order_by("-id")[:VERSION_CHOICES]
     context = {"form": form, "error": error, "versions": versions, "modes": GenerationMode.choices}
+    context["reports"] = _finished_reports()
     return render(request, "frontend/synthetic/batch_new.html", {**context, "nav_section": "synthetic"})
+
+
+def _finished_reports() -> list[Any]:
+    """Spurious-feature reports with results, newest first (the form offers them as avoid lists)."""
+    from explain.spurious.models import SpuriousReport
+
+    reports = SpuriousReport.objects.select_related("version__dataset", "trained_model").exclude(results={})
+    return list(reports.order_by("-id")[:VERSION_CHOICES])
 
 
 @capability_required(Capability.VIEW)

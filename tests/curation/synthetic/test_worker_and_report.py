@@ -81,3 +81,26 @@ def test_an_unknown_report_is_a_not_found_error():
         avoid_from_spurious_report(10**9)
 
     assert (refused.value.code, refused.value.status_code) == ("not_found", 404)
+
+
+@pytest.mark.django_db
+def test_the_plan_form_takes_the_avoid_lists_from_a_report(curator):
+    from django.test import Client
+
+    from curation.synthetic.models import SyntheticBatch
+
+    version = small_version(masked=True).version
+    report = report_with_rankings(version, {"dog": {"ranked": [feature("background", "skimage:brick", suspected=True,
+                                                                      rank=1)]}})  # fmt: skip
+    client = Client()
+    client.force_login(curator)
+
+    form = client.get(f"/synthetic/new/?version={version.pk}&report={report.pk}").content.decode()
+    response = client.post("/synthetic/new/", {"version": version.pk, "mode": "composite", "per_class": "2",
+                                               "report": report.pk, "avoid": "cat: skimage:grass"})  # fmt: skip
+
+    assert f'<option value="{report.pk}"' in form
+    batch = SyntheticBatch.objects.get()
+    assert response.status_code == 302
+    assert batch.params["avoid"] == {"dog": ["skimage:brick"], "cat": ["skimage:grass"]}
+    assert (batch.plan_source, batch.spurious_report_id) == ("spurious_report", report.pk)

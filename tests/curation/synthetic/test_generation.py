@@ -202,3 +202,42 @@ def test_invalid_plan_parameters_are_refused_with_the_reason(raw, message):
         plan_params_validate(version_id=1, **raw)
 
     assert refused.value.code == "invalid_params" and message in refused.value.message
+
+
+def test_a_cancelled_generation_leaves_no_image_and_no_sample(curator, masked_version):
+    # Given a composite batch of 4 images, and a cancel requested once the first image is stored
+    params = plan_params_validate(version_id=masked_version.version.pk, mode="composite", per_class=2)
+    batch = synthetic_batch_create(params=params, user=curator)
+    job = job_create(kind="synthetic_generate", params={"batch_id": batch.pk}, requested_by=curator)
+    samples_before = Sample.objects.count()
+
+    def cancel_after_first(done: int, total: int, message: str) -> None:
+        if done == 1:
+            Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    # When the job runs
+    job = job_execute(job.pk, progress_callback=cancel_after_first)
+
+    # Then it stopped and its cleanup removed what it had stored
+    assert job.status == JobStatus.CANCELLED
+    assert 0 < job.progress < 1  # it had stored images when it stopped
+    assert SyntheticImage.objects.filter(batch=batch).count() == 0
+    assert Sample.objects.count() == samples_before
+    assert not Sample.objects.filter(source=SampleSource.SYNTHETIC).exists()
+
+
+def test_an_item_the_generator_refuses_is_skipped_with_the_reason_and_the_rest_is_made(curator, masked_version):
+    # Given a plan whose second item names a background this machine's bank does not have
+    params = plan_params_validate(version_id=masked_version.version.pk, mode="composite", per_class=1)
+    batch = synthetic_batch_create(params=params, user=curator)
+    batch.plan[1]["background"] = "nowhere:missing"
+    batch.save(update_fields=["plan"])
+
+    job = job_execute(job_create(kind="synthetic_generate", params={"batch_id": batch.pk}, requested_by=curator).pk)
+
+    assert job.status == JobStatus.SUCCEEDED and job.result["images"] == 1 and job.result["skipped"] == 1
+    batch.refresh_from_db()
+    assert batch.skipped == [
+        {"class": "dog", "position": 1, "reason": "background 'nowhere:missing' is not in this machine's demo bank"}
+    ]
+    assert list(SyntheticImage.objects.filter(batch=batch).values_list("position", flat=True)) == [0]

@@ -7,13 +7,16 @@ each of --rounds rounds (the best round of each counts, which filters out noise 
 1. the bare loop: read each file, decode it, sha256 it and make its thumbnail (`image_decode`, the
    same call the import makes), one file after another;
 2. the same bare work on T threads (the import's decode threads), for the pure bookkeeping cost;
-3. the import: the real `import_dataset` job run inline (`job_execute`) on the configured database.
+3. the import: the real `import_dataset` job run inline (`job_execute`) on the configured database, into
+   an empty media folder of its own (blobs are stored by content: a round that found the previous
+   round's blobs would skip every write).
 It prints images/s of each, the import's ratio against both bare loops (target ≥ 0.7 against the
 single-threaded loop), CPU time per image (all threads of this process: it shows the bookkeeping's
 cost even when other processes compete for the cores and make wall-clock rates noisy), peak RSS
 during each, and SQL queries per file.
 
-Django is set up here: DJANGO_SETTINGS_MODULE defaults to config.settings.local, WINNOW_VAR_DIR and
+Django is set up here: DJANGO_SETTINGS_MODULE defaults to config.settings.local with DEBUG off (DJANGO_DEBUG
+defaults to 0: DEBUG's SQL log costs what production never pays), WINNOW_VAR_DIR and
 WINNOW_MEDIA_ROOT always point into a temporary folder (real data is never touched), and the default
 SQLite database there is migrated first. With DATABASE_URL set, that (already migrated) database is
 used instead, and the benchmark's dataset is deleted at the end unless --keep.
@@ -52,6 +55,7 @@ def parse_args() -> argparse.Namespace:
 def django_setup(var_dir: Path) -> bool:
     """Configure Django on a temporary var dir; returns True when the database is the temporary SQLite."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ.setdefault("DJANGO_DEBUG", "0")  # as in production: DEBUG's SQL log is not the import's cost
     os.environ["WINNOW_VAR_DIR"] = str(var_dir)
     os.environ["WINNOW_MEDIA_ROOT"] = str(var_dir / "media")
     sys.path.insert(0, str(REPO_ROOT))
@@ -97,6 +101,11 @@ def images_generate(root: Path, n: int, side: int) -> list[Path]:
         Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=90)
         paths.append(path)
     return paths
+
+
+def media_root(index: int) -> Path:
+    """Round `index`'s own empty media folder, under the temporary one set up for the benchmark."""
+    return Path(os.environ["WINNOW_MEDIA_ROOT"]) / f"round-{index + 1}"
 
 
 def rss_now() -> int:
@@ -160,14 +169,19 @@ def bare_loop(paths: list[Path], threads: int = 1) -> float:
     return time.perf_counter() - started
 
 
-def import_run(source: Path, name: str, batch_size: int, threads: int) -> tuple[float, Any]:
+def import_run(source: Path, name: str, batch_size: int, threads: int, media_root: Path) -> tuple[float, Any]:
+    """Seconds to run the import job inline, storing into `media_root` (empty: blobs are stored by content,
+    so a round importing into the previous round's storage would find every blob already there)."""
+    from django.test import override_settings
+
     from jobs.services import job_create, job_execute
 
     params = {"source": str(source), "name": name, "batch_size": batch_size, "decode_threads": threads}
     job = job_create(kind="import_dataset", params=params, requested_by=None)
-    started = time.perf_counter()
-    job = job_execute(job.pk)
-    return time.perf_counter() - started, job
+    with override_settings(MEDIA_ROOT=str(media_root)):
+        started = time.perf_counter()
+        job = job_execute(job.pk)
+        return time.perf_counter() - started, job
 
 
 @dataclass
@@ -192,7 +206,7 @@ def measure_round(paths: list[Path], source: Path, args: argparse.Namespace, thr
     name = f"import-bench-{os.getpid()}-{int(time.time())}-{index}"
     cpu = time.process_time()
     with peak_rss() as import_memory, query_counter() as queries:
-        import_s, job = import_run(source, name, args.batch_size, threads)
+        import_s, job = import_run(source, name, args.batch_size, threads, media_root(index))
     import_cpu_s = time.process_time() - cpu
     if job.status != "succeeded":
         print(f"import {job.status}: {job.error}")

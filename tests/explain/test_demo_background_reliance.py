@@ -20,12 +20,16 @@ models are level (0.386 vs 0.389). The overall gap is small and depends on the i
 side experiment with the same demos, at 32 px the ranking flipped (last block 0.541 vs 0.564; the block
 before 0.318 vs 0.327), at 48 px it held (0.452 vs 0.443; 0.297 vs 0.243). The own-background gap held in
 every setting but one (32 px, last block: 0.549 vs 0.552). This test keeps the setting chosen before
-measuring (64 px, the architecture's own target layer) and asserts both rankings.
+measuring (64 px, the architecture's own target layer) and asserts both rankings. With DEMO_SEED=1
+(65 test images, 12 on their own background) it passed too: 0.446 vs 0.403 overall, 0.495 vs 0.393
+on own backgrounds (accuracy 83% vs 98%, ROAD combined 0.28 vs 0.41).
 
-Run it alone, with the numbers printed: `pytest tests/explain/test_demo_background_reliance.py -s`.
+Run it alone, with the numbers printed: `pytest tests/explain/test_demo_background_reliance.py -s`
+(DEMO_SEED=1 for another demo seed).
 """
 
 import json
+import os
 import time
 from collections import Counter
 
@@ -45,6 +49,7 @@ from robustness.services.training import training_run_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
+DEMO_SEED = int(os.environ.get("DEMO_SEED", 0))
 IMG_SIZE = 64
 EPOCHS = 12
 
@@ -67,9 +72,9 @@ def test_grad_cam_background_reliance_is_higher_for_the_model_trained_on_the_bia
     started = time.monotonic()
     stamps, backgrounds = demo_source_dirs()
     bank_size = len(demo_sources_load(stamps_dir=stamps, backgrounds_dir=backgrounds).backgrounds)
-    biased = demo_dataset_build(config=DemoConfig(seed=0, size=420), name="demo-biased")
+    biased = demo_dataset_build(config=DemoConfig(seed=DEMO_SEED, size=420), name="demo-biased")
     debiased = demo_dataset_build(
-        config=DemoConfig(seed=0, size=420, own_background_rate=1 / bank_size), name="demo-debiased"
+        config=DemoConfig(seed=DEMO_SEED, size=420, own_background_rate=1 / bank_size), name="demo-debiased"
     )
     truth = {name: demo_truth_records(result.version) for name, result in (("b", biased), ("d", debiased))}
     train = {name: [r for r in records.values() if r["split"] == "train"] for name, records in truth.items()}

@@ -79,10 +79,11 @@ def test_django_setup_imports_no_heavy_library():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="curation/embeddings/selectors/sets.py imports curation/embeddings/encoders.py (torch) and "
-    "curation/ml/similarity (FAISS), reached from the embeddings, pruning, review and frontend URLconfs; "
-    "robustness/apis.py and robustness/evaluation/apis.py import their torch services; "
-    "curation/review/services/confident_learning.py imports cleanlab. Remove this mark when they are deferred.",
+    reason="curation/embeddings/selectors/sets.py imports the encoders (torch) and curation/ml/similarity (FAISS), "
+    "reached from the embeddings, review and frontend URLconfs; robustness/apis.py imports torch modules and the "
+    "training service; robustness/evaluation/services (torch) is imported by robustness/evaluation/apis.py, "
+    "explain/services/runs.py and explain/spurious/services/features.py; curation/review/services/"
+    "confident_learning.py imports cleanlab. Remove this mark when they are deferred.",
 )
 def test_url_confs_and_admin_import_no_heavy_library():
     # given a fresh process

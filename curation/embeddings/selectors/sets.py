@@ -12,15 +12,17 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db.models import QuerySet
 
 from core.api_errors import ApplicationError
-from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 from curation.embeddings.files import CorruptEmbeddingFile, storage_local_path
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
-from curation.ml.similarity import FaissIndex
+
+if TYPE_CHECKING:  # torch and FAISS load when a set is searched, not when the URLconf is imported
+    from curation.ml.similarity import FaissIndex
 
 DEFAULT_NEIGHBOURS = 12
 MAX_NEIGHBOURS = 200
@@ -105,6 +107,8 @@ def embedding_set_index(embedding_set: EmbeddingSet) -> FaissIndex:
             _index_cache.move_to_end(key)
             return _index_cache[key]
     path = storage_local_path(embedding_set.index_key, sha256=embedding_set.index_checksum)
+    from curation.ml.similarity import FaissIndex
+
     index = FaissIndex.load(path)
     with _index_lock:
         _index_cache[key] = index
@@ -160,6 +164,8 @@ def text_search(*, embedding_set: EmbeddingSet, text: str, k: int = DEFAULT_NEIG
             f"{embedding_set.encoder_name} embeds images only (no text tower): search by text needs an open_clip set",
             code="no_text_tower",
         )
+    from curation.embeddings.encoders import EncoderUnavailable, encoder_load
+
     try:
         encoder = encoder_load(embedding_set.encoder_name)
     except EncoderUnavailable as exc:

@@ -18,10 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from cleanlab.filter import find_label_issues
-from cleanlab.multilabel_classification import filter as multilabel_filter
-from cleanlab.multilabel_classification import rank as multilabel_rank
-from cleanlab.rank import get_label_quality_scores
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -96,6 +92,9 @@ class LabelIssues:
 
 def label_issues_single(labels: np.ndarray, probabilities: np.ndarray) -> LabelIssues:
     """Confident learning on single labels (cleanlab, prune by noise rate)."""
+    from cleanlab.filter import find_label_issues  # cleanlab loads when proposals are made, not at start-up
+    from cleanlab.rank import get_label_quality_scores
+
     is_issue = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)
     quality = get_label_quality_scores(labels, probabilities, method="self_confidence")
     return LabelIssues(np.asarray(is_issue, dtype=bool), 1.0 - np.asarray(quality))
@@ -103,6 +102,9 @@ def label_issues_single(labels: np.ndarray, probabilities: np.ndarray) -> LabelI
 
 def label_issues_multilabel(label_lists: list[list[int]], probabilities: np.ndarray) -> LabelIssues:
     """Confident learning on label sets (cleanlab's multi-label variant)."""
+    from cleanlab.multilabel_classification import filter as multilabel_filter
+    from cleanlab.multilabel_classification import rank as multilabel_rank
+
     is_issue = multilabel_filter.find_label_issues(label_lists, probabilities, n_jobs=1)
     quality = multilabel_rank.get_label_quality_scores(label_lists, probabilities)
     return LabelIssues(np.asarray(is_issue, dtype=bool), 1.0 - np.asarray(quality))

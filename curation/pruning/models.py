@@ -108,10 +108,14 @@ class PruneDecision(models.Model):
     """What a prune run decided for one sample, and why (reason codes of curation.ml.pruning.PruneReason)."""
 
     # The unique (prune_run, sample) index serves lookups by run: no separate prune_run index.
-    prune_run = models.ForeignKey(PruneRun, on_delete=models.CASCADE, related_name="decisions", db_index=False)
-    # No database constraint on the sample links: a run names only members of its version, which
-    # PROTECTs its run (PruneRun.version) and its samples (VersionSample.sample) and never changes.
-    # The per-row checks at commit cost 2/3 of writing a run's decisions (17 of 27 s per 200k rows).
+    # No database constraints on the foreign keys: the decisions are written by COPY in the same
+    # transaction that creates their run (Django still CASCADEs a deleted run's decisions), and a run
+    # names only members of its version, which PROTECTs its run (PruneRun.version) and its samples
+    # (VersionSample.sample) and never changes. Per-row checks at commit cost 2/3 of writing a run's
+    # decisions (17 of 27 s per 200k rows for the sample links; the run link's trigger fired per row too).
+    prune_run = models.ForeignKey(
+        PruneRun, on_delete=models.CASCADE, related_name="decisions", db_index=False, db_constraint=False
+    )
     sample = models.ForeignKey("curation.Sample", on_delete=models.PROTECT, related_name="+", db_constraint=False)
     keep = models.BooleanField()
     # A curation.ml.pruning.PruneReason code (no choices here: importing the ML package at start-up loads FAISS).

@@ -65,7 +65,17 @@ def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer,
         nav = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
         return re.findall(r">([^<>]+)</a>", nav)
 
-    everyone = ["Jobs", "Embeddings", "Pruning", "Review", "Training", "Evaluations"]
+    everyone = [
+        "Jobs",
+        "Embeddings",
+        "Pruning",
+        "Review",
+        "Training",
+        "Evaluations",
+        "Grad-CAM",
+        "Spurious",
+        "Synthetic",
+    ]
     assert nav_links(pages[viewer.username]) == ["Datasets", *everyone, "API docs"]
     assert nav_links(pages[curator.username]) == ["Datasets", "Import", *everyone, "Exports", "API docs"]
     assert nav_links(pages[admin_user.username]) == ["Datasets", "Import", *everyone, "Exports", "Admin", "API docs"]

@@ -157,6 +157,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ExportFormatEnum": "curation.exports.models.ExportFormat",
         "ImportFormatEnum": "curation.services.imports.IMPORT_FORMATS",
+        "CamMethodEnum": "explain.models.CamMethod",
     },
 }
 

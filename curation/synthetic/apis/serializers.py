@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from curation.apis.serializers import sample_media_path
+from curation.models import Split
 from curation.pruning.apis.serializers import JobAcceptedOutputSerializer  # noqa: F401  (one schema component)
 from curation.synthetic.models import GenerationMode, ReviewStatus
 
@@ -130,9 +131,9 @@ class BulkReviewOutputSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
 
 
-class ApplyInputSerializer(serializers.Serializer):
+class SyntheticApplyInputSerializer(serializers.Serializer):
     base_version = serializers.IntegerField(required=False, allow_null=True)
-    split = serializers.ChoiceField(choices=["train", "val", "test", "unassigned"], required=False, default="train")
+    split = serializers.ChoiceField(choices=Split.choices, required=False, default=Split.TRAIN)
 
 
 class ApplyOutputSerializer(serializers.Serializer):

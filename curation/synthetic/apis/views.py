@@ -104,7 +104,7 @@ class SyntheticBatchListApi(ReadApi):
         operation_id="synthetic_batch_list",
         tags=["synthetic"],
         parameters=[OpenApiParameter("version", OpenApiTypes.INT)],
-        responses={200: s.BatchOutputSerializer(many=True), **ERRORS},
+        responses={200: s.BatchOutputSerializer(many=True), 400: INVALID[400], **ERRORS},
     )
     def get(self, request: Request) -> Response:
         version = request.query_params.get("version")
@@ -117,7 +117,9 @@ class SyntheticBatchListApi(ReadApi):
 class SyntheticBatchDetailApi(ReadApi):
     """A batch: its generator and spec, every setting, the plan's size, skipped items and review counts."""
 
-    @extend_schema(operation_id="synthetic_batch_detail", tags=["synthetic"], responses={200: s.BatchOutputSerializer})
+    @extend_schema(
+        operation_id="synthetic_batch_detail", tags=["synthetic"], responses={200: s.BatchOutputSerializer, **ERRORS}
+    )
     def get(self, request: Request, batch_id: int) -> Response:
         return Response(batch_body(_batch_or_404(batch_id)))
 
@@ -199,12 +201,12 @@ class SyntheticBatchApplyApi(CurateApi):
     @extend_schema(
         operation_id="synthetic_batch_apply",
         tags=["synthetic"],
-        request=s.ApplyInputSerializer,
+        request=s.SyntheticApplyInputSerializer,
         responses={201: s.ApplyOutputSerializer, **INVALID, **ERRORS},
     )
     def post(self, request: Request, batch_id: int) -> Response:
         batch = _batch_or_404(batch_id)
-        data = s.ApplyInputSerializer(data=request.data)
+        data = s.SyntheticApplyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         base = None
         if data.validated_data.get("base_version") is not None:

@@ -236,12 +236,15 @@ INSERT_SAMPLES = """
         CASE WHEN g %% 10 = 0 THEN 'synthetic' ELSE 'real' END, '', '{}', now()
     FROM generate_series(1, %(count)s) AS g
 """
-# Members of a version: every `step`-th sample of the dataset, labels and splits cycling by id.
+# Members of a version: every `step`-th sample of the dataset counted from its first (the generate_series
+# number g, whatever the id sequence's offset: v2 then holds the synthetic g % 10 == 0); labels and splits
+# cycle by id.
 INSERT_MEMBERS = """
     INSERT INTO curation_versionsample (version_id, sample_id, split, label, label_origin, labels)
     SELECT %(version)s, id, (ARRAY['train', 'val', 'test'])[id %% 3 + 1],
         (ARRAY['cat', 'dog', 'bird', 'fish'])[id %% 4 + 1], 'import', '[]'
-    FROM curation_sample WHERE dataset_id = %(dataset)s AND id %% %(step)s = 0
+    FROM curation_sample WHERE dataset_id = %(dataset)s
+        AND (id - (SELECT min(id) FROM curation_sample WHERE dataset_id = %(dataset)s) + 1) %% %(step)s = 0
 """
 
 

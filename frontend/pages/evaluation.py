@@ -18,6 +18,7 @@ from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from core.storage import blob_open
 from curation.models import DatasetVersion
+from frontend.pages.run_lists import newest_first_page, version_label
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.selectors import (
     compare_figures,
@@ -66,21 +67,14 @@ class EvaluationStartForm(forms.Form):
     max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
 
 
-def _version_label(version: DatasetVersion) -> str:
-    return f"{version.dataset.name} v{version.number} ({version.sample_count} samples)"
-
-
 @capability_required(Capability.VIEW)
 def evaluation_list(request: HttpRequest) -> HttpResponse:
     """Runs newest first in keyset pages (`?before=<id>`); tick runs to compare them."""
     runs = evaluation_run_list()
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        runs = runs.filter(pk__lt=int(before))
-    page = list(runs[: RUNS_PAGE_SIZE + 1])
+    shown, next_before = newest_first_page(request, runs, RUNS_PAGE_SIZE)
     context = {
-        "runs": page[:RUNS_PAGE_SIZE],
-        "next_before": page[RUNS_PAGE_SIZE - 1].pk if len(page) > RUNS_PAGE_SIZE else None,
+        "runs": shown,
+        "next_before": next_before,
         "can_start": user_can(request.user, Capability.RUN_GPU_JOBS),
         "nav_section": "evaluations",
     }
@@ -92,7 +86,7 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
 def evaluation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report page."""
     form = EvaluationStartForm(request.POST or None)
-    form.fields["version"].label_from_instance = _version_label  # type: ignore[attr-defined]
+    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     form.fields["baseline"].label_from_instance = run_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -34,6 +34,7 @@ from explain.selectors import (
     sample_explanation_list,
 )
 from explain.services import explanation_run_create
+from frontend.pages.run_lists import newest_first_page, version_label
 from robustness.models import TrainedModel
 
 RUNS_PAGE_SIZE = 50
@@ -59,21 +60,14 @@ class ExplanationStartForm(forms.Form):
     road = forms.BooleanField(required=False, initial=True, label="ROAD faithfulness (slower)")
 
 
-def _version_label(version: DatasetVersion) -> str:
-    return f"{version.dataset.name} v{version.number} ({version.sample_count} samples)"
-
-
 @capability_required(Capability.VIEW)
 def explanation_list(request: HttpRequest) -> HttpResponse:
     """Runs newest first in keyset pages (`?before=<id>`); pick two to see side by side."""
     runs = explanation_run_list()
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        runs = runs.filter(pk__lt=int(before))
-    page = list(runs[: RUNS_PAGE_SIZE + 1])
+    shown, next_before = newest_first_page(request, runs, RUNS_PAGE_SIZE)
     context = {
-        "runs": page[:RUNS_PAGE_SIZE],
-        "next_before": page[RUNS_PAGE_SIZE - 1].pk if len(page) > RUNS_PAGE_SIZE else None,
+        "runs": shown,
+        "next_before": next_before,
         "can_start": user_can(request.user, Capability.RUN_GPU_JOBS),
         "nav_section": "explanations",
     }
@@ -85,7 +79,7 @@ def explanation_list(request: HttpRequest) -> HttpResponse:
 def explanation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report."""
     form = ExplanationStartForm(request.POST or None, initial={"road": True})
-    form.fields["version"].label_from_instance = _version_label  # type: ignore[attr-defined]
+    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         params: dict[str, Any] = {"split": data["split"], "max_samples": data["max_samples"]}

@@ -27,6 +27,7 @@ from explain.spurious.selectors import (
 )
 from explain.spurious.services import spurious_report_create
 from explain.spurious.services.reports import report_headline
+from frontend.pages.run_lists import newest_first_page, version_label
 from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
@@ -52,21 +53,14 @@ class SpuriousReportStartForm(forms.Form):
     seed = forms.IntegerField(min_value=0, initial=0)
 
 
-def _version_label(version: DatasetVersion) -> str:
-    return f"{version.dataset.name} v{version.number} ({version.sample_count} samples)"
-
-
 @capability_required(Capability.VIEW)
 def spurious_report_list_page(request: HttpRequest) -> HttpResponse:
     """Reports newest first in keyset pages (`?before=<id>`)."""
     reports = spurious_report_list()
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        reports = reports.filter(pk__lt=int(before))
-    page = list(reports[: REPORTS_PAGE_SIZE + 1])
+    shown, next_before = newest_first_page(request, reports, REPORTS_PAGE_SIZE)
     context = {
-        "reports": page[:REPORTS_PAGE_SIZE],
-        "next_before": page[REPORTS_PAGE_SIZE - 1].pk if len(page) > REPORTS_PAGE_SIZE else None,
+        "reports": shown,
+        "next_before": next_before,
         "can_start": user_can(request.user, Capability.RUN_GPU_JOBS),
         "nav_section": "spurious",
     }
@@ -78,7 +72,7 @@ def spurious_report_list_page(request: HttpRequest) -> HttpResponse:
 def spurious_report_start_page(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the report and its job and opens the report page."""
     form = SpuriousReportStartForm(request.POST or None)
-    form.fields["version"].label_from_instance = _version_label  # type: ignore[attr-defined]
+    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         params = {k: data[k] for k in ("split", "max_samples", "swaps_per_image", "min_support", "seed")}

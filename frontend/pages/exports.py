@@ -21,6 +21,7 @@ from curation.exports.selectors import export_list
 from curation.exports.services.exports import export_submit
 from curation.exports.services.writing import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
 from curation.models import DatasetVersion
+from frontend.pages.run_lists import newest_first_page
 
 EXPORT_PAGE_SIZE = 50
 
@@ -60,16 +61,12 @@ def version_export(request: HttpRequest, dataset_id: int, number: int) -> HttpRe
 @capability_required(Capability.CURATE)
 def export_list_page(request: HttpRequest) -> HttpResponse:
     """The user's exports (an admin's: everyone's), newest first, in keyset pages (`?before=<id>`)."""
-    exports = export_list(user=request.user)
+    shown, next_before = newest_first_page(request, export_list(user=request.user), EXPORT_PAGE_SIZE)
     before = request.GET.get("before", "")
-    if before.isdigit():
-        exports = exports.filter(pk__lt=int(before))
-    page = list(exports[: EXPORT_PAGE_SIZE + 1])
-    shown = page[:EXPORT_PAGE_SIZE]
     context: dict[str, Any] = {
         "exports": shown,
         "polling": any(export.job is not None and not export.job.is_finished for export in shown),
-        "next_before": shown[-1].pk if len(page) > EXPORT_PAGE_SIZE else None,
+        "next_before": next_before,
         "before": before if before.isdigit() else "",
         "nav_section": "exports",
     }

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required
+from frontend.pages.run_lists import newest_first_page
 from jobs import selectors
 from jobs.models import Job, JobStatus
 from jobs.runtime import JOB_KINDS
@@ -31,13 +32,10 @@ def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in JobStatus.values else ""
     jobs = selectors.job_list(user=request.user, kind=kind or None, status=status or None)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        jobs = jobs.filter(pk__lt=int(before))
-    page = list(jobs[: JOB_PAGE_SIZE + 1])
+    shown, next_before = newest_first_page(request, jobs, JOB_PAGE_SIZE)
     context = {
-        "jobs": page[:JOB_PAGE_SIZE],
-        "next_before": page[JOB_PAGE_SIZE - 1].pk if len(page) > JOB_PAGE_SIZE else None,
+        "jobs": shown,
+        "next_before": next_before,
         "kind": kind,
         "status": status,
         "kinds": sorted(JOB_KINDS),

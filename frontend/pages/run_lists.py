@@ -1,4 +1,7 @@
-"""Pieces shared by the pages that list runs of a model on a version (evaluations, Grad-CAM, spurious reports)."""
+"""Pieces shared by the list pages: keyset paging (runs, jobs, exports) and the start forms' version label.
+
+The run pages list runs of a model on a version (evaluations, Grad-CAM, spurious reports).
+"""
 
 from typing import Any
 

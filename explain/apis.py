@@ -9,15 +9,19 @@ and creates nothing. A run whose model was deleted still reads: `trained_model` 
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import ApplicationError
 from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
+from core.storage import blob_open
 from curation.apis.serializers import ErrorOutputSerializer
 from curation.models import DatasetVersion
 from explain.models import CamMethod, ExplanationRun, SampleExplanation
@@ -27,10 +31,22 @@ from explain.selectors import (
     explanation_run_list,
     explanation_scores_summary,
     explanation_summary,
+    raw_map_file_key,
+    raw_map_files,
     sample_explanation_list,
 )
 from explain.services import explanation_run_create
 from robustness.models import TrainedModel
+
+
+def raw_map_file_url(run_id: int, name: str) -> str:
+    return f"/api/explanations/{run_id}/raw/{name}"
+
+
+class RawMapFileOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    samples = serializers.IntegerField(help_text="Samples whose maps the file holds.")
+    url = serializers.CharField(help_text="Download: .npz of sample_ids (N), raw (N x h x w float32), targets (N).")
 
 
 class ExplanationRunOutputSerializer(serializers.ModelSerializer):
@@ -54,9 +70,10 @@ class ExplanationRunOutputSerializer(serializers.ModelSerializer):
 class ExplanationRunDetailOutputSerializer(ExplanationRunOutputSerializer):
     headline = serializers.SerializerMethodField(help_text="Overall scores and background reliance per class.")
     scores = serializers.SerializerMethodField(help_text="overall, per_class, misclassified, correct, by_background.")
+    raw_files = serializers.SerializerMethodField()
 
     class Meta(ExplanationRunOutputSerializer.Meta):
-        fields = (*ExplanationRunOutputSerializer.Meta.fields, "headline", "scores")
+        fields = (*ExplanationRunOutputSerializer.Meta.fields, "headline", "scores", "raw_files")
         read_only_fields = fields
 
     def get_headline(self, run: ExplanationRun) -> dict[str, Any]:
@@ -64,6 +81,14 @@ class ExplanationRunDetailOutputSerializer(ExplanationRunOutputSerializer):
 
     def get_scores(self, run: ExplanationRun) -> dict[str, Any]:
         return run.summary or explanation_scores_summary(run)
+
+    @extend_schema_field(RawMapFileOutputSerializer(many=True))
+    def get_raw_files(self, run: ExplanationRun) -> list[dict[str, Any]]:
+        """The .npz files of unscaled maps (one per batch), with their download URLs."""
+        return [
+            {"name": f["name"], "samples": f["samples"], "url": raw_map_file_url(run.pk, f["name"])}
+            for f in raw_map_files(run)
+        ]
 
 
 class ExplanationRunPageOutputSerializer(serializers.Serializer):
@@ -211,15 +236,19 @@ class ExplanationDetailApi(APIView):
 class SampleExplanationOutputSerializer(serializers.ModelSerializer):
     sample = serializers.IntegerField(source="sample_id")
     images = serializers.SerializerMethodField(help_text="URLs of the model input, heatmap and overlay PNGs.")
+    raw_url = serializers.SerializerMethodField(help_text="The .npz with this sample's raw map (row raw_index).")
 
     class Meta:
         model = SampleExplanation
         fields = (
             "id", "sample", "label", "predicted", "explained_class", "confidence", "correct", "has_mask",
             "own_background", "pointing_hit", "energy_inside", "background_reliance", "road_combined",
-            "confidence_drop", "raw_key", "raw_index", "images",
+            "confidence_drop", "raw_key", "raw_index", "raw_url", "images",
         )  # fmt: skip
         read_only_fields = fields
+
+    def get_raw_url(self, row: SampleExplanation) -> str:
+        return raw_map_file_url(row.run_id, row.raw_key.rsplit("/", 1)[-1])
 
     def get_images(self, row: SampleExplanation) -> dict[str, str]:
         base = f"/explanations/{row.run_id}/samples/{row.sample_id}"
@@ -288,3 +317,40 @@ class ExplanationSampleListApi(APIView):
         paginator = SampleCursorPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(SampleExplanationOutputSerializer(page, many=True).data)
+
+
+class ExplanationRawMapsApi(APIView):
+    """Download one of a run's .npz files of unscaled maps: sample_ids (N), raw (N x h x w float32), targets (N).
+
+    The maps are at the target layer's resolution, before upsampling and scaling (what the PNGs show).
+    """
+
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        operation_id="explanation_raw_maps_download",
+        tags=["explanations"],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(
+                ErrorOutputSerializer, description="not_found: unknown run, or no such file in it; file_not_found."
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request, run_id: int, file_name: str) -> FileResponse:
+        run = _run_or_404(run_id)
+        key = raw_map_file_key(run, file_name)
+        if key is None:
+            raise NotFound(f"Explanation run {run.pk} has no file named {file_name!r}.")
+        try:
+            handle = blob_open(key)
+        except FileNotFoundError:
+            raise ApplicationError(f"{file_name} is missing from storage.", code="file_not_found", status_code=404)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"explanation-{run.pk}-{file_name}",
+            content_type="application/octet-stream",
+        )

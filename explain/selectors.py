@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from explain.models import ExplanationRun, SampleExplanation
 
@@ -36,6 +36,19 @@ def explanation_run_list(
 
 def explanation_run_get(run_id: int) -> ExplanationRun | None:
     return explanation_run_list().filter(pk=run_id).first()
+
+
+def raw_map_files(run: ExplanationRun) -> list[dict[str, Any]]:
+    """The run's stored .npz files of unscaled maps, in batch order: name (the file's), key, samples in it."""
+    rows = SampleExplanation.objects.filter(run=run).values("raw_key").annotate(samples=Count("id")).order_by("raw_key")
+    files = rows.values_list("raw_key", "samples")
+    return [{"name": key.rsplit("/", 1)[-1], "key": key, "samples": samples} for key, samples in files]
+
+
+def raw_map_file_key(run: ExplanationRun, name: str) -> str | None:
+    """The storage key of the run's .npz called `name`, or None when no sample of the run was stored in it."""
+    rows = SampleExplanation.objects.filter(run=run, raw_key__endswith=f"/{name}")
+    return rows.values_list("raw_key", flat=True).first()
 
 
 def run_label(run: ExplanationRun) -> str:

@@ -13,4 +13,9 @@ urlpatterns = [
         apis.ExplanationSampleListApi.as_view(),
         name="api-explanation-samples",
     ),
+    path(
+        "explanations/<int:run_id>/raw/<str:file_name>",
+        apis.ExplanationRawMapsApi.as_view(),
+        name="api-explanation-raw-maps",
+    ),
 ]

@@ -184,6 +184,10 @@ def explanation_run_kwargs(world: World) -> dict[str, Any]:
     return {"run_id": run.pk}
 
 
+def explanation_raw_maps_kwargs(world: World) -> dict[str, Any]:
+    return {**explanation_run_kwargs(world), "file_name": "absent.npz"}
+
+
 def explanation_image_kwargs(world: World) -> dict[str, Any]:
     return {**explanation_run_kwargs(world), "sample_id": world.sample.pk, "kind": "overlay"}
 
@@ -341,6 +345,7 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-explanation-start": [post(ADMIN)],
     "api-explanation-detail": [get(VIEWER, explanation_run_kwargs)],
     "api-explanation-samples": [get(VIEWER, explanation_run_kwargs)],
+    "api-explanation-raw-maps": [get(VIEWER, explanation_raw_maps_kwargs)],
     "frontend:explanation_list": [get(VIEWER)],
     "frontend:explanation_start": [get(ADMIN), post(ADMIN)],
     "frontend:explanation_compare": [get(VIEWER)],

@@ -3,7 +3,8 @@
 import pytest
 from django.test import Client
 
-from core.storage import blob_read
+from core.storage import blob_delete, blob_read
+from explain.ml.overlays import raw_maps_load
 from explain.models import ExplanationRun, SampleExplanation
 from explain.services import explanation_run_create
 from jobs.models import Job, JobStatus
@@ -125,6 +126,49 @@ def test_samples_api_lists_per_sample_scores_with_filters_and_nulls_where_there_
     assert ids == sorted(SampleExplanation.objects.filter(run=run).values_list("id", flat=True))
     missing = client.get("/api/explanations/999999/samples/")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_raw_maps_download_as_the_stored_npz_of_each_batch(viewer, finished):
+    # given a run of 6 samples explained in batches of 4
+    run = finished()
+    client = signed_in(viewer)
+
+    # when a viewer reads the run's raw files and downloads each
+    files = client.get(f"/api/explanations/{run.pk}/").json()["raw_files"]
+    downloads = {f["name"]: client.get(f["url"]) for f in files}
+
+    # then there is one .npz per batch, as stored, and each sample's raw_url and raw_index find its map
+    assert [(f["name"], f["samples"]) for f in files] == [("batch-00000.npz", 4), ("batch-00001.npz", 2)]
+    keys = set(SampleExplanation.objects.filter(run=run).values_list("raw_key", flat=True))
+    for name, response in downloads.items():
+        assert response.status_code == 200 and response["Content-Type"] == "application/octet-stream"
+        assert response["Content-Disposition"] == f'attachment; filename="explanation-{run.pk}-{name}"'
+        key = next(k for k in keys if k.endswith("/" + name))
+        assert b"".join(response.streaming_content) == blob_read(key)
+    for row in client.get(f"/api/explanations/{run.pk}/samples/").json()["results"]:
+        name = row["raw_url"].rsplit("/", 1)[-1]
+        stored = raw_maps_load(blob_read(next(k for k in keys if k.endswith("/" + name))))
+        assert int(stored["sample_ids"][row["raw_index"]]) == row["sample"]
+
+
+def test_raw_maps_download_refuses_other_files_with_a_structured_404(viewer, finished):
+    # given two runs, one of whose files was lost from storage
+    run, other = finished(), finished()
+    client = signed_in(viewer)
+    lost = SampleExplanation.objects.filter(run=other).order_by("raw_key").last()
+    blob_delete(lost.raw_key)
+
+    # when a viewer asks for a name no sample of the run was stored in, or the lost file
+    unknown = client.get(f"/api/explanations/{run.pk}/raw/batch-00009.npz")
+    traversal = client.get(f"/api/explanations/{run.pk}/raw/..%2F..%2Fsecret.npz")
+    missing = client.get(f"/api/explanations/{other.pk}/raw/{lost.raw_key.rsplit('/', 1)[-1]}")
+    no_run = client.get("/api/explanations/999999/raw/batch-00000.npz")
+
+    # then each is a 404 with a stable code
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+    assert traversal.status_code == 404
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "file_not_found")
+    assert (no_run.status_code, no_run.json()["error"]["code"]) == (404, "not_found")
 
 
 def test_report_page_shows_scores_per_class_with_charts(viewer, finished):

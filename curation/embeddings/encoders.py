@@ -8,10 +8,12 @@ one-line reason for people: an unknown name, or weights that are not there (with
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-import torch
+from curation.ml.encoder_registry import registered_encoder_families
 
-from curation.ml.encoders import Encoder, WeightsUnavailable, create_encoder, registered_encoder_families
+if TYPE_CHECKING:  # torch loads when an encoder is built, not when a name is checked
+    from curation.ml.encoders import Encoder
 
 _cache_lock = threading.Lock()
 _cached: tuple[tuple[str, str], Encoder] | None = None
@@ -41,6 +43,8 @@ def encoder_name_check(name: str) -> str:
 def resolve_device(device: str = "auto") -> str:
     """ "auto" -> "cuda" when a GPU is visible, else "cpu"; anything else is returned as given."""
     if device == "auto":
+        import torch  # loaded on use: web processes check names without torch
+
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
@@ -51,6 +55,8 @@ def encoder_load(name: str, *, device: str = "auto") -> Encoder:
     Raises EncoderUnavailable: code "unknown_encoder" (bad name or argument) or "weights_unavailable".
     """
     global _cached
+    from curation.ml.encoders import WeightsUnavailable, create_encoder  # torch, open_clip: a worker's work
+
     key = (encoder_name_check(name), resolve_device(device))
     with _cache_lock:
         if _cached is not None and _cached[0] == key:

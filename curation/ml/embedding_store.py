@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.ml.encoders import EncoderSpec
+from curation.ml.encoder_registry import EncoderSpec
 
 EMBEDDINGS_FILE = "embeddings.npy"
 ROW_IDS_FILE = "row_ids.npy"

@@ -29,7 +29,7 @@ from curation.embeddings.selectors.maps import COLOR_OPTIONS, Viewport, embeddin
 from curation.embeddings.services.duplicates import duplicate_params_validate, duplicate_run_submit
 from curation.embeddings.services.embedding_jobs import embed_params_validate, embedding_set_submit
 from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
-from curation.ml.encoders import DEFAULT_ENCODER, registered_encoder_families
+from curation.ml.encoder_registry import DEFAULT_ENCODER, registered_encoder_families
 from curation.models import Dataset, DatasetVersion, VersionSample
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import version_by_number

@@ -30,7 +30,7 @@ from curation.embeddings.services.embedding_jobs import (
     embed_params_validate,
     embedding_set_submit,
 )
-from curation.ml.encoders import DEFAULT_ENCODER
+from curation.ml.encoder_registry import DEFAULT_ENCODER
 
 ERRORS_READ = {
     401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated (code not_authenticated)."),

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import numpy as np
@@ -36,9 +36,10 @@ from django.utils import timezone
 
 from core.storage import blob_read
 from curation.embeddings.models import ChunkStatus, EmbeddingChunk, EmbeddingSet
-from curation.ml.embedding import embed_images
-from curation.ml.encoders import Encoder
 from curation.models import VersionSample
+
+if TYPE_CHECKING:  # torch loads when a chunk is computed, not when the embed API is imported
+    from curation.ml.encoders import Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def chunk_compute(
     An image that cannot be read (missing from storage, not an image) is skipped and reported in the
     chunk's `failures`. If this claim was superseded meanwhile, the output is deleted and False returned.
     """
+    from curation.ml.embedding import embed_images  # torch: only a worker computes chunks
+
     with _claim_heartbeat(chunk):
         members = chunk_members(chunk)
         items = [(sample_id, partial(blob_read, key)) for sample_id, key in members]

@@ -11,12 +11,14 @@ Exact groups are compared as sets of file names.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.storage import blob_read
 from curation.demo.truth import truth_groups, truth_loads
-from curation.ml.similarity import DuplicateGroup as FoundGroup
 from curation.models import DatasetVersion, Sample, VersionOperation
+
+if TYPE_CHECKING:  # FAISS loads with the duplicates job, not with this module
+    from curation.ml.similarity import DuplicateGroup as FoundGroup
 
 
 def demo_truth_document(version: DatasetVersion) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.contrib.auth.models import User
@@ -25,17 +25,16 @@ from core.storage import blob_read
 from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 from curation.embeddings.files import CorruptEmbeddingFile
 from curation.embeddings.ml.calibration import DEFAULT_TARGET, Calibration, calibrate
-from curation.embeddings.ml.near_duplicates import cell_search_recall, near_duplicate_pairs
 from curation.embeddings.ml.perturbations import perturbed_copies
 from curation.embeddings.models import DuplicateGroup, DuplicateKind, DuplicateRun, EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import EmbeddingArrays, embedding_set_arrays, embedding_set_index
 from curation.embeddings.services.duplicate_truth import demo_truth_metrics
-from curation.ml.embedding import embed_images
-from curation.ml.similarity import DuplicateGroup as FoundGroup
-from curation.ml.similarity import duplicate_groups
 from curation.models import Sample, SampleAlias
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
+
+if TYPE_CHECKING:  # FAISS and torch load when the job runs, not when the duplicates API is imported
+    from curation.ml.similarity import DuplicateGroup as FoundGroup
 
 FIND_DUPLICATES_JOB_KIND = "find_duplicates"
 DEFAULT_CALIBRATION_IMAGES = 100
@@ -95,6 +94,9 @@ def duplicate_run_submit(*, params: DuplicateParams, requested_by: User | None) 
 def duplicates_job(ctx: JobContext) -> dict[str, Any]:
     """The `find_duplicates` job (params: DuplicateParams). Returns the run id, threshold and counts,
     the search's recall on a sample, and precision/recall against the demo truth when there is one."""
+    from curation.embeddings.ml.near_duplicates import cell_search_recall, near_duplicate_pairs  # FAISS: the job only
+    from curation.ml.similarity import duplicate_groups
+
     params = DuplicateParams(**{k: v for k, v in ctx.params.items() if k in DuplicateParams.__dataclass_fields__})
     embedding_set = EmbeddingSet.objects.select_related("version").filter(pk=params.embedding_set_id).first()
     if embedding_set is None or embedding_set.status != EmbeddingSetStatus.READY:
@@ -129,6 +131,8 @@ def duplicate_threshold_calibrate(
 ) -> Calibration:
     """Perturb up to ``params.calibration_images`` of the set's images, embed the copies with the set's encoder,
     and calibrate the threshold on (original, copy) similarities against nearest-neighbour similarities."""
+    from curation.ml.embedding import embed_images  # torch: only the job calibrates
+
     try:
         encoder = encoder_load(embedding_set.encoder_name)
     except EncoderUnavailable as exc:

@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -34,10 +34,12 @@ from curation.embeddings.services.chunks import (
     set_prefix,
 )
 from curation.embeddings.services.finalize import NothingEmbedded, embedding_set_finalize
-from curation.ml.encoders import Encoder
 from curation.models import DatasetVersion, VersionSample
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
+
+if TYPE_CHECKING:  # torch loads when the job builds its encoder, not when the embed API is imported
+    from curation.ml.encoders import Encoder
 
 logger = logging.getLogger(__name__)
 

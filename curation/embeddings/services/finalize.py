@@ -23,7 +23,6 @@ from curation.embeddings.files import file_sha256, storage_delete_prefix, storag
 from curation.embeddings.models import EmbeddingChunk, EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.services.chunks import chunk_blob_read, claim_stale_before, heartbeat, set_prefix
 from curation.ml.embedding_store import EMBEDDINGS_FILE, ROW_IDS_FILE, EmbeddingWriter
-from curation.ml.similarity import FaissIndex
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +123,8 @@ def _assemble(embedding_set: EmbeddingSet, chunks: list[EmbeddingChunk], rows: i
 
 def _build_index(folder: Path, dim: int) -> str:
     """FAISS inner-product index over the rows (ids = sample ids): flat up to flat_index_max(), IVF beyond."""
+    from curation.ml.similarity import FaissIndex  # FAISS: only the finalizing worker builds an index
+
     embeddings = np.load(folder / EMBEDDINGS_FILE, mmap_mode="r")
     row_ids = np.load(folder / ROW_IDS_FILE, mmap_mode="r")
     index = FaissIndex(dim, flat_max=flat_index_max())

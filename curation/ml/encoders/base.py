@@ -2,21 +2,28 @@
 
 An encoder is built by name through ``create_encoder("family:argument")``; each family registers a
 builder with ``@register_encoder("family")``. Builders check that their weights exist before building
-anything, and raise ``WeightsUnavailable`` (never a silent random init) when they do not.
+anything, and raise ``WeightsUnavailable`` (never a silent random init) when they do not. The spec and
+the registry live in the torch-free ``curation.ml.encoder_registry`` (web processes read them) and are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from curation.ml.encoder_registry import (  # noqa: F401  (re-exported: the names are public here too)
+    EncoderSpec,
+    register_encoder,
+    registered_encoder_builders,
+    registered_encoder_families,
+)
 
 Preprocess = Callable[[Image.Image], torch.Tensor]
 Tokenizer = Callable[[list[str]], torch.Tensor]
@@ -30,40 +37,6 @@ class WeightsUnavailable(RuntimeError):
 
 class NoTextTower(TypeError):
     """The encoder embeds images only."""
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """What produced a set of embeddings, stored beside them (JSON via ``to_dict``/``from_dict``).
-
-    name: the registry name the encoder was created from; family, arch: what was built; weights: the
-    pretrained tag, local path or packaged file; dim: embedding width; mean, std, input_size (h, w),
-    interpolation, resize_mode, crop_pct: the model's own preprocessing; dtype: how embeddings are stored.
-    """
-
-    name: str
-    family: str
-    arch: str
-    weights: str
-    dim: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    input_size: tuple[int, int]
-    has_text_tower: bool
-    interpolation: str = "bicubic"
-    resize_mode: str = "shortest"
-    crop_pct: float = 1.0
-    dtype: str = "float16"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EncoderSpec:
-        tuples = {"mean", "std", "input_size"}
-        known = {f.name for f in dataclasses.fields(cls)}
-        fields: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items() if k in known}
-        return cls(**fields)
 
 
 def resolve_autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
@@ -164,30 +137,6 @@ class Encoder(ABC):
 EncoderBuilder = Callable[..., Encoder]
 
 
-_ENCODER_FAMILIES: dict[str, EncoderBuilder] = {}
-
-
-def register_encoder(family: str) -> Callable[[EncoderBuilder], EncoderBuilder]:
-    """Register ``builder(argument, *, device, precision, **options)`` for names ``family`` or ``family:argument``."""
-
-    def decorate(builder: EncoderBuilder) -> EncoderBuilder:
-        if family in _ENCODER_FAMILIES:
-            raise ValueError(f"encoder family {family!r} is already registered")
-        _ENCODER_FAMILIES[family] = builder
-        return builder
-
-    return decorate
-
-
-def registered_encoder_families() -> tuple[str, ...]:
-    return tuple(sorted(_ENCODER_FAMILIES))
-
-
-def registered_encoder_builders() -> dict[str, EncoderBuilder]:
-    """family -> builder (a copy); a builder's ``__module__`` tells production families from test-only ones."""
-    return dict(_ENCODER_FAMILIES)
-
-
 def create_encoder(
     name: str, *, device: str | torch.device = "cpu", precision: str = "auto", **options: Any
 ) -> Encoder:
@@ -199,7 +148,7 @@ def create_encoder(
     Raises WeightsUnavailable within seconds when the weights are missing, ValueError for a bad name.
     """
     family, _, argument = name.partition(":")
-    builder = _ENCODER_FAMILIES.get(family)
+    builder: EncoderBuilder | None = registered_encoder_builders().get(family)
     if builder is None:
         raise ValueError(
             f"unknown encoder family {family!r} in {name!r}; known: {', '.join(registered_encoder_families())}"

@@ -11,7 +11,6 @@ from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion
 from curation.review.ml import proposals as ml
 from curation.review.models import ProposalSource
-from curation.review.services.model_scores import trained_model_probabilities, zero_shot_text_embeddings
 from curation.review.services.proposal_inputs import (
     Members,
     Proposal,
@@ -27,6 +26,8 @@ Progress = Callable[[int, int, str], None]
 def model_topk(
     params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
 ) -> tuple[list[Proposal], dict[str, Any]]:
+    from curation.review.services.model_scores import trained_model_probabilities  # torch: the proposals job only
+
     names, probabilities = trained_model_probabilities(
         trained_model_id=params.id_of("trained_model_id"),
         sample_ids=members.sample_ids,
@@ -41,6 +42,8 @@ def model_topk(
 def clip_zero_shot(
     params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
 ) -> tuple[list[Proposal], dict[str, Any]]:
+    from curation.review.services.model_scores import zero_shot_text_embeddings  # torch: the proposals job only
+
     embedding_set = EmbeddingSet.objects.get(pk=params.id_of("embedding_set_id"))
     names = list(version.dataset.classes) or class_order(version, members)
     report(0, 2, "embedding class prompts")

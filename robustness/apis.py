@@ -14,13 +14,11 @@ from rest_framework.views import APIView
 from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
 from curation.models import DatasetVersion
-from robustness.ml.augmentations import AUGMENTATIONS, DEFAULT_AUGMENTATION
-from robustness.ml.devices import PRECISIONS
-from robustness.ml.models import model_names
-from robustness.ml.training import OPTIMIZERS
+from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
+from robustness.ml.model_names import architecture_names
+from robustness.ml.training_options import OPTIMIZERS, PRECISIONS
 from robustness.models import TrainedModel, TrainingRun
 from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list
-from robustness.services.training import training_run_start
 
 
 class TrainingRunOutputSerializer(serializers.ModelSerializer):
@@ -96,7 +94,7 @@ class TrainingRunStartApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(help_text="id of the dataset version")
-        arch = serializers.ChoiceField(choices=model_names())
+        arch = serializers.ChoiceField(choices=architecture_names())
         epochs = serializers.IntegerField(default=10, min_value=1, max_value=1000)
         batch_size = serializers.IntegerField(default=64, min_value=1, max_value=4096)
         lr = serializers.FloatField(default=1e-3, min_value=0)
@@ -119,6 +117,8 @@ class TrainingRunStartApi(APIView):
         version = DatasetVersion.objects.select_related("dataset").filter(pk=options.pop("version")).first()
         if version is None:
             raise NotFound("That dataset version does not exist.")
+        from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
+
         run = training_run_start(version=version, requested_by=cast(User, request.user), **options)
         return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 

@@ -18,7 +18,6 @@ from core.storage import blob_open
 from robustness.forms import TrainingStartForm
 from robustness.models import TrainingRun
 from robustness.selectors import training_curves_figures, training_run_get, training_run_list, training_run_summary
-from robustness.services.training import training_run_start
 
 RUN_PAGE_SIZE = 50
 CHECKPOINTS = ("best", "last")
@@ -52,6 +51,8 @@ def training_run_start_page(request: HttpRequest) -> HttpResponse:
     form = TrainingStartForm(request.POST)
     if not form.is_valid():
         return _list_page(request, form, status=400)
+    from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
+
     try:
         user = cast(User, request.user)  # capability_required let only signed-in admins in
         run = training_run_start(requested_by=user, **form.cleaned_data)

@@ -10,9 +10,9 @@ from core.roles import Capability
 from jobs.runtime import JobContext, JobFailed, deferred, job_kind
 from robustness.evaluation.models import EvaluationRun
 
-EVALUATE_JOB_KIND = "evaluate"  # robustness.evaluation.services.EVALUATE_JOB_KIND, which imports torch
-_evaluation_run_execute = deferred("robustness.evaluation.services:evaluation_run_execute")
-_evaluation_job_cleanup = deferred("robustness.evaluation.services:evaluation_job_cleanup")
+EVALUATE_JOB_KIND = "evaluate"  # robustness.evaluation.services.EVALUATE_JOB_KIND
+_evaluation_run_execute = deferred("robustness.evaluation.services.runs:evaluation_run_execute")
+_evaluation_job_cleanup = deferred("robustness.evaluation.services.runs:evaluation_job_cleanup")
 
 
 @job_kind(EVALUATE_JOB_KIND, queue="gpu", capability=Capability.RUN_GPU_JOBS, cleanup=_evaluation_job_cleanup)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from robustness.ml.training_options import PRECISIONS
 
 
 def device_resolve(name: str) -> torch.device:

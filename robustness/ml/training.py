@@ -26,8 +26,8 @@ from torch import nn
 from robustness.ml.augmentations import DEFAULT_AUGMENTATION, augmentation_get
 from robustness.ml.devices import autocast, precision_resolve, rng_state_capture, rng_state_restore
 from robustness.ml.models import Classifier
+from robustness.ml.training_options import OPTIMIZERS
 
-OPTIMIZERS = ("adamw", "sgd")
 # A device-to-host sync per batch costs GPU throughput; the loss is checked for NaN every this many batches.
 FINITE_CHECK_EVERY = 8
 

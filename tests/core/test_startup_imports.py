@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "faiss", "open_clip", "cleanlab", "diffusers")
 
@@ -77,13 +75,6 @@ def test_django_setup_imports_no_heavy_library():
     assert chains == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the web process still loads torch and FAISS: curation/embeddings/services/embedding_jobs.py imports the "
-    "encoder registry (torch) and finalize.py (FAISS), reached from the embeddings API and pages; behind them "
-    "robustness/apis.py (torch, the training service) and robustness/evaluation/services (torch), imported by "
-    "robustness/evaluation/apis.py and the explain services. Remove this mark when they are deferred.",
-)
 def test_url_confs_and_admin_import_no_heavy_library():
     # given a fresh process
     # when Django starts and every URLconf and the admin site's URLs are imported (the web process, `manage.py check`)
@@ -101,6 +92,21 @@ def test_job_kind_names_match_the_services_that_define_them():
 
     assert TRAIN_JOB_KIND == SERVICE_TRAIN_JOB_KIND
     assert evaluation_job_kinds.EVALUATE_JOB_KIND == EVALUATE_JOB_KIND
+
+
+def test_torch_free_name_lists_match_the_registries_that_build_them():
+    from curation.ml.encoder_registry import BUILTIN_ENCODER_FAMILIES
+    from curation.ml.encoders import registered_encoder_builders
+    from robustness.ml.attack_names import ATTACK_NAMES
+    from robustness.ml.attacks import ATTACKS
+
+    production = {
+        family
+        for family, builder in registered_encoder_builders().items()
+        if builder.__module__.startswith("curation.")
+    }
+    assert production == set(BUILTIN_ENCODER_FAMILIES)
+    assert set(ATTACKS) == set(ATTACK_NAMES)
 
 
 def test_the_prune_job_path_imports_no_heavy_library_until_it_clusters():

@@ -28,7 +28,6 @@ from core.storage import blob_read
 from curation.demo.truth import truth_by_sha256, truth_loads
 from curation.models import DatasetVersion
 from explain.spurious.ml.flip_test import FlipTestImages, ObjectRegion, SwapBank
-from robustness.evaluation.services.backgrounds import demo_background_bank
 from robustness.evaluation.services.dataset import EvaluationSet, demo_truth_key, sample_mask_load
 from robustness.ml.attribute_edits import MIN_OBJECT_PIXELS, fit_background, mask_is_usable, remove_object
 
@@ -155,6 +154,8 @@ def _flip_images(
 def _demo_setup(
     evaluation_set: EvaluationSet, positions: list[int], masks: list[np.ndarray], document: dict[str, Any]
 ) -> FeatureSetup:
+    from robustness.evaluation.services.backgrounds import demo_background_bank  # torch: the job only
+
     records = {sha: found[0] for sha, found in truth_by_sha256(document).items()}
     features, objects, located, unlocated = [], [], 0, 0
     for p, mask in zip(positions, masks, strict=True):

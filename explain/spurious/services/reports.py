@@ -37,14 +37,8 @@ from robustness.evaluation.services.dataset import (
     evaluation_classes_check,
     evaluation_set_load,
 )
-from robustness.evaluation.services.inference import png_bytes, predict_probabilities
-from robustness.evaluation.services.runs import json_safe
-from robustness.ml.checkpoints import CheckpointInvalid
-from robustness.ml.devices import device_describe, device_resolve
 from robustness.ml.metrics import group_accuracy
-from robustness.ml.models import WeightsUnavailable
 from robustness.models import TrainedModel
-from robustness.services import load_trained_model
 
 FIND_SPURIOUS_JOB_KIND = "find_spurious"
 EXAMPLES_PREFIX = "spurious/reports"
@@ -112,6 +106,12 @@ class _Execution:
         self.examples: dict[str, str] = {}
 
     def load(self) -> EvaluationSet:
+        # torch: only the job loads a model; the API and pages import this module without it
+        from robustness.ml.checkpoints import CheckpointInvalid
+        from robustness.ml.devices import device_describe, device_resolve
+        from robustness.ml.models import WeightsUnavailable
+        from robustness.services import load_trained_model
+
         try:
             model, classes, preprocessing = load_trained_model(self.report.trained_model)
         except (CheckpointInvalid, WeightsUnavailable, FileNotFoundError) as error:
@@ -130,6 +130,8 @@ class _Execution:
         )  # fmt: skip
 
     def classify(self, images: np.ndarray) -> np.ndarray:
+        from robustness.evaluation.services.inference import predict_probabilities  # torch: the job only
+
         probabilities = predict_probabilities(
             self.model, images, device=self.device, batch_size=self.params["batch_size"],
             on_batch=self.ctx.check_cancelled,
@@ -140,6 +142,8 @@ class _Execution:
         return lambda done, count: self.ctx.progress(offset + done, total, f"{phase}: {done} of {count}")
 
     def execute(self) -> dict[str, Any]:
+        from robustness.evaluation.services.runs import json_safe  # torch (the evaluation job's module)
+
         evaluation_set = self.load()
         predictions = self.classify(evaluation_set.images)
         setup = feature_setup(evaluation_set, self.report.version)
@@ -179,6 +183,8 @@ class _Execution:
 
     def save_example(self, name: str, image: np.ndarray) -> str:
         key = example_key(self.report.pk, name)
+        from robustness.evaluation.services.inference import png_bytes  # torch: the job only
+
         blob_delete(key)  # a retried attempt rewrites its examples
         blob_save(key=key, data=png_bytes(image))
         self.examples[name] = key

@@ -1,10 +1,9 @@
-"""Evaluation services: start a run, the evaluate job and its suites, cleanup after failure."""
+"""Evaluation services: start a run (torch-free); the evaluate job and its cleanup are in services/runs.py.
 
-from robustness.evaluation.services.runs import (
-    EVALUATE_JOB_KIND,
-    evaluation_job_cleanup,
-    evaluation_run_create,
-    evaluation_run_execute,
-)
+The package imports no torch, so the API, pages and explain services can import it; runs.py (torch)
+is imported by the job kinds when a job runs.
+"""
 
-__all__ = ["EVALUATE_JOB_KIND", "evaluation_job_cleanup", "evaluation_run_create", "evaluation_run_execute"]
+from robustness.evaluation.services.start import EVALUATE_JOB_KIND, evaluation_run_create
+
+__all__ = ["EVALUATE_JOB_KIND", "evaluation_run_create"]

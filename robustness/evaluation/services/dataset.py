@@ -13,9 +13,12 @@ Choices made:
   "class / own background" or "class / other background" per sample (matched by sha256).
 """
 
+from __future__ import annotations
+
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.files.storage import default_storage
@@ -26,7 +29,9 @@ from core.storage import blob_read
 from curation.demo.truth import truth_by_sha256, truth_loads
 from curation.models import DatasetVersion, Sample, SampleSource, Split, VersionSample
 from curation.services.ingest import sample_image_open
-from robustness.ml.preprocessing import Preprocessing, image_to_uint8
+
+if TYPE_CHECKING:  # torch loads when a set is decoded, not when the evaluation or explain APIs are imported
+    from robustness.ml.preprocessing import Preprocessing
 
 SPLIT_AUTO_ORDER = (Split.TEST, Split.VAL)
 ALL_SPLITS = "all"
@@ -56,7 +61,7 @@ class EvaluationSet:
     def __len__(self) -> int:
         return len(self.sample_ids)
 
-    def subset(self, max_samples: int | None, *, seed: int) -> "EvaluationSet":
+    def subset(self, max_samples: int | None, *, seed: int) -> EvaluationSet:
         """A seeded subset of at most `max_samples` (in sample order); `positions` index this set."""
         if max_samples is None or len(self) <= max_samples:
             return self
@@ -79,7 +84,7 @@ class EvaluationSet:
         )
 
 
-def _members(version: DatasetVersion, split: str) -> "list[VersionSample]":
+def _members(version: DatasetVersion, split: str) -> list[VersionSample]:
     members = VersionSample.objects.filter(version=version)
     if split != ALL_SPLITS:
         members = members.filter(split=split)
@@ -204,6 +209,8 @@ def _attach_demo_groups(evaluation_set: EvaluationSet, version: DatasetVersion, 
 
 def sample_mask_load(sample: Sample, size: int) -> np.ndarray | None:
     """The sample's stored object mask resized like its image (bool size×size), or None without one."""
+    from robustness.ml.preprocessing import image_to_uint8  # torch: a job's work
+
     if not sample.mask_key:
         return None
     mask = Image.open(io.BytesIO(blob_read(sample.mask_key)))

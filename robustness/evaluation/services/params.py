@@ -11,7 +11,7 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from robustness.evaluation.models import Suite
-from robustness.ml.attacks import ATTACKS
+from robustness.ml.attack_names import ATTACK_NAMES
 from robustness.ml.attribute_edits import DEFAULT_EDITS, EDITS
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, MIN_SIDE, SEVERITIES, corruption_names
 
@@ -96,8 +96,8 @@ def evaluation_params_validate(
         raise _invalid(f"Unknown corruption(s) {', '.join(bad) or '(none given)'}.")
     if Suite.CORRUPTIONS in suites and image_size < MIN_SIDE:
         raise _invalid(f"Corruptions need inputs of at least {MIN_SIDE} px; this model takes {image_size} px.")
-    if not merged["attacks"] or not set(merged["attacks"]) <= set(ATTACKS):
-        raise _invalid(f"attacks must be among {', '.join(sorted(ATTACKS))}.")
+    if not merged["attacks"] or not set(merged["attacks"]) <= set(ATTACK_NAMES):
+        raise _invalid(f"attacks must be among {', '.join(sorted(ATTACK_NAMES))}.")
     if merged["eps"] is not None:
         merged["eps"] = sorted({float(e) for e in merged["eps"]})
         if not all(0.0 <= e <= 1.0 for e in merged["eps"]):

@@ -1,117 +1,37 @@
-"""Evaluation runs: check a request, create the run and its `evaluate` job, run the suites, clean up.
+"""Evaluation runs: the `evaluate` job (runs the suites) and its cleanup; services/start.py creates runs.
 
-The checks that can fail fast do so before any job exists (the API answers 400): unknown suites
-or parameters, a split without labelled samples, a model whose classes cannot cover the
-version's labels, a baseline that cannot normalise mCE. The job repeats the class check first
-thing (a run created some other way still fails within seconds, with the reason), then decodes
-the images once and runs each suite, saving its results as soon as it ends and reporting
-progress after every corrupted set, ε and edit (which is where a cancel takes effect). A failed
-or cancelled run keeps its row and its job's reason; its partial results and example images are
-removed by the cleanup. Cached corrupted sets stay: each file is complete and reusable.
+The fast checks run in services/start.py before any job exists (the API answers 400). The job
+repeats the class check first thing (a run created some other way still fails within seconds, with
+the reason), then decodes the images once and runs each suite, saving its results as soon as it ends
+and reporting progress after every corrupted set, ε and edit (which is where a cancel takes effect).
+A failed or cancelled run keeps its row and its job's reason; its partial results and example images
+are removed by the cleanup. Cached corrupted sets stay: each file is complete and reusable.
 """
 
 import math
 from typing import Any
 
 import numpy as np
-from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from core.storage import blob_delete
-from curation.models import DatasetVersion
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
-from jobs.services import job_create, job_enqueue
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.services.adversarial import adversarial_params, adversarial_results
 from robustness.evaluation.services.attributes import attribute_results
 from robustness.evaluation.services.backgrounds import background_bank_for
 from robustness.evaluation.services.clean import clean_results
 from robustness.evaluation.services.corruptions import corruption_results
-from robustness.evaluation.services.dataset import (
-    EvaluationSet,
-    evaluation_classes_check,
-    evaluation_set_load,
-    evaluation_split_resolve,
-)
+from robustness.evaluation.services.dataset import EvaluationSet, evaluation_classes_check, evaluation_set_load
 from robustness.evaluation.services.inference import EXAMPLES_PREFIX, ExampleWriter, predict_probabilities
-from robustness.evaluation.services.params import evaluation_params_validate
+from robustness.evaluation.services.start import EVALUATE_JOB_KIND, evaluation_run_create  # noqa: F401  (re-exported)
 from robustness.ml.checkpoints import CheckpointInvalid
 from robustness.ml.devices import device_describe, device_resolve
 from robustness.ml.models import WeightsUnavailable
-from robustness.models import TrainedModel
 from robustness.services import load_trained_model
-
-EVALUATE_JOB_KIND = "evaluate"
-
-
-def evaluation_run_create(
-    *,
-    trained_model: TrainedModel,
-    version: DatasetVersion,
-    suites: list[str],
-    params: dict[str, Any] | None = None,
-    baseline: EvaluationRun | None = None,
-    requested_by: User | None,
-    enqueue: bool = True,
-) -> EvaluationRun:
-    """Check the request, create the run and its `evaluate` job (gpu queue), and send it once committed.
-
-    Args:
-        trained_model: the model to evaluate.
-        version: the dataset version to evaluate on (its test split by default).
-        suites: any of clean, corruptions, adversarial, attributes (clean always runs).
-        params: overrides of the defaults in services/params.py (split, severities, corruptions, eps, ...).
-        baseline: a finished run on the same dataset with corruption results, to normalise CE and mCE.
-        requested_by: needs the run_gpu_jobs capability (admins); None for system runs.
-        enqueue: False creates the job without sending it (the command runs it in-process).
-    Raises ApplicationError: invalid_suites, invalid_params, classes_mismatch, empty_split,
-    invalid_baseline (400), permission_denied (403).
-    """
-    suites, params = evaluation_params_validate(suites=suites, params=params or {}, image_size=trained_model.img_size)
-    params["split"] = evaluation_split_resolve(version=version, split=params["split"])
-    count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
-    _baseline_check(baseline, version, suites)
-    with transaction.atomic():
-        job = job_create(kind=EVALUATE_JOB_KIND, params={}, requested_by=requested_by)
-        run = EvaluationRun.objects.create(
-            trained_model=trained_model,
-            version=version,
-            suites=suites,
-            params=params,
-            baseline=baseline,
-            split=params["split"],
-            sample_count=min(count, params["max_samples"] or count),
-            job=job,
-            requested_by=requested_by,
-        )
-        job.params = {"evaluation_run_id": run.pk}
-        job.save(update_fields=["params"])
-        if enqueue:
-            job_enqueue(job)
-    return run
-
-
-def _baseline_check(baseline: EvaluationRun | None, version: DatasetVersion, suites: list[str]) -> None:
-    if baseline is None:
-        return
-    if Suite.CORRUPTIONS not in suites:
-        raise ApplicationError(
-            "A baseline normalises corruption errors: add the corruptions suite.", code="invalid_baseline"
-        )
-    if baseline.version.dataset_id != version.dataset_id:
-        raise ApplicationError(
-            f"Baseline run {baseline.pk} was evaluated on another dataset; pick a run on {version.dataset.name!r}.",
-            code="invalid_baseline",
-        )
-    if Suite.CORRUPTIONS not in (baseline.results or {}):
-        raise ApplicationError(
-            f"Baseline run {baseline.pk} has no corruption results (it has not finished, or did not run them).",
-            code="invalid_baseline",
-        )
 
 
 def json_safe(value: Any) -> Any:

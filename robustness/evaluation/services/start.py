@@ -1,0 +1,89 @@
+"""Start an evaluation run: check the request, create the run and its `evaluate` job (no torch here).
+
+The checks that can fail fast do so before any job exists (the API answers 400): unknown suites
+or parameters, a split without labelled samples, a model whose classes cannot cover the
+version's labels, a baseline that cannot normalise mCE. The job itself runs in services/runs.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from core.api_errors import ApplicationError
+from curation.models import DatasetVersion
+from jobs.services import job_create, job_enqueue
+from robustness.evaluation.models import EvaluationRun, Suite
+from robustness.evaluation.services.dataset import evaluation_classes_check, evaluation_split_resolve
+from robustness.evaluation.services.params import evaluation_params_validate
+from robustness.models import TrainedModel
+
+EVALUATE_JOB_KIND = "evaluate"
+
+
+def evaluation_run_create(
+    *,
+    trained_model: TrainedModel,
+    version: DatasetVersion,
+    suites: list[str],
+    params: dict[str, Any] | None = None,
+    baseline: EvaluationRun | None = None,
+    requested_by: User | None,
+    enqueue: bool = True,
+) -> EvaluationRun:
+    """Check the request, create the run and its `evaluate` job (gpu queue), and send it once committed.
+
+    Args:
+        trained_model: the model to evaluate.
+        version: the dataset version to evaluate on (its test split by default).
+        suites: any of clean, corruptions, adversarial, attributes (clean always runs).
+        params: overrides of the defaults in services/params.py (split, severities, corruptions, eps, ...).
+        baseline: a finished run on the same dataset with corruption results, to normalise CE and mCE.
+        requested_by: needs the run_gpu_jobs capability (admins); None for system runs.
+        enqueue: False creates the job without sending it (the command runs it in-process).
+    Raises ApplicationError: invalid_suites, invalid_params, classes_mismatch, empty_split,
+    invalid_baseline (400), permission_denied (403).
+    """
+    suites, params = evaluation_params_validate(suites=suites, params=params or {}, image_size=trained_model.img_size)
+    params["split"] = evaluation_split_resolve(version=version, split=params["split"])
+    count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
+    _baseline_check(baseline, version, suites)
+    with transaction.atomic():
+        job = job_create(kind=EVALUATE_JOB_KIND, params={}, requested_by=requested_by)
+        run = EvaluationRun.objects.create(
+            trained_model=trained_model,
+            version=version,
+            suites=suites,
+            params=params,
+            baseline=baseline,
+            split=params["split"],
+            sample_count=min(count, params["max_samples"] or count),
+            job=job,
+            requested_by=requested_by,
+        )
+        job.params = {"evaluation_run_id": run.pk}
+        job.save(update_fields=["params"])
+        if enqueue:
+            job_enqueue(job)
+    return run
+
+
+def _baseline_check(baseline: EvaluationRun | None, version: DatasetVersion, suites: list[str]) -> None:
+    if baseline is None:
+        return
+    if Suite.CORRUPTIONS not in suites:
+        raise ApplicationError(
+            "A baseline normalises corruption errors: add the corruptions suite.", code="invalid_baseline"
+        )
+    if baseline.version.dataset_id != version.dataset_id:
+        raise ApplicationError(
+            f"Baseline run {baseline.pk} was evaluated on another dataset; pick a run on {version.dataset.name!r}.",
+            code="invalid_baseline",
+        )
+    if Suite.CORRUPTIONS not in (baseline.results or {}):
+        raise ApplicationError(
+            f"Baseline run {baseline.pk} has no corruption results (it has not finished, or did not run them).",
+            code="invalid_baseline",
+        )

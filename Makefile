@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-packages test-system-packages services migrate admin demo run lint format test bench clean
+.PHONY: install system-packages test-system-packages services migrate admin demo run lint format test bench bench-scale clean
 
 install: $(STAMP)
 
@@ -57,8 +57,26 @@ format: install
 test: install test-system-packages services lint
 	$(VENV)/bin/pytest tests
 
+# The quick benchmarks (each a few minutes at most, on a temporary SQLite database).
 bench: install
 	$(PY) bench/import_bench.py
+	$(PY) bench/embed_bench.py
+	$(PY) bench/train_bench.py
+	$(PY) bench/cam_bench.py
+	$(PY) bench/corruption_bench.py
+	$(PY) bench/generate_bench.py
+	$(PY) bench/export_bench.py
+
+# The 1M-row targets of DESIGN.md §11, on PostgreSQL (database BENCH_DB, created and migrated here).
+BENCH_DB ?= winnow_bench
+BENCH_URL := postgres://postgres@127.0.0.1:5432/$(BENCH_DB)
+bench-scale: install services
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_DB)'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $(BENCH_DB)"
+	DATABASE_URL=$(BENCH_URL) $(MANAGE) migrate --noinput -v 0
+	DATABASE_URL=$(BENCH_URL) $(PY) bench/prune_db_bench.py
+	$(PY) bench/duplicates_bench.py
+	DATABASE_URL=$(BENCH_URL) $(PY) bench/review_load.py
 
 clean:
 	rm -rf var/test-media var/broker

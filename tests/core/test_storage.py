@@ -17,6 +17,12 @@ DATA = b"\xff\xd8 some image bytes"
 KEY = blob_key(sha256=sha256_bytes(DATA), kind="images", extension="jpg")
 
 
+def test_keys_are_the_kind_one_folder_of_256_and_the_hash_with_its_lower_case_extension():
+    digest = sha256_bytes(DATA)
+
+    assert blob_key(sha256=digest, kind="thumbnails", extension=".JPG") == f"thumbnails/{digest[:2]}/{digest}.jpg"
+
+
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

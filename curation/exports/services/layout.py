@@ -30,7 +30,7 @@ UNLABELED_FOLDER = "unlabeled"
 
 
 def image_extension(image_key: str) -> str:
-    """The key's extension, lower-case (keys are `kind/ab/cd/<sha256>.<ext>`); ".bin" without one."""
+    """The key's extension, lower-case (keys are `kind/ab/<sha256>.<ext>`); ".bin" without one."""
     dot = image_key.rfind(".")
     return image_key[dot:].lower() if dot > image_key.rfind("/") else ".bin"
 

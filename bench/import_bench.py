@@ -10,10 +10,12 @@ each of --rounds rounds (the best round of each counts, which filters out noise 
 3. the import: the real `import_dataset` job run inline (`job_execute`) on the configured database, into
    an empty media folder of its own (blobs are stored by content: a round that found the previous
    round's blobs would skip every write).
-It prints images/s of each, the import's ratio against both bare loops (target ≥ 0.7 against the
-single-threaded loop), CPU time per image (all threads of this process: it shows the bookkeeping's
-cost even when other processes compete for the cores and make wall-clock rates noisy), peak RSS
-during each, and SQL queries per file.
+Before each phase the page cache's dirty pages are flushed (os.sync), so that one phase's write-back does
+not slow the next; each round also prints what writing a new blob costs on this disk at that moment (it
+swings tenfold on a virtual disk). It prints images/s of each, the import's ratio against both bare
+loops (target ≥ 0.7 against the single-threaded loop), CPU time per image (all threads of this process:
+it shows the bookkeeping's cost even when other processes compete for the cores and make wall-clock
+rates noisy), peak RSS during each, and SQL queries per file.
 
 Django is set up here: DJANGO_SETTINGS_MODULE defaults to config.settings.local with DEBUG off (DJANGO_DEBUG
 defaults to 0: DEBUG's SQL log costs what production never pays), WINNOW_VAR_DIR and
@@ -197,12 +199,37 @@ class Round:
     job: Any
 
 
+def blob_create_ms(folder: Path, count: int = 400) -> float:
+    """Milliseconds per new blob written through the storage API into an empty folder (file + its folders).
+
+    Printed beside each round: on this kind of virtual disk it swings tenfold with the host's write-back,
+    and the import writes two blobs per image.
+    """
+    from django.test import override_settings
+
+    from core.storage import blob_key, blob_save, sha256_bytes
+
+    data = os.urandom(11_000)
+    with override_settings(MEDIA_ROOT=str(folder)):
+        started = time.perf_counter()
+        for index in range(count):
+            digest = sha256_bytes(index.to_bytes(4, "little"))
+            blob_save(key=blob_key(sha256=digest, kind="images", extension="jpg"), data=data)
+        return 1000 * (time.perf_counter() - started) / count
+
+
 def measure_round(paths: list[Path], source: Path, args: argparse.Namespace, threads: int, index: int) -> Round:
+    # Each phase starts with no dirty pages left by the one before (generating the files, the previous
+    # round's blobs): the write-back of one phase would otherwise slow the next one's file creation.
+    os.sync()
+    probe_ms = blob_create_ms(media_root(index).with_name(f"probe-{index + 1}"))
+    os.sync()
     cpu = time.process_time()
     with peak_rss() as bare_memory:
         bare_s = bare_loop(paths)
     bare_cpu_s = time.process_time() - cpu
     bare_threads_s = bare_loop(paths, threads)
+    os.sync()
     name = f"import-bench-{os.getpid()}-{int(time.time())}-{index}"
     cpu = time.process_time()
     with peak_rss() as import_memory, query_counter() as queries:
@@ -212,7 +239,7 @@ def measure_round(paths: list[Path], source: Path, args: argparse.Namespace, thr
         print(f"import {job.status}: {job.error}")
         sys.exit(1)
     print(f"round {index + 1}: bare {len(paths) / bare_s:.0f}/s, bare×{threads} {len(paths) / bare_threads_s:.0f}/s, "
-          f"import {len(paths) / import_s:.0f}/s")  # fmt: skip
+          f"import {len(paths) / import_s:.0f}/s; a new blob costs {probe_ms:.2f} ms here")  # fmt: skip
     return Round(
         bare_s, bare_threads_s, import_s, bare_cpu_s, import_cpu_s,
         bare_memory["peak"], import_memory["peak"], queries["queries"], job,

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 import numpy as np
-from sklearn.manifold import TSNE
-from sklearn.utils.extmath import randomized_svd, svd_flip
 
 DEFAULT_MAX_POINTS = {"pca": 50_000, "tsne": 5_000}
 EXACT_SVD_MAX_ROWS = 5_000
@@ -58,6 +56,8 @@ def _stratum_quotas(counts: np.ndarray, budget: int) -> np.ndarray:
 
 def pca_2d(vectors: np.ndarray, *, seed: int = 0, components: int = 2) -> np.ndarray:
     """Top principal components of ``vectors`` (float32), sign-fixed."""
+    from sklearn.utils.extmath import randomized_svd, svd_flip  # scikit-learn loads SciPy: jobs only, not the web
+
     centred = np.asarray(vectors, dtype=np.float32)
     centred = centred - centred.mean(axis=0, dtype=np.float64).astype(np.float32)
     if len(centred) <= EXACT_SVD_MAX_ROWS:
@@ -93,6 +93,8 @@ def project_2d(
     if method == "pca" or len(sample) < 4:
         coords = pca_2d(sample, seed=seed) if len(sample) > 1 else np.zeros((len(sample), 2), np.float32)
         return Projection(coords=_pad_columns(coords), rows=rows)
+    from sklearn.manifold import TSNE
+
     reduced = pca_2d(sample, seed=seed, components=min(TSNE_PCA_DIMS, *sample.shape))
     tsne = TSNE(
         n_components=2,

@@ -13,13 +13,16 @@ null-edit control. Choices made:
   seeds one generator per image gets reproducible edits.
 - Images are uint8 H×W×3, masks bool H×W of the same size; a mask is usable when it has object
   pixels and some background (`mask_is_usable`).
+- OpenCV is imported by the functions that call it: the web process imports this module's names
+  (through the spurious-report and evaluation services) and never edits an image.
 """
 
 from collections.abc import Callable
 from typing import ClassVar
 
-import cv2
 import numpy as np
+
+from robustness.ml.attribute_edit_names import DEFAULT_EDITS  # noqa: F401  (re-exported; the names need no cv2)
 
 MIN_OBJECT_PIXELS = 4
 MAX_OBJECT_FRACTION = 0.95
@@ -39,6 +42,8 @@ def object_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 def remove_object(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The image with the object inpainted away (Telea), using the mask dilated by ~2% of the side."""
+    import cv2
+
     radius = max(1, min(image.shape[:2]) // 48)
     kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
     hole = cv2.dilate(mask.astype(np.uint8) * 255, kernel)
@@ -47,6 +52,8 @@ def remove_object(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def fit_background(background: np.ndarray, height: int, width: int) -> np.ndarray:
     """Cover-resize `background` to height × width and crop the centre (uint8 H×W×3)."""
+    import cv2
+
     bh, bw = background.shape[:2]
     scale = max(height / bh, width / bw)
     size = (max(width, round(bw * scale)), max(height, round(bh * scale)))
@@ -57,6 +64,8 @@ def fit_background(background: np.ndarray, height: int, width: int) -> np.ndarra
 
 def paste_object(image: np.ndarray, mask: np.ndarray, background: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Warp the object (and its mask) by the 2×3 `matrix` and paste it over `background`."""
+    import cv2
+
     height, width = mask.shape
     warped = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     warped_mask = cv2.warpAffine(mask.astype(np.uint8) * 255, matrix, (width, height), flags=cv2.INTER_LINEAR)
@@ -126,6 +135,8 @@ class ObjectScale(AttributeEdit):
         self.factor = float(factor)
 
     def matrix(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        import cv2
+
         return cv2.getRotationMatrix2D(_centre(mask), 0.0, self.factor)
 
     def describe(self) -> dict[str, float | str]:
@@ -154,6 +165,8 @@ class ObjectRotation(AttributeEdit):
         self.degrees = float(degrees)
 
     def matrix(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        import cv2
+
         sign = 1.0 if rng.random() < 0.5 else -1.0
         return cv2.getRotationMatrix2D(_centre(mask), sign * self.degrees, 1.0)
 
@@ -172,8 +185,6 @@ def register_edit(name: str, factory: Callable[..., AttributeEdit]) -> None:
 
 for _edit in (NullEdit, BackgroundSwap, ObjectScale, ObjectPosition, ObjectRotation):
     register_edit(_edit.name, _edit)
-
-DEFAULT_EDITS = ("null", "background_swap", "object_scale", "object_position", "object_rotation")
 
 
 def create_edit(name: str, **kwargs: float) -> AttributeEdit:

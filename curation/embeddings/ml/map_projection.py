@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils.extmath import randomized_svd, svd_flip
 
 from curation.ml.projection import DEFAULT_MAX_POINTS, EXACT_SVD_MAX_ROWS, project_2d, sample_rows
 
@@ -30,6 +29,8 @@ def pca_every_row(
     strata: np.ndarray | None = None,
 ) -> MapCoordinates:
     """Top two principal components (fitted on a stratified sample, signs fixed) of every row."""
+    from sklearn.utils.extmath import randomized_svd, svd_flip  # scikit-learn loads SciPy: jobs only, not the web
+
     fit = sample_rows(len(embeddings), fit_points, seed=seed, strata=strata)
     sample = np.asarray(embeddings[fit], dtype=np.float32)
     mean = sample.mean(axis=0, dtype=np.float64).astype(np.float32)

@@ -16,10 +16,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class ProbeConfig:
 
 
 def _probe(config: ProbeConfig) -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression  # scikit-learn loads SciPy: jobs only, not the web
+
     return LogisticRegression(C=config.C, max_iter=config.max_iter)
 
 
@@ -47,6 +51,8 @@ def out_of_fold_probabilities(
 
     labels: class indices 0..n_classes-1, every class present at least twice.
     """
+    from sklearn.model_selection import StratifiedKFold
+
     folds = effective_folds(labels, config.folds)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
     probabilities = np.zeros((labels.size, n_classes))
@@ -60,6 +66,8 @@ def out_of_fold_multilabel_probabilities(
     features: np.ndarray, label_matrix: np.ndarray, config: ProbeConfig = ProbeConfig()
 ) -> tuple[np.ndarray, int]:
     """(N × K) independent per-class probabilities (one-vs-rest probes), each out of fold, and the folds used."""
+    from sklearn.model_selection import KFold
+
     folds = max(2, min(config.folds, label_matrix.shape[0]))
     splitter = KFold(n_splits=folds, shuffle=True, random_state=config.seed)
     probabilities = np.zeros(label_matrix.shape)

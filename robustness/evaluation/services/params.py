@@ -12,7 +12,7 @@ from typing import Any
 from core.api_errors import ApplicationError
 from robustness.evaluation.models import Suite
 from robustness.ml.attack_names import ATTACK_NAMES
-from robustness.ml.attribute_edits import DEFAULT_EDITS, EDITS
+from robustness.ml.attribute_edit_names import DEFAULT_EDITS, EDIT_NAMES
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, MIN_SIDE, SEVERITIES, corruption_names
 
 SUITE_ORDER = [Suite.CLEAN.value, Suite.CORRUPTIONS.value, Suite.ADVERSARIAL.value, Suite.ATTRIBUTES.value]
@@ -66,8 +66,8 @@ def _edits(names: list[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
     specs = []
     for entry in names:
         spec = dict(entry) if isinstance(entry, dict) else {"name": entry}
-        if spec.get("name") not in EDITS:
-            raise _invalid(f"Unknown attribute edit {spec.get('name')!r}; known: {', '.join(EDITS)}.")
+        if spec.get("name") not in EDIT_NAMES:
+            raise _invalid(f"Unknown attribute edit {spec.get('name')!r}; known: {', '.join(EDIT_NAMES)}.")
         if spec["name"] in EDIT_PARAMS:
             key, default = EDIT_PARAMS[spec["name"]]
             spec[key] = float(spec.get(key, params.get(f"{spec['name']}_{key}", default)))

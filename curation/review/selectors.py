@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 
 from core.api_errors import ApplicationError
 from curation.embeddings.selectors import embedding_set_latest_ready, sample_similar
@@ -50,22 +50,6 @@ def review_queue_get(queue_id: int) -> ReviewQueue | None:
     return (
         ReviewQueue.objects.select_related("version__dataset", "parent", "applied_version").filter(pk=queue_id).first()
     )
-
-
-def review_queue_for_reviewer(queue_id: int, reviewer: Any) -> ReviewQueue | None:
-    """The queue row alone (no joins: the reviewer API reads only its own fields), with whether ``reviewer``
-    is assigned to it answered in the same query (see reviewer_assignment_note)."""
-    assigned = ReviewQueue.reviewers.through.objects.filter(reviewqueue_id=OuterRef("pk"), user_id=reviewer.pk)
-    queue = ReviewQueue.objects.annotate(reviewer_assigned=Exists(assigned)).filter(pk=queue_id).first()
-    if queue is not None:
-        reviewer_assignment_note(queue, reviewer, queue.reviewer_assigned)  # type: ignore[attr-defined]
-    return queue
-
-
-def reviewer_assignment_note(queue: ReviewQueue, reviewer: Any, assigned: bool) -> None:
-    """Remember on the queue object whether ``reviewer`` is assigned (read with the row that brought the queue),
-    so the services' assignment check needs no query of its own; keyed by reviewer so it answers for them only."""
-    queue._assigned_reviewer = (reviewer.pk, bool(assigned))  # type: ignore[attr-defined]
 
 
 def queue_is_assigned(queue: ReviewQueue, user: Any) -> bool:
@@ -143,46 +127,6 @@ class ItemView:
 
 def review_item_get(item_id: int) -> ReviewItem | None:
     return ReviewItem.objects.select_related("queue__version__dataset", "sample").filter(pk=item_id).first()
-
-
-def item_api_view(item_id: int, reviewer: Any) -> ItemView | None:
-    """One item as the review API answers it: only what ItemOutputSerializer reads, in two queries.
-
-    The caller's assignment state and the sample's labels in the queue's version come with the item row (as
-    subqueries), then the caller's votes. The page-only parts of item_view (neighbours, classes, whether the
-    sample is in the dataset's latest version) are not computed: the API does not answer them.
-    """
-    reviewer_id = reviewer.pk if reviewer.is_authenticated else None
-    member = VersionSample.objects.filter(version_id=OuterRef("queue__version_id"), sample_id=OuterRef("sample_id"))
-    assignment = ReviewAssignment.objects.filter(item=OuterRef("pk"), reviewer_id=reviewer_id)
-    item = (
-        ReviewItem.objects.annotate(
-            member_labels=Subquery(member.order_by("pk").values("labels")[:1]),
-            has_member=Exists(member),
-            my_state=Subquery(assignment.order_by("pk").values("state")[:1]),
-        )
-        .filter(pk=item_id)
-        .first()
-    )
-    if item is None:
-        return None
-    mine = dict(
-        ReviewVote.objects.filter(item_id=item.pk, reviewer_id=reviewer_id, is_current=True)
-        .exclude(origin=VoteOrigin.IMPLICIT)
-        .values_list("label", "value")
-    )
-    candidates = [
-        {**candidate, "key": index + 1, "my_vote": mine.get(candidate["label"], "")}
-        for index, candidate in enumerate(item.candidates)
-    ]
-    labels = item.member_labels  # type: ignore[attr-defined]
-    return ItemView(
-        item=item,
-        member=VersionSample(sample_id=item.sample_id, labels=labels) if item.has_member else None,  # type: ignore[attr-defined]
-        candidates=candidates,
-        classes=[],
-        assignment_state=item.my_state or "",  # type: ignore[attr-defined]
-    )
 
 
 def item_view(item: ReviewItem, reviewer: Any) -> ItemView:

@@ -20,12 +20,12 @@ from curation.models import Dataset, DatasetVersion
 from curation.review.apis import serializers as s
 from curation.review.models import ReviewQueue, ReviewVote
 from curation.review.selectors import (
-    item_api_view,
+    item_view,
     proposal_run_get,
     proposal_runs_of_version,
     queue_agreement,
     queue_progress,
-    review_queue_for_reviewer,
+    review_item_get,
     review_queue_get,
     review_queue_list,
 )
@@ -79,10 +79,10 @@ def _version_or_404(version_id: int) -> DatasetVersion:
 
 
 def _item_body(item_id: int, user: Any) -> dict[str, Any]:
-    view = item_api_view(item_id, user)
-    if view is None:
+    item = review_item_get(item_id)
+    if item is None:
         raise not_found("Review item", item_id)
-    return s.ItemOutputSerializer(view).data
+    return s.ItemOutputSerializer(item_view(item, user)).data
 
 
 class ReadApi(APIView):
@@ -230,11 +230,9 @@ class ReviewQueueNextApi(ReviewApi):
     )
     def get(self, request: Request, queue_id: int) -> Response:
         exclude = tuple(int(i) for i in str(request.query_params.get("exclude", "")).split(",") if i.strip().isdigit())
-        # The queue row with the caller's assignment in one query (review_item_next's check reads it).
-        queue = review_queue_for_reviewer(queue_id, request.user)
-        if queue is None:
-            raise not_found("Review queue", queue_id)
-        item = review_item_next(queue=queue, reviewer=cast(User, request.user), exclude_item_ids=exclude)
+        item = review_item_next(
+            queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), exclude_item_ids=exclude
+        )
         return Response({"item": _item_body(item.pk, request.user) if item else None})
 
 

@@ -35,7 +35,6 @@ from curation.review.models import (
     VoteOrigin,
     VoteValue,
 )
-from curation.review.selectors import reviewer_assignment_note
 from curation.review.services.consensus import item_consensus_close
 
 CLAIM_TTL = timedelta(minutes=15)
@@ -47,13 +46,7 @@ def _not_assigned(queue: ReviewQueue) -> ApplicationError:
 
 
 def _require_assigned(queue: ReviewQueue, reviewer: User) -> None:
-    # The answer read with the queue's row (selectors.reviewer_assignment_note), else a query of its own.
-    noted = getattr(queue, "_assigned_reviewer", None)
-    if noted is not None and noted[0] == reviewer.pk:
-        assigned = noted[1]
-    else:
-        assigned = queue.reviewers.filter(pk=reviewer.pk).exists()
-    if not assigned:
+    if not queue.reviewers.filter(pk=reviewer.pk).exists():
         raise _not_assigned(queue)
 
 
@@ -72,20 +65,15 @@ def _require_open(item: ReviewItem) -> None:
         )
 
 
-def _locked_item(item_id: int, reviewer: User | None = None) -> ReviewItem:
-    """The item, locked. With ``reviewer``: whether they are assigned to its queue comes in the same query
-    (membership is not guarded by the item's lock, so reading it here or just after is the same check)."""
-    items = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue__version__dataset")
-    if reviewer is not None:
-        assigned = ReviewQueue.reviewers.through.objects.filter(
-            reviewqueue_id=OuterRef("queue_id"), user_id=reviewer.pk
-        )
-        items = items.annotate(reviewer_assigned=Exists(assigned))
-    item = items.filter(pk=item_id).first()
+def _locked_item(item_id: int) -> ReviewItem:
+    item = (
+        ReviewItem.objects.select_for_update(of=("self",))
+        .select_related("queue__version__dataset")
+        .filter(pk=item_id)
+        .first()
+    )
     if item is None:
         raise ApplicationError(f"Review item {item_id} does not exist.", code="not_found", status_code=404)
-    if reviewer is not None:
-        reviewer_assignment_note(item.queue, reviewer, item.reviewer_assigned)  # type: ignore[attr-defined]
     return item
 
 
@@ -117,15 +105,12 @@ def review_item_next(
             item__queue=queue, reviewer=reviewer, state=AssignmentState.CLAIMED, item__state=ItemState.OPEN
         )
         .exclude(item_id__in=exclude_item_ids)
-        .select_related("item")  # the item comes with the claim: no second read of it
         .order_by("item__position")
         .first()
     )
     if own is not None:
         ReviewAssignment.objects.filter(pk=own.pk).update(claimed_at=timezone.now())
-        item = own.item
-        item.queue = queue
-        return item
+        return ReviewItem.objects.select_related("queue").get(pk=own.item_id)
     for item_id in _free_item_ids(queue, reviewer, exclude_item_ids):
         claimed = _claim(item_id, queue, reviewer)
         if claimed is not None:
@@ -168,26 +153,14 @@ def _claim(item_id: int, queue: ReviewQueue, reviewer: User) -> ReviewItem | Non
     item = ReviewItem.objects.select_for_update(skip_locked=True).filter(pk=item_id, state=ItemState.OPEN).first()
     if item is None:
         return None
-    # After the lock (a statement of its own, so it sees every claim committed before): who holds the item, and
-    # whether this reviewer already has an assignment on it (get_or_create's read, in the same query).
-    seen = ReviewAssignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
-    holding, has_seen = (
-        ReviewItem.objects.filter(pk=item_id)
-        .annotate(holding=_holding(), seen=Exists(seen))
-        .values_list("holding", "seen")[0]
-    )
-    if holding >= queue.reviewers_per_item or has_seen:
+    holding = ReviewItem.objects.filter(pk=item_id).annotate(holding=_holding()).values_list("holding", flat=True)[0]
+    if holding >= queue.reviewers_per_item:
         return None
-    try:
-        with transaction.atomic():
-            ReviewAssignment.objects.create(item=item, reviewer=reviewer, claimed_at=timezone.now())
-    except IntegrityError:
-        # As get_or_create: an assignment made meanwhile means "not created"; any other violation is raised.
-        if ReviewAssignment.objects.filter(item=item, reviewer=reviewer).exists():
-            return None
-        raise
+    _, created = ReviewAssignment.objects.get_or_create(
+        item=item, reviewer=reviewer, defaults={"claimed_at": timezone.now()}
+    )
     item.queue = queue
-    return item
+    return item if created else None
 
 
 @dataclass(frozen=True)
@@ -223,7 +196,7 @@ def review_vote_cast(
     dataset. Raises ApplicationError: not_found (404), not_assigned (403), invalid_vote,
     label_not_in_taxonomy, request_id_reused (400), consensus_reached, queue_closed, already_submitted (409).
     """
-    item = _locked_item(item_id, reviewer)
+    item = _locked_item(item_id)
     _require_assigned(item.queue, reviewer)
     if request_id:
         repeat = ReviewVote.objects.filter(reviewer=reviewer, request_id=request_id).first()
@@ -274,7 +247,7 @@ def review_item_submit(*, item_id: int, reviewer: User) -> ReviewItem:
     Submitting twice is a no-op. When the item reaches the queue's quorum, its consensus is computed
     and it closes. Raises ApplicationError not_found, not_assigned, consensus_reached, queue_closed.
     """
-    item = _locked_item(item_id, reviewer)
+    item = _locked_item(item_id)
     _require_assigned(item.queue, reviewer)
     return item_submit_locked(item, reviewer)
 
@@ -308,7 +281,7 @@ def item_submit_locked(item: ReviewItem, reviewer: User) -> ReviewItem:
 @transaction.atomic
 def review_item_skip(*, item_id: int, reviewer: User) -> ReviewItem:
     """Pass on an item (it is not served to this reviewer again; votes already cast do not count)."""
-    item = _locked_item(item_id, reviewer)
+    item = _locked_item(item_id)
     _require_assigned(item.queue, reviewer)
     assignment = _assignment(item, reviewer)
     if assignment.state == AssignmentState.SUBMITTED:

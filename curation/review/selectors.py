@@ -129,7 +129,12 @@ def review_item_get(item_id: int) -> ReviewItem | None:
     return ReviewItem.objects.select_related("queue__version__dataset", "sample").filter(pk=item_id).first()
 
 
-def item_view(item: ReviewItem, reviewer: Any) -> ItemView:
+def item_view(item: ReviewItem, reviewer: Any, *, page_extras: bool = True) -> ItemView:
+    """One item for one reviewer: their votes on its candidates, their assignment state, the sample's labels.
+
+    page_extras: also the page's nearest neighbours and whether the sample is in the dataset's latest
+    version (an embedding search and two queries the API, which answers neither, skips).
+    """
     version = item.queue.version
     mine = {
         vote.label: vote.value
@@ -142,18 +147,20 @@ def item_view(item: ReviewItem, reviewer: Any) -> ItemView:
         for index, candidate in enumerate(item.candidates)
     ]
     assignment = ReviewAssignment.objects.filter(item=item, reviewer=reviewer).first()
-    latest = version.dataset.versions.order_by("-number").first()
     view = ItemView(
         item=item,
         member=VersionSample.objects.filter(version=version, sample_id=item.sample_id).first(),
         candidates=candidates,
         classes=list(version.dataset.classes),
         assignment_state=assignment.state if assignment else "",
-        latest_version_number=latest.number if latest else None,
-        in_latest_version=latest is None
-        or VersionSample.objects.filter(version=latest, sample_id=item.sample_id).exists(),
     )
-    view.neighbours, view.neighbours_note = item_neighbours(item)
+    if page_extras:
+        latest = version.dataset.versions.order_by("-number").first()
+        view.latest_version_number = latest.number if latest else None
+        view.in_latest_version = (
+            latest is None or VersionSample.objects.filter(version=latest, sample_id=item.sample_id).exists()
+        )
+        view.neighbours, view.neighbours_note = item_neighbours(item)
     return view
 
 

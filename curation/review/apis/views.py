@@ -82,7 +82,7 @@ def _item_body(item_id: int, user: Any) -> dict[str, Any]:
     item = review_item_get(item_id)
     if item is None:
         raise not_found("Review item", item_id)
-    return s.ItemOutputSerializer(item_view(item, user)).data
+    return s.ItemOutputSerializer(item_view(item, user, page_extras=False)).data
 
 
 class ReadApi(APIView):

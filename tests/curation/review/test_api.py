@@ -1,6 +1,8 @@
 """The review API over HTTP: status codes, structured errors, and that refused requests write nothing."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.roles import Role
@@ -39,6 +41,23 @@ def test_a_reviewer_works_an_item_through_the_api(small_queue, reviewers):
     assert (submitted.json()["state"], submitted.json()["consensus_labels"]) == ("agreed", ["dog"])
     following = api.get(f"/api/review-queues/{queue.pk}/next/", {"exclude": next_item["id"]}).json()["item"]
     assert following["position"] == 2
+
+
+def test_the_api_item_skips_the_page_only_neighbour_search_and_latest_version_lookup(small_queue, reviewers):
+    # given a queue item
+    queue = small_queue(n_items=1)
+    api = client_for(reviewers[0])
+
+    # when a reviewer reads it through the API (next, then the item itself)
+    with CaptureQueriesContext(connection) as queries:
+        claimed = api.get(f"/api/review-queues/{queue.pk}/next/").json()["item"]
+        again = api.get(f"/api/review-items/{claimed['id']}/").json()
+
+    # then neither request looked for an embedding set (neighbours) or the dataset's versions: the API answers neither
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    assert claimed["id"] == again["id"] and "neighbours" not in again
+    assert "embeddings_embeddingset" not in sql
+    assert 'ORDER BY "curation_datasetversion"."number" DESC' not in sql
 
 
 def test_refused_votes_answer_structured_errors_and_write_nothing(small_queue, reviewers):

@@ -10,10 +10,12 @@ and is flagged with that reason. Flags only order and filter the review; a curat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from core.api_errors import ApplicationError
 from curation.services.ingest import sample_image_open
@@ -30,20 +32,12 @@ def synthetic_batch_flag(*, batch: SyntheticBatch, trained_model_id: int, batch_
         raise ApplicationError(f"Trained model {trained_model_id} does not exist.", code="not_found", status_code=404)
     model, classes, preprocessing = load_trained_model(trained)
     model.eval()
-    images = list(batch.images.select_related("sample").order_by("position"))
-    index = {name: i for i, name in enumerate(classes)}
-    checker = f"model:{trained.pk}"
-    for start in range(0, len(images), batch_size):
-        chunk = images[start : start + batch_size]
-        pixels = torch.stack([preprocessing.pixels(sample_image_open(i.sample).convert("RGB")) for i in chunk])
+
+    def probabilities(pictures: list[Image.Image]) -> np.ndarray:
         with torch.no_grad():
-            probabilities = torch.softmax(model(pixels).float(), dim=1).numpy()
-        for image, row in zip(chunk, probabilities, strict=True):
-            _flag_set(image, row, classes, index, checker)
-    SyntheticImage.objects.bulk_update(images, ["flag", "flagged"], batch_size=1000)
-    summary = {"checker": checker, "checked": len(images), "flagged": sum(i.flagged for i in images)}
-    SyntheticBatch.objects.filter(pk=batch.pk).update(flags_summary=summary)
-    return summary
+            return torch.softmax(model(torch.stack([preprocessing.pixels(p) for p in pictures])).float(), dim=1).numpy()
+
+    return _flags_store(batch, classes, f"model:{trained.pk}", probabilities, batch_size)
 
 
 def synthetic_batch_flag_clip(
@@ -61,14 +55,28 @@ def synthetic_batch_flag_clip(
         texts = encoder.encode_texts([prompt_template.format(cls=c) for c in classes])
     except NoTextTower:
         raise ApplicationError(f"Encoder {encoder_name!r} has no text tower.", code="no_text_tower") from None
+
+    def probabilities(pictures: list[Image.Image]) -> np.ndarray:
+        pixels = torch.stack([encoder.preprocess(p) for p in pictures])
+        return torch.softmax(100.0 * encoder.encode_images(pixels) @ texts.T, dim=1).cpu().numpy()
+
+    return _flags_store(batch, classes, f"clip:{encoder_name}", probabilities, batch_size)
+
+
+def _flags_store(
+    batch: SyntheticBatch,
+    classes: list[str],
+    checker: str,
+    probabilities: Callable[[list[Image.Image]], np.ndarray],
+    batch_size: int,
+) -> dict[str, Any]:
+    """Flag every image of `batch` from `probabilities` (RGB pictures -> one row over `classes` each); store them."""
     images = list(batch.images.select_related("sample").order_by("position"))
     index = {name: i for i, name in enumerate(classes)}
-    checker = f"clip:{encoder_name}"
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
-        pixels = torch.stack([encoder.preprocess(sample_image_open(i.sample).convert("RGB")) for i in chunk])
-        probabilities = torch.softmax(100.0 * encoder.encode_images(pixels) @ texts.T, dim=1).cpu().numpy()
-        for image, row in zip(chunk, probabilities, strict=True):
+        rows = probabilities([sample_image_open(i.sample).convert("RGB") for i in chunk])
+        for image, row in zip(chunk, rows, strict=True):
             _flag_set(image, row, classes, index, checker)
     SyntheticImage.objects.bulk_update(images, ["flag", "flagged"], batch_size=1000)
     summary = {"checker": checker, "checked": len(images), "flagged": sum(i.flagged for i in images)}

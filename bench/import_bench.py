@@ -12,7 +12,8 @@ each of --rounds rounds (the best round of each counts, which filters out noise 
    round's blobs would skip every write).
 Before each phase the page cache's dirty pages are flushed (os.sync), so that one phase's write-back does
 not slow the next; each round also prints what writing a new blob costs on this disk at that moment (it
-swings tenfold on a virtual disk). It prints images/s of each, the import's ratio against both bare
+swings tenfold on a virtual disk; with TMPDIR=/dev/shm everything lives on tmpfs, which measures the
+import without the disk). It prints images/s of each, the import's ratio against both bare
 loops (target ≥ 0.7 against the single-threaded loop), CPU time per image (all threads of this process:
 it shows the bookkeeping's cost even when other processes compete for the cores and make wall-clock
 rates noisy), peak RSS during each, and SQL queries per file.

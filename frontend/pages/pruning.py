@@ -169,7 +169,7 @@ def prune_start(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     version = _version_or_404(dataset_id, number)
     method = _method_of(request)
     data = request.POST if request.method == "POST" else None
-    form = PruneStartForm(data, version=version, method=method)
+    form = PruneStartForm(data, version=version, method=method, typed=request.GET or None)
     if request.method == "POST":
         _require_curate(request)
         if form.is_valid():

@@ -71,7 +71,9 @@ class PruneStartForm(forms.Form):
     exact_first = forms.BooleanField(required=False, label="Exact dedup first")
     seed = forms.IntegerField(required=False, label="Seed")
 
-    def __init__(self, data: Any, *, version: DatasetVersion, method: str):
+    def __init__(self, data: Any, *, version: DatasetVersion, method: str, typed: Any = None):
+        """`typed`: the values of the form as it stood when the user switched method (a QueryDict); a
+        parameter the new method shares keeps what was typed instead of its default."""
         defaults = method_defaults(method)
         initial = {name: value for name, value in defaults.items() if value is not None}
         super().__init__(data, initial={**initial, "method": method})
@@ -83,6 +85,8 @@ class PruneStartForm(forms.Form):
         return [
             (self[name], _default_text(name, value), PARAMETER_HELP.get(name, ""))
             for name, value in self.defaults.items()
+        if typed is not None:
+            initial |= {name: typed[name] for name in (*defaults, "embedding_set") if typed.get(name, "") != ""}
         ]
 
     def params(self) -> dict[str, Any]:

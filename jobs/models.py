@@ -40,6 +40,9 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of work (a progress or log call), unlike heartbeat_at, which a thread writes
+    # even while the job function is stuck: the reaper fails a job stalled past its kind's limit.
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

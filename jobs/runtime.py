@@ -24,6 +24,11 @@ class JobCancelled(Exception):
     """Raised inside a job function at a batch boundary after a cancel request."""
 
 
+class JobInterrupted(BaseException):
+    """Raised in a job function's thread when its heartbeat stops it (a cancel it did not act on, or
+    the attempt was ended by the reaper); a BaseException so that `except Exception` cannot swallow it."""
+
+
 class JobFailed(Exception):
     """A job function's clear, user-facing reason to fail (no traceback shown)."""
 
@@ -55,6 +60,9 @@ class JobKind:
     description: str = ""
     capability: str = "curate"
     cleanup: Callable[["Job"], None] | None = field(default=None)
+    # Seconds a running job may go without reporting progress or a log line before the reaper fails
+    # it as stalled; None: settings.JOB_STALL_TIMEOUT (JOB_STALL_TIMEOUTS may override either).
+    stall_timeout: int | None = None
 
 
 JOB_KINDS: dict[str, JobKind] = {}
@@ -67,18 +75,46 @@ def job_kind(
     description: str = "",
     capability: str = "curate",
     cleanup: Callable[["Job"], None] | None = None,
+    stall_timeout: int | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
-    """Register a job function. `cleanup(job)` undoes partial writes after a failure or cancel."""
+    """Register a job function. `cleanup(job)` undoes partial writes after a failure or cancel.
+
+    `stall_timeout`: seconds without a progress or log call after which the job counts as stalled
+    (default: settings.JOB_STALL_TIMEOUT).
+    """
 
     def register(function: JobFunction) -> JobFunction:
         if name in JOB_KINDS and JOB_KINDS[name].function is not function:
             raise ValueError(f"job kind {name!r} is registered twice")
         JOB_KINDS[name] = JobKind(
-            name, function, queue, description or (function.__doc__ or "").strip(), capability, cleanup
+            name,
+            function,
+            queue,
+            description or (function.__doc__ or "").strip(),
+            capability,
+            cleanup,
+            stall_timeout,
         )
         return function
 
     return register
+
+
+def job_stall_timeout(name: str) -> int:
+    """Seconds a running job of kind `name` may go without progress before the reaper fails it.
+
+    JOB_STALL_TIMEOUTS (kind -> seconds, from WINNOW_JOB_STALL_TIMEOUTS) wins; then the kind's own
+    `stall_timeout`; then JOB_STALL_TIMEOUT.
+    """
+    from django.conf import settings
+
+    overrides = getattr(settings, "JOB_STALL_TIMEOUTS", {})
+    if name in overrides:
+        return int(overrides[name])
+    kind = JOB_KINDS.get(name)
+    if kind is not None and kind.stall_timeout is not None:
+        return kind.stall_timeout
+    return int(settings.JOB_STALL_TIMEOUT)
 
 
 def job_kind_get(name: str) -> JobKind:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
+from jobs.runtime import job_stall_timeout
 from jobs.services.lifecycle import job_send
 from jobs.services.outcomes import job_abandon, job_log_append
 
@@ -24,6 +25,9 @@ def jobs_reap_orphaned(*, now: datetime | None = None) -> list[int]:
       inline in a command (never sent to a worker) is failed rather than moved to the workers.
     - Queued and sent more than JOB_QUEUED_RESEND_AFTER ago: its message is sent again (it may be
       lost; a duplicate is harmless). Queued jobs are never failed for waiting.
+    - Running with a live heartbeat but no progress or log call for longer than its kind's stall
+      timeout (jobs.runtime.job_stall_timeout): failed as stalled after the kind's cleanup (cancelled
+      if a cancel was requested). Its worker's heartbeat then sees the attempt is over and interrupts it.
     """
     now = now or timezone.now()
     heartbeat_cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
@@ -37,7 +41,33 @@ def jobs_reap_orphaned(*, now: datetime | None = None) -> list[int]:
             if job is not None:
                 _reap_one(job, now)
                 acted.append(job_id)
+    return acted + _reap_stalled(now)
+
+
+def _reap_stalled(now: datetime) -> list[int]:
+    running = Job.objects.filter(status=JobStatus.RUNNING).values_list("id", "kind", "progress_at", "started_at")
+    acted = []
+    for job_id, kind, progress_at, started_at in running.order_by("id"):
+        limit = job_stall_timeout(kind)
+        cutoff = now - timedelta(seconds=limit)
+        last_sign = progress_at or started_at
+        if last_sign is None or last_sign >= cutoff:
+            continue
+        with transaction.atomic():
+            job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id, status=JobStatus.RUNNING).first()
+            if job is not None and (job.progress_at or job.started_at or now) < cutoff:
+                _reap_stalled_one(job, limit, now)
+                acted.append(job_id)
     return acted
+
+
+def _reap_stalled_one(job: Job, limit: int, now: datetime) -> None:
+    stalled_s = round((now - (job.progress_at or job.started_at or now)).total_seconds())
+    reason = f"stalled: no progress for {stalled_s} s (the limit for {job.kind} jobs is {limit} s)"
+    if job.cancel_requested:
+        job_abandon(job, JobStatus.CANCELLED, f"Cancelled ({reason})", now=now)
+    else:
+        job_abandon(job, JobStatus.FAILED, reason, now=now)
 
 
 def _reap_one(job: Job, now: datetime) -> None:

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
-from jobs.runtime import JobCancelled, JobFailed, job_kind_get
+from jobs.runtime import JobCancelled, JobFailed, JobInterrupted, job_kind_get
 from jobs.services.outcomes import LOG_TAIL_LINES, error_summary, job_abandon, job_cleanup_run, job_log_append
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int, str], None]
 LOG_LINE_MAX_CHARS = 2000
 SYNC_INTERVAL_S = 0.5
+# Sent by the heartbeat thread to the thread running the job function to interrupt it.
+INTERRUPT_SIGNAL = signal.SIGUSR2
 
 
 class AttemptSuperseded(BaseException):
@@ -81,7 +84,8 @@ class RunningJobContext:
             return
         self._last_write = time.monotonic()
         fields, self._fields = self._fields, {}
-        if not _attempt_rows(self.job).update(heartbeat_at=timezone.now(), **fields):
+        now = timezone.now()
+        if not _attempt_rows(self.job).update(heartbeat_at=now, progress_at=now, **fields):
             raise AttemptSuperseded()
 
     def _check_cancelled(self, *, force: bool) -> None:
@@ -112,18 +116,21 @@ def job_execute(job_id: int, *, progress_callback: ProgressCallback | None = Non
     if job is None:
         return Job.objects.get(pk=job_id)
     context = RunningJobContext(job, progress_callback)
-    with _heartbeat(job):
+    with _heartbeat(job) as watch:
         try:
-            _job_attempt(job, context)
+            _job_attempt(job, context, watch)
         except AttemptSuperseded:
             logger.warning("job %s: attempt %s was superseded; it stops here", job.pk, job.attempts)
     return Job.objects.get(pk=job_id)
 
 
-def _job_attempt(job: Job, context: RunningJobContext) -> None:
+def _job_attempt(job: Job, context: RunningJobContext, watch: "AttemptWatch") -> None:
     """Call the job function and record how it ended."""
     try:
-        result = _job_call(job, context)
+        with watch.interruptible():
+            result = _job_call(job, context)
+    except JobInterrupted:
+        _job_after_interrupt(job, context, watch)
     except JobCancelled:
         _job_end_unsuccessfully(job, context, JobStatus.CANCELLED, "Cancelled")
     except JobFailed as exc:
@@ -136,6 +143,19 @@ def _job_attempt(job: Job, context: RunningJobContext) -> None:
         _job_end_unsuccessfully(job, context, JobStatus.FAILED, error_summary(exc))
     else:
         _job_end(job, context, JobStatus.SUCCEEDED, message="Done", result=result, progress=1.0)
+
+
+def _job_after_interrupt(job: Job, context: RunningJobContext, watch: "AttemptWatch") -> None:
+    """The heartbeat stopped the job function: a cancel it did not act on, or the reaper ended the attempt."""
+    if not connection.in_atomic_block:  # the interrupt may have hit mid-query: start on a fresh connection
+        connection.close()
+    if watch.reason == CANCEL:
+        _job_end_unsuccessfully(job, context, JobStatus.CANCELLED, "Cancelled (interrupted)")
+        return
+    # The reaper ended the attempt (stalled) and cleaned up; the function may have written more since.
+    if Job.objects.filter(pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)).exists():
+        job_cleanup_run(job)
+    raise AttemptSuperseded()
 
 
 def _job_claim(job_id: int) -> Job | None:
@@ -165,10 +185,11 @@ def _job_mark_running(job: Job, now: datetime) -> None:
     if job.status == JobStatus.RUNNING:
         job_log_append(job, f"worker lost during attempt {job.attempts}; running again")
     job.attempts += 1
-    job.status, job.started_at, job.heartbeat_at = JobStatus.RUNNING, now, now
+    job.status, job.started_at, job.heartbeat_at, job.progress_at = JobStatus.RUNNING, now, now, now
     job.worker = f"{socket.gethostname()}:{os.getpid()}"
     job.message = "Running" if job.attempts == 1 else f"Running (attempt {job.attempts} of {settings.JOB_MAX_ATTEMPTS})"
-    job.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "worker", "message", "log_tail"])
+    fields = ["attempts", "status", "started_at", "heartbeat_at", "progress_at", "worker", "message", "log_tail"]
+    job.save(update_fields=fields)
 
 
 def _job_call(job: Job, context: RunningJobContext) -> dict[str, Any]:
@@ -211,26 +232,99 @@ def _job_end(
         logger.warning("job %s: attempt %s was superseded; its outcome (%s) is dropped", job.pk, job.attempts, status)
 
 
+CANCEL, SUPERSEDED = "cancel", "superseded"
+
+
+class AttemptWatch:
+    """The heartbeat of one attempt, and how it stops a job function that does not stop by itself.
+
+    Every beat writes heartbeat_at (fenced like every write of the attempt) and reads the cancel
+    flag. When a cancel was requested, or the row is no longer this attempt's (the reaper failed it
+    as stalled), the function is interrupted: INTERRUPT_SIGNAL makes the thread running it raise
+    JobInterrupted, even inside a blocking call (a FIFO's open(), a sleep). That works when the job
+    runs in the main thread (a Celery prefork child, a command); if the function is still running
+    two beats later (stuck in C code, or not in the main thread), a cancelled job is ended here:
+    cleaned up and recorded as cancelled, and whatever its function writes to the row later is fenced off.
+    """
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.stop = threading.Event()
+        self.reason = ""
+        self.interval = max(settings.JOB_HEARTBEAT_TIMEOUT / 4, 0.2)
+        self._body_running = False
+        self._lock = threading.Lock()
+        self._interrupted_at = 0.0
+        self._main_thread_id = threading.main_thread().ident if _in_main_thread() else None
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Run the job function with the interrupt handler installed (main thread only)."""
+        previous = signal.signal(INTERRUPT_SIGNAL, self._on_signal) if self._main_thread_id else None
+        with self._lock:
+            self._body_running = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._body_running = False
+            if self._main_thread_id:
+                signal.signal(INTERRUPT_SIGNAL, previous if previous is not None else signal.SIG_DFL)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._body_running and self.reason:
+            raise JobInterrupted(self.reason)
+
+    def beat(self) -> None:
+        if self.reason:
+            if self.reason == CANCEL and time.monotonic() - self._interrupted_at > 2 * self.interval:
+                self._cancel_here()
+            return
+        if not _attempt_rows(self.job).update(heartbeat_at=timezone.now()):
+            self._interrupt(SUPERSEDED)
+        elif Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            self._interrupt(CANCEL)
+
+    def _interrupt(self, reason: str) -> None:
+        logger.warning("job %s: interrupting attempt %s (%s)", self.job.pk, self.job.attempts, reason)
+        self.reason, self._interrupted_at = reason, time.monotonic()
+        with self._lock:
+            if self._body_running and self._main_thread_id is not None:
+                signal.pthread_kill(self._main_thread_id, INTERRUPT_SIGNAL)
+
+    def _cancel_here(self) -> None:
+        """The function did not stop when interrupted: end the attempt from this thread."""
+        self.stop.set()
+        with transaction.atomic():
+            job = _attempt_rows(self.job).select_for_update().first()
+            if job is not None:
+                job_abandon(job, JobStatus.CANCELLED, "Cancelled (the job did not stop; ended by its heartbeat)",
+                            now=timezone.now())  # fmt: skip
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextmanager
-def _heartbeat(job: Job) -> Iterator[None]:
+def _heartbeat(job: Job) -> Iterator[AttemptWatch]:
     """Beat on the job row from a thread while the attempt runs, whatever the job function does."""
-    stop = threading.Event()
-    thread = threading.Thread(target=_heartbeat_loop, args=(job, stop), name=f"job-{job.pk}-heartbeat", daemon=True)
+    watch = AttemptWatch(job)
+    thread = threading.Thread(target=_heartbeat_loop, args=(watch,), name=f"job-{job.pk}-heartbeat", daemon=True)
     thread.start()
     try:
-        yield
+        yield watch
     finally:
-        stop.set()
+        watch.stop.set()
         thread.join(timeout=10)
 
 
-def _heartbeat_loop(job: Job, stop: threading.Event) -> None:
-    interval = max(settings.JOB_HEARTBEAT_TIMEOUT / 4, 0.2)
+def _heartbeat_loop(watch: AttemptWatch) -> None:
     try:
-        while not stop.wait(interval):
+        while not watch.stop.wait(watch.interval):
             try:
-                _attempt_rows(job).update(heartbeat_at=timezone.now())
+                watch.beat()
             except Exception:
-                logger.warning("job %s: heartbeat failed", job.pk, exc_info=True)
+                logger.warning("job %s: heartbeat failed", watch.job.pk, exc_info=True)
     finally:
         connection.close()

@@ -116,3 +116,18 @@ def chatty(ctx: JobContext) -> dict[str, Any]:
 def returns_list(ctx: JobContext) -> Any:
     """Break the contract: return a list."""
     return [1, 2]
+
+
+BLOCKS = "test_blocks_on_a_fifo"
+
+
+@job_kind(BLOCKS, cleanup=delete_batches, stall_timeout=1)
+def blocks_on_a_fifo(ctx: JobContext) -> dict[str, Any]:
+    """Write one batch (its progress, "batch 1 of 1", is written at once), then open the FIFO params["fifo"],
+    which no one ever writes to: open() blocks forever, as an import did on a FIFO named like an image."""
+    write_batches(ctx, 1, 0.0)
+    with open(ctx.params["fifo"], "rb") as fifo:
+        fifo.read()
+    with transaction.atomic():
+        Group.objects.get_or_create(name=f"{batch_prefix(ctx.job.pk)}after-the-fifo")
+    return {"fifo_was_opened": True}

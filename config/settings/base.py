@@ -210,3 +210,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("WINNOW_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "faiss.loader": {"level": "WARNING"}},
 }
+
+# --- Production hardening: job stalls, upload cap, server-path and weights limits ---
+# A running job that reports no progress or log line for this long is failed by the reaper as stalled;
+# WINNOW_JOB_STALL_TIMEOUTS="kind=seconds,..." sets it per job kind (a kind may also declare its own).
+JOB_STALL_TIMEOUT = env_int("WINNOW_JOB_STALL_TIMEOUT", 3 * 3600)
+JOB_STALL_TIMEOUTS = {
+    kind.strip(): int(seconds)
+    for kind, _, seconds in (
+        item.partition("=") for item in os.environ.get("WINNOW_JOB_STALL_TIMEOUTS", "").split(",") if "=" in item
+    )
+}
+# Largest zip archive accepted as an upload (pages and API); a bigger one is refused before it is stored.
+IMPORT_UPLOAD_MAX_BYTES = env_int("WINNOW_IMPORT_UPLOAD_MAX_BYTES", 4 * 1024**3)
+# With no WINNOW_IMPORT_SERVER_ROOTS, server-path imports from the pages and API are allowed anywhere
+# (development) or refused (production settings, or WINNOW_IMPORT_SERVER_ROOTS_REQUIRED=1).
+IMPORT_SERVER_ROOTS_REQUIRED = env_bool(
+    "WINNOW_IMPORT_SERVER_ROOTS_REQUIRED", os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+)
+# Local weights files/folders named in encoder and generator specs: admins only, and only under these
+# folders (os.pathsep-separated; empty: no local path is accepted from the pages and API).
+WEIGHTS_ROOTS = [p for p in os.environ.get("WINNOW_WEIGHTS_ROOTS", "").split(os.pathsep) if p]
+# Hub ids (pretrained tags, Hugging Face repos) a spec may name, comma-separated; unset: the documented
+# defaults (curation.ml.weights_policy.DEFAULT_HUB_ALLOWED).
+WEIGHTS_HUB_ALLOWED = [h.strip() for h in os.environ.get("WINNOW_WEIGHTS_HUB_ALLOWED", "").split(",") if h.strip()]

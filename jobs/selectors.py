@@ -5,8 +5,6 @@ the team, and their pages link to the jobs that made them); only the user who re
 an admin, may cancel it (jobs.services.job_cancel_request).
 """
 
-from typing import Any
-
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
@@ -38,16 +36,3 @@ def job_user_may_cancel(*, job: Job, user: AbstractBaseUser | AnonymousUser) -> 
     if not user.is_authenticated:
         return False
     return job.requested_by_id == user.pk or user_can(user, Capability.MANAGE)
-
-
-def job_result_links(job: Job) -> list[dict[str, Any]]:
-    """Links to what a job produced, from the dataset/version ids in its result."""
-    result = job.result if isinstance(job.result, dict) else {}
-    dataset = result.get("dataset_id", result.get("dataset"))
-    if not isinstance(dataset, int):
-        return []
-    links = [{"label": f"Dataset {dataset}", "url": f"/datasets/{dataset}/"}]
-    version = result.get("version_id", result.get("version"))
-    if isinstance(version, int):
-        links.append({"label": f"Version {version}", "url": f"/datasets/{dataset}/?version={version}"})
-    return links

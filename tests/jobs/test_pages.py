@@ -5,7 +5,7 @@ from django.test import Client
 
 from frontend.pages.jobs import JOB_PAGE_SIZE
 from jobs.models import Job, JobStatus
-from tests.factories import JobFactory
+from tests.factories import DatasetVersionFactory, JobFactory
 from tests.jobs.job_kinds_for_tests import COUNT
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -54,21 +54,29 @@ def test_an_htmx_request_gets_only_the_progress_partial(curator, running_job):
 
 
 def test_the_partial_of_a_finished_job_stops_polling_and_shows_the_result_with_links(curator):
+    # given a dataset whose second version's id is not its number (another dataset's versions come first)
+    DatasetVersionFactory.create_batch(3)
+    first = DatasetVersionFactory(number=1)
+    second = DatasetVersionFactory(dataset=first.dataset, number=2, parent=first)
+    dataset_id = first.dataset_id
     job = JobFactory(
         kind="import_dataset",
         requested_by=curator,
         status=JobStatus.SUCCEEDED,
         progress=1.0,
         message="Done",
-        result={"dataset_id": 7, "version_id": 12, "imported": 40},
+        result={"dataset_id": dataset_id, "version_id": second.pk, "imported": 40},
     )
 
     partial = client_as(curator).get(f"/jobs/{job.pk}/", **HTMX).content.decode()
+    version_page = client_as(curator).get(f"/datasets/{dataset_id}/?version=2")
 
+    assert second.pk != 2
     assert "hx-trigger" not in partial
     assert "hx-get" not in partial
-    assert '<a class="button button-small" href="/datasets/7/">Dataset 7</a>' in partial
-    assert '<a class="button button-small" href="/datasets/7/?version=12">Version 12</a>' in partial
+    assert f'<a class="button button-small" href="/datasets/{dataset_id}/">Dataset {dataset_id}</a>' in partial
+    assert f'<a class="button button-small" href="/datasets/{dataset_id}/?version=2">Version 2</a>' in partial
+    assert version_page.status_code == 200
     assert "&quot;imported&quot;: 40" in partial
     assert "Cancel job" not in partial
 

@@ -62,7 +62,7 @@ class JobCommand(WinnowCommand):
         user = users.filter(username=os.environ.get("WINNOW_ADMIN_USER", "admin"), is_superuser=True).first()
         user = user or users.filter(is_superuser=True).order_by("id").first()
         if user is None:
-            raise ApplicationError("no admin user: run `manage.py ensure_admin` or pass --user NAME")
+            raise ApplicationError("no admin user: run `.venv/bin/python manage.py ensure_admin` or pass --user NAME")
         return user
 
     def _execute_inline(self, job: Job) -> Job:

@@ -14,8 +14,9 @@ and inner products are cosines. Choices made here:
 - Every row is then assigned to its nearest centroid by inner product, in batches.
 - Cluster complexity (DBP): d_intra = mean cosine distance of the members to their centroid,
   d_inter = mean cosine distance from the centroid to its l = 20 nearest OTHER centroids
-  (fewer when k - 1 < 20), C = d_intra * d_inter; clusters of 0-2 members get NaN, then the
-  mean of the other C; when no cluster has a defined C (k = 1, all tiny) C is 1 everywhere.
+  (fewer when k - 1 < 20), C = d_intra * d_inter. As in the reference code (which replaces only
+  NaN values), C is defined for every non-empty cluster, one or two members included; empty
+  clusters get the mean of the defined C, and when none is defined (k = 1) C is 1 everywhere.
 """
 
 from __future__ import annotations
@@ -235,7 +236,6 @@ def cluster_complexity(assignment: ClusterAssignment, *, n_neighbors: int = 20) 
     d_intra = np.divide(totals, sizes, out=np.full(k, np.nan), where=sizes > 0)
     d_inter, n_used = inter_centroid_distance(assignment.centroids, n_neighbors)
     complexity = d_intra * d_inter
-    complexity[sizes < 3] = np.nan
     defined = ~np.isnan(complexity)
     complexity[~defined] = complexity[defined].mean() if defined.any() else 1.0
     return ClusterComplexity(d_intra, d_inter, complexity, n_used)

@@ -10,11 +10,20 @@ from curation.pruning.models import PruneMethod
 from curation.pruning.services.params import method_defaults
 
 PARAMETER_HELP = {
-    "keep_fraction": "Fraction of the samples KEPT, in (0, 1].",
+    "keep_fraction": (
+        "Fraction of the samples KEPT, in (0, 1]. DBP keeps floor(fraction × n), as its reference; SemDeDup picks "
+        "eps from it and warns when exact copies make it unreachable."
+    ),
     "eps": "Remove a sample whose cosine similarity to an earlier one in its cluster exceeds 1 − eps.",
-    "which_to_keep": "hard: keep the farthest from the centroid; easy: the nearest; random.",
+    "which_to_keep": (
+        "hard: keep the farthest from the centroid; easy: the nearest; random. Of exact copies, hard keeps the "
+        "earlier sample and easy the later, as the reference code."
+    ),
     "tau": "Softmax temperature over cluster complexity; smaller gives complex clusters more.",
-    "cls_bal_ratio": "Each cluster keeps at least this share of an equal split (lower bound).",
+    "cls_bal_ratio": (
+        "Each cluster keeps at least int(N / k × ratio), at most |c| − 1 (lower bound); 0 means at least 1, as "
+        "in the reference. Each cluster's complexity is its own, singletons included."
+    ),
     "n_clusters": "k of the k-means; empty: round(√(n / 2)).",
     "dbp_n_clusters": "k of DBP's k-means on SemDeDup's survivors; empty: round(√(n / 2)).",
     "niter": "k-means iterations.",
@@ -76,6 +85,8 @@ class PruneStartForm(forms.Form):
         parameter the new method shares keeps what was typed instead of its default."""
         defaults = method_defaults(method)
         initial = {name: value for name, value in defaults.items() if value is not None}
+        if typed is not None:
+            initial |= {name: typed[name] for name in (*defaults, "embedding_set") if typed.get(name, "") != ""}
         super().__init__(data, initial={**initial, "method": method})
         self.fields["embedding_set"].choices = embedding_set_choices(version)  # type: ignore[attr-defined]
         self.defaults = defaults
@@ -85,8 +96,6 @@ class PruneStartForm(forms.Form):
         return [
             (self[name], _default_text(name, value), PARAMETER_HELP.get(name, ""))
             for name, value in self.defaults.items()
-        if typed is not None:
-            initial |= {name: typed[name] for name in (*defaults, "embedding_set") if typed.get(name, "") != ""}
         ]
 
     def params(self) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Abbas et al., ICLR 2024, "Effective pruning of web-scale datasets based on complexity of concept
 clusters" (reference: amro-kamal/effective_pruning). Run after SemDeDup, on its survivors:
 spherical k-means, C_j = d_intra_j * d_inter_j (see clustering.py), P = softmax(C / tau),
-N = round(keep_fraction * n), lb_j = min(int(N / k * cls_bal_ratio), |c_j| - 1), ub_j = |c_j|,
+N = floor(keep_fraction * n), lb_j = min(int(N / k * cls_bal_ratio), |c_j| - 1), ub_j = |c_j|,
 N_j = argmin 1/2 x'x - (N P)'x  s.t.  sum x = N, lb <= x <= ub; each cluster keeps its N_j
 members farthest from the centroid ("hard"; "easy" and "random" too). Choices made:
 - The QP is solved exactly without a solver: its KKT conditions give x = clip(N P - lambda,
@@ -13,8 +13,13 @@ members farthest from the centroid ("hard"; "easy" and "random" too). Choices ma
   each x_j on its own, which misses N.
 - tau defaults to 0.1, not the reference script's 0.5: C spreads over a small range (about
   0.01-0.1), so tau = 0.5 gives nearly uniform budgets. The budgets keep C and P for the UI.
-- lb_j is clipped at 0 (empty clusters); cls_bal_ratio > 1 that makes sum lb > N is an error.
-  With k = 1, or when every cluster has fewer than 3 members, C is uniform.
+- As in the reference: N is floored (its `int(prune_ratio * size)`; a product within 1e-9 of an
+  integer counts as that integer, where the reference's int(0.29 * 100) gives 28); with
+  cls_bal_ratio = 0 the lower bound is min(1, |c_j| - 1), not 0 (the reference's `min_samples = 1`),
+  so every cluster of two or more keeps one; every non-empty cluster has its own C, singletons
+  included (clustering.py).
+- lb_j is clipped at 0 (empty clusters). The reference refuses cls_bal_ratio > 1; here it is
+  allowed while sum lb <= N, and an error beyond. With k = 1, C is uniform.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from curation.ml.pruning.result import ClusterBudgets, PruneReason, PruneResult,
 from curation.ml.pruning.selection import (
     WHICH_TO_KEEP,
     WhichToKeep,
+    floor_target_count,
     keep_first_per_cluster,
     keep_order_key,
     target_count,
@@ -107,6 +113,13 @@ def round_budgets(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: in
     return budgets
 
 
+def dbp_lower_bounds(n_keep: int, sizes: np.ndarray, cls_bal_ratio: float) -> np.ndarray:
+    """lb_j = min(m, |c_j| - 1) clipped at 0, with m = int(N / k * cls_bal_ratio), or m = 1 when cls_bal_ratio is 0."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    minimum = int(n_keep / sizes.size * cls_bal_ratio) if cls_bal_ratio > 0 else 1
+    return np.clip(np.minimum(minimum, sizes - 1), 0, None)
+
+
 def dbp_cluster_budgets(
     complexity: np.ndarray, sizes: np.ndarray, n_keep: int, *, tau: float = 0.1, cls_bal_ratio: float = 0.5
 ) -> ClusterBudgets:
@@ -114,11 +127,16 @@ def dbp_cluster_budgets(
     sizes = np.asarray(sizes, dtype=np.int64)
     if n_keep > sizes.sum():
         raise ValueError(f"cannot keep {n_keep} of {sizes.sum()} samples")
-    k = sizes.size
     logits = np.asarray(complexity, dtype=np.float64) / tau
     probability = np.exp(logits - logits.max())
     probability /= probability.sum()
-    lower = np.clip(np.minimum(int(n_keep / k * cls_bal_ratio), sizes - 1), 0, None)
+    lower = dbp_lower_bounds(n_keep, sizes, cls_bal_ratio)
+    if lower.sum() > n_keep:
+        raise ValueError(
+            f"infeasible budgets: the lower bounds (cls_bal_ratio {cls_bal_ratio:g}; 0 means one per cluster of 2 "
+            f"or more, as the reference) need {lower.sum()} samples but N is {n_keep}: fewer clusters or a larger "
+            "keep_fraction"
+        )
     continuous = solve_budget_qp(n_keep * probability, lower, sizes, n_keep)
     budgets = round_budgets(continuous, lower, sizes, n_keep)
     return ClusterBudgets(sizes, budgets, lower, sizes.copy(), np.asarray(complexity), probability, continuous)
@@ -132,7 +150,7 @@ def _dbp_rows(
     clustered = time.perf_counter()
     cluster, dist = assignment.labels[rows], assignment.dist_to_centroid[rows]
     stats = cluster_complexity(assignment, n_neighbors=config.n_inter_neighbors)
-    n_keep = target_count(config.keep_fraction, rows.size)
+    n_keep = floor_target_count(config.keep_fraction, rows.size)
     budgets = dbp_cluster_budgets(
         stats.complexity, assignment.sizes, n_keep, tau=config.tau, cls_bal_ratio=config.cls_bal_ratio
     )

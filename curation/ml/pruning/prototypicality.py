@@ -6,7 +6,8 @@ hardest (farthest) when data is plentiful, the easiest when it is scarce. Choice
 - An optional per-cluster minimum, as in DBP: each cluster first keeps its
   lb_j = min(int(N / k * min_cluster_share), |c_j|) best members; the rest of the budget
   N = round(keep_fraction * n) goes to the best remaining members over all clusters.
-- Ties keep sample order (stable sorts), so results are deterministic for a seed.
+- Ties: hard keeps the earlier sample, easy the later (easy is the hard order reversed, as in
+  SemDeDup's and DBP's reference code), so results are deterministic for a seed.
 """
 
 from __future__ import annotations

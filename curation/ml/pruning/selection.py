@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -13,13 +14,21 @@ WHICH_TO_KEEP: tuple[str, ...] = ("hard", "easy", "random")
 def keep_order_key(dist_to_centroid: np.ndarray, which_to_keep: str, seed: int) -> np.ndarray:
     """A sort key whose ascending order puts the members to keep first.
 
-    hard: farthest from the centroid first; easy: nearest first; random: the ranks of
-    `np.random.default_rng(seed).permutation(m)`. Ties fall back to sample order (stable sorts).
+    hard: farthest from the centroid first, ties in sample order (the earlier sample first);
+    easy: exactly the reverse of the hard order, so nearest first and ties with the LATER sample
+    first; random: the ranks of `np.random.default_rng(seed).permutation(m)`. This is the order
+    of the SemDeDup reference (a stable descending sort for hard, reversed for easy) and of the
+    DBP reference (easy keeps the tail of the hard order): with exact copies, hard keeps the
+    earliest and easy the latest.
     """
     if which_to_keep == "hard":
         return -dist_to_centroid.astype(np.float64)
     if which_to_keep == "easy":
-        return dist_to_centroid.astype(np.float64)
+        m = dist_to_centroid.size
+        reverse_hard = np.lexsort((-np.arange(m), dist_to_centroid.astype(np.float64)))
+        key = np.empty(m, dtype=np.float64)
+        key[reverse_hard] = np.arange(m)
+        return key
     if which_to_keep == "random":
         return np.random.default_rng(seed).permutation(dist_to_centroid.size).astype(np.float64)
     raise ValueError(f"which_to_keep must be one of {WHICH_TO_KEEP}, got {which_to_keep!r}")
@@ -42,6 +51,18 @@ def keep_first_per_cluster(cluster: np.ndarray, key: np.ndarray, budgets: np.nda
     rank = np.arange(cluster.size) - starts[sorted_cluster]
     keep[order] = rank < budgets[sorted_cluster]
     return keep
+
+
+def floor_target_count(keep_fraction: float, n: int) -> int:
+    """N = floor(keep_fraction * n), DBP's reference `int(prune_ratio * size)`, for keep_fraction in [0, 1].
+
+    A product within 1e-9 (relative) of an integer counts as that integer: the reference's
+    int(0.29 * 100) is 28 because 0.29 * 100 = 28.999999999999996 in floating point.
+    """
+    target_count(keep_fraction, n)
+    product = keep_fraction * n
+    nearest = round(product)
+    return int(nearest) if abs(product - nearest) <= 1e-9 * max(1.0, product) else math.floor(product)
 
 
 def target_count(keep_fraction: float, n: int) -> int:

@@ -2,8 +2,10 @@
 
 Abbas et al. 2023, "SemDeDup: Data-efficient learning at web-scale through semantic
 deduplication" (reference: facebookresearch/SemDeDup). Per cluster, members are ordered by
-cosine distance to the centroid, DESCENDING for which_to_keep="hard" (the default), ascending
-for "easy", by a seeded permutation for "random"; ties keep sample order. With S = X X^T,
+cosine distance to the centroid, DESCENDING for which_to_keep="hard" (the default), ties in
+sample order; "easy" is that order reversed, as in the reference (ascending, ties with the later
+sample first, so of two exact copies hard keeps the earlier and easy the later); "random" is a
+seeded permutation (not the reference's `random.shuffle`). With S = X X^T,
 M[j] = max_{i<j} S[i, j] and sample j is removed when M[j] > 1 - eps. Choices made:
 - An item similar to ANY earlier item is removed, even when that item was itself removed (a~b,
   b~c, a≁c removes b and c), exactly as the reference code; "keep one per connected

@@ -10,7 +10,8 @@ from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.http import HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
+from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -28,6 +29,7 @@ from curation.exports.models import Export, ExportFormat
 from curation.exports.ranged import RangeNotSatisfiable, ranged_stored_file_response
 from curation.exports.selectors import export_get, export_is_foreign, export_list
 from curation.exports.services.exports import export_file_for_download, export_submit
+from curation.exports.services.outputs import CHECKSUM_FILE_NAME
 from curation.exports.services.writing import MAX_SHARD_SIZE, MIN_SHARD_MAX_BYTES
 from curation.selectors import version_get
 
@@ -251,9 +253,12 @@ class ExportDownloadApi(ExportApi):
             raise ApplicationError(
                 f"The files of export {export.pk} were removed.", code="export_files_gone", status_code=410
             )
+        prefix = f"{slugify(export.version.dataset.name) or 'dataset'}-v{export.version.number}-"
+        if file_name == CHECKSUM_FILE_NAME:
+            return _checksums_as_served(ref.key, prefix)
         extension = "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ""
         content_type = CONTENT_TYPES.get(extension) or mimetypes.guess_type(file_name)[0] or "text/plain"
-        filename = f"{slugify(export.version.dataset.name) or 'dataset'}-v{export.version.number}-{file_name}"
+        filename = prefix + file_name
         try:
             return ranged_stored_file_response(
                 request, key=ref.key, size=size, content_type=content_type, filename=filename, etag=ref.sha256
@@ -263,3 +268,19 @@ class ExportDownloadApi(ExportApi):
             response = self.handle_exception(error)
             response["Content-Range"] = f"bytes */{size}"
             return response
+
+
+def _checksums_as_served(key: str, prefix: str) -> HttpResponse:
+    """SHA256SUMS naming each file as it is served (`<dataset>-v<n>-<name>`), itself served under that prefix.
+
+    Browsers save a download under its Content-Disposition name, so `sha256sum -c` passes in the folder
+    the files were downloaded to. The stored file (and `export --out`) keeps the bare names.
+    """
+    with default_storage.open(key, "rb") as stored:
+        lines = stored.read().decode().splitlines()
+    entries = (line.split("  ", 1) for line in lines if line)
+    response = HttpResponse(
+        "".join(f"{digest}  {prefix}{name}\n" for digest, name in entries), content_type="text/plain"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, prefix + CHECKSUM_FILE_NAME)
+    return response

@@ -2,6 +2,8 @@
 
 import base64
 import hashlib
+import re
+import subprocess
 
 import pytest
 from django.core.cache import cache
@@ -82,8 +84,30 @@ def test_detail_lists_the_files_with_sizes_checksums_and_download_urls_once_the_
         }
     ]
     assert body["checksum_url"] == f"/api/exports/{export_id}/download/SHA256SUMS"
-    checksums = b"".join(api.get(body["checksum_url"]).streaming_content).decode()
-    assert checksums == f"{export.files[0]['sha256']}  manifest.csv\n"
+    checksums = api.get(body["checksum_url"])
+    served_as = f"{export.version.dataset.name}-v{export.version.number}-"
+    assert checksums.content.decode() == f"{export.files[0]['sha256']}  {served_as}manifest.csv\n"
+    assert checksums["Content-Disposition"] == f'attachment; filename="{served_as}SHA256SUMS"'
+
+
+def test_files_saved_under_their_served_names_pass_sha256sum_check(api, curator, tmp_path):
+    # given a finished export with two files (CSV manifest and SHA256SUMS)
+    version = pets_version(created_by=curator)
+    export_id = api.post(f"/api/versions/{version.pk}/exports/", {"format": "csv"}).json()["export"]["id"]
+    job_execute(Export.objects.get(pk=export_id).job_id)
+    body = api.get(f"/api/exports/{export_id}/").json()
+    # when every file is saved as a browser does, under its Content-Disposition name
+    saved = []
+    for url in [item["url"] for item in body["files"]] + [body["checksum_url"]]:
+        response = api.get(url)
+        name = re.fullmatch(r'attachment; filename="(.+)"', response["Content-Disposition"]).group(1)
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        (tmp_path / name).write_bytes(content)
+        saved.append(name)
+    # then `sha256sum -c` on the saved checksum file passes for every file
+    check = subprocess.run(["sha256sum", "-c", saved[-1]], cwd=tmp_path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout == f"{saved[0]}: OK\n"
 
 
 def test_list_shows_a_curator_their_own_exports_and_an_admin_everyones(api, curator, admin_user):

@@ -28,7 +28,10 @@ def _error(code: str, message: str, status_code: int, details: Any = None) -> Re
 
 def structured_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return _error(exc.code, exc.message, exc.status_code, exc.details)
+        response = _error(exc.code, exc.message, exc.status_code, exc.details)
+        if exc.status_code == 429 and isinstance(exc.details, dict) and "retry_after" in exc.details:
+            response["Retry-After"] = str(exc.details["retry_after"])
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

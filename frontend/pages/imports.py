@@ -38,6 +38,7 @@ ERROR_FIELDS = {
     "name_taken": "name",
     "invalid_format": "format",
     "invalid_upload": "file",
+    "upload_too_large": "file",
     "invalid_source": "source",
     "source_not_found": "source",
     "server_path_forbidden": "source",

@@ -16,6 +16,7 @@ The Job row is the source of truth; a broker message is only a wake-up call. Hen
 """
 
 from jobs.services.lifecycle import NO_GPU_MESSAGE, job_cancel_request, job_create, job_enqueue, job_submit
+from jobs.services.limits import job_start_rate_check
 from jobs.services.outcomes import error_summary
 from jobs.services.recovery import jobs_reap_orphaned
 from jobs.services.runner import AttemptSuperseded, ProgressCallback, RunningJobContext, job_execute
@@ -30,6 +31,7 @@ __all__ = [
     "job_create",
     "job_enqueue",
     "job_execute",
+    "job_start_rate_check",
     "job_submit",
     "jobs_reap_orphaned",
 ]

@@ -38,7 +38,7 @@ from curation.exports.services.writing import (
 from curation.models import DatasetVersion
 from jobs.models import Job, JobStatus
 from jobs.runtime import JobContext, JobFailed
-from jobs.services import job_create, job_submit
+from jobs.services import job_create, job_start_rate_check, job_submit
 
 EXPORT_JOB_KIND = "export_version"
 FORMAT_WRITERS: dict[str, ExportWriter] = {
@@ -97,16 +97,16 @@ def export_submit(
         options: shard_size / shard_max_bytes for webdataset; nothing for the other formats.
         requested_by: who asks (needs the curate capability); None for the system.
     Raises ApplicationError: invalid_format, invalid_options (400), permission_denied (403),
-        version_not_ready (409).
+        version_not_ready (409), throttled (429: past the user's `exports` rate, see job_start_rate_check).
     """
-    return _export_create(version, format, options, requested_by, create_job=job_submit)
+    return _export_create(version, format, options, requested_by, create_job=job_submit, rate_limited=True)
 
 
 def export_create_inline(
     *, version: DatasetVersion, format: str, options: dict[str, Any] | None, requested_by: User | None
 ) -> Export:
     """As `export_submit`, but the job is only created (the command line runs it in-process)."""
-    return _export_create(version, format, options, requested_by, create_job=job_create)
+    return _export_create(version, format, options, requested_by, create_job=job_create, rate_limited=False)
 
 
 def _export_create(
@@ -116,12 +116,15 @@ def _export_create(
     requested_by: User | None,
     *,
     create_job: Callable[..., Job],
+    rate_limited: bool,
 ) -> Export:
     checked = export_options_validate(format=format, options=options)
     blocker = version_export_blocker(version)
     if blocker:
         raise ApplicationError(f"Cannot export yet: {blocker}.", code="version_not_ready", status_code=409)
     with transaction.atomic():
+        if rate_limited:
+            job_start_rate_check(user=requested_by, scope="exports", kinds=(EXPORT_JOB_KIND,))
         export = Export.objects.create(
             version=version,
             format=format,

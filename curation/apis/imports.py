@@ -74,6 +74,7 @@ class DatasetImportApi(APIView):
             202: ImportAcceptedOutputSerializer,
             400: OpenApiResponse(ErrorOutputSerializer, description="Invalid payload, name taken, not a zip."),
             403: OpenApiResponse(ErrorOutputSerializer, description="Not a curator; a server path from a non-admin."),
+            413: OpenApiResponse(ErrorOutputSerializer, description="upload_too_large: the zip is over the cap."),
             429: OpenApiResponse(ErrorOutputSerializer, description="Too many imports started; see Retry-After."),
         },
     )

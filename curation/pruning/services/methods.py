@@ -5,6 +5,8 @@ See services/pruning.py for the choices made; this module maps PruneParams onto 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from curation.ml.clustering import ClusterAssignment, KMeansConfig
@@ -38,19 +40,54 @@ def cluster_assignment_from_run(cluster_run: ClusterRun, sample_ids: np.ndarray)
     return ClusterAssignment(centroids, labels, stored["distance"], sizes, int(cluster_run.n_samples))
 
 
+MIN_EPS = 1e-6  # the smallest eps searched: a sample with M > 1 - MIN_EPS (an exact copy) is always removed
+
+
 def eps_for_keep_fraction(result: PruneResult, keep_fraction: float) -> float:
-    """The largest eps in (0, 1) that keeps at least round(keep_fraction x candidates) (ties keep more)."""
+    """The largest eps in [1e-6, 1) that keeps at least round(keep_fraction x candidates) (ties keep more).
+
+    When more than 1 - keep_fraction of the candidates have M > 1 - 1e-6 (exact copies), no eps
+    reaches the target and the eps returned is 1e-6, which keeps fewer: `keep_target` says so.
+    """
     candidate = result.reason != PruneReason.NOT_CANDIDATE
     scores = np.sort(result.score[candidate].astype(np.float64))
     n_keep = max(round(keep_fraction * scores.size), 1)
     if n_keep >= scores.size or not np.isfinite(scores[n_keep - 1]):
-        threshold = scores[-1] if n_keep >= scores.size else 1e-6
+        threshold = scores[-1] if n_keep >= scores.size else MIN_EPS
     else:
         threshold = scores[n_keep - 1]
-    eps = float(np.clip(1.0 - threshold, 1e-6, 1.0 - 1e-6))
-    while eps > 1e-6 and threshold > 1.0 - eps:  # 1 - (1 - t) may round below t
+    eps = float(np.clip(1.0 - threshold, MIN_EPS, 1.0 - MIN_EPS))
+    while eps > MIN_EPS and threshold > 1.0 - eps:  # 1 - (1 - t) may round below t
         eps = float(np.nextafter(eps, 0.0))
     return eps
+
+
+def keep_target(result: PruneResult, keep_fraction: float) -> dict[str, object]:
+    """Whether a SemDeDup result picked by `eps_for_keep_fraction` keeps what the keep fraction promised.
+
+    Returns {"keep_fraction", "n_target", "n_kept", "n_reachable" (the most any eps >= 1e-6 keeps),
+    "target_met", "warning" (a sentence when the target is not met, else None)}.
+    """
+    candidate = result.reason != PruneReason.NOT_CANDIDATE
+    scores = result.score[candidate].astype(np.float64)
+    n_target = max(round(keep_fraction * scores.size), 1) if scores.size else 0
+    n_reachable = int(np.count_nonzero(~(scores > 1.0 - MIN_EPS)))
+    met = result.n_kept >= n_target
+    warning = None
+    if not met:
+        warning = (
+            f"keep_fraction {keep_fraction:g} asks for {n_target} of {scores.size} candidates, but "
+            f"{scores.size - n_reachable} are exact or near-exact copies (similarity > 1 - {MIN_EPS:g} to an "
+            f"earlier item) that every eps removes: this run keeps {result.n_kept}."
+        )
+    return {
+        "keep_fraction": keep_fraction,
+        "n_target": n_target,
+        "n_kept": result.n_kept,
+        "n_reachable": n_reachable,
+        "target_met": met,
+        "warning": warning,
+    }
 
 
 def _kmeans(params: PruneParams, n_clusters: int | None) -> KMeansConfig:
@@ -96,6 +133,8 @@ def method_run(
         if params.eps is None and params.keep_fraction is not None:
             eps = eps_for_keep_fraction(result, params.keep_fraction)
             result = semdedup_rethreshold(result, eps)
+            target = keep_target(result, params.keep_fraction)
+            result = dataclasses.replace(result, params={**result.params, "keep_target": target})
         return result
     if method == PruneMethod.DBP:
         return density_based_pruning(

@@ -5,6 +5,8 @@ control) and semdedup+dbp (exact dedup, SemDeDup, then DBP on the survivors; DBP
 a fraction of SemDeDup's survivors, as in the DBP paper's LAION numbers). Choices made here:
 - SemDeDup without eps but with a keep_fraction picks the eps that keeps that fraction (its scores
   do not depend on eps), and records both; the eps sweep is stored for every run with a SemDeDup stage.
+  When exact copies make the fraction unreachable (every eps >= 1e-6 removes them), the summary's
+  `keep_target` and `warnings` say so instead of silently keeping fewer.
 - A cluster run of the same version and embedding set can be reused by semdedup and dbp instead of
   a new k-means (its k, seed and assignment are then the run's).
 - Nothing changes a version: the run is a proposal, applied later by `prune_run_apply`. The arrays
@@ -84,15 +86,24 @@ def _stage_summary(stage: PruneResult) -> dict[str, Any]:
 
 
 def run_summary(result: PruneResult, seconds: dict[str, float]) -> dict[str, Any]:
+    """Counts, reasons, stages and timings; `keep_target` and `warnings` when a keep fraction picked eps."""
     stages = result.stages or (result,)
-    return {
+    summary = {
         "n_candidates": result.n_candidates,
         "n_kept": result.n_kept,
         "kept_fraction": round(result.kept_fraction, 6),
         "reasons": reason_counts(result),
         "stages": [_stage_summary(s) for s in stages],
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
+        "warnings": [],
     }
+    stage = semdedup_stage(result)
+    target = stage.params.get("keep_target") if stage is not None else None
+    if isinstance(target, dict):
+        summary["keep_target"] = _jsonable(target)
+        if target.get("warning"):
+            summary["warnings"].append(target["warning"])
+    return summary
 
 
 def cluster_budget_arrays(result: PruneResult) -> dict[str, np.ndarray]:

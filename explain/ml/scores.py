@@ -3,7 +3,9 @@
 Mask scores (METHODS.md §8) are computed on the unscaled map upsampled to the mask's size
 (bilinear, like pytorch-grad-cam's resize), so the energy share does not depend on the per-image
 min-max scaling: energy inside = Σ map·mask / Σ map; background reliance = 1 − energy inside;
-pointing game hit = the map's maximum (first one in row-major order) lies inside the mask.
+pointing game hit = a pixel where the map equals its maximum lies inside the mask: every tied
+maximum counts (upsampled maps have plateaus, so the first one in row-major order would be an
+arbitrary pick), with exact equality and no tolerance around the maximum.
 A map that is zero everywhere points nowhere: a miss, and an undefined energy share (NaN).
 Without a mask both are undefined (None per sample), never zero.
 
@@ -46,7 +48,11 @@ class MaskScores:
 
 
 def mask_scores(cam: np.ndarray, mask: np.ndarray | None) -> MaskScores:
-    """Pointing game and energy share of one H×W map against one H×W boolean mask (or None: no mask)."""
+    """Pointing game and energy share of one H×W map against one H×W boolean mask (or None: no mask).
+
+    The pointing game is a hit when ANY pixel equal to the map's maximum lies inside the mask (ties
+    count; exact equality, no tolerance).
+    """
     if mask is None:
         return MaskScores(None, None)
     if cam.shape != mask.shape:
@@ -54,8 +60,8 @@ def mask_scores(cam: np.ndarray, mask: np.ndarray | None) -> MaskScores:
     total = float(cam.sum())
     if total <= 0:
         return MaskScores(False, None)
-    peak = np.unravel_index(int(np.argmax(cam)), cam.shape)
-    return MaskScores(bool(mask[peak]), float(cam[mask].sum()) / total)
+    peaks = cam == cam.max()  # every tied maximum, compared exactly (no tolerance)
+    return MaskScores(bool((peaks & mask).any()), float(cam[mask].sum()) / total)
 
 
 def mask_scores_batch(cams: np.ndarray, masks: Sequence[np.ndarray | None]) -> list[MaskScores]:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
 from jobs.models import Job, JobStatus
-from jobs.selectors import job_get, job_list
+from jobs.selectors import job_get, job_list, jobs_as_seen_by
 from jobs.services import job_cancel_request
 
 
@@ -68,8 +68,14 @@ def _visible_job_or_404(request: Request, job_id: int) -> Job:
     return job
 
 
+def _shown(request: Request, job: Job) -> Job:
+    return jobs_as_seen_by([job], request.user)[0]
+
+
 class JobListApi(APIView):
-    """Jobs, newest first (every job is visible to every role; cursor pagination)."""
+    """Jobs, newest first (every job is visible to every role; cursor pagination).
+
+    Params, log tail and error of jobs started by admins or the system are hidden from non-admins."""
 
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW
@@ -99,7 +105,8 @@ class JobListApi(APIView):
         jobs = job_list(user=request.user, **filters.validated_data)
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
+        shown = jobs_as_seen_by(page or [], request.user)
+        return paginator.get_paginated_response(JobOutputSerializer(shown, many=True).data)
 
 
 class JobDetailApi(APIView):
@@ -110,7 +117,7 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses={200: JobOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND})
     def get(self, request: Request, job_id: int) -> Response:
-        return Response(JobOutputSerializer(_visible_job_or_404(request, job_id)).data)
+        return Response(JobOutputSerializer(_shown(request, _visible_job_or_404(request, job_id))).data)
 
 
 class JobCancelApi(APIView):
@@ -130,4 +137,4 @@ class JobCancelApi(APIView):
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = job_cancel_request(job=_visible_job_or_404(request, job_id), user=request.user)
-        return Response(JobOutputSerializer(job).data)
+        return Response(JobOutputSerializer(_shown(request, job)).data)

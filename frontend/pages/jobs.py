@@ -29,28 +29,32 @@ JOB_PAGE_SIZE = 50
 
 @capability_required(Capability.VIEW)
 def job_list(request: HttpRequest) -> HttpResponse:
-    """Jobs newest first, filtered by kind and status, in keyset pages (`?before=<id>`)."""
+    """Jobs newest first, filtered by kind and status, in keyset pages (`?before=<id>`); for htmx requests
+    only the table, which polls itself while a job it shows is unfinished."""
     kind = request.GET.get("kind", "")[:64]
     status = request.GET.get("status", "")
     status = status if status in JobStatus.values else ""
     jobs = selectors.job_list(user=request.user, kind=kind or None, status=status or None)
     shown, next_before = newest_first_page(request, jobs, JOB_PAGE_SIZE)
     context = {
-        "jobs": shown,
+        "jobs": selectors.jobs_as_seen_by(shown, request.user),
         "next_before": next_before,
         "kind": kind,
         "status": status,
         "kinds": sorted(JOB_KINDS),
         "statuses": JobStatus.choices,
         "nav_section": "jobs",
+        "any_unfinished": any(not job.is_finished for job in shown),
     }
+    if getattr(request, "htmx", False):
+        return render(request, "frontend/jobs/_job_table.html", context)
     return render(request, "frontend/jobs/job_list.html", context)
 
 
 @capability_required(Capability.VIEW)
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The job's page; for htmx requests only its live partial."""
-    job = _visible_job_or_404(request, job_id)
+    """The job's page; for htmx requests only its live partial (details hidden as jobs_as_seen_by says)."""
+    job = selectors.jobs_as_seen_by([_visible_job_or_404(request, job_id)], request.user)[0]
     context = _progress_context(request, job)
     if getattr(request, "htmx", False):
         return render(request, "frontend/jobs/_progress.html", context)
@@ -71,6 +75,7 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
             raise PermissionDenied(exc.message)
         cancel_error = exc.message
         job.refresh_from_db()
+    job = selectors.jobs_as_seen_by([job], request.user)[0]
     if getattr(request, "htmx", False):
         return render(request, "frontend/jobs/_progress.html", _progress_context(request, job, cancel_error))
     if cancel_error:

@@ -10,7 +10,8 @@ import os
 from celery import Celery
 from kombu import Queue
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Production unless told otherwise (`make run` and the tests name their settings).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("winnow")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -42,6 +42,19 @@
     }
   });
 
+  // Navigation groups: one menu open at a time; a click elsewhere or Escape closes it.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.navgroup[open]").forEach(function (group) {
+      if (!group.contains(event.target)) group.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.navgroup[open]").forEach(function (group) {
+      group.open = false;
+    });
+  });
+
   // A checkbox restored by the browser's back/forward cache must still match the overlay.
   window.addEventListener("pageshow", syncMaskOverlay);
 })();

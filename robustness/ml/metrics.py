@@ -9,8 +9,11 @@
   image's set of correct labels, averaged per class (the image's primary class) and then over classes.
 - Group accuracies, the worst group and the gap (mean accuracy − worst-group accuracy).
 - Corruption errors (ImageNet-C): CE and mCE against a baseline's errors, and relative CE/mCE
-  that subtract each model's clean error first. A corruption whose baseline denominator is not
-  positive has no CE (None) and is left out of the mean, which then says how many it averaged.
+  that subtract each model's clean error first. mCE averages the 15 common corruptions only, as
+  the benchmark defines it; the 4 held-out ones get their own mean (mce_held_out), never mixed in.
+  A corruption whose baseline denominator is not positive has no CE (None) and is left out of the
+  mean, which then says how many it averaged; severities that only one of the two runs has are
+  left out of the sums and listed (severity_gaps), as are common corruptions the run lacks.
 """
 
 from collections.abc import Mapping, Sequence
@@ -22,6 +25,7 @@ import numpy as np
 from curation.review.metrics import label_set_matrix
 from curation.review.metrics import multilabel_accuracy as review_multilabel_accuracy
 from curation.review.metrics import real_accuracy as review_real_accuracy
+from robustness.ml.corruptions import COMMON_CORRUPTIONS, HELD_OUT_CORRUPTIONS
 
 ECE_BINS = 15
 
@@ -170,19 +174,35 @@ def corruption_error_table(
 
     Args:
         errors: top-1 error per corruption per severity of the model.
-        baseline_errors: the same for the baseline (only severities both have are summed).
+        baseline_errors: the same for the baseline (only severities both have are summed; the others
+            are listed in `severity_gaps`).
         clean_error, baseline_clean_error: the clean top-1 errors.
-    Returns {"ce": {c: float|None}, "relative_ce": {...}, "mce": float|None, "relative_mce": ...,
-    "corruptions_averaged": int, "relative_corruptions_averaged": int, "missing": [c]}.
+    Returns {"ce": {c: float|None}, "relative_ce": {...},
+    "mce" / "relative_mce": means over the 15 common corruptions only (None when none is defined),
+    "mce_held_out" / "relative_mce_held_out": the same over the 4 held-out ones, reported apart,
+    "corruptions_averaged", "relative_corruptions_averaged", "held_out_averaged",
+    "relative_held_out_averaged": how many each mean averaged,
+    "missing": corruptions of the run the baseline lacks,
+    "common_not_run": common corruptions the run lacks,
+    "severity_gaps": {c: {"missing_in_run": [s], "missing_in_baseline": [s]}} for every corruption
+    whose severities differ between the two}.
     """
     ce: dict[str, float | None] = {}
     relative: dict[str, float | None] = {}
     missing = []
+    severity_gaps: dict[str, dict[str, list[Any]]] = {}
     for name, by_severity in errors.items():
         base = baseline_errors.get(name)
-        severities = sorted(set(by_severity) & set(base or {}), key=str)
-        if not base or not severities:
+        if not base:
             missing.append(name)
+            continue
+        severities = sorted(set(by_severity) & set(base), key=str)
+        if set(by_severity) != set(base):
+            severity_gaps[name] = {
+                "missing_in_run": sorted(set(base) - set(by_severity), key=str),
+                "missing_in_baseline": sorted(set(by_severity) - set(base), key=str),
+            }
+        if not severities:
             continue
         model_sum = sum(by_severity[s] for s in severities)
         base_sum = sum(base[s] for s in severities)
@@ -190,14 +210,24 @@ def corruption_error_table(
         rel_model = sum(by_severity[s] - clean_error for s in severities)
         rel_base = sum(base[s] - baseline_clean_error for s in severities)
         relative[name] = rel_model / rel_base if rel_base > 0 else None
+    common = {name: ce[name] for name in ce if name in COMMON_CORRUPTIONS}
+    common_relative = {name: relative[name] for name in relative if name in COMMON_CORRUPTIONS}
+    held_out = {name: ce[name] for name in ce if name in HELD_OUT_CORRUPTIONS}
+    held_out_relative = {name: relative[name] for name in relative if name in HELD_OUT_CORRUPTIONS}
     return {
         "ce": ce,
         "relative_ce": relative,
-        "mce": _mean_of_defined(ce),
-        "relative_mce": _mean_of_defined(relative),
-        "corruptions_averaged": sum(v is not None for v in ce.values()),
-        "relative_corruptions_averaged": sum(v is not None for v in relative.values()),
+        "mce": _mean_of_defined(common),
+        "relative_mce": _mean_of_defined(common_relative),
+        "mce_held_out": _mean_of_defined(held_out),
+        "relative_mce_held_out": _mean_of_defined(held_out_relative),
+        "corruptions_averaged": sum(v is not None for v in common.values()),
+        "relative_corruptions_averaged": sum(v is not None for v in common_relative.values()),
+        "held_out_averaged": sum(v is not None for v in held_out.values()),
+        "relative_held_out_averaged": sum(v is not None for v in held_out_relative.values()),
         "missing": missing,
+        "common_not_run": [name for name in COMMON_CORRUPTIONS if name not in errors],
+        "severity_gaps": severity_gaps,
     }
 
 

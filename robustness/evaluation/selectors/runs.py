@@ -7,11 +7,12 @@ from django.db.models import QuerySet
 
 from curation.models import DatasetVersion
 from robustness.evaluation.models import EvaluationRun, Suite
+from robustness.ml.corruptions import COMMON_CORRUPTIONS, HELD_OUT_CORRUPTIONS
 from robustness.ml.metrics import corruption_error_table
 
 NO_BASELINE_NOTE = (
-    "No baseline run was picked: errors are shown unnormalised (mean top-1 error over corruptions and "
-    "severities), not as mCE."
+    "No baseline run was picked: errors are shown unnormalised (mean top-1 error over the common corruptions "
+    "and their severities; held-out corruptions apart), not as mCE."
 )
 
 
@@ -47,24 +48,38 @@ def _errors(corruptions: dict[str, Any]) -> dict[str, dict[str, float]]:
     return {name: {s: cell["error"] for s, cell in row.items()} for name, row in corruptions["corruptions"].items()}
 
 
+def _mean_or_none(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
 def corruption_table(run: EvaluationRun) -> dict[str, Any] | None:
     """Per corruption: mean error over severities, CE and relative CE against the baseline, and mCE.
 
-    Without a baseline (or one without corruption results) only unnormalised errors are given and
-    `note` says so; `baseline` names the run used otherwise.
+    mCE, relative mCE and the unnormalised `mean_error` cover the 15 common corruptions only; the
+    held-out ones have their own `mce_held_out`, `relative_mce_held_out` and `mean_error_held_out`,
+    and each row says whether it is `held_out`. Without a baseline (or one without corruption
+    results) only unnormalised errors are given and `note` says so; `baseline` names the run used
+    otherwise, and `note` lists severities or corruptions that one of the two runs lacks.
     """
     corruptions = run.results.get(Suite.CORRUPTIONS)
     if not corruptions:
         return None
     errors = _errors(corruptions)
-    rows = {name: {"mean_error": float(np.mean(list(row.values())))} for name, row in errors.items()}
+    rows = {
+        name: {"mean_error": float(np.mean(list(row.values()))), "held_out": name in HELD_OUT_CORRUPTIONS}
+        for name, row in errors.items()
+    }
     table: dict[str, Any] = {
         "rows": rows,
-        "mean_error": float(np.mean([r["mean_error"] for r in rows.values()])),
+        "mean_error": _mean_or_none([r["mean_error"] for n, r in rows.items() if n in COMMON_CORRUPTIONS]),
+        "mean_error_held_out": _mean_or_none([r["mean_error"] for r in rows.values() if r["held_out"]]),
         "clean_error": corruptions["clean_error"],
         "baseline": None,
         "mce": None,
         "relative_mce": None,
+        "mce_held_out": None,
+        "relative_mce_held_out": None,
+        "severity_gaps": {},
         "note": NO_BASELINE_NOTE,
     }
     baseline = run.baseline
@@ -80,17 +95,35 @@ def corruption_table(run: EvaluationRun) -> dict[str, Any] | None:
     for name, row in rows.items():
         row["ce"] = normalised["ce"].get(name)
         row["relative_ce"] = normalised["relative_ce"].get(name)
-    averaged = normalised["corruptions_averaged"]
-    note = f"Normalised by run {run_label(baseline)}; mCE averages {averaged} of {len(rows)} corruptions."
-    if normalised["missing"]:
-        note += f" The baseline lacks {', '.join(normalised['missing'])}."
     table |= {
         "baseline": {"id": baseline.pk, "label": run_label(baseline)},
-        "mce": normalised["mce"],
-        "relative_mce": normalised["relative_mce"],
-        "note": note,
+        **{key: normalised[key] for key in ("mce", "relative_mce", "mce_held_out", "relative_mce_held_out")},
+        "severity_gaps": normalised["severity_gaps"],
+        "note": _normalised_note(baseline, normalised),
     }
     return table
+
+
+def _normalised_note(baseline: EvaluationRun, normalised: dict[str, Any]) -> str:
+    averaged = normalised["corruptions_averaged"]
+    note = (
+        f"Normalised by run {run_label(baseline)}; mCE averages {averaged} of the "
+        f"{len(COMMON_CORRUPTIONS)} common corruptions."
+    )
+    if normalised["held_out_averaged"]:
+        note += f" The {normalised['held_out_averaged']} held-out corruptions are averaged apart (held-out mCE)."
+    if normalised["common_not_run"]:
+        note += f" This run lacks {', '.join(normalised['common_not_run'])}."
+    if normalised["missing"]:
+        note += f" The baseline lacks {', '.join(normalised['missing'])}."
+    for name, gaps in normalised["severity_gaps"].items():
+        parts = [
+            f"{who} lacks severities {', '.join(str(s) for s in gaps[key])}"
+            for who, key in (("this run", "missing_in_run"), ("the baseline", "missing_in_baseline"))
+            if gaps[key]
+        ]
+        note += f" {name}: {'; '.join(parts)} (CE sums the severities both have)."
+    return note
 
 
 def _curve_point(adversarial: dict[str, Any], attack: str, eps: float) -> float | None:
@@ -123,8 +156,11 @@ def evaluation_summary(run: EvaluationRun) -> dict[str, Any]:
     table = corruption_table(run)
     summary |= {
         "corruption_mean_error": table["mean_error"] if table else None,
+        "corruption_mean_error_held_out": table["mean_error_held_out"] if table else None,
         "mce": table["mce"] if table else None,
         "relative_mce": table["relative_mce"] if table else None,
+        "mce_held_out": table["mce_held_out"] if table else None,
+        "relative_mce_held_out": table["relative_mce_held_out"] if table else None,
         "baseline": table["baseline"]["id"] if table and table["baseline"] else None,
     }
     adversarial = results.get(Suite.ADVERSARIAL)

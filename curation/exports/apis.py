@@ -66,6 +66,11 @@ class ExportCreateInputSerializer(serializers.Serializer):
     shard_max_bytes = serializers.IntegerField(
         required=False, min_value=MIN_SHARD_MAX_BYTES, help_text="webdataset: close a shard before this size."
     )
+    csv_escape_formulas = serializers.BooleanField(
+        required=False,
+        help_text="csv: prefix text cells starting with = + - @ (tab, CR) with ' so spreadsheets do not run them "
+        "as formulas; such cells then no longer re-import byte for byte. Default false.",
+    )
 
 
 class ExportFileOutputSerializer(serializers.Serializer):

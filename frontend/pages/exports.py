@@ -34,6 +34,11 @@ class ExportForm(forms.Form):
         max_value=MAX_SHARD_SIZE,
         help_text=f"WebDataset only: samples per shard (default {DEFAULT_SHARD_SIZE}).",
     )
+    csv_escape_formulas = forms.BooleanField(
+        required=False,
+        label="Escape formulas",
+        help_text="CSV only: put ' before cells starting with = + - @ so spreadsheets do not run them.",
+    )
 
 
 @capability_required(Capability.CURATE)
@@ -46,6 +51,8 @@ def version_export(request: HttpRequest, dataset_id: int, number: int) -> HttpRe
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         options = {"shard_size": data["shard_size"]} if data["format"] == ExportFormat.WEBDATASET else {}
+        if data["format"] == ExportFormat.CSV:
+            options["csv_escape_formulas"] = data["csv_escape_formulas"]
         try:
             export = export_submit(
                 version=version, format=data["format"], options=options, requested_by=cast(User, request.user)

@@ -49,6 +49,7 @@ FORMAT_WRITERS: dict[str, ExportWriter] = {
     ExportFormat.WEBDATASET: webdataset_write,
 }
 SHARD_OPTIONS = ("shard_size", "shard_max_bytes")
+FORMAT_OPTIONS = {ExportFormat.WEBDATASET: SHARD_OPTIONS, ExportFormat.CSV: ("csv_escape_formulas",)}
 
 
 # --- requesting an export -----------------------------------------------------------------------
@@ -67,7 +68,9 @@ def export_options_validate(*, format: str, options: dict[str, Any] | None) -> E
             details={"allowed": allowed},
         )
     options = {key: value for key, value in (options or {}).items() if value is not None}
-    unknown = sorted(set(options) - set(SHARD_OPTIONS if format == ExportFormat.WEBDATASET else ()))
+    if options.get("csv_escape_formulas") is False:  # an unticked box is no option: forms send it for every format
+        del options["csv_escape_formulas"]
+    unknown = sorted(set(options) - set(FORMAT_OPTIONS.get(format, ())))
     if unknown:
         raise ApplicationError(
             f"Options not used by the {format} format: {', '.join(unknown)}.", code="invalid_options"
@@ -76,7 +79,17 @@ def export_options_validate(*, format: str, options: dict[str, Any] | None) -> E
     shard_max_bytes = options.get("shard_max_bytes")
     if shard_max_bytes is not None:
         shard_max_bytes = _int_option(options, "shard_max_bytes", 0, MIN_SHARD_MAX_BYTES, 2**62)
-    return ExportOptions(shard_size=shard_size, shard_max_bytes=shard_max_bytes)
+    escape = options.get("csv_escape_formulas", False)
+    if not isinstance(escape, bool):
+        raise ApplicationError("csv_escape_formulas must be true or false.", code="invalid_options")
+    return ExportOptions(shard_size=shard_size, shard_max_bytes=shard_max_bytes, csv_escape_formulas=escape)
+
+
+def _stored_options(format: str, checked: ExportOptions) -> dict[str, Any]:
+    """The options kept on the Export row: the shard options of webdataset, the escape flag of csv when set."""
+    if format == ExportFormat.WEBDATASET:
+        return checked.as_dict()
+    return {"csv_escape_formulas": True} if format == ExportFormat.CSV and checked.csv_escape_formulas else {}
 
 
 def _int_option(options: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
@@ -94,7 +107,8 @@ def export_submit(
     Args:
         version: the version to export; it must be complete (see `version_export_blocker`).
         format: one of ExportFormat's values.
-        options: shard_size / shard_max_bytes for webdataset; nothing for the other formats.
+        options: shard_size / shard_max_bytes for webdataset; csv_escape_formulas (bool) for csv; nothing
+            for the other formats.
         requested_by: who asks (needs the curate capability); None for the system.
     Raises ApplicationError: invalid_format, invalid_options (400), permission_denied (403),
         version_not_ready (409), throttled (429: past the user's `exports` rate, see job_start_rate_check).
@@ -128,7 +142,7 @@ def _export_create(
         export = Export.objects.create(
             version=version,
             format=format,
-            options=checked.as_dict() if format == ExportFormat.WEBDATASET else {},
+            options=_stored_options(format, checked),
             created_by=requested_by,
             expires_at=timezone.now() + timedelta(hours=settings.EXPORT_RETENTION_HOURS),
         )

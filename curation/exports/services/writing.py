@@ -24,10 +24,12 @@ MIN_SHARD_MAX_BYTES = 1024 * 1024
 @dataclass(frozen=True)
 class ExportOptions:
     """Format options. shard_size: samples per WebDataset shard; shard_max_bytes: a shard is closed
-    before it would grow past this many bytes (None: no byte limit)."""
+    before it would grow past this many bytes (None: no byte limit); csv_escape_formulas: the CSV
+    manifest prefixes cells a spreadsheet would run as a formula with "'" (off: cells as stored)."""
 
     shard_size: int = DEFAULT_SHARD_SIZE
     shard_max_bytes: int | None = None
+    csv_escape_formulas: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         options: dict[str, Any] = {"shard_size": self.shard_size}

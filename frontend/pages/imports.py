@@ -42,6 +42,7 @@ ERROR_FIELDS = {
     "invalid_source": "source",
     "source_not_found": "source",
     "server_path_forbidden": "source",
+    "server_path_disabled": "source",
 }
 
 

@@ -72,9 +72,11 @@ def import_params_validate(
         format: one of IMPORT_FORMATS ("auto" detects it).
         description: the new dataset's description.
         user: who asks. A server path needs an admin, and must lie under one of IMPORT_SERVER_ROOTS
-            when that setting lists any; None (the command line) is trusted.
+            when that setting lists any; with none listed it is refused when IMPORT_SERVER_ROOTS_REQUIRED
+            (production). None (the command line) is trusted.
     Raises ApplicationError: name_required, name_taken, invalid_format, invalid_source (400),
-        source_not_found (400), server_path_forbidden (403).
+        source_not_found (400: missing, or outside the roots: the same answer), server_path_forbidden,
+        server_path_disabled (403).
     """
     name = name_and_format_check(name, format)
     if upload_key_is_valid(source) and user is None:  # a stored upload is named by the service, never by a client
@@ -101,16 +103,30 @@ def _server_path_check(source: str, user: AbstractBaseUser | AnonymousUser | Non
     path = Path(source)
     if not path.is_absolute():
         raise ApplicationError("A server path must be absolute.", code="invalid_source")
-    if user is not None and not user_can(user, Capability.MANAGE):
+    if user is None:  # the command line, run on the server by someone who can read it anyway
+        if not path.exists():
+            raise ApplicationError(f"No such file or folder on the server: {source}", code="source_not_found")
+        return
+    if not user_can(user, Capability.MANAGE):
         raise ApplicationError(
             "Only admins can import from a server path.", code="server_path_forbidden", status_code=403
         )
     roots = [Path(root).resolve() for root in settings.IMPORT_SERVER_ROOTS]
-    if user is not None and roots and not any(path.resolve().is_relative_to(root) for root in roots):
+    if not roots and settings.IMPORT_SERVER_ROOTS_REQUIRED:
         raise ApplicationError(
-            "This server path is outside the folders allowed for imports (IMPORT_SERVER_ROOTS).",
-            code="server_path_forbidden",
+            "Importing from a server path is disabled on this server (no WINNOW_IMPORT_SERVER_ROOTS is set). "
+            "Upload a zip archive instead, or run `manage.py import_dataset` on the server.",
+            code="server_path_disabled",
             status_code=403,
         )
-    if not path.exists():
-        raise ApplicationError(f"No such file or folder on the server: {source}", code="source_not_found")
+    if not roots:
+        if not path.exists():
+            raise ApplicationError(f"No such file or folder on the server: {source}", code="source_not_found")
+        return
+    # Outside the roots answers exactly as missing inside them, so the answer tells nothing about
+    # what exists elsewhere on the server.
+    inside = any(path.resolve().is_relative_to(root) for root in roots)
+    if not inside or not path.exists():
+        raise ApplicationError(
+            f"No such file or folder in the folders allowed for imports: {source}", code="source_not_found"
+        )

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "curation.exports",
     "curation.review",
     "curation.synthetic",
+    "curation.masks",
     "robustness",
     "robustness.evaluation",
     "explain",

@@ -88,21 +88,22 @@ def _stage_summary(stage: PruneResult) -> dict[str, Any]:
 def run_summary(result: PruneResult, seconds: dict[str, float]) -> dict[str, Any]:
     """Counts, reasons, stages and timings; `keep_target` and `warnings` when a keep fraction picked eps."""
     stages = result.stages or (result,)
-    summary = {
+    warnings: list[str] = []
+    summary: dict[str, Any] = {
         "n_candidates": result.n_candidates,
         "n_kept": result.n_kept,
         "kept_fraction": round(result.kept_fraction, 6),
         "reasons": reason_counts(result),
         "stages": [_stage_summary(s) for s in stages],
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
-        "warnings": [],
+        "warnings": warnings,
     }
     stage = semdedup_stage(result)
     target = stage.params.get("keep_target") if stage is not None else None
     if isinstance(target, dict):
         summary["keep_target"] = _jsonable(target)
         if target.get("warning"):
-            summary["warnings"].append(target["warning"])
+            warnings.append(str(target["warning"]))
     return summary
 
 

@@ -1,6 +1,12 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from core.apis import ApiDocsView
+from core.forms import ThrottledAdminAuthenticationForm
+from core.views import LoginView
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.urls")),
@@ -16,12 +22,13 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.synthetic.urls")),
     path("", include("core.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", ApiDocsView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("accounts/login/", LoginView.as_view(), name="login"),  # before Django's, which it replaces
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("frontend.urls")),
 ]

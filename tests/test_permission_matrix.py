@@ -207,6 +207,7 @@ def _synthetic_image_kwargs(world: World) -> dict[str, Any]:
 PERMISSION_MATRIX: dict[str, list[Access]] = {
     # API: auth, self, schema
     "api-token": [post(ANONYMOUS)],
+    "api-token-revoke": [post(NO_ROLE)],
     "api-me": [get(NO_ROLE)],
     "schema": [get(ANONYMOUS)],
     "swagger-ui": [get(ANONYMOUS)],

@@ -107,8 +107,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (login page and /api/auth/token/ together) are counted per client IP and per username in
+# the "login_throttle" cache; past either limit within the window, logins are refused (429) until it ends.
+LOGIN_FAILURE_LIMIT_PER_USERNAME = env_int("WINNOW_LOGIN_FAILURES_PER_USERNAME", 10)
+LOGIN_FAILURE_LIMIT_PER_IP = env_int("WINNOW_LOGIN_FAILURES_PER_IP", 50)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("WINNOW_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+# Proxies in front that append to X-Forwarded-For; 0: the client IP is REMOTE_ADDR (the header is ignored).
+NUM_PROXIES = env_int("WINNOW_NUM_PROXIES", 0)
+# The OpenAPI schema and Swagger UI are public here; production settings put them behind login.
+API_DOCS_PUBLIC = env_bool("WINNOW_API_DOCS_PUBLIC", True)
+
+# The default cache is per process (version statistics); counters that must hold across web processes
+# live in "login_throttle": Redis at WINNOW_CACHE_URL, else files under var/ (processes of one machine).
+_CACHE_URL = os.environ.get("WINNOW_CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "login_throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL, "KEY_PREFIX": "winnow"}
+        if _CACHE_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / "login_throttle"),
+            # This backend's incr() rewrites the entry with the default timeout: keep that the window.
+            "TIMEOUT": LOGIN_FAILURE_WINDOW_SECONDS,
+        }
+    ),
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "frontend:dataset_list"
 LOGOUT_REDIRECT_URL = "login"
@@ -132,7 +161,7 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.PasswordBoundTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -140,6 +169,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api_errors.structured_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
+    "NUM_PROXIES": NUM_PROXIES,
     # Expensive endpoints (views with `throttle_scope`) are rate limited per user, i.e. per token.
     "DEFAULT_THROTTLE_RATES": {
         "exports": os.environ.get("WINNOW_THROTTLE_EXPORTS", "30/hour"),
@@ -151,6 +181,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Image-dataset curation and robustness analysis.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["core.permissions.ApiDocsAccess"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -17,3 +17,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Both caches in this process, in one store (the same LocMem location), so a test's cache.clear() also
+# forgets failed-login counts; tests of a shared Redis cache override CACHES themselves.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "login_throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}

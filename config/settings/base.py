@@ -217,6 +217,8 @@ IMPORT_MAX_FILE_BYTES = env_int("WINNOW_IMPORT_MAX_FILE_BYTES", 100 * 1024 * 102
 IMPORT_MAX_ARCHIVE_BYTES = env_int("WINNOW_IMPORT_MAX_ARCHIVE_BYTES", 20 * 1024**3)
 IMPORT_MAX_COMPRESSION_RATIO = env_int("WINNOW_IMPORT_MAX_COMPRESSION_RATIO", 200)
 IMPORT_MAX_ARCHIVE_MEMBERS = env_int("WINNOW_IMPORT_MAX_ARCHIVE_MEMBERS", 2_000_000)
+# Decoded pixels held at once by the decode threads of one process (one image over it decodes alone).
+IMPORT_DECODE_BUDGET_BYTES = env_int("WINNOW_IMPORT_DECODE_BUDGET_BYTES", 512 * 1024**2)
 # Folders under which admins may import server paths through the API and pages (os.pathsep-separated);
 # empty: any path. The command line is not restricted.
 IMPORT_SERVER_ROOTS = [p for p in os.environ.get("WINNOW_IMPORT_SERVER_ROOTS", "").split(os.pathsep) if p]

@@ -6,7 +6,9 @@ export re-imports to the same hashes); EXIF orientation is applied to the record
 height, to thumbnails and by `sample_image_open`, never by rewriting the original.
 """
 
+import contextlib
 import io
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +19,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.storage import blob_delete, blob_key, blob_open, blob_save, sha256_bytes
 from curation.models import Dataset, Sample, SampleAlias, SampleSource
+from curation.services.decode_budget import decode_budget, decoded_bytes_estimate
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "BMP": "bmp", "TIFF": "tif", "WEBP": "webp"}
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+EXIF_ORIENTATION = 0x0112
+TRANSPOSED_ORIENTATIONS = range(2, 9)
+# Thumbnails are made as Image.thumbnail makes them: a box reduction leaving at least twice the final size.
+REDUCING_GAP = 2.0
+# Pixels converted for display at once (the float64 grey conversion holds a few copies of a tile).
+DISPLAY_TILE_PIXELS = 1 << 20
 
 
 class ImageRejected(Exception):
@@ -41,12 +50,14 @@ class DecodedImage:
     thumbnail: bytes
 
 
-def _to_display_rgb(image: Image.Image) -> Image.Image:
-    """An 8-bit RGB rendering of any mode (16-bit, CMYK, palette, alpha on white)."""
+def _to_display_rgb(image: Image.Image, *, white: float | None = None) -> Image.Image:
+    """An 8-bit RGB rendering of any mode (16-bit, CMYK, palette, alpha on white).
+
+    16/32-bit grey is scaled linearly with 65535 as white and float grey with its maximum (or `white`,
+    given when `image` is a tile of a larger image), clipped and truncated to 8 bits.
+    """
     if image.mode in SIXTEEN_BIT_MODES or image.mode == "F":
-        array = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode != "F" else max(float(array.max()), 1e-9)
-        image = Image.fromarray(np.clip(array / top * 255.0, 0, 255).astype(np.uint8), mode="L")
+        image = _grey_to_l(image, white if white is not None else _grey_white(image))
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
@@ -54,6 +65,65 @@ def _to_display_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _grey_white(image: Image.Image) -> float:
+    if image.mode != "F":
+        return 65535.0
+    return max(float(image.getextrema()[1]), 1e-9)  # type: ignore[arg-type]
+
+
+def _grey_to_l(image: Image.Image, white: float) -> Image.Image:
+    array = np.asarray(image, dtype=np.float64)  # a tile's worth: exact, and a few MB at most
+    return Image.fromarray(np.clip(array / white * 255.0, 0, 255).astype(np.uint8), mode="L")
+
+
+def _thumbnail_size(size: tuple[int, int], longest: int) -> tuple[int, int] | None:
+    """The size `Image.thumbnail((longest, longest))` gives (aspect kept, rounded as Pillow rounds it),
+    or None when the image already fits."""
+    width, height = size
+    if longest >= width and longest >= height:
+        return None
+    aspect = width / height
+    if aspect <= 1:
+        x = min(math.floor(longest * aspect), math.ceil(longest * aspect), key=lambda n: abs(aspect - n / longest))
+        return max(x, 1), longest
+    y = min(
+        math.floor(longest / aspect),
+        math.ceil(longest / aspect),
+        key=lambda n: 0 if n == 0 else abs(aspect - longest / n),
+    )
+    return longest, max(y, 1)
+
+
+def _thumbnail_render(image: Image.Image, longest: int) -> Image.Image:
+    """The thumbnail's pixels: what converting all of `image` for display and then `Image.thumbnail` give
+    (a box reduction by an integer factor, then bicubic), made tile by tile so that no full-size converted
+    copy exists: the decoded image is the only full-size buffer."""
+    white = _grey_white(image)
+    final_size = _thumbnail_size(image.size, longest)
+    if final_size is None:
+        return _to_display_rgb(image, white=white)
+    width, height = image.size
+    factor = (int(width / final_size[0] / REDUCING_GAP) or 1, int(height / final_size[1] / REDUCING_GAP) or 1)
+    reduced = _display_reduced(image, factor, white)
+    box = (0.0, 0.0, width / factor[0], height / factor[1])
+    return reduced.resize(final_size, Image.Resampling.BICUBIC, box=box)
+
+
+def _display_reduced(image: Image.Image, factor: tuple[int, int], white: float) -> Image.Image:
+    """`image` converted for display and box-reduced by `factor`, one tile (aligned to the factor) at a time."""
+    if image.mode == "RGB":
+        return image.reduce(factor)
+    (fx, fy), (width, height) = factor, image.size
+    rows = max(1, DISPLAY_TILE_PIXELS // width // fy) * fy
+    cols = width if rows * width <= DISPLAY_TILE_PIXELS else max(1, DISPLAY_TILE_PIXELS // rows // fx) * fx
+    reduced = Image.new("RGB", (math.ceil(width / fx), math.ceil(height / fy)))
+    for top in range(0, height, rows):
+        for left in range(0, width, cols):
+            tile = image.crop((left, top, min(left + cols, width), min(top + rows, height)))
+            reduced.paste(_to_display_rgb(tile, white=white).reduce(factor), (left // fx, top // fy))
+    return reduced
 
 
 def image_decode(data: bytes, *, max_pixels: int | None = None, thumbnail_size: int | None = None) -> DecodedImage:
@@ -80,25 +150,45 @@ def image_decode(data: bytes, *, max_pixels: int | None = None, thumbnail_size: 
     if width * height > max_pixels:
         raise ImageRejected(f"decompression bomb: {width}×{height} pixels exceeds the limit of {max_pixels:,}")
     try:
-        image.load()
-        oriented = ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected(f"decompression bomb: {exc}")
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRejected(f"truncated or corrupt image data ({exc})")
-    thumb = _to_display_rgb(oriented)
-    thumb.thumbnail((thumbnail_size, thumbnail_size))
+        with decode_budget().reserved(_decoded_bytes(image)):
+            thumb = _image_load_and_thumbnail(image, thumbnail_size)
+        format, mode, width, height = image.format, image.mode, image.width, image.height
+    finally:
+        image.close()  # frees the pixels now, even when a traceback keeps this frame alive
     buffer = io.BytesIO()
     thumb.save(buffer, format="JPEG", quality=85)
     return DecodedImage(
         sha256=sha256_bytes(data),
-        format=image.format,
-        mode=image.mode,
-        width=oriented.width,
-        height=oriented.height,
-        extension=ALLOWED_FORMATS[image.format],
+        format=format,
+        mode=mode,
+        width=width,
+        height=height,
+        extension=ALLOWED_FORMATS[format],
         thumbnail=buffer.getvalue(),
     )
+
+
+def _decoded_bytes(image: Image.Image) -> int:
+    transposed = False
+    raw_exif = image.info.get("exif") if image.format == "JPEG" else None  # other formats' may come only with load()
+    if isinstance(raw_exif, bytes):
+        with contextlib.suppress(Exception):  # a bad EXIF block is judged after load(), by exif_transpose
+            exif = Image.Exif()
+            exif.load(raw_exif)
+            transposed = exif.get(EXIF_ORIENTATION, 1) in TRANSPOSED_ORIENTATIONS
+    return decoded_bytes_estimate(mode=image.mode, size=image.size, transposed=transposed)
+
+
+def _image_load_and_thumbnail(image: Image.Image, thumbnail_size: int) -> Image.Image:
+    """Decode all pixels (which finds truncated data), apply the EXIF orientation in place, make the thumbnail."""
+    try:
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"decompression bomb: {exc}")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(f"truncated or corrupt image data ({exc})")
+    return _thumbnail_render(image, thumbnail_size)
 
 
 def mask_encode(mask: Image.Image | bytes, *, size: tuple[int, int]) -> bytes:

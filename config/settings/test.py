@@ -18,7 +18,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Both caches in this process, in one store (the same LocMem location), so a test's cache.clear() also
-# forgets failed-login counts; tests of a shared Redis cache override CACHES themselves.
+# forgets failed-login counts; tests of the shared caches run other processes with other settings.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "login_throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -149,3 +149,20 @@ def test_ensure_admin_generated_password_passes_the_validators(db, monkeypatch, 
     admin = get_user_model().objects.get(username="admin-for-validators")
     assert admin.check_password(password)
     assert validate_password(password, admin) is None
+
+
+def test_ensure_admin_refuses_a_chosen_password_that_fails_the_validators(db, monkeypatch, capsys):
+    from django.contrib.auth import get_user_model
+
+    monkeypatch.setenv("WINNOW_ADMIN_USER", "admin-for-validators")
+    monkeypatch.setenv("WINNOW_ADMIN_PASSWORD", "admin")
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("ensure_admin")
+
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == (
+        "error: WINNOW_ADMIN_PASSWORD is refused: The password is too similar to the username. "
+        "This password is too short. It must contain at least 8 characters. This password is too common.\n"
+    )
+    assert not get_user_model().objects.filter(username="admin-for-validators").exists()

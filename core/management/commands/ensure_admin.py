@@ -6,6 +6,9 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
 
 from core.cli import WinnowCommand
 from core.roles import Role, roles_ensure, user_role_assign
@@ -22,6 +25,10 @@ class Command(WinnowCommand):
         if user is not None:
             return {"user": username, "created": False}
         password = os.environ.get("WINNOW_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        try:  # create_superuser() skips AUTH_PASSWORD_VALIDATORS; a chosen password must pass them too
+            validate_password(password, user_model(username=username))
+        except ValidationError as exc:
+            raise CommandError(f"WINNOW_ADMIN_PASSWORD is refused: {' '.join(exc.messages)}")
         user = user_model.objects.create_superuser(username=username, email="", password=password)
         user_role_assign(user=user, role=Role.ADMIN)
         if "WINNOW_ADMIN_PASSWORD" not in os.environ:

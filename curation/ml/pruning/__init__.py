@@ -1,8 +1,8 @@
 """Dataset pruning on embeddings: exact and semantic deduplication, density-based and prototypicality pruning.
 
 Django-free: everything takes (n, d) float32 arrays of L2-normalised rows and returns a
-PruneResult with per-sample decisions (see result.py). Methods are specified in
-/work/shared/METHODS.md sections 1-3.
+PruneResult with per-sample decisions (see result.py). docs/METHODS.md says how SemDeDup and DBP
+follow their reference code and where they deviate.
 """
 
 from curation.ml.pruning.dbp import (

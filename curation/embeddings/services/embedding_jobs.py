@@ -102,8 +102,15 @@ def embed_params_validate(
 
 
 def embedding_set_submit(*, params: EmbedParams, requested_by: User | None) -> Job:
-    """Create the `embed` job and send it to the workers once committed."""
+    """Create the `embed` job and send it to the workers once committed.
+
+    Raises ApplicationError weights_forbidden (400) when the encoder's weights are not allowed for the
+    requester (curation.services.weights.weights_name_check).
+    """
+    from curation.services.weights import weights_name_check
     from jobs.services import job_submit
+
+    weights_name_check(name=params.encoder, user=requested_by)
 
     return job_submit(kind=EMBED_JOB_KIND, params=params.as_job_params(), requested_by=requested_by)
 

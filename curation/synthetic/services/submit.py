@@ -3,6 +3,7 @@
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from curation.services.weights import weights_name_check
 from curation.synthetic.job_kinds import GENERATE_JOB_KIND
 from curation.synthetic.models import SyntheticBatch
 from curation.synthetic.services.plans import PlanParams, synthetic_batch_create
@@ -22,7 +23,13 @@ def synthetic_batch_submit(*, batch: SyntheticBatch, requested_by: User | None) 
 def synthetic_batch_start(
     *, params: PlanParams, user: User | None, name: str = "", plan_source: str = "manual", report_id: int | None = None
 ) -> SyntheticBatch:
-    """Create the batch with its plan and queue its job, in one transaction (what the API and page call)."""
+    """Create the batch with its plan and queue its job, in one transaction (what the API and page call).
+
+    Raises ApplicationError weights_forbidden (400) when the generator's or flag encoder's weights are
+    not allowed for `user` (curation.services.weights.weights_name_check).
+    """
+    weights_name_check(name=params.generator, user=user)
+    weights_name_check(name=params.flag_encoder, user=user)
     batch = synthetic_batch_create(
         params=params, user=user, name=name, plan_source=plan_source, spurious_report_id=report_id
     )

@@ -40,10 +40,15 @@ def test_sets_are_listed_by_version_and_shown_with_their_encoder(api, make_versi
     assert body["encoder_spec"]["has_text_tower"] is True
 
 
-def test_a_curator_starts_an_embedding_job(curator_api, make_version, encoder_name, django_capture_on_commit_callbacks):
+def test_an_admin_starts_an_embedding_job_from_weights_under_the_roots(
+    admin_user, make_version, encoder_name, tiny_clip, settings, django_capture_on_commit_callbacks
+):
     version = make_version(2)
+    settings.WEIGHTS_ROOTS = [str(tiny_clip.local_dir)]  # a local folder: admins only, under the roots
+    admin_api = APIClient()
+    admin_api.force_authenticate(admin_user)
 
-    response = curator_api.post(
+    response = admin_api.post(
         f"/api/versions/{version.pk}/embeddings/", {"encoder": encoder_name, "chunk_size": 1}, format="json"
     )
 

@@ -40,24 +40,30 @@ def embedded(make_version, encoder_name):
     return version, embed(version, encoder_name, chunk_size=4)
 
 
-def test_the_version_page_lists_its_sets_and_a_curator_starts_an_embedding_job(embedded, curator, encoder_name):
+def test_the_version_page_lists_its_sets_and_an_admin_starts_an_embedding_job(
+    embedded, curator, admin_user, encoder_name, tiny_clip, settings
+):
     version, embedding_set = embedded
     url = f"/datasets/{version.dataset_id}/v/{version.number}/embeddings/"
+    settings.WEIGHTS_ROOTS = [str(tiny_clip.local_dir)]  # a local folder: admins only, under the roots
 
     page = signed_in(curator).get(url)
-    started = signed_in(curator).post(url, {"action": "embed", "encoder": encoder_name})
-    refused = signed_in(curator).post(url, {"action": "embed", "encoder": "nosuch"})
+    started = signed_in(admin_user).post(url, {"action": "embed", "encoder": encoder_name})
+    refused = signed_in(admin_user).post(url, {"action": "embed", "encoder": "nosuch"})
+    from_a_curator = signed_in(curator).post(url, {"action": "embed", "encoder": encoder_name})
 
     html = page.content.decode()
     assert page.status_code == 200
     assert f"<td>#{embedding_set.pk}</td>" in html and "6 / 6" in html
     assert f'action="/embeddings/sets/{embedding_set.pk}/search/"' in html
-    job = Job.objects.get(kind="embed", requested_by=curator)
+    job = Job.objects.get(kind="embed", requested_by=admin_user)
     assert (started.status_code, started["Location"]) == (302, f"/jobs/{job.pk}/")
     assert job.params["encoder"] == encoder_name and job.params["version_id"] == version.pk
     assert refused.status_code == 400
     assert "unknown encoder &#x27;nosuch&#x27;" in refused.content.decode()
-    assert Job.objects.filter(kind="embed", requested_by=curator).count() == 1  # the refused one made none
+    assert from_a_curator.status_code == 400
+    assert "Only admins may load weights from a server path." in from_a_curator.content.decode()
+    assert Job.objects.filter(kind="embed", requested_by__isnull=False).count() == 1  # the refused ones made none
 
 
 def test_a_viewer_sees_the_version_page_but_cannot_start_jobs(embedded, viewer):

@@ -15,8 +15,12 @@ from tests.worker import wait_for_job
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_diffusion_batch_is_generated_by_a_worker_process(celery_worker, curator, tiny_generator_name):
-    # Given a worker consuming the default and gpu queues, and a text2img plan on the tiny pipeline
+def test_a_diffusion_batch_is_generated_by_a_worker_process(
+    celery_worker, admin_user, tiny_generator_name, tiny_sd_folder, settings
+):
+    # Given a worker consuming the default and gpu queues, and a text2img plan on the tiny pipeline (a local
+    # folder: an admin's, under the weights roots)
+    settings.WEIGHTS_ROOTS = [str(tiny_sd_folder)]
     worker = celery_worker()
     version = small_version(masked=True).version
     params = plan_params_validate(
@@ -24,7 +28,7 @@ def test_a_diffusion_batch_is_generated_by_a_worker_process(celery_worker, curat
     )
 
     # When the batch is started as the API does (plan + job sent after commit)
-    batch = synthetic_batch_start(params=params, user=curator)
+    batch = synthetic_batch_start(params=params, user=admin_user)
     job = wait_for_job(batch.job_id, lambda j: j.is_finished, timeout=180)
 
     # Then the worker made both images with their records

@@ -13,6 +13,7 @@
   var prefetched = null; // a promise of {html, url} or {done: true}
   var pending = 0; // requests in flight (Enter waits for votes before submitting)
   var queueWaiters = [];
+  var emptyConfirmFor = null; // the item whose submit with no "yes" label was asked about once
 
   function item() {
     return document.getElementById("review-item");
@@ -190,6 +191,14 @@
     if (!current) return Promise.resolve();
     return idle().then(function () {
       if (current.dataset.state !== "open" || current.dataset.myState === "submitted") return goNext();
+      var anyYes = candidates().some(function (li) { return li.dataset.vote === "yes"; });
+      if (!anyYes && emptyConfirmFor !== current.dataset.url) {
+        // Closing with no valid label excludes the image (as in ReaL): ask once before doing it.
+        emptyConfirmFor = current.dataset.url;
+        say("No label is marked yes: this image would have no valid label. Press Enter again to submit anyway.", true);
+        return;
+      }
+      emptyConfirmFor = null;
       say("Submitting…");
       return api("POST", current.dataset.submitUrl).then(function (result) {
         if (result.ok) return goNext();
@@ -359,7 +368,13 @@
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
     var key = event.key;
     var handled = true;
-    if (/^[1-9]$/.test(key)) toggle(Number(key) - 1);
+    var help = document.getElementById("review-help");
+    if (key !== "Enter") emptyConfirmFor = null;
+    if (key === "?") {
+      if (help && help.open) help.close();
+      else if (help) help.showModal();
+    } else if (help && help.open) handled = false;
+    else if (/^[1-9]$/.test(key)) toggle(Number(key) - 1);
     else if (key === "ArrowDown") setFocus(focusIndex + 1);
     else if (key === "ArrowUp") setFocus(focusIndex - 1);
     else if (key === "y" || key === "m" || key === "n") {

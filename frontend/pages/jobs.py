@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
@@ -97,7 +98,30 @@ def _progress_context(request: HttpRequest, job: Job, cancel_error: str = "") ->
         "cancel_error": cancel_error,
         "result_json": json.dumps(job.result, indent=2, sort_keys=True) if job.result else "",
         "result_links": _result_links(job),
+        "timing": _timing(job),
     }
+
+
+def _timing(job: Job) -> str:
+    """ "2 min running · about 3 min left" for a running job, from its progress rate so far ("" otherwise).
+
+    The estimate assumes the rest goes at the average pace so far; it is shown once 2% is done.
+    """
+    if job.status != JobStatus.RUNNING or job.started_at is None:
+        return ""
+    elapsed = (timezone.now() - job.started_at).total_seconds()
+    text = f"{_duration(elapsed)} running"
+    if 0.02 <= job.progress < 1.0:
+        text += f" · about {_duration(elapsed * (1.0 - job.progress) / job.progress)} left"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _result_links(job: Job) -> list[dict[str, str]]:

@@ -1,7 +1,10 @@
 """Job pages: the list, the live job page and its self-stopping progress partial, cancel with htmx."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from frontend.pages.jobs import JOB_PAGE_SIZE
 from jobs.models import Job, JobStatus
@@ -166,3 +169,19 @@ def test_the_job_list_pages_by_keyset(viewer):
     assert f'href="/jobs/{oldest.pk}/"' in second
     assert f'href="/jobs/{oldest_on_first_page.pk}/"' not in second
     assert "Older jobs" not in second
+
+
+def test_a_running_jobs_page_says_how_long_it_ran_and_about_how_long_is_left(curator):
+    # given a job that started 60 s ago and is a quarter done
+    job = JobFactory(
+        kind=COUNT,
+        requested_by=curator,
+        status=JobStatus.RUNNING,
+        progress=0.25,
+        started_at=timezone.now() - timedelta(seconds=60),
+    )
+
+    partial = client_as(curator).get(f"/jobs/{job.pk}/", **HTMX).content.decode()
+
+    # then at that pace the remaining three quarters take about 3 minutes
+    assert '<span class="muted" id="job-timing">· 60 s running · about 3 min left</span>' in partial

@@ -202,7 +202,8 @@ def _work_until_ready(ctx: JobContext, embedding_set: EmbeddingSet, encoder: Enc
         if chunk is not None:
             if chunk.attempts > MAX_CHUNK_ATTEMPTS:
                 raise JobFailed(f"chunk {chunk.number} was started {MAX_CHUNK_ATTEMPTS} times without finishing")
-            _compute_here(ctx, chunk, encoder, params)
+            done_before = EmbeddingSet.objects.values_list("chunks_done", flat=True).get(pk=embedding_set.pk)
+            _compute_here(ctx, chunk, encoder, params, chunks_done=done_before, chunk_count=total)
         current = EmbeddingSet.objects.get(pk=embedding_set.pk)
         ctx.progress(current.chunks_done, total, f"{current.chunks_done} of {total} chunks embedded")
         if current.status == EmbeddingSetStatus.READY:

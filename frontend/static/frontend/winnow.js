@@ -42,6 +42,38 @@
     }
   });
 
+  // Sample grid: the thumbnail size slider sets --thumb-size, remembered across pages in localStorage.
+  var THUMB_SIZE_KEY = "winnow.thumbSize";
+
+  function applyThumbSize(size) {
+    var slider = document.getElementById("thumb-size");
+    var output = document.getElementById("thumb-size-value");
+    document.documentElement.style.setProperty("--thumb-size", size + "px");
+    if (slider) slider.value = size;
+    if (output) output.textContent = size + " px";
+  }
+
+  function restoreThumbSize() {
+    var saved = null;
+    try {
+      saved = window.localStorage.getItem(THUMB_SIZE_KEY);
+    } catch (error) {
+      saved = null;
+    }
+    if (saved && document.getElementById("thumb-size")) applyThumbSize(Number(saved));
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "thumb-size") return;
+    applyThumbSize(Number(event.target.value));
+    try {
+      window.localStorage.setItem(THUMB_SIZE_KEY, event.target.value);
+    } catch (error) {
+      // private mode: the size still applies to this page
+    }
+  });
+  document.addEventListener("DOMContentLoaded", restoreThumbSize);
+
   // Navigation groups: one menu open at a time; a click elsewhere or Escape closes it.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.navgroup[open]").forEach(function (group) {

@@ -13,7 +13,8 @@ LAYOUT: dict[str, Any] = {
     "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
-    "legend": {"orientation": "h", "y": -0.2},
+    # Above the plot area, so a legend never covers bars or the x-axis title.
+    "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     "height": 360,
 }
 ACCURACY_AXIS = {"title": {"text": "Top-1 accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
@@ -57,7 +58,9 @@ def corruption_error_figure(table: dict[str, Any] | None) -> dict[str, Any]:
         y = [table["rows"][n]["mean_error"] for n in names]
         title = "Mean top-1 error (unnormalised)"
     trace = {"type": "bar", "x": names, "y": y, "marker": {"color": ORANGE}, "name": title}
-    return _figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis={"title": {"text": title}})
+    return _figure(
+        [trace], showlegend=False, xaxis={"type": "category", "automargin": True}, yaxis={"title": {"text": title}}
+    )
 
 
 def adversarial_figure(run: EvaluationRun) -> dict[str, Any]:
@@ -105,7 +108,7 @@ def attribute_figure(run: EvaluationRun) -> dict[str, Any]:
     colours = [GREEN, *(GREY if n == "null" else BLUE for n in attributes["edits"])]
     text = ["", *(f"−{edit['drop'] * 100:.1f} pt" for edit in attributes["edits"].values())]
     trace = {"type": "bar", "x": names, "y": y, "text": text, "textposition": "outside", "marker": {"color": colours}}
-    return _figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis=ACCURACY_AXIS)
+    return _figure([trace], showlegend=False, xaxis={"type": "category", "automargin": True}, yaxis=ACCURACY_AXIS)
 
 
 def confusion_figure(run: EvaluationRun) -> dict[str, Any]:
@@ -123,8 +126,9 @@ def confusion_figure(run: EvaluationRun) -> dict[str, Any]:
         "hovertemplate": "true %{y}, predicted %{x}: %{z}<extra></extra>",
     }
     side = max(360, 28 * len(classes) + 120)
-    axes = {"xaxis": {"title": {"text": "Predicted"}, "type": "category"}}
-    axes["yaxis"] = {"title": {"text": "True"}, "type": "category", "autorange": "reversed"}
+    # automargin: the margins grow to fit the class names (a fixed 56 px cut "mammals" to "ammals").
+    axes = {"xaxis": {"title": {"text": "Predicted"}, "type": "category", "automargin": True}}
+    axes["yaxis"] = {"title": {"text": "True"}, "type": "category", "autorange": "reversed", "automargin": True}
     return _figure([trace], height=side, **axes)
 
 
@@ -157,7 +161,7 @@ def per_class_figure(run: EvaluationRun) -> dict[str, Any]:
         return _figure([])
     names = list(clean["per_class"])
     trace = {"type": "bar", "x": names, "y": [clean["per_class"][n] for n in names], "marker": {"color": BLUE}}
-    return _figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis=ACCURACY_AXIS)
+    return _figure([trace], showlegend=False, xaxis={"type": "category", "automargin": True}, yaxis=ACCURACY_AXIS)
 
 
 def group_figure(run: EvaluationRun) -> dict[str, Any]:

@@ -110,7 +110,8 @@ class EmbeddingChunk(models.Model):
 
 class DuplicateKind(models.TextChoices):
     EXACT = "exact"  # the same bytes under several file names (one sample with several aliases)
-    NEAR = "near"  # different samples whose embeddings' cosine reaches the run's threshold
+    NEAR = "near"  # the same photo in different files: an embedding candidate confirmed by pixel verification
+    SEMANTIC = "semantic"  # similar content (cosine at or above the threshold) that pixel verification did not confirm
 
 
 class DuplicateRun(models.Model):
@@ -134,6 +135,9 @@ class DuplicateRun(models.Model):
     exact_group_count = models.PositiveIntegerField(default=0)
     near_group_count = models.PositiveIntegerField(default=0)
     near_duplicate_samples = models.PositiveIntegerField(default=0)
+    verify_threshold = models.FloatField(null=True, blank=True, help_text="Pixel verification score of a copy")
+    semantic_group_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True, help_text="[{code, message}] the page shows above groups")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -152,7 +156,9 @@ class DuplicateGroup(models.Model):
     kind = models.CharField(max_length=8, choices=DuplicateKind.choices)
     size = models.PositiveIntegerField(help_text="Samples (near) or file names (exact).")
     sample_ids = models.JSONField(default=list)
-    pairs = models.JSONField(default=list, blank=True, help_text="[[sample a, sample b, cosine]] (near groups)")
+    pairs = models.JSONField(
+        default=list, blank=True, help_text="[[sample a, sample b, cosine, pixel score]] (near and semantic groups)"
+    )
     file_names = models.JSONField(default=list, blank=True, help_text="Names of the bytes (exact groups)")
     max_similarity = models.FloatField(default=1.0)
 
@@ -162,6 +168,26 @@ class DuplicateGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} group {self.number} of run {self.run_id} ({self.size})"
+
+
+class DuplicateCalibration(models.Model):
+    """The thresholds of an embedding set's duplicate search, calibrated once on perturbed copies of its own
+    images (embedding them is the slow part) and reused by every later run with the same `key` (target,
+    images, seed, method version) until a run asks to recalibrate."""
+
+    embedding_set = models.ForeignKey(EmbeddingSet, on_delete=models.CASCADE, related_name="duplicate_calibrations")
+    key = models.CharField(max_length=200)
+    embedding = models.JSONField(default=dict, help_text="Cosine calibration: threshold, histograms, shares")
+    verification = models.JSONField(default=dict, help_text="Pixel verification calibration: threshold, shares")
+    copies_embedded = models.PositiveIntegerField(default=0, help_text="Perturbed copies embedded to calibrate")
+    seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["embedding_set", "key"], name="unique_duplicate_calibration")]
+
+    def __str__(self) -> str:
+        return f"DuplicateCalibration {self.key} of set {self.embedding_set_id}"
 
 
 class EmbeddingMap(models.Model):

@@ -1,35 +1,47 @@
-"""The `find_duplicates` job: exact groups (aliases), near-duplicate groups at a calibrated threshold.
+"""The `find_duplicates` job: exact groups (aliases), near duplicates (the same photo) and semantic ones.
 
 Exact duplicates were already merged at import (one sample, one alias per file name), so an exact
-group is a member of the version with several distinct file names. Near duplicates are the
-connected components of the pairs whose cosine reaches the threshold (the user's, or one calibrated
-on perturbed copies of the dataset's own images: curation.embeddings.ml.calibration), searched
-exactly up to 50k rows and within k-means cells beyond, with the recall of the cell search measured
-against the exact search on a sample of rows. The run and its groups are written in one transaction
-when the job ends, so a failed or cancelled job leaves nothing behind.
+group is a member of the version with several distinct file names. Near duplicates are copies of one
+photo (re-encoded, resized, shifted or cropped a little, recoloured): candidates come from the
+embedding search, tuned for recall (cosine at or above a candidate threshold below the calibrated
+one, at most CANDIDATE_NEIGHBOURS per image), and a candidate is a copy when its pixel verification
+score (curation.ml.similarity.verify) reaches the verification threshold. Near groups are the
+connected components of the verified pairs. Candidates at or above the cosine threshold that the
+pixels do not confirm are "semantic" near duplicates (similar content, what SemDeDup removes), kept in
+their own groups and never mixed with copies. Both thresholds are calibrated once per embedding set
+(services/duplicate_calibration.py) and reused; each pair keeps its cosine and its pixel score.
+When more than SEPARATION_WARNING of the sampled images' nearest neighbours reach the cosine threshold,
+the encoder cannot tell copies from neighbours: the run says so (warnings) and only the pixel
+verification decides. Pairs are searched exactly up to 50k rows and within k-means cells beyond, with
+the recall of the cell search measured against the exact search on a sample of rows. The run and its
+groups are written in one transaction when the job ends, so a failed or cancelled job leaves nothing.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
-from PIL import Image
 
 from core.api_errors import ApplicationError
-from core.storage import blob_read
-from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 from curation.embeddings.files import CorruptEmbeddingFile
-from curation.embeddings.ml.calibration import DEFAULT_TARGET, Calibration, calibrate
-from curation.embeddings.ml.perturbations import perturbed_copies
-from curation.embeddings.models import DuplicateGroup, DuplicateKind, DuplicateRun, EmbeddingSet, EmbeddingSetStatus
-from curation.embeddings.selectors import EmbeddingArrays, embedding_set_arrays, embedding_set_index
+from curation.embeddings.ml.calibration import DEFAULT_TARGET
+from curation.embeddings.models import (
+    DuplicateCalibration,
+    DuplicateGroup,
+    DuplicateKind,
+    DuplicateRun,
+    EmbeddingSet,
+    EmbeddingSetStatus,
+)
+from curation.embeddings.selectors import embedding_set_arrays
+from curation.embeddings.services.duplicate_calibration import duplicate_calibration_get_or_compute
 from curation.embeddings.services.duplicate_truth import demo_truth_metrics
-from curation.models import Sample, SampleAlias
+from curation.embeddings.services.duplicate_verification import verification_thumbnails_read
+from curation.models import SampleAlias
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 
@@ -39,13 +51,17 @@ if TYPE_CHECKING:  # FAISS and torch load when the job runs, not when the duplic
 FIND_DUPLICATES_JOB_KIND = "find_duplicates"
 DEFAULT_CALIBRATION_IMAGES = 100
 METHODS = ("auto", "exact", "cells")
+CANDIDATE_NEIGHBOURS = 8
+SEPARATION_WARNING = 0.05  # share of nearest neighbours at or above the cosine threshold
 
 
 @dataclass(frozen=True)
 class DuplicateParams:
-    """embedding_set_id; threshold: cosine for near duplicates (None: calibrate); target: share of perturbed
-    pairs the calibrated threshold must catch (0.99); calibration_images: images perturbed (100);
-    method: "auto" (exact up to 50k rows, k-means cells beyond), "exact" or "cells"; seed."""
+    """embedding_set_id; threshold: cosine of semantic near duplicates and of candidates (None: calibrated);
+    verify_threshold: pixel score of a copy (None: calibrated); target: share of perturbed pairs the calibrated
+    thresholds must catch (0.99); calibration_images: images perturbed (100); method: "auto" (exact up to 50k
+    rows, k-means cells beyond), "exact" or "cells"; seed; flips: a mirrored image counts as a copy;
+    recalibrate: calibrate again instead of reusing the set's stored calibration."""
 
     embedding_set_id: int
     threshold: float | None = None
@@ -53,6 +69,9 @@ class DuplicateParams:
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES
     method: str = "auto"
     seed: int = 0
+    verify_threshold: float | None = None
+    flips: bool = False
+    recalibrate: bool = False
 
     def as_job_params(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +85,9 @@ def duplicate_params_validate(
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
     method: str = "auto",
     seed: int = 0,
+    verify_threshold: float | None = None,
+    flips: bool = False,
+    recalibrate: bool = False,
 ) -> DuplicateParams:
     """ApplicationError: not_found (404), not_ready (409), invalid (a value out of range)."""
     embedding_set = EmbeddingSet.objects.filter(pk=embedding_set_id).first()
@@ -76,13 +98,17 @@ def duplicate_params_validate(
         raise ApplicationError(message, code="not_ready", status_code=409)
     if threshold is not None and not -1.0 <= threshold <= 1.0:
         raise ApplicationError(f"threshold is a cosine between -1 and 1, got {threshold}")
+    if verify_threshold is not None and not -1.0 <= verify_threshold <= 1.0:
+        raise ApplicationError(f"verify_threshold is a score between -1 and 1, got {verify_threshold}")
     if not 0.5 <= target <= 1.0:
         raise ApplicationError(f"target must lie between 0.5 and 1, got {target}")
     if not 1 <= calibration_images <= 10_000:
         raise ApplicationError(f"calibration_images must lie between 1 and 10000, got {calibration_images}")
     if method not in METHODS:
         raise ApplicationError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    return DuplicateParams(embedding_set_id, threshold, target, calibration_images, method, seed)
+    return DuplicateParams(
+        embedding_set_id, threshold, target, calibration_images, method, seed, verify_threshold, flips, recalibrate
+    )
 
 
 def duplicate_run_submit(*, params: DuplicateParams, requested_by: User | None) -> Job:
@@ -92,10 +118,12 @@ def duplicate_run_submit(*, params: DuplicateParams, requested_by: User | None) 
 
 
 def duplicates_job(ctx: JobContext) -> dict[str, Any]:
-    """The `find_duplicates` job (params: DuplicateParams). Returns the run id, threshold and counts,
-    the search's recall on a sample, and precision/recall against the demo truth when there is one."""
+    """The `find_duplicates` job (params: DuplicateParams). Returns the run id, thresholds and counts, the
+    calibration (and whether it was reused), warnings, the search's recall on a sample, and precision/recall
+    against the demo truth when there is one."""
     from curation.embeddings.ml.near_duplicates import cell_search_recall, near_duplicate_pairs  # FAISS: the job only
     from curation.ml.similarity import duplicate_groups
+    from curation.ml.similarity.verify import pair_scores
 
     params = DuplicateParams(**{k: v for k, v in ctx.params.items() if k in DuplicateParams.__dataclass_fields__})
     embedding_set = EmbeddingSet.objects.select_related("version").filter(pk=params.embedding_set_id).first()
@@ -105,76 +133,79 @@ def duplicates_job(ctx: JobContext) -> dict[str, Any]:
         arrays = embedding_set_arrays(embedding_set)
     except (CorruptEmbeddingFile, FileNotFoundError) as exc:
         raise JobFailed(str(exc))
-    steps = 3 if params.threshold is None else 2
-    calibration = None
-    if params.threshold is None:
-        ctx.progress(0, steps, "calibrating the threshold on perturbed copies")
-        calibration = duplicate_threshold_calibrate(embedding_set=embedding_set, arrays=arrays, params=params, ctx=ctx)
-    threshold = calibration.threshold if calibration is not None else float(params.threshold or 0.0)
-    ctx.progress(steps - 2, steps, f"searching pairs with cosine >= {threshold:.4f}")
-    search = near_duplicate_pairs(arrays.embeddings, threshold, method=params.method)
+    ctx.progress(0, 3, "calibrating the thresholds on perturbed copies (or reusing the set's calibration)")
+    calibration, cached = duplicate_calibration_get_or_compute(
+        embedding_set=embedding_set, arrays=arrays, params=params, ctx=ctx
+    )
+    thresholds = _thresholds(params, calibration)
+    ctx.progress(1, 3, f"searching candidate pairs with cosine >= {thresholds['candidate']:.4f}")
+    search = near_duplicate_pairs(arrays.embeddings, thresholds["candidate"], method=params.method)
     ctx.check_cancelled()
     recall: dict[str, float | int] = {}
     if search.method == "cells":  # what the cell search missed, measured against exact search on a sample
-        recall = cell_search_recall(arrays.embeddings, search, threshold, seed=params.seed)
-    found = duplicate_groups(arrays.row_ids[search.rows_a], arrays.row_ids[search.rows_b], search.scores)
-    ctx.progress(steps - 1, steps, f"{len(found)} near-duplicate groups; writing them")
+        recall = cell_search_recall(arrays.embeddings, search, thresholds["candidate"], seed=params.seed)
+    rows_a, rows_b, cosines = _best_candidates(search.rows_a, search.rows_b, search.scores, CANDIDATE_NEIGHBOURS)
+    ctx.progress(2, 3, f"verifying {len(cosines)} candidate pairs on their pixels")
+    used = np.unique(np.concatenate([rows_a, rows_b]))
+    thumbs, readable = verification_thumbnails_read(arrays.row_ids[used])
+    local_a, local_b = np.searchsorted(used, rows_a), np.searchsorted(used, rows_b)
+    pixels = pair_scores(thumbs, local_a, local_b, flips=params.flips)
+    pixels = np.where(readable[local_a] & readable[local_b], pixels, np.float32(-1.0))
+    copies = pixels >= thresholds["verify"]
+    semantic = ~copies & (cosines >= thresholds["cosine"])
+    ids_a, ids_b = arrays.row_ids[rows_a], arrays.row_ids[rows_b]
+    found = duplicate_groups(ids_a[copies], ids_b[copies], cosines[copies])
+    similar = duplicate_groups(ids_a[semantic], ids_b[semantic], cosines[semantic])
+    pixel_of = {(int(a), int(b)): float(p) for a, b, p in zip(ids_a, ids_b, pixels, strict=True)}
     search_summary: dict[str, Any] = {"method": search.method, "pairs": len(search.scores), "seconds": search.seconds}
-    search_summary |= search.details
-    search_summary["recall"] = recall
-    run = _run_save(ctx.job, embedding_set, params, threshold, calibration, search_summary, found, arrays.row_ids)
+    search_summary |= search.details | {"recall": recall, "candidates": len(cosines), "verified": int(copies.sum())}
+    summary = {"calibration": calibration, "cached": cached, "search": search_summary, "thresholds": thresholds}
+    run = _run_save(ctx.job, embedding_set, params, summary, found, similar, pixel_of, arrays.row_ids)
     return duplicate_run_result(run)
 
 
-def duplicate_threshold_calibrate(
-    *, embedding_set: EmbeddingSet, arrays: EmbeddingArrays, params: DuplicateParams, ctx: JobContext | None = None
-) -> Calibration:
-    """Perturb up to ``params.calibration_images`` of the set's images, embed the copies with the set's encoder,
-    and calibrate the threshold on (original, copy) similarities against nearest-neighbour similarities."""
-    from curation.ml.embedding import embed_images  # torch: only the job calibrates
+def _thresholds(params: DuplicateParams, calibration: DuplicateCalibration) -> dict[str, Any]:
+    """cosine (semantic near duplicates), candidate (search, at most the cosine one), verify (pixels), sources."""
+    cosine = params.threshold if params.threshold is not None else calibration.embedding["threshold"]
+    candidate = min(float(cosine), float(calibration.embedding.get("candidate_threshold", cosine)))
+    verify = params.verify_threshold if params.verify_threshold is not None else calibration.verification["threshold"]
+    return {
+        "cosine": float(cosine),
+        "candidate": candidate,
+        "verify": float(verify),
+        "source": "user" if params.threshold is not None else "calibrated",
+    }
 
-    try:
-        encoder = encoder_load(embedding_set.encoder_name)
-    except EncoderUnavailable as exc:
-        raise JobFailed(f"cannot calibrate without the encoder: {exc}")
-    rng = np.random.default_rng(params.seed)
-    rows = np.sort(rng.choice(len(arrays.row_ids), min(params.calibration_images, len(arrays.row_ids)), False))
-    keys = dict(Sample.objects.filter(pk__in=arrays.row_ids[rows].tolist()).values_list("pk", "image_key"))
-    items: list[tuple[int, bytes]] = []
-    owners: list[int] = []
-    kinds: list[str] = []
-    for row in rows.tolist():
-        try:
-            image = Image.open(io.BytesIO(blob_read(keys[int(arrays.row_ids[row])])))
-            copies = perturbed_copies(image, seed=params.seed + row)
-        except (OSError, KeyError):
-            continue  # an image gone from storage since it was embedded: calibrate on the others
-        for kind, data in copies:
-            items.append((len(items), data))
-            owners.append(row)
-            kinds.append(kind)
 
-    def report(done: int, total: int) -> None:
-        if ctx is not None:
-            ctx.progress(done, 3 * total, f"calibration: {done} of {total} perturbed copies embedded")
+def _best_candidates(
+    rows_a: np.ndarray, rows_b: np.ndarray, scores: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs among the ``k`` best of either of their rows (a copy is among an image's nearest few; a
+    crowd of look-alikes does not make every pair of it a candidate)."""
+    if len(scores) == 0:
+        return rows_a, rows_b, scores
+    ends = np.concatenate([rows_a, rows_b])
+    both = np.concatenate([scores, scores])
+    order = np.lexsort((-both, ends))
+    sorted_ends = ends[order]
+    first = np.searchsorted(sorted_ends, sorted_ends, side="left")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first
+    keep = (rank[: len(scores)] < k) | (rank[len(scores) :] < k)
+    return rows_a[keep], rows_b[keep], scores[keep]
 
-    embedded = embed_images(encoder, items, num_workers=0, on_batch=report)
-    originals = np.asarray(arrays.embeddings[np.asarray(owners)[embedded.ids]], dtype=np.float32)
-    pair_scores = np.sum(originals * embedded.embeddings.astype(np.float32), axis=1)
-    return calibrate(
-        pair_scores,
-        [kinds[i] for i in embedded.ids],
-        _nearest_neighbour_scores(embedding_set, arrays, rows),
-        target=params.target,
+
+def _separation_warnings(calibration: dict[str, Any], thresholds: dict[str, Any]) -> list[dict[str, str]]:
+    flagged = float(calibration.get("neighbours_flagged", 0.0))
+    if thresholds["source"] != "calibrated" or flagged <= SEPARATION_WARNING:
+        return []
+    message = (
+        f"The encoder cannot separate copies from neighbours: {flagged:.0%} of the sampled images' nearest other "
+        f"image reach the cosine threshold {thresholds['cosine']:.4f} that catches {calibration['caught']:.0%} of "
+        "perturbed copies. Near duplicates are decided by pixel verification only; semantic groups are similar "
+        "content, not copies."
     )
-
-
-def _nearest_neighbour_scores(embedding_set: EmbeddingSet, arrays: EmbeddingArrays, rows: np.ndarray) -> np.ndarray:
-    index = embedding_set_index(embedding_set)
-    scores, ids = index.search(np.asarray(arrays.embeddings[rows], dtype=np.float32), 2)
-    others = ids != arrays.row_ids[rows][:, None]  # the image itself comes first; take the best other
-    best = np.where(others[:, 0], scores[:, 0], scores[:, 1])
-    return best[np.isfinite(best)]
+    return [{"code": "encoder_cannot_separate", "message": message}]
 
 
 def _exact_groups(embedding_set: EmbeddingSet, sample_ids: set[int]) -> list[tuple[int, list[str]]]:
@@ -192,48 +223,64 @@ def _run_save(
     job: Job,
     embedding_set: EmbeddingSet,
     params: DuplicateParams,
-    threshold: float,
-    calibration: Calibration | None,
-    search: dict[str, Any],
+    summary: dict[str, Any],
     found: list[FoundGroup],
+    similar: list[FoundGroup],
+    pixel_of: dict[tuple[int, int], float],
     row_ids: np.ndarray,
 ) -> DuplicateRun:
-    """The run and all its groups, in one transaction: near groups by size (largest first), then exact ones."""
+    """The run and all its groups, in one transaction: near groups by size (largest first), then semantic
+    ones, then exact ones."""
     embedded = set(row_ids.tolist())
     exact = _exact_groups(embedding_set, embedded)
     near = sorted(found, key=lambda group: (-len(group.ids), group.ids))
+    semantic = sorted(similar, key=lambda group: (-len(group.ids), group.ids))
+    calibration: DuplicateCalibration = summary["calibration"]
+    thresholds = summary["thresholds"]
     run = DuplicateRun.objects.create(
         embedding_set=embedding_set,
         version_id=embedding_set.version_id,
         job=job,
         params=params.as_job_params(),
-        threshold=threshold,
-        threshold_source="user" if calibration is None else "calibrated",
-        calibration=calibration.as_dict() if calibration is not None else {},
-        search=search,
+        threshold=thresholds["cosine"],
+        threshold_source=thresholds["source"],
+        verify_threshold=thresholds["verify"],
+        calibration=calibration.embedding
+        | {
+            "cached": summary["cached"],
+            "calibration_id": calibration.pk,
+            "copies_embedded": calibration.copies_embedded,
+            "seconds": calibration.seconds,
+            "candidate_threshold": thresholds["candidate"],
+            "verification": calibration.verification,
+        },
+        search=summary["search"],
+        warnings=_separation_warnings(calibration.embedding, thresholds),
         truth=demo_truth_metrics(
             version=embedding_set.version, near_groups=near, exact_groups=exact, embedded=embedded
         ),
         exact_group_count=len(exact),
         near_group_count=len(near),
         near_duplicate_samples=sum(len(group.ids) for group in near),
+        semantic_group_count=len(semantic),
     )
+    numbered = [(DuplicateKind.NEAR, group) for group in near] + [(DuplicateKind.SEMANTIC, g) for g in semantic]
     rows = [
         DuplicateGroup(
             run=run,
             number=number,
-            kind=DuplicateKind.NEAR,
+            kind=kind,
             size=len(group.ids),
             sample_ids=list(group.ids),
-            pairs=[[a, b, round(score, 6)] for a, b, score in group.pairs],
+            pairs=[[a, b, round(score, 6), round(pixel_of.get((a, b), -1.0), 4)] for a, b, score in group.pairs],
             max_similarity=max(score for _, _, score in group.pairs),
         )
-        for number, group in enumerate(near, start=1)
+        for number, (kind, group) in enumerate(numbered, start=1)
     ]
     rows += [
         DuplicateGroup(
             run=run,
-            number=len(near) + number,
+            number=len(numbered) + number,
             kind=DuplicateKind.EXACT,
             size=len(names),
             sample_ids=[sample_id],
@@ -247,6 +294,8 @@ def _run_save(
 
 
 def duplicate_run_result(run: DuplicateRun) -> dict[str, Any]:
+    calibration = run.calibration or {}
+    verification = calibration.get("verification", {})
     return {
         "duplicate_run": run.pk,
         "embedding_set": run.embedding_set_id,
@@ -254,12 +303,16 @@ def duplicate_run_result(run: DuplicateRun) -> dict[str, Any]:
         "version": run.version_id,
         "threshold": round(run.threshold, 6),
         "threshold_source": run.threshold_source,
+        "verify_threshold": round(run.verify_threshold, 6) if run.verify_threshold is not None else None,
         "exact_groups": run.exact_group_count,
         "near_groups": run.near_group_count,
         "near_duplicate_samples": run.near_duplicate_samples,
+        "semantic_groups": run.semantic_group_count,
+        "warnings": run.warnings,
         "search": run.search,
-        "calibration": {k: run.calibration[k] for k in ("target", "pairs", "caught", "neighbours_flagged")}
-        if run.calibration
+        "calibration": {k: calibration[k] for k in ("target", "pairs", "caught", "neighbours_flagged", "cached")}
+        | {"verification": {k: verification.get(k) for k in ("threshold", "caught", "neighbours_flagged")}}
+        if calibration
         else None,
         "truth": run.truth,
     }

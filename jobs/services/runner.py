@@ -281,7 +281,10 @@ class AttemptWatch:
                 self._cancel_here()
             return
         if not _attempt_rows(self.job).update(heartbeat_at=timezone.now()):
-            self._interrupt(SUPERSEDED)
+            # Only a row that is there and no longer this attempt's: this thread's connection does not
+            # see a row the job's own transaction has not committed (a job run inside a test's transaction).
+            if Job.objects.filter(pk=self.job.pk).exists():
+                self._interrupt(SUPERSEDED)
         elif Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
             self._interrupt(CANCEL)
 

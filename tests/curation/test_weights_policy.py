@@ -118,3 +118,21 @@ def test_the_synthetic_api_refuses_generator_and_flag_encoder_weights(curator, v
     assert (response.status_code, response.json()["error"]["code"]) == (400, "weights_forbidden")
     assert message in response.json()["error"]["message"]
     assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_embed_job_checks_again_before_loading_and_says_nothing_about_existence(curator, version):
+    # given embed jobs a curator got created without the submit check, naming an existing and a missing path
+    from curation.embeddings.models import EmbeddingSet
+    from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, EmbedParams
+    from jobs.services import job_create, job_execute
+
+    def run(encoder: str) -> Job:
+        params = EmbedParams(version_id=version.pk, encoder=encoder, dispatch=False).as_job_params()
+        return job_execute(job_create(kind=EMBED_JOB_KIND, params=params, requested_by=curator).pk)
+
+    # when the worker runs them
+    jobs = [run("open_clip:ViT-B-32:/etc/passwd"), run("open_clip:ViT-B-32:/no/such/weights.pt")]
+    # then both fail with the same reason before any weights are read, and nothing was made
+    assert [(job.status, job.error) for job in jobs] == [("failed", ADMIN_ONLY)] * 2
+    assert EmbeddingSet.objects.count() == 0

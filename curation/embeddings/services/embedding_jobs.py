@@ -35,6 +35,7 @@ from curation.embeddings.services.chunks import (
 )
 from curation.embeddings.services.finalize import NothingEmbedded, embedding_set_finalize
 from curation.models import DatasetVersion, VersionSample
+from curation.services.weights import weights_job_check, weights_name_check
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 
@@ -107,7 +108,6 @@ def embedding_set_submit(*, params: EmbedParams, requested_by: User | None) -> J
     Raises ApplicationError weights_forbidden (400) when the encoder's weights are not allowed for the
     requester (curation.services.weights.weights_name_check).
     """
-    from curation.services.weights import weights_name_check
     from jobs.services import job_submit
 
     weights_name_check(name=params.encoder, user=requested_by)
@@ -125,6 +125,7 @@ def embedding_job(ctx: JobContext) -> dict[str, Any]:
     version = DatasetVersion.objects.filter(pk=params.version_id).select_related("dataset").first()
     if version is None:
         raise JobFailed(f"version {params.version_id} does not exist")
+    weights_job_check(job=ctx.job, name=params.encoder)
     encoder = _encoder_or_fail(params.encoder, params.device)
     embedding_set, reused = embedding_set_plan(job=ctx.job, version=version, encoder=encoder, params=params)
     ctx.log(f"embedding set {embedding_set.pk}: {embedding_set.chunk_count} chunks, {reused} already done")

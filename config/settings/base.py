@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "robustness.evaluation",
     "explain",
     "explain.spurious",
+    "explain.slices",
     "frontend",
 ]
 

@@ -1,0 +1,203 @@
+"""Failure-slice discovery: coherent groups of held-out samples on which a model does much worse than on their class.
+
+In the spirit of Domino (Eyuboglu et al. ICLR 2022) and Spotlight (d'Eon et al. 2022): slices are found
+in an embedding space without masks or captions, where errors that share a cause lie close together.
+Choices made here:
+- Samples are clustered within their true class, so a slice's accuracy is compared with its own class.
+- Each sample's unit embedding is joined with its predicted class (one-hot times `prediction_weight`)
+  before clustering, then the row is re-normalised: like Domino's mixture over (embedding, label,
+  prediction), samples that look alike AND get the same prediction fall together, so a group of errors
+  is not diluted by look-alikes the model gets right. `prediction_weight=0` clusters embeddings alone.
+- Spherical k-means (FAISS) per class with k = clamp(n_class // min_size, 2, max_slices_per_class);
+  clusters smaller than `min_size` are not ranked (they are counted).
+- Ranking: by the conservative gap, the class accuracy minus the upper end of the slice accuracy's
+  Wilson 95% interval, so a small slice with few errors cannot outrank a large, clearly worse one;
+  ties by the plain gap. A slice is `significant` when that upper end lies below the class accuracy.
+- A slice's gallery is its members nearest the centroid (its most typical images), in that order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from curation.ml.clustering import KMeansConfig, l2_normalize, spherical_kmeans
+
+Z_95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class SliceSettings:
+    """min_size: members a slice needs to be ranked; max_slices_per_class: k-means clusters per class at most;
+    prediction_weight: weight of the predicted class next to the unit embedding (0 = embedding only);
+    niter / seed: k-means iterations and seed; gallery_size: typical members kept per slice."""
+
+    min_size: int = 5
+    max_slices_per_class: int = 8
+    prediction_weight: float = 1.0
+    niter: int = 20
+    seed: int = 0
+    gallery_size: int = 8
+
+
+@dataclass(frozen=True, eq=False)
+class Slice:
+    """One ranked slice. `members` are positions into the inputs, nearest the centroid first."""
+
+    class_index: int
+    members: np.ndarray
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    class_accuracy: float
+    predictions: dict[int, int]  # predicted class -> members predicted so
+
+    @property
+    def size(self) -> int:
+        return int(self.members.size)
+
+    @property
+    def gap(self) -> float:
+        return self.class_accuracy - self.accuracy
+
+    @property
+    def conservative_gap(self) -> float:
+        return self.class_accuracy - self.ci_high
+
+    @property
+    def significant(self) -> bool:
+        return self.ci_high < self.class_accuracy
+
+
+@dataclass(frozen=True, eq=False)
+class SliceDiscovery:
+    slices: list[Slice]  # ranked, worst first
+    class_accuracy: dict[int, float]
+    class_counts: dict[int, int]
+    too_small: int  # clusters under min_size, not ranked
+    settings: SliceSettings = field(default_factory=SliceSettings)
+
+    def worst_per_class(self) -> dict[int, Slice]:
+        worst: dict[int, Slice] = {}
+        for found in self.slices:
+            worst.setdefault(found.class_index, found)
+        return worst
+
+
+def wilson_interval(successes: int, count: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of `successes` out of `count` ((0, 1) when count is 0)."""
+    if count == 0:
+        return 0.0, 1.0
+    rate = successes / count
+    denominator = 1 + z * z / count
+    centre = (rate + z * z / (2 * count)) / denominator
+    half = z * math.sqrt(rate * (1 - rate) / count + z * z / (4 * count * count)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def clusters_per_class(count: int, settings: SliceSettings) -> int:
+    """k for a class of `count` samples: count // min_size, at least 2 and at most max_slices_per_class."""
+    return max(2, min(settings.max_slices_per_class, count // settings.min_size))
+
+
+def slice_space(embeddings: np.ndarray, predictions: np.ndarray, num_classes: int, weight: float) -> np.ndarray:
+    """Unit rows of [unit embedding, weight * one-hot prediction] (float32, C-contiguous)."""
+    unit = l2_normalize(embeddings)
+    if weight <= 0:
+        return unit
+    joined = np.zeros((unit.shape[0], unit.shape[1] + num_classes), dtype=np.float32)
+    joined[:, : unit.shape[1]] = unit
+    joined[np.arange(unit.shape[0]), unit.shape[1] + predictions] = weight
+    return l2_normalize(joined)
+
+
+def _cluster(points: np.ndarray, k: int, settings: SliceSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and cosine similarity to the centroid of each row (spherical k-means)."""
+    if k <= 1 or points.shape[0] <= k:
+        centroid = points.mean(axis=0, keepdims=True)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+        return np.zeros(points.shape[0], dtype=np.int64), (points @ centroid.T)[:, 0]
+    config = KMeansConfig(n_clusters=k, niter=settings.niter, seed=settings.seed + 1234)
+    assignment = spherical_kmeans(points, config)
+    return assignment.labels, 1.0 - assignment.dist_to_centroid
+
+
+def _class_slices(
+    points: np.ndarray, rows: np.ndarray, correct: np.ndarray, predictions: np.ndarray, class_index: int,
+    settings: SliceSettings,
+) -> tuple[list[Slice], int, float]:  # fmt: skip
+    class_accuracy = float(correct[rows].mean())
+    labels, similarity = _cluster(np.ascontiguousarray(points[rows]), clusters_per_class(rows.size, settings), settings)
+    found, too_small = [], 0
+    for label in np.unique(labels):
+        local = np.flatnonzero(labels == label)
+        if local.size < settings.min_size:
+            too_small += 1
+            continue
+        local = local[np.argsort(-similarity[local], kind="stable")]
+        members = rows[local]
+        hits = int(correct[members].sum())
+        low, high = wilson_interval(hits, members.size)
+        predicted, counts = np.unique(predictions[members], return_counts=True)
+        by_prediction = {int(p): int(c) for p, c in zip(predicted, counts, strict=True)}
+        found.append(
+            Slice(
+                class_index=class_index, members=members, accuracy=hits / members.size, ci_low=low, ci_high=high,
+                class_accuracy=class_accuracy, predictions=by_prediction,
+            )
+        )  # fmt: skip
+    return found, too_small, class_accuracy
+
+
+def slices_discover(
+    embeddings: np.ndarray,
+    targets: np.ndarray,
+    predictions: np.ndarray,
+    *,
+    num_classes: int,
+    settings: SliceSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SliceDiscovery:
+    """Cluster each class's samples and rank the clusters by how much worse than their class the model does.
+
+    Args:
+        embeddings: (n, d) features of the held-out samples (the model's penultimate layer or an encoder's).
+        targets: (n,) true class indices; predictions: (n,) predicted class indices.
+        num_classes: the model's number of outputs.
+        settings: SliceSettings() by default.
+        progress: called with (classes done, classes) after each class.
+    """
+    settings = settings or SliceSettings()
+    targets, predictions = np.asarray(targets, dtype=np.int64), np.asarray(predictions, dtype=np.int64)
+    if embeddings.shape[0] != targets.size or targets.size != predictions.size:
+        raise ValueError("embeddings, targets and predictions must have one row per sample")
+    points = slice_space(embeddings, predictions, num_classes, settings.prediction_weight)
+    correct = targets == predictions
+    present = np.unique(targets)
+    slices: list[Slice] = []
+    accuracy: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    too_small = 0
+    for done, class_index in enumerate(present, start=1):
+        rows = np.flatnonzero(targets == class_index)
+        counts[int(class_index)] = int(rows.size)
+        found, small, accuracy[int(class_index)] = _class_slices(
+            points, rows, correct, predictions, int(class_index), settings
+        )
+        slices += found
+        too_small += small
+        if progress is not None:
+            progress(done, present.size)
+    slices.sort(key=lambda s: (-s.conservative_gap, -s.gap, s.class_index, int(s.members[0])))
+    return SliceDiscovery(slices, accuracy, counts, too_small, settings)
+
+
+def slice_accuracy(members: np.ndarray, correct: np.ndarray) -> dict[str, float | int]:
+    """Accuracy of a slice under any model's correctness vector, with its Wilson interval (the compare view)."""
+    hits = int(correct[members].sum())
+    low, high = wilson_interval(hits, int(members.size))
+    return {"size": int(members.size), "correct": hits, "accuracy": hits / members.size if members.size else 0.0,
+            "ci_low": low, "ci_high": high}  # fmt: skip

@@ -1,0 +1,80 @@
+"""A failure-slice report's parameters: defaults filled in and every value checked, so the job never guesses.
+
+Defaults: the held-out split ("auto": test when the version has one, else val; never the training data
+unless `all` is asked for), every labelled member, the model's own penultimate features, slices of at
+least 5 samples, at most 8 clusters per class, embeddings alone (prediction_weight 0), 8 typical images
+per slice, batches of 64 on device "auto", seed 0.
+"""
+
+from typing import Any
+
+from core.api_errors import ApplicationError
+from curation.models import DatasetVersion, Split, VersionSample
+from robustness.evaluation.services.dataset import ALL_SPLITS
+
+HELD_OUT_ORDER = (Split.TEST, Split.VAL)
+DEFAULTS: dict[str, Any] = {
+    "split": "auto",
+    "max_samples": None,
+    "min_size": 5,
+    "max_slices_per_class": 8,
+    "prediction_weight": 0.0,
+    "gallery_size": 8,
+    "batch_size": 64,
+    "device": "auto",
+    "seed": 0,
+}
+POSITIVE_INTS = ("min_size", "max_slices_per_class", "gallery_size", "batch_size")
+
+
+def _invalid(message: str) -> ApplicationError:
+    return ApplicationError(message, code="invalid_params")
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def slices_split_resolve(*, version: DatasetVersion, split: str) -> str:
+    """'auto' is the test split, else val; a version with neither is `no_held_out` (400), never its training data."""
+    if split != "auto":
+        if split != ALL_SPLITS and split not in Split.values:
+            raise _invalid(f"Unknown split {split!r}; use auto, all or one of {', '.join(Split.values)}.")
+        return split
+    present = set(VersionSample.objects.filter(version=version).values_list("split", flat=True).distinct())
+    held_out = next((s.value for s in HELD_OUT_ORDER if s in present), None)
+    if held_out is None:
+        raise ApplicationError(
+            f"Version {version.number} of {version.dataset.name!r} has no held-out samples (no test or val split): "
+            "failure slices are searched among samples the model did not train on. Give the version a test "
+            "split, or name a split (--split all searches every member, training data included).",
+            code="no_held_out",
+            details={"splits": sorted(present)},
+        )
+    return held_out
+
+
+def slices_params_validate(params: dict[str, Any]) -> dict[str, Any]:
+    """The params with defaults, or ApplicationError invalid_params naming the first bad value."""
+    if not isinstance(params, dict):
+        raise _invalid("params must be an object.")
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise _invalid(f"Unknown parameter(s): {', '.join(unknown)}; known: {', '.join(DEFAULTS)}.")
+    merged = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
+    for name in POSITIVE_INTS:
+        if not _positive_int(merged[name]):
+            raise _invalid(f"{name} must be a positive integer.")
+    if merged["max_samples"] is not None and not _positive_int(merged["max_samples"]):
+        raise _invalid("max_samples must be a positive integer.")
+    weight = merged["prediction_weight"]
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
+        raise _invalid("prediction_weight must be a number from 0 to 10.")
+    merged["prediction_weight"] = float(weight)
+    if not isinstance(merged["seed"], int) or isinstance(merged["seed"], bool) or merged["seed"] < 0:
+        raise _invalid("seed must be an integer ≥ 0.")
+    if not isinstance(merged["split"], str):
+        raise _invalid("split must be a string.")
+    if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):
+        raise _invalid("device must be auto, cpu, cuda or cuda:N.")
+    return merged

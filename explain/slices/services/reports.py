@@ -1,0 +1,152 @@
+"""Failure-slice reports: check a request, create the report and its `find_slices` job, run it, clean up.
+
+The checks that can fail fast do so before any job exists (the API answers 400): bad parameters, a
+version without held-out samples (`no_held_out`), a split without labelled samples (`empty_split`), a
+model whose classes cannot cover the version's labels (`classes_mismatch`), an embedding set that is not
+ready or not of this dataset (`invalid_embeddings`). The job repeats the class check, decodes the split
+at the model's input size, runs the model once (predictions and penultimate features), takes the
+encoder's embeddings instead when a set is named, and runs the discovery (explain/slices/ml). A failed
+or cancelled report keeps its row and its job's reason; its partial results are removed.
+"""
+
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from core.api_errors import ApplicationError
+from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.models import DatasetVersion
+from explain.slices.models import SliceReport
+from explain.slices.services.inference import ModelOutputs, classes_or_fail, model_outputs
+from explain.slices.services.params import slices_params_validate, slices_split_resolve
+from jobs.models import Job
+from jobs.runtime import JobContext, JobFailed
+from jobs.services import job_create, job_enqueue
+from robustness.evaluation.services.dataset import evaluation_classes_check
+from robustness.models import TrainedModel
+
+FIND_SLICES_JOB_KIND = "find_slices"
+
+
+def _embedding_set_check(embedding_set: EmbeddingSet, version: DatasetVersion) -> None:
+    if embedding_set.dataset_id != version.dataset_id:
+        raise ApplicationError(
+            f"Embedding set {embedding_set.pk} belongs to another dataset: its rows cannot cover this version.",
+            code="invalid_embeddings",
+        )
+    if embedding_set.status != EmbeddingSetStatus.READY:
+        raise ApplicationError(
+            f"Embedding set {embedding_set.pk} is {embedding_set.status}, not ready.", code="invalid_embeddings"
+        )
+
+
+def slice_report_create(
+    *,
+    trained_model: TrainedModel,
+    version: DatasetVersion,
+    params: dict[str, Any] | None = None,
+    embedding_set: EmbeddingSet | None = None,
+    requested_by: User | None,
+    enqueue: bool = True,
+) -> SliceReport:
+    """Check the request, create the report and its `find_slices` job (gpu queue), and send it once committed.
+
+    Args:
+        trained_model: the classifier whose failures are searched.
+        version: the dataset version whose held-out samples are searched (its test split by default, else val).
+        params: overrides of the defaults in services/params.py (split, max_samples, min_size,
+            max_slices_per_class, prediction_weight, gallery_size, batch_size, device, seed).
+        embedding_set: an encoder's ready embeddings of this dataset to cluster; None: the model's own
+            penultimate features.
+        requested_by: needs the run_gpu_jobs capability (admins); None for system reports.
+        enqueue: False creates the job without sending it (the command runs it in-process).
+    Raises ApplicationError: invalid_params, no_held_out, empty_split, classes_mismatch, invalid_embeddings (400).
+    """
+    params = slices_params_validate(params or {})
+    params["split"] = slices_split_resolve(version=version, split=params["split"])
+    count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
+    if embedding_set is not None:
+        _embedding_set_check(embedding_set, version)
+    with transaction.atomic():
+        job = job_create(kind=FIND_SLICES_JOB_KIND, params={}, requested_by=requested_by)
+        report = SliceReport.objects.create(
+            trained_model=trained_model, version=version, split=params["split"], params=params,
+            embedding_set=embedding_set, sample_count=min(count, params["max_samples"] or count), job=job,
+            requested_by=requested_by,
+        )  # fmt: skip
+        job.params = {"slice_report_id": report.pk}
+        job.save(update_fields=["params"])
+        if enqueue:
+            job_enqueue(job)
+    return report
+
+
+def _encoder_rows(embedding_set: EmbeddingSet, sample_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The set's embeddings of `sample_ids` (float32) and the positions of the samples that have one."""
+    from curation.embeddings.selectors.sets import embedding_set_arrays
+
+    try:
+        arrays = embedding_set_arrays(embedding_set)
+    except ApplicationError as error:
+        raise JobFailed(error.message)
+    except (OSError, ValueError) as error:
+        raise JobFailed(f"embedding set {embedding_set.pk} cannot be read: {error}")
+    rows = np.searchsorted(arrays.row_ids, sample_ids)
+    rows = np.minimum(rows, max(len(arrays.row_ids) - 1, 0))
+    found = np.flatnonzero(arrays.row_ids[rows] == sample_ids) if len(arrays.row_ids) else np.zeros(0, dtype=np.int64)
+    return np.asarray(arrays.embeddings[rows[found]], dtype=np.float32), found
+
+
+def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The vectors to cluster, the positions they cover, and how they were made."""
+    if report.embedding_set is None:
+        dim = int(outputs.features.shape[1]) if outputs.features.ndim == 2 else 0
+        source = {"kind": "model", "description": f"penultimate features of {report.trained_model.name} ({dim}-d)"}
+        return outputs.features, np.arange(len(outputs.predictions)), {**source, "missing": 0}
+    vectors, positions = _encoder_rows(report.embedding_set, outputs.evaluation_set.sample_ids)
+    if positions.size == 0:
+        raise JobFailed(
+            f"embedding set {report.embedding_set.pk} has no row for any of the {len(outputs.predictions)} samples "
+            "searched: embed this version first"
+        )
+    encoder = report.embedding_set.encoder_name
+    source = {"kind": "encoder", "description": f"{encoder} embeddings (set {report.embedding_set.pk})"}
+    return vectors, positions, {**source, "missing": int(len(outputs.predictions) - positions.size)}
+
+
+def slice_report_execute(*, report: SliceReport, ctx: JobContext) -> dict[str, Any]:
+    """The `find_slices` job's body: class check, the model's outputs, the discovery, the stored results."""
+    from explain.slices.ml.discovery import SliceSettings, slices_discover  # FAISS: the job only
+    from explain.slices.services.results import discovery_results, report_headline
+    from robustness.evaluation.services.runs import json_safe
+
+    classes_or_fail(version=report.version, split=report.split, classes=report.trained_model.classes)
+    report.results = {}  # a retried attempt starts over
+    p = report.params
+    outputs = model_outputs(
+        trained_model=report.trained_model, version=report.version, split=report.split, params=p, ctx=ctx
+    )
+    vectors, positions, source = _space(report, outputs)
+    classes = outputs.evaluation_set.classes
+    settings = SliceSettings(
+        min_size=p["min_size"], max_slices_per_class=p["max_slices_per_class"],
+        prediction_weight=p["prediction_weight"], seed=p["seed"], gallery_size=p["gallery_size"],
+    )  # fmt: skip
+    discovery = slices_discover(
+        vectors, outputs.evaluation_set.targets[positions], outputs.predictions[positions], num_classes=len(classes),
+        settings=settings, progress=lambda done, total: ctx.progress(done, total + 1, f"clustering class {done}"),
+    )  # fmt: skip
+    results = discovery_results(discovery, outputs, positions, source)
+    report.results = json_safe(results)
+    report.finished_at = timezone.now()
+    report.save(update_fields=["results", "finished_at"])
+    ctx.progress(1, 1, "report stored")
+    return {"slice_report": report.pk, **report_headline(report.results)}
+
+
+def slice_job_cleanup(job: Job) -> None:
+    """After a failure or cancel: drop the report's partial results."""
+    SliceReport.objects.filter(job=job).update(results={}, finished_at=None)

@@ -3,13 +3,15 @@
 Defaults: Grad-CAM on the architecture's own target layer, maps of the predicted class, the test
 split ("auto": test, else val, else every member), every class, all members, seed 0, batches of
 32, device "auto", ROAD combined over removal percentiles 20/40/60/80 (an empty list skips ROAD,
-its imputation is the slow part) and the confidence drop.
+its imputation is the slow part) and the confidence drop; masks "auto" for the mask scores (the dataset's
+own masks, else the version's stored estimated masks, else none: the scores are then undefined).
 """
 
 from typing import Any
 
 from core.api_errors import ApplicationError
 from explain.models import CamMethod
+from robustness.evaluation.services.masks import masks_param_check
 
 TARGETS = ("predicted", "true")
 DEFAULTS: dict[str, Any] = {
@@ -21,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
     "device": "auto",
     "road_percentiles": [20, 40, 60, 80],
+    "masks": "auto",
 }
 
 
@@ -65,4 +68,5 @@ def explanation_params_validate(*, method: str, params: dict[str, Any], model_cl
     merged["road_percentiles"] = sorted(set(percentiles))
     if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):
         raise _invalid("device must be auto, cpu, cuda or cuda:N.")
+    merged["masks"] = masks_param_check(merged["masks"])
     return merged

@@ -33,6 +33,7 @@ from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 from jobs.services import job_create, job_enqueue
 from robustness.evaluation.services.dataset import ALL_SPLITS, evaluation_classes_check, evaluation_split_resolve
+from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.models import TrainedModel
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ def explanation_run_create(
     )
     params["split"] = evaluation_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
+    masks = mask_source_resolve(version=version, split=params["split"], requested=params["masks"], required=False)
+    params["masks"] = masks.provider if masks is not None else params["masks"]
     if params["classes"]:
         count = _members_of_classes(version, params["split"], params["classes"])
         if count == 0:
@@ -184,6 +187,13 @@ class _Execution:
         )  # fmt: skip
         self.positions = self._chosen_positions()
         self.ctx.log(f"{len(self.positions)} samples of split {self.run.split} at {preprocessing.img_size} px")
+        try:  # the mask scores' source: the dataset's own masks, stored estimated ones, or none
+            self.masks = mask_source_resolve(
+                version=self.run.version, split=self.run.split, requested=self.params.get("masks", "auto"),
+                required=False,
+            )  # fmt: skip
+        except ApplicationError as error:
+            raise JobFailed(error.message)
 
     def _chosen_positions(self) -> np.ndarray:
         """Every decoded sample, or those of the chosen classes (then at most max_samples of them, seeded)."""
@@ -237,11 +247,10 @@ class _Execution:
     ) -> list[SampleExplanation]:
         from explain.ml.overlays import heatmap_rgb, overlay_rgb, png_bytes, raw_maps_bytes
         from explain.ml.scores import confidence_drop, mask_scores_batch, road_combined, upsample
-        from robustness.evaluation.services.dataset import sample_mask_load
 
         size = images.shape[1]
         samples = [self.set.samples[p] for p in batch.positions]
-        masks = [sample_mask_load(sample, size) for sample in samples]
+        masks = [self.masks.mask(sample, size) if self.masks else None for sample in samples]
         mask_scores = mask_scores_batch(upsample(cams.raw, (size, size)), masks)
         percentiles = self.params["road_percentiles"]
         road = (
@@ -285,6 +294,7 @@ class _Execution:
         from explain.selectors import explanation_scores_summary
 
         self.run.summary = explanation_scores_summary(self.run)
+        self.run.summary["masks"] = self.masks.describe() if self.masks else None  # "estimated" marks the scores
         self.run.finished_at = timezone.now()
         self.run.save(update_fields=["summary", "finished_at"])
         overall = self.run.summary["overall"]
@@ -296,6 +306,8 @@ class _Execution:
             "background_reliance": overall["background_reliance"],
             "pointing_game": overall["pointing_game"],
             "road_combined": overall["road_combined"],
+            "masks": self.masks.provider if self.masks else None,
+            "masks_estimated": self.masks.estimated if self.masks else None,
         }
 
 

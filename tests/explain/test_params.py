@@ -13,7 +13,7 @@ def test_defaults_are_filled_in_and_classes_keep_the_model_order():
 
     assert params == {
         "target": "predicted", "split": "auto", "classes": ["cat", "bird"], "max_samples": None, "seed": 0,
-        "batch_size": 32, "device": "auto", "road_percentiles": [20, 40, 60, 80],
+        "batch_size": 32, "device": "auto", "road_percentiles": [20, 40, 60, 80], "masks": "auto",
     }  # fmt: skip
 
 
@@ -23,7 +23,9 @@ def test_defaults_are_filled_in_and_classes_keep_the_model_order():
         ("scorecam", {}, "invalid_method",
          "Unknown explanation method 'scorecam'; known: gradcam, gradcam++, eigencam."),
         ("gradcam", {"colour": 1}, "invalid_params", "Unknown parameter(s): colour; known: target, split, classes, "
-         "max_samples, seed, batch_size, device, road_percentiles."),
+         "max_samples, seed, batch_size, device, road_percentiles, masks."),
+        ("gradcam", {"masks": "grabcut"}, "invalid_params", "masks: unknown mask provider 'grabcut'; known: clipseg, "
+         "dataset, estimated (clipseg:<hub id or folder>)"),
         ("gradcam", {"target": "both"}, "invalid_params", "target must be one of predicted, true."),
         ("gradcam", {"max_samples": 0}, "invalid_params", "max_samples must be a positive integer."),
         ("gradcam", {"batch_size": True}, "invalid_params", "batch_size must be a positive integer."),

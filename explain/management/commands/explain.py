@@ -67,6 +67,10 @@ class Command(JobCommand):
         parser.add_argument("--road-percentiles", help="comma list of ROAD removal percentiles; 'none' skips ROAD")
         parser.add_argument("--seed", type=int, help="seed of the sample subset and ROAD's noise (default 0)")
         parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+        parser.add_argument(
+            "--masks", help="object masks of the pointing game and energy scores: auto (default: the dataset's own, "
+            "else stored estimated ones), dataset, estimated or clipseg:<weights> (see estimate_masks)",
+        )  # fmt: skip
 
     def run(self, **options: Any) -> dict[str, Any]:
         trained = TrainedModel.objects.filter(pk=options["model_id"]).first()
@@ -93,6 +97,7 @@ class Command(JobCommand):
         params = filters_to_params(options["filter"])
         params |= {"target": options["target"], "batch_size": options["batch_size"], "seed": options["seed"]}
         params["device"] = options["device"]
+        params["masks"] = options["masks"]
         road = options["road_percentiles"]
         if road is not None:
             params["road_percentiles"] = [] if road.strip().lower() == "none" else [int(p) for p in _names(road)]

@@ -1,7 +1,8 @@
 """What the flip test edits on a version: each image's background feature, its removable objects, the swap bank.
 
 Choices made:
-- Only samples with a usable stored mask take part; the others are left out, each with its reason.
+- Only samples with a usable mask from the report's mask source (the dataset's own, or masks a provider
+  estimated and stored) take part; the others are left out, each with its reason.
 - Background feature: on a demo version the truth's background id (its description from the truth);
   otherwise the caption's "... on a <X> background" when present; else one generic "background"
   feature per class (its swaps then only exclude the image's own background).
@@ -28,7 +29,8 @@ from core.storage import blob_read
 from curation.demo.truth import truth_by_sha256, truth_loads
 from curation.models import DatasetVersion
 from explain.spurious.ml.flip_test import FlipTestImages, ObjectRegion, SwapBank
-from robustness.evaluation.services.dataset import EvaluationSet, demo_truth_key, sample_mask_load
+from robustness.evaluation.services.dataset import EvaluationSet, demo_truth_key
+from robustness.evaluation.services.masks import DATASET_SOURCE, MaskSource
 from robustness.ml.attribute_edits import MIN_OBJECT_PIXELS, fit_background, mask_is_usable, remove_object
 
 GENERIC_BACKGROUND = "background"
@@ -93,11 +95,13 @@ def _secondary_regions(record: dict[str, Any], mask: np.ndarray) -> tuple[list[O
     return regions, unlocated
 
 
-def _masked(evaluation_set: EvaluationSet) -> tuple[list[int], list[np.ndarray], list[dict[str, Any]]]:
+def _masked(
+    evaluation_set: EvaluationSet, source: MaskSource
+) -> tuple[list[int], list[np.ndarray], list[dict[str, Any]]]:
     size = evaluation_set.images.shape[1]
     positions, masks, left_out = [], [], []
     for i, sample in enumerate(evaluation_set.samples):
-        mask = sample_mask_load(sample, size)
+        mask = source.mask(sample, size)
         if mask is None:
             left_out.append({"sample_id": sample.pk, "reason": "no mask"})
         elif not mask_is_usable(mask):
@@ -118,9 +122,12 @@ def demo_truth_document(version: DatasetVersion) -> dict[str, Any] | None:
         return None
 
 
-def feature_setup(evaluation_set: EvaluationSet, version: DatasetVersion) -> FeatureSetup:
-    """The flip test's input for the masked samples of `evaluation_set` (raises nothing: empty when no masks)."""
-    positions, masks, left_out = _masked(evaluation_set)
+def feature_setup(
+    evaluation_set: EvaluationSet, version: DatasetVersion, source: MaskSource | None = None
+) -> FeatureSetup:
+    """The flip test's input for the samples of `evaluation_set` with a mask from `source` (default: the
+    dataset's own masks); empty when none has one."""
+    positions, masks, left_out = _masked(evaluation_set, source or DATASET_SOURCE)
     document = demo_truth_document(version)
     if document is not None:
         setup = _demo_setup(evaluation_set, positions, masks, document)

@@ -4,7 +4,8 @@ Defaults: the train split ("auto": train when the version has one, else every me
 features a model learnt to rely on are the ones that co-occur with its classes in the data it was
 trained on (ASPIRE probes training images); every labelled member, seed 0; 3 background swaps per
 image; features need 5 images of a class to be ranked; the background pull on at most 200 images;
-batches of 64 on device "auto"; example edits for each class's top 3 features, 2 each.
+batches of 64 on device "auto"; example edits for each class's top 3 features, 2 each; masks "auto"
+(the dataset's own, else the version's stored estimated masks).
 """
 
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from core.api_errors import ApplicationError
 from curation.models import DatasetVersion, Split, VersionSample
 from robustness.evaluation.services.dataset import ALL_SPLITS
+from robustness.evaluation.services.masks import masks_param_check
 
 DEFAULTS: dict[str, Any] = {
     "split": "auto",
@@ -25,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "example_features": 3,
     "examples_per_feature": 2,
+    "masks": "auto",
 }
 POSITIVE_INTS = ("swaps_per_image", "min_support", "pull_max_samples", "batch_size", "example_features")
 
@@ -70,4 +73,5 @@ def spurious_params_validate(params: dict[str, Any]) -> dict[str, Any]:
         raise _invalid("split must be a string.")
     if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):
         raise _invalid("device must be auto, cpu, cuda or cuda:N.")
+    merged["masks"] = masks_param_check(merged["masks"])
     return merged

@@ -2,11 +2,12 @@
 
 The checks that can fail fast do so before any job exists (the API answers 400): unknown or bad
 parameters, a split without labelled samples, a model whose classes cannot cover the version's
-labels (`classes_mismatch`), a split where no sample has a mask (`no_masks`). The job repeats the
-class check first thing, decodes the split once at the model's input size, predicts it, runs the
-flip test in batches of images (progress after each batch, which is where a cancel takes effect),
-then the background pull, one background at a time, and stores example edits. A failed or cancelled
-report keeps its row and its job's reason; its partial results and example images are removed.
+labels (`classes_mismatch`), a split where no sample has a mask and no masks were estimated for the
+version (`no_masks`). The job repeats the class check first thing, decodes the split once at the model's
+input size, predicts it, runs the flip test in batches of images (progress after each batch, which is
+where a cancel takes effect), then the background pull, one background at a time, and stores example
+edits. A failed or cancelled report keeps its row and its job's reason; its partial results and example
+images are removed.
 """
 
 from collections import defaultdict
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from core.storage import blob_delete, blob_save
-from curation.models import DatasetVersion, VersionSample
+from curation.models import DatasetVersion
 from explain.spurious.ml.flip_test import NULL, EditRecord, FlipTestRun, FlipTestSettings, edit_render, flip_test_run
 from explain.spurious.ml.pull import PullSettings, background_pull
 from explain.spurious.ml.ranking import class_rankings
@@ -31,23 +32,14 @@ from explain.spurious.services.params import spurious_params_validate, spurious_
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 from jobs.services import job_create, job_enqueue
-from robustness.evaluation.services.dataset import (
-    ALL_SPLITS,
-    EvaluationSet,
-    evaluation_classes_check,
-    evaluation_set_load,
-)
+from robustness.evaluation.services.dataset import EvaluationSet, evaluation_classes_check, evaluation_set_load
+from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.ml.metrics import group_accuracy
 from robustness.models import TrainedModel
 
 FIND_SPURIOUS_JOB_KIND = "find_spurious"
 EXAMPLES_PREFIX = "spurious/reports"
 LEFT_OUT_LISTED = 200
-
-
-def _masked_count(version: DatasetVersion, split: str) -> int:
-    members = VersionSample.objects.filter(version=version).exclude(label="").exclude(sample__mask_key="")
-    return (members if split == ALL_SPLITS else members.filter(split=split)).count()
 
 
 def spurious_report_create(
@@ -64,7 +56,8 @@ def spurious_report_create(
         trained_model: the classifier to probe.
         version: the dataset version whose images are edited (its train split by default).
         params: overrides of the defaults in services/params.py (split, max_samples, seed, swaps_per_image,
-            min_support, pull, pull_max_samples, batch_size, device, example_features, examples_per_feature).
+            min_support, pull, pull_max_samples, batch_size, device, example_features, examples_per_feature,
+            masks: "auto", "dataset" or a provider whose masks were stored by estimate_masks).
         requested_by: needs the run_gpu_jobs capability (admins); None for system reports.
         enqueue: False creates the job without sending it (the command runs it in-process).
     Raises ApplicationError: invalid_params, classes_mismatch, empty_split, no_masks (400), permission_denied (403).
@@ -72,15 +65,12 @@ def spurious_report_create(
     params = spurious_params_validate(params or {})
     params["split"] = spurious_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
-    if _masked_count(version, params["split"]) == 0:
-        where = "any member" if params["split"] == ALL_SPLITS else f"the {params['split']} split"
-        raise ApplicationError(
-            f"No labelled sample of {where} of {version.dataset.name!r} v{version.number} has an object mask: "
-            "the flip test swaps backgrounds and removes objects with masks. Import masks with the images, "
-            "or pick a version (or split) that has them.",
-            code="no_masks",
-            details={"labelled_samples": count, "with_masks": 0},
-        )
+    source = mask_source_resolve(
+        version=version, split=params["split"], requested=params["masks"],
+        purpose=" (the flip test swaps backgrounds and removes objects with masks)",
+    )  # fmt: skip
+    assert source is not None  # required: resolve raises instead
+    params["masks"] = source.provider
     with transaction.atomic():
         job = job_create(kind=FIND_SPURIOUS_JOB_KIND, params={}, requested_by=requested_by)
         report = SpuriousReport.objects.create(
@@ -146,7 +136,14 @@ class _Execution:
 
         evaluation_set = self.load()
         predictions = self.classify(evaluation_set.images)
-        setup = feature_setup(evaluation_set, self.report.version)
+        try:
+            masks = mask_source_resolve(
+                version=self.report.version, split=self.report.split, requested=self.params.get("masks", "auto")
+            )
+        except ApplicationError as error:
+            raise JobFailed(error.message)
+        assert masks is not None  # required: resolve raises instead
+        setup = feature_setup(evaluation_set, self.report.version, masks)
         if len(setup.data) == 0:
             raise JobFailed(
                 f"none of the {len(evaluation_set)} samples has a usable object mask at the model's input size"
@@ -175,6 +172,7 @@ class _Execution:
             )  # fmt: skip
         self.store_examples(setup, run, rankings, evaluation_set.classes)
         results = _results(evaluation_set, predictions, setup, run, rankings, pull, p["min_support"])
+        results = {"masks": masks.describe(), **results}
         self.report.results, self.report.examples = json_safe(results), self.examples
         self.report.finished_at = timezone.now()
         self.report.save(update_fields=["results", "examples", "finished_at"])

@@ -1,6 +1,8 @@
 """The attribute-edit suite: accuracy on originals vs on each masked edit, and the drop (METHODS.md §7).
 
-Only samples with a usable stored mask take part; the others are counted and left out. Each
+Only samples with a usable mask from the run's mask source (the dataset's own, or stored estimated
+masks: services/masks.py, named in the results with their quality) take part; the others are counted
+and left out. Each
 image gets its own generator seeded by (run seed, sample id, edit), so edits are reproducible.
 Backgrounds for the swap come from the demo's background bank when the version is the demo's
 (never the image's own background), else from the other evaluated images with their objects
@@ -13,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from robustness.evaluation.services.dataset import EvaluationSet, sample_mask_load
+from robustness.evaluation.services.dataset import EvaluationSet
 from robustness.evaluation.services.inference import ExampleWriter
+from robustness.evaluation.services.masks import DATASET_SOURCE, MaskSource
 from robustness.ml.attribute_edits import create_edit, fit_background, mask_is_usable, remove_object
 
 EXAMPLE_COUNT = 2
@@ -38,12 +41,12 @@ class MaskedSubset:
     unusable_mask: int
 
 
-def masked_subset(evaluation_set: EvaluationSet) -> MaskedSubset:
+def masked_subset(evaluation_set: EvaluationSet, source: MaskSource = DATASET_SOURCE) -> MaskedSubset:
     """The samples with a usable mask (at the model's input size), and how many were left out and why."""
     size = evaluation_set.images.shape[1]
     indices, masks, without, unusable = [], [], 0, 0
     for i, sample in enumerate(evaluation_set.samples):
-        mask = sample_mask_load(sample, size)
+        mask = source.mask(sample, size)
         if mask is None:
             without += 1
         elif not mask_is_usable(mask):
@@ -106,6 +109,7 @@ def attribute_results(
     seed: int,
     examples: ExampleWriter,
     step: Callable[[str], None],
+    masks: MaskSource = DATASET_SOURCE,
 ) -> dict[str, Any]:
     """Accuracy per edit on the masked samples, its drop from the originals, and example edits.
 
@@ -114,9 +118,11 @@ def attribute_results(
         predict: uint8 images → probabilities.
         original_predictions: top-1 per sample of the whole evaluation set (clean).
         bank: the demo's backgrounds, or None to use the version's own images.
+        masks: where the object masks come from (named in the result, with `estimated`).
     """
-    subset = masked_subset(evaluation_set)
+    subset = masked_subset(evaluation_set, masks)
     result: dict[str, Any] = {
+        "masks": masks.describe(),
         "with_masks": len(subset.indices),
         "without_masks": subset.without_mask,
         "unusable_masks": subset.unusable_mask,

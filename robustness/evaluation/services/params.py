@@ -4,13 +4,14 @@ Defaults: the test split ("auto": test, else val, else every member), all member
 batches of 64, device "auto"; the 15 benchmark corruptions at severities 1–5; FGSM and PGD with
 METHODS.md §6 defaults for the model's input size (chosen by the job), on at most 500 samples;
 the null control, background swap, object scale (×0.6), position and rotation (±45°); synthetic
-samples left out (include_synthetic false).
+samples left out (include_synthetic false); masks "auto" (the dataset's own, else stored estimated ones).
 """
 
 from typing import Any
 
 from core.api_errors import ApplicationError
 from robustness.evaluation.models import Suite
+from robustness.evaluation.services.masks import masks_param_check
 from robustness.ml.attack_names import ATTACK_NAMES
 from robustness.ml.attribute_edit_names import DEFAULT_EDITS, EDIT_NAMES
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, MIN_SIDE, SEVERITIES, corruption_names
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "edits": list(DEFAULT_EDITS),
     "background_source": "auto",
     "include_synthetic": False,
+    "masks": "auto",
 }
 
 
@@ -105,6 +107,7 @@ def evaluation_params_validate(
     merged["edits"] = _edits(list(merged["edits"]), params)
     if not isinstance(merged["include_synthetic"], bool):
         raise _invalid("include_synthetic must be true or false.")
+    merged["masks"] = masks_param_check(merged["masks"])
     if merged["background_source"] not in BACKGROUND_SOURCES:
         raise _invalid(f"background_source must be one of {', '.join(BACKGROUND_SOURCES)}.")
     if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):

@@ -27,6 +27,7 @@ from robustness.evaluation.services.clean import clean_results
 from robustness.evaluation.services.corruptions import corruption_results
 from robustness.evaluation.services.dataset import EvaluationSet, evaluation_classes_check, evaluation_set_load
 from robustness.evaluation.services.inference import EXAMPLES_PREFIX, ExampleWriter, predict_probabilities
+from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.evaluation.services.start import EVALUATE_JOB_KIND, evaluation_run_create  # noqa: F401  (re-exported)
 from robustness.ml.checkpoints import CheckpointInvalid
 from robustness.ml.devices import device_describe, device_resolve
@@ -152,9 +153,17 @@ class _Execution:
     def attributes(self, evaluation_set: EvaluationSet, predictions: np.ndarray) -> dict[str, Any]:
         p = self.params
         bank = background_bank_for(evaluation_set, p["background_source"])
+        try:
+            masks = mask_source_resolve(
+                version=self.run.version, split=self.run.split, requested=p.get("masks", "auto"),
+                purpose=" (attribute edits need them)",
+            )  # fmt: skip
+        except ApplicationError as error:
+            raise JobFailed(error.message)
+        assert masks is not None  # required: resolve raises instead
         return attribute_results(
             evaluation_set, edits=p["edits"], predict=self.predict, original_predictions=predictions, bank=bank,
-            seed=p["seed"], examples=self.examples, step=self.step,
+            seed=p["seed"], examples=self.examples, step=self.step, masks=masks,
         )  # fmt: skip
 
 

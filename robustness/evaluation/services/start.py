@@ -17,6 +17,7 @@ from curation.models import DatasetVersion
 from jobs.services import job_create, job_enqueue
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.services.dataset import evaluation_classes_check, evaluation_split_resolve
+from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.evaluation.services.params import evaluation_params_validate
 from robustness.models import TrainedModel
 
@@ -44,12 +45,17 @@ def evaluation_run_create(
         requested_by: needs the run_gpu_jobs capability (admins); None for system runs.
         enqueue: False creates the job without sending it (the command runs it in-process).
     Raises ApplicationError: invalid_suites, invalid_params, classes_mismatch, empty_split,
-    invalid_baseline (400), permission_denied (403).
+    invalid_baseline, no_masks (attributes without any masks; 400), permission_denied (403).
     """
     suites, params = evaluation_params_validate(suites=suites, params=params or {}, image_size=trained_model.img_size)
     params["split"] = evaluation_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
     _baseline_check(baseline, version, suites)
+    if Suite.ATTRIBUTES in suites:  # the edits need object masks: none at all is an error, not an empty result
+        source = mask_source_resolve(
+            version=version, split=params["split"], requested=params["masks"], purpose=" (attribute edits need them)"
+        )
+        params["masks"] = source.provider if source is not None else params["masks"]
     with transaction.atomic():
         job = job_create(kind=EVALUATE_JOB_KIND, params={}, requested_by=requested_by)
         run = EvaluationRun.objects.create(

@@ -125,7 +125,7 @@ def test_a_version_without_any_mask_is_refused_before_any_job_exists(eval_versio
 
     assert refused.value.code == "no_masks" and refused.value.status_code == 400
     assert "has an object mask" in refused.value.message
-    assert refused.value.details == {"labelled_samples": 4, "with_masks": 0}
+    assert refused.value.details == {"labelled_samples": 4, "with_masks": 0, "masks": "auto"}
     assert SpuriousReport.objects.count() == 0 and Job.objects.filter(kind=FIND_SPURIOUS_JOB_KIND).count() == 0
 
 

@@ -1,5 +1,5 @@
 """`manage.py find_spurious MODEL_ID VERSION_ID [--split S] [--max-samples N] [--seed S] [--swaps N] [--min-support N]
-[--no-pull] [--batch-size N] [--device D] [--enqueue] [--user U]`."""
+[--no-pull] [--batch-size N] [--device D] [--masks PROVIDER] [--enqueue] [--user U]`."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -32,6 +32,10 @@ class Command(JobCommand):
         parser.add_argument("--no-pull", action="store_true", help="skip the background-pull measure")
         parser.add_argument("--batch-size", type=int, help="images per forward pass (default 64)")
         parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+        parser.add_argument(
+            "--masks", help="auto (default: the dataset's own masks, else stored estimated ones), dataset, estimated "
+            "or clipseg:<weights> (masks stored by estimate_masks)",
+        )  # fmt: skip
 
     def run(self, **options: Any) -> dict[str, Any]:
         trained = TrainedModel.objects.filter(pk=options["model_id"]).first()
@@ -55,7 +59,7 @@ class Command(JobCommand):
         return {"job": job.pk, "spurious_report": report.pk, **report_headline(report.results)}
 
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:
-        names = ("split", "max_samples", "seed", "swaps_per_image", "min_support", "batch_size", "device")
+        names = ("split", "max_samples", "seed", "swaps_per_image", "min_support", "batch_size", "device", "masks")
         params: dict[str, Any] = {name: options[name] for name in names if options[name] is not None}
         if options["no_pull"]:
             params["pull"] = False

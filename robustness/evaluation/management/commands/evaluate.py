@@ -1,6 +1,6 @@
 """`manage.py evaluate MODEL_ID VERSION_ID --suite clean,corruptions,adversarial,attributes [--baseline RUN_ID]
 [--severities 1,2,3,4,5] [--corruptions NAMES] [--split S] [--max-samples N] [--seed N] [--eps LIST] [--device D]
-[--enqueue] [--user U]`."""
+[--masks PROVIDER] [--enqueue] [--user U]`."""
 
 from argparse import ArgumentParser
 from fractions import Fraction
@@ -49,6 +49,10 @@ class Command(JobCommand):
         parser.add_argument("--edits", help="comma list of attribute edits (default: all, with the null control)")
         parser.add_argument("--batch-size", type=int, help="images per forward pass (default 64)")
         parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+        parser.add_argument(
+            "--masks", help="object masks of the attribute edits: auto (default: the dataset's own, else stored "
+            "estimated ones), dataset, estimated or clipseg:<weights> (see estimate_masks)",
+        )  # fmt: skip
 
     def run(self, **options: Any) -> dict[str, Any]:
         trained = TrainedModel.objects.filter(pk=options["model_id"]).first()
@@ -87,6 +91,7 @@ class Command(JobCommand):
             "seed": options["seed"],
             "batch_size": options["batch_size"],
             "device": options["device"],
+            "masks": options["masks"],
         }
         if options["severities"]:
             params["severities"] = [int(s) for s in _names(options["severities"])]

@@ -18,7 +18,7 @@ from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from core.storage import blob_open
 from curation.models import DatasetVersion
-from frontend.pages.run_lists import newest_first_page, version_label
+from frontend.pages.run_lists import newest_first_page, start_form_initial, version_label
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.selectors import (
     compare_figures,
@@ -85,7 +85,7 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
 @capability_required(Capability.RUN_GPU_JOBS)
 def evaluation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report page."""
-    form = EvaluationStartForm(request.POST or None)
+    form = EvaluationStartForm(request.POST or None, initial=start_form_initial(request))
     form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     form.fields["baseline"].label_from_instance = run_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():

@@ -34,7 +34,7 @@ from explain.selectors import (
     sample_explanation_list,
 )
 from explain.services import explanation_run_create
-from frontend.pages.run_lists import newest_first_page, version_label
+from frontend.pages.run_lists import newest_first_page, start_form_initial, version_label
 from robustness.models import TrainedModel
 
 RUNS_PAGE_SIZE = 50
@@ -78,7 +78,7 @@ def explanation_list(request: HttpRequest) -> HttpResponse:
 @capability_required(Capability.RUN_GPU_JOBS)
 def explanation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report."""
-    form = ExplanationStartForm(request.POST or None, initial={"road": True})
+    form = ExplanationStartForm(request.POST or None, initial={"road": True, **start_form_initial(request)})
     form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -12,13 +12,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required
-from curation.models import DatasetVersion
+from frontend.pages.job_results import job_outcome
 from frontend.pages.run_lists import newest_first_page
 from jobs import selectors
 from jobs.models import Job, JobStatus
@@ -97,7 +96,7 @@ def _progress_context(request: HttpRequest, job: Job, cancel_error: str = "") ->
         "can_cancel": not job.is_finished and selectors.job_user_may_cancel(job=job, user=request.user),
         "cancel_error": cancel_error,
         "result_json": json.dumps(job.result, indent=2, sort_keys=True) if job.result else "",
-        "result_links": _result_links(job),
+        "outcome": job_outcome(job),
         "timing": _timing(job),
     }
 
@@ -122,25 +121,3 @@ def _duration(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"{round(seconds / 60)} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _result_links(job: Job) -> list[dict[str, str]]:
-    """Links to the dataset and version a job's result names (`dataset_id`, `version_id`).
-
-    A version's page is addressed by its number within the dataset, so the version id of the
-    result is looked up (linking `?version=<id>` led to a 404 or to another version).
-    """
-    result = job.result if isinstance(job.result, dict) else {}
-    dataset, version_id = result.get("dataset_id", result.get("dataset")), result.get("version_id")
-    if not isinstance(dataset, int):
-        return []
-    dataset_url = reverse("frontend:dataset_detail", args=[dataset])
-    links = [{"label": f"Dataset {dataset}", "url": dataset_url}]
-    version = (
-        DatasetVersion.objects.filter(pk=version_id, dataset_id=dataset).first()
-        if isinstance(version_id, int)
-        else None
-    )
-    if version is not None:
-        links.append({"label": f"Version {version.number}", "url": f"{dataset_url}?version={version.number}"})
-    return links

@@ -25,3 +25,8 @@ def newest_first_page(request: HttpRequest, rows: QuerySet, size: int = RUNS_PAG
 def version_label(version: DatasetVersion) -> str:
     """How a start form lists a version: 'demo v2 (1470 samples)'."""
     return f"{version.dataset.name} v{version.number} ({version.sample_count} samples)"
+
+
+def start_form_initial(request: HttpRequest, names: tuple[str, ...] = ("trained_model", "version")) -> dict[str, int]:
+    """The ids a job page's next-step link passes to a start form (`?trained_model=3&version=5`), as initial values."""
+    return {name: int(request.GET[name]) for name in names if request.GET.get(name, "").isdigit()}

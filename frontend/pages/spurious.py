@@ -27,7 +27,7 @@ from explain.spurious.selectors import (
 )
 from explain.spurious.services import spurious_report_create
 from explain.spurious.services.reports import report_headline
-from frontend.pages.run_lists import newest_first_page, version_label
+from frontend.pages.run_lists import newest_first_page, start_form_initial, version_label
 from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
@@ -71,7 +71,7 @@ def spurious_report_list_page(request: HttpRequest) -> HttpResponse:
 @capability_required(Capability.RUN_GPU_JOBS)
 def spurious_report_start_page(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the report and its job and opens the report page."""
-    form = SpuriousReportStartForm(request.POST or None)
+    form = SpuriousReportStartForm(request.POST or None, initial=start_form_initial(request))
     form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -77,8 +77,8 @@ def test_the_partial_of_a_finished_job_stops_polling_and_shows_the_result_with_l
     assert second.pk != 2
     assert "hx-trigger" not in partial
     assert "hx-get" not in partial
-    assert f'<a class="button button-small" href="/datasets/{dataset_id}/">Dataset {dataset_id}</a>' in partial
-    assert f'<a class="button button-small" href="/datasets/{dataset_id}/?version=2">Version 2</a>' in partial
+    assert f'href="/datasets/{dataset_id}/?version=2"' in partial
+    assert f">{first.dataset.name} v2</a>" in partial
     assert version_page.status_code == 200
     assert "&quot;imported&quot;: 40" in partial
     assert "Cancel job" not in partial

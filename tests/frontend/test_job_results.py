@@ -1,0 +1,125 @@
+"""A finished job's page says what the job made in one line and links to it and to the next step."""
+
+import pytest
+from django.test import Client
+
+from frontend.pages.job_results import OUTCOME_BUILDERS, job_outcome
+from jobs.runtime import JOB_KINDS
+from tests.factories import DatasetVersionFactory
+from tests.frontend.loop_rows import finished_job, trained_model_row
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def links_of(job) -> dict[str, str]:
+    return {link.label: link.url for link in job_outcome(job).links}
+
+
+def test_every_production_job_kind_has_a_result_summary():
+    production = {name for name, kind in JOB_KINDS.items() if not kind.function.__module__.startswith("tests.")}
+
+    assert production - set(OUTCOME_BUILDERS) == set()
+
+
+def test_an_import_job_names_the_version_it_made_and_offers_to_embed_it(curator):
+    DatasetVersionFactory.create_batch(2)  # the version's id is not its number
+    version = DatasetVersionFactory(number=1)
+    job = finished_job(
+        "import_dataset",
+        {"dataset": version.dataset_id, "version": version.pk, "imported": 40, "rejected": 1, "duplicates": 2},
+        curator,
+    )
+
+    outcome = job_outcome(job)
+
+    assert outcome.summary == f"Imported 40 images (1 rejected, 2 duplicates) into {version.dataset.name} v1."
+    assert links_of(job) == {
+        f"{version.dataset.name} v1": f"/datasets/{version.dataset_id}/?version=1",
+        "Browse samples": f"/datasets/{version.dataset_id}/v/1/samples/",
+        "Embed this version": f"/datasets/{version.dataset_id}/v/1/embeddings/",
+    }
+    assert [link.label for link in outcome.links if link.next_step] == ["Embed this version"]
+
+
+def test_a_training_job_leads_to_the_model_and_to_evaluate_explain_and_spurious(admin_user):
+    version = DatasetVersionFactory(number=3)
+    model = trained_model_row(version, admin_user)
+    job = model.run.job
+    job.refresh_from_db()
+
+    outcome = job_outcome(job)
+    query = f"?trained_model={model.pk}&version={version.pk}"
+
+    assert outcome.summary == "Trained 2 epochs; best validation accuracy 87.5% at epoch 2."
+    assert links_of(job) == {
+        f"Model {model.pk} (training run {model.run.pk})": f"/training/runs/{model.run.pk}/",
+        "Evaluate this model": f"/evaluations/start/{query}",
+        "Explain": f"/explanations/start/{query}",
+        "Find spurious features": f"/spurious/start/{query}",
+    }
+
+
+def test_the_start_forms_open_with_the_model_and_version_of_the_link(admin_user):
+    version = DatasetVersionFactory(number=2)
+    model = trained_model_row(version, admin_user)
+    client = Client()
+    client.force_login(admin_user)
+
+    for path in ("/evaluations/start/", "/explanations/start/", "/spurious/start/"):
+        html = client.get(f"{path}?trained_model={model.pk}&version={version.pk}").content.decode()
+        assert f'<option value="{model.pk}" selected>' in html, path
+        assert f'<option value="{version.pk}" selected>' in html, path
+
+
+@pytest.mark.parametrize(
+    ("kind", "result", "summary", "next_steps"),
+    [
+        (
+            "prune",
+            {"prune_run": 7, "version": None, "method": "semdedup", "n_candidates": 100, "n_kept": 80,
+             "n_removed": 20, "warnings": []},
+            "semdedup proposes keeping 80 of 100 candidates and removing 20; nothing changes until the run is applied.",
+            {"Review and apply the pruning": "/prune-runs/7/"},
+        ),
+        (
+            "label_proposals",
+            {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 12, "flagged_samples": 10},
+            "12 label proposals for 10 samples from confident_learning.",
+            {"Review these proposals": "/review/new/?version=9&proposal_run=4"},
+        ),
+        (
+            "export_version",
+            {"export": 3, "format": "imagefolder", "version": None, "samples": 5, "files": ["a.zip"], "size": 2048},
+            "Exported 5 samples as imagefolder (1 file, 2.0\xa0KB).",
+            {"Download from the exports page": "/exports/"},
+        ),
+        (
+            "evaluate",
+            {"evaluation_run": 5, "samples": 200, "suites": ["clean", "corruptions"], "top1": 0.9},
+            "Top-1 accuracy 90.0% on 200 samples (clean, corruptions).",
+            {},
+        ),
+    ],
+)  # fmt: skip
+def test_summaries_and_next_steps_of_other_kinds(curator, kind, result, summary, next_steps):
+    job = finished_job(kind, result, curator)
+
+    outcome = job_outcome(job)
+
+    assert outcome.summary == summary
+    assert {link.label: link.url for link in outcome.links if link.next_step} == next_steps
+
+
+def test_the_page_shows_the_summary_and_keeps_the_json_behind_a_disclosure(curator):
+    version = DatasetVersionFactory(number=1)
+    job = finished_job("import_dataset", {"dataset": version.dataset_id, "version": version.pk, "imported": 3}, curator)
+    client = Client()
+    client.force_login(curator)
+
+    partial = client.get(f"/jobs/{job.pk}/", **HTMX).content.decode()
+
+    assert '<p class="job-summary" id="job-summary">Imported 3 images (0 rejected, 0 duplicates)' in partial
+    assert '<details class="job-result-details" >' in partial  # closed: the summary says it
+    assert "&quot;imported&quot;: 3" in partial

@@ -28,6 +28,7 @@ from curation.selectors import (
     version_member_get,
     version_stats,
 )
+from frontend.selectors import version_loop
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
@@ -103,7 +104,8 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 @capability_required(Capability.VIEW)
 def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
-    """Versions table and, for `?version=<number>` (default latest), class/split and image-size charts."""
+    """Versions table and, for `?version=<number>` (default latest), class/split and image-size charts and
+    the loop: what has been made from that version and the next step."""
     dataset = get_object_or_404(Dataset, pk=dataset_id)
     versions = list(dataset.versions.select_related("parent").order_by("-number"))
     context: dict[str, Any] = {"dataset": dataset, "versions": versions, "nav_section": "datasets"}
@@ -120,6 +122,7 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
             "class_figure": class_figure,
             "size_figure": image_size_figure(stats=stats),
             "class_table": _class_split_table(class_figure),
+            "loop": version_loop(version=version),
         }
     return render(request, "frontend/datasets/dataset_detail.html", context)
 

@@ -1,0 +1,171 @@
+"""Reads that cross the apps for the dataset page's "Loop" section: what has been made from one version.
+
+The loop is import -> embed -> duplicates -> clusters -> prune -> review -> train -> evaluate / explain /
+spurious -> export. For each stage the version's newest few rows (with links), how many there are, and
+the action that starts the stage; the first stage with nothing made yet is the version's next step.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from curation.embeddings.models import DuplicateRun, EmbeddingSet, EmbeddingSetStatus
+from curation.exports.models import Export
+from curation.models import DatasetVersion
+from curation.pruning.models import ClusterRun, PruneRun
+from curation.review.models import ReviewQueue
+from explain.models import ExplanationRun
+from explain.spurious.models import SpuriousReport
+from robustness.evaluation.models import EvaluationRun
+from robustness.models import TrainingRun
+
+LOOP_ROWS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class LoopRow:
+    label: str
+    url: str
+    note: str = ""
+
+
+@dataclass
+class LoopStage:
+    key: str
+    title: str
+    total: int
+    rows: list[LoopRow]
+    action: str = ""  # the button that starts this stage ("" where the stage has no start of its own)
+    action_url: str = ""
+    capability: str = "curate"  # what a user needs for the action
+    is_next: bool = False
+
+
+@dataclass
+class VersionLoop:
+    stages: list[LoopStage] = field(default_factory=list)
+
+    @property
+    def next_stage(self) -> LoopStage | None:
+        return next((stage for stage in self.stages if stage.is_next), None)
+
+
+def _newest(rows: QuerySet) -> tuple[int, list]:
+    return rows.count(), list(rows.order_by("-id")[:LOOP_ROWS_SHOWN])
+
+
+def version_loop(*, version: DatasetVersion) -> VersionLoop:
+    """The loop stages of `version`, in loop order, with the first empty startable stage marked as next."""
+    dataset_id, number = version.dataset_id, version.number
+    embeddings_url = reverse("frontend:embeddings", args=[dataset_id, number])
+    has_ready_set = EmbeddingSet.objects.filter(version=version, status=EmbeddingSetStatus.READY).exists()
+    stages = [
+        _embeddings_stage(version, embeddings_url),
+        _duplicates_stage(version, embeddings_url, has_ready_set),
+        _clusters_stage(version, has_ready_set),
+        _prune_stage(version, has_ready_set),
+        _review_stage(version),
+        _training_stage(version),
+        _reports_stage(version),
+        _exports_stage(version),
+    ]
+    for stage in stages:
+        if stage.total == 0 and stage.action:
+            stage.is_next = True
+            break
+    return VersionLoop(stages)
+
+
+def _embeddings_stage(version: DatasetVersion, embeddings_url: str) -> LoopStage:
+    total, sets = _newest(EmbeddingSet.objects.filter(version=version))
+    rows = [LoopRow(f"Set {s.pk} · {s.encoder_name}", embeddings_url, f"{s.rows:,} rows, {s.status}") for s in sets]
+    return LoopStage("embeddings", "Embeddings", total, rows, "Embed this version", f"{embeddings_url}#start-title")
+
+
+def _duplicates_stage(version: DatasetVersion, embeddings_url: str, has_ready_set: bool) -> LoopStage:
+    total, runs = _newest(DuplicateRun.objects.filter(version=version))
+    rows = [
+        LoopRow(
+            f"Duplicate run {run.pk}",
+            reverse("frontend:duplicate_run", args=[run.pk]),
+            f"{run.exact_group_count:,} exact, {run.near_group_count:,} near groups",
+        )
+        for run in runs
+    ]
+    action = "Find duplicates" if has_ready_set else ""
+    return LoopStage("duplicates", "Duplicates", total, rows, action, f"{embeddings_url}#start-title")
+
+
+def _clusters_stage(version: DatasetVersion, has_ready_set: bool) -> LoopStage:
+    url = reverse("frontend:cluster_runs", args=[version.dataset_id, version.number])
+    total, runs = _newest(ClusterRun.objects.filter(version=version))
+    rows = [LoopRow(f"Cluster run {run.pk}", f"{url}?run={run.pk}", f"{run.n_clusters:,} clusters") for run in runs]
+    return LoopStage("clusters", "Clusters", total, rows, "Cluster" if has_ready_set else "", url)
+
+
+def _prune_stage(version: DatasetVersion, has_ready_set: bool) -> LoopStage:
+    total, runs = _newest(PruneRun.objects.filter(version=version))
+    rows = [
+        LoopRow(
+            f"Prune run {run.pk} · {run.method}",
+            reverse("frontend:prune_run_detail", args=[run.pk]),
+            f"keeps {run.n_kept:,}, removes {run.n_removed:,} ({run.get_status_display().lower()})",
+        )
+        for run in runs
+    ]
+    url = reverse("frontend:prune_start", args=[version.dataset_id, version.number])
+    return LoopStage("prune", "Prune runs", total, rows, "Prune" if has_ready_set else "", url)
+
+
+def _review_stage(version: DatasetVersion) -> LoopStage:
+    total, queues = _newest(ReviewQueue.objects.filter(version=version))
+    rows = [
+        LoopRow(queue.name, reverse("frontend:review_queue_detail", args=[queue.pk]), queue.get_status_display())
+        for queue in queues
+    ]
+    url = f"{reverse('frontend:review_queue_create')}?version={version.pk}"
+    return LoopStage("review", "Review queues", total, rows, "Create a review queue", url)
+
+
+def _training_stage(version: DatasetVersion) -> LoopStage:
+    total, runs = _newest(TrainingRun.objects.filter(version=version).select_related("job", "trained_model"))
+    rows = []
+    for run in runs:
+        model = getattr(run, "trained_model", None)
+        label = f"Model {model.pk} · {model.name}" if model else f"Training run {run.pk} · {run.arch}"
+        note = f"val accuracy {model.metrics.get('val_accuracy', 0):.1%}" if model else run.job.get_status_display()
+        rows.append(LoopRow(label, reverse("frontend:training_run_detail", args=[run.pk]), note))
+    url = f"{reverse('frontend:training_run_list')}?version={version.pk}#training-start-title"
+    return LoopStage("models", "Models trained on it", total, rows, "Train a model", url, "run_gpu_jobs")
+
+
+def _reports_stage(version: DatasetVersion) -> LoopStage:
+    evaluations = EvaluationRun.objects.filter(version=version)
+    explanations = ExplanationRun.objects.filter(version=version)
+    spurious = SpuriousReport.objects.filter(version=version)
+    total = evaluations.count() + explanations.count() + spurious.count()
+    rows = [
+        LoopRow(f"Evaluation {run.pk}", reverse("frontend:evaluation_report", args=[run.pk]), "robustness")
+        for run in evaluations.order_by("-id")[:LOOP_ROWS_SHOWN]
+    ]
+    rows += [
+        LoopRow(f"Explanation {run.pk}", reverse("frontend:explanation_report", args=[run.pk]), run.method)
+        for run in explanations.order_by("-id")[:LOOP_ROWS_SHOWN]
+    ]
+    rows += [
+        LoopRow(f"Spurious features {report.pk}", reverse("frontend:spurious_report", args=[report.pk]), "flip test")
+        for report in spurious.order_by("-id")[:LOOP_ROWS_SHOWN]
+    ]
+    url = f"{reverse('frontend:evaluation_start')}?version={version.pk}"
+    has_model = TrainingRun.objects.filter(version=version, trained_model__isnull=False).exists()
+    action = "Evaluate a model" if has_model else ""
+    return LoopStage("reports", "Reports", total, rows, action, url, "run_gpu_jobs")
+
+
+def _exports_stage(version: DatasetVersion) -> LoopStage:
+    total, exports = _newest(Export.objects.filter(version=version))
+    url = reverse("frontend:export_list")
+    rows = [LoopRow(f"Export {e.pk} · {e.get_format_display()}", url, f"{e.sample_count:,} samples") for e in exports]
+    action_url = reverse("frontend:version_export", args=[version.dataset_id, version.number])
+    return LoopStage("exports", "Exports", total, rows, "Export", action_url)

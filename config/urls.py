@@ -19,6 +19,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("robustness.evaluation.urls")),
     path("", include("explain.urls")),
     path("", include("explain.spurious.urls")),
+    path("", include("explain.slices.urls")),
     path("", include("curation.synthetic.urls")),
     path("", include("core.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

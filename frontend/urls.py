@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import urls_explain, urls_spurious, urls_synthetic
+from frontend import urls_explain, urls_slices, urls_spurious, urls_synthetic
 from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, review, training
 
 app_name = "frontend"
@@ -85,3 +85,4 @@ urlpatterns = [
 
 # Grad-CAM, spurious features and synthetic counter-examples: each area keeps its own route list.
 urlpatterns += urls_explain.urlpatterns + urls_spurious.urlpatterns + urls_synthetic.urlpatterns
+urlpatterns += urls_slices.urlpatterns

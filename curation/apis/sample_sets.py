@@ -1,5 +1,5 @@
 """Sample-list filters that name a set of samples made by another feature: a cluster of a cluster run,
-a duplicate group of a duplicate run, or the items of review queues in a given state.
+a duplicate group of a duplicate run, the items of review queues in a given state, or a failure slice.
 
 Each resolves to sample ids (intersected when several are given); the listing then stays a keyset
 scan over the version's members restricted to those ids.
@@ -22,6 +22,8 @@ SAMPLE_SET_PARAMETERS = [
     OpenApiParameter("duplicate_group", OpenApiTypes.INT, description="Group number within `duplicate_run`."),
     OpenApiParameter("review_queue", OpenApiTypes.INT, description="Restrict `review_state` to one queue."),
     OpenApiParameter("review_state", OpenApiTypes.STR, enum=list(REVIEW_STATES), description="Review item state."),
+    OpenApiParameter("slice_report", OpenApiTypes.INT, description="A failure-slice report (with `slice`)."),
+    OpenApiParameter("slice", OpenApiTypes.INT, description="Slice number (rank) within `slice_report`."),
 ]
 
 
@@ -79,6 +81,17 @@ def _review_ids(version: DatasetVersion, queue_id: int | None, state: str) -> se
     return set(items.values_list("sample_id", flat=True))
 
 
+def _slice_ids(version: DatasetVersion, report_id: int, number: int) -> set[int]:
+    from explain.slices.models import SliceReport
+    from explain.slices.selectors import slice_sample_ids
+
+    report = SliceReport.objects.filter(pk=report_id, version=version).first()
+    ids = slice_sample_ids(report, number) if report is not None else None
+    if ids is None:
+        raise _invalid("slice_report", f"failure-slice report {report_id} of this version has no slice {number}")
+    return set(ids)
+
+
 def sample_set_filter_parse(query: Mapping[str, str], *, version: DatasetVersion) -> set[int] | None:
     """The sample ids the set filters allow (None when no set filter is given); invalid ones raise 400."""
     chosen: list[set[int]] = []
@@ -86,6 +99,8 @@ def sample_set_filter_parse(query: Mapping[str, str], *, version: DatasetVersion
         chosen.append(_cluster_ids(version, *cluster))
     if (duplicate := _pair(query, "duplicate_run", "duplicate_group")) is not None:
         chosen.append(_duplicate_ids(version, *duplicate))
+    if (found := _pair(query, "slice_report", "slice")) is not None:
+        chosen.append(_slice_ids(version, *found))
     queue_id, state = _int_param(query, "review_queue"), query.get("review_state") or None
     if queue_id is not None and state is None:
         raise _invalid("review_queue", "review_queue needs review_state")

@@ -1,0 +1,155 @@
+"""Failure-slice pages: the reports list, the start form (admins), a report (chart, slices, galleries, compare),
+one slice with all its samples, and re-scoring a report with another model (admins).
+
+The report's live part is the named partial `frontend/slices/_status.html`: while the job runs it polls
+every 2 s (htmx requests get the partial alone); once the job has finished the next poll answers with
+HX-Refresh, so the page reloads once with its chart. The figure is built by the selectors and sent
+once as JSON (json_script), drawn by charts.js.
+"""
+
+from typing import cast
+
+from django import forms
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required, user_can
+from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.models import DatasetVersion
+from explain.slices.models import SliceReport
+from explain.slices.selectors import (
+    slice_accuracy_figure,
+    slice_compare_rows,
+    slice_get,
+    slice_report_get,
+    slice_report_list,
+    slice_scores,
+)
+from explain.slices.services import slice_report_create
+from explain.slices.services.results import report_headline
+from explain.slices.services.scores import slice_score_create
+from frontend.pages.run_lists import newest_first_page, version_label
+from robustness.models import TrainedModel
+
+REPORTS_PAGE_SIZE = 50
+SPLIT_CHOICES = [("auto", "held out: test, else val"), ("test", "test"), ("val", "val"), ("train", "train")]
+SPLIT_CHOICES += [("all", "all members")]
+
+
+class SliceReportStartForm(forms.Form):
+    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
+    version = forms.ModelChoiceField(
+        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
+        label="Dataset version",
+    )
+    split = forms.ChoiceField(choices=SPLIT_CHOICES, initial="auto", help_text="Samples the model did not train on.")
+    embedding_set = forms.ModelChoiceField(
+        queryset=EmbeddingSet.objects.filter(status=EmbeddingSetStatus.READY).order_by("-id"), required=False,
+        label="Embeddings", empty_label="the model's own penultimate features",
+    )  # fmt: skip
+    min_size = forms.IntegerField(min_value=1, initial=5, label="Minimum slice size")
+    max_slices_per_class = forms.IntegerField(min_value=1, max_value=64, initial=8, label="Clusters per class at most")
+    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
+
+
+class SliceScoreForm(forms.Form):
+    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Compare with model")
+
+
+@capability_required(Capability.VIEW)
+def slice_report_list_page(request: HttpRequest) -> HttpResponse:
+    """Reports newest first in keyset pages (`?before=<id>`)."""
+    shown, next_before = newest_first_page(request, slice_report_list(), REPORTS_PAGE_SIZE)
+    context = {
+        "reports": shown, "next_before": next_before, "can_start": user_can(request.user, Capability.RUN_GPU_JOBS),
+        "nav_section": "slices",
+    }  # fmt: skip
+    return render(request, "frontend/slices/slice_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required(Capability.RUN_GPU_JOBS)
+def slice_report_start_page(request: HttpRequest) -> HttpResponse:
+    """The start form; a valid request creates the report and its job and opens the report page."""
+    form = SliceReportStartForm(request.POST or None)
+    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        params = {k: data[k] for k in ("split", "min_size", "max_slices_per_class", "max_samples")}
+        try:
+            report = slice_report_create(
+                trained_model=data["trained_model"], version=data["version"], params=params,
+                embedding_set=data["embedding_set"], requested_by=cast(User, request.user),
+            )  # fmt: skip
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("frontend:slice_report", report_id=report.pk)
+    context = {"form": form, "nav_section": "slices"}
+    return render(request, "frontend/slices/slice_start.html", context, status=400 if form.errors else 200)
+
+
+def _report_or_404(report_id: int) -> SliceReport:
+    report = slice_report_get(report_id)
+    if report is None:
+        raise Http404(f"Failure-slice report {report_id} does not exist.")
+    return report
+
+
+def _report_context(request: HttpRequest, report: SliceReport, score_form: SliceScoreForm) -> dict:
+    results = report.results or {}
+    scores = [{"score": score, "rows": slice_compare_rows(report, score)} for score in slice_scores(report)]
+    return {
+        "report": report, "finished": report.job is None or report.job.is_finished, "results": results,
+        "summary": report_headline(results), "slices": results.get("slices") or [], "scores": scores,
+        "figures": {"slice-accuracy-figure": slice_accuracy_figure(results)} if results else {},
+        "params_items": sorted(report.params.items()), "score_form": score_form,
+        "can_start": user_can(request.user, Capability.RUN_GPU_JOBS), "nav_section": "slices",
+    }  # fmt: skip
+
+
+@capability_required(Capability.VIEW)
+def slice_report_page(request: HttpRequest, report_id: int) -> HttpResponse:
+    """A report; for htmx polls only the status partial (HX-Refresh once the job has finished)."""
+    report = _report_or_404(report_id)
+    finished = report.job is None or report.job.is_finished
+    if getattr(request, "htmx", False):
+        if finished:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "frontend/slices/_status.html", {"report": report, "finished": finished})
+    context = _report_context(request, report, SliceScoreForm())
+    return render(request, "frontend/slices/slice_report.html", context)
+
+
+@require_POST
+@capability_required(Capability.RUN_GPU_JOBS)
+def slice_score_start_page(request: HttpRequest, report_id: int) -> HttpResponse:
+    """Re-score the report's slices with another model; back to the report (its compare section)."""
+    report = _report_or_404(report_id)
+    form = SliceScoreForm(request.POST)
+    if form.is_valid():
+        try:
+            slice_score_create(
+                report=report, trained_model=form.cleaned_data["trained_model"], requested_by=cast(User, request.user)
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect(f"/slices/{report.pk}/#compare")
+    return render(request, "frontend/slices/slice_report.html", _report_context(request, report, form), status=400)
+
+
+@capability_required(Capability.VIEW)
+def slice_page(request: HttpRequest, report_id: int, number: int) -> HttpResponse:
+    """One slice: its figures and every member, most typical first (thumbnails link to the samples)."""
+    report = _report_or_404(report_id)
+    found = slice_get(report, number)
+    if found is None:
+        raise Http404(f"Report {report_id} has no slice {number}.")
+    context = {"report": report, "slice": found, "nav_section": "slices"}
+    return render(request, "frontend/slices/slice_detail.html", context)

@@ -1,0 +1,13 @@
+"""Page routes of the failure-slice area (namespace "frontend", appended in frontend/urls.py)."""
+
+from django.urls import path
+
+from frontend.pages import slices
+
+urlpatterns = [
+    path("slices/", slices.slice_report_list_page, name="slice_report_list"),
+    path("slices/start/", slices.slice_report_start_page, name="slice_report_start"),
+    path("slices/<int:report_id>/", slices.slice_report_page, name="slice_report"),
+    path("slices/<int:report_id>/compare/", slices.slice_score_start_page, name="slice_score_start"),
+    path("slices/<int:report_id>/<int:number>/", slices.slice_page, name="slice_detail"),
+]

@@ -1,0 +1,92 @@
+"""explain.slices.ml.discovery: planted low-accuracy groups are recovered; Wilson intervals and the ranking by hand."""
+
+import numpy as np
+import pytest
+
+from explain.slices.ml.discovery import (
+    Slice,
+    SliceSettings,
+    clusters_per_class,
+    slice_accuracy,
+    slices_discover,
+    wilson_interval,
+)
+
+
+def planted(seed: int = 0, classes: int = 3, per_class: int = 200, group: int = 30, d: int = 16):
+    """Per class: a tight main cloud that is 95% right and one planted group far off it that is 20% right."""
+    rng = np.random.default_rng(seed)
+    targets = np.repeat(np.arange(classes), per_class)
+    centres = rng.normal(size=(classes, d)) * 3
+    x = centres[targets] + rng.normal(size=(targets.size, d))
+    in_group = np.zeros(targets.size, dtype=bool)
+    for c in range(classes):
+        rows = np.flatnonzero(targets == c)[:group]
+        x[rows] += rng.normal(size=d) * 4
+        in_group[rows] = True
+    right = np.where(in_group, rng.random(targets.size) < 0.2, rng.random(targets.size) < 0.95)
+    predictions = np.where(right, targets, (targets + 1) % classes)
+    return x.astype(np.float32), targets, predictions, in_group
+
+
+def test_the_planted_groups_are_the_top_slices_of_their_classes():
+    x, targets, predictions, in_group = planted()
+
+    found = slices_discover(x, targets, predictions, num_classes=3, settings=SliceSettings(min_size=10))
+
+    # thresholds chosen before measuring: each class's worst slice is >= 80% planted and holds >= 80% of its group
+    worst = found.worst_per_class()
+    assert sorted(worst) == [0, 1, 2]
+    for c, top in worst.items():
+        assert in_group[top.members].mean() >= 0.8
+        assert in_group[top.members].sum() >= 0.8 * in_group[targets == c].sum()
+        assert top.significant and top.accuracy < 0.5
+    assert {s.class_index for s in found.slices[:3]} == {0, 1, 2}  # the three planted groups rank first
+
+
+def test_the_gallery_order_is_nearest_the_centroid_first():
+    x, targets, predictions, _ = planted(seed=1)
+
+    top = slices_discover(x, targets, predictions, num_classes=3, settings=SliceSettings(min_size=10)).slices[0]
+
+    unit = x[top.members] / np.linalg.norm(x[top.members], axis=1, keepdims=True)
+    centre = unit.mean(axis=0)
+    similarity = unit @ (centre / np.linalg.norm(centre))
+    assert np.all(np.diff(similarity) <= 1e-3)  # members are listed from the most typical down
+
+
+@pytest.mark.parametrize(
+    ("successes", "count", "low", "high"),
+    [(3, 10, 0.1078, 0.6032), (0, 5, 0.0, 0.4345), (10, 20, 0.2993, 0.7007), (20, 20, 0.8389, 1.0)],
+)
+def test_wilson_interval_matches_the_hand_computation(successes, count, low, high):
+    # by hand: centre = (p + z²/2n) / (1 + z²/n), half = z sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), z = 1.96
+    assert wilson_interval(successes, count) == pytest.approx((low, high), abs=2e-4)
+
+
+def test_slices_rank_by_class_accuracy_minus_the_wilson_upper_bound():
+    members = np.arange(20)
+    small = Slice(0, members[:5], 0.0, 0.0, 0.4345, 0.9, {1: 5})  # conservative gap 0.9 - 0.4345 = 0.4655
+    large = Slice(1, members, 0.5, 0.2993, 0.7007, 0.95, {0: 10, 1: 10})  # 0.95 - 0.7007 = 0.2493
+    noisy = Slice(2, members[:6], 0.5, 0.1876, 0.8124, 0.9, {2: 3, 0: 3})  # 0.9 - 0.8124 = 0.0876, plain gap 0.4
+
+    ranked = sorted([noisy, large, small], key=lambda s: (-s.conservative_gap, -s.gap))
+
+    assert [s.class_index for s in ranked] == [0, 1, 2]
+    assert small.conservative_gap == pytest.approx(0.4655) and noisy.gap == pytest.approx(0.4)
+    assert small.significant and large.significant and not noisy.significant
+
+
+def test_clusters_per_class_and_slice_accuracy():
+    settings = SliceSettings(min_size=5, max_slices_per_class=8)
+    assert [clusters_per_class(n, settings) for n in (3, 16, 40, 1000)] == [2, 3, 8, 8]
+    correct = np.array([True, False, True, True])
+    assert slice_accuracy(np.array([0, 1, 3]), correct) == {
+        "size": 3, "correct": 2, "accuracy": pytest.approx(2 / 3), "ci_low": pytest.approx(0.2077, abs=2e-4),
+        "ci_high": pytest.approx(0.9385, abs=2e-4),
+    }  # fmt: skip
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="one row per sample"):
+        slices_discover(np.zeros((3, 4), np.float32), np.zeros(3), np.zeros(2), num_classes=2)

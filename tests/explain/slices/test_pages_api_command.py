@@ -1,0 +1,174 @@
+"""`manage.py find_slices` (JSON line, clear refusals), the API (start, list, detail, compare, sample filter,
+permissions) and the pages (report, slice, list, start) of failure-slice reports."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from explain.slices.models import SliceReport, SliceScore
+from explain.slices.services import slice_report_create
+from explain.slices.services.scores import slice_score_create
+from jobs.models import Job, JobStatus
+from jobs.services import job_execute
+
+pytestmark = pytest.mark.django_db
+
+QUICK = {"device": "cpu", "min_size": 2}
+
+
+@pytest.fixture
+def finished(eval_version, stored_model, admin_user):
+    """A finished report on a version with 6 + 6 test samples."""
+    version = eval_version({"cat": 6, "dog": 6}, split="test")
+    report = slice_report_create(trained_model=stored_model(["cat", "dog"]), version=version, params=QUICK,
+                                 requested_by=admin_user, enqueue=False)  # fmt: skip
+    job_execute(report.job_id)
+    report.refresh_from_db()
+    assert report.status == JobStatus.SUCCEEDED, report.job.error
+    return report
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_command_runs_inline_and_ends_with_the_json_line(eval_version, stored_model, admin_user, capsys):
+    version = eval_version({"cat": 4, "dog": 4}, split="test")
+    trained = stored_model(["cat", "dog"])
+
+    call_command("find_slices", str(trained.pk), str(version.pk), "--device", "cpu", "--min-size", "2",
+                 "--user", admin_user.username)  # fmt: skip
+
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    report = SliceReport.objects.get()
+    assert summary["slice_report"] == report.pk and summary["job"] == report.job_id
+    assert summary["samples"] == 8 and report.split == "test" and report.params["min_size"] == 2
+    assert summary["slices"] == len(report.results["slices"]) >= 2
+    assert set(summary["worst_per_class"]) == {"cat", "dog"}
+    for name, worst in summary["worst_per_class"].items():
+        entry = report.results["slices"][worst["slice"] - 1]
+        assert entry["class"] == name and worst["accuracy"] == entry["accuracy"]
+    members = sorted(i for s in report.results["slices"] for i in s["sample_ids"])
+    assert len(members) == len(set(members)) <= 8  # each sample is in at most one slice
+
+
+def test_command_compare_with_scores_the_same_slices(eval_version, stored_model, admin_user, capsys):
+    version = eval_version({"cat": 4, "dog": 4}, split="test")
+    before, after = stored_model(["cat", "dog"], fitted=False), stored_model(["dog", "cat"])
+
+    call_command("find_slices", str(before.pk), str(version.pk), "--device", "cpu", "--min-size", "2",
+                 "--compare-with", str(after.pk), "--user", admin_user.username)  # fmt: skip
+
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    score = SliceScore.objects.get()
+    assert summary["compare"]["slice_score"] == score.pk and summary["compare"]["model"] == after.pk
+    for entry in score.report.results["slices"]:
+        scored = score.results["slices"][str(entry["number"])]
+        assert scored["size"] == entry["size"] and scored["missing"] == 0
+        assert 0 <= scored["ci_low"] <= scored["accuracy"] <= scored["ci_high"] <= 1
+
+
+def test_command_refuses_a_version_without_held_out_samples(eval_version, stored_model, admin_user, capsys):
+    version = eval_version({"cat": 2, "dog": 2}, split="train")
+    trained = stored_model(["cat", "dog"], fitted=False)
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("find_slices", str(trained.pk), str(version.pk), "--user", admin_user.username)
+
+    error = capsys.readouterr().err.strip()
+    assert exited.value.code == 1 and "has no held-out samples (no test or val split)" in error
+    assert "--split all" in error and Job.objects.filter(kind="find_slices").count() == 0
+
+
+def test_command_refuses_a_model_whose_classes_do_not_match(eval_version, stored_model, admin_user, capsys):
+    version = eval_version({"bird": 2}, split="test")
+    trained = stored_model(["cat", "dog"], fitted=False)
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("find_slices", str(trained.pk), str(version.pk), "--user", admin_user.username)
+
+    error = capsys.readouterr().err.strip()
+    assert exited.value.code == 1 and "it cannot predict bird (model classes: cat, dog)" in error
+    assert SliceReport.objects.count() == 0 and Job.objects.filter(kind="find_slices").count() == 0
+
+
+def test_job_kind_names_agree():
+    from explain.slices import job_kinds, services
+    from explain.slices.services import scores
+
+    assert job_kinds.FIND_SLICES_JOB_KIND == services.FIND_SLICES_JOB_KIND
+    assert job_kinds.SCORE_SLICES_JOB_KIND == scores.SCORE_SLICES_JOB_KIND
+
+
+def test_api_lists_and_details_a_report_with_its_compare_section(finished, viewer, stored_model, admin_user):
+    other = stored_model(["cat", "dog"], fitted=False)
+    score = slice_score_create(report=finished, trained_model=other, requested_by=admin_user, enqueue=False)
+    job_execute(score.job_id)
+    client = signed_in(viewer)
+
+    listed = client.get("/api/slice-reports/").json()
+    detail = client.get(f"/api/slice-reports/{finished.pk}/").json()
+
+    assert [r["id"] for r in listed["results"]] == [finished.pk]
+    assert detail["slices"] == finished.results["slices"] and detail["status"] == "succeeded"
+    assert detail["summary"]["worst_per_class"].keys() == finished.results["worst_per_class"].keys()
+    (compare,) = detail["compare"]
+    assert compare["trained_model"] == other.pk and compare["status"] == "succeeded"
+    assert [row["number"] for row in compare["slices"]] == [s["number"] for s in finished.results["slices"]]
+    assert all(row["before"]["accuracy"] == s["accuracy"] for row, s in zip(compare["slices"], detail["slices"],
+                                                                          strict=True))  # fmt: skip
+
+
+def test_api_start_is_for_admins_and_refusals_are_structured(eval_version, stored_model, admin_user, curator):
+    version = eval_version({"cat": 2}, split="train")
+    trained = stored_model(["cat", "dog"], fitted=False)
+    payload = {"trained_model": trained.pk, "version": version.pk}
+
+    as_curator = signed_in(curator).post("/api/slice-reports/start/", payload, content_type="application/json")
+    as_admin = signed_in(admin_user).post("/api/slice-reports/start/", payload, content_type="application/json")
+
+    assert as_curator.status_code == 403
+    assert as_admin.status_code == 400 and as_admin.json()["error"]["code"] == "no_held_out"
+    assert SliceReport.objects.count() == 0
+
+
+def test_api_sample_filter_lists_a_slices_samples(finished, viewer):
+    entry = finished.results["slices"][0]
+
+    response = signed_in(viewer).get(
+        f"/api/versions/{finished.version_id}/samples/?slice_report={finished.pk}&slice={entry['number']}&page_size=100"
+    )
+    unknown = signed_in(viewer).get(f"/api/versions/{finished.version_id}/samples/?slice_report={finished.pk}&slice=99")
+
+    assert response.status_code == 200
+    assert sorted(s["id"] for s in response.json()["results"]) == sorted(entry["sample_ids"])
+    assert unknown.status_code == 400
+
+
+def test_report_and_slice_pages_show_the_chart_slices_and_galleries(finished, viewer):
+    client = signed_in(viewer)
+    entry = finished.results["slices"][0]
+
+    report_page = client.get(f"/slices/{finished.pk}/").content.decode()
+    slice_page = client.get(f"/slices/{finished.pk}/{entry['number']}/")
+    listing = client.get("/slices/")
+
+    assert 'id="slice-accuracy-figure"' in report_page and 'id="compare"' in report_page
+    for s in finished.results["slices"]:
+        assert f'id="slice-{s["number"]}"' in report_page
+        for item in s["gallery"]:
+            assert f"/media/samples/{item['sample_id']}/thumbnail" in report_page
+    assert slice_page.status_code == 200
+    assert all(f"/media/samples/{i}/thumbnail" in slice_page.content.decode() for i in entry["sample_ids"])
+    assert listing.status_code == 200 and f"/slices/{finished.pk}/" in listing.content.decode()
+    assert client.get(f"/slices/{finished.pk}/99/").status_code == 404
+
+
+def test_pages_need_a_login_and_the_start_form_needs_an_admin(finished, curator):
+    assert Client().get(f"/slices/{finished.pk}/").status_code in (302, 403)
+    assert signed_in(curator).get("/slices/start/").status_code == 403
+    assert signed_in(curator).post(f"/slices/{finished.pk}/compare/", {"trained_model": 1}).status_code == 403

@@ -239,8 +239,9 @@ class AttemptWatch:
     """The heartbeat of one attempt, and how it stops a job function that does not stop by itself.
 
     Every beat writes heartbeat_at (fenced like every write of the attempt) and reads the cancel
-    flag. When a cancel was requested, or the row is no longer this attempt's (the reaper failed it
-    as stalled), the function is interrupted: INTERRUPT_SIGNAL makes the thread running it raise
+    flag. When a cancel is still requested two beats after it was first seen (the function did not act
+    on it), or the row is no longer this attempt's (the reaper failed it as stalled), the function is
+    interrupted: INTERRUPT_SIGNAL makes the thread running it raise
     JobInterrupted, even inside a blocking call (a FIFO's open(), a sleep). That works when the job
     runs in the main thread (a Celery prefork child, a command); if the function is still running
     two beats later (stuck in C code, or not in the main thread), a cancelled job is ended here:
@@ -255,6 +256,7 @@ class AttemptWatch:
         self._body_running = False
         self._lock = threading.Lock()
         self._interrupted_at = 0.0
+        self._cancel_beats = 0
         self._main_thread_id = threading.main_thread().ident if _in_main_thread() else None
 
     @contextmanager
@@ -286,7 +288,10 @@ class AttemptWatch:
             if Job.objects.filter(pk=self.job.pk).exists():
                 self._interrupt(SUPERSEDED)
         elif Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
-            self._interrupt(CANCEL)
+            # A function that checks for cancels stops at its next batch: it gets two beats to do so.
+            self._cancel_beats += 1
+            if self._cancel_beats > 2:
+                self._interrupt(CANCEL)
 
     def _interrupt(self, reason: str) -> None:
         logger.warning("job %s: interrupting attempt %s (%s)", self.job.pk, self.job.attempts, reason)

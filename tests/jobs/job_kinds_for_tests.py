@@ -131,3 +131,17 @@ def blocks_on_a_fifo(ctx: JobContext) -> dict[str, Any]:
     with transaction.atomic():
         Group.objects.get_or_create(name=f"{batch_prefix(ctx.job.pk)}after-the-fifo")
     return {"fifo_was_opened": True}
+
+
+BLOCKS_UNINTERRUPTIBLY = "test_blocks_with_interrupts_masked"
+
+
+@job_kind(BLOCKS_UNINTERRUPTIBLY, cleanup=delete_batches)
+def blocks_with_interrupts_masked(ctx: JobContext) -> dict[str, Any]:
+    """As BLOCKS, but with the heartbeat's interrupt signal masked, as if stuck where no signal reaches it."""
+    import signal
+
+    from jobs.services.runner import INTERRUPT_SIGNAL
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {INTERRUPT_SIGNAL})
+    return blocks_on_a_fifo(ctx)

@@ -12,7 +12,7 @@ import pytest
 
 from jobs.models import Job, JobStatus
 from jobs.services import job_cancel_request, job_submit, jobs_reap_orphaned
-from tests.jobs.job_kinds_for_tests import BLOCKS, COUNT, batch_groups
+from tests.jobs.job_kinds_for_tests import BLOCKS, BLOCKS_UNINTERRUPTIBLY, COUNT, batch_groups
 from tests.worker import wait_for_job
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -87,3 +87,19 @@ def test_the_reaper_leaves_a_job_that_reports_progress_within_its_limit(celery_w
     # then only the second run fails it
     assert (before, after) == ([], [job.pk])
     assert Job.objects.get(pk=job.pk).error == f"stalled: no progress for 61 s (the limit for {BLOCKS} jobs is 60 s)"
+
+
+def test_a_cancelled_job_that_cannot_be_interrupted_is_ended_by_its_heartbeat(celery_worker, curator, fifo):
+    # given a job blocked in open() with the interrupt signal masked (it can neither see nor be stopped)
+    worker = celery_worker()
+    job = job_submit(kind=BLOCKS_UNINTERRUPTIBLY, params={"fifo": str(fifo)}, requested_by=curator)
+    wait_for_job(job.pk, blocked_in_the_fifo)
+    # when its owner cancels it
+    job_cancel_request(job=job, user=curator)
+    # then its heartbeat thread cleans up and records it as cancelled, though the function is still stuck
+    job = wait_for_job(job.pk, lambda job: job.is_finished, timeout=20)
+    reason = "Cancelled (the job did not stop; ended by its heartbeat)"
+    assert (job.status, job.message, job.error) == (JobStatus.CANCELLED, reason, "")
+    assert job.log_tail.splitlines()[-1] == reason
+    assert batch_groups(job.pk) == []
+    assert f"job {job.pk}: interrupting attempt 1 (cancel)" in worker.log()

@@ -33,8 +33,19 @@ ERRORS_START = {
 
 class DuplicateRunInputSerializer(serializers.Serializer):
     threshold = serializers.FloatField(
-        required=False, allow_null=True, default=None, help_text="Near-duplicate cosine; omit to calibrate."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Cosine of semantic near duplicates; omit to calibrate.",
     )
+    verify_threshold = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Pixel verification score of a copy; omit to calibrate.",
+    )
+    flips = serializers.BooleanField(default=False, help_text="A mirrored image counts as a copy.")
+    recalibrate = serializers.BooleanField(default=False, help_text="Calibrate again instead of reusing the set's.")
     target = serializers.FloatField(default=DEFAULT_TARGET, help_text="Share of perturbed pairs to catch.")
     calibration_images = serializers.IntegerField(default=DEFAULT_CALIBRATION_IMAGES)
     method = serializers.ChoiceField(choices=METHODS, default="auto")
@@ -66,15 +77,21 @@ class DuplicateRunOutputSerializer(serializers.Serializer):
     embedding_set = serializers.IntegerField(source="embedding_set_id")
     version = serializers.IntegerField(source="version_id")
     job = serializers.IntegerField(source="job_id", allow_null=True)
-    threshold = serializers.FloatField()
+    threshold = serializers.FloatField(help_text="Cosine of semantic near duplicates.")
     threshold_source = serializers.CharField(help_text="user or calibrated")
+    verify_threshold = serializers.FloatField(allow_null=True, help_text="Pixel verification score of a copy.")
     params = serializers.JSONField()
-    calibration = serializers.JSONField(help_text="Histograms of perturbed pairs and nearest neighbours.")
+    calibration = serializers.JSONField(
+        help_text="Cosine and pixel-verification calibration (histograms of perturbed pairs and nearest neighbours); "
+        "cached: reused from an earlier run on the set."
+    )
+    warnings = serializers.JSONField(help_text="[{code, message}], e.g. encoder_cannot_separate.")
     search = serializers.JSONField(help_text="Pair search method, time, and recall vs exact on a sample.")
     truth = serializers.JSONField(allow_null=True, help_text="Precision/recall vs the demo truth.")
     exact_group_count = serializers.IntegerField()
     near_group_count = serializers.IntegerField()
     near_duplicate_samples = serializers.IntegerField()
+    semantic_group_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
 
 
@@ -112,7 +129,9 @@ class DuplicateGroupOutputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DuplicateKind.choices)
     size = serializers.IntegerField()
     sample_ids = serializers.ListField(child=serializers.IntegerField())
-    pairs = serializers.JSONField(help_text="[[sample a, sample b, cosine]] of near groups.")
+    pairs = serializers.JSONField(
+        help_text="[[sample a, sample b, cosine, pixel verification score]] of near and semantic groups."
+    )
     file_names = serializers.ListField(child=serializers.CharField(), help_text="Names of an exact group's bytes.")
     max_similarity = serializers.FloatField()
 
@@ -124,7 +143,8 @@ class DuplicateGroupPageOutputSerializer(serializers.Serializer):
 
 
 class DuplicateGroupListApi(APIView):
-    """A run's groups: near groups largest first, then exact groups (keyset pages on the group number)."""
+    """A run's groups: near groups (copies) largest first, then semantic ones, then exact groups (keyset pages on
+    the group number)."""
 
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW

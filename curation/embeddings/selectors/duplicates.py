@@ -40,7 +40,7 @@ class GroupMember:
 class GroupView:
     group: DuplicateGroup
     members: list[GroupMember]
-    pairs: list[tuple[int, int, float]]
+    pairs: list[tuple[int, int, float, float | None]]  # (sample a, sample b, cosine, pixel score)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class GroupPage:
 def duplicate_group_page(
     *, run: DuplicateRun, kind: str | None = None, after_number: int | None = None, size: int = 30
 ) -> GroupPage:
-    """A keyset page of a run's groups (by number: near groups largest first, then exact ones), each with its
+    """A keyset page of a run's groups (by number: near groups largest first, then semantic, then exact), each with its
     members' label, split and file name in the run's version."""
     groups = run.groups.order_by("number")
     if kind:
@@ -72,11 +72,16 @@ def duplicate_group_page(
         GroupView(
             group=group,
             members=[_member(members.get(sample_id), sample_id) for sample_id in group.sample_ids],
-            pairs=[(int(a), int(b), float(score)) for a, b, score in group.pairs],
+            pairs=[(int(pair[0]), int(pair[1]), float(pair[2]), _pixel(pair)) for pair in group.pairs],
         )
         for group in shown
     ]
     return GroupPage(groups=views, next_after=shown[-1].number if len(rows) > size else None)
+
+
+def _pixel(pair: list[Any]) -> float | None:
+    """The pair's pixel verification score (runs before verification stored none)."""
+    return float(pair[3]) if len(pair) > 3 else None
 
 
 def _member(member: VersionSample | None, sample_id: int) -> GroupMember:

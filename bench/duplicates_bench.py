@@ -10,13 +10,21 @@ small perturbation: cosine about 0.99). Then, in this process:
    rows of its --probes nearest cells) plus the connected-component groups; wall time and peak RSS;
 2. agreement: the exact blocked all-pairs search on a random --recall-sample subset, the share of its
    pairs the cell search found (recall; every pair found is exact, so precision is 1), the share of
-   injected duplicate pairs found, and the exact search's time scaled to all N rows (quadratic).
+   injected duplicate pairs found, and the exact search's time scaled to all N rows (quadratic);
+3. verification: --verify-pairs candidate pairs (10k) among --verify-images stored JPEG thumbnails
+   (160 px, written to a temporary folder as the import stores them; about 5% of the pairs are copies):
+   the job's way (each image read and decoded once, by READ_THREADS threads in batches of
+   VERIFY_READ_BATCH, then `pair_scores`) against a bare loop of the same verifier (read both files and
+   `copy_score` per pair); seconds per 10k pairs and the ratio bare loop / batched.
 """
 
 import argparse
+import io
 import resource
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +34,15 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from curation.embeddings.ml.near_duplicates import cell_search_recall, near_duplicate_pairs  # noqa: E402
 from curation.ml.similarity import duplicate_groups  # noqa: E402
+from curation.ml.similarity.verify import (  # noqa: E402
+    copy_score,
+    pair_scores,
+    verification_thumbnail,
+)
+
+READ_THREADS = 4  # as curation.embeddings.services.duplicate_verification (which needs Django to find the keys)
+VERIFY_READ_BATCH = 1000
+THUMBNAIL_SIDE = 160
 
 CENTRES = 2_000
 GENERATE_BATCH = 20_000
@@ -41,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duplicate-rate", type=float, default=0.01)
     parser.add_argument("--recall-sample", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verify-pairs", type=int, default=10_000)
+    parser.add_argument("--verify-images", type=int, default=4_000)
+    parser.add_argument("--skip-search", action="store_true", help="measure the verification only")
     return parser.parse_args()
 
 
@@ -82,8 +102,77 @@ def synthetic_embeddings(n: int, dim: int, duplicate_rate: float, seed: int) -> 
     return embeddings, injected
 
 
+def _stored_thumbnails(folder: Path, count: int, rng: np.random.Generator) -> list[Path]:
+    """``count`` JPEG thumbnails of smooth random scenes; odd-numbered files are re-encoded, shifted copies of the
+    one before (half the pairs (row, row + 1) drawn below are copies)."""
+    from PIL import Image
+
+    paths = []
+    for number in range(count):
+        if number % 2:
+            with Image.open(paths[-1]) as before:
+                image = before.convert("RGB").crop((2, 1, THUMBNAIL_SIDE, THUMBNAIL_SIDE)).resize(before.size)
+        else:
+            coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            image = Image.fromarray(coarse).resize((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BICUBIC)
+        path = folder / f"{number:06d}.jpg"
+        image.save(path, "JPEG", quality=int(rng.integers(70, 95)))
+        paths.append(path)
+    return paths
+
+
+def _read_thumbnail(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(path.read_bytes())) as image:
+        return verification_thumbnail(image)
+
+
+def verification_bench(pairs_wanted: int, images: int, seed: int) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = _stored_thumbnails(Path(folder), images, rng)
+        rows_a = rng.integers(0, images - 1, pairs_wanted)
+        rows_b = np.where(rng.random(pairs_wanted) < 0.1, rows_a + 1, rng.integers(0, images, pairs_wanted))
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+        used = np.unique(np.concatenate([rows_a, rows_b]))
+        thumbs = np.empty((len(used), 64, 64), dtype=np.float32)
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            for start in range(0, len(used), VERIFY_READ_BATCH):
+                batch = [paths[row] for row in used[start : start + VERIFY_READ_BATCH]]
+                thumbs[start : start + len(batch)] = list(pool.map(_read_thumbnail, batch))
+        read_seconds = time.perf_counter() - started
+        scores = pair_scores(thumbs, np.searchsorted(used, rows_a), np.searchsorted(used, rows_b))
+        batched, batched_cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
+
+        loop_pairs = min(pairs_wanted, 2_000)  # the bare loop on a prefix, scaled to the same count
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+        loop_scores = []
+        for a, b in zip(rows_a[:loop_pairs].tolist(), rows_b[:loop_pairs].tolist(), strict=True):
+            with (
+                Image.open(io.BytesIO(paths[a].read_bytes())) as first,
+                Image.open(io.BytesIO(paths[b].read_bytes())) as second,
+            ):
+                loop_scores.append(copy_score(first, second))
+        scale = pairs_wanted / loop_pairs
+        loop, loop_cpu = (time.perf_counter() - started) * scale, (cpu_seconds() - cpu_started) * scale
+    same = np.allclose(scores[:loop_pairs], loop_scores, atol=1e-5)
+    per_10k = 10_000 / pairs_wanted
+    print(f"verification: {pairs_wanted:,} candidate pairs over {len(used):,} stored thumbnails "
+          f"({(scores >= 0.68).mean():.3f} of them at or above 0.68): batched {batched * per_10k:.1f} s wall "
+          f"({batched_cpu * per_10k:.1f} s CPU; reading {read_seconds * per_10k:.1f} s) per 10k pairs; bare loop "
+          f"{loop * per_10k:.1f} s wall ({loop_cpu * per_10k:.1f} s CPU) per 10k pairs (timed on {loop_pairs:,}); "
+          f"bare loop / batched = {loop / batched:.2f} wall, {loop_cpu / batched_cpu:.2f} CPU; "
+          f"same scores: {same}")  # fmt: skip
+
+
 def main() -> None:
     args = parse_args()
+    if args.skip_search:
+        verification_bench(args.verify_pairs, args.verify_images, args.seed)
+        return
     started = time.perf_counter()
     embeddings, injected = synthetic_embeddings(args.n, args.dim, args.duplicate_rate, args.seed)
     size_gb = embeddings.nbytes / 1024**3
@@ -117,6 +206,8 @@ def main() -> None:
     print(f"injected near duplicates found: {injected_found:,} of {len(injected):,} "
           f"({injected_found / max(len(injected), 1):.4f})")  # fmt: skip
     print(f"peak RSS {peak_rss_gb():.2f} GB; cell search CPU / brute-force CPU estimate = {cells_cpu / scaled:.4f}")
+    del embeddings
+    verification_bench(args.verify_pairs, args.verify_images, args.seed)
 
 
 if __name__ == "__main__":

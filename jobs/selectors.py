@@ -48,7 +48,8 @@ def job_user_may_cancel(*, job: Job, user: AbstractBaseUser | AnonymousUser) -> 
 def jobs_as_seen_by(jobs: Iterable[Job], user: AbstractBaseUser | AnonymousUser) -> list[Job]:
     """The jobs as `user` may see them: for a user without `manage`, a job started by an admin or by the
     system (requested_by None: commands, the reaper) comes as an unsaved copy with its params emptied,
-    its log tail blanked and a failure's error and message replaced by DETAILS_HIDDEN. Never save them."""
+    its log tail blanked, only the numbers of its result kept and a failure's error and message replaced
+    by DETAILS_HIDDEN. Never save them."""
     jobs = list(jobs)
     if user_can(user, Capability.MANAGE):
         return jobs
@@ -68,6 +69,9 @@ def _started_by_manager(job: Job, managers: set[int]) -> bool:
 def _details_hidden(job: Job) -> Job:
     shown = copy.copy(job)
     shown.params, shown.log_tail = {}, ""
+    # ids and counts stay (links, totals); text and lists (per-file report lines, storage keys) go
+    result = job.result if isinstance(job.result, dict) else {}
+    shown.result = {key: value for key, value in result.items() if isinstance(value, int | float)}
     if job.error or job.status == JobStatus.FAILED:
         shown.error = DETAILS_HIDDEN
         shown.message = DETAILS_HIDDEN if job.status == JobStatus.FAILED else job.message

@@ -29,6 +29,7 @@ def failed_job(requested_by) -> Job:
         log_tail=TRACEBACK,
         message=f"FileNotFoundError: {SECRET_PATH}",
         error=f"FileNotFoundError: {SECRET_PATH}",
+        result={"dataset": 7, "imported": 2, "report": [{"path": SECRET_PATH}], "report_key": "reports/1.jsonl"},
         attempts=1,
     )
 
@@ -60,6 +61,7 @@ def test_a_viewer_gets_an_admins_or_a_system_job_without_its_details(viewer, adm
     assert hidden_fields(detail) == ({}, "", DETAILS_HIDDEN, DETAILS_HIDDEN)
     assert [hidden_fields(row) for row in listed] == [({}, "", DETAILS_HIDDEN, DETAILS_HIDDEN)]
     assert (detail["status"], detail["kind"], detail["attempts"]) == ("failed", COUNT, 1)
+    assert detail["result"] == {"dataset": 7, "imported": 2}  # numbers (links, counts) stay, text goes
     assert SECRET_PATH not in str(detail) + str(listed)
     # and nothing was changed on the row
     job.refresh_from_db()

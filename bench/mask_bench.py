@@ -88,7 +88,7 @@ def main() -> None:
         def job() -> None:
             MaskSet.objects.all().delete()
             mask_set = mask_set_start(version=version, provider=args.provider, requested_by=None, enqueue=False)
-            assert job_execute(mask_set.job_id).status == "succeeded"
+            assert mask_set.job_id is not None and job_execute(mask_set.job_id).status == "succeeded"
             mask_set.refresh_from_db()
             quality.update(mask_set.quality or {})
 

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 from PIL import Image
@@ -199,3 +200,52 @@ def test_grad_cam_mask_scores_use_estimated_masks_and_the_summary_says_so(eval_v
     assert run.job.result["masks"] == "estimated" and run.job.result["masks_estimated"] is True
     assert "Estimated masks." in page(admin_user, f"/explanations/{run.pk}/")
     assert "Estimated masks." not in page(admin_user, f"/explanations/{before.pk}/")
+
+
+def test_a_job_that_fails_between_batches_leaves_no_rows_or_files_and_can_start_over(
+    eval_version, admin_user, monkeypatch
+):
+    # given 4 members estimated 2 per batch, and a failure in the second batch
+    from curation.masks import services
+
+    version = eval_version({"cat": 2, "dog": 2})
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    calls, store = [], services._store_batch
+
+    def failing_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return store(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_store_batch", failing_second)
+    mask_set = mask_set_start(version=version, provider="estimated", requested_by=admin_user, enqueue=False)
+    # when
+    job = job_execute(mask_set.job_id)
+    # then: the first batch's rows and PNGs are gone and the set says it failed
+    mask_set.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "disk full" in job.error
+    assert mask_set.status == MaskSetStatus.FAILED and not EstimatedMask.objects.exists()
+    assert not default_storage.exists(f"masks/sets/{mask_set.pk}") or default_storage.listdir(
+        f"masks/sets/{mask_set.pk}"
+    ) == ([], [])
+    # and asking again starts the same set over with a new job
+    monkeypatch.setattr(services, "_store_batch", store)
+    again = estimated(version, admin_user)
+    assert again.pk == mask_set.pk and again.with_mask == 4 and EstimatedMask.objects.count() == 4
+
+
+def test_clipseg_offline_fails_the_job_at_once_with_what_to_do(eval_version, admin_user, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    version = eval_version({"cat": 2})
+    mask_set = mask_set_start(
+        version=version, provider="clipseg:CIDAS/clipseg-rd64-refined", requested_by=admin_user, enqueue=False
+    )
+
+    job = job_execute(mask_set.job_id)
+
+    mask_set.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "HF_HUB_OFFLINE is set" in job.error
+    assert "hf download CIDAS/clipseg-rd64-refined" in job.error
+    assert mask_set.status == MaskSetStatus.FAILED and not EstimatedMask.objects.exists()

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # FAISS and torch load when the job runs, not when the duplic
 FIND_DUPLICATES_JOB_KIND = "find_duplicates"
 DEFAULT_CALIBRATION_IMAGES = 100
 METHODS = ("auto", "exact", "cells")
-CANDIDATE_NEIGHBOURS = 8
+CANDIDATE_NEIGHBOURS = 5
 SEPARATION_WARNING = 0.05  # share of nearest neighbours at or above the cosine threshold
 
 

@@ -29,17 +29,16 @@ from curation.embeddings.selectors.maps import COLOR_OPTIONS, Viewport, embeddin
 from curation.embeddings.services.duplicates import duplicate_params_validate, duplicate_run_submit
 from curation.embeddings.services.embedding_jobs import embed_params_validate, embedding_set_submit
 from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
-from curation.ml.encoder_registry import DEFAULT_ENCODER, registered_encoder_families
 from curation.models import Dataset, DatasetVersion, VersionSample
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import version_by_number
+from frontend.model_choices import default_choice, encoder_choices
 
 SIMILAR_COUNT = 12
 SEARCH_COUNT = 24
 GROUPS_PER_PAGE = 20
 SELECTION_MAX = 5_000
 SELECTION_SHOWN = 500
-ENCODER_CHOICES = (DEFAULT_ENCODER, "efficientnet-lite0")
 
 
 def _version_or_404(dataset_id: int, number: int) -> tuple[Dataset, DatasetVersion]:
@@ -81,14 +80,15 @@ def version_embeddings(request: HttpRequest, dataset_id: int, number: int) -> Ht
         except ApplicationError as exc:
             error = exc.message
     sets = list(embedding_set_list(version_id=version.pk))
+    encoders = encoder_choices(request.user)
     context = {
         "dataset": dataset,
         "version": version,
         "sets": sets,
         "runs": duplicate_run_list(version_id=version.pk)[:50],
         "maps": EmbeddingMap.objects.filter(embedding_set__version=version).order_by("-id")[:50],
-        "encoder_choices": ENCODER_CHOICES,
-        "encoder_families": registered_encoder_families(),
+        "encoder_choices": encoders,
+        "encoder_default": request.POST.get("encoder") or default_choice(encoders),
         "error": error,
         "nav_section": "embeddings",
     }

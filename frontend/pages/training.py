@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from core.storage import blob_open
+from frontend.model_choices import CPU_TRAINING_DEFAULTS, architecture_choices, gpu_worker_seen
+from frontend.pages.run_lists import start_form_initial
 from robustness.forms import TrainingStartForm
 from robustness.models import TrainingRun
 from robustness.selectors import training_curves_figures, training_run_get, training_run_list, training_run_summary
@@ -26,10 +28,15 @@ CHECKPOINTS = ("best", "last")
 @capability_required(Capability.VIEW)
 def training_run_list_page(request: HttpRequest) -> HttpResponse:
     """Runs newest first in keyset pages (`?before=<id>`); admins also get the start form."""
-    return _list_page(request, TrainingStartForm() if user_can(request.user, Capability.RUN_GPU_JOBS) else None)
+    if not user_can(request.user, Capability.RUN_GPU_JOBS):
+        return _list_page(request, None)
+    initial: dict[str, Any] = {} if gpu_worker_seen() else dict(CPU_TRAINING_DEFAULTS)
+    return _list_page(request, TrainingStartForm(initial={**initial, **start_form_initial(request, ("version",))}))
 
 
 def _list_page(request: HttpRequest, form: TrainingStartForm | None, status: int = 200) -> HttpResponse:
+    if form is not None:
+        form.fields["arch"].choices = architecture_choices()  # type: ignore[attr-defined]
     runs = training_run_list()
     before = request.GET.get("before", "")
     if before.isdigit():
@@ -39,6 +46,7 @@ def _list_page(request: HttpRequest, form: TrainingStartForm | None, status: int
         "runs": [(run, training_run_summary(run)) for run in page[:RUN_PAGE_SIZE]],
         "next_before": page[RUN_PAGE_SIZE - 1].pk if len(page) > RUN_PAGE_SIZE else None,
         "form": form,
+        "cpu_defaults": form is not None and not gpu_worker_seen(),
         "nav_section": "training",
     }
     return render(request, "frontend/training/run_list.html", context, status=status)

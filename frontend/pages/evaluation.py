@@ -6,6 +6,7 @@ finished the next poll answers with HX-Refresh, so the page reloads once with it
 figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
 """
 
+from fractions import Fraction
 from typing import Any, cast
 
 from django import forms
@@ -33,6 +34,7 @@ from robustness.evaluation.selectors import (
 )
 from robustness.evaluation.selectors.runs import run_label
 from robustness.evaluation.services import evaluation_run_create
+from robustness.ml.corruptions import COMMON_CORRUPTIONS, SEVERITIES
 from robustness.models import TrainedModel
 
 RUNS_PAGE_SIZE = 50
@@ -65,6 +67,51 @@ class EvaluationStartForm(forms.Form):
     )
     split = forms.ChoiceField(choices=SPLIT_CHOICES, initial="auto")
     max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
+    # The limits the command line has (--corruptions, --severities, --eps), shown with their suite only.
+    corruptions = forms.MultipleChoiceField(
+        choices=[(name, name.replace("_", " ")) for name in COMMON_CORRUPTIONS],
+        initial=list(COMMON_CORRUPTIONS),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Fewer corruptions finish sooner; mCE over a subset is not comparable with the full benchmark.",
+    )
+    severities = forms.TypedMultipleChoiceField(
+        choices=[(level, str(level)) for level in SEVERITIES],
+        coerce=int,
+        initial=list(SEVERITIES),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    eps = forms.CharField(
+        required=False,
+        label="Attack ε values",
+        help_text="Comma list, fractions allowed: 0, 2/255, 8/255. Empty: chosen by input size.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        suite_ids = {suite: f"id_suites_{index}" for index, suite in enumerate(SUITE_LABELS)}
+        for name, suite in (
+            ("corruptions", Suite.CORRUPTIONS),
+            ("severities", Suite.CORRUPTIONS),
+            ("eps", Suite.ADVERSARIAL),
+        ):
+            self.fields[name].show_for = suite_ids[suite]  # type: ignore[attr-defined]
+
+    def clean_eps(self) -> list[float] | None:
+        text = self.cleaned_data["eps"].strip()
+        if not text:
+            return None
+        try:
+            return [float(Fraction(part.strip())) for part in text.split(",") if part.strip()]
+        except (ValueError, ZeroDivisionError):
+            raise forms.ValidationError("Write ε values as numbers or fractions, e.g. 0, 2/255, 8/255.")
+
+    def limits(self) -> dict[str, Any]:
+        """The suite limits the user narrowed (an empty choice keeps the default: every one)."""
+        data = self.cleaned_data
+        limits = {name: data[name] for name in ("corruptions", "severities") if data[name]}
+        return limits | ({"eps": data["eps"]} if data["eps"] else {})
 
 
 @capability_required(Capability.VIEW)
@@ -90,7 +137,7 @@ def evaluation_start(request: HttpRequest) -> HttpResponse:
     form.fields["baseline"].label_from_instance = run_label  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        params = {"split": data["split"], "max_samples": data["max_samples"]}
+        params = {"split": data["split"], "max_samples": data["max_samples"], **form.limits()}
         try:
             run = evaluation_run_create(
                 trained_model=data["trained_model"],

@@ -20,10 +20,14 @@ from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
+from curation.embeddings.models import EmbeddingSetStatus
+from curation.embeddings.selectors import embedding_set_list
 from curation.models import Dataset, DatasetVersion
+from curation.pruning.selectors.clusters import cluster_runs_of_version
 from curation.review.models import Aggregation, ItemState, ProposalSource, QueueKind, ReviewQueue, TaxonomyChange
 from curation.review.selectors import (
     item_view,
+    proposal_run_get,
     proposal_runs_of_version,
     queue_agreement,
     queue_is_assigned,
@@ -41,6 +45,7 @@ from curation.review.services.queues import review_disagreement_queue_create, re
 from curation.review.services.queues import review_queue_create as queue_create
 from curation.review.services.taxonomy import taxonomy_class_add, taxonomy_class_rename, taxonomy_classes_merge
 from curation.review.services.votes import review_item_next
+from robustness.selectors import trained_model_list
 
 ITEMS_SHOWN = 50
 VERSION_CHOICES = 100
@@ -132,6 +137,7 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
         "version": version,
         "versions": DatasetVersion.objects.select_related("dataset").order_by("-id")[:VERSION_CHOICES],
         "proposal_runs": proposal_runs_of_version(version) if version else [],
+        **_proposal_choices(request, version),
         "sources": ProposalSource.choices,
         "startable_sources": STARTABLE_SOURCES,
         "kinds": [(QueueKind.RELABEL, "Relabel review"), (QueueKind.LABELING, "Labeling")],
@@ -142,6 +148,21 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
         "nav_section": "review",
     }
     return render(request, "frontend/review/queue_create.html", context, status=400 if error else 200)
+
+
+def _proposal_choices(request: HttpRequest, version: DatasetVersion | None) -> dict[str, Any]:
+    """The rows the proposal and filter forms offer as lists (not id boxes), and the source of the proposal
+    run a job page linked to (`?proposal_run=`), ticked in the filter."""
+    if version is None:
+        return {"embedding_sets": [], "cluster_runs": [], "trained_models": [], "chosen_source": ""}
+    linked = request.GET.get("proposal_run", "")
+    chosen = proposal_run_get(int(linked)) if linked.isdigit() else None
+    return {
+        "embedding_sets": embedding_set_list(version_id=version.pk, status=EmbeddingSetStatus.READY)[:50],
+        "cluster_runs": cluster_runs_of_version(version)[:50],
+        "trained_models": trained_model_list()[:100],
+        "chosen_source": chosen.source if chosen is not None and chosen.version_id == version.pk else "",
+    }
 
 
 @require_POST

@@ -31,6 +31,8 @@ from curation.synthetic.services.plans import DEFAULT_CONTEXTS, PlanParams, plan
 from curation.synthetic.services.report_plans import avoid_from_spurious_report
 from curation.synthetic.services.review import synthetic_images_review_bulk
 from curation.synthetic.services.submit import synthetic_batch_start
+from frontend.model_choices import clip_encoder_choices, generator_choices
+from robustness.selectors import trained_model_list
 
 IMAGES_SHOWN = 300
 VERSION_CHOICES = 100
@@ -92,7 +94,9 @@ def _params_from_form(data: Any, report_id: int | None) -> PlanParams:
 @capability_required(Capability.CURATE)
 def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
     """The plan form (every default shown); POST plans the batch and starts its job."""
-    form: dict[str, Any] = {"contexts": "\n".join(DEFAULT_CONTEXTS), **PlanParams(version_id=0, mode="").__dict__}
+    # The defaults as the fields show them: contexts one per line (not the list's repr), no avoid lines.
+    form: dict[str, Any] = {**PlanParams(version_id=0, mode="").__dict__, "contexts": "\n".join(DEFAULT_CONTEXTS)}
+    form["avoid"] = ""
     form["version"] = request.GET.get("version", "")
     form["report"] = request.GET.get("report", "")
     error = ""
@@ -113,6 +117,12 @@ def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
     versions = DatasetVersion.objects.select_related("dataset").order_by("-id")[:VERSION_CHOICES]
     context = {"form": form, "error": error, "versions": versions, "modes": GenerationMode.choices}
     context["reports"] = _finished_reports()
+    context |= {
+        "generators": generator_choices(request.user),
+        "clip_encoders": clip_encoder_choices(request.user),
+        "trained_models": trained_model_list()[:VERSION_CHOICES],
+        "diffusion_modes": " ".join(m for m in GenerationMode.values if m != GenerationMode.COMPOSITE),
+    }
     return render(request, "frontend/synthetic/batch_new.html", {**context, "nav_section": "synthetic"})
 
 

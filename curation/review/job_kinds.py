@@ -25,4 +25,6 @@ def label_proposals_job(ctx: JobContext) -> dict[str, Any]:
         "source": run.source,
         "proposals": run.proposal_count,
         "flagged_samples": run.flagged_count,
+        "label_issues": run.summary.get("label_issues"),
+        "shift_flags": run.summary.get("shift_flags"),
     }

@@ -29,6 +29,8 @@ from curation.review.services.proposal_inputs import (
 from curation.review.services.proposal_params import ProposalParams
 
 Progress = Callable[[int, int, str], None]
+REFERENCE_SPLIT = "train"
+LISTED_SAMPLES = 1000  # sample ids listed per kind of flag in the summary (every flag is on its proposals)
 
 
 def confident_learning(
@@ -59,12 +61,10 @@ def confident_learning(
     probe_vectors = vectors[labelled][in_probe]
     names = [classes[c] for c in learnable]
     if multi:
-        proposals, folds, flagged = _multilabel_issues(probe_rows, probe_vectors, names, members, config, params)
+        proposals, flags = _multilabel_issues(probe_rows, probe_vectors, names, members, config, params)
     else:
         labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
-        proposals, folds, flagged = _single_label_issues(
-            probe_rows, probe_vectors, labels, names, members, config, params
-        )
+        proposals, flags = _single_label_issues(probe_rows, probe_vectors, labels, names, members, config, params)
     report(2, 3, "suggestions for unlabeled members")
     unlabeled = rows[~labelled]
     if unlabeled.size:
@@ -76,12 +76,11 @@ def confident_learning(
     summary = {
         "variant": "multi_label" if multi else "single_label",
         "classes": names,
-        "folds": folds,
         "in_probe": int(probe_rows.size),
         "left_out_rare_classes": int(labelled.sum() - probe_rows.size),
         "unlabeled": int(unlabeled.size),
         "not_embedded": int(members.sample_ids.size - rows.size),
-        "label_issues": flagged,
+        **flags,
     }
     return proposals, summary
 
@@ -94,19 +93,22 @@ def _single_label_issues(
     members: Members,
     config: ml.ProbeConfig,
     params: ProposalParams,
-) -> tuple[list[Proposal], int, int]:
-    probabilities, folds = ml.out_of_fold_probabilities(vectors, labels, len(names), config)
-    issues = ml.label_issues_single(labels, probabilities)
+) -> tuple[list[Proposal], dict[str, Any]]:
+    splits = np.asarray([members.splits[r] for r in rows.tolist()])
+    outcome = ml.split_label_issues(vectors, labels, splits, len(names), config, reference_split=REFERENCE_SPLIT)
+    probabilities = outcome.probabilities
     proposals = []
     for i, row in enumerate(rows.tolist()):
         have = set(members.label_sets[row])
-        flagged = bool(issues.is_issue[i])
+        flagged = bool(outcome.is_issue[i])
         cut = params.min_probability if flagged else params.secondary_probability
         chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist()) | (
             {int(np.argmax(probabilities[i]))} if flagged else set()
         )
         evidence = {
             "flagged": flagged,
+            "shift": bool(outcome.is_shift[i]),
+            "split": members.splits[row],
             "given": names[labels[i]],
             "given_probability": round(float(probabilities[i, labels[i]]), 4),
         }
@@ -115,10 +117,31 @@ def _single_label_issues(
                 proposals.append(
                     Proposal(
                         int(members.sample_ids[row]), names[c], float(probabilities[i, c]),
-                        float(issues.issue_score[i]), ProposalSource.CONFIDENT_LEARNING, evidence,
+                        float(outcome.issue_score[i]), ProposalSource.CONFIDENT_LEARNING, evidence,
                     )
                 )  # fmt: skip
-    return proposals, folds, int(issues.is_issue.sum())
+    return proposals, _flags_summary(outcome, splits, members.sample_ids[rows])
+
+
+def _flags_summary(outcome: ml.SplitLabelIssues, splits: np.ndarray, sample_ids: np.ndarray) -> dict[str, Any]:
+    by_split = {
+        split: {
+            "members": int((splits == split).sum()),
+            "label_issues": int(outcome.is_issue[splits == split].sum()),
+            "shift_flags": int(outcome.is_shift[splits == split].sum()),
+        }
+        for split in sorted(set(splits.tolist()))
+    }
+    return {
+        "method": outcome.method,
+        "reference_split": REFERENCE_SPLIT if outcome.method == "per_split" else None,
+        "folds": outcome.folds,
+        "label_issues": int(outcome.is_issue.sum()),
+        "shift_flags": int(outcome.is_shift.sum()),
+        "by_split": by_split,
+        "label_issue_samples": sample_ids[outcome.is_issue][:LISTED_SAMPLES].tolist(),
+        "shift_samples": sample_ids[outcome.is_shift][:LISTED_SAMPLES].tolist(),
+    }
 
 
 def _multilabel_issues(
@@ -128,7 +151,7 @@ def _multilabel_issues(
     members: Members,
     config: ml.ProbeConfig,
     params: ProposalParams,
-) -> tuple[list[Proposal], int, int]:
+) -> tuple[list[Proposal], dict[str, Any]]:
     index = {name: i for i, name in enumerate(names)}
     label_lists = [sorted({index[n] for n in members.label_sets[row] if n in index}) for row in rows.tolist()]
     matrix = np.zeros((rows.size, len(names)), dtype=int)
@@ -147,4 +170,5 @@ def _multilabel_issues(
                     ProposalSource.CONFIDENT_LEARNING, {"flagged": flagged, "given": members.label_sets[row]},
                 )
             )  # fmt: skip
-    return proposals, folds, int(issues.is_issue.sum())
+    summary = {"method": "pooled", "reference_split": None, "folds": folds, "label_issues": int(issues.is_issue.sum())}
+    return proposals, {**summary, "shift_flags": 0}

@@ -18,21 +18,26 @@ from curation.review.services.proposal_params import ProposalParams
 
 @dataclass
 class Members:
-    """The version's members in sample-id order: primary labels and label sets."""
+    """The version's members (of the given splits; all when none) in sample-id order: labels and splits."""
 
     sample_ids: np.ndarray
     primary: list[str]
     label_sets: list[list[str]]
+    splits: list[str]
 
     @classmethod
-    def of(cls, version: DatasetVersion) -> Members:
+    def of(cls, version: DatasetVersion, splits: tuple[str, ...] = ()) -> Members:
         rows = VersionSample.objects.filter(version=version).order_by("sample_id")
-        sample_ids, primary, label_sets = [], [], []
-        for sample_id, label, labels in rows.values_list("sample_id", "label", "labels").iterator(chunk_size=5000):
+        if splits:
+            rows = rows.filter(split__in=splits)
+        sample_ids, primary, label_sets, split_of = [], [], [], []
+        values = rows.values_list("sample_id", "label", "labels", "split")
+        for sample_id, label, labels, split in values.iterator(chunk_size=5000):
             sample_ids.append(sample_id)
             primary.append(label)
             label_sets.append([entry["label"] for entry in labels] or ([label] if label else []))
-        return cls(np.asarray(sample_ids, dtype=np.int64), primary, label_sets)
+            split_of.append(split)
+        return cls(np.asarray(sample_ids, dtype=np.int64), primary, label_sets, split_of)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from core.api_errors import ApplicationError
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_latest_ready
-from curation.models import DatasetVersion
+from curation.models import DatasetVersion, Split
 from curation.review.models import ProposalSource
 
 
@@ -38,14 +38,18 @@ class ProposalParams:
     min_share: float = 0.5
     seed: int = 0
     batch_size: int = 32
+    splits: tuple[str, ...] = ()  # the members of these splits only; () = every split
 
     def as_job_params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "splits": list(self.splits)}
 
     @classmethod
     def from_job(cls, params: dict[str, Any]) -> ProposalParams:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in params.items() if key in names})
+        values = {key: value for key, value in params.items() if key in names}
+        if values.get("splits") is not None:
+            values["splits"] = tuple(values["splits"])
+        return cls(**values)
 
     def id_of(self, name: str) -> int:
         """The id field ``name`` (checked by proposal_params_validate, so set for the sources that use it)."""
@@ -56,17 +60,18 @@ class ProposalParams:
 
     def source_params(self) -> dict[str, Any]:
         """The parameters this source uses, with their values (what the run stores and the UI shows)."""
-        return {name: getattr(self, name) for name in SOURCE_FIELDS[self.source]}
+        values = {name: getattr(self, name) for name in SOURCE_FIELDS[self.source]}
+        return {**values, "splits": list(self.splits)}
 
 
 SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     ProposalSource.CONFIDENT_LEARNING: (
         "embedding_set_id", "folds", "C", "multi_label", "min_probability", "secondary_probability", "top_k",
-        "threshold", "seed",
+        "threshold", "seed", "splits",
     ),
-    ProposalSource.MODEL_TOPK: ("trained_model_id", "top_k", "threshold", "batch_size"),
-    ProposalSource.CLIP_ZERO_SHOT: ("embedding_set_id", "prompt", "top_k", "threshold"),
-    ProposalSource.MIXED_CLUSTER: ("cluster_run_id", "min_share"),
+    ProposalSource.MODEL_TOPK: ("trained_model_id", "top_k", "threshold", "batch_size", "splits"),
+    ProposalSource.CLIP_ZERO_SHOT: ("embedding_set_id", "prompt", "top_k", "threshold", "splits"),
+    ProposalSource.MIXED_CLUSTER: ("cluster_run_id", "min_share", "splits"),
 }  # fmt: skip
 STARTABLE_SOURCES = tuple(SOURCE_FIELDS)
 
@@ -113,6 +118,10 @@ def _ranges_check(params: ProposalParams) -> None:
         (0 < params.min_share <= 1, "min_share must lie in (0, 1]"),
         ("{}" in params.prompt, "prompt must contain {} where the class name goes"),
         (1 <= params.batch_size <= 1024, "batch_size must be between 1 and 1024"),
+        (
+            all(split in Split.values for split in params.splits),
+            f"splits must be among {', '.join(Split.values)}",
+        ),
     ]
     for ok, message in checks:
         if not ok:

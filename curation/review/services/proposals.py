@@ -47,7 +47,7 @@ def proposal_run_create(
     """
     report = progress or (lambda done, total, message: None)
     version = DatasetVersion.objects.select_related("dataset").get(pk=params.version_id)
-    members = Members.of(version)
+    members = Members.of(version, params.splits)
     started = time.perf_counter()
     proposals, summary = SOURCE_RUNNERS[params.source](params, version, members, report)
     summary = {**summary, "seconds": round(time.perf_counter() - started, 3), "members": int(members.sample_ids.size)}

@@ -14,6 +14,7 @@ from curation.review.ml.proposals import (
     mixed_cluster_proposals,
     out_of_fold_multilabel_probabilities,
     out_of_fold_probabilities,
+    split_label_issues,
     top_k_above,
     zero_shot_probabilities,
 )
@@ -253,3 +254,46 @@ def test_top_k_above_keeps_the_top_k_over_the_threshold():
     probabilities = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
 
     assert top_k_above(probabilities, k=2, threshold=0.25) == [[(0, 0.5), (1, 0.3)], [(2, 0.8)]]
+
+
+def _shifted_splits(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features, given labels, splits, wrong rows, foreign background): 3 classes whose 'background' dimensions
+    go with the class in train (150) and are drawn at random in test (90); 3 wrong labels in each split."""
+    rng = np.random.default_rng(seed)
+    n_train, n_test, k = 150, 90, 3
+    truth = np.concatenate([np.repeat(np.arange(k), n_train // k), np.repeat(np.arange(k), n_test // k)])
+    splits = np.array(["train"] * n_train + ["test"] * n_test)
+    background = truth.copy()
+    test_rows = np.arange(n_train, n_train + n_test)
+    background[test_rows] = (truth[test_rows] + rng.integers(0, k, n_test)) % k
+    objects, scenes = rng.standard_normal((k, 8)) * 1.5, np.eye(k) * 6.0
+    noise = rng.standard_normal((truth.size, 8)), rng.standard_normal((truth.size, k)) * 0.5
+    features = np.hstack([objects[truth] + noise[0], scenes[background] + noise[1]])
+    wrong = np.array([5, 60, 110, n_train + 4, n_train + 35, n_train + 70])
+    given = truth.copy()
+    given[wrong] = (truth[wrong] + 1) % k
+    return features, given, splits, wrong, background != truth
+
+
+def test_held_out_flags_that_a_shift_explains_are_reported_apart_from_label_issues():
+    features, given, splits, wrong, foreign = _shifted_splits()
+
+    found = split_label_issues(features, given, splits, 3)
+
+    assert found.method == "per_split"
+    issues, shifts = set(np.flatnonzero(found.is_issue).tolist()), np.flatnonzero(found.is_shift)
+    assert {5, 60, 110} <= issues <= set(wrong.tolist())
+    assert shifts.size >= 10
+    assert foreign[shifts].all() and not np.isin(shifts, wrong).any()
+    assert not (found.is_issue & found.is_shift).any()
+
+
+def test_one_split_only_is_scored_by_one_out_of_fold_probe_without_shift_flags():
+    features, given, _, _, _ = _shifted_splits()
+    train = np.arange(150)
+
+    found = split_label_issues(features[train], given[train], np.array(["train"] * 150), 3)
+
+    assert found.method == "pooled"
+    assert set(np.flatnonzero(found.is_issue).tolist()) == {5, 60, 110}
+    assert not found.is_shift.any()

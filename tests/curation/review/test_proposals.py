@@ -38,17 +38,42 @@ def test_confident_learning_proposes_the_true_class_of_every_wrong_label(noisy_v
     for row in noisy_version.flipped:
         assert found[int(noisy_version.sample_ids[row])][0] == CLASSES[noisy_version.truth[row]]
     flagged = {int(noisy_version.sample_ids[r]) for r in noisy_version.flipped}
-    assert len(set(found) - flagged) <= 2
+    assert len(set(run.summary["label_issue_samples"]) - flagged) <= 2
     assert run.summary["variant"] == "single_label"
-    assert run.summary["label_issues"] >= 5
+    assert run.summary["label_issues"] == len(run.summary["label_issue_samples"]) >= 5
+    assert (run.summary["method"], run.summary["shift_flags"]) == ("pooled", 0)
     assert run.params == {
         "embedding_set_id": EmbeddingSet.objects.get(version=noisy_version.version).pk, "folds": 5, "C": 1.0,
         "multi_label": "auto", "min_probability": 0.2, "secondary_probability": 0.3, "top_k": 3, "threshold": 0.3,
-        "seed": 0,
+        "seed": 0, "splits": [],
     }  # fmt: skip
     proposal = run.proposals.get(sample_id=noisy_version.sample_ids[noisy_version.flipped[0]])
     assert proposal.issue_score == pytest.approx(1 - proposal.params["given_probability"], abs=1e-4)
     assert proposal.params["flagged"] is True
+
+
+def test_held_out_splits_are_scored_apart_and_a_split_filter_scores_only_its_members(noisy_version):
+    test_ids = noisy_version.sample_ids[::3]
+    VersionSample.objects.filter(version=noisy_version.version, sample_id__in=test_ids).update(split="test")
+    version_id = noisy_version.version.pk
+
+    every = proposal_run_create(params=proposal_params_validate(version_id=version_id, source="confident_learning"))
+    train_only = proposal_run_create(
+        params=proposal_params_validate(version_id=version_id, source="confident_learning", splits=["train"])
+    )
+
+    assert (every.summary["method"], every.summary["reference_split"]) == ("per_split", "train")
+    by_split = every.summary["by_split"]
+    assert (by_split["train"]["members"], by_split["test"]["members"]) == (60, 30)
+    assert every.summary["label_issues"] == sum(s["label_issues"] for s in by_split.values())
+    assert every.summary["shift_flags"] == by_split["test"]["shift_flags"] == len(every.summary["shift_samples"])
+    assert not set(every.summary["shift_samples"]) & set(every.summary["label_issue_samples"])
+    assert (train_only.summary["members"], train_only.summary["method"]) == (60, "pooled")
+    assert list(train_only.summary["by_split"]) == ["train"]
+    assert not set(train_only.proposals.values_list("sample_id", flat=True)) & set(test_ids.tolist())
+    assert train_only.params["splits"] == ["train"]
+    with pytest.raises(ApplicationError, match="splits must be among"):
+        proposal_params_validate(version_id=version_id, source="confident_learning", splits=["holdout"])
 
 
 def test_confident_learning_suggests_labels_for_unlabeled_members(noisy_version):

@@ -7,6 +7,7 @@ from frontend.pages.job_results import OUTCOME_BUILDERS, job_outcome
 from jobs.runtime import JOB_KINDS
 from tests.factories import DatasetVersionFactory
 from tests.frontend.loop_rows import finished_job, trained_model_row
+from tests.jobs.job_kinds_for_tests import COUNT
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +18,20 @@ def links_of(job) -> dict[str, str]:
     return {link.label: link.url for link in job_outcome(job).links}
 
 
-def test_every_production_job_kind_has_a_result_summary():
-    production = {name for name, kind in JOB_KINDS.items() if not kind.function.__module__.startswith("tests.")}
+def test_every_result_summary_is_for_a_registered_job_kind():
+    assert set(OUTCOME_BUILDERS) - set(JOB_KINDS) == set()
 
-    assert production - set(OUTCOME_BUILDERS) == set()
+
+def test_a_kind_without_a_summary_keeps_the_links_to_the_dataset_and_version(curator):
+    version = DatasetVersionFactory(number=2)
+    job = finished_job(COUNT, {"dataset": version.dataset_id, "version_id": version.pk, "groups": 3}, curator)
+
+    outcome = job_outcome(job)
+
+    assert (outcome.summary, links_of(job)) == (
+        "",
+        {f"{version.dataset.name} v2": f"/datasets/{version.dataset_id}/?version=2"},
+    )
 
 
 def test_an_import_job_names_the_version_it_made_and_offers_to_embed_it(curator):

@@ -91,5 +91,6 @@ def test_without_an_admin_user_the_command_says_how_to_make_one(db):
     with pytest.raises(SystemExit):
         call_command(CountCommand(), stdout=io.StringIO(), stderr=stderr)
 
-    assert stderr.getvalue() == "error: no admin user: run `.venv/bin/python manage.py ensure_admin` or pass --user NAME\n"
+    expected = "error: no admin user: run `.venv/bin/python manage.py ensure_admin` or pass --user NAME\n"
+    assert stderr.getvalue() == expected
     assert Job.objects.count() == 0

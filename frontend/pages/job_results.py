@@ -10,9 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import TextChoices
 from django.urls import reverse
 
 from curation.models import DatasetVersion
+from curation.pruning.models import PruneMethod
+from curation.review.models import ProposalSource
 from jobs.models import Job
 
 
@@ -79,6 +82,11 @@ def _percent(value: Any) -> str:
 
 def _plural(count: Any, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}" if isinstance(count, int) else f"? {noun}s"
+
+
+def _choice_label(choices: type[TextChoices], value: Any) -> str:
+    """A stored choice as people read it ("semdedup" -> "SemDeDup"); unknown values as they are."""
+    return str(choices(value).label) if value in choices.values else str(value)
 
 
 def _dataset_links(result: dict[str, Any], job: Job) -> JobOutcome:
@@ -164,8 +172,9 @@ def _clustered(result: dict[str, Any], job: Job) -> JobOutcome:
 @outcome_for("prune")
 def _pruned(result: dict[str, Any], job: Job) -> JobOutcome:
     summary = (
-        f"{result['method']} proposes keeping {result['n_kept']:,} of {result['n_candidates']:,} candidates"
-        f" and removing {result['n_removed']:,}; nothing changes until the run is applied."
+        f"{_choice_label(PruneMethod, result['method'])} proposes keeping {result['n_kept']:,}"
+        f" of {result['n_candidates']:,} candidates and removing {result['n_removed']:,};"
+        " nothing changes until the run is applied."
     )
     run_url = _url("prune_run_detail", result["prune_run"])
     links = [ResultLink("Review and apply the pruning", run_url, next_step=True)]
@@ -176,8 +185,12 @@ def _pruned(result: dict[str, Any], job: Job) -> JobOutcome:
 def _proposed(result: dict[str, Any], job: Job) -> JobOutcome:
     summary = (
         f"{_plural(result['proposals'], 'label proposal')} for {_plural(result['flagged_samples'], 'sample')}"
-        f" from {result['source']}."
+        f" from {_choice_label(ProposalSource, result['source'])}"
     )
+    for key, noun in (("label_issues", "label issue"), ("shift_flags", "split-shift flag")):
+        if isinstance(result.get(key), int):
+            summary += f"; {_plural(result[key], noun)}"
+    summary += "."
     review = _url("review_queue_create", version=result["version"], proposal_run=result["proposal_run"])
     links = [ResultLink("Review these proposals", review, next_step=True)]
     return JobOutcome(summary, links + _version_links(_version(result["version"])))

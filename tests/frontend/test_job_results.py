@@ -91,13 +91,15 @@ def test_the_start_forms_open_with_the_model_and_version_of_the_link(admin_user)
             "prune",
             {"prune_run": 7, "version": None, "method": "semdedup", "n_candidates": 100, "n_kept": 80,
              "n_removed": 20, "warnings": []},
-            "semdedup proposes keeping 80 of 100 candidates and removing 20; nothing changes until the run is applied.",
+            "SemDeDup proposes keeping 80 of 100 candidates and removing 20; nothing changes until the run is applied.",
             {"Review and apply the pruning": "/prune-runs/7/"},
         ),
         (
             "label_proposals",
-            {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 12, "flagged_samples": 10},
-            "12 label proposals for 10 samples from confident_learning.",
+            {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 12, "flagged_samples": 10,
+             "label_issues": 7, "shift_flags": 1},
+            "12 label proposals for 10 samples from Confident learning (linear probe); 7 label issues;"
+            " 1 split-shift flag.",
             {"Review these proposals": "/review/new/?version=9&proposal_run=4"},
         ),
         (

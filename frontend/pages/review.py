@@ -22,7 +22,7 @@ from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from curation.embeddings.models import EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_list
-from curation.models import Dataset, DatasetVersion
+from curation.models import Dataset, DatasetVersion, Split
 from curation.pruning.selectors.clusters import cluster_runs_of_version
 from curation.review.models import Aggregation, ItemState, ProposalSource, QueueKind, ReviewQueue, TaxonomyChange
 from curation.review.selectors import (
@@ -140,6 +140,7 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
         **_proposal_choices(request, version),
         "sources": ProposalSource.choices,
         "startable_sources": STARTABLE_SOURCES,
+        "splits": Split.values,
         "kinds": [(QueueKind.RELABEL, "Relabel review"), (QueueKind.LABELING, "Labeling")],
         "aggregations": Aggregation.choices,
         "reviewer_choices": _reviewer_choices(),
@@ -183,6 +184,7 @@ def review_proposal_start(request: HttpRequest) -> HttpResponse:
             )
             for key, value in raw.items()
         }
+        raw["splits"] = request.POST.getlist("splits")
         job = proposal_run_submit(params=proposal_params_validate(**raw), requested_by=cast(User, request.user))
     except (ApplicationError, ValueError) as exc:
         messages.error(request, getattr(exc, "message", f"Invalid parameters: {exc}"))

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from curation.apis.serializers import sample_media_path
+from curation.models import Split
 from curation.pruning.apis.serializers import JobAcceptedOutputSerializer  # noqa: F401  (one schema component)
 from curation.review.models import Aggregation, QueueKind, TaxonomyAction, VoteValue
 from curation.review.services.proposal_params import STARTABLE_SOURCES
@@ -28,6 +29,11 @@ class ProposalRunInputSerializer(serializers.Serializer):
     prompt = serializers.CharField(required=False)
     min_share = serializers.FloatField(required=False)
     seed = serializers.IntegerField(required=False)
+    splits = serializers.ListField(
+        child=serializers.ChoiceField(choices=Split.values),
+        required=False,
+        help_text="Only the members of these splits (default: every split).",
+    )
 
     def as_params(self) -> dict[str, Any]:
         renamed = {"version": "version_id", "embedding_set": "embedding_set_id", "cluster_run": "cluster_run_id"}
@@ -40,7 +46,11 @@ class ProposalRunOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField(source="version_id")
     source = serializers.CharField()  # type: ignore[assignment]
     params = serializers.JSONField()
-    summary = serializers.JSONField(help_text="Counts, timings; `truth`: precision and recall on the demo.")
+    summary = serializers.JSONField(
+        help_text="Counts, timings; confident learning: `label_issues` (flagged as mislabelled) apart from "
+        "`shift_flags` (held-out flags a shift against train explains), `by_split`; `truth`: precision and recall "
+        "on the demo."
+    )
     proposal_count = serializers.IntegerField()
     flagged_count = serializers.IntegerField()
     job = serializers.IntegerField(source="job_id", allow_null=True)

@@ -170,5 +170,6 @@ def _multilabel_issues(
                     ProposalSource.CONFIDENT_LEARNING, {"flagged": flagged, "given": members.label_sets[row]},
                 )
             )  # fmt: skip
+    flagged_ids = members.sample_ids[rows][issues.is_issue][:LISTED_SAMPLES].tolist()
     summary = {"method": "pooled", "reference_split": None, "folds": folds, "label_issues": int(issues.is_issue.sum())}
-    return proposals, {**summary, "shift_flags": 0}
+    return proposals, {**summary, "shift_flags": 0, "label_issue_samples": flagged_ids, "shift_samples": []}

@@ -6,7 +6,7 @@ from django.test import Client
 
 from core.roles import Role
 from curation.models import DatasetVersion, VersionSample
-from curation.review.models import ReviewQueue, ReviewVote
+from curation.review.models import ProposalRun, ReviewQueue, ReviewVote
 from curation.review.services.votes import review_item_submit, review_vote_cast
 from jobs.models import Job
 from tests.curation.review.conftest import CLASSES, embedding_set_with_index, proposals_add
@@ -208,3 +208,24 @@ def test_the_review_page_warns_when_a_later_version_dropped_the_sample(picture_v
 
     assert 'id="not-in-latest"' in html
     assert f"latest version (v{later.number})" in html
+
+
+def test_the_proposal_form_passes_the_ticked_splits_and_the_runs_show_label_issues_apart_from_shift(noisy_version):
+    client = signed_in(UserFactory(role=Role.CURATOR))
+    version = noisy_version.version
+    ProposalRun.objects.create(
+        version=version, source="confident_learning", proposal_count=12, summary={"label_issues": 7, "shift_flags": 3}
+    )
+
+    started = client.post(
+        "/review/proposals/", {"version": version.pk, "source": "confident_learning", "splits": ["train", "val"]}
+    )
+    refused = client.post(
+        "/review/proposals/", {"version": version.pk, "source": "confident_learning", "splits": ["holdout"]}
+    )
+    page = client.get(f"/review/new/?version={version.pk}").content.decode()
+
+    assert started.status_code == refused.status_code == 302
+    assert Job.objects.get().params["splits"] == ["train", "val"]  # the refused one made no job
+    assert "<td>7</td>" in page and "<td>3</td>" in page and "Shift flags" in page
+    assert 'name="splits" value="test"' in page

@@ -104,7 +104,8 @@ def test_detail_api_gives_the_headline_and_per_class_scores(viewer, finished):
     assert body["headline"]["samples"] == 6 and body["headline"]["with_mask"] == 5
     assert body["headline"]["background_reliance_by_class"]["dog"] == pytest.approx(sum(dogs) / 3)
     assert body["scores"]["per_class"]["cat"]["with_mask"] == 2
-    assert sorted(body["scores"]) == ["by_background", "correct", "misclassified", "overall", "per_class"]
+    assert sorted(body["scores"]) == ["by_background", "correct", "masks", "misclassified", "overall", "per_class"]
+    assert body["scores"]["masks"]["provider"] == "dataset" and body["scores"]["masks"]["estimated"] is False
 
 
 def test_samples_api_lists_per_sample_scores_with_filters_and_nulls_where_there_is_no_mask(viewer, finished):

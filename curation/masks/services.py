@@ -174,10 +174,11 @@ def mask_set_execute(*, mask_set_id: int, ctx: JobContext) -> dict[str, Any]:
     MaskSet.objects.filter(pk=mask_set.pk).update(
         status=MaskSetStatus.READY, quality=quality, seconds=seconds, finished_at=timezone.now()
     )
-    return {
-        "mask_set": mask_set.pk, "version": mask_set.version_id, "provider": mask_set.provider, "masks": with_mask,
-        "without_mask": done - with_mask, "seconds": seconds, "images_per_second": round(len(todo) / seconds, 2)
-        if seconds else None, "quality": quality,
+    speed = round(len(todo) / seconds, 2) if seconds else None
+    return {  # dataset_id and version_id: the job page links the version
+        "mask_set": mask_set.pk, "dataset_id": mask_set.version.dataset_id, "version_id": mask_set.version_id,
+        "version": mask_set.version_id, "provider": mask_set.provider, "masks": with_mask,
+        "without_mask": done - with_mask, "seconds": seconds, "images_per_second": speed, "quality": quality,
     }  # fmt: skip
 
 

@@ -56,6 +56,7 @@ def test_the_command_stores_a_mask_per_member_and_their_iou_against_the_true_mas
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     mask_set = MaskSet.objects.get()
     assert summary["mask_set"] == mask_set.pk and summary["provider"] == "estimated" and summary["masks"] == 6
+    assert (summary["dataset_id"], summary["version_id"]) == (version.dataset_id, version.pk)
     assert mask_set.status == MaskSetStatus.READY and (mask_set.planned, mask_set.done, mask_set.with_mask) == (6, 6, 6)
     assert mask_set.provider_spec["family"] == "estimated" and mask_set.provider_spec["estimated"] is True
     rows = list(EstimatedMask.objects.filter(mask_set=mask_set))

@@ -50,6 +50,8 @@ def prune_job(ctx: JobContext) -> dict[str, Any]:
         "n_candidates": run.n_candidates,
         "n_kept": run.n_kept,
         "n_removed": run.n_removed,
+        "splits": run.params.get("splits"),
+        "keep_explanation": run.summary.get("keep_explanation"),
         "warnings": run.summary.get("warnings", []),
         **({"keep_target": run.summary["keep_target"]} if "keep_target" in run.summary else {}),
     }

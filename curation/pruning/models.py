@@ -121,7 +121,7 @@ class PruneDecision(models.Model):
     # A curation.ml.pruning.PruneReason code (no choices here: importing the ML package at start-up loads FAISS).
     reason = models.PositiveSmallIntegerField(
         help_text="PruneReason code: 0 kept, 1 not candidate, 2 exact, 3 semantic, "
-        "4 over budget, 5 prototypicality, 6 random."
+        "4 over budget, 5 prototypicality, 6 random, 7 outside the pruned splits (kept)."
     )
     score = models.FloatField(null=True, blank=True, help_text="The method's score; null where undefined.")
     duplicate_of = models.ForeignKey(

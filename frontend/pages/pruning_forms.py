@@ -8,11 +8,12 @@ from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.models import DatasetVersion
 from curation.pruning.models import PruneMethod
 from curation.pruning.services.params import method_defaults
+from curation.pruning.services.splits import DEFAULT_SPLITS, SPLITS
 
 PARAMETER_HELP = {
     "keep_fraction": (
-        "Fraction of the samples KEPT, in (0, 1]. DBP keeps floor(fraction × n), as its reference; SemDeDup picks "
-        "eps from it and warns when exact copies make it unreachable."
+        "Fraction of the samples of the pruned splits KEPT, in (0, 1]. DBP keeps floor(fraction × n), as its "
+        "reference; SemDeDup picks eps from it and warns when exact copies make it unreachable."
     ),
     "eps": "Remove a sample whose cosine similarity to an earlier one in its cluster exceeds 1 − eps.",
     "which_to_keep": (
@@ -41,7 +42,13 @@ ERROR_FIELDS = {
     "embeddings_mismatch": "embedding_set",
     "embeddings_required": "embedding_set",
     "embeddings_not_ready": "embedding_set",
+    "invalid_splits": "splits",
+    "no_samples_in_splits": "splits",
 }
+SPLITS_HELP = (
+    "Only samples of these splits may be removed; the others are kept as they are. The keep fraction applies "
+    "to the samples of these splits. Default: train only, so evaluation data is never pruned unless chosen."
+)
 
 
 def embedding_set_choices(version: DatasetVersion) -> list[tuple[str, str]]:
@@ -65,6 +72,13 @@ class PruneStartForm(forms.Form):
 
     method = forms.ChoiceField(choices=PruneMethod.choices)
     embedding_set = forms.ChoiceField(required=False, label="Embedding set")
+    splits = forms.MultipleChoiceField(
+        choices=[(name, name) for name in SPLITS],
+        widget=forms.CheckboxSelectMultiple,
+        label="Splits to prune",
+        help_text=SPLITS_HELP,
+        error_messages={"required": "Choose at least one split to prune."},
+    )
     keep_fraction = forms.FloatField(required=False, label="Keep fraction")
     eps = forms.FloatField(required=False, label="eps")
     which_to_keep = forms.ChoiceField(
@@ -85,8 +99,11 @@ class PruneStartForm(forms.Form):
         parameter the new method shares keeps what was typed instead of its default."""
         defaults = method_defaults(method)
         initial = {name: value for name, value in defaults.items() if value is not None}
+        initial["splits"] = list(DEFAULT_SPLITS)
         if typed is not None:
             initial |= {name: typed[name] for name in (*defaults, "embedding_set") if typed.get(name, "") != ""}
+            if typed.getlist("splits"):
+                initial["splits"] = typed.getlist("splits")
         super().__init__(data, initial={**initial, "method": method})
         self.fields["embedding_set"].choices = embedding_set_choices(version)  # type: ignore[attr-defined]
         self.defaults = defaults
@@ -107,7 +124,7 @@ class PruneStartForm(forms.Form):
                 chosen[flag] = bool(data.get(flag))
         if chosen.get("which_to_keep") == "":
             chosen["which_to_keep"] = None
-        return {**chosen, "embedding_set_id": int(data.get("embedding_set") or 0) or None}
+        return {**chosen, "embedding_set_id": int(data.get("embedding_set") or 0) or None, "splits": data["splits"]}
 
 
 def _default_text(name: str, value: Any) -> str:

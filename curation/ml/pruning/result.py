@@ -19,6 +19,7 @@ class PruneReason(IntEnum):
     OVER_CLUSTER_BUDGET = 4  # DBP: not among the N_j kept in its cluster
     PROTOTYPICALITY = 5  # SSP: outside the kept hardest/easiest share
     RANDOM_DROP = 6  # random control
+    OUTSIDE_PRUNED_SPLITS = 7  # kept: its split was not among those the run pruned (never a method's decision)
 
 
 @dataclass(frozen=True, eq=False)

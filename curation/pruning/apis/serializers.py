@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from curation.ml.pruning import PruneReason
 from curation.pruning.models import PruneDecision, PruneMethod
+from curation.pruning.services.splits import SPLITS
 
 
 class JobAcceptedOutputSerializer(serializers.Serializer):
@@ -67,6 +68,13 @@ class PruneRunInputSerializer(serializers.Serializer):
     seed = serializers.IntegerField(required=False, allow_null=True)
     embedding_set = serializers.IntegerField(required=False, allow_null=True)
     cluster_run = serializers.IntegerField(required=False, allow_null=True, help_text="Reuse a clustering.")
+    splits = serializers.ListField(
+        child=serializers.ChoiceField(choices=SPLITS),
+        required=False,
+        allow_null=True,
+        help_text='Splits whose samples may be removed; default ["train"] (the others are kept). '
+        "keep_fraction applies to the samples of these splits.",
+    )
 
     def as_params(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.validated_data)

@@ -2,8 +2,8 @@
 
 Every refusal is an ApplicationError with a stable code (the API answers 400 with it, commands
 exit 1 with its message): invalid_keep_fraction, invalid_eps, invalid_tau, invalid_k, k_too_large,
-invalid_method, invalid_parameter, embeddings_required, embeddings_not_ready, embeddings_mismatch,
-cluster_run_mismatch, not_found.
+invalid_method, invalid_parameter, invalid_splits, no_samples_in_splits, embeddings_required,
+embeddings_not_ready, embeddings_mismatch, cluster_run_mismatch, not_found.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from curation.ml.pruning import DBPConfig, PrototypicalityConfig, RandomPruningC
 from curation.models import DatasetVersion
 from curation.pruning.models import ClusterRun, PruneMethod
 from curation.pruning.services.embeddings import embedding_coverage_check
+from curation.pruning.services.splits import splits_check
 
 WHICH_TO_KEEP = ("hard", "easy", "random")
 NEEDS_KEEP_FRACTION = (PruneMethod.DBP, PruneMethod.SSP, PruneMethod.RANDOM, PruneMethod.SEMDEDUP_DBP)
@@ -64,14 +65,21 @@ class PruneParams:
     exact_first: bool = True
     niter: int = KMeansConfig.niter
     seed: int = RandomPruningConfig.seed
+    # The splits whose members may be removed; keep_fraction is a fraction of those. None: train only.
+    splits: tuple[str, ...] | None = None
 
     def as_job_params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        params = dataclasses.asdict(self)
+        params["splits"] = list(self.splits) if self.splits is not None else None
+        return params
 
     @classmethod
     def from_job(cls, params: dict[str, Any]) -> PruneParams:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in params.items() if key in names})
+        values = {key: value for key, value in params.items() if key in names}
+        if values.get("splits") is not None:
+            values["splits"] = tuple(values["splits"])
+        return cls(**values)
 
     def method_params(self) -> dict[str, Any]:
         """The parameters this method uses, with their values (what the run stores and the UI shows)."""
@@ -188,6 +196,8 @@ def prune_params_validate(**given: Any) -> PruneParams:
         raise ApplicationError(str(exc), code="invalid_parameter")
     defaults = method_defaults(params.method)
     version = version_get_or_error(params.version_id)
+    splits = splits_check(version=version, splits=params.splits)
+    params = dataclasses.replace(params, splits=splits)
     _numbers_check(params, version.sample_count)
     if params.keep_fraction is None and "keep_fraction" in defaults and defaults["keep_fraction"] is not None:
         params = dataclasses.replace(params, keep_fraction=defaults["keep_fraction"])

@@ -7,6 +7,10 @@ a fraction of SemDeDup's survivors, as in the DBP paper's LAION numbers). Choice
   do not depend on eps), and records both; the eps sweep is stored for every run with a SemDeDup stage.
   When exact copies make the fraction unreachable (every eps >= 1e-6 removes them), the summary's
   `keep_target` and `warnings` say so instead of silently keeping fewer.
+- Only members of the chosen splits (train unless widened) are given to the method; the others are
+  kept with reason OUTSIDE_PRUNED_SPLITS (services/splits.py). The run's counts cover every member;
+  the summary's `pruned` block the chosen splits, `keep_explanation` says in one line why the kept
+  count differs from the fraction asked for, and `warnings` names each class that loses more than half.
 - A cluster run of the same version and embedding set can be reused by semdedup and dbp instead of
   a new k-means (its k, seed and assignment are then the run's).
 - Nothing changes a version: the run is a proposal, applied later by `prune_run_apply`. The arrays
@@ -36,12 +40,22 @@ from curation.ml.pruning import (
 from curation.models import DatasetVersion
 from curation.pruning.blobs import arrays_save, blobs_delete, run_blob_prefix
 from curation.pruning.models import ClusterRun, PruneRun
+from curation.pruning.selectors.pruning import prune_class_changes
 from curation.pruning.services.clustering import member_labels
 from curation.pruning.services.decisions import BatchCallback, DecisionArrays, decisions_write
 from curation.pruning.services.demo_truth import demo_duplicate_scores, demo_truth_for_version
 from curation.pruning.services.embeddings import Progress, version_embeddings_load, version_member_ids
 from curation.pruning.services.methods import cluster_assignment_from_run, method_run
 from curation.pruning.services.params import PruneParams
+from curation.pruning.services.splits import (
+    DEFAULT_SPLITS,
+    SplitScope,
+    class_loss_warnings,
+    cluster_assignment_subset,
+    keep_explanation,
+    result_over_members,
+    split_scope,
+)
 from jobs.models import Job
 
 SEMDEDUP_METHODS = ("semdedup", "semdedup+dbp")
@@ -107,6 +121,40 @@ def run_summary(result: PruneResult, seconds: dict[str, float]) -> dict[str, Any
     return summary
 
 
+def split_summary(
+    summary: dict[str, Any], result: PruneResult, scope: SplitScope, params: PruneParams
+) -> dict[str, Any]:
+    """`summary` of the method's result (the pruned splits) with the whole version's counts on top.
+
+    Adds `pruned` (the splits and the method's counts), `outside_splits` ({split: members kept
+    untouched}) and `keep_explanation` (one line: fraction asked for, number kept, why they differ).
+    """
+    outside = scope.outside
+    n_outside = sum(outside.values())
+    n_total, n_kept = result.n_candidates + n_outside, result.n_kept + n_outside
+    pruned = {"splits": list(scope.splits), "n_candidates": result.n_candidates, "n_kept": result.n_kept}
+    pruned["kept_fraction"] = summary["kept_fraction"]
+    reasons = dict(summary["reasons"])
+    if n_outside:
+        reasons["outside_pruned_splits"] = n_outside
+    explanation = keep_explanation(
+        method=params.method,
+        keep_fraction=params.keep_fraction,
+        scope_counts=(result.n_candidates, result.n_kept),
+        outside=outside,
+        target=summary.get("keep_target"),
+    )
+    return summary | {
+        "n_candidates": n_total,
+        "n_kept": n_kept,
+        "kept_fraction": round(n_kept / max(n_total, 1), 6),
+        "reasons": reasons,
+        "pruned": pruned,
+        "outside_splits": outside,
+        "keep_explanation": explanation,
+    }
+
+
 def cluster_budget_arrays(result: PruneResult) -> dict[str, np.ndarray]:
     """Per-cluster sizes and kept counts (from the decisions), and DBP's budget quantities when present."""
     arrays: dict[str, np.ndarray] = {}
@@ -148,12 +196,19 @@ def prune_run_create(
         sample_ids, vectors = loaded.sample_ids, loaded.vectors
     else:
         sample_ids, vectors = version_member_ids(version), None
+    scope = split_scope(version=version, sample_ids=sample_ids, splits=params.splits or DEFAULT_SPLITS)
     timer.lap("load")
     class_labels = member_labels(version, sample_ids)[0] if params.per_class else None
     clusters = cluster_assignment_from_run(cluster_run, sample_ids) if cluster_run is not None else None
+    n = sample_ids.size
+    if scope.mask is not None:  # a copy of the pruned rows only when some members are left out
+        vectors = vectors[scope.mask] if vectors is not None else None
+        class_labels = class_labels[scope.mask] if class_labels is not None else None
+        clusters = cluster_assignment_subset(clusters, scope.mask) if clusters is not None else None
+        n = int(np.count_nonzero(scope.mask))
     if progress is not None:
         progress(0, 1, f"running {params.method}")
-    result = method_run(params, vectors, sample_ids.size, class_labels, clusters)
+    result = method_run(params, vectors, n, class_labels, clusters)
     del vectors
     timer.lap("method")
     return _prune_run_store(
@@ -163,6 +218,7 @@ def prune_run_create(
         cluster_run=cluster_run,
         sample_ids=sample_ids,
         result=result,
+        scope=scope,
         timer=timer,
         job=job,
         user=user,
@@ -178,6 +234,7 @@ def _prune_run_store(
     cluster_run: ClusterRun | None,
     sample_ids: np.ndarray,
     result: PruneResult,
+    scope: SplitScope,
     timer: _Timer,
     job: Job | None,
     user: User | None,
@@ -188,13 +245,17 @@ def _prune_run_store(
         stored_params["eps"] = _used_eps(result, params)
     stored_params.update(version_id=version.pk, embedding_set_id=params.embedding_set_id)
     stored_params["cluster_run_id"] = params.cluster_run_id
-    summary = run_summary(result, timer.seconds)
+    stored_params["splits"] = list(scope.splits)
+    summary = split_summary(run_summary(result, timer.seconds), result, scope, params)
+    in_splits = result
+    if scope.mask is not None:
+        result = result_over_members(result, scope.mask)
     truth = demo_truth_for_version(version)
     if truth is not None:
         summary["demo_truth"] = demo_duplicate_scores(
             version=version, truth=truth, sample_ids=sample_ids, keep=result.keep, reason=result.reason
         )
-    budget_arrays = cluster_budget_arrays(result)
+    budget_arrays = cluster_budget_arrays(in_splits)
     budgets_key = f"{run_blob_prefix(job)}/budgets.npz" if budget_arrays else ""
     duplicate_of = np.full(sample_ids.size, -1, dtype=np.int64)
     if result.duplicate_of is not None:
@@ -215,12 +276,14 @@ def _prune_run_store(
                 n_candidates=result.n_candidates,
                 n_kept=result.n_kept,
                 summary=summary,
-                sweep=eps_sweep(result),
+                sweep=eps_sweep(in_splits),
                 budgets_key=budgets_key,
                 job=job,
                 created_by=user,
             )
             decisions_write(run.pk, decisions, on_batch=on_batch)
+            if in_splits.n_kept < in_splits.n_candidates:
+                run.summary["warnings"] += class_loss_warnings(prune_class_changes(run), scope.splits)
             timer.lap("write")
             run.summary["seconds"] = {name: round(value, 3) for name, value in timer.seconds.items()}
             run.save(update_fields=["summary"])

@@ -81,7 +81,9 @@ def test_embeddings_of_another_version_are_refused(api, small_version):
 
 def test_prune_job_decisions_apply_and_diff(api, small_version):
     version, _, _ = small_version
-    job = job_execute(_start_prune(api, version, method="ssp", keep_fraction=0.5, k=3).json()["job"])
+    job = job_execute(
+        _start_prune(api, version, method="ssp", keep_fraction=0.5, k=3, splits=["train", "val"]).json()["job"]
+    )
     run_id = job.result["prune_run"]
 
     detail = api.get(f"/api/prune-runs/{run_id}/").json()

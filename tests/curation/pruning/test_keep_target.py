@@ -68,7 +68,8 @@ def test_cli_json_and_page_carry_the_unreachable_target(copies_version, curator)
     # then its JSON says the target (9) is out of reach and why
     assert result["n_kept"] == 5
     assert result["keep_target"]["n_target"] == 9 and result["keep_target"]["target_met"] is False
-    assert len(result["warnings"]) == 1 and "keeps 5" in result["warnings"][0]
+    assert len(result["warnings"]) == 2 and "keeps 5" in result["warnings"][0]
+    assert result["warnings"][1].startswith("Class 'dog' loses 3 of its 5 samples")  # 5, 7 and 9 are copies
     # and so does the run's page
     client = Client()
     client.force_login(curator)

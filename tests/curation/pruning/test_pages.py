@@ -113,8 +113,12 @@ def test_prune_form_starts_a_job_or_shows_the_error(curator_client, small_versio
     version, _, _ = small_version
     url = f"/datasets/{version.dataset_id}/v/1/prune/"
 
-    refused = curator_client.post(url, {"method": "dbp", "keep_fraction": "1.5"}, HTTP_HX_REQUEST="true")
-    started = curator_client.post(url, {"method": "semdedup", "eps": "0.02", "which_to_keep": "easy"})
+    refused = curator_client.post(
+        url, {"method": "dbp", "keep_fraction": "1.5", "splits": ["train"]}, HTTP_HX_REQUEST="true"
+    )
+    started = curator_client.post(
+        url, {"method": "semdedup", "eps": "0.02", "which_to_keep": "easy", "splits": "train"}
+    )
 
     assert "keep_fraction is the fraction KEPT and must lie in (0, 1], got 1.5." in refused.content.decode()
     job = Job.objects.get()
@@ -143,7 +147,7 @@ def test_prune_run_page_previews_duplicates_beside_what_they_duplicate(curator_c
     assert 'id="apply-button"' in html
     budget = _figure(html, "budget-figure")
     assert [t["name"] for t in budget["data"]] == ["kept", "removed", "complexity C"]
-    assert sum(budget["data"][0]["y"]) == run.n_kept
+    assert sum(budget["data"][0]["y"]) == run.summary["pruned"]["n_kept"]  # the budgets cover the pruned split only
     sweep = _figure(html, "sweep-figure")
     assert sweep["data"][0]["x"] == [0.005, 0.01, 0.02, 0.05, 0.1]
     assert 'id="class-changes"' in html
@@ -159,9 +163,9 @@ def test_apply_from_the_page_makes_one_version_and_shows_the_diff(curator_client
     assert first.status_code == 302 and first["Location"] == f"/datasets/{version.dataset_id}/diff/1/2/"
     assert DatasetVersion.objects.filter(dataset=version.dataset).count() == 2
     html = second.content.decode()
-    assert "60 → 30 samples." in html
+    assert "60 → 40 samples." in html  # half of the 40 train samples, and the 20 val ones untouched
     assert [t["name"] for t in _figure(html, "diff-figure")["data"]] == ["v1", "v2"]
-    assert sum(_figure(html, "diff-figure")["data"][1]["y"]) == 30
+    assert sum(_figure(html, "diff-figure")["data"][1]["y"]) == 40
 
 
 def test_applied_run_links_to_its_version(viewer_client, small_version):

@@ -29,6 +29,8 @@ def _decisions(run: PruneRun) -> list[tuple]:
 
 
 def _prune(version, method, **params) -> PruneRun:
+    """These tests are about the methods: every split is pruned (the default, train only, is tested elsewhere)."""
+    params.setdefault("splits", ["train", "val"])
     return prune_run_create(params=prune_params_validate(version_id=version.pk, method=method, **params))
 
 

@@ -1,4 +1,4 @@
-"""`manage.py prune VERSION_ID --method M --keep-fraction F [--eps E] [--tau T] [--embeddings ID] [--enqueue]`."""
+"""`manage.py prune VERSION_ID --method M --keep-fraction F [--split S ...] [--eps E] [--embeddings ID] [--enqueue]`."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from curation.pruning.job_kinds import PRUNE_JOB_KIND
 from curation.pruning.models import PruneMethod
 from curation.pruning.services.params import prune_params_validate
+from curation.pruning.services.splits import SPLITS
 from jobs.cli import JobCommand
 
 
@@ -25,6 +26,15 @@ class Command(JobCommand):
             type=float,
             default=None,
             help="fraction KEPT, in (0, 1] (semdedup+dbp: of SemDeDup's survivors; semdedup: picks eps when no --eps)",
+        )
+        parser.add_argument(
+            "--split",
+            action="append",
+            dest="splits",
+            choices=SPLITS,
+            default=None,
+            help="a split whose samples may be removed, repeatable (default: train only; the others are kept); "
+            "the keep fraction applies to the samples of these splits",
         )
         parser.add_argument("--eps", type=float, default=None, help="SemDeDup threshold in (0, 1) (default 0.05)")
         parser.add_argument("--tau", type=float, default=None, help="DBP softmax temperature (default 0.1)")
@@ -52,5 +62,6 @@ class Command(JobCommand):
             seed=options["seed"],
             embedding_set_id=options["embeddings"],
             cluster_run_id=options["cluster_run"],
+            splits=options["splits"],
         )
         return self.run_job(kind=PRUNE_JOB_KIND, params=params.as_job_params(), enqueue=options["enqueue"])

@@ -11,9 +11,13 @@ Choices made here:
 - Spherical k-means (FAISS, k-means++ seeding, trained on at most 8,192 rows) per class with
   k = clamp(n_class // min_size, 2, max_slices_per_class);
   clusters smaller than `min_size` are not ranked (they are counted).
-- Ranking: by the conservative gap, the class accuracy minus the upper end of the slice accuracy's
-  Wilson 95% interval, so a small slice with few errors cannot outrank a large, clearly worse one;
-  ties by the plain gap. A slice is `significant` when that upper end lies below the class accuracy.
+- Ranking: significant slices first (the upper end of the slice accuracy's Wilson 95% interval lies
+  below the class accuracy), by the conservative gap (class accuracy minus that upper end), so a
+  small slice with few errors cannot outrank a large, clearly worse one. Where a class is failed
+  almost everywhere no slice can be significant; those slices (at or below their class's accuracy)
+  follow, by their mean loss on the true class when losses are given, as Spotlight ranks regions:
+  confident errors that share a cause outrank diffuse ones at the same accuracy. Slices above their
+  class's accuracy come last. Remaining ties: the plain gap.
 - A slice's gallery is its members nearest the centroid (its most typical images), in that order.
 """
 
@@ -56,6 +60,7 @@ class Slice:
     ci_high: float
     class_accuracy: float
     predictions: dict[int, int]  # predicted class -> members predicted so
+    mean_loss: float | None = None  # mean cross-entropy on the true class, when losses were given
 
     @property
     def size(self) -> int:
@@ -72,6 +77,13 @@ class Slice:
     @property
     def significant(self) -> bool:
         return self.ci_high < self.class_accuracy
+
+    def rank_key(self) -> tuple:
+        """Sort key, worst first (see the module comment)."""
+        if self.significant:
+            return (0, -self.conservative_gap, -(self.mean_loss or 0.0), -self.gap)
+        tier = 1 if self.gap >= 0 else 2
+        return (tier, -(self.mean_loss if self.mean_loss is not None else self.conservative_gap), -self.gap)
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,7 +162,8 @@ def _cluster(points: np.ndarray, k: int, settings: SliceSettings) -> tuple[np.nd
 
 
 def _class_slices(
-    points: np.ndarray, rows: np.ndarray, correct: np.ndarray, predictions: np.ndarray, class_index: int,
+    points: np.ndarray, rows: np.ndarray, correct: np.ndarray, predictions: np.ndarray, losses: np.ndarray | None,
+    class_index: int,
     settings: SliceSettings,
 ) -> tuple[list[Slice], int, float]:  # fmt: skip
     class_accuracy = float(correct[rows].mean())
@@ -171,6 +184,7 @@ def _class_slices(
             Slice(
                 class_index=class_index, members=members, accuracy=hits / members.size, ci_low=low, ci_high=high,
                 class_accuracy=class_accuracy, predictions=by_prediction,
+                mean_loss=None if losses is None else float(losses[members].mean()),
             )
         )  # fmt: skip
     return found, too_small, class_accuracy
@@ -183,6 +197,7 @@ def slices_discover(
     *,
     num_classes: int,
     settings: SliceSettings | None = None,
+    losses: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SliceDiscovery:
     """Cluster each class's samples and rank the clusters by how much worse than their class the model does.
@@ -192,11 +207,19 @@ def slices_discover(
         targets: (n,) true class indices; predictions: (n,) predicted class indices.
         num_classes: the model's number of outputs.
         settings: SliceSettings() by default.
+        losses: (n,) optional loss of each sample on its true class (e.g. -log p_true); it orders the
+            slices that are not significantly below their class.
         progress: called with (classes done, classes) after each class.
     """
     settings = settings or SliceSettings()
     targets, predictions = np.asarray(targets, dtype=np.int64), np.asarray(predictions, dtype=np.int64)
-    if embeddings.shape[0] != targets.size or targets.size != predictions.size:
+    if losses is not None:
+        losses = np.asarray(losses, dtype=np.float64)
+    if (
+        embeddings.shape[0] != targets.size
+        or targets.size != predictions.size
+        or (losses is not None and losses.size != targets.size)
+    ):
         raise ValueError("embeddings, targets and predictions must have one row per sample")
     points = slice_space(embeddings, predictions, num_classes, settings.prediction_weight)
     correct = targets == predictions
@@ -209,13 +232,13 @@ def slices_discover(
         rows = np.flatnonzero(targets == class_index)
         counts[int(class_index)] = int(rows.size)
         found, small, accuracy[int(class_index)] = _class_slices(
-            points, rows, correct, predictions, int(class_index), settings
+            points, rows, correct, predictions, losses, int(class_index), settings
         )
         slices += found
         too_small += small
         if progress is not None:
             progress(done, present.size)
-    slices.sort(key=lambda s: (-s.conservative_gap, -s.gap, s.class_index, int(s.members[0])))
+    slices.sort(key=lambda s: (*s.rank_key(), s.class_index, int(s.members[0])))
     return SliceDiscovery(slices, accuracy, counts, too_small, settings)
 
 

@@ -19,6 +19,12 @@ class ModelOutputs:
     evaluation_set: EvaluationSet
     predictions: np.ndarray  # (n,) int64 class indices in the model's order
     features: np.ndarray  # (n, d) float32 penultimate features
+    log_probabilities: np.ndarray  # (n, classes) float32 log-softmax of the logits
+
+    def true_class_losses(self) -> np.ndarray:
+        """Cross-entropy of each sample on its true class."""
+        targets = self.evaluation_set.targets
+        return -self.log_probabilities[np.arange(targets.size), targets].astype(np.float64)
 
 
 def classes_or_fail(*, version: DatasetVersion, split: str, classes: list[str]) -> None:
@@ -60,29 +66,31 @@ def model_outputs(
         max_samples=params.get("max_samples"), seed=params.get("seed", 0),
         progress=lambda done, total: ctx.progress(0, 1, f"decoding images: {done} of {total}"),
     )  # fmt: skip
-    predictions, features = features_and_predictions(
+    predictions, features, log_probabilities = features_and_predictions(
         model.to(device).eval(), evaluation_set.images, device=device, batch_size=params.get("batch_size", 64),
         on_batch=ctx.check_cancelled,
     )  # fmt: skip
-    return ModelOutputs(evaluation_set, predictions, features)
+    return ModelOutputs(evaluation_set, predictions, features, log_probabilities)
 
 
 def features_and_predictions(
     model: Any, images: np.ndarray, *, device: Any, batch_size: int, on_batch: Callable[[], None] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted class (argmax of the logits) and penultimate features of uint8 N×H×W×3 images, in batches."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predicted class (argmax of the logits), penultimate features and log-softmax of uint8 N×H×W×3 images."""
     import torch
 
     from robustness.evaluation.services.inference import pixels_from_uint8
 
-    predictions, features = [], []
+    predictions, features, log_probabilities = [], [], []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             pooled = model.features(pixels_from_uint8(images[start : start + batch_size], device))
-            predictions.append(model.head(pooled).argmax(dim=1).cpu().numpy())
+            logits = model.head(pooled).float()
+            predictions.append(logits.argmax(dim=1).cpu().numpy())
+            log_probabilities.append(torch.log_softmax(logits, dim=1).cpu().numpy())
             features.append(pooled.float().flatten(1).cpu().numpy())
             if on_batch is not None:
                 on_batch()
     if not predictions:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    return np.concatenate(predictions).astype(np.int64), np.concatenate(features)
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(predictions).astype(np.int64), np.concatenate(features), np.concatenate(log_probabilities)

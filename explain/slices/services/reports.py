@@ -137,7 +137,8 @@ def slice_report_execute(*, report: SliceReport, ctx: JobContext) -> dict[str, A
     )  # fmt: skip
     discovery = slices_discover(
         vectors, outputs.evaluation_set.targets[positions], outputs.predictions[positions], num_classes=len(classes),
-        settings=settings, progress=lambda done, total: ctx.progress(done, total + 1, f"clustering class {done}"),
+        settings=settings, losses=outputs.true_class_losses()[positions],
+        progress=lambda done, total: ctx.progress(done, total + 1, f"clustering class {done}"),
     )  # fmt: skip
     results = discovery_results(discovery, outputs, positions, source)
     report.results = json_safe(results)

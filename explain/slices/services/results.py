@@ -17,7 +17,7 @@ def _slice_entry(number: int, found: Slice, classes: list[str], sample_ids: np.n
         "number": number, "class": classes[found.class_index], "size": found.size,
         "correct": round(found.accuracy * found.size), "accuracy": found.accuracy,
         "ci_low": found.ci_low, "ci_high": found.ci_high, "class_accuracy": found.class_accuracy, "gap": found.gap,
-        "conservative_gap": found.conservative_gap, "significant": found.significant,
+        "conservative_gap": found.conservative_gap, "significant": found.significant, "mean_loss": found.mean_loss,
         "predicted_as": [{"class": classes[c], "count": n, "share": n / found.size} for c, n in predicted_as],
         "sample_ids": [int(i) for i in ids],
         "gallery": [

@@ -64,17 +64,21 @@ def test_wilson_interval_matches_the_hand_computation(successes, count, low, hig
     assert wilson_interval(successes, count) == pytest.approx((low, high), abs=2e-4)
 
 
-def test_slices_rank_by_class_accuracy_minus_the_wilson_upper_bound():
+def test_significant_slices_rank_by_the_wilson_gap_then_the_rest_by_mean_loss():
     members = np.arange(20)
     small = Slice(0, members[:5], 0.0, 0.0, 0.4345, 0.9, {1: 5})  # conservative gap 0.9 - 0.4345 = 0.4655
     large = Slice(1, members, 0.5, 0.2993, 0.7007, 0.95, {0: 10, 1: 10})  # 0.95 - 0.7007 = 0.2493
-    noisy = Slice(2, members[:6], 0.5, 0.1876, 0.8124, 0.9, {2: 3, 0: 3})  # 0.9 - 0.8124 = 0.0876, plain gap 0.4
+    noisy = Slice(2, members[:6], 0.5, 0.1876, 0.8124, 0.8, {2: 3, 0: 3})  # 0.8 - 0.8124 < 0: not significant
+    # a class failed almost everywhere: neither slice is significant; the confident errors (higher loss) lead
+    confident = Slice(3, members[:5], 0.0, 0.0, 0.4345, 0.2, {1: 5}, mean_loss=2.5)
+    diffuse = Slice(3, members[5:12], 0.0, 0.0, 0.3543, 0.2, {0: 4, 2: 3}, mean_loss=1.1)
+    better = Slice(3, members[12:17], 0.4, 0.1176, 0.7693, 0.2, {3: 2, 1: 3}, mean_loss=3.0)  # above its class
 
-    ranked = sorted([noisy, large, small], key=lambda s: (-s.conservative_gap, -s.gap))
+    ranked = sorted([better, diffuse, noisy, confident, large, small], key=lambda s: s.rank_key())
 
-    assert [s.class_index for s in ranked] == [0, 1, 2]
-    assert small.conservative_gap == pytest.approx(0.4655) and noisy.gap == pytest.approx(0.4)
-    assert small.significant and large.significant and not noisy.significant
+    assert ranked == [small, large, confident, diffuse, noisy, better]
+    assert small.conservative_gap == pytest.approx(0.4655) and noisy.gap == pytest.approx(0.3)
+    assert small.significant and large.significant and not noisy.significant and not confident.significant
 
 
 def test_clusters_per_class_and_slice_accuracy():
@@ -90,3 +94,5 @@ def test_clusters_per_class_and_slice_accuracy():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one row per sample"):
         slices_discover(np.zeros((3, 4), np.float32), np.zeros(3), np.zeros(2), num_classes=2)
+    with pytest.raises(ValueError, match="one row per sample"):
+        slices_discover(np.zeros((3, 4), np.float32), np.zeros(3), np.zeros(3), num_classes=2, losses=np.zeros(2))

@@ -43,10 +43,12 @@ def test_near_and_exact_groups_at_a_given_threshold(version_with_copies, encoder
     ]
     pair = run.groups.get(number=1).pairs[0]
     assert pair[:2] == [samples[1].pk, copies[0].pk] and pair[2] >= 0.9995
-    assert (run.threshold, run.threshold_source, run.calibration, run.truth) == (0.9995, "user", {}, None)
+    assert pair[3] == 1.0  # the same pixels: the verification confirms the copy
+    assert (run.threshold, run.threshold_source, run.truth) == (0.9995, "user", None)
+    assert run.verify_threshold == run.calibration["verification"]["threshold"]  # the user gave only the cosine
     assert (run.exact_group_count, run.near_group_count, run.near_duplicate_samples) == (1, 2, 4)
-    assert run.search["method"] == "exact" and run.search["pairs"] == 2 and run.search["recall"] == {}
-    assert job.result["duplicate_run"] == run.pk and job.result["calibration"] is None
+    assert run.search["method"] == "exact" and run.search["verified"] == 2 and run.search["recall"] == {}
+    assert job.result["duplicate_run"] == run.pk and job.result["calibration"]["cached"] is False
 
 
 def test_the_threshold_is_calibrated_on_perturbed_copies_when_none_is_given(version_with_copies, encoder_name):
@@ -67,11 +69,15 @@ def test_the_threshold_is_calibrated_on_perturbed_copies_when_none_is_given(vers
     assert min(kind["min_similarity"] for kind in calibration["per_kind"].values()) >= run.threshold - 1e-6 or (
         calibration["caught"] < 1.0
     )
+    verification = calibration["verification"]
+    assert verification["pairs"] == 12 and verification["threshold"] >= 0.68  # the floor
     assert job.result["calibration"] == {
         "target": 0.9,
         "pairs": 12,
         "caught": calibration["caught"],
         "neighbours_flagged": calibration["neighbours_flagged"],
+        "cached": False,
+        "verification": {key: verification[key] for key in ("threshold", "caught", "neighbours_flagged")},
     }
 
 

@@ -46,7 +46,11 @@ def outcome_for(*kinds: str) -> Callable[[OutcomeBuilder], OutcomeBuilder]:
 
 
 def job_outcome(job: Job) -> JobOutcome:
-    """The summary and links of a finished job's result (empty for an unfinished job or one without a result)."""
+    """The summary and links of a finished job's result (empty for an unfinished job or one without a result).
+
+    A result shown with hidden details (jobs.selectors.jobs_as_seen_by) keeps only its numbers: the builders
+    read its text with defaults, so the summary and the links still come.
+    """
     result = job.result if isinstance(job.result, dict) else {}
     if not job.is_finished or not result:
         return JobOutcome()
@@ -122,7 +126,9 @@ def _embed_step(version: DatasetVersion) -> ResultLink:
 @outcome_for("embed")
 def _embedded(result: dict[str, Any], job: Job) -> JobOutcome:
     version = _version(result["version"])
-    summary = f"Embedded {_plural(result['rows'], 'image')} with {result['encoder']} ({result['dim']}-d)"
+    summary = (
+        f"Embedded {_plural(result['rows'], 'image')} with {result.get('encoder', 'the encoder')} ({result['dim']}-d)"
+    )
     if result.get("skipped"):
         summary += f"; {_plural(result['skipped'], 'image')} skipped"
     links = _version_links(version)
@@ -152,7 +158,7 @@ def _duplicates(result: dict[str, Any], job: Job) -> JobOutcome:
 
 @outcome_for("embedding_map")
 def _mapped(result: dict[str, Any], job: Job) -> JobOutcome:
-    summary = f"A {str(result['method']).upper()} map of {_plural(result['points'], 'point')}."
+    summary = f"A {str(result.get('method', '2-D')).upper()} map of {_plural(result['points'], 'point')}."
     links = [ResultLink("Open the map", _url("embedding_map", result["embedding_map"]), next_step=True)]
     return JobOutcome(summary, links + _version_links(_version(result["version"])))
 
@@ -172,7 +178,7 @@ def _clustered(result: dict[str, Any], job: Job) -> JobOutcome:
 @outcome_for("prune")
 def _pruned(result: dict[str, Any], job: Job) -> JobOutcome:
     summary = (
-        f"{_choice_label(PruneMethod, result['method'])} proposes keeping {result['n_kept']:,}"
+        f"{_choice_label(PruneMethod, result.get('method', 'The run'))} proposes keeping {result['n_kept']:,}"
         f" of {result['n_candidates']:,} candidates and removing {result['n_removed']:,};"
         " nothing changes until the run is applied."
     )
@@ -185,7 +191,7 @@ def _pruned(result: dict[str, Any], job: Job) -> JobOutcome:
 def _proposed(result: dict[str, Any], job: Job) -> JobOutcome:
     summary = (
         f"{_plural(result['proposals'], 'label proposal')} for {_plural(result['flagged_samples'], 'sample')}"
-        f" from {_choice_label(ProposalSource, result['source'])}"
+        f" from {_choice_label(ProposalSource, result.get('source', 'one source'))}"
     )
     for key, noun in (("label_issues", "label issue"), ("shift_flags", "split-shift flag")):
         if isinstance(result.get(key), int):
@@ -245,7 +251,7 @@ def _explained(result: dict[str, Any], job: Job) -> JobOutcome:
 
     run = ExplanationRun.objects.filter(pk=result["explanation_run"]).first()
     summary = (
-        f"{result['method']} maps of {_plural(result['samples'], 'sample')}; background reliance"
+        f"{result.get('method', 'Grad-CAM')} maps of {_plural(result['samples'], 'sample')}; background reliance"
         f" {_percent(result.get('background_reliance'))}, pointing game {_percent(result.get('pointing_game'))}."
     )
     run_id = result["explanation_run"]
@@ -281,7 +287,7 @@ def _exported(result: dict[str, Any], job: Job) -> JobOutcome:
 
     files = result.get("files") or []
     summary = (
-        f"Exported {_plural(result['samples'], 'sample')} as {result['format']}"
+        f"Exported {_plural(result['samples'], 'sample')} as {result.get('format', 'files')}"
         f" ({_plural(len(files), 'file')}, {filesizeformat(result.get('size') or 0)})."
     )
     links = [ResultLink("Download from the exports page", _url("export_list"), next_step=True)]
@@ -303,7 +309,7 @@ def _generated(result: dict[str, Any], job: Job) -> JobOutcome:
 @outcome_for("estimate_masks")
 def _masked(result: dict[str, Any], job: Job) -> JobOutcome:
     quality = result.get("quality") or {}
-    summary = f"{_plural(result['masks'], 'mask')} by {result['provider']}"
+    summary = f"{_plural(result['masks'], 'mask')} by {result.get('provider', 'the provider')}"
     if isinstance(quality, dict) and "median_iou" in quality:
         summary += f"; median IoU {quality['median_iou']:.2f} against {_plural(quality.get('compared'), 'true mask')}"
     links = _version_links(_version(result["version"]))

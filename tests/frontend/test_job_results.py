@@ -136,3 +136,19 @@ def test_the_page_shows_the_summary_and_keeps_the_json_behind_a_disclosure(curat
     assert '<p class="job-summary" id="job-summary">Imported 3 images (0 rejected, 0 duplicates)' in partial
     assert '<details class="job-result-details" >' in partial  # closed: the summary says it
     assert "&quot;imported&quot;: 3" in partial
+
+
+def test_a_job_with_hidden_details_still_says_what_it_made(curator, admin_user):
+    # given a prune job an admin started: a curator sees only the numbers of its result
+    version = DatasetVersionFactory(number=1)
+    result = {"prune_run": 7, "version": version.pk, "method": "semdedup", "n_candidates": 10, "n_kept": 8,
+              "n_removed": 2, "warnings": ["one class loses most of its samples"]}  # fmt: skip
+    job = finished_job("prune", result, admin_user)
+    client = Client()
+    client.force_login(curator)
+
+    partial = client.get(f"/jobs/{job.pk}/", **HTMX).content.decode()
+
+    assert "The run proposes keeping 8 of 10 candidates and removing 2" in partial
+    assert 'href="/prune-runs/7/"' in partial
+    assert "semdedup" not in partial

@@ -2,6 +2,7 @@ from django.urls import path
 
 from frontend import urls_explain, urls_slices, urls_spurious, urls_synthetic
 from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, review, training
+from frontend.pages import grid_selection as selection_pages
 
 app_name = "frontend"
 
@@ -86,3 +87,17 @@ urlpatterns = [
 # Grad-CAM, spurious features and synthetic counter-examples: each area keeps its own route list.
 urlpatterns += urls_explain.urlpatterns + urls_spurious.urlpatterns + urls_synthetic.urlpatterns
 urlpatterns += urls_slices.urlpatterns
+
+# Bulk actions on a sample-grid selection (ids or "all matching these filters").
+urlpatterns += [
+    path(
+        "datasets/<int:dataset_id>/v/<int:number>/selection/version/",
+        selection_pages.grid_selection_version,
+        name="grid_selection_version",
+    ),
+    path(
+        "datasets/<int:dataset_id>/v/<int:number>/selection/label/",
+        selection_pages.grid_selection_label,
+        name="grid_selection_label",
+    ),
+]

@@ -14,8 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django_htmx.middleware import HtmxDetails
 
-from core.roles import Capability, capability_required
+from core.roles import Capability, capability_required, user_can
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
+from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import (
     class_split_figure,
     dataset_summary_list,
@@ -171,8 +172,18 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
         "split_options": Split.values,
         "source_options": SampleSource.values,
+        "can_curate": user_can(request.user, Capability.CURATE),
+        "bulk_queues": _bulk_label_queues(request, version),
     }
     return render(request, "frontend/datasets/sample_grid.html", context)
+
+
+def _bulk_label_queues(request: HttpRequest, version: DatasetVersion) -> list[ReviewQueue]:
+    """Open review queues of this version the user is assigned to: a selection can be labeled there."""
+    if not user_can(request.user, Capability.REVIEW):
+        return []
+    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=request.user)
+    return list(queues.order_by("-id")[:10])
 
 
 @capability_required(Capability.VIEW)

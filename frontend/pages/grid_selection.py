@@ -1,0 +1,113 @@
+"""Bulk actions on a selection made in the sample grid (or by a lasso on the embedding map).
+
+A selection is either explicit sample ids or "every member matching these grid filters" (a query
+string, so that selecting all of a large filtered version never ships its ids through the page).
+The page keeps it (selection.js) and posts it here with the action; ids outside the version are
+ignored.
+"""
+
+from typing import cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core.api_errors import ApplicationError
+from core.roles import Capability, capability_required
+from curation.models import Dataset, DatasetVersion
+from curation.review.models import QueueStatus, ReviewQueue
+from curation.review.selectors import queue_is_assigned
+from curation.review.services.bulk import review_bulk_label
+from curation.selectors import sample_list
+from curation.services.selections import version_from_selection
+from frontend.pages.datasets import SampleFilters, _version_or_404
+
+
+class SelectionForm(forms.Form):
+    """The selection as the page posts it: `ids` (comma-separated) or `query` (the grid's filters)."""
+
+    mode = forms.ChoiceField(choices=[("ids", "ids"), ("query", "query")])
+    ids = forms.CharField(required=False, max_length=2_000_000)
+    query = forms.CharField(required=False, max_length=2000)
+
+    def sample_ids(self, version: DatasetVersion) -> tuple[list[int], dict[str, str]]:
+        """The selected members' sample ids and how they were chosen (for the new version's params)."""
+        if self.cleaned_data["mode"] == "query":
+            filters = SampleFilters.from_query(QueryDict(self.cleaned_data["query"]))
+            members = sample_list(version=version, **filters.selector_kwargs()).prefetch_related(None)
+            return list(members.values_list("sample_id", flat=True)), {"filters": filters.as_query() or "all"}
+        raw = self.cleaned_data["ids"].replace(" ", ",").split(",")
+        ids = sorted({int(part) for part in raw if part.strip().isdigit()})
+        members = sample_list(version=version, sample_ids=ids).prefetch_related(None)
+        return list(members.values_list("sample_id", flat=True)), {"filters": "ids"}
+
+
+class SelectionVersionForm(SelectionForm):
+    keep = forms.TypedChoiceField(choices=[("1", "keep"), ("0", "remove")], coerce=lambda value: value == "1")
+
+
+class SelectionLabelForm(SelectionForm):
+    queue = forms.IntegerField()
+    label = forms.CharField(max_length=200)
+    vote = forms.ChoiceField(choices=[("yes", "yes"), ("maybe", "maybe"), ("no", "no")])
+
+
+def _grid_url(dataset: Dataset, version: DatasetVersion) -> str:
+    return reverse("frontend:sample_grid", args=[dataset.pk, version.number])
+
+
+@capability_required(Capability.CURATE)
+@require_POST
+def grid_selection_version(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """A new version made of the selection (keep=1) or of everything but the selection (keep=0)."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = _version_or_404(dataset, number)
+    form = SelectionVersionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The selection could not be read; select the samples again.")
+        return redirect(_grid_url(dataset, version))
+    ids, how = form.sample_ids(version)
+    try:
+        keep, user = form.cleaned_data["keep"], cast(User, request.user)
+        child = version_from_selection(version=version, sample_ids=ids, keep=keep, user=user, selection=how)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(_grid_url(dataset, version))
+    messages.success(request, f"Version {child.number} made: {child.note}.")
+    return redirect(_grid_url(dataset, child))
+
+
+@capability_required(Capability.REVIEW)
+@require_POST
+def grid_selection_label(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """One vote on every selected sample in a review queue of this version the caller is assigned to."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = _version_or_404(dataset, number)
+    form = SelectionLabelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a review queue, a label and a vote.")
+        return redirect(_grid_url(dataset, version))
+    queue = get_object_or_404(ReviewQueue, pk=form.cleaned_data["queue"], version=version, status=QueueStatus.OPEN)
+    if not queue_is_assigned(queue, request.user):
+        messages.error(request, "You are not assigned to this review queue.")
+        return redirect(_grid_url(dataset, version))
+    ids, _how = form.sample_ids(version)
+    origin = "bulk_map" if request.POST.get("origin") == "bulk_map" else "bulk_grid"
+    try:
+        counts = review_bulk_label(
+            queue=queue,
+            reviewer=cast(User, request.user),
+            sample_ids=ids,
+            label=form.cleaned_data["label"],
+            value=form.cleaned_data["vote"],
+            origin=origin,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(_grid_url(dataset, version))
+    messages.success(request, "Bulk vote: {voted} of {selected} samples, {items_added} items added.".format(**counts))
+    return redirect("frontend:review_queue_detail", queue_id=queue.pk)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
 from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, Split, VersionSample
@@ -28,6 +28,7 @@ def sample_list(
     sample_ids: Collection[int] | None = None,
     after_sample_id: int | None = None,
     limit: int | None = None,
+    search: str | None = None,
 ) -> QuerySet[VersionSample]:
     """Members of a version, filtered, in sample-id order (keyset pagination on sample id).
 
@@ -37,6 +38,7 @@ def sample_list(
         sample_ids: restrict to these samples (a cluster, a duplicate group, a review state); None means any.
         after_sample_id: return only members with a larger sample id (the keyset cursor).
         limit: page size; None returns the whole (lazy) queryset.
+        search: case-insensitive substring of the sample's file name or caption; None or "" means any.
     """
     # Samples come by a second query on their primary keys, not by a join: PostgreSQL tends to
     # merge-join the sample table from its first row, which reads every sample before the cursor.
@@ -51,6 +53,12 @@ def sample_list(
         if after_sample_id is not None:
             samples = samples.filter(pk__gt=after_sample_id)
         members = members.filter(Exists(samples))
+    if search:
+        found = Sample.objects.filter(Q(original_name__icontains=search) | Q(caption__icontains=search))
+        found = found.filter(pk=OuterRef("sample_id"))
+        if after_sample_id is not None:
+            found = found.filter(pk__gt=after_sample_id)
+        members = members.filter(Exists(found))
     if sample_ids is not None:
         members = members.filter(sample_id__in=sorted(sample_ids))
     if after_sample_id is not None:
@@ -315,11 +323,12 @@ def sample_page(
     source: str | None = None,
     after_sample_id: int | None = None,
     size: int = 60,
+    search: str | None = None,
 ) -> SamplePage:
     """A page of `sample_list` in sample-id order: one indexed query, no COUNT and no OFFSET.
 
     Args:
-        version, label, split, source, after_sample_id: as for `sample_list`.
+        version, label, split, source, after_sample_id, search: as for `sample_list`.
         size: members per page (one extra row is read to know whether a next page exists).
     """
     rows = list(
@@ -330,6 +339,7 @@ def sample_page(
             source=source,
             after_sample_id=after_sample_id,
             limit=size + 1,
+            search=search,
         )
     )
     members = rows[:size]
@@ -350,9 +360,10 @@ def sample_neighbors(
     label: str | None = None,
     split: str | None = None,
     source: str | None = None,
+    search: str | None = None,
 ) -> SampleNeighbors:
     """The sample ids just before and after `sample_id` among the version's (filtered) members."""
-    members = sample_list(version=version, label=label, split=split, source=source)
+    members = sample_list(version=version, label=label, split=split, source=source, search=search)
     ids = members.prefetch_related(None).values_list("sample_id", flat=True)
     previous_id = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
     next_id = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()

@@ -18,10 +18,12 @@ from core.roles import Capability, capability_required, user_can
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import (
+    VersionStats,
     class_split_figure,
     dataset_summary_list,
     image_size_figure,
     sample_duplicate_names,
+    sample_list,
     sample_neighbors,
     sample_page,
     version_by_number,
@@ -53,6 +55,7 @@ class SampleFilters:
     label: str = ""
     split: str = ""
     source: str = ""
+    search: str = ""
 
     @classmethod
     def from_query(cls, query: Any) -> "SampleFilters":
@@ -62,16 +65,17 @@ class SampleFilters:
             label=query.get("label", "")[:200],
             split=split if split in Split.values else "",
             source=source if source in SampleSource.values else "",
+            search=query.get("q", "").strip()[:200],
         )
 
     def as_query(self, **extra: Any) -> str:
         """The filters (and `extra`) as a URL query string without empty values."""
-        params = {"label": self.label, "split": self.split, "source": self.source, **extra}
+        params = {"label": self.label, "split": self.split, "source": self.source, "q": self.search, **extra}
         return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
     @property
     def active(self) -> bool:
-        return bool(self.label or self.split or self.source)
+        return bool(self.label or self.split or self.source or self.search)
 
     @property
     def label_display(self) -> str:
@@ -80,7 +84,15 @@ class SampleFilters:
     def selector_kwargs(self) -> dict[str, str | None]:
         """The filters as `sample_list` takes them: None means any, label "" means unlabeled."""
         label = "" if self.label == UNLABELED else (self.label or None)
-        return {"label": label, "split": self.split or None, "source": self.source or None}
+        return {"label": label, "split": self.split or None, "source": self.source or None, "search": self.search}
+
+    def matching(self, *, stats: VersionStats, version: DatasetVersion) -> int:
+        """Members matching the filters: from the cached counts, or by a COUNT when searching names
+        (the counts cannot answer a text search)."""
+        if self.search:
+            return sample_list(version=version, **self.selector_kwargs()).prefetch_related(None).count()
+        kwargs = self.selector_kwargs()
+        return stats.matching(label=kwargs["label"], split=kwargs["split"], source=kwargs["source"])
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -164,7 +176,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     if request.htmx and request.htmx.target == "grid-more":
         return render(request, "frontend/datasets/_grid_page.html", context)
     stats = version_stats(version=version)
-    context |= {"matching": stats.matching(**filters.selector_kwargs()), "stats": stats}
+    context |= {"matching": filters.matching(stats=stats, version=version), "stats": stats}
     if request.htmx:
         return render(request, "frontend/datasets/_grid.html", context)
     label_options = version_label_options(stats=stats, classes=dataset.classes)

@@ -1,0 +1,51 @@
+"""Searching the sample grid by file name and caption, and selecting what the search found.
+
+The fixture's samples are named "<label>/<label>_<index>.png" with the caption "a drawn <label> on a
+gradient"; v2 holds indexes 0-14.
+"""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from curation.models import DatasetVersion, VersionSample
+from tests.e2e.conftest import BrowseDataset, log_in
+from tests.e2e.test_browse import all_images_loaded, watch_for_errors
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_search_by_file_name_and_caption_then_keep_what_it_found(
+    live_server, page: Page, browse_dataset: BrowseDataset, curator
+):
+    dataset, version = browse_dataset.dataset, browse_dataset.version
+    errors = watch_for_errors(page)
+    log_in(page, live_server.url, curator.username, next_path=f"/datasets/{dataset.pk}/v/{version.number}/samples/")
+    all_images_loaded(page)
+    search = page.get_by_label("Search")
+
+    # a caption search finds the five birds
+    search.fill("DRAWN BIRD")
+    search.press("Enter")
+    expect(page.locator(".grid-summary")).to_contain_text("5 of 15 samples match")
+    expect(page.locator(".thumb")).to_have_count(5)
+    assert page.locator(".thumb").evaluate_all("els => els.map(e => e.dataset.label)") == ["bird"] * 5
+
+    # a file-name search finds dog_001, dog_004 and dog_007 (not dog_010 or dog_013), and stays in the URL
+    search.fill("dog_00")
+    search.press("Enter")
+    expect(page.locator(".thumb")).to_have_count(3)
+    expect(page.locator(".grid-summary")).to_contain_text("3 of 15 samples match")
+    assert "q=dog_00" in page.url
+    dogs = browse_dataset.samples_by_label["dog"][:3]
+    ids = page.locator(".thumb").evaluate_all("els => els.map(e => Number(e.dataset.sampleId))")
+    assert ids == dogs
+
+    # selecting all that the search matched makes a version of exactly those
+    page.get_by_role("button", name="Select all 3 matching").click()
+    expect(page.locator("#selection-count")).to_have_text("3 selected (all matching q=dog_00)")
+    page.get_by_role("button", name="New version from selection").click()
+    page.wait_for_url(f"**/datasets/{dataset.pk}/v/3/samples/")
+    child = DatasetVersion.objects.get(dataset=dataset, number=3)
+    assert sorted(VersionSample.objects.filter(version=child).values_list("sample_id", flat=True)) == dogs
+    assert child.operation_params["filters"] == "q=dog_00"
+    assert errors == []

@@ -1,0 +1,87 @@
+"""Grid search across keyset pages, and the selection's bulk-action views without a browser."""
+
+import pytest
+from django.urls import reverse
+
+from curation.models import DatasetVersion, VersionSample
+from curation.selectors import sample_page
+from tests.factories import DatasetVersionFactory, SampleFactory, VersionSampleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def named_version() -> DatasetVersion:
+    """Six members: file names a_0 .. a_5, captions "red" for the even ones and "blue" for the odd."""
+    version = DatasetVersionFactory(sample_count=6)
+    for index in range(6):
+        colour = "red" if index % 2 == 0 else "blue"
+        sample = SampleFactory(dataset=version.dataset, original_name=f"a_{index}.png", caption=f"a {colour} one")
+        VersionSampleFactory(version=version, sample=sample)
+    return version
+
+
+def _ids(version: DatasetVersion) -> list[int]:
+    return list(VersionSample.objects.filter(version=version).order_by("sample_id").values_list("sample_id", flat=True))
+
+
+def test_a_search_pages_with_the_keyset_cursor(named_version):
+    ids = _ids(named_version)
+    first = sample_page(version=named_version, search="RED", size=2)
+    second = sample_page(version=named_version, search="RED", size=2, after_sample_id=first.next_after)
+
+    assert [m.sample_id for m in first.members] == [ids[0], ids[2]]
+    assert first.next_after == ids[2]
+    assert [m.sample_id for m in second.members] == [ids[4]]
+    assert second.next_after is None
+    assert [m.sample_id for m in sample_page(version=named_version, search="a_3").members] == [ids[3]]
+
+
+def test_the_grid_counts_what_a_search_matches(client, curator, named_version):
+    client.force_login(curator)
+    url = reverse("frontend:sample_grid", args=[named_version.dataset_id, named_version.number])
+
+    response = client.get(url, {"q": "blue"})
+
+    assert response.context["matching"] == 3
+    assert [m.sample_id for m in response.context["page"].members] == _ids(named_version)[1::2]
+    assert 'data-filter-query="q=blue"' in response.content.decode()
+
+
+def test_a_version_without_a_query_selection(client, curator, named_version):
+    client.force_login(curator)
+    url = reverse("frontend:grid_selection_version", args=[named_version.dataset_id, named_version.number])
+
+    response = client.post(url, {"mode": "query", "query": "q=red", "ids": "", "keep": "0"})
+
+    child = DatasetVersion.objects.get(dataset=named_version.dataset, number=named_version.number + 1)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("frontend:sample_grid", args=[named_version.dataset_id, child.number])
+    assert _ids(child) == _ids(named_version)[1::2]
+    assert (child.parent_id, child.operation, child.sample_count) == (named_version.pk, "manual", 3)
+
+
+def test_removing_everything_writes_no_version(client, curator, named_version):
+    client.force_login(curator)
+    url = reverse("frontend:grid_selection_version", args=[named_version.dataset_id, named_version.number])
+
+    response = client.post(url, {"mode": "query", "query": "", "ids": "", "keep": "0"}, follow=True)
+
+    assert DatasetVersion.objects.filter(dataset=named_version.dataset).count() == 1
+    assert VersionSample.objects.count() == 6
+    assert "The new version would have no sample." in response.content.decode()
+
+
+def test_ids_outside_the_version_are_ignored_and_a_viewer_cannot_make_versions(client, curator, viewer, named_version):
+    url = reverse("frontend:grid_selection_version", args=[named_version.dataset_id, named_version.number])
+    ids = _ids(named_version)
+    stranger = VersionSampleFactory().sample_id
+    client.force_login(viewer)
+    assert client.post(url, {"mode": "ids", "ids": f"{ids[1]},{stranger}", "keep": "1"}).status_code == 403
+    assert DatasetVersion.objects.filter(dataset=named_version.dataset).count() == 1
+
+    client.force_login(curator)
+    client.post(url, {"mode": "ids", "ids": f"{ids[1]},{stranger}", "keep": "1"})
+
+    child = DatasetVersion.objects.get(dataset=named_version.dataset, number=named_version.number + 1)
+    assert _ids(child) == [ids[1]]

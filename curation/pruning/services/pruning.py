@@ -40,7 +40,6 @@ from curation.ml.pruning import (
 from curation.models import DatasetVersion
 from curation.pruning.blobs import arrays_save, blobs_delete, run_blob_prefix
 from curation.pruning.models import ClusterRun, PruneRun
-from curation.pruning.selectors.pruning import prune_class_changes
 from curation.pruning.services.clustering import member_labels
 from curation.pruning.services.decisions import BatchCallback, DecisionArrays, decisions_write
 from curation.pruning.services.demo_truth import demo_duplicate_scores, demo_truth_for_version
@@ -51,6 +50,7 @@ from curation.pruning.services.splits import (
     DEFAULT_SPLITS,
     SplitScope,
     class_loss_warnings,
+    class_losses,
     cluster_assignment_subset,
     keep_explanation,
     result_over_members,
@@ -250,6 +250,10 @@ def _prune_run_store(
     in_splits = result
     if scope.mask is not None:
         result = result_over_members(result, scope.mask)
+    if in_splits.n_kept < in_splits.n_candidates:  # one read of the members' labels
+        codes, names = member_labels(version, sample_ids)
+        losses = class_losses(label_codes=codes, label_names=names, keep=result.keep, in_scope=scope.mask)
+        summary["warnings"] += class_loss_warnings(losses)
     truth = demo_truth_for_version(version)
     if truth is not None:
         summary["demo_truth"] = demo_duplicate_scores(
@@ -282,8 +286,6 @@ def _prune_run_store(
                 created_by=user,
             )
             decisions_write(run.pk, decisions, on_batch=on_batch)
-            if in_splits.n_kept < in_splits.n_candidates:
-                run.summary["warnings"] += class_loss_warnings(prune_class_changes(run), scope.splits)
             timer.lap("write")
             run.summary["seconds"] = {name: round(value, 3) for name, value in timer.seconds.items()}
             run.save(update_fields=["summary"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from django.db.models import Count
@@ -132,26 +131,30 @@ def result_over_members(result: PruneResult, mask: np.ndarray) -> PruneResult:
     )
 
 
-def class_loss_warnings(
-    changes: Iterable[dict[str, Any]], splits: Sequence[str], *, share: float = CLASS_LOSS_WARNING_SHARE
-) -> list[str]:
-    """One sentence per class that loses more than `share` of its members in `splits`.
+def class_losses(
+    *, label_codes: np.ndarray, label_names: list[str], keep: np.ndarray, in_scope: np.ndarray | None
+) -> dict[str, tuple[int, int]]:
+    """{label: (members in the pruned splits, removed)} from per-member label codes and decisions."""
+    codes = label_codes if in_scope is None else label_codes[in_scope]
+    kept = keep if in_scope is None else keep[in_scope]
+    before = np.bincount(codes, minlength=len(label_names))
+    removed = np.bincount(codes[~kept], minlength=len(label_names))
+    return {label_names[i]: (int(before[i]), int(removed[i])) for i in np.flatnonzero(before)}
 
-    `changes`: rows {label, split, before, removed} per (label, split), as `prune_class_changes` gives them.
-    """
-    totals: dict[str, list[int]] = {}
-    for row in changes:
-        if row["split"] in splits:
-            entry = totals.setdefault(str(row["label"]), [0, 0])
-            entry[0] += int(row["before"])
-            entry[1] += int(row["removed"])
-    warnings = []
-    for label, (before, removed) in sorted(totals.items()):
-        if removed > share * before:
-            warnings.append(
-                f"Class {label or '(unlabelled)'!r} loses {removed:,} of its {before:,} samples in the pruned "
-                f"splits ({removed / before:.0%}); check that this is intended before applying."
-            )
+
+def class_loss_warnings(
+    losses: dict[str, tuple[int, int]], *, share: float = CLASS_LOSS_WARNING_SHARE, most: int = 10
+) -> list[str]:
+    """One sentence per class that loses more than `share` of its members (the `most` hardest hit; then a count)."""
+    hit = [(removed / before, label, before, removed) for label, (before, removed) in losses.items()]
+    hit = sorted((entry for entry in hit if entry[3] > share * entry[2]), key=lambda entry: (-entry[0], entry[1]))
+    warnings = [
+        f"Class {label or '(unlabelled)'!r} loses {removed:,} of its {before:,} samples in the pruned splits "
+        f"({lost:.0%}); check that this is intended before applying."
+        for lost, label, before, removed in hit[:most]
+    ]
+    if len(hit) > most:
+        warnings.append(f"{len(hit) - most:,} more classes lose more than half of their samples in the pruned splits.")
     return warnings
 
 

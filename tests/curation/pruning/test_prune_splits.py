@@ -19,7 +19,7 @@ from curation.pruning.models import PruneDecision
 from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.params import prune_params_validate
 from curation.pruning.services.pruning import prune_run_create
-from curation.pruning.services.splits import keep_explanation
+from curation.pruning.services.splits import class_loss_warnings, keep_explanation
 from jobs.models import Job
 from tests.curation.pruning.factories import clustered_vectors, embedding_set_create, version_with_samples
 
@@ -166,3 +166,17 @@ def test_a_version_without_train_samples_is_refused_unless_splits_are_chosen(db,
     assert Job.objects.filter(kind="prune").count() == 0
     assert (run.n_candidates, run.n_kept, run.summary["outside_splits"]) == (12, 8, {"test": 4})
     assert np.isclose(run.summary["pruned"]["kept_fraction"], 0.5)
+
+
+def test_class_loss_warnings_name_the_hardest_hit_ten_and_count_the_rest():
+    losses = {f"c{i:02d}": (10, 6) for i in range(12)} | {"worst": (4, 4), "half": (10, 5), "mild": (10, 4)}
+
+    warnings = class_loss_warnings(losses)
+
+    assert len(warnings) == 11
+    assert warnings[0] == (
+        "Class 'worst' loses 4 of its 4 samples in the pruned splits (100%); "
+        "check that this is intended before applying."
+    )
+    assert [w.split("'")[1] for w in warnings[1:10]] == [f"c{i:02d}" for i in range(9)]
+    assert warnings[10] == "3 more classes lose more than half of their samples in the pruned splits."

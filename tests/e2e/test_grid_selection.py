@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from curation.models import DatasetVersion, VersionOperation, VersionSample
 from curation.review.models import ReviewItem, ReviewQueue
 from tests.e2e.conftest import BrowseDataset, log_in
-from tests.e2e.test_browse import all_images_loaded, watch_for_errors
+from tests.e2e.test_browse import all_images_loaded, keep_screenshot, watch_for_errors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def _member_ids(version: DatasetVersion) -> list[int]:
 
 
 def test_click_and_shift_click_select_a_range_that_survives_a_reload(
-    live_server, page: Page, browse_dataset: BrowseDataset, curator
+    live_server, page: Page, browse_dataset: BrowseDataset, curator, tmp_path
 ):
     errors = watch_for_errors(page)
     log_in(page, live_server.url, curator.username, next_path=_grid_path(browse_dataset))
@@ -45,6 +45,8 @@ def test_click_and_shift_click_select_a_range_that_survives_a_reload(
     expect(selected).to_have_count(4)
     assert [int(v) for v in selected.evaluate_all("els => els.map(e => e.dataset.sampleId)")] == ids[1:5]
     expect(page.locator("#selection-actions")).to_be_visible()
+    page.screenshot(path=tmp_path / "grid-selection.png", full_page=True)
+    keep_screenshot(tmp_path / "grid-selection.png")
 
     # and the selection is kept on reload; unticking one removes just that one
     page.reload()

@@ -60,7 +60,7 @@ def bare_kmeans(x: np.ndarray, targets: np.ndarray, settings: SliceSettings) -> 
         )  # fmt: skip
         kmeans.train(rows[:MAX_TRAIN_ROWS])
         index = faiss.IndexFlatIP(rows.shape[1])
-        index.add(l2_normalize(kmeans.centroids))
+        index.add(l2_normalize(np.asarray(kmeans.centroids)))
         index.search(rows, 1)
 
 

@@ -154,7 +154,7 @@ def _cluster(points: np.ndarray, k: int, settings: SliceSettings) -> tuple[np.nd
     kmeans = faiss.Kmeans(points.shape[1], k, niter=settings.niter, seed=settings.seed + 1234, spherical=True,
                           max_points_per_centroid=MAX_TRAIN_ROWS, min_points_per_centroid=1, verbose=False)  # fmt: skip
     kmeans.train(np.ascontiguousarray(train), init_centroids=kmeans_plus_plus(train, k, rng))
-    centroids = l2_normalize(kmeans.centroids)
+    centroids = l2_normalize(np.asarray(kmeans.centroids))
     index = faiss.IndexFlatIP(points.shape[1])
     index.add(centroids)
     similarity, labels = index.search(points, 1)

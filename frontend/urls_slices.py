@@ -10,4 +10,5 @@ urlpatterns = [
     path("slices/<int:report_id>/", slices.slice_report_page, name="slice_report"),
     path("slices/<int:report_id>/compare/", slices.slice_score_start_page, name="slice_score_start"),
     path("slices/<int:report_id>/<int:number>/", slices.slice_page, name="slice_detail"),
+    path("slices/<int:report_id>/<int:number>/review/", slices.slice_review_queue_page, name="slice_review_queue"),
 ]

@@ -1,5 +1,5 @@
 """Failure-slice pages: the reports list, the start form (admins), a report (chart, slices, galleries, compare),
-one slice with all its samples, and re-scoring a report with another model (admins).
+one slice with all its samples (and a review queue made of them), and re-scoring a report with another model (admins).
 
 The report's live part is the named partial `frontend/slices/_status.html`: while the job runs it polls
 every 2 s (htmx requests get the partial alone); once the job has finished the next poll answers with
@@ -29,6 +29,7 @@ from explain.slices.selectors import (
     slice_scores,
 )
 from explain.slices.services import slice_report_create
+from explain.slices.services.reports import slice_review_queue_create
 from explain.slices.services.results import report_headline
 from explain.slices.services.scores import slice_score_create
 from frontend.pages.run_lists import newest_first_page, version_label
@@ -151,5 +152,17 @@ def slice_page(request: HttpRequest, report_id: int, number: int) -> HttpRespons
     found = slice_get(report, number)
     if found is None:
         raise Http404(f"Report {report_id} has no slice {number}.")
-    context = {"report": report, "slice": found, "nav_section": "slices"}
+    can_review = user_can(request.user, Capability.CURATE)
+    context = {"report": report, "slice": found, "nav_section": "slices", "can_review": can_review}
     return render(request, "frontend/slices/slice_detail.html", context)
+
+
+@require_POST
+@capability_required(Capability.CURATE)
+def slice_review_queue_page(request: HttpRequest, report_id: int, number: int) -> HttpResponse:
+    """Turn a slice into a relabel review queue of its samples and open the queue."""
+    report = _report_or_404(report_id)
+    if slice_get(report, number) is None:
+        raise Http404(f"Report {report_id} has no slice {number}.")
+    queue = slice_review_queue_create(report=report, number=number, user=cast(User, request.user))
+    return redirect("frontend:review_queue_detail", queue_id=queue.pk)

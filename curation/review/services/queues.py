@@ -4,7 +4,8 @@ A filter (JSON) chooses samples of the queue's version:
     sources: proposal sources; proposal_runs: run ids; min_issue_score, min_score: floor on a proposal's
     issue score / score (these four select samples that have a matching proposal);
     classes: the sample's primary label is one of these; cluster_run + clusters: members of those clusters;
-    unlabeled: members without a primary label; limit: at most this many items (default 500).
+    unlabeled: members without a primary label; slice_report + slice: members of a failure slice;
+    limit: at most this many items (default 500).
 A relabel queue with no proposal criterion takes the samples that have any proposal. Items are
 ordered by their best issue score, then best proposal score, then sample id. Each item's candidates
 are the sample's current labels, then the proposed labels (best score first), at most nine (the
@@ -44,7 +45,7 @@ DEFAULT_LIMIT = 500
 MAX_LIMIT = 20000
 FILTER_KEYS = {
     "sources", "proposal_runs", "min_issue_score", "min_score", "classes", "cluster_run", "clusters", "unlabeled",
-    "limit",
+    "limit", "slice_report", "slice",
 }  # fmt: skip
 
 
@@ -59,6 +60,8 @@ class QueueFilter:
     clusters: tuple[int, ...] = ()
     unlabeled: bool = False
     limit: int = DEFAULT_LIMIT
+    slice_report: int | None = None
+    slice: int | None = None
     stored: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -69,7 +72,7 @@ class QueueFilter:
 
     @property
     def uses_members(self) -> bool:
-        return bool(self.classes or self.clusters or self.unlabeled)
+        return bool(self.classes or self.clusters or self.unlabeled or self.slice_report is not None)
 
 
 def _invalid_filter(message: str) -> ApplicationError:
@@ -93,6 +96,8 @@ def queue_filter_parse(raw: dict[str, Any] | None) -> QueueFilter:
             clusters=tuple(int(c) for c in raw.get("clusters") or ()),
             unlabeled=bool(raw.get("unlabeled", False)),
             limit=int(raw.get("limit") or DEFAULT_LIMIT),
+            slice_report=None if raw.get("slice_report") is None else int(raw["slice_report"]),
+            slice=None if raw.get("slice") is None else int(raw["slice"]),
         )
     except (TypeError, ValueError) as exc:
         raise _invalid_filter(f"malformed filter: {exc}")
@@ -101,6 +106,8 @@ def queue_filter_parse(raw: dict[str, Any] | None) -> QueueFilter:
         raise _invalid_filter(f"unknown sources: {', '.join(sorted(bad_sources))}")
     if bool(flt.clusters) != (flt.cluster_run is not None):
         raise _invalid_filter("clusters and cluster_run go together")
+    if (flt.slice_report is None) != (flt.slice is None):
+        raise _invalid_filter("slice_report and slice go together")
     if not 1 <= flt.limit <= MAX_LIMIT:
         raise _invalid_filter(f"limit must be between 1 and {MAX_LIMIT}")
     stored = {key: value for key, value in raw.items() if value not in (None, [], (), False, "")}
@@ -128,7 +135,20 @@ def _member_filter(version: DatasetVersion, flt: QueueFilter) -> Any:
         members = members.filter(label__in=flt.classes)
     if flt.cluster_run is not None:
         members = members.filter(sample_id__in=_cluster_members(version, flt))
+    if flt.slice_report is not None:
+        members = members.filter(sample_id__in=_slice_members(version, flt))
     return members
+
+
+def _slice_members(version: DatasetVersion, flt: QueueFilter) -> list[int]:
+    from explain.slices.models import SliceReport
+    from explain.slices.selectors import slice_sample_ids
+
+    report = SliceReport.objects.filter(pk=flt.slice_report or 0, version=version).first()
+    ids = slice_sample_ids(report, flt.slice or 0) if report is not None else None
+    if ids is None:
+        raise _invalid_filter(f"failure-slice report {flt.slice_report} of this version has no slice {flt.slice}")
+    return ids
 
 
 def _cluster_members(version: DatasetVersion, flt: QueueFilter) -> list[int]:

@@ -172,3 +172,30 @@ def test_pages_need_a_login_and_the_start_form_needs_an_admin(finished, curator)
     assert Client().get(f"/slices/{finished.pk}/").status_code in (302, 403)
     assert signed_in(curator).get("/slices/start/").status_code == 403
     assert signed_in(curator).post(f"/slices/{finished.pk}/compare/", {"trained_model": 1}).status_code == 403
+
+
+def test_a_slice_becomes_a_relabel_review_queue_of_its_samples(finished, curator, viewer):
+    from curation.review.models import ReviewQueue
+
+    entry = finished.results["slices"][0]
+
+    refused = signed_in(viewer).post(f"/slices/{finished.pk}/{entry['number']}/review/")
+    response = signed_in(curator).post(f"/slices/{finished.pk}/{entry['number']}/review/")
+
+    queue = ReviewQueue.objects.get()
+    assert refused.status_code == 403
+    assert response.status_code == 302 and response["Location"] == f"/review/queues/{queue.pk}/"
+    assert queue.version_id == finished.version_id and queue.filter["slice"] == entry["number"]
+    assert sorted(queue.items.values_list("sample_id", flat=True)) == sorted(entry["sample_ids"])
+
+
+def test_a_review_queue_filter_naming_an_unknown_slice_is_refused(finished):
+    from core.api_errors import ApplicationError
+    from curation.review.models import ReviewQueue
+    from curation.review.services.queues import review_queue_create
+
+    with pytest.raises(ApplicationError, match="has no slice 99"):
+        review_queue_create(version=finished.version, name="x", filter={"slice_report": finished.pk, "slice": 99})
+    with pytest.raises(ApplicationError, match="slice_report and slice go together"):
+        review_queue_create(version=finished.version, name="x", filter={"slice_report": finished.pk})
+    assert ReviewQueue.objects.count() == 0

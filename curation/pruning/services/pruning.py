@@ -143,6 +143,7 @@ def split_summary(
         scope_counts=(result.n_candidates, result.n_kept),
         outside=outside,
         target=summary.get("keep_target"),
+        dbp_candidates=next((s["n_candidates"] for s in summary["stages"] if s["method"] == "dbp"), None),
     )
     return summary | {
         "n_candidates": n_total,

@@ -159,11 +159,18 @@ def class_loss_warnings(
 
 
 def keep_explanation(
-    *, method: str, keep_fraction: float | None, scope_counts: tuple[int, int], outside: dict[str, int], target: object
+    *,
+    method: str,
+    keep_fraction: float | None,
+    scope_counts: tuple[int, int],
+    outside: dict[str, int],
+    target: object = None,
+    dbp_candidates: int | None = None,
 ) -> str:
     """One line: the fraction asked for, the number kept, and why they differ.
 
-    `scope_counts` is (candidates in the pruned splits, kept among them); `target` the SemDeDup keep_target, if any.
+    `scope_counts` is (candidates in the pruned splits, kept among them); `target` the SemDeDup keep_target, if any;
+    `dbp_candidates` what the DBP stage of semdedup+dbp was given (the earlier stages' survivors).
     """
     n_pruned, n_kept = scope_counts
     n_outside = sum(outside.values())
@@ -178,9 +185,13 @@ def keep_explanation(
             f"{n_kept:,}: exact copies make {keep_fraction:g} unreachable (at most {int(target['n_reachable']):,})"
         )
     elif method in ("dbp", "semdedup+dbp"):
-        head = f"{method} keeps floor({keep_fraction:g} × {n_pruned:,}) = {math.floor(keep_fraction * n_pruned):,}"
+        n_dbp = n_pruned if dbp_candidates is None else dbp_candidates
+        head = f"{method} keeps floor({keep_fraction:g} × {n_dbp:,}) = {math.floor(keep_fraction * n_dbp):,}"
         if method == "semdedup+dbp":
-            head = f"{method}: DBP keeps {keep_fraction:g} of SemDeDup's survivors"
+            head = (
+                f"{method}: the dedup stages keep {n_dbp:,} of {n_pruned:,}, then DBP keeps "
+                f"floor({keep_fraction:g} × {n_dbp:,}) = {math.floor(keep_fraction * n_dbp):,}"
+            )
         parts.append(f"{head}; kept {n_kept:,} of {n_pruned:,} in {where}")
     else:
         parts.append(f"keep {keep_fraction:g} of {n_pruned:,} in {where}: {method} kept {n_kept:,}")

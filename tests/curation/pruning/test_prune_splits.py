@@ -180,3 +180,20 @@ def test_class_loss_warnings_name_the_hardest_hit_ten_and_count_the_rest():
     )
     assert [w.split("'")[1] for w in warnings[1:10]] == [f"c{i:02d}" for i in range(9)]
     assert warnings[10] == "3 more classes lose more than half of their samples in the pruned splits."
+
+
+def test_semdedup_then_dbp_explains_the_fraction_of_the_dedup_survivors(small_version):
+    version, _, _ = small_version
+
+    run = prune_run_create(
+        params=prune_params_validate(version_id=version.pk, method="semdedup+dbp", keep_fraction=0.5, n_clusters=3)
+    )
+
+    survivors = next(stage["n_candidates"] for stage in run.summary["stages"] if stage["method"] == "dbp")
+    assert survivors < 40  # sample 6 is an exact copy of sample 4, both train
+    assert run.summary["pruned"]["n_kept"] == survivors // 2
+    assert run.summary["keep_explanation"] == (
+        f"semdedup+dbp: the dedup stages keep {survivors} of 40, then DBP keeps floor(0.5 × {survivors}) = "
+        f"{survivors // 2}; kept {survivors // 2} of 40 in the pruned splits; 20 val samples were not pruned, "
+        f"so {survivors // 2 + 20} of 60 are kept ({(survivors // 2 + 20) / 60:.3f})."
+    )

@@ -84,14 +84,14 @@ def _best_alignment(moving: _Prepared, fixed: _Prepared) -> tuple[float, float, 
     for scale, template in zip(SCALES, moving.templates, strict=True):
         _, value, _, location = cv2.minMaxLoc(cv2.matchTemplate(fixed.thumb, template, cv2.TM_CCOEFF_NORMED))
         if value > best[0]:
-            best = (float(value), scale, location)
+            best = (float(value), scale, (int(location[0]), int(location[1])))
     return best
 
 
 def _block_agreement(frame: _Prepared, other: _Prepared, scale: float, location: tuple[int, int]) -> float:
     """1 - the worst block's mean |difference| of the standardised images, ``other`` warped into ``frame``."""
     shift_x, shift_y = location[0] - _FIELD_START * scale, location[1] - _FIELD_START * scale
-    warp = np.float32([[scale, 0, shift_x], [0, scale, shift_y]])
+    warp = np.array([[scale, 0, shift_x], [0, scale, shift_y]], dtype=np.float32)
     size = (VERIFY_SIDE, VERIFY_SIDE)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(other.blurred, warp, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -56,6 +56,8 @@ def test_read_endpoints_document_their_parameters_and_error_bodies(client, db):
         "page_size",
         "review_queue",
         "review_state",
+        "slice",
+        "slice_report",
         "source",
         "split",
         "version_id",

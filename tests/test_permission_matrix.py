@@ -138,6 +138,17 @@ def spurious_report_kwargs(world: World) -> dict[str, Any]:
     return {"report_id": report.pk}
 
 
+def slice_report_kwargs(world: World) -> dict[str, Any]:
+    """A failure-slice report on the world's version (its job queued, no slices yet: a slice page answers 404)."""
+    from explain.slices.models import SliceReport
+    from tests.robustness.factories import TrainedModelFactory
+
+    report = SliceReport.objects.filter(version=world.version).first() or SliceReport.objects.create(
+        trained_model=TrainedModelFactory(run__version=world.version), version=world.version, split="test"
+    )
+    return {"report_id": report.pk}
+
+
 def training_run_kwargs(world: World) -> dict[str, Any]:
     """A training run on the world's version (queued, no checkpoint yet: a download answers 404, allowed)."""
     from robustness.models import TrainingRun
@@ -362,6 +373,18 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:spurious_report_start": [get(ADMIN), post(ADMIN)],
     "frontend:spurious_report": [get(VIEWER, spurious_report_kwargs)],
     "frontend:spurious_report_example": [get(VIEWER, lambda w: {**spurious_report_kwargs(w), "name": "0/0/0/edited"})],
+    # --- Failure slices (explain.slices): rows go here ---
+    # Start and re-score: admins (run_gpu_jobs; empty payloads answer 400); reads: viewers; slice to queue: curators.
+    "api-slice-report-list": [get(VIEWER)],
+    "api-slice-report-start": [post(ADMIN)],
+    "api-slice-report-detail": [get(VIEWER, slice_report_kwargs)],
+    "api-slice-score-start": [post(ADMIN, slice_report_kwargs)],
+    "frontend:slice_report_list": [get(VIEWER)],
+    "frontend:slice_report_start": [get(ADMIN), post(ADMIN)],
+    "frontend:slice_report": [get(VIEWER, slice_report_kwargs)],
+    "frontend:slice_score_start": [post(ADMIN, slice_report_kwargs)],
+    "frontend:slice_detail": [get(VIEWER, lambda w: {**slice_report_kwargs(w), "number": 0})],
+    "frontend:slice_review_queue": [post(CURATOR, lambda w: {**slice_report_kwargs(w), "number": 0})],
     # --- Synthetic counter-examples (curation.synthetic): rows go here ---
     # API and pages: synthetic counter-examples (reads for viewers; generating, reviewing and applying for curators;
     # empty payloads answer 400, the matrix batch has nothing approved so apply answers 400 too)

@@ -1,25 +1,47 @@
 """Content-addressed blobs in Django's storage API (never hand-built filesystem paths).
 
 A blob's key is derived from its sha256, so identical bytes are stored once whatever the
-dataset; deleting a blob is only allowed once no row references it.
+dataset; deleting a blob is only allowed once no row references it and no writer has claimed it
+(curation/services/blob_claims.py).
 
-Writing a blob to Django's own FileSystemStorage takes one exclusive create (`O_CREAT | O_EXCL`)
-on the path the storage maps the key to, honouring its permission settings and group, instead
-of `exists()` then `save()`: Django's generic save re-validates and re-joins the name several
-times and probes for a free one, which cost about 0.4 ms of CPU per blob, several times the
-write itself (bench/import_bench.py). Any other storage (a subclass, S3) takes the generic path.
+Writing a blob to Django's own FileSystemStorage is atomic and durable: the bytes go to a hidden
+temporary file in the key's folder, which is fsynced, then hard-linked onto the key (the link fails
+when another writer got there first, so exactly one writer stores a new key), and the folder is
+fsynced. A process killed mid-write leaves at most a temporary file (`.<name>.<random>.tmp`, removed
+by `manage.py verify_blobs --repair`), never a partial file under the key. The direct path honours the
+storage's permission settings and group, and stays cheaper than Django's generic save, which
+re-validates and re-joins the name several times and probes for a free one (about 0.4 ms of CPU per
+blob, bench/import_bench.py). Any other storage (a subclass, S3, whose PUT is atomic) takes the
+generic path.
+
+A file already under the key is not trusted blindly: it counts as the blob only when its size is the
+size of the bytes being saved and, when it is small enough to compare cheaply (BLOB_COMPARE_MAX_BYTES:
+thumbnails, masks, small images), its bytes are equal. Otherwise (a truncated or 0-byte file that an
+older writer, a full disk or a crash left) it is replaced, atomically. A same-size corruption of a
+larger blob is left to `verify_blobs`, which re-hashes every blob that rows reference.
 """
 
 import contextlib
+import errno
 import hashlib
 import os
+import time
+import uuid
+from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, default_storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.utils._os import safe_makedirs
 
-_EXCLUSIVE_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+BLOB_COMPARE_MAX_BYTES = 64 * 1024
+TEMPORARY_SUFFIX = ".tmp"
+HASH_CHUNK_BYTES = 1024 * 1024
+_FLAGS = getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_EXCLUSIVE_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS
+_FOLDER_OPEN = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+# link() is refused on some file systems (FUSE, SMB, FAT): the temporary is then renamed onto the key.
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -39,29 +61,85 @@ def blob_key(*, sha256: str, kind: str, extension: str) -> str:
     return f"{kind}/{sha256[:2]}/{sha256}.{extension}"
 
 
-def blob_save(*, key: str, data: bytes) -> bool:
-    """Store bytes under `key` unless present. Returns True when this call wrote the blob."""
+def blob_save(*, key: str, data: bytes, replace: bool = False) -> bool:
+    """Store bytes under `key` unless an intact copy is there already.
+
+    Returns True when this call wrote the blob: a new key, or the replacement of a damaged file
+    (another size, or other bytes where comparing is cheap); False when an intact copy was kept.
+    With `replace`, whatever stands under the key is replaced (atomically, on FileSystemStorage).
+    """
     storage = storages["default"]
     if type(storage) is FileSystemStorage:
-        return _local_file_create(storage, key, data)
-    if default_storage.exists(key):
-        return False
-    saved = default_storage.save(key, ContentFile(data))
+        return _local_file_store(storage, key, data, replace=replace)
+    return _generic_store(storage, key, data, replace=replace)
+
+
+def _generic_store(storage: Storage, key: str, data: bytes, *, replace: bool) -> bool:
+    if storage.exists(key):
+        if not replace and _stored_copy_is_intact(storage, key, data):
+            return False
+        storage.delete(key)  # a damaged copy: the storage's save would otherwise pick another name
+    saved = storage.save(key, ContentFile(data))
     if saved != key:  # a concurrent writer won the race; the content is identical by construction
-        default_storage.delete(saved)
+        storage.delete(saved)
         return False
     return True
 
 
-def _local_file_create(storage: FileSystemStorage, key: str, data: bytes) -> bool:
-    """FileSystemStorage.save's effect for a new key, or False when the file exists (any writer's).
-
-    A write that fails removes the partial file, so a later import never takes it for the blob.
-    """
-    path = storage.path(key)  # refuses a key that would leave the storage root
-    fd = _exclusive_open(storage, path)
-    if fd is None:
+def _stored_copy_is_intact(storage: Storage, key: str, data: bytes) -> bool:
+    if storage.size(key) != len(data):
         return False
+    if len(data) > BLOB_COMPARE_MAX_BYTES:
+        return True
+    with storage.open(key, "rb") as handle:
+        return handle.read() == data
+
+
+def _local_file_store(storage: FileSystemStorage, key: str, data: bytes, *, replace: bool) -> bool:
+    """FileSystemStorage.save's effect, atomically and durably; False when an intact copy stands at the key."""
+    path = storage.path(key)  # refuses a key that would leave the storage root
+    if not replace and _local_file_is_intact(path, data):
+        return False
+    directory, name = os.path.split(path)
+    temporary = _temporary_write(storage, directory, name, data)
+    try:
+        if replace:
+            os.replace(temporary, path)
+            written = True
+        else:
+            written = _temporary_publish(temporary, path, data)
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # linked (or renamed) onto the key, or not needed
+            os.unlink(temporary)
+    if written:
+        _folder_sync(directory)
+    return written
+
+
+def _local_file_is_intact(path: str, data: bytes) -> bool:
+    """Whether the file at `path` holds `data`: its size, and its bytes when comparing them is cheap."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return False
+    if size != len(data):
+        return False
+    if size > BLOB_COMPARE_MAX_BYTES:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size + 1) == data
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+
+
+def _temporary_write(storage: FileSystemStorage, directory: str, name: str, data: bytes) -> str:
+    """Write `data` to a new hidden file beside the key, with the storage's mode and group, and fsync it.
+
+    A write that fails removes the file; a killed process leaves it, under a name no key ever has.
+    """
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:16]}{TEMPORARY_SUFFIX}")
+    fd = _exclusive_open(storage, directory, temporary)
     try:
         view = memoryview(data)
         while view:
@@ -69,30 +147,45 @@ def _local_file_create(storage: FileSystemStorage, key: str, data: bytes) -> boo
         if storage.file_permissions_mode is not None:
             os.fchmod(fd, storage.file_permissions_mode)
         _group_of_location(storage, fd)
+        os.fsync(fd)
     except BaseException:
         os.close(fd)
-        os.unlink(path)
+        os.unlink(temporary)
         raise
     os.close(fd)
+    return temporary
+
+
+def _temporary_publish(temporary: str, path: str, data: bytes) -> bool:
+    """Put the complete temporary file under the key: linked when the key is free, renamed over a damaged file."""
+    try:
+        os.link(temporary, path)
+        return True
+    except FileExistsError:  # another writer's copy, or a damaged file an older writer left
+        if _local_file_is_intact(path, data):
+            return False
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    os.replace(temporary, path)
     return True
 
 
-def _exclusive_open(storage: FileSystemStorage, path: str) -> int | None:
-    """A descriptor on the new file, or None when a file already stands at `path`."""
+def _exclusive_open(storage: FileSystemStorage, directory: str, path: str) -> int:
     try:
         return os.open(path, _EXCLUSIVE_CREATE, 0o666)
-    except FileExistsError:
-        return None
     except FileNotFoundError:  # its folder is new
-        _folder_make(storage, os.path.dirname(path))
-    try:
-        return os.open(path, _EXCLUSIVE_CREATE, 0o666)
-    except FileExistsError:
-        return None
+        _folder_make(storage, directory)
+    return os.open(path, _EXCLUSIVE_CREATE, 0o666)
 
 
 def _folder_make(storage: FileSystemStorage, directory: str) -> None:
-    """As FileSystemStorage._save creates a file's folders (with its directory permissions)."""
+    """As FileSystemStorage._save creates a file's folders (with its directory permissions), durably."""
+    created = []
+    folder = directory
+    while not os.path.lexists(folder):
+        created.append(folder)
+        folder = os.path.dirname(folder)
     try:
         if storage.directory_permissions_mode is not None:
             safe_makedirs(directory, storage.directory_permissions_mode, exist_ok=True)
@@ -100,6 +193,18 @@ def _folder_make(storage: FileSystemStorage, directory: str) -> None:
             os.makedirs(directory, exist_ok=True)
     except FileExistsError:
         raise FileExistsError(f"{directory} exists and is not a directory.") from None
+    for folder in reversed(created):  # a new folder's entry is durable once its parent is synced
+        _folder_sync(os.path.dirname(folder))
+
+
+def _folder_sync(directory: str) -> None:
+    if os.name != "posix":  # folders cannot be opened for fsync elsewhere
+        return
+    fd = os.open(directory, _FOLDER_OPEN)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _group_of_location(storage: FileSystemStorage, fd: int) -> None:
@@ -128,3 +233,48 @@ def blob_delete(key: str) -> None:
 
 def blob_url(key: str) -> str:
     return default_storage.url(key)
+
+
+def blob_size(key: str) -> int | None:
+    """The stored blob's size in bytes, or None when nothing is stored under `key`."""
+    if not default_storage.exists(key):
+        return None
+    return default_storage.size(key)
+
+
+def blob_sha256(key: str) -> str:
+    """The sha256 of the stored bytes, read in chunks (a blob may be large)."""
+    digest = hashlib.sha256()
+    with default_storage.open(key, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def blob_temporaries(prefixes: tuple[str, ...], *, older_than_s: float) -> Iterator[str]:
+    """Keys of temporary files that writers killed mid-write left under `prefixes` (FileSystemStorage only).
+
+    Only files older than `older_than_s` seconds are listed, so a write in progress is never among them.
+    """
+    storage = storages["default"]
+    if type(storage) is not FileSystemStorage:
+        return
+    deadline = time.time() - older_than_s
+    for prefix in prefixes:
+        root = storage.path(prefix)
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = os.path.join(folder, name)
+                if _is_temporary_name(name) and _modified_before(path, deadline):
+                    yield os.path.relpath(path, storage.location).replace(os.sep, "/")
+
+
+def _is_temporary_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)
+
+
+def _modified_before(path: str, deadline: float) -> bool:
+    try:
+        return os.lstat(path).st_mtime < deadline
+    except FileNotFoundError:
+        return False

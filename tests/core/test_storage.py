@@ -1,4 +1,4 @@
-"""Content-addressed blobs: on Django's FileSystemStorage one exclusive create, with what its save gives."""
+"""Content-addressed blobs: on FileSystemStorage a temporary file linked onto the key, with what its save gives."""
 
 import os
 import stat
@@ -106,10 +106,11 @@ def test_concurrent_writers_of_one_blob_store_it_once(isolated_media: Path):
     assert [p.name for p in isolated_media.rglob("*") if p.is_file()] == [KEY.rsplit("/", 1)[1]]
 
 
-def test_a_file_already_under_the_key_is_kept(isolated_media: Path):
-    # given a file another writer stored under the key
+def test_an_intact_file_already_under_the_key_is_kept(isolated_media: Path):
+    # given the blob's bytes that another writer stored under the key
     (isolated_media / KEY).parent.mkdir(parents=True)
     (isolated_media / KEY).write_bytes(DATA)
+    inode = (isolated_media / KEY).stat().st_ino
     # when the blob is saved, then nothing is written over it
-    assert blob_save(key=KEY, data=b"anything") is False
-    assert (isolated_media / KEY).read_bytes() == DATA
+    assert blob_save(key=KEY, data=DATA) is False
+    assert ((isolated_media / KEY).read_bytes(), (isolated_media / KEY).stat().st_ino) == (DATA, inode)

@@ -143,3 +143,17 @@ class SampleAlias(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class BlobClaim(models.Model):
+    """A writer's hold on a sample blob key, from before it stores (or finds) the blob until the row
+    that references it is committed: the collector never deletes a claimed key
+    (curation/services/blob_claims.py). `job_id` lets a job's cleanup drop what a killed attempt
+    still held; it is not a foreign key, so that a claim never blocks or follows a job's deletion."""
+
+    key = models.CharField(max_length=300, db_index=True)
+    job_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"claim on {self.key} (job {self.job_id})"

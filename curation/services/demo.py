@@ -28,13 +28,13 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.api_errors import ApplicationError
-from core.storage import blob_delete
 from curation.demo.build import DemoFile, ProgressCallback, demo_files
 from curation.demo.plan import DemoConfig, DemoPlan, demo_plan
 from curation.demo.sources import OBJECT_SOURCE_FALLBACK, DemoSources, demo_sources_load
 from curation.demo.truth import truth_document, truth_dumps
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, VersionOperation, VersionSample
 from curation.selectors import version_latest
+from curation.services.blob_claims import blobs_collect
 from curation.services.ingest import sample_ingest
 
 BATCH_SIZE = 100
@@ -269,8 +269,5 @@ class _DemoRun:
             truth_path.write_bytes(data)
 
     def _discard_blobs(self) -> None:
-        """After a rollback: delete what this build wrote unless another sample still uses it."""
-        for key in set(self.written_keys):
-            in_use = Sample.objects.filter(image_key=key).exists() or Sample.objects.filter(thumbnail_key=key).exists()
-            if not in_use and not Sample.objects.filter(mask_key=key).exists():
-                blob_delete(key)
+        """After a rollback: delete what this build wrote unless another sample or a writer's claim needs it."""
+        blobs_collect(self.written_keys)

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.storage import blob_delete, blob_key, blob_open, blob_save, sha256_bytes
+from core.storage import blob_key, blob_open, blob_save, sha256_bytes
 from curation.models import Dataset, Sample, SampleAlias, SampleSource
+from curation.services.blob_claims import blob_claims_drop, blob_claims_drop_for_job, blob_claims_take, blobs_collect
 from curation.services.decode_budget import decode_budget, decoded_bytes_estimate
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "BMP": "bmp", "TIFF": "tif", "WEBP": "webp"}
@@ -231,28 +232,59 @@ def sample_ingest(
     """Store an image (once per content hash) and return its Sample.
 
     An identical file already in the dataset is not stored again: the name is recorded as an
-    alias of the existing sample (an exact-duplicate group) and `created` is False.
+    alias of the existing sample (an exact-duplicate group) and `created` is False. The blob keys
+    are claimed from before they are stored until the row is in (curation/services/blob_claims.py).
     """
     decoded = decoded or image_decode(data)
     existing = Sample.objects.filter(dataset=dataset, sha256=decoded.sha256).first()
     if existing is not None:
         SampleAlias.objects.create(dataset=dataset, sample=existing, original_name=original_name, job_id=job_id)
         return IngestResult(existing, False)
-    sample = sample_stage(
-        dataset=dataset,
-        data=data,
-        original_name=original_name,
-        decoded=decoded,
-        mask_png=mask_png,
-        caption=caption,
-        provenance=provenance,
-        source=source,
-        job_id=job_id,
-    )
-    with transaction.atomic():
-        sample.save(force_insert=True)
-        SampleAlias.objects.create(dataset=dataset, sample=sample, original_name=original_name, job_id=job_id)
+    keys = sample_blob_keys(decoded, mask_png)
+    claims = blob_claims_take(keys.all(), job_id=job_id)
+    try:
+        sample = sample_stage(
+            dataset=dataset,
+            data=data,
+            original_name=original_name,
+            decoded=decoded,
+            mask_png=mask_png,
+            caption=caption,
+            provenance=provenance,
+            source=source,
+            job_id=job_id,
+            keys=keys,
+        )
+        with transaction.atomic():
+            sample.save(force_insert=True)
+            SampleAlias.objects.create(dataset=dataset, sample=sample, original_name=original_name, job_id=job_id)
+            blob_claims_drop(claims)
+    except BaseException:
+        blob_claims_drop(claims)
+        blobs_collect(keys.all())
+        raise
     return IngestResult(sample, True)
+
+
+@dataclass(frozen=True)
+class SampleBlobKeys:
+    """Where a sample's blobs go: the original, its thumbnail and (when it has one) its mask."""
+
+    image: str
+    thumbnail: str
+    mask: str = ""
+
+    def all(self) -> list[str]:
+        return [key for key in (self.image, self.thumbnail, self.mask) if key]
+
+
+def sample_blob_keys(decoded: DecodedImage, mask_png: bytes | None = None) -> SampleBlobKeys:
+    mask_key = blob_key(sha256=sha256_bytes(mask_png), kind="masks", extension="png") if mask_png is not None else ""
+    return SampleBlobKeys(
+        image=blob_key(sha256=decoded.sha256, kind="images", extension=decoded.extension),
+        thumbnail=blob_key(sha256=decoded.sha256, kind="thumbnails", extension="jpg"),
+        mask=mask_key,
+    )
 
 
 def sample_stage(
@@ -266,26 +298,27 @@ def sample_stage(
     provenance: dict[str, Any] | None = None,
     source: str = SampleSource.REAL,
     job_id: int | None = None,
+    keys: SampleBlobKeys | None = None,
 ) -> Sample:
     """Store a new sample's blobs and return its row unsaved, for callers that insert rows in bulk.
 
-    The caller knows the content hash is new to the dataset, and inserts the row (and the alias of
-    its first name, as `sample_ingest` does) soon after: a blob without a row is not found by
-    `samples_delete_for_job`. When a blob cannot be stored, those this call wrote are deleted.
+    No database access (it runs on an import's decode threads). The caller knows the content hash is
+    new to the dataset, has claimed the keys (`sample_blob_keys`, `blob_claims_take`) and drops the
+    claims in the transaction that inserts the row (and the alias of its first name, as `sample_ingest`
+    does). When a blob cannot be stored this raises, and the caller drops the claims and collects the
+    keys (`blobs_collect`): a blob is deleted only once no row and no other writer needs it.
     """
-    image_key = blob_key(sha256=decoded.sha256, kind="images", extension=decoded.extension)
-    thumbnail_key = blob_key(sha256=decoded.sha256, kind="thumbnails", extension="jpg")
-    mask_key = blob_key(sha256=sha256_bytes(mask_png), kind="masks", extension="png") if mask_png is not None else ""
-    blobs = [(image_key, data), (thumbnail_key, decoded.thumbnail)]
+    keys = keys or sample_blob_keys(decoded, mask_png)
+    blob_save(key=keys.image, data=data)
+    blob_save(key=keys.thumbnail, data=decoded.thumbnail)
     if mask_png is not None:
-        blobs.append((mask_key, mask_png))
-    _blobs_save_all_or_none(blobs)
+        blob_save(key=keys.mask, data=mask_png)
     return Sample(
         dataset=dataset,
         sha256=decoded.sha256,
-        image_key=image_key,
-        thumbnail_key=thumbnail_key,
-        mask_key=mask_key,
+        image_key=keys.image,
+        thumbnail_key=keys.thumbnail,
+        mask_key=keys.mask,
         original_name=original_name[:500],
         width=decoded.width,
         height=decoded.height,
@@ -299,19 +332,6 @@ def sample_stage(
     )
 
 
-def _blobs_save_all_or_none(blobs: list[tuple[str, bytes]]) -> None:
-    """Save every blob, or delete those this call wrote and re-raise (no blob without its row)."""
-    written: list[str] = []
-    try:
-        for key, data in blobs:
-            if blob_save(key=key, data=data):
-                written.append(key)
-    except BaseException:
-        for key in written:
-            blob_delete(key)
-        raise
-
-
 def sample_image_open(sample: Sample) -> Image.Image:
     """The sample's pixels as displayed (EXIF orientation applied)."""
     with blob_open(sample.image_key) as handle:
@@ -320,25 +340,18 @@ def sample_image_open(sample: Sample) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
-def _blob_is_referenced(key: str) -> bool:
-    return (
-        Sample.objects.filter(image_key=key).exists()
-        or Sample.objects.filter(thumbnail_key=key).exists()
-        or Sample.objects.filter(mask_key=key).exists()
-    )
-
-
 def samples_delete_for_job(*, job_id: int) -> int:
-    """Undo what a failed or cancelled job ingested: its samples, aliases and now-unreferenced blobs.
+    """Undo what a failed or cancelled job ingested: its samples, aliases and now-unneeded blobs.
 
-    Samples that are members of any version are kept (they belong to committed work).
+    Samples that are members of any version are kept (they belong to committed work). The blobs
+    collected are those of the deleted rows and those the job still claimed (stored by an attempt
+    killed before its rows were in); a blob another row or another writer's claim needs is kept.
     """
     samples = Sample.objects.filter(import_job_id=job_id, memberships__isnull=True)
-    keys = [k for row in samples.values_list("image_key", "thumbnail_key", "mask_key") for k in row if k]
+    keys = {k for row in samples.values_list("image_key", "thumbnail_key", "mask_key") for k in row if k}
     SampleAlias.objects.filter(job_id=job_id, sample__in=samples).delete()
     deleted, _ = samples.delete()
     SampleAlias.objects.filter(job_id=job_id).delete()
-    for key in set(keys):
-        if not _blob_is_referenced(key):
-            blob_delete(key)
+    keys |= blob_claims_drop_for_job(job_id)
+    blobs_collect(keys)
     return deleted

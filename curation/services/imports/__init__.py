@@ -18,12 +18,15 @@ Choices made:
 - Throughput: reading, decoding, hashing and thumbnailing (no side effects) run on
   `decode_threads` threads a few files ahead of the bookkeeping, which stays on the job's thread
   in path order (so "first copy" is deterministic); Pillow, zlib and hashlib release the GIL.
-  Once the job's thread accepts a new sample, its blobs are stored on those threads too, and its
-  rows wait for the batch's flush: samples, aliases and (at the end) members are bulk-inserted.
-  A batch's rows are inserted even when the batch fails, so the cleanup finds every stored blob;
-  nothing is stored for files past the batch where a cancel lands. Memory stays bounded by the
-  look-ahead (2 × threads files), whatever the archive. Duplicates are found in memory (the
-  dataset is new), so there is no per-file query.
+  Once the job's thread accepts a new sample, its blob keys are claimed (a few samples per
+  transaction, so that no other job's cleanup deletes a blob this import was told exists), its
+  blobs are stored on those threads too, and its rows wait for the batch's flush, which drops the
+  claims: samples, aliases and (at the end) members are bulk-inserted. A batch's rows are inserted
+  even when the batch fails, so the cleanup finds every stored blob (and a killed attempt's claims
+  name the blobs stored before their rows); nothing is stored for files past the batch where a
+  cancel lands. Memory stays bounded by the look-ahead (2 × threads files, and as many recorded
+  but not claimed yet, 32 MiB of them at most), whatever the archive. Duplicates are found in
+  memory (the dataset is new), so there is no per-file query.
 
 Modules: params.py (parameters and their checks), submit.py (storing an upload, submitting the job),
 run.py (the job), entries.py (one file's way through the job: prepared, then recorded),

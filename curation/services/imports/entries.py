@@ -1,8 +1,9 @@
 """One file's way through an import, and the run state it updates.
 
 A file is prepared on a decode thread (read, decode, hash, thumbnail, mask: no side effects), then
-recorded on the job's thread, in path order, as a new sample (its blobs stored on the pool, its row
-left for the batch's flush), a duplicate of an earlier file, or a rejection.
+recorded on the job's thread, in path order, as a new sample (its blob keys claimed, a few samples per
+transaction, then its blobs stored on the pool, its row left for the batch's flush), a duplicate of an
+earlier file, or a rejection.
 """
 
 import io
@@ -16,19 +17,31 @@ from PIL import Image
 
 from curation.models import Dataset, Sample
 from curation.services.archives import EntryRejected, SourceReader, path_is_archive
+from curation.services.blob_claims import blob_claims_take
 from curation.services.imports.report import ImportReport
-from curation.services.ingest import DecodedImage, ImageRejected, image_decode, mask_encode, sample_stage
+from curation.services.ingest import (
+    DecodedImage,
+    ImageRejected,
+    SampleBlobKeys,
+    image_decode,
+    mask_encode,
+    sample_blob_keys,
+    sample_stage,
+)
 from curation.services.manifests import ImportEntry, ReportLine
 from jobs.models import Job
+
+CLAIM_GROUP_MAX_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
 class FirstCopy:
-    """The file that became a sample: its blobs being stored, then (after its batch's flush) its row id."""
+    """The file that became a sample: its blob keys, its blobs being stored, then (after the flush) its row id."""
 
     path: str
     label: str
-    staged: "Future[Sample] | None"
+    keys: SampleBlobKeys
+    staged: "Future[Sample] | None" = None
     sample_id: int | None = None
 
 
@@ -49,6 +62,14 @@ class ImportRun:
     pending_samples: list[tuple[FirstCopy, ImportEntry]] = field(default_factory=list)
     pending_aliases: list[tuple[FirstCopy, str]] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
+    unclaimed: list[tuple[FirstCopy, ImportEntry, "Prepared"]] = field(default_factory=list)
+    unclaimed_bytes: int = 0
+    claims: list[int] = field(default_factory=list)
+
+    def claim_due(self) -> bool:
+        """Whether the recorded samples waiting for their claim make a group: as many as the files in
+        flight (one transaction per group), or fewer when their bytes add up to CLAIM_GROUP_MAX_BYTES."""
+        return len(self.unclaimed) >= self.in_flight or self.unclaimed_bytes >= CLAIM_GROUP_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -126,12 +147,37 @@ def _duplicate_record(run: ImportRun, entry: ImportEntry, first: FirstCopy) -> R
 
 
 def _sample_record(run: ImportRun, entry: ImportEntry, prepared: Prepared) -> ReportLine:
+    first = FirstCopy(entry.path, entry.label, sample_blob_keys(prepared.decoded, prepared.mask_png))
+    run.first_by_hash[prepared.decoded.sha256] = first
+    run.pending_samples.append((first, entry))
+    run.pending_aliases.append((first, entry.path))
+    run.classes.update(entry.labels)
+    run.unclaimed.append((first, entry, prepared))
+    run.unclaimed_bytes += len(prepared.data)
+    if run.claim_due():
+        samples_claim_and_stage(run)
+    return ReportLine(entry.path, "imported")
+
+
+def samples_claim_and_stage(run: ImportRun) -> None:
+    """Claim the blob keys of the samples recorded since the last call, in one transaction, then store
+    their blobs on the pool: from now until the batch's flush inserts their rows (and drops the claims),
+    no other job's cleanup deletes those blobs, even where this import was told they exist."""
+    group, run.unclaimed, run.unclaimed_bytes = run.unclaimed, [], 0
+    if not group:
+        return
+    run.claims += blob_claims_take([key for first, _, _ in group for key in first.keys.all()], job_id=run.job.pk)
+    for first, entry, prepared in group:
+        _sample_stage_submit(run, first, entry, prepared)
+
+
+def _sample_stage_submit(run: ImportRun, first: FirstCopy, entry: ImportEntry, prepared: Prepared) -> None:
     provenance: dict[str, Any] = {"original_path": entry.path}
     if entry.line is not None:
         provenance["manifest_line"] = entry.line
     while len(run.staged) >= run.in_flight:  # bounds the file bytes waiting to be stored
         futures_wait([run.staged.popleft()])
-    staged = run.pool.submit(
+    first.staged = run.pool.submit(
         sample_stage,
         dataset=run.dataset,
         data=prepared.data,
@@ -141,11 +187,6 @@ def _sample_record(run: ImportRun, entry: ImportEntry, prepared: Prepared) -> Re
         caption=entry.caption,
         provenance=provenance,
         job_id=run.job.pk,
+        keys=first.keys,
     )
-    run.staged.append(staged)
-    first = FirstCopy(entry.path, entry.label, staged)
-    run.first_by_hash[prepared.decoded.sha256] = first
-    run.pending_samples.append((first, entry))
-    run.pending_aliases.append((first, entry.path))
-    run.classes.update(entry.labels)
-    return ReportLine(entry.path, "imported")
+    run.staged.append(first.staged)

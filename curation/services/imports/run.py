@@ -14,8 +14,15 @@ from django.db import IntegrityError, transaction
 from curation.exports.services.exports import startup_objects_frozen
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, SampleAlias, VersionOperation, VersionSample
 from curation.services.archives import ArchiveLimits, SourceRejected
+from curation.services.blob_claims import blob_claims_drop, blobs_collect
 from curation.services.imports.cleanup import import_partial_undo
-from curation.services.imports.entries import ImportRun, Prepared, entry_prepare, entry_record
+from curation.services.imports.entries import (
+    ImportRun,
+    Prepared,
+    entry_prepare,
+    entry_record,
+    samples_claim_and_stage,
+)
 from curation.services.imports.params import ImportParams
 from curation.services.imports.report import ImportReport, import_report_key
 from curation.services.imports.submit import upload_discard
@@ -115,6 +122,7 @@ def _entries_ingest(ctx: JobContext, run: ImportRun, entries: list[ImportEntry |
         try:
             for item, future in itertools.islice(prepared, batch):
                 run.report.add(item if future is None else entry_record(run, item, future))
+            samples_claim_and_stage(run)  # the batch's last few samples
         finally:  # even when the batch fails: rows let the cleanup find the blobs already stored
             _batch_flush(run)
         ctx.progress(min(start + batch, total), total, run.report.summary())
@@ -141,15 +149,19 @@ def _prepared_in_order(
 
 
 def _batch_flush(run: ImportRun) -> None:
-    """Wait for the batch's blobs, then insert its samples and aliases in one transaction.
+    """Wait for the batch's blobs, then insert its samples and aliases, and drop its claims, in one transaction.
 
-    A sample whose blobs failed to store gets no row, and its error is raised once the rows of
-    the others are in (so that the cleanup finds their blobs). Rows are then kept as ids only.
+    A sample whose blobs failed to store gets no row: its keys are collected (deleted unless another
+    row or claim needs them), and its error is raised once the rows of the others are in (so that the
+    cleanup finds their blobs). Samples not staged yet (the batch stopped on an error before their
+    claim) have no blob and get no row. Rows are then kept as ids only.
     """
+    run.unclaimed.clear()
+    run.unclaimed_bytes = 0
     staged = [(first, entry, first.staged) for first, entry in run.pending_samples if first.staged is not None]
     futures_wait([future for _, _, future in staged])
     stored = [(first, entry, future.result()) for first, entry, future in staged if future.exception() is None]
-    failures = [future.exception() for _, _, future in staged if future.exception() is not None]
+    failed = [(first, future.exception()) for first, _, future in staged if future.exception() is not None]
     dataset_id, job_id = run.dataset.pk, run.job.pk
     with transaction.atomic():
         Sample.objects.bulk_create([sample for _, _, sample in stored])
@@ -161,10 +173,13 @@ def _batch_flush(run: ImportRun) -> None:
             for first, name in run.pending_aliases
             if first.sample_id is not None
         )
+        blob_claims_drop(run.claims)  # the rows now hold what the claims held
+    run.claims.clear()
     run.pending_samples.clear()
     run.pending_aliases.clear()
-    if failures:
-        raise failures[0]  # type: ignore[misc]
+    if failed:
+        blobs_collect(key for first, _ in failed for key in first.keys.all())
+        raise failed[0][1]  # type: ignore[misc]
 
 
 def _member(version: DatasetVersion, sample_id: int, entry: ImportEntry) -> VersionSample:

@@ -48,7 +48,9 @@ HISTOGRAM_BINS = 40
 
 
 def calibration_key(params: DuplicateParams) -> str:
-    return f"v{CALIBRATION_VERSION}:target={params.target}:images={params.calibration_images}:seed={params.seed}"
+    """What the stored calibration depends on (with flips, mirrored copies count in the verification scores)."""
+    key = f"v{CALIBRATION_VERSION}:target={params.target}:images={params.calibration_images}:seed={params.seed}"
+    return key + (":flips" if params.flips else "")
 
 
 def duplicate_calibration_get_or_compute(

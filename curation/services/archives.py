@@ -11,6 +11,9 @@ Choices made:
   the whole archive is then hostile.
 - Symbolic links inside an archive are skipped; in a server folder a link is followed only when
   its target stays inside the folder.
+- In a server folder only regular files are read: a FIFO, socket or device file is opened without
+  waiting (O_NONBLOCK: a FIFO with no writer would block the open forever), recognised from its
+  mode, and reported as skipped.
 - Hidden entries (a path part starting with "." and macOS `__MACOSX` resource forks) are ignored
   without a report line; they are never part of a dataset.
 - Archives inside the source are never opened (see `path_is_archive`).
@@ -37,7 +40,7 @@ ZIP_SYMLINK_MODE = stat.S_IFLNK
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 UPLOAD_KEY_PATTERN = re.compile(r"^uploads/[0-9a-f]{32}\.zip$")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 _READ_NOFOLLOW = _READ | getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -147,10 +150,16 @@ class FolderReader:
             fd = self._open(path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise EntryRejected("file not found")
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
+                raise EntryRejected("not a regular file (a socket or device): skipped")
+            raise
         with open(fd, "rb") as handle:
             status = os.fstat(fd)
             if stat.S_ISDIR(status.st_mode):
                 raise EntryRejected("file not found")
+            if not stat.S_ISREG(status.st_mode):
+                raise EntryRejected(f"not a regular file ({_file_type(status.st_mode)}): skipped")
             if status.st_size > self.limits.max_file_bytes:
                 limit = self.limits.max_file_bytes
                 raise EntryRejected(f"file too large ({status.st_size:,} bytes; the limit is {limit:,})")
@@ -175,6 +184,16 @@ class FolderReader:
 
     def close(self) -> None:
         return None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "an unknown kind of file"
 
 
 class ZipReader:

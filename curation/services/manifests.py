@@ -2,7 +2,8 @@
 
 Choices made:
 - Labels are normalised to Unicode NFC with whitespace trimmed and runs collapsed to one space, so
-  " Cafe\u0301 " and "Café" are one class; a row whose primary label is empty after that is rejected.
+  " Cafe\u0301 " and "Café" are one class; a row whose primary label is empty after that is rejected,
+  and so is a row with a label longer than LABEL_MAX_CHARS (the length a label column holds).
   Empty items of a multi-label list are dropped silently (trailing `;` is common in CSVs).
 - The primary label is `label`, else the first of `labels`; it always heads the `labels` list.
 - Splits: train, val, test, unassigned (or empty); `valid` and `validation` mean val. Anything
@@ -10,6 +11,8 @@ Choices made:
 - Manifest paths are relative to the manifest's folder and may not leave it (no absolute paths,
   no `..`); the same path listed twice keeps the first row and rejects the others.
 - Unknown manifest columns (or JSONL keys) are reported once each as a warning and ignored.
+- A row that cannot be read is rejected alone, the rest imported: a JSONL line that is not a JSON
+  object (or is nested too deeply to parse), a CSV row with a field over csv's field size limit.
 - Which layout a source has: a folder or archive is ImageFolder unless exactly one CSV/JSONL
   manifest lies at its top (after an archive's single wrapper folder is stripped) and the format
   is not forced to `imagefolder`; a .csv/.jsonl file is a manifest whose folder holds the images.
@@ -28,7 +31,7 @@ from typing import IO, Any
 
 from django.core.files.storage import default_storage
 
-from curation.models import Split
+from curation.models import Split, VersionSample
 from curation.services.archives import (
     ZIP_MAGIC,
     ArchiveLimits,
@@ -55,6 +58,8 @@ SPLIT_NAMES = {
 }
 SPLIT_FOLDERS = {name for name, split in SPLIT_NAMES.items() if split != Split.UNASSIGNED}
 ALLOWED_SPLITS_TEXT = "train, val (or valid, validation), test, unassigned"
+LABEL_MAX_CHARS: int = VersionSample._meta.get_field("label").max_length  # type: ignore[assignment]
+CSV_FIELD_TOO_LARGE = "field larger than field limit"
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,9 @@ def labels_combine(label: str, labels: list[str]) -> tuple[str, tuple[str, ...]]
     ordered = [name for name in [primary, *others] if name]
     if not ordered:
         raise EntryRejected("empty label (after trimming whitespace)")
+    longest = max(len(name) for name in ordered)
+    if longest > LABEL_MAX_CHARS:
+        raise EntryRejected(f"label too long ({longest:,} characters; the limit is {LABEL_MAX_CHARS})")
     return ordered[0], tuple(dict.fromkeys(ordered))
 
 
@@ -165,12 +173,24 @@ def _csv_rows(text: str, state: _ManifestState) -> Iterator[tuple[int, dict[str,
     unknown = _header_check(header, state)
     if unknown:
         yield 1, _unknown_columns_warning(unknown, state)
-    try:
-        for values in reader:
-            if any(value.strip() for value in values):
-                yield reader.line_num, _csv_row(header, values)
-    except csv.Error as exc:
-        raise SourceRejected(f"the manifest {state.manifest_name} is not valid CSV (line {reader.line_num}: {exc})")
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if CSV_FIELD_TOO_LARGE not in str(exc):
+                raise SourceRejected(
+                    f"the manifest {state.manifest_name} is not valid CSV (line {reader.line_num}: {exc})"
+                )
+            yield reader.line_num, _csv_row_rejected(reader.line_num, state, exc)  # the reader goes on at the next line
+            continue
+        if any(value.strip() for value in values):
+            yield reader.line_num, _csv_row(header, values)
+
+
+def _csv_row_rejected(line: int, state: _ManifestState, exc: csv.Error) -> ReportLine:
+    return ReportLine(f"{state.manifest_name}:{line}", "rejected", f"line {line}: a field is too long to read ({exc})")
 
 
 def _csv_row(header: list[str], values: list[str]) -> dict[str, Any]:
@@ -199,14 +219,29 @@ def _jsonl_rows(text: str, state: _ManifestState) -> Iterator[tuple[int, dict[st
         except json.JSONDecodeError as exc:
             yield number, ReportLine(f"{state.manifest_name}:{number}", "rejected", f"not valid JSON ({exc.msg})")
             continue
+        except RecursionError:  # the parser recurses once per level: a line nested thousands deep
+            yield number, ReportLine(f"{state.manifest_name}:{number}", "rejected", "JSON nested too deeply to read")
+            continue
         if not isinstance(row, dict):
             yield number, ReportLine(f"{state.manifest_name}:{number}", "rejected", "a line must be a JSON object")
+            continue
+        if "\\u" in raw and not _encodes_as_utf8(row):  # only a \u escape can make a lone surrogate
+            reason = "a string holds a lone UTF-16 surrogate (not Unicode text)"
+            yield number, ReportLine(f"{state.manifest_name}:{number}", "rejected", reason)
             continue
         unknown = sorted(str(key) for key in row if key not in MANIFEST_COLUMNS and key not in state.warned_keys)
         if unknown:
             state.warned_keys.update(unknown)
             yield number, _unknown_columns_warning(unknown, state)
         yield number, {key: value for key, value in row.items() if key in MANIFEST_COLUMNS}
+
+
+def _encodes_as_utf8(row: dict[str, Any]) -> bool:
+    try:
+        json.dumps(row, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _unknown_columns_warning(names: list[str], state: _ManifestState) -> ReportLine:

@@ -9,12 +9,16 @@ Choices made:
 - File names are the content hash: unique within a dataset, stable between exports.
 - A class folder is the label with path separators and a leading dot replaced by "_"; labels that
   become the same folder get "-2", "-3"… in the order met (the manifests keep the true labels).
+  A folder name is at most CLASS_FOLDER_MAX_BYTES of UTF-8 (file systems allow 255 per name, zip
+  names 65,535 in all): a longer label is cut at a character boundary and ends in "~" and 8 hex
+  digits of its sha256, so that two long labels with one prefix stay apart, export after export.
 - Manifest keys `path`, `label`, `labels`, `split`, `caption`, `mask` are the import's manifest
   columns, so the zip's `manifest.jsonl` imports back with labels and splits; the other keys carry
   what the import does not read (origins, provenance, soft labels).
 - Soft labels (teacher top-k probabilities) are not stored by Winnow yet: the key is there, null.
 """
 
+import hashlib
 import json
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -27,6 +31,7 @@ MANIFEST_COLUMNS = (
     "version_id", "sample_id", "source", "caption", "mask", "width", "height", "provenance", "soft_labels",
 )  # fmt: skip
 UNLABELED_FOLDER = "unlabeled"
+CLASS_FOLDER_MAX_BYTES = 120
 
 
 def image_extension(image_key: str) -> str:
@@ -51,7 +56,7 @@ class ExportLayout:
         if folder is None:
             base = label.replace("/", "_").replace("\\", "_").replace("\x00", "_")
             base = "_" + base[1:] if base.startswith(".") else base
-            base = base or "_"
+            base = _folder_name_capped(base or "_", label)
             folder, suffix = base, 2
             while folder.casefold() in self._taken:  # casefold: case-insensitive file systems
                 folder, suffix = f"{base}-{suffix}", suffix + 1
@@ -119,6 +124,15 @@ class ExportLayout:
         row["provenance"] = member.provenance_json
         row["soft_labels"] = ""
         return [row[column] for column in MANIFEST_COLUMNS]
+
+
+def _folder_name_capped(name: str, label: str) -> str:
+    """`name` when short enough, else its longest prefix that fits with "~" and a hash of the label."""
+    if len(name.encode()) <= CLASS_FOLDER_MAX_BYTES:
+        return name
+    tag = "~" + hashlib.sha256(label.encode()).hexdigest()[:8]
+    prefix = name.encode()[: CLASS_FOLDER_MAX_BYTES - len(tag)].decode(errors="ignore")
+    return prefix + tag
 
 
 def jsonl_line(row: dict[str, Any]) -> bytes:

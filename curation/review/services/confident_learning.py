@@ -5,6 +5,8 @@ counted). The multi-label variant runs when members carry several labels (multi_
 asked ("yes"). Flagged samples get their most probable other class and every other class reaching
 `min_probability`; unflagged ones, other classes reaching `secondary_probability` (a second object).
 Unlabeled members get suggestions (source linear_probe) from a probe trained on every labelled member.
+Which samples are label issues is decided on the primary label per split (ml.split_label_issues): out of fold
+over train, held-out splits scored by the train probe and their own; flags a shift explains are kept apart.
 """
 
 from __future__ import annotations
@@ -60,10 +62,10 @@ def confident_learning(
     probe_rows = rows[labelled][in_probe]
     probe_vectors = vectors[labelled][in_probe]
     names = [classes[c] for c in learnable]
+    labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
     if multi:
-        proposals, flags = _multilabel_issues(probe_rows, probe_vectors, names, members, config, params)
+        proposals, flags = _multilabel_issues(probe_rows, probe_vectors, labels, names, members, config, params)
     else:
-        labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
         proposals, flags = _single_label_issues(probe_rows, probe_vectors, labels, names, members, config, params)
     report(2, 3, "suggestions for unlabeled members")
     unlabeled = rows[~labelled]
@@ -147,29 +149,34 @@ def _flags_summary(outcome: ml.SplitLabelIssues, splits: np.ndarray, sample_ids:
 def _multilabel_issues(
     rows: np.ndarray,
     vectors: np.ndarray,
+    primary: np.ndarray,
     names: list[str],
     members: Members,
     config: ml.ProbeConfig,
     params: ProposalParams,
 ) -> tuple[list[Proposal], dict[str, Any]]:
+    # Label issues (and shift flags) are judged on the primary label per split, as in the single-label variant;
+    # the one-vs-rest probes choose which further labels to propose.
     index = {name: i for i, name in enumerate(names)}
     label_lists = [sorted({index[n] for n in members.label_sets[row] if n in index}) for row in rows.tolist()]
     matrix = np.zeros((rows.size, len(names)), dtype=int)
     for i, labels in enumerate(label_lists):
         matrix[i, labels] = 1
-    probabilities, folds = ml.out_of_fold_multilabel_probabilities(vectors, matrix, config)
-    issues = ml.label_issues_multilabel(label_lists, probabilities)
+    probabilities, _ = ml.out_of_fold_multilabel_probabilities(vectors, matrix, config)
+    splits = np.asarray([members.splits[r] for r in rows.tolist()])
+    outcome = ml.split_label_issues(vectors, primary, splits, len(names), config, reference_split=REFERENCE_SPLIT)
     proposals = []
     for i, row in enumerate(rows.tolist()):
-        flagged = bool(issues.is_issue[i])
+        flagged = bool(outcome.is_issue[i])
         cut = params.min_probability if flagged else params.secondary_probability
-        for c in np.flatnonzero((probabilities[i] >= cut) & (matrix[i] == 0)).tolist():
+        chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist())
+        chosen |= {int(np.argmax(outcome.probabilities[i]))} if flagged else set()
+        evidence = {"flagged": flagged, "shift": bool(outcome.is_shift[i]), "given": members.label_sets[row]}
+        for c in sorted(c for c in chosen if matrix[i, c] == 0):
             proposals.append(
                 Proposal(
-                    int(members.sample_ids[row]), names[c], float(probabilities[i, c]), float(issues.issue_score[i]),
-                    ProposalSource.CONFIDENT_LEARNING, {"flagged": flagged, "given": members.label_sets[row]},
+                    int(members.sample_ids[row]), names[c], float(probabilities[i, c]),
+                    float(outcome.issue_score[i]), ProposalSource.CONFIDENT_LEARNING, evidence,
                 )
             )  # fmt: skip
-    flagged_ids = members.sample_ids[rows][issues.is_issue][:LISTED_SAMPLES].tolist()
-    summary = {"method": "pooled", "reference_split": None, "folds": folds, "label_issues": int(issues.is_issue.sum())}
-    return proposals, {**summary, "shift_flags": 0, "label_issue_samples": flagged_ids, "shift_samples": []}
+    return proposals, _flags_summary(outcome, splits, members.sample_ids[rows])

@@ -14,7 +14,15 @@ import pytest
 from django.conf import settings
 
 # Variables of the caller's shell that would change what the settings read.
-CLEARED = ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS")
+# DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' session fixture (tests/browser.py) while it runs;
+# a server never has it, and `check --deploy` rightly refuses it (async.E001).
+CLEARED = (
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 CLEARED_PREFIXES = ("DJANGO_SECURE_", "WINNOW_API_DOCS_")
 
 # A server loads the WSGI module before the config package (whose Celery import has a default of its own).

@@ -15,9 +15,11 @@ from rest_framework.test import APIClient
 from core.api_errors import ApplicationError
 from curation.ml.pruning import PruneReason
 from curation.models import VersionSample
+from curation.pruning.blobs import arrays_load
 from curation.pruning.models import PruneDecision
 from curation.pruning.services.apply import prune_run_apply
-from curation.pruning.services.params import prune_params_validate
+from curation.pruning.services.clustering import cluster_run_create
+from curation.pruning.services.params import cluster_params_validate, prune_params_validate
 from curation.pruning.services.pruning import prune_run_create
 from curation.pruning.services.splits import class_loss_warnings, keep_explanation
 from jobs.models import Job
@@ -197,3 +199,24 @@ def test_semdedup_then_dbp_explains_the_fraction_of_the_dedup_survivors(small_ve
         f"{survivors // 2}; kept {survivors // 2} of 40 in the pruned splits; 20 val samples were not pruned, "
         f"so {survivors // 2 + 20} of 60 are kept ({(survivors // 2 + 20) / 60:.3f})."
     )
+
+
+def test_a_reused_cluster_run_serves_the_train_split_alone(small_version):
+    version, embedding_set, _ = small_version
+    cluster_run = cluster_run_create(
+        params=cluster_params_validate(version_id=version.pk, embedding_set_id=embedding_set.pk, n_clusters=4)
+    )
+
+    run = prune_run_create(
+        params=prune_params_validate(
+            version_id=version.pk, method="dbp", keep_fraction=0.5, cluster_run_id=cluster_run.pk
+        )
+    )
+
+    stored = arrays_load(cluster_run.assignment_key)
+    assigned = dict(zip(stored["sample_ids"].tolist(), stored["cluster"].tolist(), strict=True))
+    splits = dict(VersionSample.objects.filter(version=version).values_list("sample_id", "split"))
+    decisions = list(PruneDecision.objects.filter(prune_run=run).values_list("sample_id", "cluster", "reason"))
+    assert [(c, r) for s, c, r in decisions if splits[s] == "val"] == [(None, PruneReason.OUTSIDE_PRUNED_SPLITS)] * 20
+    assert all(c == assigned[s] for s, c, _ in decisions if splits[s] == "train")
+    assert run.summary["pruned"]["n_kept"] == 20 and run.n_kept == 40

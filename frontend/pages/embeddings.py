@@ -223,23 +223,23 @@ def sample_selection(request: HttpRequest, dataset_id: int, number: int) -> Http
     dataset, version = _version_or_404(dataset_id, number)
     source = request.POST if request.method == "POST" else request.GET
     ids, title = _selection_ids(source, version)
-    members = list(
-        VersionSample.objects.filter(version=version, sample_id__in=ids[:SELECTION_MAX])
-        .select_related("sample")
-        .order_by("sample_id")[:SELECTION_SHOWN]
-    )
+    in_version = VersionSample.objects.filter(version=version, sample_id__in=ids[:SELECTION_MAX])
+    members = list(in_version.select_related("sample").order_by("sample_id")[:SELECTION_SHOWN])
+    member_ids = list(in_version.order_by("sample_id").values_list("sample_id", flat=True))
     context = {
         "dataset": dataset,
         "version": version,
         "members": members,
         "requested": len(ids),
-        "matching": VersionSample.objects.filter(version=version, sample_id__in=ids[:SELECTION_MAX]).count(),
+        "matching": len(member_ids),
         "title": title,
         "shown_max": SELECTION_SHOWN,
         "nav_section": "datasets",
         "bulk_queues": _bulk_label_queues(request, version),
-        "bulk_origin": "bulk_map" if source.get("origin") == "bulk_map" else "bulk_grid",
-        "selected_ids": ",".join(str(i) for i in ids[:SELECTION_MAX]),
+        "can_curate": user_can(request.user, Capability.CURATE),
+        # The page seeds the version's grid selection (selection.js) with the members it shows.
+        "seed_ids": ",".join(str(i) for i in member_ids),
+        "seed_origin": "bulk_map" if source.get("origin") == "bulk_map" else "bulk_grid",
     }
     return render(request, "frontend/embeddings/selection.html", context)
 

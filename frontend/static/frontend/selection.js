@@ -1,7 +1,8 @@
 // Sample grid selection: tick thumbnails (shift-click for a range), select the page, or select every
 // member matching the grid's filters. A selection is {mode: "ids", ids: [...]} or
 // {mode: "query", query: "label=cat", count: N}; it is kept in sessionStorage per dataset version
-// (so it survives paging, "Load more" and filter changes) and posted with each bulk action.
+// (so it survives paging, "Load more" and filter changes) and posted with each bulk action. A page
+// that shows a selection made elsewhere (a lasso on the embedding map, a duplicate group) seeds it.
 (function () {
   "use strict";
 
@@ -32,7 +33,7 @@
   }
 
   function boxes() {
-    return Array.prototype.slice.call(document.querySelectorAll("#grid .thumb-select"));
+    return Array.prototype.slice.call(document.querySelectorAll(".thumb .thumb-select"));
   }
 
   function selectedCount(state) {
@@ -40,7 +41,7 @@
   }
 
   function isSelected(state, sampleId) {
-    if (state.mode === "query") return (grid().dataset.filterQuery || "") === state.query;
+    if (state.mode === "query") return grid() !== null && (grid().dataset.filterQuery || "") === state.query;
     return state.ids.indexOf(sampleId) !== -1;
   }
 
@@ -57,8 +58,8 @@
     document.getElementById("selection-count").textContent = text;
     document.getElementById("select-clear").hidden = count === 0;
     document.getElementById("selection-actions").hidden = count === 0;
-    var matching = grid() ? grid().dataset.matching : "";
-    document.getElementById("select-all-matching").textContent = "Select all " + matching + " matching";
+    var selectAll = document.getElementById("select-all-matching");
+    if (selectAll && grid()) selectAll.textContent = "Select all " + grid().dataset.matching + " matching";
   }
 
   // Ticking a box in "all matching" mode starts an explicit selection from the boxes ticked on the page.
@@ -95,14 +96,16 @@
     var sampleIds = range.map(function (each) {
       return Number(each.value);
     });
-    save({ mode: "ids", ids: setSelected(explicitIds(load()), sampleIds, box.checked) });
+    var state = load();
+    save({ mode: "ids", ids: setSelected(explicitIds(state), sampleIds, box.checked), origin: state.origin });
   }
 
   function selectPage() {
     var sampleIds = boxes().map(function (box) {
       return Number(box.value);
     });
-    save({ mode: "ids", ids: setSelected(explicitIds(load()), sampleIds, true) });
+    var state = load();
+    save({ mode: "ids", ids: setSelected(explicitIds(state), sampleIds, true), origin: state.origin });
   }
 
   function selectAllMatching() {
@@ -114,6 +117,7 @@
     form.elements.mode.value = state.mode;
     form.elements.ids.value = state.mode === "ids" ? state.ids.join(",") : "";
     form.elements.query.value = state.mode === "query" ? state.query : "";
+    if (form.elements.origin) form.elements.origin.value = state.origin || "bulk_grid";
   }
 
   function init() {
@@ -122,8 +126,16 @@
     document.addEventListener("click", function (event) {
       if (event.target.classList && event.target.classList.contains("thumb-select")) onBoxClick(event);
     });
+    if (bar.dataset.seedIds) {
+      var seeded = bar.dataset.seedIds.split(",").map(Number);
+      window.sessionStorage.setItem(
+        storageKey(),
+        JSON.stringify({ mode: "ids", ids: seeded, origin: bar.dataset.seedOrigin || undefined })
+      );
+    }
     document.getElementById("select-page").addEventListener("click", selectPage);
-    document.getElementById("select-all-matching").addEventListener("click", selectAllMatching);
+    var selectAll = document.getElementById("select-all-matching");
+    if (selectAll) selectAll.addEventListener("click", selectAllMatching);
     document.getElementById("select-clear").addEventListener("click", function () {
       save({ mode: "ids", ids: [] });
     });

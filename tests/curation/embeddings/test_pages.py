@@ -201,18 +201,18 @@ def test_a_lasso_selection_is_bulk_labeled_in_an_assigned_queue_with_the_map_ori
     selection = f"/datasets/{version.dataset_id}/v/{version.number}/selection/"
 
     page = client.post(selection, {"ids": f"{ids[0]},{ids[1]}", "origin": "bulk_map"}).content.decode()
-    form = re.search(r'<form method="post"\s+class="card bulk-label"\s+action="([^"]+)">(.*?)</form>', page, re.S)
+    # The page seeds the grid selection with its members and origin; selection.js posts them with the form.
+    seed_ids = re.search(r'data-seed-ids="([^"]+)"', page).group(1)
+    seed_origin = re.search(r'data-seed-origin="([^"]+)"', page).group(1)
+    action = re.search(r'id="selection-label-form"\s+action="([^"]+)"', page).group(1)
     sent = client.post(
-        form.group(1),
-        {
-            "sample_ids": re.search(r'name="sample_ids" value="([^"]+)"', form.group(2)).group(1),
-            "origin": re.search(r'name="origin" value="([^"]+)"', form.group(2)).group(1),
-            "label": label,
-            "vote": "yes",
-        },
-    )
+        action,
+        {"mode": "ids", "ids": seed_ids, "query": "", "origin": seed_origin, "queue": queue.pk, "label": label,
+         "vote": "yes"},
+    )  # fmt: skip
 
-    assert form.group(1) == f"/review/queues/{queue.pk}/bulk/"
+    assert action == f"/datasets/{version.dataset_id}/v/{version.number}/selection/label/"
+    assert f'<option value="{queue.pk}">bulk</option>' in page
     assert sent.status_code == 302
     votes = ReviewVote.objects.filter(item__queue=queue, reviewer=reviewer, is_current=True)
     assert sorted(v.item.sample_id for v in votes) == sorted([ids[0], ids[1]])
@@ -226,4 +226,5 @@ def test_viewers_see_no_bulk_label_form_on_a_selection(embedded, viewer):
 
     html = signed_in(viewer).get(url, {"ids": str(ids[0])}).content.decode()
 
-    assert "bulk-label" not in html
+    assert "selection-label-form" not in html
+    assert "selection-version-form" not in html

@@ -138,4 +138,8 @@ def test_a_selection_is_sent_to_a_review_queue(live_server, page: Page, browse_d
     assert list(items.values_list("sample_id", flat=True)) == dogs[:2]
     votes = [(v.label, v.value) for item in items for v in item.votes.filter(origin="bulk_grid")]
     assert votes == [("cat", "yes"), ("cat", "yes")]
+    # the queue page asks for no pasted ids: it sends the reviewer to the grid to select
+    expect(page.locator("textarea, input[name=sample_ids]")).to_have_count(0)
+    page.get_by_role("link", name="the version's sample grid").click()
+    page.wait_for_url(f"**{_grid_path(browse_dataset)}")
     assert errors == []

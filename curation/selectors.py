@@ -306,13 +306,19 @@ def image_size_figure(*, stats: VersionStats, max_bins: int = 20) -> dict[str, A
     return {"data": [trace], "layout": layout}
 
 
+# Orders of the grid, each with its keyset: id ascending, id descending, and (label, id).
+SAMPLE_ORDERS = ("id", "-id", "label")
+
+
 @dataclass(frozen=True)
 class SamplePage:
     """One keyset page of a version's members; `next_after` is the cursor of the next page
-    (the last sample id shown) or None on the last page."""
+    (the last sample id shown) or None on the last page; in label order `next_after_label` is the
+    last label shown (the cursor is the pair)."""
 
     members: list[VersionSample]
     next_after: int | None
+    next_after_label: str | None = None
 
 
 def sample_page(
@@ -324,27 +330,40 @@ def sample_page(
     after_sample_id: int | None = None,
     size: int = 60,
     search: str | None = None,
+    order: str = "id",
+    after_label: str | None = None,
 ) -> SamplePage:
-    """A page of `sample_list` in sample-id order: one indexed query, no COUNT and no OFFSET.
+    """A page of `sample_list`: one indexed query, no COUNT and no OFFSET.
 
     Args:
         version, label, split, source, after_sample_id, search: as for `sample_list`.
         size: members per page (one extra row is read to know whether a next page exists).
+        order: "id" (default), "-id" (newest first) or "label" (then id); unknown orders mean "id".
+        after_label: in label order, the label of the cursor's member (with `after_sample_id`).
     """
-    rows = list(
-        sample_list(
-            version=version,
-            label=label,
-            split=split,
-            source=source,
-            after_sample_id=after_sample_id,
-            limit=size + 1,
-            search=search,
-        )
-    )
+    filters = {"label": label, "split": split, "source": source, "search": search}
+    if order not in ("-id", "label"):
+        rows = list(sample_list(version=version, **filters, after_sample_id=after_sample_id, limit=size + 1))
+        members = rows[:size]
+        return SamplePage(members=members, next_after=members[-1].sample_id if len(rows) > size else None)
+    members_qs = sample_list(version=version, **filters)
+    if order == "-id":
+        if after_sample_id is not None:
+            members_qs = members_qs.filter(sample_id__lt=after_sample_id)
+        members_qs = members_qs.order_by("-sample_id")
+    else:
+        if after_sample_id is not None:
+            cursor_label = after_label or ""
+            members_qs = members_qs.filter(
+                Q(label__gt=cursor_label) | Q(label=cursor_label, sample_id__gt=after_sample_id)
+            )
+        members_qs = members_qs.order_by("label", "sample_id")
+    rows = list(members_qs[: size + 1])
     members = rows[:size]
-    next_after = members[-1].sample_id if len(rows) > size else None
-    return SamplePage(members=members, next_after=next_after)
+    if len(rows) <= size:
+        return SamplePage(members=members, next_after=None)
+    last = members[-1]
+    return SamplePage(members=members, next_after=last.sample_id, next_after_label=last.label)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from core.roles import Capability, capability_required, user_can
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import (
+    SAMPLE_ORDERS,
     VersionStats,
     class_split_figure,
     dataset_summary_list,
@@ -56,21 +57,25 @@ class SampleFilters:
     split: str = ""
     source: str = ""
     search: str = ""
+    sort: str = ""
 
     @classmethod
     def from_query(cls, query: Any) -> "SampleFilters":
         split = query.get("split", "")
         source = query.get("source", "")
+        sort = query.get("sort", "")
         return cls(
             label=query.get("label", "")[:200],
             split=split if split in Split.values else "",
             source=source if source in SampleSource.values else "",
             search=query.get("q", "").strip()[:200],
+            sort=sort if sort in SAMPLE_ORDERS and sort != "id" else "",
         )
 
     def as_query(self, **extra: Any) -> str:
         """The filters (and `extra`) as a URL query string without empty values."""
-        params = {"label": self.label, "split": self.split, "source": self.source, "q": self.search, **extra}
+        params = {"label": self.label, "split": self.split, "source": self.source, "q": self.search}
+        params |= {"sort": self.sort, **extra}
         return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
     @property
@@ -162,13 +167,23 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     version = _version_or_404(dataset, number)
     filters = SampleFilters.from_query(request.GET)
     after = _int_or_none(request.GET.get("after"))
-    page = sample_page(version=version, **filters.selector_kwargs(), after_sample_id=after, size=GRID_PAGE_SIZE)
+    after_label = request.GET.get("after_label", "")[:200] if filters.sort == "label" else None
+    page = sample_page(
+        version=version,
+        **filters.selector_kwargs(),
+        after_sample_id=after,
+        size=GRID_PAGE_SIZE,
+        order=filters.sort or "id",
+        after_label=after_label,
+    )
     context: dict[str, Any] = {
         "dataset": dataset,
         "version": version,
         "filters": filters,
         "filter_query": filters.as_query(),
-        "next_query": filters.as_query(after=page.next_after) if page.next_after else "",
+        "next_query": filters.as_query(after=page.next_after, after_label=page.next_after_label)
+        if page.next_after
+        else "",
         "page": page,
         "after": after,
         "nav_section": "datasets",
@@ -184,6 +199,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
         "split_options": Split.values,
         "source_options": SampleSource.values,
+        "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
         "can_curate": user_can(request.user, Capability.CURATE),
         "bulk_queues": _bulk_label_queues(request, version),
     }

@@ -49,3 +49,23 @@ def test_search_by_file_name_and_caption_then_keep_what_it_found(
     assert sorted(VersionSample.objects.filter(version=child).values_list("sample_id", flat=True)) == dogs
     assert child.operation_params["filters"] == "q=dog_00"
     assert errors == []
+
+
+def test_sorting_the_grid_by_label_and_newest_first(live_server, page: Page, browse_dataset: BrowseDataset, viewer):
+    dataset, version = browse_dataset.dataset, browse_dataset.version
+    errors = watch_for_errors(page)
+    log_in(page, live_server.url, viewer.username, next_path=f"/datasets/{dataset.pk}/v/{version.number}/samples/")
+    all_images_loaded(page)
+    thumbs = page.locator(".thumb")
+
+    page.get_by_label("Sort").select_option(label="Label")
+    page.wait_for_url("**sort=label**")
+    expect(thumbs.first).to_have_attribute("data-label", "bird")
+    assert thumbs.evaluate_all("els => els.map(e => e.dataset.label)") == ["bird"] * 5 + ["cat"] * 5 + ["dog"] * 5
+
+    page.get_by_label("Sort").select_option(label="Id (newest first)")
+    page.wait_for_url("**sort=-id**")
+    ids = sorted((i for ids in browse_dataset.samples_by_label.values() for i in ids), reverse=True)
+    expect(thumbs.first).to_have_attribute("data-sample-id", str(ids[0]))
+    assert thumbs.evaluate_all("els => els.map(e => Number(e.dataset.sampleId))") == ids
+    assert errors == []

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from curation.models import DatasetVersion, VersionSample
 from curation.selectors import sample_page
+from frontend.pages import datasets as dataset_pages
 from tests.factories import DatasetVersionFactory, SampleFactory, VersionSampleFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +86,51 @@ def test_ids_outside_the_version_are_ignored_and_a_viewer_cannot_make_versions(c
 
     child = DatasetVersion.objects.get(dataset=named_version.dataset, number=named_version.number + 1)
     assert _ids(child) == [ids[1]]
+
+
+@pytest.fixture
+def labeled_version() -> DatasetVersion:
+    """Seven members labeled dog, cat, "", bird, cat, dog, cat in sample-id order."""
+    version = DatasetVersionFactory(sample_count=7)
+    for label in ["dog", "cat", "", "bird", "cat", "dog", "cat"]:
+        VersionSampleFactory(version=version, label=label)
+    return version
+
+
+def _all_pages(version: DatasetVersion, order: str, size: int) -> list[int]:
+    shown: list[int] = []
+    after, after_label = None, None
+    while True:
+        page = sample_page(version=version, order=order, size=size, after_sample_id=after, after_label=after_label)
+        shown += [m.sample_id for m in page.members]
+        if page.next_after is None:
+            return shown
+        after, after_label = page.next_after, page.next_after_label
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_sorted_pages_follow_their_keyset(labeled_version, size):
+    members = list(VersionSample.objects.filter(version=labeled_version))
+    by_label = [m.sample_id for m in sorted(members, key=lambda m: (m.label, m.sample_id))]
+
+    assert _all_pages(labeled_version, "label", size) == by_label
+    assert _all_pages(labeled_version, "-id", size) == sorted(_ids(labeled_version), reverse=True)
+    assert _all_pages(labeled_version, "id", size) == _ids(labeled_version)
+
+
+def test_the_grid_pages_in_label_order_with_its_cursor_in_the_next_link(client, viewer, labeled_version, monkeypatch):
+    monkeypatch.setattr(dataset_pages, "GRID_PAGE_SIZE", 2)
+    client.force_login(viewer)
+    url = reverse("frontend:sample_grid", args=[labeled_version.dataset_id, labeled_version.number])
+    ids = _ids(labeled_version)
+
+    first = client.get(url, {"sort": "label", "split": "train"})
+    second = client.get(f"{url}?{first.context['next_query']}")
+    third = client.get(f"{url}?{second.context['next_query']}")
+
+    assert first.context["next_query"] == f"split=train&sort=label&after={ids[3]}&after_label=bird"
+    assert [m.sample_id for m in first.context["page"].members] == [ids[2], ids[3]]
+    assert [m.sample_id for m in second.context["page"].members] == [ids[1], ids[4]]
+    assert [m.sample_id for m in third.context["page"].members] == [ids[6], ids[0]]
+    newest = client.get(url, {"sort": "-id"}).context["page"]
+    assert [m.sample_id for m in newest.members] == [ids[6], ids[5]]

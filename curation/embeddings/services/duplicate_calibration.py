@@ -41,7 +41,7 @@ from jobs.runtime import JobContext, JobFailed
 if TYPE_CHECKING:
     from curation.embeddings.services.duplicates import DuplicateParams
 
-CALIBRATION_VERSION = 2  # bump when the perturbations or the verifier change: old calibrations are not reused
+CALIBRATION_VERSION = 3  # bump when the perturbations or the verifier change: old calibrations are not reused
 CANDIDATE_MARGIN = 0.05
 VERIFY_FLOOR = 0.68
 HISTOGRAM_BINS = 40

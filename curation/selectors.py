@@ -332,16 +332,17 @@ def sample_page(
     search: str | None = None,
     order: str = "id",
     after_label: str | None = None,
+    sample_ids: Collection[int] | None = None,
 ) -> SamplePage:
     """A page of `sample_list`: one indexed query, no COUNT and no OFFSET.
 
     Args:
-        version, label, split, source, after_sample_id, search: as for `sample_list`.
+        version, label, split, source, after_sample_id, search, sample_ids: as for `sample_list`.
         size: members per page (one extra row is read to know whether a next page exists).
         order: "id" (default), "-id" (newest first) or "label" (then id); unknown orders mean "id".
         after_label: in label order, the label of the cursor's member (with `after_sample_id`).
     """
-    filters = {"label": label, "split": split, "source": source, "search": search}
+    filters = {"label": label, "split": split, "source": source, "search": search, "sample_ids": sample_ids}
     if order not in ("-id", "label"):
         rows = list(sample_list(version=version, **filters, after_sample_id=after_sample_id, limit=size + 1))
         members = rows[:size]
@@ -380,9 +381,12 @@ def sample_neighbors(
     split: str | None = None,
     source: str | None = None,
     search: str | None = None,
+    sample_ids: Collection[int] | None = None,
 ) -> SampleNeighbors:
     """The sample ids just before and after `sample_id` among the version's (filtered) members."""
-    members = sample_list(version=version, label=label, split=split, source=source, search=search)
+    members = sample_list(
+        version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
+    )
     ids = members.prefetch_related(None).values_list("sample_id", flat=True)
     previous_id = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
     next_id = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()

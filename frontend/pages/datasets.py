@@ -6,15 +6,18 @@ cached statistics.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django_htmx.middleware import HtmxDetails
 
+from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
+from curation.apis.sample_sets import REVIEW_STATES, sample_set_filter_parse
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import (
@@ -41,6 +44,10 @@ BROWSER_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP"}
 DETAIL_MIN_SIDE = 384
 # The label filter's value for members without a primary label ("" already means any label).
 UNLABELED = "__unlabeled__"
+SET_FILTER_NAMES = (
+    "cluster_run", "cluster", "duplicate_run", "duplicate_group", "review_queue", "review_state",
+    "slice_report", "slice",
+)  # fmt: skip
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -58,6 +65,10 @@ class SampleFilters:
     source: str = ""
     search: str = ""
     sort: str = ""
+    # Sets made by other features (a cluster, a duplicate group, a review state, a failure slice), as
+    # the sample-list API takes them; `sample_ids` is what they resolve to (see `with_sets`).
+    set_params: tuple[tuple[str, str], ...] = ()
+    sample_ids: frozenset[int] | None = None
 
     @classmethod
     def from_query(cls, query: Any) -> "SampleFilters":
@@ -70,34 +81,53 @@ class SampleFilters:
             source=source if source in SampleSource.values else "",
             search=query.get("q", "").strip()[:200],
             sort=sort if sort in SAMPLE_ORDERS and sort != "id" else "",
+            set_params=tuple((name, query[name][:20]) for name in SET_FILTER_NAMES if query.get(name)),
         )
+
+    def with_sets(self, version: DatasetVersion) -> "SampleFilters":
+        """These filters with the set filters resolved to sample ids (ApplicationError when invalid)."""
+        if not self.set_params:
+            return self
+        ids = sample_set_filter_parse(dict(self.set_params), version=version)
+        return replace(self, sample_ids=frozenset(ids) if ids is not None else None)
 
     def as_query(self, **extra: Any) -> str:
         """The filters (and `extra`) as a URL query string without empty values."""
         params = {"label": self.label, "split": self.split, "source": self.source, "q": self.search}
-        params |= {"sort": self.sort, **extra}
+        params |= {**dict(self.set_params), "sort": self.sort, **extra}
         return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
     @property
     def active(self) -> bool:
-        return bool(self.label or self.split or self.source or self.search)
+        return bool(self.label or self.split or self.source or self.search or self.set_params)
 
     @property
     def label_display(self) -> str:
         return "(unlabeled)" if self.label == UNLABELED else self.label
 
-    def selector_kwargs(self) -> dict[str, str | None]:
+    def selector_kwargs(self) -> dict[str, Any]:
         """The filters as `sample_list` takes them: None means any, label "" means unlabeled."""
         label = "" if self.label == UNLABELED else (self.label or None)
-        return {"label": label, "split": self.split or None, "source": self.source or None, "search": self.search}
+        kwargs = {"label": label, "split": self.split or None, "source": self.source or None, "search": self.search}
+        return kwargs | {"sample_ids": self.sample_ids}
 
     def matching(self, *, stats: VersionStats, version: DatasetVersion) -> int:
-        """Members matching the filters: from the cached counts, or by a COUNT when searching names
-        (the counts cannot answer a text search)."""
-        if self.search:
+        """Members matching the filters: from the cached counts, or by a COUNT when searching names or
+        restricting to a set (the counts cannot answer those)."""
+        if self.search or self.sample_ids is not None:
             return sample_list(version=version, **self.selector_kwargs()).prefetch_related(None).count()
         kwargs = self.selector_kwargs()
         return stats.matching(label=kwargs["label"], split=kwargs["split"], source=kwargs["source"])
+
+
+def grid_filters(request: HttpRequest, version: DatasetVersion) -> SampleFilters:
+    """The request's grid filters with their sets resolved; an invalid set filter is dropped with a message."""
+    filters = SampleFilters.from_query(request.GET)
+    try:
+        return filters.with_sets(version)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return replace(filters, set_params=())
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -165,7 +195,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     """
     dataset = get_object_or_404(Dataset, pk=dataset_id)
     version = _version_or_404(dataset, number)
-    filters = SampleFilters.from_query(request.GET)
+    filters = grid_filters(request, version)
     after = _int_or_none(request.GET.get("after"))
     after_label = request.GET.get("after_label", "")[:200] if filters.sort == "label" else None
     page = sample_page(
@@ -199,6 +229,8 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
         "split_options": Split.values,
         "source_options": SampleSource.values,
+        "review_state_options": REVIEW_STATES,
+        "review_state": dict(filters.set_params).get("review_state", ""),
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
         "can_curate": user_can(request.user, Capability.CURATE),
         "bulk_queues": _bulk_label_queues(request, version),
@@ -224,7 +256,7 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
     if member is None:
         raise Http404("This sample is not in this version.")
     sample = member.sample
-    filters = SampleFilters.from_query(request.GET)
+    filters = grid_filters(request, version)
     scale = max(1, DETAIL_MIN_SIDE // max(sample.width, sample.height, 1))
     context = {
         "dataset": dataset,

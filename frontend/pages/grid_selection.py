@@ -35,9 +35,11 @@ class SelectionForm(forms.Form):
     query = forms.CharField(required=False, max_length=2000)
 
     def sample_ids(self, version: DatasetVersion) -> tuple[list[int], dict[str, str]]:
-        """The selected members' sample ids and how they were chosen (for the new version's params)."""
+        """The selected members' sample ids and how they were chosen (for the new version's params).
+
+        Raises ApplicationError `invalid_filter` for a set filter that no longer resolves."""
         if self.cleaned_data["mode"] == "query":
-            filters = SampleFilters.from_query(QueryDict(self.cleaned_data["query"]))
+            filters = SampleFilters.from_query(QueryDict(self.cleaned_data["query"])).with_sets(version)
             members = sample_list(version=version, **filters.selector_kwargs()).prefetch_related(None)
             return list(members.values_list("sample_id", flat=True)), {"filters": filters.as_query() or "all"}
         raw = self.cleaned_data["ids"].replace(" ", ",").split(",")
@@ -70,8 +72,8 @@ def grid_selection_version(request: HttpRequest, dataset_id: int, number: int) -
     if not form.is_valid():
         messages.error(request, "The selection could not be read; select the samples again.")
         return redirect(_grid_url(dataset, version))
-    ids, how = form.sample_ids(version)
     try:
+        ids, how = form.sample_ids(version)
         keep, user = form.cleaned_data["keep"], cast(User, request.user)
         child = version_from_selection(version=version, sample_ids=ids, keep=keep, user=user, selection=how)
     except ApplicationError as exc:
@@ -95,9 +97,9 @@ def grid_selection_label(request: HttpRequest, dataset_id: int, number: int) -> 
     if not queue_is_assigned(queue, request.user):
         messages.error(request, "You are not assigned to this review queue.")
         return redirect(_grid_url(dataset, version))
-    ids, _how = form.sample_ids(version)
     origin = "bulk_map" if request.POST.get("origin") == "bulk_map" else "bulk_grid"
     try:
+        ids, _how = form.sample_ids(version)
         counts = review_bulk_label(
             queue=queue,
             reviewer=cast(User, request.user),

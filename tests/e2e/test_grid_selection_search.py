@@ -69,3 +69,33 @@ def test_sorting_the_grid_by_label_and_newest_first(live_server, page: Page, bro
     expect(thumbs.first).to_have_attribute("data-sample-id", str(ids[0]))
     assert thumbs.evaluate_all("els => els.map(e => Number(e.dataset.sampleId))") == ids
     assert errors == []
+
+
+def test_filter_by_review_state_then_drop_those_samples(
+    live_server, page: Page, browse_dataset: BrowseDataset, curator
+):
+    from curation.review.models import ReviewItem, ReviewQueue
+
+    dataset, version = browse_dataset.dataset, browse_dataset.version
+    disputed = browse_dataset.samples_by_label["cat"][:2]
+    queue = ReviewQueue.objects.create(version=version, name="cats", item_count=2)
+    for position, sample_id in enumerate(disputed):
+        ReviewItem.objects.create(queue=queue, sample_id=sample_id, position=position, state="disputed")
+    errors = watch_for_errors(page)
+    log_in(page, live_server.url, curator.username, next_path=f"/datasets/{dataset.pk}/v/{version.number}/samples/")
+    all_images_loaded(page)
+
+    page.get_by_label("Review state").select_option("disputed")
+    page.wait_for_url("**review_state=disputed**")
+    expect(page.locator(".thumb")).to_have_count(2)
+    expect(page.locator(".grid-summary")).to_contain_text("2 of 15 samples match")
+    page.get_by_role("button", name="Select all 2 matching").click()
+    page.get_by_role("button", name="New version without selection").click()
+
+    page.wait_for_url(f"**/datasets/{dataset.pk}/v/3/samples/")
+    child = DatasetVersion.objects.get(dataset=dataset, number=3)
+    kept = sorted(VersionSample.objects.filter(version=child).values_list("sample_id", flat=True))
+    all_ids = sorted(VersionSample.objects.filter(version=version).values_list("sample_id", flat=True))
+    assert kept == [i for i in all_ids if i not in disputed]
+    assert child.operation_params["filters"] == "review_state=disputed"
+    assert errors == []

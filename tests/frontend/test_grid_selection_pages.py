@@ -134,3 +134,32 @@ def test_the_grid_pages_in_label_order_with_its_cursor_in_the_next_link(client, 
     assert [m.sample_id for m in third.context["page"].members] == [ids[6], ids[0]]
     newest = client.get(url, {"sort": "-id"}).context["page"]
     assert [m.sample_id for m in newest.members] == [ids[6], ids[5]]
+
+
+def test_the_grid_filters_by_review_state_and_keeps_the_set_in_its_links(client, viewer, labeled_version):
+    from curation.review.models import ReviewItem, ReviewQueue
+
+    ids = _ids(labeled_version)
+    queue = ReviewQueue.objects.create(version=labeled_version, name="q", item_count=3)
+    for position, (sample_id, state) in enumerate([(ids[1], "disputed"), (ids[3], "disputed"), (ids[4], "open")]):
+        ReviewItem.objects.create(queue=queue, sample_id=sample_id, position=position, state=state)
+    client.force_login(viewer)
+    url = reverse("frontend:sample_grid", args=[labeled_version.dataset_id, labeled_version.number])
+
+    response = client.get(url, {"review_state": "disputed", "label": "cat"})
+
+    assert [m.sample_id for m in response.context["page"].members] == [ids[1]]
+    assert response.context["matching"] == 1
+    assert response.context["filter_query"] == "label=cat&review_state=disputed"
+    assert '<option value="disputed" selected>' in response.content.decode()
+
+
+def test_an_invalid_set_filter_is_dropped_with_a_message(client, viewer, labeled_version):
+    client.force_login(viewer)
+    url = reverse("frontend:sample_grid", args=[labeled_version.dataset_id, labeled_version.number])
+
+    response = client.get(url, {"cluster_run": "999", "cluster": "1"})
+
+    assert response.status_code == 200
+    assert len(response.context["page"].members) == 7
+    assert "cluster run 999 is not a finished run of this version" in response.content.decode()

@@ -11,12 +11,14 @@ Thresholds:
 - cosine: the highest threshold that catches ``target`` of the perturbed pairs (calibration.py);
   the candidate search goes lower, to the lowest perturbed-pair cosine minus CANDIDATE_MARGIN, so
   verification sees the copies the threshold would miss.
-- pixel verification: the score that catches ``target`` of the perturbed copies, but never below
-  VERIFY_FLOOR. The perturbations include a border cut off and kept at the cropped size and a shift
-  whose uncovered edge repeats, which the verifier (uniform scale only) scores lower than the copies
-  found in data (0.53-0.61 for the lowest 1%); other photos of one object on one background reached
-  0.66-0.69 on the demo and 0.63 on the probes, copies 0.69-0.72 at the lowest. The floor, chosen on
-  the demo and the seed-7 probe and confirmed on the seed-11 probe, keeps those out.
+- pixel verification: a measured constant, VERIFY_THRESHOLD (0.68); the calibration reports the share
+  of perturbed copies it catches, the share of nearest neighbours it flags and the score that would
+  catch ``target`` of the copies ("calibrated"), but does not move the threshold. Deriving it from the
+  perturbed copies (the target quantile, floored at 0.68) was tried: the perturbations (a crop kept at
+  its cropped size, a shift with a repeated edge) score unlike the copies found in data, so the
+  quantile landed at 0.53-0.61 (under other shots of one scene, which reach 0.66-0.69 on the demo) or,
+  after the verifier's detail slack, at 0.71-0.75 on the probes, above real copies (0.72). 0.68 was
+  chosen on the demo and probe seeds 7, 13, 19, 23 and confirmed on seeds 11 and 29.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ from jobs.runtime import JobContext, JobFailed
 if TYPE_CHECKING:
     from curation.embeddings.services.duplicates import DuplicateParams
 
-CALIBRATION_VERSION = 3  # bump when the perturbations or the verifier change: old calibrations are not reused
+CALIBRATION_VERSION = 4  # bump when the perturbations or the verifier change: old calibrations are not reused
 CANDIDATE_MARGIN = 0.05
-VERIFY_FLOOR = 0.68
+VERIFY_THRESHOLD = 0.68
 HISTOGRAM_BINS = 40
 
 
@@ -141,17 +143,17 @@ def _nearest_neighbours(
 def verification_calibration(
     copy_scores: np.ndarray, neighbour_scores: np.ndarray, kinds: list[str], target: float
 ) -> dict[str, Any]:
-    """The verifier's threshold (``target`` of the perturbed copies, at least VERIFY_FLOOR), the shares it
-    catches and flags, per-perturbation lows and histograms on shared bins."""
+    """The verifier's threshold (VERIFY_THRESHOLD), the shares of perturbed copies it catches and of nearest
+    neighbours it flags, the score that would catch ``target`` of the copies, per-perturbation lows and
+    histograms on shared bins."""
     scores = np.asarray(copy_scores, dtype=np.float32)
-    calibrated = threshold_for_target(scores, target) if len(scores) else VERIFY_FLOOR
-    threshold = max(calibrated, VERIFY_FLOOR)
+    calibrated = threshold_for_target(scores, target) if len(scores) else VERIFY_THRESHOLD
+    threshold = VERIFY_THRESHOLD
     edges = np.linspace(-1.0 if min(scores.min(initial=0), neighbour_scores.min(initial=0)) < 0 else 0.0, 1.0, 41)
     labels = np.asarray(kinds)
     return {
         "threshold": round(float(threshold), 6),
         "calibrated": round(float(calibrated), 6),
-        "floor": VERIFY_FLOOR,
         "target": target,
         "pairs": len(scores),
         "caught": round(float(np.mean(scores >= threshold)), 4) if len(scores) else 0.0,

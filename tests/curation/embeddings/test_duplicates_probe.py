@@ -19,7 +19,7 @@ from tests.factories import DatasetVersionFactory
 from tests.probes.composite_probe import STAMPS_DIR, ProbeConfig, copy_pairs, probe_build
 
 # Chosen before measuring on this probe (the targets); calibration_images is cut to 25 images
-# (100 perturbed copies) to keep the test short: the verification threshold is floored, not fitted here.
+# (100 perturbed copies) to keep the test short: the verification threshold is a constant, not fitted here.
 MIN_PRECISION, MIN_RECALL = 0.95, 0.95
 CALIBRATION_IMAGES = 25
 KINDS = ("near", "semantic")

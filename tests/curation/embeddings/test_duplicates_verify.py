@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 from curation.embeddings.services.duplicates import _best_candidates
 from curation.ml.similarity.verify import copy_score, pair_scores, verification_thumbnails
 
-THRESHOLD = 0.68  # the calibration floor, fixed before these tests were written
+THRESHOLD = 0.68  # the verification threshold (a measured constant), fixed before these tests were written
 
 
 def scene(seed: int, *, object_at: tuple[int, int] = (40, 30), side: int = 128) -> Image.Image:

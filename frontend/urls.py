@@ -100,4 +100,9 @@ urlpatterns += [
         selection_pages.grid_selection_label,
         name="grid_selection_label",
     ),
+    path(
+        "datasets/<int:dataset_id>/v/<int:number>/selection/map/",
+        selection_pages.grid_selection_map,
+        name="grid_selection_map",
+    ),
 ]

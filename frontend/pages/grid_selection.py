@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required
+from curation.embeddings.selectors.maps import embedding_map_list
 from curation.models import Dataset, DatasetVersion
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.review.selectors import queue_is_assigned
@@ -113,3 +114,15 @@ def grid_selection_label(request: HttpRequest, dataset_id: int, number: int) -> 
         return redirect(_grid_url(dataset, version))
     messages.success(request, "Bulk vote: {voted} of {selected} samples, {items_added} items added.".format(**counts))
     return redirect("frontend:review_queue_detail", queue_id=queue.pk)
+
+
+@capability_required(Capability.VIEW)
+def grid_selection_map(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """The version's latest embedding map (which rings the selection), or its embeddings page to make one."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = _version_or_404(dataset, number)
+    latest = embedding_map_list().filter(embedding_set__version=version).first()
+    if latest is None:
+        messages.info(request, f"v{version.number} has no embedding map yet: make one from an embedding set here.")
+        return redirect("frontend:embeddings", dataset_id=dataset.pk, number=version.number)
+    return redirect("frontend:embedding_map", map_id=latest.pk)

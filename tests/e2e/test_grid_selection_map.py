@@ -51,6 +51,18 @@ def test_a_lasso_selection_is_the_grid_selection_and_makes_a_version(
     ticked = page.locator(".thumb.is-selected").evaluate_all("els => els.map(e => Number(e.dataset.sampleId))")
     assert ticked == sample_ids[1:]
 
+    # the grid's "Open on the map" rings the same five on the map
+    page.get_by_role("link", name="Open on the map").click()
+    page.wait_for_url(f"**/embeddings/maps/{embedding_map.pk}/")
+    page.wait_for_function("document.getElementById('embedding-map').data !== undefined")
+    ringed = page.evaluate(
+        "document.getElementById('embedding-map').data.filter(t => t.name === 'selection (5)')"
+        ".flatMap(t => t.customdata).sort((a, b) => a - b)"
+    )
+    assert ringed == sample_ids[1:]
+    page.go_back()
+    page.wait_for_url(f"**/datasets/{version.dataset_id}/v/{version.number}/samples/")
+
     # and a new version made from it holds those five
     page.get_by_role("button", name="New version from selection").click()
     page.wait_for_url(f"**/datasets/{version.dataset_id}/v/2/samples/")

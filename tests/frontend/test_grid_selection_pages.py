@@ -163,3 +163,13 @@ def test_an_invalid_set_filter_is_dropped_with_a_message(client, viewer, labeled
     assert response.status_code == 200
     assert len(response.context["page"].members) == 7
     assert "cluster run 999 is not a finished run of this version" in response.content.decode()
+
+
+def test_open_on_the_map_without_a_map_goes_to_the_embeddings_page(client, viewer, labeled_version):
+    client.force_login(viewer)
+    url = reverse("frontend:grid_selection_map", args=[labeled_version.dataset_id, labeled_version.number])
+
+    response = client.get(url)
+
+    embeddings_page = reverse("frontend:embeddings", args=[labeled_version.dataset_id, labeled_version.number])
+    assert (response.status_code, response["Location"]) == (302, embeddings_page)

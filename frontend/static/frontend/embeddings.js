@@ -23,7 +23,39 @@
     if (meta && figureMeta) meta.textContent = "showing " + figureMeta.shown + " of " + figureMeta.in_view + " points in view (" + figureMeta.total + " in all)";
   }
 
-  window.Plotly.newPlot(element, figure.data, figure.layout, config).then(function () {
+  // The version's grid selection (selection.js), when it names samples, is ringed on the map.
+  function selectedIds() {
+    try {
+      var state = JSON.parse(window.sessionStorage.getItem("winnow.selection." + element.dataset.selectionKey) || "null");
+      return state && state.mode === "ids" && state.ids.length ? state.ids : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function selectionTrace(data) {
+    var ids = selectedIds();
+    if (!ids) return null;
+    var wanted = new Set(ids);
+    var trace = { type: "scattergl", mode: "markers", name: "selection (" + ids.length + ")", x: [], y: [], customdata: [],
+      marker: { size: 11, color: "rgba(0,0,0,0)", line: { color: "#111", width: 2 } }, hoverinfo: "skip" };
+    data.forEach(function (each) {
+      (each.customdata || []).forEach(function (sampleId, i) {
+        if (!wanted.has(sampleId)) return;
+        trace.x.push(each.x[i]);
+        trace.y.push(each.y[i]);
+        trace.customdata.push(sampleId);
+      });
+    });
+    return trace;
+  }
+
+  function withSelection(data) {
+    var trace = selectionTrace(data);
+    return trace ? data.concat([trace]) : data;
+  }
+
+  window.Plotly.newPlot(element, withSelection(figure.data), figure.layout, config).then(function () {
     element.on("plotly_hover", function (event) {
       var point = event.points && event.points[0];
       if (!point) return;
@@ -55,7 +87,7 @@
         .then(function (response) { return response.json(); })
         .then(function (view) {
           var layout = Object.assign({}, element.layout, { uirevision: "map" });
-          window.Plotly.react(element, view.data, layout, config);
+          window.Plotly.react(element, withSelection(view.data), layout, config);
           showMeta(view.meta);
         })
         .catch(function () {});

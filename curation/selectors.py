@@ -2,6 +2,7 @@
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
@@ -342,12 +343,14 @@ def sample_page(
         order: "id" (default), "-id" (newest first) or "label" (then id); unknown orders mean "id".
         after_label: in label order, the label of the cursor's member (with `after_sample_id`).
     """
-    filters = {"label": label, "split": split, "source": source, "search": search, "sample_ids": sample_ids}
+    filtered = partial(
+        sample_list, version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
+    )
     if order not in ("-id", "label"):
-        rows = list(sample_list(version=version, **filters, after_sample_id=after_sample_id, limit=size + 1))
+        rows = list(filtered(after_sample_id=after_sample_id, limit=size + 1))
         members = rows[:size]
         return SamplePage(members=members, next_after=members[-1].sample_id if len(rows) > size else None)
-    members_qs = sample_list(version=version, **filters)
+    members_qs = filtered()
     if order == "-id":
         if after_sample_id is not None:
             members_qs = members_qs.filter(sample_id__lt=after_sample_id)

@@ -7,10 +7,11 @@ cached statistics.
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django_htmx.middleware import HtmxDetails
@@ -242,7 +243,7 @@ def _bulk_label_queues(request: HttpRequest, version: DatasetVersion) -> list[Re
     """Open review queues of this version the user is assigned to: a selection can be labeled there."""
     if not user_can(request.user, Capability.REVIEW):
         return []
-    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=request.user)
+    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=cast(User, request.user))
     return list(queues.order_by("-id")[:10])
 
 

@@ -64,7 +64,7 @@ def test_viewer_filters_the_grid_by_label_and_toggles_the_mask_with_m(
     page.get_by_label("Label").select_option("dog")
 
     # then htmx swaps in only the dogs, in id order, and the URL says so
-    page.wait_for_url(f"{live_server.url}{grid_path}?label=dog&split=&source=")
+    page.wait_for_url(f"{live_server.url}{grid_path}?q=&label=dog&split=&source=&review_state=&sort=")
     expect(page.locator("li.thumb")).to_have_count(len(dogs))
     shown_ids = page.locator("li.thumb").evaluate_all("items => items.map(item => Number(item.dataset.sampleId))")
     shown_labels = page.locator("li.thumb .thumb-label").all_inner_texts()

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from curation.models import DatasetVersion, VersionOperation, VersionSample
 from curation.review.models import ReviewItem, ReviewQueue
+from frontend.pages import datasets as dataset_pages
 from tests.e2e.conftest import BrowseDataset, log_in
 from tests.e2e.test_browse import all_images_loaded, keep_screenshot, watch_for_errors
 
@@ -142,4 +143,32 @@ def test_a_selection_is_sent_to_a_review_queue(live_server, page: Page, browse_d
     expect(page.locator("textarea, input[name=sample_ids]")).to_have_count(0)
     page.get_by_role("link", name="the version's sample grid").click()
     page.wait_for_url(f"**{_grid_path(browse_dataset)}")
+    assert errors == []
+
+
+def test_a_range_spans_load_more_and_the_selection_follows_to_the_next_page(
+    live_server, page: Page, browse_dataset: BrowseDataset, viewer, monkeypatch
+):
+    monkeypatch.setattr(dataset_pages, "GRID_PAGE_SIZE", 6)
+    errors = watch_for_errors(page)
+    log_in(page, live_server.url, viewer.username, next_path=_grid_path(browse_dataset))
+    all_images_loaded(page)
+    ids = _member_ids(browse_dataset.version)
+    boxes = page.locator(".thumb-select")
+    expect(boxes).to_have_count(6)
+
+    # when the first card is ticked, the next page loaded in place and the ninth shift-clicked
+    boxes.nth(0).click()
+    page.get_by_role("link", name="Load more").click()
+    expect(boxes).to_have_count(12)
+    expect(page.locator(".thumb.is-selected")).to_have_count(1)
+    boxes.nth(8).click(modifiers=["Shift"])
+
+    # then nine are selected, a viewer sees the count but no bulk action, and the next page shows its ticks
+    expect(page.locator("#selection-count")).to_have_text("9 selected")
+    expect(page.locator("#selection-version-form")).to_have_count(0)
+    page.goto(f"{live_server.url}{_grid_path(browse_dataset)}?after={ids[5]}")
+    ticked = page.locator(".thumb.is-selected").evaluate_all("els => els.map(e => Number(e.dataset.sampleId))")
+    assert ticked == ids[6:9]
+    expect(page.locator("#selection-count")).to_have_text("9 selected")
     assert errors == []

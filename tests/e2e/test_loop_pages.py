@@ -2,7 +2,6 @@
 and the dataset page shows the loop of a version with its next action. Every page visited is checked for
 console errors and 4xx/5xx responses."""
 
-
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect

@@ -38,9 +38,10 @@ def structured_exception_handler(exc: Exception, context: dict) -> Response | No
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    response = exception_handler(exc, context)
-    if response is None:
+    handled = exception_handler(exc, context)
+    if handled is None:
         return None
+    response = handled
     if isinstance(exc, exceptions.ValidationError):
         return _error("validation_error", "The request payload is invalid.", response.status_code, response.data)
     code = getattr(exc, "default_code", "error")

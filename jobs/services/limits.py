@@ -9,6 +9,7 @@ and locks the user's row so that two requests at once cannot both take the last 
 
 import math
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -37,7 +38,8 @@ def job_start_rate_check(*, user: User | None, scope: str, kinds: tuple[str, ...
     Call it inside the transaction that creates the job (it locks the user's row until then).
     Raises ApplicationError throttled (429), details {"retry_after": seconds, "rate": the rate}.
     """
-    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(scope)
+    rates = cast(dict[str, str | None], settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}))
+    rate = rates.get(scope)
     if user is None or not user.pk or not rate:
         return
     allowed, period_s = rate_parse(rate)

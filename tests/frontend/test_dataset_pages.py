@@ -74,6 +74,7 @@ def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer,
         "Evaluations",
         "Grad-CAM",
         "Spurious",
+        "Failure slices",
         "Synthetic",
     ]
     assert nav_links(pages[viewer.username]) == ["Datasets", *everyone, "API docs"]

@@ -49,7 +49,10 @@ FORMAT_WRITERS: dict[str, ExportWriter] = {
     ExportFormat.WEBDATASET: webdataset_write,
 }
 SHARD_OPTIONS = ("shard_size", "shard_max_bytes")
-FORMAT_OPTIONS = {ExportFormat.WEBDATASET: SHARD_OPTIONS, ExportFormat.CSV: ("csv_escape_formulas",)}
+FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
+    ExportFormat.WEBDATASET: SHARD_OPTIONS,
+    ExportFormat.CSV: ("csv_escape_formulas",),
+}
 
 
 # --- requesting an export -----------------------------------------------------------------------

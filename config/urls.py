@@ -7,6 +7,9 @@ from core.forms import ThrottledAdminAuthenticationForm
 from core.views import LoginView
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
+admin.site.site_header = admin.site.site_title = "Winnow administration"
+# The app list is one click away on the admin index; without the sidebar the change lists (jobs: 8 columns) fit.
+admin.site.enable_nav_sidebar = False
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.urls")),

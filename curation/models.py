@@ -140,6 +140,7 @@ class SampleAlias(models.Model):
 
     class Meta:
         ordering = ["sample", "id"]
+        verbose_name_plural = "sample aliases"
 
     def __str__(self) -> str:
         return self.original_name

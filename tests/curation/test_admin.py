@@ -79,3 +79,10 @@ def test_datasets_cannot_be_deleted_from_the_admin(staff_client, member):
 
     assert response.status_code == 403
     assert type(dataset).objects.filter(pk=dataset.pk).exists()
+
+
+def test_the_admin_index_names_every_model_in_plain_english(staff_client):
+    index = staff_client.get("/admin/").content.decode()
+
+    assert "Sample aliases" in index
+    assert "aliass" not in index and "batchs" not in index

@@ -75,6 +75,11 @@ urlpatterns = [
     path("embeddings/maps/<int:map_id>/", embeddings.embedding_map, name="embedding_map"),
     path("embeddings/maps/<int:map_id>/points/", embeddings.embedding_map_points, name="embedding_map_points"),
     path("embeddings/duplicates/<int:run_id>/", embeddings.duplicate_run_detail, name="duplicate_run"),
+    path(
+        "embeddings/duplicates/<int:run_id>/keep-one/",
+        embeddings.duplicate_run_keep_one_view,
+        name="duplicate_run_keep_one",
+    ),
     path("datasets/<int:dataset_id>/v/<int:number>/embeddings/", embeddings.version_embeddings, name="embeddings"),
     path("datasets/<int:dataset_id>/v/<int:number>/selection/", embeddings.sample_selection, name="sample_selection"),
     path(

@@ -8,6 +8,7 @@ origins unchanged) by one INSERT ... SELECT.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -69,12 +70,17 @@ def version_from_selection(
 
 def _members_copy(*, parent: DatasetVersion, child: DatasetVersion, sample_ids: list[int], keep: bool) -> int:
     members = VersionSample._meta.db_table
-    condition = "sample_id = ANY(%s)" if keep else "NOT (sample_id = ANY(%s))"
+    # The ids travel as one parameter: an array on PostgreSQL, a JSON list on SQLite (the embedded default).
+    if connection.vendor == "postgresql":
+        selected, ids_parameter = "sample_id = ANY(%s)", sample_ids
+    else:
+        selected, ids_parameter = "sample_id IN (SELECT value FROM json_each(%s))", json.dumps(sample_ids)
+    condition = selected if keep else f"NOT ({selected})"
     sql = (
         f"INSERT INTO {members} (version_id, sample_id, split, label, label_origin, labels) "  # noqa: S608
         f"SELECT %s, sample_id, split, label, label_origin, labels FROM {members} "
         f"WHERE version_id = %s AND {condition}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [child.pk, parent.pk, sample_ids])
+        cursor.execute(sql, [child.pk, parent.pk, ids_parameter])
         return cursor.rowcount

@@ -9,10 +9,12 @@ the same grid by link. Reads need VIEW; starting jobs needs CURATE.
 
 from typing import Any, cast
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
@@ -26,6 +28,7 @@ from curation.embeddings.selectors.duplicates import (
     duplicate_run_list,
 )
 from curation.embeddings.selectors.maps import COLOR_OPTIONS, Viewport, embedding_map_figure, embedding_map_list
+from curation.embeddings.services.duplicate_keep import duplicate_run_keep_one
 from curation.embeddings.services.duplicates import duplicate_params_validate, duplicate_run_submit
 from curation.embeddings.services.embedding_jobs import embed_params_validate, embedding_set_submit
 from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
@@ -174,6 +177,21 @@ def duplicate_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         return render(request, "frontend/embeddings/_groups_page.html", context)
     context |= {"calibration_figure": calibration_figure(run=run), "nav_section": "embeddings"}
     return render(request, "frontend/embeddings/duplicate_run.html", context)
+
+
+@require_POST
+@capability_required(Capability.CURATE)
+def duplicate_run_keep_one_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A new version keeping one sample of each near-duplicate group (the other copies left out)."""
+    run = get_object_or_404(DuplicateRun.objects.select_related("version"), pk=run_id)
+    try:
+        child = duplicate_run_keep_one(run=run, user=cast(User, request.user))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("frontend:duplicate_run", run_id=run.pk)
+    removed = run.version.sample_count - child.sample_count
+    messages.success(request, f"v{child.number} keeps one of each near-duplicate group ({removed} copies left out).")
+    return redirect(f"{reverse('frontend:dataset_detail', args=[child.dataset_id])}?version={child.number}")
 
 
 @capability_required(Capability.VIEW)

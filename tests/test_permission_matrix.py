@@ -297,6 +297,7 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:embedding_map": [get(VIEWER, embedding_map_kwargs)],
     "frontend:embedding_map_points": [get(VIEWER, embedding_map_kwargs)],
     "frontend:duplicate_run": [get(VIEWER, duplicate_run_kwargs)],
+    "frontend:duplicate_run_keep_one": [post(CURATOR, duplicate_run_kwargs)],
     "frontend:sample_selection": [get(VIEWER, page_version_kwargs), post(VIEWER, page_version_kwargs)],
     "frontend:grid_selection_version": [post(CURATOR, page_version_kwargs)],
     "frontend:grid_selection_label": [post(REVIEWER, page_version_kwargs)],

@@ -109,7 +109,11 @@ class SliceReportListApi(APIView):
             OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
             OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
         ],
-        responses={200: SliceReportPageOutputSerializer, **READ_ERRORS},
+        responses={
+            200: SliceReportPageOutputSerializer,
+            **READ_ERRORS,
+            404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)

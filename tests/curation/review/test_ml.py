@@ -221,7 +221,10 @@ def test_multilabel_confident_learning_flags_missing_labels():
     for row, labels in enumerate(label_lists):
         matrix[row, labels] = 1
 
-    probabilities, _ = out_of_fold_multilabel_probabilities(features, matrix, ProbeConfig(folds=5))
+    # The features are already on one scale; this test is about the multi-label filter, so the probe does not
+    # standardise them (standardising, the default since c6097a1, finds 4 of these 6 at this seed, 5 without).
+    config = ProbeConfig(folds=5, standardize=False)
+    probabilities, _ = out_of_fold_multilabel_probabilities(features, matrix, config)
     issues = label_issues_multilabel(label_lists, probabilities)
 
     found = set(np.flatnonzero(issues.is_issue).tolist())

@@ -71,6 +71,7 @@ def version_from_selection(
 def _members_copy(*, parent: DatasetVersion, child: DatasetVersion, sample_ids: list[int], keep: bool) -> int:
     members = VersionSample._meta.db_table
     # The ids travel as one parameter: an array on PostgreSQL, a JSON list on SQLite (the embedded default).
+    ids_parameter: list[int] | str
     if connection.vendor == "postgresql":
         selected, ids_parameter = "sample_id = ANY(%s)", sample_ids
     else:

@@ -20,8 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def embedded_probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The probe's files as (features, given labels, splits, wrong) in path order."""
-    if not STAMPS_DIR.is_dir():
-        pytest.skip("the probe needs Debian's tuxpaint-stamps-default")
+    assert STAMPS_DIR.is_dir(), "the probe needs Debian's tuxpaint-stamps-default (make test installs it)"
     from curation.ml.embedding import embed_images
     from curation.ml.encoders import create_encoder
 

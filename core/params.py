@@ -1,0 +1,613 @@
+"""One parameter source per job kind (issue #18): a frozen dataclass whose fields say everything.
+
+A job kind's parameters are declared once, with `param(...)` carrying the help, the bounds, the
+choices and the default (taken from the ML config, never retyped):
+
+    @dataclass(frozen=True)
+    class ClusterParams:
+        version_id: int = param(cli="version_id", name="version", page=False, help="Id of the version.")
+        n_clusters: int | None = param(None, min=1, aliases=("k",), default_text="round(√(n / 2))")
+        niter: int = param(KMeansConfig.niter, min=1, help="k-means iterations.")
+
+and everything else is generated from that declaration:
+
+- `params_serializer(Cls)`: the API's input serializer (one field per parameter, old names as
+  write-only aliases, `as_values()` / `as_params()` on the validated data);
+- `params_form(Cls)`: the page's form (initial values are the defaults, `values()` fills empty
+  entries with them);
+- `add_params_arguments(parser, Cls)` and `params_from_options(options, Cls)`: a management
+  command's options (`--name`, aliases as more flags, booleans as `--x/--no-x`);
+- `params_from_data(Cls, data)`: a dict (job params, API data, options) checked and turned into
+  the dataclass; every refusal is a `ParamError` (an ApplicationError) whose message and
+  `details["field"]` name the parameter.
+
+Help texts end with the bounds and the default, written from the declaration. Bounds are checked
+by `params_check` (called by `params_from_data`) with each parameter's own error code, so the API,
+the pages and the commands refuse a value with the same code and message. The serializer leaves
+bounds to that check (its fields are typed only), which keeps the codes the API answered with.
+
+This module imports no app: choices that come from a registry are given as a callable, called
+when a serializer, form or parser is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from core.api_errors import ApplicationError
+
+METADATA_KEY = "winnow_param"
+Choices = Sequence[Any] | Callable[[], Sequence[Any]]
+
+
+class ParamError(ApplicationError):
+    """A parameter was refused; `field` (also details["field"]) is its public name."""
+
+    def __init__(self, field: str, message: str, *, code: str = "invalid_parameter"):
+        super().__init__(message, code=code, details={"field": field})
+        self.field = field
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamSpec:
+    """What `param(...)` records about one dataclass field (see `param`)."""
+
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    choices: Choices | None = None
+    name: str | None = None
+    aliases: tuple[str, ...] = ()
+    cli: str | None = None
+    cli_aliases: tuple[str, ...] = ()
+    label: str | None = None
+    code: str = "invalid_parameter"
+    default_text: str | None = None
+    page: bool = True
+    api: bool = True
+    command: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamField:
+    """One parameter as the generators see it: the dataclass field, its spec and its resolved type."""
+
+    attr: str  # the dataclass field name (the key in job params)
+    name: str  # the public name: API field, form field, CLI dest
+    spec: ParamSpec
+    base: type  # int, float, str or bool (the item type when `multiple`)
+    nullable: bool
+    multiple: bool
+    default: Any  # dataclasses.MISSING when required
+
+    @property
+    def required(self) -> bool:
+        return self.default is dataclasses.MISSING
+
+    def choice_values(self) -> list[Any] | None:
+        pairs = self.choice_pairs()
+        return None if pairs is None else [value for value, _ in pairs]
+
+    def choice_pairs(self) -> list[tuple[Any, str]] | None:
+        choices = self.spec.choices
+        if choices is None:
+            return None
+        listed = choices() if callable(choices) else choices
+        return [tuple(c) if isinstance(c, (tuple, list)) else (c, str(c)) for c in listed]  # type: ignore[misc]
+
+    @property
+    def label(self) -> str:
+        return self.spec.label or self.name.replace("_", " ").capitalize()
+
+    @property
+    def cli_flags(self) -> list[str]:
+        first = self.spec.cli or f"--{self.name.replace('_', '-')}"
+        flags = [first, *self.spec.cli_aliases]
+        if first.startswith("-"):
+            flags += [f"--{alias.replace('_', '-')}" for alias in self.spec.aliases]
+        return list(dict.fromkeys(flags))
+
+    @property
+    def positional(self) -> bool:
+        return not self.cli_flags[0].startswith("-")
+
+
+def param(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str = "",
+    min: float | None = None,
+    max: float | None = None,
+    min_exclusive: bool = False,
+    max_exclusive: bool = False,
+    choices: Choices | None = None,
+    name: str | None = None,
+    aliases: Iterable[str] = (),
+    cli: str | None = None,
+    cli_aliases: Iterable[str] = (),
+    label: str | None = None,
+    code: str = "invalid_parameter",
+    default_text: str | None = None,
+    page: bool = True,
+    api: bool = True,
+    command: bool = True,
+) -> Any:
+    """A dataclass field of a job kind's parameters.
+
+    default: the value when none is given (take it from the ML config); omitted: required.
+        A list default is stored as a tuple (the dataclasses are frozen).
+    help: one sentence; the bounds and the default are appended by `param_help`.
+    min, max (and min_exclusive, max_exclusive): bounds of a number, checked by `params_check`.
+    choices: allowed values (or (value, label) pairs), or a callable returning them, called when a
+        serializer, form or parser is built (a registry's public listing function).
+    name: the public name on the API, the form and the command (default: the field name);
+        aliases: other names the API and the command also accept (old names).
+    cli: the command's flag (default `--public-name`), or a name without dashes for a positional
+        argument; cli_aliases: more flags.
+    label: the form's label; code: the error code of a value out of bounds or choices;
+    default_text: how the default is written in help texts (e.g. "round(√(n / 2))" for None).
+    page, api, command: whether the form, the serializer and the command have the parameter
+        (page=False for what the page takes from its URL, such as the version).
+    Multiple values: annotate the field `tuple[str, ...]` (or list[...]).
+    """
+    if isinstance(default, list):
+        default = tuple(default)
+    spec = ParamSpec(
+        help=help,
+        min=min,
+        max=max,
+        min_exclusive=min_exclusive,
+        max_exclusive=max_exclusive,
+        choices=choices,
+        name=name,
+        aliases=tuple(aliases),
+        cli=cli,
+        cli_aliases=tuple(cli_aliases),
+        label=label,
+        code=code,
+        default_text=default_text,
+        page=page,
+        api=api,
+        command=command,
+    )
+    return dataclasses.field(default=default, metadata={METADATA_KEY: spec})
+
+
+# --- introspection -----------------------------------------------------------------------------------
+
+
+def _resolve_type(annotation: Any) -> tuple[type, bool, bool]:
+    """(base type, nullable, multiple) of an annotation such as `int | None` or `tuple[str, ...] | None`."""
+    nullable = False
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        nullable = type(None) in args
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1:
+            raise TypeError(f"unsupported parameter type {annotation!r}")
+        annotation, args = rest[0], typing.get_args(rest[0])
+    multiple = typing.get_origin(annotation) in (tuple, list)
+    if multiple:
+        annotation = args[0]
+    if annotation not in (int, float, str, bool):
+        raise TypeError(f"unsupported parameter type {annotation!r}")
+    return annotation, nullable, multiple
+
+
+def params_fields(params_cls: type) -> list[ParamField]:
+    """The parameters of a params dataclass, in declaration order (fields without `param` get a bare spec)."""
+    hints = typing.get_type_hints(params_cls)
+    result = []
+    for f in dataclasses.fields(params_cls):
+        spec = f.metadata.get(METADATA_KEY, ParamSpec())
+        base, nullable, multiple = _resolve_type(hints[f.name])
+        default = f.default
+        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        result.append(ParamField(f.name, spec.name or f.name, spec, base, nullable, multiple, default))
+    return result
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def param_bounds_text(field: ParamField) -> str:
+    """'In (0, 1].', 'At least 1.', '' ... written from the declared bounds."""
+    low, high = field.spec.min, field.spec.max
+    if low is not None and high is not None:
+        left, right = "(" if field.spec.min_exclusive else "[", ")" if field.spec.max_exclusive else "]"
+        return f"In {left}{_number_text(low)}, {_number_text(high)}{right}."
+    if low is not None:
+        return f"{'Above' if field.spec.min_exclusive else 'At least'} {_number_text(low)}."
+    if high is not None:
+        return f"{'Below' if field.spec.max_exclusive else 'At most'} {_number_text(high)}."
+    return ""
+
+
+def param_default_text(field: ParamField) -> str:
+    """The default as help texts write it ('' for a required parameter)."""
+    if field.spec.default_text is not None:
+        return field.spec.default_text
+    value = field.default
+    if value is dataclasses.MISSING:
+        return ""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    return _number_text(value) if isinstance(value, (int, float)) else str(value)
+
+
+def param_help(field: ParamField, *, with_default: bool = True) -> str:
+    """The declared help, then the bounds, then 'Default: X.' (the same text on every surface)."""
+    parts = [field.spec.help.strip()] if field.spec.help else []
+    bounds = param_bounds_text(field)
+    if bounds:
+        parts.append(bounds)
+    if with_default and not field.required:
+        parts.append(f"Default: {param_default_text(field)}.")
+    return " ".join(parts)
+
+
+# --- checking ----------------------------------------------------------------------------------------
+
+_TRUE = {"true", "1", "yes", "on", "t", "y"}
+_FALSE = {"false", "0", "no", "off", "f", "n", ""}
+
+
+def _coerce_one(field: ParamField, value: Any) -> Any:
+    base, name = field.base, field.name
+    try:
+        if base is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, (int, str)) and str(value).strip().lower() in _TRUE | _FALSE:
+                return str(value).strip().lower() in _TRUE
+            raise ValueError
+        if base is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError
+                return int(value)
+            return int(value)
+        if base is float:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    except (TypeError, ValueError):
+        kind = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}[base]
+        raise ParamError(name, f"{name} must be {kind}, got {value!r}.", code="invalid_parameter")
+
+
+def param_value_check(field: ParamField, value: Any) -> None:
+    """Refuse a value outside the declared bounds or choices (ParamError with the field's code)."""
+    if value is None:
+        return
+    for item in value if field.multiple else (value,):
+        allowed = field.choice_values()
+        if allowed is not None and item not in allowed:
+            listed = ", ".join(str(a) for a in allowed)
+            raise ParamError(field.name, f"{field.name} must be one of {listed}, got {item!r}.", code=field.spec.code)
+        low, high, spec = field.spec.min, field.spec.max, field.spec
+        below = low is not None and (item <= low if spec.min_exclusive else item < low)
+        above = high is not None and (item >= high if spec.max_exclusive else item > high)
+        if below or above:
+            bounds = param_bounds_text(field).rstrip(".")
+            bounds = bounds[0].lower() + bounds[1:]
+            verb = "lie" if bounds.startswith("in ") else "be"
+            raise ParamError(field.name, f"{field.name} must {verb} {bounds}, got {item!r}.", code=spec.code)
+
+
+def param_coerce(field: ParamField, value: Any) -> Any:
+    """The value typed as declared (a tuple when `multiple`), checked against bounds and choices; None stays."""
+    if value is None:
+        return None
+    if field.multiple:
+        items = [value] if isinstance(value, (str, bytes)) else list(value)
+        value = tuple(_coerce_one(field, item) for item in items)
+    else:
+        value = _coerce_one(field, value)
+    param_value_check(field, value)
+    return value
+
+
+def params_check(params: Any) -> None:
+    """Check every value of a params instance against its declaration (after a service resolved defaults)."""
+    for field in params_fields(type(params)):
+        value = getattr(params, field.attr)
+        if value is None and not field.nullable and not field.required:
+            raise ParamError(field.name, f"{field.name} may not be empty.")
+        param_value_check(field, value)
+
+
+def params_values(
+    params_cls: type, data: Mapping[str, Any], *, unknown: str = "error", check_required: bool = True
+) -> dict[str, Any]:
+    """`data` (keyed by field names, public names or aliases) typed and checked, keyed by field name.
+
+    Parameters absent or None are left out (the dataclass default applies), except required ones,
+    which are refused (unless `check_required` is False: a form without the version, say).
+    `unknown`: "error" refuses a key no parameter has; "ignore" drops it.
+    """
+    by_key: dict[str, ParamField] = {}
+    for field in params_fields(params_cls):
+        for key in (field.attr, field.name, *field.spec.aliases):
+            by_key.setdefault(key, field)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        found = by_key.get(key)
+        if found is None:
+            if unknown == "error":
+                raise ParamError(key, f"Unknown parameter {key!r}.")
+            continue
+        if value is None or (found.attr in values and key not in (found.attr, found.name)):
+            continue  # an alias never overrides the parameter's own name
+        values[found.attr] = param_coerce(found, value)
+    for field in params_fields(params_cls) if check_required else ():
+        if field.required and values.get(field.attr) is None:
+            raise ParamError(field.name, f"{field.name} is required.", code="invalid_parameter")
+    return values
+
+
+def params_from_data(params_cls: type, data: Mapping[str, Any], *, unknown: str = "error") -> Any:
+    """A params instance from a dict (see `params_values`); defaults come from the dataclass, once."""
+    return params_cls(**params_values(params_cls, data, unknown=unknown))
+
+
+# --- DRF serializer ----------------------------------------------------------------------------------
+
+
+def _serializer_field(field: ParamField, *, alias_of: str | None = None) -> Any:
+    from rest_framework import serializers
+
+    help_text = f"Old name of {alias_of}; use {alias_of}." if alias_of else param_help(field)
+    kwargs: dict[str, Any] = {"help_text": help_text}
+    if alias_of or not field.required:
+        kwargs |= {"required": False, "allow_null": True}
+        if not alias_of and field.default is not None and not field.multiple:
+            kwargs["default"] = field.default
+    pairs = field.choice_pairs() if field.spec.choices is not None and not callable(field.spec.choices) else None
+    if field.spec.choices is not None and pairs is None:
+        pairs = []  # filled in by the serializer's __init__ (choices from a registry)
+    one_of: dict[type, Callable[..., Any]] = {
+        int: serializers.IntegerField,
+        float: serializers.FloatField,
+        str: serializers.CharField,
+        bool: serializers.BooleanField,
+    }
+    if field.multiple:
+        child = serializers.ChoiceField(choices=pairs) if pairs is not None else one_of[field.base]()
+        if not alias_of and field.default is not None:
+            kwargs["default"] = list(field.default)
+        return serializers.ListField(child=child, **kwargs)
+    if pairs is not None:
+        return serializers.ChoiceField(choices=pairs, **kwargs)
+    return one_of[field.base](**kwargs)
+
+
+def params_serializer(params_cls: type, *, name: str | None = None, exclude: Iterable[str] = ()) -> type:
+    """A DRF input serializer with one field per parameter (public names), aliases as extra optional fields.
+
+    `exclude`: field names or public names left out. The class has `as_values()` (validated data keyed
+    by dataclass field names, absent parameters left out) and `as_params()` (the dataclass).
+    """
+    from rest_framework import serializers
+
+    skipped = set(exclude)
+    fields = [f for f in params_fields(params_cls) if f.spec.api and not {f.attr, f.name} & skipped]
+    attrs: dict[str, Any] = {}
+    aliases: dict[str, str] = {}
+    for field in fields:
+        attrs[field.name] = _serializer_field(field)
+        for alias in field.spec.aliases:
+            attrs[alias] = _serializer_field(field, alias_of=field.name)
+            aliases[alias] = field.name
+    registry_choices = {f.name: f for f in fields if callable(f.spec.choices)}
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        serializers.Serializer.__init__(self, *args, **kwargs)
+        for public, field in registry_choices.items():
+            pairs = field.choice_pairs()
+            for key in (public, *field.spec.aliases):
+                target = self.fields[key]
+                (target.child if field.multiple else target).choices = pairs
+
+    def to_internal_value(self: Any, data: Any) -> Any:
+        if hasattr(data, "getlist"):  # a QueryDict: keep lists whole
+            data = data.copy()
+            for alias, public in aliases.items():
+                if alias in data:
+                    values = data.getlist(alias)
+                    del data[alias]
+                    if public not in data:
+                        data.setlist(public, values)
+        elif isinstance(data, Mapping):
+            data = dict(data)
+            for alias, public in aliases.items():
+                if alias in data:
+                    value = data.pop(alias)
+                    data.setdefault(public, value)
+        return serializers.Serializer.to_internal_value(self, data)
+
+    def as_values(self: Any) -> dict[str, Any]:
+        """The validated data keyed by dataclass field names, typed and checked (see params_values)."""
+        public = {f.name: f.attr for f in fields}
+        given = {public[key]: value for key, value in self.validated_data.items() if key in public}
+        return params_values(params_cls, given, unknown="ignore", check_required=False)
+
+    def as_params(self: Any, **extra: Any) -> Any:
+        """The dataclass; `extra` (keyed by field name) supplies what the serializer leaves out."""
+        return params_from_data(params_cls, {**self.as_values(), **extra})
+
+    attrs |= {
+        "__init__": __init__,
+        "to_internal_value": to_internal_value,
+        "as_values": as_values,
+        "as_params": as_params,
+        "params_class": params_cls,
+        "param_aliases": dict(aliases),
+        "__module__": params_cls.__module__,
+        "__doc__": f"Input of {params_cls.__name__}, generated by core.params.",
+    }
+    return type(
+        name or params_cls.__name__.removesuffix("Params") + "InputSerializer", (serializers.Serializer,), attrs
+    )
+
+
+# --- Django form -------------------------------------------------------------------------------------
+
+
+def _form_field(field: ParamField) -> Any:
+    from django import forms
+
+    def check(value: Any) -> None:
+        try:
+            param_value_check(field, value)
+        except ParamError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code)
+
+    initial = None if field.required or field.default is None else field.default
+    kwargs: dict[str, Any] = {
+        "label": field.label,
+        "help_text": param_help(field),
+        "initial": list(initial) if isinstance(initial, tuple) else initial,
+    }
+    if field.base is bool and not field.multiple:
+        return forms.BooleanField(required=False, **kwargs)
+    required = field.required or (field.multiple and bool(field.default))
+    coerce: Callable[[Any], Any] = {int: int, float: float, str: str}[field.base]
+    if field.spec.choices is not None:
+        pairs: list[tuple[Any, str]] = [] if callable(field.spec.choices) else field.choice_pairs() or []
+        if field.multiple:
+            return forms.TypedMultipleChoiceField(
+                choices=pairs, coerce=coerce, required=required, widget=forms.CheckboxSelectMultiple, **kwargs
+            )
+        if not required:
+            pairs = [("", "—"), *pairs]
+        return forms.TypedChoiceField(choices=pairs, coerce=coerce, empty_value=None, required=required, **kwargs)
+    if field.multiple:
+        raise TypeError(f"{field.name}: a multiple parameter on a form needs choices")
+    bounds: dict[str, Any] = {}
+    if field.base in (int, float):
+        if field.spec.min is not None and not field.spec.min_exclusive:
+            bounds["min_value"] = field.spec.min
+        if field.spec.max is not None and not field.spec.max_exclusive:
+            bounds["max_value"] = field.spec.max
+    if field.base is float:
+        bounds["widget"] = forms.NumberInput(attrs={"step": "any"})
+    made = {int: forms.IntegerField, float: forms.FloatField, str: forms.CharField}[field.base]
+    return made(required=required, validators=[check], **bounds, **kwargs)
+
+
+def params_form(params_cls: type, *, name: str | None = None, exclude: Iterable[str] = ()) -> type:
+    """A Django form with one field per parameter with page=True (public names; initial = default).
+
+    `values()` on a bound, valid form gives the values keyed by dataclass field names, an empty entry
+    taking the default; `params_class` is the dataclass. Choices from a registry are read in __init__.
+    """
+    from django import forms
+
+    skipped = set(exclude)
+    fields = [f for f in params_fields(params_cls) if f.spec.page and not {f.attr, f.name} & skipped]
+    attrs: dict[str, Any] = {f.name: _form_field(f) for f in fields}
+    registry_choices = [f for f in fields if callable(f.spec.choices)]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        forms.Form.__init__(self, *args, **kwargs)
+        for field in registry_choices:
+            pairs = field.choice_pairs() or []
+            if not field.multiple and not self.fields[field.name].required:
+                pairs = [("", "—"), *pairs]
+            self.fields[field.name].choices = pairs
+
+    def values(self: Any) -> dict[str, Any]:
+        """The cleaned values keyed by dataclass field names; an empty entry is left out (the default applies)."""
+        given: dict[str, Any] = {}
+        for field in fields:
+            value = self.cleaned_data.get(field.name)
+            if value in (None, "") or (field.multiple and not value):
+                continue
+            given[field.attr] = value
+        return params_values(params_cls, given, unknown="ignore", check_required=False)
+
+    def params(self: Any, **extra: Any) -> Any:
+        """The dataclass; `extra` (keyed by field name) supplies what the page takes from its URL."""
+        return params_from_data(params_cls, {**self.values(), **extra})
+
+    attrs |= {
+        "__init__": __init__,
+        "values": values,
+        "params": params,
+        "params_class": params_cls,
+        "__module__": params_cls.__module__,
+        "__doc__": f"Form of {params_cls.__name__}, generated by core.params.",
+    }
+    return type(name or params_cls.__name__.removesuffix("Params") + "Form", (forms.Form,), attrs)
+
+
+# --- management command options ---------------------------------------------------------------------
+
+
+class _AppendOverDefault(argparse.Action):
+    """`action="append"` whose default is replaced by the first value given, not appended to."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        current = getattr(namespace, self.dest, None)
+        items = [] if current is None or current is self.default else list(current)
+        setattr(namespace, self.dest, [*items, values])
+
+
+def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, exclude: Iterable[str] = ()) -> None:
+    """One option per parameter with command=True: `--public-name` (aliases as more flags), typed, with
+    the declared choices and the default written into the help; booleans as `--x/--no-x`; multiple
+    values as a repeatable flag; a `cli` without dashes is a positional argument. The dest is the
+    dataclass field name and the argparse default is the declared default (None when required)."""
+    skipped = set(exclude)
+    for field in params_fields(params_cls):
+        if not field.spec.command or {field.attr, field.name} & skipped:
+            continue
+        help_text = param_help(field).replace("%", "%%")
+        choices = field.choice_values()
+        default = None if field.required else field.default
+        if field.positional:
+            parser.add_argument(field.attr, type=field.base, choices=choices, help=help_text)
+            continue
+        kwargs: dict[str, Any] = {"dest": field.attr, "help": help_text}
+        if field.base is bool and not field.multiple:
+            kwargs |= {"action": argparse.BooleanOptionalAction, "default": default}
+        elif field.multiple:
+            kwargs |= {"action": _AppendOverDefault, "type": field.base, "choices": choices}
+            kwargs["default"] = list(default) if default is not None else None
+        else:
+            kwargs |= {"type": field.base, "choices": choices, "default": default, "required": field.required}
+        parser.add_argument(*field.cli_flags, **kwargs)
+
+
+def params_values_from_options(options: Mapping[str, Any], params_cls: type) -> dict[str, Any]:
+    """The parsed options of `add_params_arguments` as checked values keyed by field name (None left out)."""
+    attrs = {f.attr for f in params_fields(params_cls) if f.spec.command}
+    return params_values(params_cls, {k: v for k, v in options.items() if k in attrs}, unknown="ignore")
+
+
+def params_from_options(options: Mapping[str, Any], params_cls: type) -> Any:
+    """The params dataclass from a command's options (see `add_params_arguments`)."""
+    return params_cls(**params_values_from_options(options, params_cls))

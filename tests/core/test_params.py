@@ -1,0 +1,245 @@
+"""core.params: one dataclass declaration gives the serializer, the form, the command options and the checks."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import pytest
+from django.http import QueryDict
+
+from core.params import (
+    ParamError,
+    add_params_arguments,
+    param,
+    param_help,
+    params_check,
+    params_fields,
+    params_form,
+    params_from_data,
+    params_from_options,
+    params_serializer,
+)
+
+COLOURS = ["red", "green"]
+INVALID = "invalid_parameter"
+
+
+def colour_choices() -> list[tuple[str, str]]:
+    return [(c, c.title()) for c in COLOURS]
+
+
+@dataclass(frozen=True)
+class ExampleParams:
+    version_id: int = param(name="version", cli="version_id", page=False, help="Id of the version.")
+    method: str = param(choices=("a", "b"), help="Which method.")
+    n_clusters: int | None = param(None, min=1, aliases=("k",), default_text="automatic", code="invalid_k")
+    keep_fraction: float = param(0.5, min=0.0, max=1.0, min_exclusive=True, code="invalid_keep_fraction")
+    niter: int = param(20, min=1, help="Iterations.")
+    exact_first: bool = param(True, help="Exact copies first.")
+    per_class: bool = param(False)
+    splits: tuple[str, ...] = param(("train",), choices=("train", "val", "test"), cli="--split")
+    colour: str | None = param(None, choices=colour_choices)
+    embedding_set_id: int | None = param(None, name="embedding_set", cli="--embeddings")
+
+
+def test_help_appends_bounds_and_default():
+    fields = {f.attr: f for f in params_fields(ExampleParams)}
+
+    assert param_help(fields["keep_fraction"]) == "In (0, 1]. Default: 0.5."
+    assert param_help(fields["niter"]) == "Iterations. At least 1. Default: 20."
+    assert param_help(fields["n_clusters"]) == "At least 1. Default: automatic."
+    assert param_help(fields["exact_first"]) == "Exact copies first. Default: true."
+    assert param_help(fields["splits"]) == "Default: train."
+    assert param_help(fields["version_id"]) == "Id of the version."
+
+
+def test_from_data_applies_defaults_once_and_accepts_names_and_aliases():
+    params = params_from_data(ExampleParams, {"version": "3", "method": "a", "k": 4, "splits": ["val", "test"]})
+
+    assert params == ExampleParams(version_id=3, method="a", n_clusters=4, splits=("val", "test"))
+    assert params.keep_fraction == 0.5 and params.niter == 20 and params.exact_first is True
+
+
+def test_from_data_own_name_wins_over_alias():
+    params = params_from_data(ExampleParams, {"version_id": 1, "method": "a", "k": 4, "n_clusters": 7})
+
+    assert params.n_clusters == 7
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "code", "message"),
+    [
+        ({"method": "a"}, "version", "invalid_parameter", "version is required."),
+        ({"version": 1, "method": "c"}, "method", "invalid_parameter", "method must be one of a, b, got 'c'."),
+        ({"version": 1, "method": "a", "k": 0}, "n_clusters", "invalid_k", "n_clusters must be at least 1, got 0."),
+        (
+            {"version": 1, "method": "a", "keep_fraction": 0},
+            "keep_fraction",
+            "invalid_keep_fraction",
+            "keep_fraction must lie in (0, 1], got 0.0.",
+        ),
+        (
+            {"version": 1, "method": "a", "niter": "x"},
+            "niter",
+            "invalid_parameter",
+            "niter must be an integer, got 'x'.",
+        ),
+        (
+            {"version": 1, "method": "a", "niter": 2.5},
+            "niter",
+            "invalid_parameter",
+            "niter must be an integer, got 2.5.",
+        ),
+        ({"version": 1, "method": "a", "splits": ["nope"]}, "splits", "invalid_parameter", None),
+        ({"version": 1, "method": "a", "bogus": 1}, "bogus", "invalid_parameter", "Unknown parameter 'bogus'."),
+    ],
+)
+def test_from_data_refusals_name_the_field(data, field, code, message):
+    with pytest.raises(ParamError) as caught:
+        params_from_data(ExampleParams, data)
+
+    assert (caught.value.field, caught.value.code, caught.value.details) == (field, code, {"field": field})
+    if message is not None:
+        assert caught.value.message == message
+
+
+def test_check_refuses_a_resolved_value_out_of_bounds():
+    with pytest.raises(ParamError) as caught:
+        params_check(ExampleParams(version_id=1, method="a", niter=0))
+
+    assert caught.value.message == "niter must be at least 1, got 0."
+
+
+def test_registry_choices_are_read_when_used(monkeypatch):
+    monkeypatch.setattr("tests.core.test_params.COLOURS", ["blue"])
+
+    assert params_from_data(ExampleParams, {"version": 1, "method": "a", "colour": "blue"}).colour == "blue"
+    with pytest.raises(ParamError):
+        params_from_data(ExampleParams, {"version": 1, "method": "a", "colour": "red"})
+
+
+# --- serializer ----------------------------------------------------------------------------------------
+
+
+def test_serializer_fields_defaults_and_aliases():
+    serializer = params_serializer(ExampleParams)()
+    fields = serializer.fields
+
+    assert list(fields) == [
+        "version", "method", "n_clusters", "k", "keep_fraction", "niter", "exact_first", "per_class", "splits",
+        "colour", "embedding_set",
+    ]  # fmt: skip
+    assert fields["version"].required and fields["method"].required
+    assert (fields["niter"].default, fields["keep_fraction"].default, fields["exact_first"].default) == (20, 0.5, True)
+    assert fields["splits"].default == ["train"]
+    assert fields["niter"].help_text == "Iterations. At least 1. Default: 20."
+    assert fields["k"].help_text == "Old name of n_clusters; use n_clusters."
+    assert list(fields["colour"].choices) == ["red", "green"]
+
+
+def test_serializer_values_with_alias_and_nulls():
+    serializer = params_serializer(ExampleParams)(data={"version": 2, "method": "b", "k": 5, "niter": None})
+
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.as_params() == ExampleParams(version_id=2, method="b", n_clusters=5)
+
+
+def test_serializer_reads_query_dict_lists():
+    data = QueryDict("version=2&method=a&splits=val&splits=test&k=3")
+    serializer = params_serializer(ExampleParams)(data=data)
+
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.as_values()["splits"] == ("val", "test")
+    assert serializer.as_values()["n_clusters"] == 3
+
+
+def test_serializer_bounds_answer_with_the_field_code():
+    serializer = params_serializer(ExampleParams)(data={"version": 2, "method": "a", "n_clusters": 0})
+
+    assert serializer.is_valid()
+    with pytest.raises(ParamError) as caught:
+        serializer.as_params()
+    assert caught.value.code == "invalid_k"
+
+
+def test_serializer_refuses_wrong_type_and_choice():
+    serializer = params_serializer(ExampleParams)(data={"version": "x", "method": "c"})
+
+    assert not serializer.is_valid()
+    assert set(serializer.errors) == {"version", "method"}
+
+
+# --- form ----------------------------------------------------------------------------------------------
+
+
+def test_form_fields_initial_and_help():
+    form = params_form(ExampleParams)()
+
+    assert "version" not in form.fields and "k" not in form.fields
+    assert form.fields["niter"].initial == 20 and form.fields["exact_first"].initial is True
+    assert form.fields["splits"].initial == ["train"] and form.fields["splits"].required
+    assert form.fields["niter"].help_text == "Iterations. At least 1. Default: 20."
+    assert form.fields["colour"].choices == [("", "—"), ("red", "Red"), ("green", "Green")]
+
+
+def test_form_values_fill_the_defaults():
+    form = params_form(ExampleParams)({"method": "a", "niter": "", "splits": ["val"], "exact_first": "on"})
+
+    assert form.is_valid(), form.errors
+    assert form.values() == {"method": "a", "splits": ("val",), "exact_first": True, "per_class": False}
+
+
+def test_form_bound_error_is_on_the_field():
+    form = params_form(ExampleParams)({"method": "a", "keep_fraction": "0", "splits": ["train"]})
+
+    assert not form.is_valid()
+    assert form.errors["keep_fraction"] == ["keep_fraction must lie in (0, 1], got 0.0."]
+
+
+# --- command -------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    add_params_arguments(parser, ExampleParams)
+    return parser
+
+
+def test_command_options_defaults_and_flags():
+    options = vars(_parser().parse_args(["7", "--method", "a"]))
+
+    assert options["version_id"] == 7 and options["niter"] == 20 and options["exact_first"] is True
+    assert options["splits"] == ["train"]
+    assert params_from_options(options, ExampleParams) == ExampleParams(version_id=7, method="a")
+
+
+def test_command_aliases_booleans_and_repeated_flags():
+    argv = ["7", "--method", "b", "--k", "3", "--no-exact-first", "--per-class", "--split", "val", "--split", "test"]
+    options = vars(_parser().parse_args([*argv, "--embeddings", "9", "--keep-fraction", "0.25"]))
+
+    assert params_from_options(options, ExampleParams) == ExampleParams(
+        version_id=7,
+        method="b",
+        n_clusters=3,
+        exact_first=False,
+        per_class=True,
+        splits=("val", "test"),
+        embedding_set_id=9,
+        keep_fraction=0.25,
+    )
+
+
+def test_command_help_holds_the_default_and_refuses_bad_choices():
+    parser = _parser()
+
+    assert "Iterations. At least 1. Default: 20." in " ".join(parser.format_help().split())
+    with pytest.raises(SystemExit):
+        parser.parse_args(["7", "--method", "c"])
+
+
+def test_form_params_take_what_the_page_knows_from_its_url():
+    form = params_form(ExampleParams)({"method": "b", "splits": ["train"], "niter": "5"})
+
+    assert form.is_valid(), form.errors
+    assert form.params(version_id=4) == ExampleParams(version_id=4, method="b", niter=5, exact_first=False)

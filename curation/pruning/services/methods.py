@@ -6,9 +6,11 @@ See services/pruning.py for the choices made; this module maps PruneParams onto 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
+from core.registry import Registry
 from curation.ml.clustering import ClusterAssignment, KMeansConfig
 from curation.ml.pruning import (
     DBPConfig,
@@ -115,6 +117,12 @@ def _dbp_config(params: PruneParams, n_clusters: int | None) -> DBPConfig:
     )
 
 
+# Each method: (params, unit-norm float32 vectors, n, class labels or None, a stored cluster run or None) -> result.
+PRUNE_METHODS: Registry[Callable[..., PruneResult]] = Registry("pruning method")
+Labels = np.ndarray | None
+Clusters = ClusterAssignment | None
+
+
 def method_run(
     params: PruneParams,
     vectors: np.ndarray | None,
@@ -122,32 +130,55 @@ def method_run(
     class_labels: np.ndarray | None,
     clusters: ClusterAssignment | None,
 ) -> PruneResult:
-    """Run the method named by `params` (see the module comment) on unit-norm float32 `vectors`."""
-    method = params.method
-    if method == PruneMethod.RANDOM:
-        control = RandomPruningConfig(keep_fraction=float(params.keep_fraction or 0.5), seed=params.seed)
-        return random_pruning(n, control, class_labels=class_labels)
-    assert vectors is not None
-    if method == PruneMethod.SEMDEDUP:
-        result = semdedup(vectors, _semdedup_config(params), clusters=clusters)
-        if params.eps is None and params.keep_fraction is not None:
-            eps = eps_for_keep_fraction(result, params.keep_fraction)
-            result = semdedup_rethreshold(result, eps)
-            target = keep_target(result, params.keep_fraction)
-            result = dataclasses.replace(result, params={**result.params, "keep_target": target})
-        return result
-    if method == PruneMethod.DBP:
-        return density_based_pruning(
-            vectors, _dbp_config(params, params.n_clusters), class_labels=class_labels, clusters=clusters
-        )
-    if method == PruneMethod.SSP:
-        config = PrototypicalityConfig(
-            keep_fraction=float(params.keep_fraction or 0.5),
-            which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
-            min_cluster_share=params.min_cluster_share,
-            kmeans=_kmeans(params, params.n_clusters),
-        )
-        return prototypicality_pruning(vectors, config, class_labels=class_labels)
+    """Run the method named by `params` (see the module comment) on unit-norm float32 `vectors`
+    (None only for a method registered with needs_vectors=False)."""
+    run = PRUNE_METHODS.get(params.method)
+    if vectors is None and PRUNE_METHODS.metadata(params.method).get("needs_vectors", True):
+        raise ValueError(f"pruning method {params.method!r} needs the version's embeddings")
+    return run(params, vectors, n, class_labels, clusters)
+
+
+@PRUNE_METHODS.register(PruneMethod.RANDOM.value, needs_vectors=False)
+def _random(params: PruneParams, vectors: None, n: int, class_labels: Labels, clusters: Clusters) -> PruneResult:
+    control = RandomPruningConfig(keep_fraction=float(params.keep_fraction or 0.5), seed=params.seed)
+    return random_pruning(n, control, class_labels=class_labels)
+
+
+@PRUNE_METHODS.register(PruneMethod.SEMDEDUP.value)
+def _semdedup(
+    params: PruneParams, vectors: np.ndarray, n: int, class_labels: Labels, clusters: Clusters
+) -> PruneResult:
+    result = semdedup(vectors, _semdedup_config(params), clusters=clusters)
+    if params.eps is None and params.keep_fraction is not None:
+        eps = eps_for_keep_fraction(result, params.keep_fraction)
+        result = semdedup_rethreshold(result, eps)
+        target = keep_target(result, params.keep_fraction)
+        result = dataclasses.replace(result, params={**result.params, "keep_target": target})
+    return result
+
+
+@PRUNE_METHODS.register(PruneMethod.DBP.value)
+def _dbp(params: PruneParams, vectors: np.ndarray, n: int, class_labels: Labels, clusters: Clusters) -> PruneResult:
+    return density_based_pruning(
+        vectors, _dbp_config(params, params.n_clusters), class_labels=class_labels, clusters=clusters
+    )
+
+
+@PRUNE_METHODS.register(PruneMethod.SSP.value)
+def _ssp(params: PruneParams, vectors: np.ndarray, n: int, class_labels: Labels, clusters: Clusters) -> PruneResult:
+    config = PrototypicalityConfig(
+        keep_fraction=float(params.keep_fraction or 0.5),
+        which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
+        min_cluster_share=params.min_cluster_share,
+        kmeans=_kmeans(params, params.n_clusters),
+    )
+    return prototypicality_pruning(vectors, config, class_labels=class_labels)
+
+
+@PRUNE_METHODS.register(PruneMethod.SEMDEDUP_DBP.value)
+def _semdedup_then_dbp(
+    params: PruneParams, vectors: np.ndarray, n: int, class_labels: Labels, clusters: Clusters
+) -> PruneResult:
     return semdedup_then_dbp(
         vectors,
         _semdedup_config(params),

@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -20,6 +21,28 @@ class ApplicationError(Exception):
         self.code = code
         self.status_code = status_code
         self.details = details
+
+
+def not_found(kind: str, object_id: int) -> ApplicationError:
+    """The 404 of an unknown id: `not_found("Version", 7)` says "Version 7 does not exist."."""
+    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. not_found, invalid_filter.")
+    message = serializers.CharField(help_text="Human-readable explanation.")
+    details = serializers.JSONField(allow_null=True, help_text="Code-specific details, or null.")
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    """The body of every API error."""
+
+    error = ErrorBodySerializer()
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An error response for `extend_schema(responses=...)`: the structured body, with what the codes mean."""
+    return OpenApiResponse(ErrorOutputSerializer, description=description)
 
 
 def _error(code: str, message: str, status_code: int, details: Any = None) -> Response:

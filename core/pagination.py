@@ -1,5 +1,7 @@
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 
@@ -21,3 +23,12 @@ class IdCursorPagination(CursorPagination):
         if cursor is not None and cursor.position is not None and not str(cursor.position).lstrip("-").isdigit():
             raise NotFound(self.invalid_cursor_message)
         return cursor
+
+
+CURSOR_PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next`/`previous` URL."),
+    OpenApiParameter(
+        "page_size", OpenApiTypes.INT, description=f"Rows per page (capped at {IdCursorPagination.max_page_size})."
+    ),
+]
+"""The query parameters of an IdCursorPagination list, for `extend_schema(parameters=...)`."""

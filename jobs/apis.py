@@ -1,15 +1,15 @@
-"""REST API of jobs: list, detail, cancel (one view per operation)."""
+"""REST API of jobs: list, detail, cancel (one view per operation), and the 202 answer of every API that starts one."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
+from core.api_errors import error_response
+from core.api_views import ReadApi
+from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from jobs.models import Job, JobStatus
 from jobs.selectors import job_get, job_list, jobs_as_seen_by
 from jobs.services import job_cancel_request
@@ -52,13 +52,20 @@ class JobPageOutputSerializer(serializers.Serializer):
     results = JobOutputSerializer(many=True)
 
 
-def _error(description: str) -> OpenApiResponse:
-    """A structured error body ({"error": {"code", "message", "details"}})."""
-    return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+class JobAcceptedOutputSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="Id of the job.")
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
 
 
-ERRORS_READ = {401: _error("Not authenticated."), 403: _error("The role lacks the view capability.")}
-ERROR_NOT_FOUND = {404: _error("Unknown job (code not_found).")}
+def job_accepted(job: Job) -> Response:
+    """202 Accepted with the job that was started and the API URL to follow it at."""
+    body = {"job": job.pk, "status": job.status, "url": reverse("api-job-detail", args=[job.pk])}
+    return Response(JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+ERRORS_READ = {401: error_response("Not authenticated."), 403: error_response("The role lacks the view capability.")}
+ERROR_NOT_FOUND = {404: error_response("Unknown job (code not_found).")}
 
 
 def _visible_job_or_404(request: Request, job_id: int) -> Job:
@@ -72,13 +79,10 @@ def _shown(request: Request, job: Job) -> Job:
     return jobs_as_seen_by([job], request.user)[0]
 
 
-class JobListApi(APIView):
+class JobListApi(ReadApi):
     """Jobs, newest first (every job is visible to every role; cursor pagination).
 
     Params, log tail and error of jobs started by admins or the system are hidden from non-admins."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     class FilterSerializer(serializers.Serializer):
         kind = serializers.CharField(required=False)
@@ -89,13 +93,12 @@ class JobListApi(APIView):
         parameters=[
             OpenApiParameter("kind", str),
             OpenApiParameter("status", str, enum=JobStatus.values),
-            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
-            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
+            *CURSOR_PAGE_PARAMETERS,
         ],
         responses={
             200: JobPageOutputSerializer,
-            400: _error("validation_error: an unknown status."),
-            404: _error("not_found: an invalid cursor."),
+            400: error_response("validation_error: an unknown status."),
+            404: error_response("not_found: an invalid cursor."),
             **ERRORS_READ,
         },
     )
@@ -109,22 +112,16 @@ class JobListApi(APIView):
         return paginator.get_paginated_response(JobOutputSerializer(shown, many=True).data)
 
 
-class JobDetailApi(APIView):
+class JobDetailApi(ReadApi):
     """One job: status, progress, message, log tail, result."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(responses={200: JobOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND})
     def get(self, request: Request, job_id: int) -> Response:
         return Response(JobOutputSerializer(_shown(request, _visible_job_or_404(request, job_id))).data)
 
 
-class JobCancelApi(APIView):
+class JobCancelApi(ReadApi):
     """Cancel a job: a queued one at once, a running one at its next batch (owner or admin only)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         request=None,
@@ -132,7 +129,7 @@ class JobCancelApi(APIView):
             200: JobOutputSerializer,
             **ERRORS_READ,
             **ERROR_NOT_FOUND,
-            409: _error("job_finished: the job has already ended."),
+            409: error_response("job_finished: the job has already ended."),
         },
     )
     def post(self, request: Request, job_id: int) -> Response:

@@ -3,21 +3,19 @@
 from collections.abc import Mapping
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
-from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
+from core.api_errors import ApplicationError, error_response, not_found
+from core.api_views import ReadApi
+from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SamplePageRequest
 from curation.apis.sample_sets import SAMPLE_SET_PARAMETERS, sample_set_filter_parse
 from curation.apis.serializers import (
     DatasetDetailOutputSerializer,
     DatasetListOutputSerializer,
     DatasetPageOutputSerializer,
-    ErrorOutputSerializer,
     SampleDetailOutputSerializer,
     SampleListItemOutputSerializer,
     SamplePageOutputSerializer,
@@ -37,30 +35,11 @@ from curation.selectors import (
 )
 
 ERRORS_READ = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated (code not_authenticated)."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
+    401: error_response("Not authenticated (code not_authenticated)."),
+    403: error_response("The role lacks the view capability."),
 }
-ERROR_NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found).")}
-ERROR_INVALID_CURSOR = {404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor.")}
-ID_CURSOR_PARAMETERS = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next`/`previous` URL."),
-    OpenApiParameter(
-        "page_size",
-        OpenApiTypes.INT,
-        description=f"Rows per page (capped at {IdCursorPagination.max_page_size}).",
-    ),
-]
-
-
-def not_found(kind: str, object_id: int) -> ApplicationError:
-    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
-
-
-class ReadApi(APIView):
-    """Base of the read views: authenticated, with the VIEW capability."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
+ERROR_NOT_FOUND = {404: error_response("Unknown id (code not_found).")}
+ERROR_INVALID_CURSOR = {404: error_response("not_found: an invalid cursor.")}
 
 
 class DatasetListApi(ReadApi):
@@ -70,7 +49,7 @@ class DatasetListApi(ReadApi):
         operation_id="dataset_list",
         tags=["datasets"],
         summary="List datasets, newest first",
-        parameters=ID_CURSOR_PARAMETERS,
+        parameters=CURSOR_PAGE_PARAMETERS,
         responses={200: DatasetPageOutputSerializer, **ERROR_INVALID_CURSOR, **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
@@ -102,7 +81,7 @@ class VersionListApi(ReadApi):
         operation_id="version_list",
         tags=["versions"],
         summary="List a dataset's versions, newest first",
-        parameters=ID_CURSOR_PARAMETERS,
+        parameters=CURSOR_PAGE_PARAMETERS,
         responses={200: VersionPageOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND},
     )
     def get(self, request: Request, dataset_id: int) -> Response:
@@ -174,9 +153,7 @@ class SampleListApi(ReadApi):
         parameters=SAMPLE_FILTER_PARAMETERS + SAMPLE_SET_PARAMETERS + SAMPLE_PAGE_PARAMETERS,
         responses={
             200: SamplePageOutputSerializer,
-            400: OpenApiResponse(
-                ErrorOutputSerializer, description="invalid_filter, invalid_cursor or invalid_page_size."
-            ),
+            400: error_response("invalid_filter, invalid_cursor or invalid_page_size."),
             **ERRORS_READ,
             **ERROR_NOT_FOUND,
         },

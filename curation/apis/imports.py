@@ -9,23 +9,22 @@ Starting imports is rate limited per user (and so per token) with the `imports` 
 from typing import cast
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
-from core.roles import Capability, HasCapability
+from core.api_errors import ApplicationError, error_response
+from core.api_views import CurateApi
 from core.throttles import ExpensiveOperationThrottle
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.services.imports import (
     IMPORT_FORMATS,
     dataset_import_submit,
     dataset_import_upload_submit,
     import_params_validate,
 )
+from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 from jobs.models import Job
 
 
@@ -45,22 +44,9 @@ class ImportServerInputSerializer(ImportRequestSerializer):
     )
 
 
-class ImportAcceptedOutputSerializer(serializers.Serializer):
-    job = serializers.IntegerField(help_text="Id of the import job.")
-    status = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-
-
-def _accepted(job: Job) -> Response:
-    body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
-    return Response(ImportAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
-
-
-class DatasetImportApi(APIView):
+class DatasetImportApi(CurateApi):
     """Start importing a dataset; returns 202 with the job to follow."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     throttle_classes = [ExpensiveOperationThrottle]
     throttle_scope = "imports"
@@ -71,11 +57,11 @@ class DatasetImportApi(APIView):
         summary="Import a dataset from an uploaded zip or a server path",
         request={"multipart/form-data": ImportUploadInputSerializer, "application/json": ImportServerInputSerializer},
         responses={
-            202: ImportAcceptedOutputSerializer,
-            400: OpenApiResponse(ErrorOutputSerializer, description="Invalid payload, name taken, not a zip."),
-            403: OpenApiResponse(ErrorOutputSerializer, description="Not a curator; a server path from a non-admin."),
-            413: OpenApiResponse(ErrorOutputSerializer, description="upload_too_large: the zip is over the cap."),
-            429: OpenApiResponse(ErrorOutputSerializer, description="Too many imports started; see Retry-After."),
+            202: JobAcceptedOutputSerializer,
+            400: error_response("Invalid payload, name taken, not a zip."),
+            403: error_response("Not a curator; a server path from a non-admin."),
+            413: error_response("upload_too_large: the zip is over the cap."),
+            429: error_response("Too many imports started; see Retry-After."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -85,7 +71,7 @@ class DatasetImportApi(APIView):
             raise ApplicationError(
                 "Send either a zip archive as `file` (multipart) or a server path as `source`.", code="source_required"
             )
-        return _accepted(self._upload(request) if has_file else self._server_path(request))
+        return job_accepted(self._upload(request) if has_file else self._server_path(request))
 
     def _upload(self, request: Request) -> Job:  # HasCapability let only signed-in curators in
         data = ImportUploadInputSerializer(data=request.data)

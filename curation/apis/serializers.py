@@ -11,24 +11,16 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api_errors import ErrorOutputSerializer  # noqa: F401 - temporary re-export, see below
 from curation.models import DatasetVersion, Sample, SampleSource, Split
+
+# Temporary: ErrorOutputSerializer lives in core.api_errors. This re-export only keeps the run-family APIs (explain,
+# explain.spurious, explain.slices, robustness.evaluation) importing while they are rewritten; delete it after.
 
 
 def sample_media_path(sample_id: int, kind: str) -> str:
     """Path of a sample's image, thumbnail or mask as served by the media pages."""
     return f"/media/samples/{sample_id}/{kind}"
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. not_found, invalid_filter.")
-    message = serializers.CharField(help_text="Human-readable explanation.")
-    details = serializers.JSONField(allow_null=True, help_text="Code-specific details, or null.")
-
-
-class ErrorOutputSerializer(serializers.Serializer):
-    """The body of every API error."""
-
-    error = ErrorBodySerializer()
 
 
 class VersionSummaryOutputSerializer(serializers.Serializer):

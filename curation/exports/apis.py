@@ -11,20 +11,19 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.http import HttpResponse, HttpResponseBase
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
-from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
+from core.api_errors import ApplicationError, error_response, not_found
+from core.api_views import CurateApi
+from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from core.throttles import ExpensiveOperationThrottle
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.exports.models import Export, ExportFormat
 from curation.exports.ranged import RangeNotSatisfiable, ranged_stored_file_response
 from curation.exports.selectors import export_get, export_is_foreign, export_list
@@ -42,15 +41,11 @@ CONTENT_TYPES = {
 DOWNLOAD_MEDIA_TYPES = ("application/zip", "application/x-tar", "text/csv", "application/jsonl", "text/plain")
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorOutputSerializer, description=description)
-
-
 ERRORS_AUTH = {
-    401: _error("Not authenticated (code not_authenticated)."),
-    403: _error("The role lacks the curate capability, or the export is another user's (export_foreign)."),
+    401: error_response("Not authenticated (code not_authenticated)."),
+    403: error_response("The role lacks the curate capability, or the export is another user's (export_foreign)."),
 }
-ERROR_NOT_FOUND = {404: _error("Unknown id (code not_found).")}
+ERROR_NOT_FOUND = {404: error_response("Unknown id (code not_found).")}
 
 
 @extend_schema_field(serializers.ChoiceField(choices=ExportFormat.choices))
@@ -122,24 +117,19 @@ class ExportAcceptedOutputSerializer(serializers.Serializer):
 
 
 def download_path(export_id: int, name: str) -> str:
-    return f"/api/exports/{export_id}/download/{name}"
+    return reverse("api-export-download", args=[export_id, name])
 
 
 def _visible_export(request: Request, export_id: int) -> Export:
     export = export_get(export_id)
     if export is None:
-        raise ApplicationError(f"Export {export_id} does not exist.", code="not_found", status_code=404)
+        raise not_found("Export", export_id)
     if export_is_foreign(export=export, user=request.user):
         raise ApplicationError("This export belongs to another user.", code="export_foreign", status_code=403)
     return export
 
 
-class ExportApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
-
-
-class VersionExportCreateApi(ExportApi):
+class VersionExportCreateApi(CurateApi):
     """Start exporting a version; answers 202 with the export and its job."""
 
     throttle_classes = [ExpensiveOperationThrottle]
@@ -152,17 +142,19 @@ class VersionExportCreateApi(ExportApi):
         request=ExportCreateInputSerializer,
         responses={
             202: ExportAcceptedOutputSerializer,
-            400: _error("validation_error, invalid_format (details.allowed lists the formats), invalid_options."),
+            400: error_response(
+                "validation_error, invalid_format (details.allowed lists the formats), invalid_options."
+            ),
             **ERRORS_AUTH,
             **ERROR_NOT_FOUND,
-            409: _error("version_not_ready: the version is still being created."),
-            429: _error("throttled: too many exports requested; see the Retry-After header."),
+            409: error_response("version_not_ready: the version is still being created."),
+            429: error_response("throttled: too many exports requested; see the Retry-After header."),
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
         version = version_get(version_id)
         if version is None:
-            raise ApplicationError(f"Version {version_id} does not exist.", code="not_found", status_code=404)
+            raise not_found("Version", version_id)
         data = ExportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -172,7 +164,7 @@ class VersionExportCreateApi(ExportApi):
             options=fields,
             requested_by=cast(User, request.user),
         )
-        body = {"export": export, "job": export.job_id, "url": f"/api/jobs/{export.job_id}/"}
+        body = {"export": export, "job": export.job_id, "url": reverse("api-job-detail", args=[export.job_id])}
         return Response(ExportAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -182,7 +174,7 @@ class ExportFilterSerializer(serializers.Serializer):
     export_format = serializers.ChoiceField(choices=ExportFormat.choices, required=False, help_text="Only this format.")
 
 
-class ExportListApi(ExportApi):
+class ExportListApi(CurateApi):
     """The caller's exports (an admin's: everyone's), newest first, cursor-paginated."""
 
     @extend_schema(
@@ -191,14 +183,13 @@ class ExportListApi(ExportApi):
         summary="List exports, newest first",
         parameters=[
             ExportFilterSerializer,
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a `next` URL."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (capped at 500)."),
+            *CURSOR_PAGE_PARAMETERS,
         ],
         responses={
             200: ExportPageOutputSerializer,
-            400: _error("validation_error."),
+            400: error_response("validation_error."),
             **ERRORS_AUTH,
-            404: _error("not_found: an invalid cursor."),
+            404: error_response("not_found: an invalid cursor."),
         },
     )
     def get(self, request: Request) -> Response:
@@ -214,7 +205,7 @@ class ExportListApi(ExportApi):
         return paginator.get_paginated_response(ExportOutputSerializer(page, many=True).data)
 
 
-class ExportDetailApi(ExportApi):
+class ExportDetailApi(CurateApi):
     """One export: status, its files with sizes and sha256, download URLs, expiry."""
 
     @extend_schema(
@@ -227,7 +218,7 @@ class ExportDetailApi(ExportApi):
         return Response(ExportOutputSerializer(_visible_export(request, export_id)).data)
 
 
-class ExportDownloadApi(ExportApi):
+class ExportDownloadApi(CurateApi):
     """Stream one file of an export; a `Range: bytes=…` request gets 206 with that part only."""
 
     @extend_schema(
@@ -241,16 +232,16 @@ class ExportDownloadApi(ExportApi):
             **{(200, media): OpenApiTypes.BINARY for media in DOWNLOAD_MEDIA_TYPES},
             **{(206, media): OpenApiTypes.BINARY for media in DOWNLOAD_MEDIA_TYPES},
             **ERRORS_AUTH,
-            404: _error("not_found (export) or file_not_found."),
-            409: _error("export_not_ready: the export job has not succeeded."),
-            410: _error("export_expired, or export_files_gone (purged)."),
-            416: _error("range_not_satisfiable: the byte range is malformed or starts past the end."),
+            404: error_response("not_found (export) or file_not_found."),
+            409: error_response("export_not_ready: the export job has not succeeded."),
+            410: error_response("export_expired, or export_files_gone (purged)."),
+            416: error_response("range_not_satisfiable: the byte range is malformed or starts past the end."),
         },
     )
     def get(self, request: Request, export_id: int, file_name: str) -> HttpResponseBase:
         export = export_get(export_id)
         if export is None:
-            raise ApplicationError(f"Export {export_id} does not exist.", code="not_found", status_code=404)
+            raise not_found("Export", export_id)
         ref = export_file_for_download(export=export, name=file_name, user=request.user)
         try:
             size = default_storage.size(ref.key)

@@ -3,16 +3,14 @@
 from typing import cast
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
-from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
-from curation.embeddings.apis.sets import ERRORS_READ, EmbeddingJobAcceptedOutputSerializer, job_accepted
+from core.api_errors import error_response, not_found
+from core.api_views import CurateApi, ReadApi
+from curation.embeddings.apis.sets import ERRORS_READ
 from curation.embeddings.ml.calibration import DEFAULT_TARGET
 from curation.embeddings.models import DuplicateKind, DuplicateRun
 from curation.embeddings.selectors.duplicates import duplicate_group_page, duplicate_run_get
@@ -23,10 +21,11 @@ from curation.embeddings.services.duplicates import (
     duplicate_run_submit,
 )
 from curation.embeddings.services.maps import MAP_METHODS, embedding_map_submit, map_params_validate
+from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
 ERRORS_START = {
-    400: OpenApiResponse(ErrorOutputSerializer, description="A parameter out of range (code invalid)."),
-    409: OpenApiResponse(ErrorOutputSerializer, description="The embedding set is not ready (code not_ready)."),
+    400: error_response("A parameter out of range (code invalid)."),
+    409: error_response("The embedding set is not ready (code not_ready)."),
     **ERRORS_READ,
 }
 
@@ -52,18 +51,15 @@ class DuplicateRunInputSerializer(serializers.Serializer):
     seed = serializers.IntegerField(default=0)
 
 
-class DuplicateRunCreateApi(APIView):
+class DuplicateRunCreateApi(CurateApi):
     """Start finding exact and near duplicates in an embedding set; 202 with the job (curators)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
 
     @extend_schema(
         operation_id="duplicate_run_create",
         tags=["duplicates"],
         summary="Find exact and near-duplicate groups (starts a job)",
         request=DuplicateRunInputSerializer,
-        responses={202: EmbeddingJobAcceptedOutputSerializer, **ERRORS_START},
+        responses={202: JobAcceptedOutputSerializer, **ERRORS_START},
     )
     def post(self, request: Request, embedding_set_id: int) -> Response:
         data = DuplicateRunInputSerializer(data=request.data)
@@ -98,15 +94,12 @@ class DuplicateRunOutputSerializer(serializers.Serializer):
 def run_or_404(run_id: int) -> DuplicateRun:
     run = duplicate_run_get(run_id)
     if run is None:
-        raise ApplicationError(f"Duplicate run {run_id} does not exist.", code="not_found", status_code=404)
+        raise not_found("Duplicate run", run_id)
     return run
 
 
-class DuplicateRunDetailApi(APIView):
+class DuplicateRunDetailApi(ReadApi):
     """A duplicate run: threshold and how it was chosen, search summary, truth metrics."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="duplicate_run_detail",
@@ -142,12 +135,9 @@ class DuplicateGroupPageOutputSerializer(serializers.Serializer):
     results = DuplicateGroupOutputSerializer(many=True)
 
 
-class DuplicateGroupListApi(APIView):
+class DuplicateGroupListApi(ReadApi):
     """A run's groups: near groups (copies) largest first, then semantic ones, then exact groups (keyset pages on
     the group number)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="duplicate_group_list",
@@ -175,18 +165,15 @@ class EmbeddingMapInputSerializer(serializers.Serializer):
     seed = serializers.IntegerField(default=0)
 
 
-class EmbeddingMapCreateApi(APIView):
+class EmbeddingMapCreateApi(CurateApi):
     """Start computing the 2-D map of an embedding set; 202 with the job (curators)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
 
     @extend_schema(
         operation_id="embedding_map_create",
         tags=["embeddings"],
         summary="Compute the embedding map (PCA of every row, or t-SNE of a sample; starts a job)",
         request=EmbeddingMapInputSerializer,
-        responses={202: EmbeddingJobAcceptedOutputSerializer, **ERRORS_START},
+        responses={202: JobAcceptedOutputSerializer, **ERRORS_START},
     )
     def post(self, request: Request, embedding_set_id: int) -> Response:
         data = EmbeddingMapInputSerializer(data=request.data)

@@ -1,19 +1,17 @@
 """Embedding sets: list, detail, start an embedding job, neighbours of a sample, text-to-image search."""
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
-from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
+from core.api_errors import error_response, not_found
+from core.api_views import CurateApi, ReadApi
+from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import (
     DEFAULT_NEIGHBOURS,
@@ -31,24 +29,24 @@ from curation.embeddings.services.embedding_jobs import (
     embedding_set_submit,
 )
 from curation.ml.encoder_registry import DEFAULT_ENCODER
+from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
 ERRORS_READ = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated (code not_authenticated)."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the needed capability."),
-    404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found)."),
+    401: error_response("Not authenticated (code not_authenticated)."),
+    403: error_response("The role lacks the needed capability."),
+    404: error_response("Unknown id (code not_found)."),
 }
 ERRORS_SEARCH = {
     **ERRORS_READ,
-    400: OpenApiResponse(ErrorOutputSerializer, description="Bad parameters; encoder_mismatch; no_text_tower."),
-    409: OpenApiResponse(ErrorOutputSerializer, description="not_ready; corrupt_embeddings (embed again)."),
+    400: error_response("Bad parameters; encoder_mismatch; no_text_tower."),
+    409: error_response("not_ready; corrupt_embeddings (embed again)."),
 }
 
 
 def embedding_set_or_404(embedding_set_id: int) -> EmbeddingSet:
     embedding_set = embedding_set_get(embedding_set_id)
     if embedding_set is None:
-        message = f"Embedding set {embedding_set_id} does not exist."
-        raise ApplicationError(message, code="not_found", status_code=404)
+        raise not_found("Embedding set", embedding_set_id)
     return embedding_set
 
 
@@ -79,11 +77,8 @@ class EmbeddingSetPageOutputSerializer(serializers.Serializer):
     results = EmbeddingSetOutputSerializer(many=True)
 
 
-class EmbeddingSetListApi(APIView):
+class EmbeddingSetListApi(ReadApi):
     """Embedding sets, newest first (cursor-paginated), optionally of one dataset or version."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="embedding_set_list",
@@ -93,8 +88,7 @@ class EmbeddingSetListApi(APIView):
             OpenApiParameter("dataset", OpenApiTypes.INT, description="Only this dataset's sets."),
             OpenApiParameter("version", OpenApiTypes.INT, description="Only this version's sets."),
             OpenApiParameter("status", OpenApiTypes.STR, enum=EmbeddingSetStatus.values),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque position from a next/previous URL."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (at most 500)."),
+            *CURSOR_PAGE_PARAMETERS,
         ],
         responses={200: EmbeddingSetPageOutputSerializer, **ERRORS_READ},
     )
@@ -117,11 +111,8 @@ class EmbeddingSetFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=EmbeddingSetStatus.choices, required=False)
 
 
-class EmbeddingSetDetailApi(APIView):
+class EmbeddingSetDetailApi(ReadApi):
     """One embedding set: encoder spec, counts, index kind, checksum."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="embedding_set_detail",
@@ -140,22 +131,8 @@ class EmbedInputSerializer(serializers.Serializer):
     )
 
 
-class EmbeddingJobAcceptedOutputSerializer(serializers.Serializer):
-    job = serializers.IntegerField(help_text="Id of the job.")
-    status = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-
-
-def job_accepted(job: Any) -> Response:
-    body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
-    return Response(EmbeddingJobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
-
-
-class EmbeddingSetCreateApi(APIView):
+class EmbeddingSetCreateApi(CurateApi):
     """Start embedding a version; returns 202 with the job to follow (curators)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
 
     @extend_schema(
         operation_id="embedding_set_create",
@@ -163,8 +140,8 @@ class EmbeddingSetCreateApi(APIView):
         summary="Embed every image of a version with an encoder (starts a job)",
         request=EmbedInputSerializer,
         responses={
-            202: EmbeddingJobAcceptedOutputSerializer,
-            400: OpenApiResponse(ErrorOutputSerializer, description="unknown_encoder, empty_version, invalid."),
+            202: JobAcceptedOutputSerializer,
+            400: error_response("unknown_encoder, empty_version, invalid."),
             **ERRORS_READ,
         },
     )
@@ -198,11 +175,8 @@ class NeighboursInputSerializer(serializers.Serializer):
     )
 
 
-class EmbeddingNeighboursApi(APIView):
+class EmbeddingNeighboursApi(ReadApi):
     """The samples most similar to one sample ("more like this"), best first."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="embedding_neighbours",
@@ -231,11 +205,8 @@ class TextSearchInputSerializer(serializers.Serializer):
     k = serializers.IntegerField(default=DEFAULT_NEIGHBOURS, min_value=1, max_value=MAX_NEIGHBOURS)
 
 
-class EmbeddingTextSearchApi(APIView):
+class EmbeddingTextSearchApi(ReadApi):
     """The samples whose images best match a text (open_clip sets: the encoder's text tower)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="embedding_text_search",
@@ -244,7 +215,7 @@ class EmbeddingTextSearchApi(APIView):
         parameters=[TextSearchInputSerializer],
         responses={
             200: NeighbourListOutputSerializer,
-            503: OpenApiResponse(ErrorOutputSerializer, description="weights_unavailable"),
+            503: error_response("weights_unavailable"),
             **ERRORS_SEARCH,
         },
     )

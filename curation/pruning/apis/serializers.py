@@ -9,12 +9,6 @@ from curation.pruning.models import PruneDecision, PruneMethod
 from curation.pruning.services.splits import SPLITS
 
 
-class JobAcceptedOutputSerializer(serializers.Serializer):
-    job = serializers.IntegerField(help_text="Id of the job.")
-    status = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-
-
 class ClusterRunInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="Id of the version to cluster.")
     embedding_set = serializers.IntegerField(

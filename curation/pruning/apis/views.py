@@ -4,16 +4,14 @@ from typing import Any, cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
+from core.api_errors import ApplicationError, error_response, not_found
+from core.api_views import CurateApi, ReadApi
 from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.ml.pruning import PruneReason
 from curation.models import DatasetVersion
 from curation.pruning.apis.serializers import (
@@ -23,7 +21,6 @@ from curation.pruning.apis.serializers import (
     ClusterRunOutputSerializer,
     DecisionOutputSerializer,
     DecisionPageOutputSerializer,
-    JobAcceptedOutputSerializer,
     MethodDefaultsOutputSerializer,
     PruneRunInputSerializer,
     PruneRunOutputSerializer,
@@ -36,29 +33,19 @@ from curation.pruning.selectors.pruning import prune_decisions, prune_run_get, p
 from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.jobs import cluster_run_submit, prune_run_submit
 from curation.pruning.services.params import cluster_params_validate, method_defaults, prune_params_validate
-from jobs.models import Job
+from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
 ERRORS = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the capability."),
-    404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found)."),
+    401: error_response("Not authenticated."),
+    403: error_response("The role lacks the capability."),
+    404: error_response("Unknown id (code not_found)."),
 }
 ERROR_INVALID = {
-    400: OpenApiResponse(
-        ErrorOutputSerializer,
-        description="invalid_keep_fraction, invalid_eps, invalid_tau, invalid_k, k_too_large, invalid_method, "
-        "invalid_parameter, embeddings_required, embeddings_not_ready, embeddings_mismatch, cluster_run_mismatch.",
+    400: error_response(
+        "invalid_keep_fraction, invalid_eps, invalid_tau, invalid_k, k_too_large, invalid_method, "
+        "invalid_parameter, embeddings_required, embeddings_not_ready, embeddings_mismatch, cluster_run_mismatch."
     )
 }
-
-
-def not_found(kind: str, object_id: int) -> ApplicationError:
-    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
-
-
-def _accepted(job: Job) -> Response:
-    body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
-    return Response(JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 def _version_or_404(version_id: int) -> DatasetVersion:
@@ -66,16 +53,6 @@ def _version_or_404(version_id: int) -> DatasetVersion:
     if version is None:
         raise not_found("Version", version_id)
     return version
-
-
-class ReadApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-
-class CurateApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
 
 
 class ClusterRunStartApi(CurateApi):
@@ -98,7 +75,7 @@ class ClusterRunStartApi(CurateApi):
             niter=values["niter"],
             seed=values["seed"],
         )
-        return _accepted(cluster_run_submit(params=params, requested_by=cast(User, request.user)))
+        return job_accepted(cluster_run_submit(params=params, requested_by=cast(User, request.user)))
 
 
 class ClusterRunDetailApi(ReadApi):
@@ -156,7 +133,7 @@ class PruneRunStartApi(CurateApi):
         data = PruneRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = prune_params_validate(**data.as_params())
-        return _accepted(prune_run_submit(params=params, requested_by=cast(User, request.user)))
+        return job_accepted(prune_run_submit(params=params, requested_by=cast(User, request.user)))
 
 
 class PruneRunDetailApi(ReadApi):

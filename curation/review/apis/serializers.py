@@ -6,7 +6,6 @@ from rest_framework import serializers
 
 from curation.apis.serializers import sample_media_path
 from curation.models import Split
-from curation.pruning.apis.serializers import JobAcceptedOutputSerializer  # noqa: F401  (one schema component)
 from curation.review.models import Aggregation, QueueKind, TaxonomyAction, VoteValue
 from curation.review.services.proposal_params import STARTABLE_SOURCES
 

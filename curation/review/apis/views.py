@@ -6,16 +6,14 @@ from typing import Any, cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
+from core.api_errors import error_response, not_found
+from core.api_views import CurateApi, ReadApi, ReviewApi
 from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.models import Dataset, DatasetVersion
 from curation.review.apis import serializers as s
 from curation.review.models import ReviewQueue, ReviewVote
@@ -46,22 +44,15 @@ from curation.review.services.votes import (
     review_undo,
     review_vote_cast,
 )
+from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
 ERRORS = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the capability, or not_assigned."),
-    404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found)."),
+    401: error_response("Not authenticated."),
+    403: error_response("The role lacks the capability, or not_assigned."),
+    404: error_response("Unknown id (code not_found)."),
 }
-INVALID = {400: OpenApiResponse(ErrorOutputSerializer, description="Invalid input (see the code).")}
-CONFLICT = {
-    409: OpenApiResponse(
-        ErrorOutputSerializer, description="consensus_reached (a stale page), already_submitted, queue_closed."
-    )
-}
-
-
-def not_found(kind: str, object_id: int) -> ApplicationError:
-    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
+INVALID = {400: error_response("Invalid input (see the code).")}
+CONFLICT = {409: error_response("consensus_reached (a stale page), already_submitted, queue_closed.")}
 
 
 def _queue_or_404(queue_id: int) -> ReviewQueue:
@@ -85,21 +76,6 @@ def _item_body(item_id: int, user: Any) -> dict[str, Any]:
     return s.ItemOutputSerializer(item_view(item, user, page_extras=False)).data
 
 
-class ReadApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-
-class ReviewApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.REVIEW
-
-
-class CurateApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
-
-
 class ProposalRunStartApi(CurateApi):
     """Start a label-proposal job for a version from one source; returns 202 with the job."""
 
@@ -107,15 +83,13 @@ class ProposalRunStartApi(CurateApi):
         operation_id="proposal_run_start",
         tags=["review"],
         request=s.ProposalRunInputSerializer,
-        responses={202: s.JobAcceptedOutputSerializer, **INVALID, **ERRORS},
+        responses={202: JobAcceptedOutputSerializer, **INVALID, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         data = s.ProposalRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = proposal_params_validate(**data.as_params())
-        job = proposal_run_submit(params=params, requested_by=cast(User, request.user))
-        body = {"job": job.pk, "status": job.status, "url": f"/api/jobs/{job.pk}/"}
-        return Response(s.JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(proposal_run_submit(params=params, requested_by=cast(User, request.user)))
 
 
 class ProposalRunDetailApi(ReadApi):

@@ -6,16 +6,14 @@ from typing import Any, cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
+from core.api_errors import ApplicationError, error_response, not_found
+from core.api_views import CurateApi, ReadApi
 from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.models import DatasetVersion
 from curation.synthetic.apis import serializers as s
 from curation.synthetic.models import SyntheticBatch
@@ -33,16 +31,12 @@ from curation.synthetic.services.review import synthetic_image_review, synthetic
 from curation.synthetic.services.submit import synthetic_batch_start
 
 ERRORS = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the capability."),
-    404: OpenApiResponse(ErrorOutputSerializer, description="Unknown id (code not_found)."),
+    401: error_response("Not authenticated."),
+    403: error_response("The role lacks the capability."),
+    404: error_response("Unknown id (code not_found)."),
 }
-INVALID = {400: OpenApiResponse(ErrorOutputSerializer, description="Invalid input (see the code).")}
-CONFLICT = {409: OpenApiResponse(ErrorOutputSerializer, description="batch_applied: the batch takes no reviews.")}
-
-
-def not_found(kind: str, object_id: int) -> ApplicationError:
-    return ApplicationError(f"{kind} {object_id} does not exist.", code="not_found", status_code=404)
+INVALID = {400: error_response("Invalid input (see the code).")}
+CONFLICT = {409: error_response("batch_applied: the batch takes no reviews.")}
 
 
 def _batch_or_404(batch_id: int) -> SyntheticBatch:
@@ -55,16 +49,6 @@ def _batch_or_404(batch_id: int) -> SyntheticBatch:
 def batch_body(batch: SyntheticBatch) -> dict[str, Any]:
     batch.counts = synthetic_batch_counts(batch)  # type: ignore[attr-defined]
     return s.BatchOutputSerializer(batch).data
-
-
-class ReadApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-
-class CurateApi(APIView):
-    permission_classes = [HasCapability]
-    required_capability = Capability.CURATE
 
 
 class SyntheticBatchCreateApi(CurateApi):

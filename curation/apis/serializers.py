@@ -8,6 +8,7 @@ collects declared fields), hence their `type: ignore[assignment]`.
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,8 +20,8 @@ from curation.models import DatasetVersion, Sample, SampleSource, Split
 
 
 def sample_media_path(sample_id: int, kind: str) -> str:
-    """Path of a sample's image, thumbnail or mask as served by the media pages."""
-    return f"/media/samples/{sample_id}/{kind}"
+    """Path of a sample's image, thumbnail or mask (`kind`) as served by the media pages (frontend:sample_<kind>)."""
+    return reverse(f"frontend:sample_{kind}", args=[sample_id])
 
 
 class VersionSummaryOutputSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.api_errors import ApplicationError
@@ -141,7 +142,7 @@ def slice_score_start_page(request: HttpRequest, report_id: int) -> HttpResponse
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
-            return redirect(f"/slices/{report.pk}/#compare")
+            return redirect(reverse("frontend:slice_report", args=[report.pk]) + "#compare")
     return render(request, "frontend/slices/slice_report.html", _report_context(request, report, form), status=400)
 
 

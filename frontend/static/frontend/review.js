@@ -9,6 +9,10 @@
 
   var root = document.getElementById("review-root");
   if (!root) return;
+  // The page of one item: the reversed URL of item 0 (data-item-url) with the id in place of the 0.
+  function itemPageUrl(id) {
+    return root.dataset.itemUrl.replace(/0\/$/, id + "/");
+  }
   var focusIndex = 0;
   var prefetched = null; // a promise of {html, url} or {done: true}
   var pending = 0; // requests in flight (Enter waits for votes before submitting)
@@ -160,7 +164,7 @@
       .then(function (response) { return response.json(); })
       .then(function (data) {
         if (!data.item) return { done: true };
-        var itemUrl = "/review/items/" + data.item.id + "/";
+        var itemUrl = itemPageUrl(data.item.id);
         var image = new Image();
         image.src = data.item.image_url;
         return fetch(partialUrl(itemUrl), { credentials: "same-origin" })
@@ -235,7 +239,7 @@
         var vote = result.data.vote;
         var what = vote ? "your " + vote.vote + " on " + vote.label : "your " + result.data.undone;
         var current = item();
-        var url = "/review/items/" + result.data.item + "/";
+        var url = itemPageUrl(result.data.item);
         var sameItem = current && String(result.data.item) === current.dataset.item;
         return loadItem(url, !sameItem).then(function () {
           if (!sameItem) prefetch();

@@ -43,7 +43,7 @@ from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.jobs import cluster_run_submit, prune_run_submit
 from curation.pruning.services.params import cluster_params_validate, prune_params_validate
 from curation.selectors import dataset_summary_list
-from frontend.pages.pruning_forms import ERROR_FIELDS, ClusterStartForm, PruneStartForm
+from frontend.pages.pruning_forms import ClusterStartForm, PruneStartForm, error_field
 from jobs.models import Job, JobStatus
 
 GALLERY_CLUSTERS = 6
@@ -96,16 +96,11 @@ def cluster_runs(request: HttpRequest, dataset_id: int, number: int) -> HttpResp
         _require_curate(request)
         if form.is_valid():
             try:
-                params = cluster_params_validate(
-                    version_id=version.pk,
-                    embedding_set_id=int(form.cleaned_data["embedding_set"] or 0) or None,
-                    n_clusters=form.cleaned_data["n_clusters"],
-                    niter=form.cleaned_data["niter"],
-                )
+                params = cluster_params_validate(version_id=version.pk, **form.values())
                 job = cluster_run_submit(params=params, requested_by=cast(User, request.user))
                 return redirect("frontend:job_detail", job_id=job.pk)
             except ApplicationError as exc:
-                form.add_error("n_clusters" if exc.code in ("k_too_large", "invalid_k") else None, exc.message)
+                form.add_error(error_field(form, exc), exc.message)
     runs = list(cluster_runs_of_version(version))
     chosen = next((r for r in runs if str(r.pk) == request.GET.get("run")), runs[0] if runs else None)
     context: dict[str, Any] = {
@@ -174,11 +169,10 @@ def prune_start(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         _require_curate(request)
         if form.is_valid():
             try:
-                params = prune_params_validate(version_id=version.pk, method=method, **form.params())
+                params = prune_params_validate(version_id=version.pk, method=method, **form.method_values())
                 job = prune_run_submit(params=params, requested_by=cast(User, request.user))
             except ApplicationError as exc:
-                field = ERROR_FIELDS.get(exc.code)
-                form.add_error(field if field in form.fields else None, exc.message)
+                form.add_error(error_field(form, exc), exc.message)
             else:
                 job_url = reverse("frontend:job_detail", args=[job.pk])
                 return HttpResponseClientRedirect(job_url) if request.htmx else redirect(job_url)

@@ -1,22 +1,16 @@
 """Input and output serializers of the clusters and pruning API."""
 
-from typing import Any
-
 from rest_framework import serializers
 
+from core.params import params_serializer
 from curation.ml.pruning import PruneReason
-from curation.pruning.models import PruneDecision, PruneMethod
-from curation.pruning.services.splits import SPLITS
+from curation.pruning.models import PruneDecision
+from curation.pruning.services.params import ClusterParams, PruneParams
 
-
-class ClusterRunInputSerializer(serializers.Serializer):
-    version = serializers.IntegerField(help_text="Id of the version to cluster.")
-    embedding_set = serializers.IntegerField(
-        required=False, allow_null=True, default=None, help_text="Default: the version's newest ready set."
-    )
-    k = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Default round(sqrt(n/2)).")
-    niter = serializers.IntegerField(required=False, default=20)
-    seed = serializers.IntegerField(required=False, default=1234)
+# Generated from the params dataclasses (core.params): the same fields, help and defaults as the page
+# forms and the commands. The API's old names `k` and `dbp_k` are accepted as aliases.
+ClusterRunInputSerializer = params_serializer(ClusterParams, name="ClusterRunInputSerializer")
+PruneRunInputSerializer = params_serializer(PruneParams, name="PruneRunInputSerializer")
 
 
 class ClusterOutputSerializer(serializers.Serializer):
@@ -42,39 +36,6 @@ class ClusterRunOutputSerializer(serializers.Serializer):
 
 class ClusterRunDetailOutputSerializer(ClusterRunOutputSerializer):
     clusters = ClusterOutputSerializer(many=True, source="cluster_rows")
-
-
-class PruneRunInputSerializer(serializers.Serializer):
-    version = serializers.IntegerField(help_text="Id of the version to prune.")
-    method = serializers.ChoiceField(choices=PruneMethod.values)
-    keep_fraction = serializers.FloatField(
-        required=False, allow_null=True, help_text="Fraction KEPT, in (0, 1]. SemDeDup: optional, picks eps."
-    )
-    eps = serializers.FloatField(required=False, allow_null=True, help_text="SemDeDup: in (0, 1); default 0.05.")
-    tau = serializers.FloatField(required=False, allow_null=True, help_text="DBP temperature; default 0.1.")
-    cls_bal_ratio = serializers.FloatField(required=False, allow_null=True, help_text="DBP; default 0.5.")
-    which_to_keep = serializers.CharField(required=False, allow_null=True, help_text="hard, easy or random.")
-    k = serializers.IntegerField(required=False, allow_null=True, help_text="k-means clusters; default sqrt(n/2).")
-    dbp_k = serializers.IntegerField(required=False, allow_null=True, help_text="semdedup+dbp: DBP's k.")
-    min_cluster_share = serializers.FloatField(required=False, allow_null=True, help_text="SSP; default 0.")
-    per_class = serializers.BooleanField(required=False, allow_null=True, help_text="Budget within each class.")
-    exact_first = serializers.BooleanField(required=False, allow_null=True, help_text="semdedup+dbp; default true.")
-    seed = serializers.IntegerField(required=False, allow_null=True)
-    embedding_set = serializers.IntegerField(required=False, allow_null=True)
-    cluster_run = serializers.IntegerField(required=False, allow_null=True, help_text="Reuse a clustering.")
-    splits = serializers.ListField(
-        child=serializers.ChoiceField(choices=SPLITS),
-        required=False,
-        allow_null=True,
-        help_text='Splits whose samples may be removed; default ["train"] (the others are kept). '
-        "keep_fraction applies to the samples of these splits.",
-    )
-
-    def as_params(self) -> dict[str, Any]:
-        data: dict[str, Any] = dict(self.validated_data)
-        renames: dict[str, str] = {"version": "version_id", "k": "n_clusters", "dbp_k": "dbp_n_clusters"}
-        renames |= {"embedding_set": "embedding_set_id", "cluster_run": "cluster_run_id"}
-        return {renames.get(key, key): value for key, value in data.items()}
 
 
 class PruneRunOutputSerializer(serializers.Serializer):

@@ -67,14 +67,7 @@ class ClusterRunStartApi(CurateApi):
     def post(self, request: Request) -> Response:
         data = ClusterRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        params = cluster_params_validate(
-            version_id=values["version"],
-            embedding_set_id=values["embedding_set"],
-            n_clusters=values["k"],
-            niter=values["niter"],
-            seed=values["seed"],
-        )
+        params = cluster_params_validate(**data.as_values())
         return job_accepted(cluster_run_submit(params=params, requested_by=cast(User, request.user)))
 
 
@@ -132,7 +125,7 @@ class PruneRunStartApi(CurateApi):
     def post(self, request: Request) -> Response:
         data = PruneRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = prune_params_validate(**data.as_params())
+        params = prune_params_validate(**data.as_values())
         return job_accepted(prune_run_submit(params=params, requested_by=cast(User, request.user)))
 
 

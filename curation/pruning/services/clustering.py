@@ -68,6 +68,8 @@ def cluster_run_create(
         params: ClusterParams (n_clusters None: default_n_clusters(n), niter 20, seed 1234, l = 20).
         job: the job running this (blob prefix, link); user: who asked; progress: (done, total, message).
     """
+    if params.embedding_set_id is None:
+        raise ValueError("the embedding set is chosen by cluster_params_validate")
     version = DatasetVersion.objects.get(pk=params.version_id)
     embedding_set = EmbeddingSet.objects.get(pk=params.embedding_set_id)
     loaded = version_embeddings_load(version=version, embedding_set=embedding_set, progress=progress)

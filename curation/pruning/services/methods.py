@@ -1,6 +1,7 @@
 """Running one pruning method of METHODS.md §1-3 on a version's vectors (the compute half of a prune run).
 
 See services/pruning.py for the choices made; this module maps PruneParams onto the ML core's configs.
+The params come from `prune_params_validate`, which applied every default: nothing is defaulted here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def cluster_assignment_from_run(cluster_run: ClusterRun, sample_ids: np.ndarray)
     return ClusterAssignment(centroids, labels, stored["distance"], sizes, int(cluster_run.n_samples))
 
 
+SCORING_PASS_EPS = SemDeDupConfig.eps  # the threshold of a pass whose eps is picked afterwards (_semdedup_config)
 MIN_EPS = 1e-6  # the smallest eps searched: a sample with M > 1 - MIN_EPS (an exact copy) is always removed
 
 
@@ -96,8 +98,18 @@ def _kmeans(params: PruneParams, n_clusters: int | None) -> KMeansConfig:
     return KMeansConfig(n_clusters=n_clusters, niter=params.niter)
 
 
+def _keep_fraction(params: PruneParams) -> float:
+    if params.keep_fraction is None:
+        raise ValueError(
+            f"{params.method} needs a keep fraction: the params were not resolved by prune_params_validate"
+        )
+    return float(params.keep_fraction)
+
+
 def _semdedup_config(params: PruneParams) -> SemDeDupConfig:
-    eps = params.eps if params.eps is not None else SemDeDupConfig.eps
+    # eps is None only for a SemDeDup run given a keep fraction: this pass only scores, and
+    # eps_for_keep_fraction then picks the eps, so the threshold of the pass does not matter.
+    eps = params.eps if params.eps is not None else SCORING_PASS_EPS
     return SemDeDupConfig(
         eps=eps,
         which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
@@ -108,7 +120,7 @@ def _semdedup_config(params: PruneParams) -> SemDeDupConfig:
 
 def _dbp_config(params: PruneParams, n_clusters: int | None) -> DBPConfig:
     return DBPConfig(
-        keep_fraction=float(params.keep_fraction if params.keep_fraction is not None else DBPConfig.keep_fraction),
+        keep_fraction=_keep_fraction(params),
         tau=params.tau,
         cls_bal_ratio=params.cls_bal_ratio,
         which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
@@ -140,7 +152,7 @@ def method_run(
 
 @PRUNE_METHODS.register(PruneMethod.RANDOM.value, needs_vectors=False)
 def _random(params: PruneParams, vectors: None, n: int, class_labels: Labels, clusters: Clusters) -> PruneResult:
-    control = RandomPruningConfig(keep_fraction=float(params.keep_fraction or 0.5), seed=params.seed)
+    control = RandomPruningConfig(keep_fraction=_keep_fraction(params), seed=params.seed)
     return random_pruning(n, control, class_labels=class_labels)
 
 
@@ -167,7 +179,7 @@ def _dbp(params: PruneParams, vectors: np.ndarray, n: int, class_labels: Labels,
 @PRUNE_METHODS.register(PruneMethod.SSP.value)
 def _ssp(params: PruneParams, vectors: np.ndarray, n: int, class_labels: Labels, clusters: Clusters) -> PruneResult:
     config = PrototypicalityConfig(
-        keep_fraction=float(params.keep_fraction or 0.5),
+        keep_fraction=_keep_fraction(params),
         which_to_keep=params.which_to_keep,  # type: ignore[arg-type]
         min_cluster_share=params.min_cluster_share,
         kmeans=_kmeans(params, params.n_clusters),

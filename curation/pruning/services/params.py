@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.api_errors import ApplicationError
+from core.params import param, params_from_data
 from curation.embeddings.models import EmbeddingSet
 from curation.ml.clustering import KMeansConfig
 from curation.ml.pruning import DBPConfig, PrototypicalityConfig, RandomPruningConfig, SemDeDupConfig
 from curation.models import DatasetVersion
 from curation.pruning.models import ClusterRun, PruneMethod
 from curation.pruning.services.embeddings import embedding_coverage_check
-from curation.pruning.services.splits import splits_check
+from curation.pruning.services.splits import SPLITS, splits_check
 
 WHICH_TO_KEEP = ("hard", "easy", "random")
 NEEDS_KEEP_FRACTION = (PruneMethod.DBP, PruneMethod.SSP, PruneMethod.RANDOM, PruneMethod.SEMDEDUP_DBP)
@@ -27,14 +28,72 @@ USES_EPS = (PruneMethod.SEMDEDUP, PruneMethod.SEMDEDUP_DBP)
 CAN_REUSE_CLUSTERS = (PruneMethod.SEMDEDUP, PruneMethod.DBP)
 
 
+HELP = {
+    "keep_fraction": (
+        "Fraction of the samples of the pruned splits KEPT. DBP keeps floor(fraction × n), as its reference; "
+        "SemDeDup picks eps from it and warns when exact copies make it unreachable; semdedup+dbp: a fraction "
+        "of SemDeDup's survivors."
+    ),
+    "eps": "SemDeDup: remove a sample whose cosine similarity to an earlier one in its cluster exceeds 1 − eps.",
+    "which_to_keep": (
+        "hard: keep the farthest from the centroid; easy: the nearest; random (not ssp). Of exact copies, hard "
+        "keeps the earlier sample and easy the later, as the reference code."
+    ),
+    "tau": "DBP: softmax temperature over cluster complexity; smaller gives complex clusters more.",
+    "cls_bal_ratio": (
+        "DBP: each cluster keeps at least int(N / k × ratio), at most |c| − 1 (lower bound); 0 means at least 1, "
+        "as in the reference. Each cluster's complexity is its own, singletons included."
+    ),
+    "n_clusters": "k of the k-means.",
+    "dbp_n_clusters": "semdedup+dbp: k of DBP's k-means on SemDeDup's survivors.",
+    "niter": "k-means iterations.",
+    "min_cluster_share": "SSP: per-cluster minimum as a share of N / k (0: none).",
+    "per_class": "Apply the budget within each class.",
+    "exact_first": "semdedup+dbp: drop byte-identical embeddings before SemDeDup.",
+    "seed": "Seed of the random choices.",
+    "splits": (
+        "Only samples of these splits may be removed; the others are kept as they are. The keep fraction "
+        "applies to the samples of these splits."
+    ),
+}
+AUTOMATIC_K = "round(√(n / 2))"
+
+
+def _version_param(what: str) -> Any:
+    return param(name="version", cli="version_id", page=False, help=f"Id of the version to {what}.")
+
+
+def _embedding_set_param() -> Any:
+    return param(
+        None,
+        name="embedding_set",
+        cli="--embeddings",
+        cli_aliases=("--embedding-set",),
+        label="Embedding set",
+        help="Id of the embedding set.",
+        default_text="the version's newest ready set",
+    )
+
+
+def _k_param(help_text: str, aliases: tuple[str, ...], label: str) -> Any:
+    return param(None, min=1, code="invalid_k", aliases=aliases, label=label, help=help_text, default_text=AUTOMATIC_K)
+
+
 @dataclass(frozen=True)
 class ClusterParams:
-    version_id: int
-    embedding_set_id: int
-    n_clusters: int | None = None  # None: round(sqrt(n / 2)) (curation.ml.clustering.default_n_clusters)
-    niter: int = KMeansConfig.niter
-    seed: int = KMeansConfig.seed
-    n_inter_neighbors: int = DBPConfig.n_inter_neighbors
+    """What a clustering job needs: the one declaration of its API fields, form fields and command options."""
+
+    version_id: int = _version_param("cluster")
+    embedding_set_id: int | None = _embedding_set_param()
+    n_clusters: int | None = _k_param(HELP["n_clusters"], ("k",), "k")
+    niter: int = param(KMeansConfig.niter, min=1, label="Iterations", help=HELP["niter"])
+    seed: int = param(KMeansConfig.seed, label="Seed", help="k-means seed.")
+    n_inter_neighbors: int = param(
+        DBPConfig.n_inter_neighbors,
+        min=1,
+        label="Neighbours for d_inter",
+        help="Nearest other centroids averaged into each cluster's d_inter.",
+    )
 
     def as_job_params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -47,26 +106,81 @@ class ClusterParams:
 
 @dataclass(frozen=True)
 class PruneParams:
-    """What a prune run needs; fields a method does not use are ignored by it (see `method_defaults`)."""
+    """What a prune run needs, declared once (API, page form and command come from here).
 
-    version_id: int
-    method: str
-    embedding_set_id: int | None = None
-    cluster_run_id: int | None = None
-    keep_fraction: float | None = None  # SemDeDup: optional target that picks eps
-    eps: float | None = None  # None: SemDeDupConfig.eps, unless keep_fraction picks it
-    tau: float = DBPConfig.tau
-    cls_bal_ratio: float = DBPConfig.cls_bal_ratio
-    which_to_keep: str = "hard"
-    n_clusters: int | None = None
-    dbp_n_clusters: int | None = None
-    min_cluster_share: float = PrototypicalityConfig.min_cluster_share
-    per_class: bool = False
-    exact_first: bool = True
-    niter: int = KMeansConfig.niter
-    seed: int = RandomPruningConfig.seed
+    Fields a method does not use are ignored by it (see `method_defaults`). keep_fraction and eps
+    default to None here because their default depends on the method: `prune_params_validate`
+    resolves them, once.
+    """
+
+    version_id: int = _version_param("prune")
+    method: str = param(choices=PruneMethod.values, code="invalid_method")
+    embedding_set_id: int | None = _embedding_set_param()
+    cluster_run_id: int | None = param(
+        None,
+        name="cluster_run",
+        label="Cluster run",
+        help="Reuse this clustering of the version (semdedup and dbp without per_class; the same embedding set).",
+        default_text="cluster anew",
+    )
+    keep_fraction: float | None = param(
+        None,
+        min=0.0,
+        max=1.0,
+        min_exclusive=True,
+        code="invalid_keep_fraction",
+        message="{name} is the fraction KEPT and must lie {bounds}, got {value!r}.",
+        label="Keep fraction",
+        help=HELP["keep_fraction"],
+        default_text=f"{DBPConfig.keep_fraction:g} (semdedup: none, eps decides)",
+    )
+    eps: float | None = param(
+        None,
+        min=0.0,
+        max=1.0,
+        min_exclusive=True,
+        max_exclusive=True,
+        code="invalid_eps",
+        label="eps",
+        help=HELP["eps"],
+        default_text=f"{SemDeDupConfig.eps:g} (semdedup with a keep fraction: picked from it)",
+    )
+    tau: float = param(
+        DBPConfig.tau, min=0.0, min_exclusive=True, code="invalid_tau", label="Temperature τ", help=HELP["tau"]
+    )
+    cls_bal_ratio: float = param(
+        DBPConfig.cls_bal_ratio, min=0.0, label="Class-balance ratio", help=HELP["cls_bal_ratio"]
+    )
+    which_to_keep: str = param(
+        DBPConfig.which_to_keep,
+        choices=WHICH_TO_KEEP,
+        api_enum=False,  # the API took a free string and refused others with invalid_parameter
+        label="Which to keep",
+        help=HELP["which_to_keep"],
+    )
+    n_clusters: int | None = _k_param(HELP["n_clusters"], ("k",), "k")
+    dbp_n_clusters: int | None = _k_param(HELP["dbp_n_clusters"], ("dbp_k",), "DBP k")
+    min_cluster_share: float = param(
+        PrototypicalityConfig.min_cluster_share,
+        min=0.0,
+        max=1.0,
+        label="Per-cluster minimum share",
+        help=HELP["min_cluster_share"],
+    )
+    per_class: bool = param(False, label="Per class", help=HELP["per_class"])
+    exact_first: bool = param(True, label="Exact dedup first", help=HELP["exact_first"])
+    niter: int = param(KMeansConfig.niter, min=1, label="k-means iterations", help=HELP["niter"])
+    seed: int = param(RandomPruningConfig.seed, label="Seed", help=HELP["seed"])
     # The splits whose members may be removed; keep_fraction is a fraction of those. None: train only.
-    splits: tuple[str, ...] | None = None
+    splits: tuple[str, ...] | None = param(
+        None,
+        choices=SPLITS,
+        cli="--split",
+        code="invalid_splits",
+        label="Splits to prune",
+        help=HELP["splits"],
+        default_text="train only, so evaluation data is never pruned unless chosen",
+    )
 
     def as_job_params(self) -> dict[str, Any]:
         params = dataclasses.asdict(self)
@@ -86,36 +200,43 @@ class PruneParams:
         return {name: getattr(self, name) for name in method_defaults(self.method)}
 
 
+def _default(name: str) -> Any:
+    return PruneParams.__dataclass_fields__[name].default
+
+
 def method_defaults(method: str) -> dict[str, Any]:
-    """Each method's parameters and their defaults, in display order."""
-    kmeans = {"n_clusters": None, "niter": KMeansConfig.niter}
-    semdedup = {"eps": SemDeDupConfig.eps, "which_to_keep": SemDeDupConfig.which_to_keep}
-    dbp = {"tau": DBPConfig.tau, "cls_bal_ratio": DBPConfig.cls_bal_ratio, "which_to_keep": DBPConfig.which_to_keep}
+    """Each method's parameters and their defaults, in display order (the dataclass defaults, but for the
+    keep fraction, which SemDeDup leaves to eps, and eps, which only the SemDeDup methods use)."""
+    kmeans = {"n_clusters": None, "niter": _default("niter")}
+    semdedup = {"eps": SemDeDupConfig.eps, "which_to_keep": _default("which_to_keep")}
+    dbp = {
+        "tau": _default("tau"),
+        "cls_bal_ratio": _default("cls_bal_ratio"),
+        "which_to_keep": _default("which_to_keep"),
+    }
+    keep = {"keep_fraction": DBPConfig.keep_fraction}
+    seed, per_class = {"seed": _default("seed")}, {"per_class": _default("per_class")}
     defaults: dict[str, dict[str, Any]] = {
-        PruneMethod.SEMDEDUP: {"keep_fraction": None, **semdedup, **kmeans, "seed": SemDeDupConfig.seed},
-        PruneMethod.DBP: {"keep_fraction": DBPConfig.keep_fraction, **dbp, **kmeans, "per_class": False, "seed": 1234},
+        PruneMethod.SEMDEDUP: {"keep_fraction": None, **semdedup, **kmeans, **seed},
+        PruneMethod.DBP: {**keep, **dbp, **kmeans, **per_class, **seed},
         PruneMethod.SSP: {
-            "keep_fraction": PrototypicalityConfig.keep_fraction,
-            "which_to_keep": PrototypicalityConfig.which_to_keep,
-            "min_cluster_share": PrototypicalityConfig.min_cluster_share,
+            **keep,
+            "which_to_keep": _default("which_to_keep"),
+            "min_cluster_share": _default("min_cluster_share"),
             **kmeans,
-            "per_class": False,
+            **per_class,
         },
-        PruneMethod.RANDOM: {
-            "keep_fraction": RandomPruningConfig.keep_fraction,
-            "per_class": False,
-            "seed": RandomPruningConfig.seed,
-        },
+        PruneMethod.RANDOM: {**keep, **per_class, **seed},
         PruneMethod.SEMDEDUP_DBP: {
-            "keep_fraction": DBPConfig.keep_fraction,
-            "exact_first": True,
+            **keep,
+            "exact_first": _default("exact_first"),
             **semdedup,
-            "tau": DBPConfig.tau,
-            "cls_bal_ratio": DBPConfig.cls_bal_ratio,
+            "tau": _default("tau"),
+            "cls_bal_ratio": _default("cls_bal_ratio"),
             **kmeans,
             "dbp_n_clusters": None,
-            "per_class": False,
-            "seed": 1234,
+            **per_class,
+            **seed,
         },
     }
     if method not in defaults:
@@ -158,50 +279,41 @@ def embedding_set_choose(*, version: DatasetVersion, embedding_set_id: int | Non
 def _k_check(k: int | None, n: int, *, name: str = "k") -> None:
     if k is None:
         return
-    if k < 1:
-        raise ApplicationError(f"{name} must be at least 1, got {k}.", code="invalid_k")
     if k > n:
         raise ApplicationError(f"{name} = {k} is larger than the {n} samples to cluster.", code="k_too_large")
 
 
-def _positive_int(value: int, name: str) -> None:
-    if value < 1:
-        raise ApplicationError(f"{name} must be at least 1, got {value}.", code="invalid_parameter")
-
-
-def cluster_params_validate(
-    *,
-    version_id: int,
-    embedding_set_id: int | None = None,
-    n_clusters: int | None = None,
-    niter: int = KMeansConfig.niter,
-    seed: int = KMeansConfig.seed,
-    n_inter_neighbors: int = DBPConfig.n_inter_neighbors,
-) -> ClusterParams:
-    """Check everything a clustering job would refuse, and resolve the embedding set."""
-    version = version_get_or_error(version_id)
-    _k_check(n_clusters, version.sample_count)
-    _positive_int(niter, "niter")
-    _positive_int(n_inter_neighbors, "n_inter_neighbors")
-    embedding_set = embedding_set_choose(version=version, embedding_set_id=embedding_set_id)
-    return ClusterParams(version.pk, embedding_set.pk, n_clusters, niter, seed, n_inter_neighbors)
+def cluster_params_validate(**given: Any) -> ClusterParams:
+    """Check a clustering request (keyword arguments as ClusterParams; None means the default) and resolve
+    the embedding set. Refusals name the parameter (core.params.ParamError) or carry a code above."""
+    params = params_from_data(ClusterParams, given)
+    version = version_get_or_error(params.version_id)
+    _k_check(params.n_clusters, version.sample_count)
+    embedding_set = embedding_set_choose(version=version, embedding_set_id=params.embedding_set_id)
+    return dataclasses.replace(params, version_id=version.pk, embedding_set_id=embedding_set.pk)
 
 
 def prune_params_validate(**given: Any) -> PruneParams:
-    """Check a prune request (keyword arguments as PruneParams; None means the default) and resolve its inputs."""
-    values = {key: value for key, value in given.items() if value is not None}
-    try:
-        params = PruneParams(**values)
-    except TypeError as exc:
-        raise ApplicationError(str(exc), code="invalid_parameter")
+    """Check a prune request (keyword arguments as PruneParams; None means the default) and resolve its inputs.
+
+    The only place defaults are applied: the dataclass's, then the method's keep fraction and eps (a
+    SemDeDup run given a keep fraction leaves eps to it); the methods take the values as they are.
+    """
+    if given.get("method") is not None and given["method"] not in PruneMethod.values:
+        method_defaults(str(given["method"]))  # invalid_method, with the list of methods
+    params = params_from_data(PruneParams, given)
     defaults = method_defaults(params.method)
     version = version_get_or_error(params.version_id)
     splits = splits_check(version=version, splits=params.splits)
     params = dataclasses.replace(params, splits=splits)
     _numbers_check(params, version.sample_count)
-    if params.keep_fraction is None and "keep_fraction" in defaults and defaults["keep_fraction"] is not None:
+    if params.keep_fraction is None and defaults.get("keep_fraction") is not None:
         params = dataclasses.replace(params, keep_fraction=defaults["keep_fraction"])
-    if params.eps is None and params.method in USES_EPS and params.keep_fraction is None:
+    if (
+        params.eps is None
+        and params.method in USES_EPS
+        and (params.keep_fraction is None or params.method != PruneMethod.SEMDEDUP)
+    ):
         params = dataclasses.replace(params, eps=SemDeDupConfig.eps)
     if params.method == PruneMethod.RANDOM:
         return dataclasses.replace(params, embedding_set_id=None, cluster_run_id=None)
@@ -213,26 +325,14 @@ def prune_params_validate(**given: Any) -> PruneParams:
 
 
 def _numbers_check(params: PruneParams, n: int) -> None:
-    if params.keep_fraction is not None and not 0.0 < params.keep_fraction <= 1.0:
+    """What the declared bounds cannot say: ssp has no random order, and k is at most the sample count."""
+    if params.method == PruneMethod.SSP and params.which_to_keep == "random":
         raise ApplicationError(
-            f"keep_fraction is the fraction KEPT and must lie in (0, 1], got {params.keep_fraction}.",
-            code="invalid_keep_fraction",
-        )
-    if params.eps is not None and not 0.0 < params.eps < 1.0:
-        raise ApplicationError(f"eps must lie in (0, 1), got {params.eps}.", code="invalid_eps")
-    if params.tau <= 0:
-        raise ApplicationError(f"tau must be positive, got {params.tau}.", code="invalid_tau")
-    if params.cls_bal_ratio < 0 or not 0.0 <= params.min_cluster_share <= 1.0:
-        raise ApplicationError("cls_bal_ratio must be >= 0 and min_cluster_share in [0, 1].", code="invalid_parameter")
-    allowed = ("hard", "easy") if params.method == PruneMethod.SSP else WHICH_TO_KEEP
-    if params.which_to_keep not in allowed:
-        raise ApplicationError(
-            f"which_to_keep must be one of {', '.join(allowed)}, got {params.which_to_keep!r}.",
+            f"which_to_keep must be one of hard, easy for ssp, got {params.which_to_keep!r}.",
             code="invalid_parameter",
         )
     _k_check(params.n_clusters, n)
     _k_check(params.dbp_n_clusters, n, name="dbp_n_clusters")
-    _positive_int(params.niter, "niter")
 
 
 def _cluster_run_check(params: PruneParams, version: DatasetVersion) -> None:

@@ -1,0 +1,138 @@
+"""Issue #18: every job kind's parameters are declared once (a core.params dataclass), and the API
+serializer, the page form and the management command built from it accept the same fields with the
+same defaults. The test walks every registered job kind: each is either checked here (SURFACES) or
+listed, with the reason, in PENDING or WITHOUT_SURFACES."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+import pytest
+from django.core.management import get_commands, load_command_class
+from rest_framework.fields import empty
+
+from core.params import ParamField, params_fields
+from jobs.runtime import JOB_KINDS
+
+
+@dataclasses.dataclass(frozen=True)
+class Surfaces:
+    params: str  # "module:Class" of the params dataclass
+    serializer: str  # the API's input serializer
+    form: str  # the page's form
+    command: str  # the management command
+
+
+SURFACES: dict[str, Surfaces] = {
+    "cluster": Surfaces(
+        "curation.pruning.services.params:ClusterParams",
+        "curation.pruning.apis.serializers:ClusterRunInputSerializer",
+        "frontend.pages.pruning_forms:ClusterStartForm",
+        "cluster",
+    ),
+    "prune": Surfaces(
+        "curation.pruning.services.params:PruneParams",
+        "curation.pruning.apis.serializers:PruneRunInputSerializer",
+        "frontend.pages.pruning_forms:PruneStartForm",
+        "prune",
+    ),
+}
+
+# Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
+# serializer, form and command options. The lead empties this set as the kinds are converted.
+PENDING: dict[str, str] = {
+    "embed": "EmbedParams (curation.embeddings.services.embedding_jobs)",
+    "find_duplicates": "DuplicateParams (curation.embeddings.services.duplicates)",
+    "label_proposals": "ProposalParams (curation.review.services.proposal_params)",
+    "train": "robustness.services.training",
+    "estimate_masks": "curation.masks.services",
+    "synthetic_generate": "PlanParams (curation.synthetic.services.plans)",
+    "export_version": "curation.exports.services.exports",
+    "import_dataset": "ImportParams (curation.services.imports.params)",
+    "embedding_map": "MapParams (curation.embeddings.services.maps): API and page, no command",
+    # H1's run kit (issue #18 item 1) gives these their params dataclasses.
+    "evaluate": "robustness.evaluation.services.params",
+    "explain": "explain.services.runs",
+    "find_spurious": "explain.spurious.services.reports",
+    "find_slices": "explain.slices.services.reports",
+}
+
+# Job kinds that no person starts with parameters of their own: another job or service submits them.
+WITHOUT_SURFACES: dict[str, str] = {
+    "score_slices": "a slice report's scoring, started for a stored report (no parameters)",
+    "delete": "params {deletion: id}: a deletion planned and confirmed on the API or a page",
+}
+
+# Options every JobCommand has besides the parameters.
+COMMAND_OPTIONS = {"help", "version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color"}
+COMMAND_OPTIONS |= {"skip_checks", "enqueue", "user"}
+
+
+def _load(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _expected(field: ParamField) -> Any:
+    """The declared default as a surface holds it (None for a required parameter, a list for a tuple)."""
+    if field.required:
+        return None
+    return list(field.default) if isinstance(field.default, tuple) else field.default
+
+
+def _serializer_surface(serializer_class: type) -> dict[str, Any]:
+    fields = serializer_class().fields
+    aliases = getattr(serializer_class, "param_aliases", {})
+    return {name: None if f.default is empty else f.default for name, f in fields.items() if name not in aliases}
+
+
+def _form_surface(form_class: type) -> dict[str, Any]:
+    return {name: field.initial for name, field in form_class.base_fields.items()}
+
+
+def _command_surface(command_name: str) -> dict[str, Any]:
+    command = load_command_class(get_commands()[command_name], command_name)
+    parser = command.create_parser("manage.py", command_name)
+    return {a.dest: a.default for a in parser._actions if a.dest not in COMMAND_OPTIONS}
+
+
+def test_every_job_kind_is_checked_or_listed():
+    listed = set(SURFACES) | set(PENDING) | set(WITHOUT_SURFACES)
+
+    assert sorted(set(JOB_KINDS) - listed) == []  # a new job kind declares its params and joins SURFACES
+    assert sorted(set(SURFACES) - set(JOB_KINDS)) == []
+    assert not set(SURFACES) & set(PENDING) and not set(SURFACES) & set(WITHOUT_SURFACES)
+
+
+@pytest.mark.parametrize("kind", sorted(SURFACES))
+def test_api_form_and_command_accept_the_same_parameters_with_the_same_defaults(kind):
+    surfaces = SURFACES[kind]
+    declared = params_fields(_load(surfaces.params))
+
+    api = _serializer_surface(_load(surfaces.serializer))
+    form = _form_surface(_load(surfaces.form))
+    command = _command_surface(surfaces.command)
+
+    assert api == {f.name: _expected(f) for f in declared if f.spec.api}
+    assert form == {f.name: _expected(f) for f in declared if f.spec.page}
+    assert command == {f.attr: _expected(f) for f in declared if f.spec.command}
+    # What one surface leaves out is declared (the page takes the version from its URL), never forgotten.
+    left_out = {f.name for f in declared if not (f.spec.api and f.spec.page and f.spec.command)}
+    assert set(api) ^ set(form) <= left_out
+    assert {f.name for f in declared if f.attr in command} ^ set(api) <= left_out
+
+
+@pytest.mark.parametrize("kind", sorted(SURFACES))
+def test_old_names_are_accepted_by_the_api_and_the_command(kind):
+    surfaces = SURFACES[kind]
+    declared = params_fields(_load(surfaces.params))
+    serializer_class = _load(surfaces.serializer)
+    command = load_command_class(get_commands()[surfaces.command], surfaces.command)
+    flags = {s for a in command.create_parser("manage.py", surfaces.command)._actions for s in a.option_strings}
+
+    for field in declared:
+        for alias in field.spec.aliases:
+            assert serializer_class.param_aliases[alias] == field.name
+            assert f"--{alias.replace('_', '-')}" in flags

@@ -49,6 +49,7 @@ lint: install
 	$(VENV)/bin/djlint --lint $$(find . -path ./.venv -prune -o -path ./var -prune -o -type d -name templates -print) --quiet
 	DJANGO_SETTINGS_MODULE=config.settings.local WINNOW_VAR_DIR=$$(mktemp -d) $(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/mypy core jobs curation robustness explain frontend config
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

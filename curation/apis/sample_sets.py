@@ -5,7 +5,7 @@ Each resolves to sample ids (intersected when several are given); the listing th
 scan over the version's members restricted to those ids.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -14,6 +14,13 @@ from core.api_errors import ApplicationError
 from curation.models import DatasetVersion
 
 REVIEW_STATES = ("open", "agreed", "disputed")
+
+# The sample ids of one set, by the filter's member parameter: "cluster" (version, cluster run id, index),
+# "duplicate_group" (version, duplicate run id, group number), "slice" (version, slice report id, number) and
+# "review_state" (version, queue id or None, state). The app that makes each kind of set registers its resolver
+# at start-up (its AppConfig.ready), so this base app imports none of them; a resolver raises
+# sample_set_invalid for a run or report that is not of the version.
+SAMPLE_SET_RESOLVERS: dict[str, Callable[..., set[int]]] = {}
 
 SAMPLE_SET_PARAMETERS = [
     OpenApiParameter("cluster_run", OpenApiTypes.INT, description="A cluster run of this version (with `cluster`)."),
@@ -27,7 +34,8 @@ SAMPLE_SET_PARAMETERS = [
 ]
 
 
-def _invalid(name: str, message: str) -> ApplicationError:
+def sample_set_invalid(name: str, message: str) -> ApplicationError:
+    """The 400 invalid_filter of a set filter: `name` is the query parameter at fault."""
     return ApplicationError(f"Invalid filter: {message}.", code="invalid_filter", details={name: message})
 
 
@@ -36,7 +44,7 @@ def _int_param(query: Mapping[str, str], name: str) -> int | None:
     if raw in (None, ""):
         return None
     if not str(raw).isdigit():
-        raise _invalid(name, f"{name} must be a non-negative integer")
+        raise sample_set_invalid(name, f"{name} must be a non-negative integer")
     return int(raw)
 
 
@@ -45,67 +53,24 @@ def _pair(query: Mapping[str, str], run_name: str, member_name: str) -> tuple[in
     if run is None and member is None:
         return None
     if run is None or member is None:
-        raise _invalid(run_name, f"{run_name} and {member_name} go together")
+        raise sample_set_invalid(run_name, f"{run_name} and {member_name} go together")
     return run, member
-
-
-def _cluster_ids(version: DatasetVersion, run_id: int, index: int) -> set[int]:
-    from curation.pruning.models import ClusterRun
-    from curation.pruning.selectors.clusters import cluster_sample_ids
-
-    run = ClusterRun.objects.filter(pk=run_id, version=version).first()
-    if run is None or not run.assignment_key:
-        raise _invalid("cluster_run", f"cluster run {run_id} is not a finished run of this version")
-    return {int(i) for i in cluster_sample_ids(run, index)}
-
-
-def _duplicate_ids(version: DatasetVersion, run_id: int, number: int) -> set[int]:
-    from curation.embeddings.models import DuplicateRun
-    from curation.embeddings.selectors.duplicates import duplicate_group_get
-
-    run = DuplicateRun.objects.filter(pk=run_id, version=version).first()
-    group = duplicate_group_get(run=run, number=number) if run is not None else None
-    if group is None:
-        raise _invalid("duplicate_run", f"duplicate run {run_id} of this version has no group {number}")
-    return {int(i) for i in group.sample_ids}
-
-
-def _review_ids(version: DatasetVersion, queue_id: int | None, state: str) -> set[int]:
-    from curation.review.models import ReviewItem
-
-    if state not in REVIEW_STATES:
-        raise _invalid("review_state", f"unknown review_state '{state}' (allowed: {', '.join(REVIEW_STATES)})")
-    items = ReviewItem.objects.filter(queue__version=version, state=state)
-    if queue_id is not None:
-        items = items.filter(queue_id=queue_id)
-    return set(items.values_list("sample_id", flat=True))
-
-
-def _slice_ids(version: DatasetVersion, report_id: int, number: int) -> set[int]:
-    from explain.slices.models import SliceReport
-    from explain.slices.selectors import slice_sample_ids
-
-    report = SliceReport.objects.filter(pk=report_id, version=version).first()
-    ids = slice_sample_ids(report, number) if report is not None else None
-    if ids is None:
-        raise _invalid("slice_report", f"failure-slice report {report_id} of this version has no slice {number}")
-    return set(ids)
 
 
 def sample_set_filter_parse(query: Mapping[str, str], *, version: DatasetVersion) -> set[int] | None:
     """The sample ids the set filters allow (None when no set filter is given); invalid ones raise 400."""
     chosen: list[set[int]] = []
     if (cluster := _pair(query, "cluster_run", "cluster")) is not None:
-        chosen.append(_cluster_ids(version, *cluster))
+        chosen.append(SAMPLE_SET_RESOLVERS["cluster"](version, *cluster))
     if (duplicate := _pair(query, "duplicate_run", "duplicate_group")) is not None:
-        chosen.append(_duplicate_ids(version, *duplicate))
+        chosen.append(SAMPLE_SET_RESOLVERS["duplicate_group"](version, *duplicate))
     if (found := _pair(query, "slice_report", "slice")) is not None:
-        chosen.append(_slice_ids(version, *found))
+        chosen.append(SAMPLE_SET_RESOLVERS["slice"](version, *found))
     queue_id, state = _int_param(query, "review_queue"), query.get("review_state") or None
     if queue_id is not None and state is None:
-        raise _invalid("review_queue", "review_queue needs review_state")
+        raise sample_set_invalid("review_queue", "review_queue needs review_state")
     if state is not None:
-        chosen.append(_review_ids(version, queue_id, state))
+        chosen.append(SAMPLE_SET_RESOLVERS["review_state"](version, queue_id, state))
     if not chosen:
         return None
     return set.intersection(*chosen)

@@ -7,5 +7,10 @@ class EmbeddingsConfig(AppConfig):
     verbose_name = "Embeddings, similarity search, duplicates and the embedding map"
 
     def ready(self) -> None:
-        # Register this app's job kinds with the job runner (explicit imports, no signals).
+        # Register this app's job kinds with the job runner and the sample list's `duplicate_run` + `duplicate_group`
+        # filter (curation.apis.sample_sets looks its resolver up by name; explicit, no signals).
+        from curation.apis.sample_sets import SAMPLE_SET_RESOLVERS
         from curation.embeddings import job_kinds  # noqa: F401
+        from curation.embeddings.sample_sets import duplicate_group_sample_set
+
+        SAMPLE_SET_RESOLVERS["duplicate_group"] = duplicate_group_sample_set

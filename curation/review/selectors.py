@@ -276,7 +276,7 @@ class VersionLabelSets:
 
 
 def version_label_sets(version: DatasetVersion) -> VersionLabelSets:
-    """The version's label sets for ReaL / multi-label accuracy (curation.review.metrics).
+    """The version's label sets for ReaL / multi-label accuracy (curation.ml.label_sets).
 
     correct: each member's label set; unclear: labels whose consensus was "maybe" in the review queue
     that made this version (empty for versions not made by a review).

@@ -7,5 +7,10 @@ class SlicesConfig(AppConfig):
     verbose_name = "Failure-slice reports"
 
     def ready(self) -> None:
-        # Register this app's job kinds with the job runner (explicit imports, no signals).
+        # Register this app's job kinds with the job runner and the sample list's `slice_report` + `slice` filter
+        # (curation.apis.sample_sets looks its resolver up by name; explicit, no signals).
+        from curation.apis.sample_sets import SAMPLE_SET_RESOLVERS
         from explain.slices import job_kinds  # noqa: F401
+        from explain.slices.sample_sets import slice_sample_set
+
+        SAMPLE_SET_RESOLVERS["slice"] = slice_sample_set

@@ -20,6 +20,7 @@ from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.models import DatasetVersion
+from curation.review.services.queues import slice_review_queue_create
 from explain.slices.models import SliceReport
 from explain.slices.selectors import (
     slice_accuracy_figure,
@@ -30,7 +31,6 @@ from explain.slices.selectors import (
     slice_scores,
 )
 from explain.slices.services import slice_report_create
-from explain.slices.services.reports import slice_review_queue_create
 from explain.slices.services.results import report_headline
 from explain.slices.services.scores import slice_score_create
 from frontend.pages.run_lists import newest_first_page, version_label

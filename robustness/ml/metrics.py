@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from curation.review.metrics import label_set_matrix
-from curation.review.metrics import multilabel_accuracy as review_multilabel_accuracy
-from curation.review.metrics import real_accuracy as review_real_accuracy
+from curation.ml.label_sets import label_set_matrix
+from curation.ml.label_sets import multilabel_accuracy as review_multilabel_accuracy
+from curation.ml.label_sets import real_accuracy as review_real_accuracy
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, HELD_OUT_CORRUPTIONS
 
 ECE_BINS = 15
@@ -105,7 +105,7 @@ def _label_set_width(label_sets: Sequence[set[int]], *arrays: np.ndarray) -> int
 def real_accuracy(scores: np.ndarray, label_sets: Sequence[set[int]], k: int = 1) -> tuple[float, int]:
     """ReaL top-k accuracy and the number of images it averaged (images with an empty set are excluded).
 
-    One implementation in Winnow: the review app's vectorised `curation.review.metrics.real_accuracy`.
+    One implementation in Winnow: the vectorised `curation.ml.label_sets.real_accuracy` (also the review app's).
     """
     top = topk_predictions(scores, k)
     valid = label_set_matrix(label_sets, max(scores.shape[1], _label_set_width(label_sets, top)))
@@ -122,7 +122,7 @@ def multilabel_class_accuracy(
         label_sets: the correct labels per image; an empty set marks a problematic image (skipped).
         classes_of_images: the class each image is averaged under (its primary label).
     Returns (mean over classes, accuracy per class present), computed by the review app's
-    `curation.review.metrics.multilabel_accuracy` (no "unclear" labels here).
+    `curation.ml.label_sets.multilabel_accuracy` (no "unclear" labels here).
     """
     predictions = np.asarray(predictions, dtype=np.int64)
     correct = label_set_matrix(label_sets, _label_set_width(label_sets, predictions))

@@ -13,11 +13,11 @@ from __future__ import annotations
 import io
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from curation.embeddings.files import storage_local_path
@@ -96,7 +96,7 @@ def _categories(embedding_map: EmbeddingMap, color_by: str) -> tuple[np.ndarray,
             while len(_category_cache) > 8:
                 _category_cache.popitem(last=False)
         return categories, "category"
-    numbers = _cluster_numbers(embedding_map) if color_by == "cluster" else _duplicate_numbers(embedding_map)
+    numbers = SAMPLE_NUMBERINGS[color_by](embedding_map)
     return np.asarray([numbers.get(int(i), -1) for i in sample_ids], dtype=np.int64), "scale"
 
 
@@ -105,15 +105,9 @@ def _duplicate_numbers(embedding_map: EmbeddingMap) -> dict[int, int]:
     return sample_duplicate_groups(run=run) if run is not None else {}
 
 
-def _cluster_numbers(embedding_map: EmbeddingMap) -> dict[int, int]:
-    """sample id -> cluster of the set's latest cluster run (pruning app), when there is one."""
-    from curation.pruning.models import ClusterRun
-
-    run = ClusterRun.objects.filter(embedding_set_id=embedding_map.embedding_set_id).order_by("-id").first()
-    if run is None or not default_storage.exists(run.assignment_key):
-        return {}
-    with default_storage.open(run.assignment_key, "rb") as handle, np.load(io.BytesIO(handle.read())) as stored:
-        return dict(zip(stored["sample_ids"].tolist(), stored["cluster"].tolist(), strict=True))
+# Colourings by a number per sample, by name: "duplicate" here; "cluster" registered by the pruning app at start-up
+# (PruningConfig.ready), so that this app does not import the app above it.
+SAMPLE_NUMBERINGS: dict[str, Callable[[EmbeddingMap], dict[int, int]]] = {"duplicate": _duplicate_numbers}
 
 
 def embedding_map_figure(

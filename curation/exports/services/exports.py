@@ -7,9 +7,7 @@ whatever the attempt stored under `exports/<id>/`, so a failed export leaves no 
 """
 
 import errno
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,7 +35,7 @@ from curation.exports.services.writing import (
 )
 from curation.models import DatasetVersion
 from jobs.models import Job, JobStatus
-from jobs.runtime import JobContext, JobFailed
+from jobs.runtime import JobContext, JobFailed, startup_objects_frozen
 from jobs.services import job_create, job_start_rate_check, job_submit
 
 EXPORT_JOB_KIND = "export_version"
@@ -197,25 +195,6 @@ def export_run(ctx: JobContext) -> dict[str, Any]:
         "size": size,
         "checksum_key": checksums.key,
     }
-
-
-@contextmanager
-def startup_objects_frozen() -> Iterator[None]:
-    """Hide the objects alive before the export (Django, every app, the worker: about half a million)
-    from the garbage collector while it runs, with `gc.freeze`; undone afterwards.
-
-    An export allocates a few short-lived objects per row, and the full collections this triggers
-    walk every tracked object: on 100k-row manifests they cost more than the export's own work
-    (measured by bench/export_bench.py). A process that froze its objects itself is left as it was.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _writing(ctx: JobContext, export: Export, outputs: ExportOutputs) -> ExportWriting:

@@ -38,6 +38,8 @@ from curation.review.models import (
     ReviewQueue,
 )
 from curation.review.services.truth import proposal_truth_scores
+from explain.slices.models import SliceReport
+from explain.slices.selectors import slice_sample_ids
 
 MAX_CANDIDATES = 9
 MAX_REVIEWERS_PER_ITEM = 10
@@ -141,9 +143,6 @@ def _member_filter(version: DatasetVersion, flt: QueueFilter) -> Any:
 
 
 def _slice_members(version: DatasetVersion, flt: QueueFilter) -> list[int]:
-    from explain.slices.models import SliceReport
-    from explain.slices.selectors import slice_sample_ids
-
     report = SliceReport.objects.filter(pk=flt.slice_report or 0, version=version).first()
     ids = slice_sample_ids(report, flt.slice or 0) if report is not None else None
     if ids is None:
@@ -330,3 +329,15 @@ def review_disagreement_queue_create(
     child.summary = {"items": len(items), "from_queue": queue.pk}
     child.save(update_fields=["summary"])
     return child
+
+
+def slice_review_queue_create(*, report: SliceReport, number: int, user: User | None) -> ReviewQueue:
+    """A relabel review queue of one slice's samples (the review app's queue filter `slice_report` + `slice`).
+
+    Raises ApplicationError invalid_filter when the report has no such slice.
+    """
+    name = f"Slice #{number} of failure-slice report {report.pk} ({report.trained_model.name})"
+    return review_queue_create(
+        version=report.version, name=name, filter={"slice_report": report.pk, "slice": number, "limit": 20000},
+        user=user,
+    )  # fmt: skip

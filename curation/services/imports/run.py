@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from curation.exports.services.exports import startup_objects_frozen
 from curation.models import Dataset, DatasetVersion, LabelOrigin, Sample, SampleAlias, VersionOperation, VersionSample
 from curation.services.archives import ArchiveLimits, SourceRejected
 from curation.services.blob_claims import blob_claims_drop, blobs_collect
@@ -28,7 +27,7 @@ from curation.services.imports.report import ImportReport, import_report_key
 from curation.services.imports.submit import upload_discard
 from curation.services.manifests import ImportEntry, ReportLine, import_layout_open
 from jobs.models import Job
-from jobs.runtime import JobContext, JobFailed
+from jobs.runtime import JobContext, JobFailed, startup_objects_frozen
 
 VERSION_SAMPLE_CHUNK = 2000
 

@@ -151,17 +151,3 @@ def slice_report_execute(*, report: SliceReport, ctx: JobContext) -> dict[str, A
 def slice_job_cleanup(job: Job) -> None:
     """After a failure or cancel: drop the report's partial results."""
     SliceReport.objects.filter(job=job).update(results={}, finished_at=None)
-
-
-def slice_review_queue_create(*, report: SliceReport, number: int, user: User | None) -> Any:
-    """A relabel review queue of one slice's samples (the review app's queue filter `slice_report` + `slice`).
-
-    Raises ApplicationError invalid_filter when the report has no such slice.
-    """
-    from curation.review.services.queues import review_queue_create
-
-    name = f"Slice #{number} of failure-slice report {report.pk} ({report.trained_model.name})"
-    return review_queue_create(
-        version=report.version, name=name, filter={"slice_report": report.pk, "slice": number, "limit": 20000},
-        user=user,
-    )  # fmt: skip

@@ -2,7 +2,7 @@
 
 import gc
 
-from curation.exports.services.exports import startup_objects_frozen
+from jobs.runtime import startup_objects_frozen
 
 
 def test_objects_are_frozen_during_the_block_and_released_after():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from curation.review.metrics import label_set_matrix, multilabel_accuracy, real_accuracy
+from curation.ml.label_sets import label_set_matrix, multilabel_accuracy, real_accuracy
 from curation.review.ml.aggregation import dawid_skene, majority_response
 from curation.review.ml.agreement import cohen_kappa, fleiss_kappa
 from curation.review.ml.proposals import (

@@ -11,8 +11,8 @@ from core.api_errors import ApplicationError
 from core.roles import Role
 from core.storage import blob_save
 from curation.demo.truth import TRUTH_FORMAT
+from curation.ml.label_sets import label_set_matrix, multilabel_accuracy, real_accuracy
 from curation.models import DatasetVersion, LabelOrigin, VersionOperation, VersionSample
-from curation.review.metrics import label_set_matrix, multilabel_accuracy, real_accuracy
 from curation.review.models import ItemState, QueueKind, ReviewItem, ReviewQueue, TaxonomyChange
 from curation.review.selectors import queue_agreement, version_label_sets
 from curation.review.services.apply import review_queue_apply

@@ -76,6 +76,7 @@ class ParamSpec:
     api: bool = True
     command: bool = True
     api_enum: bool = True
+    api_bounds: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +144,7 @@ def param(
     api: bool = True,
     command: bool = True,
     api_enum: bool = True,
+    api_bounds: bool = False,
 ) -> Any:
     """A dataclass field of a job kind's parameters.
 
@@ -157,13 +159,16 @@ def param(
     cli: the command's flag (default `--public-name`), or a name without dashes for a positional
         argument; cli_aliases: more flags.
     label: the form's label; code: the error code of a value out of bounds or choices; message: the
-        refusal of a value out of bounds, formatted with {name}, {verb} ("be" or "lie"), {bounds}
-        ("in (0, 1]", "at least 1") and {value} (default "{name} must {verb} {bounds}, got {value!r}.");
+        refusal of a value out of bounds or choices, formatted with {name}, {verb} ("be" or "lie"),
+        {bounds} ("in (0, 1]", "at least 1", "one of a, b") and {value} (default
+        "{name} must {verb} {bounds}, got {value!r}.");
     default_text: how the default is written in help texts (e.g. "round(√(n / 2))" for None).
     page, api, command: whether the form, the serializer and the command have the parameter
         (page=False for what the page takes from its URL, such as the version).
     api_enum: False keeps the API field a plain string whose choices `params_check` refuses with
         `code` (an API that took a free string before keeps its schema and its error code).
+    api_bounds: True gives the API field the inclusive bounds as DRF min_value/max_value (the schema's
+        minimum/maximum; a refusal is then a validation_error), for an API that had them.
     Multiple values: annotate the field `tuple[str, ...]` (or list[...]).
     """
     if isinstance(default, list):
@@ -187,6 +192,7 @@ def param(
         api=api,
         command=command,
         api_enum=api_enum,
+        api_bounds=api_bounds,
     )
     return dataclasses.field(default=default, metadata={METADATA_KEY: spec})
 
@@ -315,8 +321,10 @@ def param_value_check(field: ParamField, value: Any) -> None:
     for item in value if field.multiple else (value,):
         allowed = field.choice_values()
         if allowed is not None and item not in allowed:
-            listed = ", ".join(str(a) for a in allowed)
-            raise ParamError(field.name, f"{field.name} must be one of {listed}, got {item!r}.", code=field.spec.code)
+            listed = "one of " + ", ".join(str(a) for a in allowed)
+            template = field.spec.message or "{name} must {verb} {bounds}, got {value!r}."
+            message = template.format(name=field.name, verb="be", bounds=listed, value=item)
+            raise ParamError(field.name, message, code=field.spec.code)
         low, high, spec = field.spec.min, field.spec.max, field.spec
         below = low is not None and (item <= low if spec.min_exclusive else item < low)
         above = high is not None and (item >= high if spec.max_exclusive else item > high)
@@ -388,16 +396,17 @@ def params_from_data(params_cls: type, data: Mapping[str, Any], *, unknown: str 
 # --- DRF serializer ----------------------------------------------------------------------------------
 
 
-def _serializer_field(field: ParamField, *, alias_of: str | None = None) -> Any:
+def _serializer_field(field: ParamField, *, alias_of: str | None = None, null_means_default: bool = False) -> Any:
     from rest_framework import serializers
 
     help_text = f"Old name of {alias_of}; use {alias_of}." if alias_of else param_help(field)
     kwargs: dict[str, Any] = {"help_text": help_text}
+    enum = field.spec.choices is not None and field.spec.api_enum
     if alias_of or not field.required:
-        kwargs |= {"required": False, "allow_null": True}
+        nullable = field.nullable or alias_of is not None or (null_means_default and not enum)
+        kwargs |= {"required": False, "allow_null": nullable}
         if not alias_of and field.default is not None and not field.multiple:
             kwargs["default"] = field.default
-    enum = field.spec.choices is not None and field.spec.api_enum
     pairs = field.choice_pairs() if enum and not callable(field.spec.choices) else None
     if enum and pairs is None:
         pairs = []  # filled in by the serializer's __init__ (choices from a registry)
@@ -414,14 +423,22 @@ def _serializer_field(field: ParamField, *, alias_of: str | None = None) -> Any:
         return serializers.ListField(child=child, **kwargs)
     if pairs is not None:
         return serializers.ChoiceField(choices=pairs, **kwargs)
+    if field.spec.api_bounds and field.base in (int, float):
+        if field.spec.min is not None and not field.spec.min_exclusive:
+            kwargs["min_value"] = field.spec.min
+        if field.spec.max is not None and not field.spec.max_exclusive:
+            kwargs["max_value"] = field.spec.max
     return one_of[field.base](**kwargs)
 
 
-def params_serializer(params_cls: type, *, name: str | None = None, exclude: Iterable[str] = ()) -> type:
+def params_serializer(
+    params_cls: type, *, name: str | None = None, exclude: Iterable[str] = (), null_means_default: bool = False
+) -> type:
     """A DRF input serializer with one field per parameter (public names), aliases as extra optional fields.
 
-    `exclude`: field names or public names left out. The class has `as_values()` (validated data keyed
-    by dataclass field names, absent parameters left out) and `as_params()` (the dataclass).
+    `exclude`: field names or public names left out. `null_means_default`: every optional field also takes
+    null for its default (else only those typed `X | None`). The class has `as_values()` (validated data
+    keyed by dataclass field names, absent parameters left out) and `as_params()` (the dataclass).
     """
     from rest_framework import serializers
 
@@ -430,7 +447,7 @@ def params_serializer(params_cls: type, *, name: str | None = None, exclude: Ite
     attrs: dict[str, Any] = {}
     aliases: dict[str, str] = {}
     for field in fields:
-        attrs[field.name] = _serializer_field(field)
+        attrs[field.name] = _serializer_field(field, null_means_default=null_means_default)
         for alias in field.spec.aliases:
             attrs[alias] = _serializer_field(field, alias_of=field.name)
             aliases[alias] = field.name

@@ -36,6 +36,7 @@ from curation.models import Dataset, DatasetVersion, VersionSample
 from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import version_by_number
 from frontend.model_choices import default_choice, encoder_choices
+from frontend.pages.embedding_forms import EmbedForm, duplicates_form_for, form_error
 
 SIMILAR_COUNT = 12
 SEARCH_COUNT = 24
@@ -91,6 +92,8 @@ def version_embeddings(request: HttpRequest, dataset_id: int, number: int) -> Ht
         "runs": duplicate_run_list(version_id=version.pk)[:50],
         "maps": EmbeddingMap.objects.filter(embedding_set__version=version).order_by("-id")[:50],
         "encoder_choices": encoders,
+        "embed_form": EmbedForm(request.POST if request.POST.get("action") == "embed" else None),
+        "duplicate_forms": [(ready, duplicates_form_for(ready.pk)) for ready in sets if ready.is_ready],
         "encoder_default": request.POST.get("encoder") or default_choice(encoders),
         "error": error,
         "nav_section": "embeddings",
@@ -102,15 +105,19 @@ def _start_job(request: HttpRequest, version: DatasetVersion) -> Any:
     form, user = request.POST, cast(User, request.user)
     action = form.get("action")
     if action == "embed":
-        params = embed_params_validate(version_id=version.pk, encoder=form.get("encoder", ""))
+        embed = EmbedForm(form)
+        if not embed.is_valid():
+            raise ApplicationError(form_error(embed))
+        params = embed_params_validate(version_id=version.pk, **embed.values())
         return embedding_set_submit(params=params, requested_by=user)
     embedding_set = EmbeddingSet.objects.filter(pk=form.get("embedding_set") or 0, version=version).first()
     if embedding_set is None:
         raise ApplicationError("choose an embedding set of this version")
     if action == "duplicates":
-        duplicates = duplicate_params_validate(
-            embedding_set_id=embedding_set.pk, threshold=_float_or_none(form.get("threshold"))
-        )
+        chosen = duplicates_form_for(embedding_set.pk, form)
+        if not chosen.is_valid():
+            raise ApplicationError(form_error(chosen))
+        duplicates = duplicate_params_validate(**{**chosen.values(), "embedding_set_id": embedding_set.pk})
         return duplicate_run_submit(params=duplicates, requested_by=user)
     if action == "map":
         mapped = map_params_validate(embedding_set_id=embedding_set.pk, method=form.get("method", "pca"))

@@ -139,10 +139,13 @@ def test_serializer_fields_defaults_and_aliases():
 
 
 def test_serializer_values_with_alias_and_nulls():
-    serializer = params_serializer(ExampleParams)(data={"version": 2, "method": "b", "k": 5, "niter": None})
+    data = {"version": 2, "method": "b", "k": 5, "niter": None, "colour": None}
+    strict = params_serializer(ExampleParams)(data=data)
+    lenient = params_serializer(ExampleParams, null_means_default=True)(data=data)
 
-    assert serializer.is_valid(), serializer.errors
-    assert serializer.as_params() == ExampleParams(version_id=2, method="b", n_clusters=5)
+    assert not strict.is_valid() and set(strict.errors) == {"niter"}  # only `X | None` fields take null
+    assert lenient.is_valid(), lenient.errors
+    assert lenient.as_params() == ExampleParams(version_id=2, method="b", n_clusters=5)
 
 
 def test_serializer_reads_query_dict_lists():
@@ -243,3 +246,15 @@ def test_form_params_take_what_the_page_knows_from_its_url():
 
     assert form.is_valid(), form.errors
     assert form.params(version_id=4) == ExampleParams(version_id=4, method="b", niter=5, exact_first=False)
+
+
+def test_api_bounds_are_drf_bounds_where_asked():
+    @dataclass(frozen=True)
+    class Bounded:
+        size: int = param(4, min=1, max=8, api_bounds=True)
+        other: int = param(4, min=1, max=8)
+
+    fields = params_serializer(Bounded)().fields
+
+    assert (fields["size"].min_value, fields["size"].max_value) == (1, 8)
+    assert (fields["other"].min_value, fields["other"].max_value) == (None, None)

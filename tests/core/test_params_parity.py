@@ -38,13 +38,23 @@ SURFACES: dict[str, Surfaces] = {
         "frontend.pages.pruning_forms:PruneStartForm",
         "prune",
     ),
+    "embed": Surfaces(
+        "curation.embeddings.services.embedding_jobs:EmbedParams",
+        "curation.embeddings.apis.sets:EmbedInputSerializer",
+        "frontend.pages.embedding_forms:EmbedForm",
+        "embed",
+    ),
+    "find_duplicates": Surfaces(
+        "curation.embeddings.services.duplicates:DuplicateParams",
+        "curation.embeddings.apis.duplicates:DuplicateRunInputSerializer",
+        "frontend.pages.embedding_forms:DuplicatesForm",
+        "find_duplicates",
+    ),
 }
 
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
-    "embed": "EmbedParams (curation.embeddings.services.embedding_jobs)",
-    "find_duplicates": "DuplicateParams (curation.embeddings.services.duplicates)",
     "label_proposals": "ProposalParams (curation.review.services.proposal_params)",
     "train": "robustness.services.training",
     "estimate_masks": "curation.masks.services",

@@ -10,16 +10,11 @@ from rest_framework.response import Response
 
 from core.api_errors import error_response, not_found
 from core.api_views import CurateApi, ReadApi
+from core.params import params_serializer
 from curation.embeddings.apis.sets import ERRORS_READ
-from curation.embeddings.ml.calibration import DEFAULT_TARGET
 from curation.embeddings.models import DuplicateKind, DuplicateRun
 from curation.embeddings.selectors.duplicates import duplicate_group_page, duplicate_run_get
-from curation.embeddings.services.duplicates import (
-    DEFAULT_CALIBRATION_IMAGES,
-    METHODS,
-    duplicate_params_validate,
-    duplicate_run_submit,
-)
+from curation.embeddings.services.duplicates import DuplicateParams, duplicate_params_validate, duplicate_run_submit
 from curation.embeddings.services.maps import MAP_METHODS, embedding_map_submit, map_params_validate
 from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
@@ -30,25 +25,8 @@ ERRORS_START = {
 }
 
 
-class DuplicateRunInputSerializer(serializers.Serializer):
-    threshold = serializers.FloatField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Cosine of semantic near duplicates; omit to calibrate.",
-    )
-    verify_threshold = serializers.FloatField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Pixel verification score of a copy; omit to calibrate.",
-    )
-    flips = serializers.BooleanField(default=False, help_text="A mirrored image counts as a copy.")
-    recalibrate = serializers.BooleanField(default=False, help_text="Calibrate again instead of reusing the set's.")
-    target = serializers.FloatField(default=DEFAULT_TARGET, help_text="Share of perturbed pairs to catch.")
-    calibration_images = serializers.IntegerField(default=DEFAULT_CALIBRATION_IMAGES)
-    method = serializers.ChoiceField(choices=METHODS, default="auto")
-    seed = serializers.IntegerField(default=0)
+# Generated from DuplicateParams (core.params): the fields, help and defaults of the page form and the command.
+DuplicateRunInputSerializer = params_serializer(DuplicateParams, name="DuplicateRunInputSerializer")
 
 
 class DuplicateRunCreateApi(CurateApi):
@@ -64,7 +42,7 @@ class DuplicateRunCreateApi(CurateApi):
     def post(self, request: Request, embedding_set_id: int) -> Response:
         data = DuplicateRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = duplicate_params_validate(embedding_set_id=embedding_set_id, **data.validated_data)
+        params = duplicate_params_validate(embedding_set_id=embedding_set_id, **data.as_values())
         return job_accepted(duplicate_run_submit(params=params, requested_by=cast(User, request.user)))
 
 

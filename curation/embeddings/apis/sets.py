@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api_errors import error_response, not_found
 from core.api_views import CurateApi, ReadApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from core.params import params_serializer
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import (
     DEFAULT_NEIGHBOURS,
@@ -22,13 +23,7 @@ from curation.embeddings.selectors import (
     sample_similar,
     text_search,
 )
-from curation.embeddings.services.embedding_jobs import (
-    DEFAULT_CHUNK_SIZE,
-    MAX_CHUNK_SIZE,
-    embed_params_validate,
-    embedding_set_submit,
-)
-from curation.ml.encoder_registry import DEFAULT_ENCODER
+from curation.embeddings.services.embedding_jobs import EmbedParams, embed_params_validate, embedding_set_submit
 from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
 ERRORS_READ = {
@@ -124,11 +119,8 @@ class EmbeddingSetDetailApi(ReadApi):
         return Response(EmbeddingSetOutputSerializer(embedding_set_or_404(embedding_set_id)).data)
 
 
-class EmbedInputSerializer(serializers.Serializer):
-    encoder = serializers.CharField(default=DEFAULT_ENCODER, help_text=f"Registry name (default {DEFAULT_ENCODER}).")
-    chunk_size = serializers.IntegerField(
-        default=DEFAULT_CHUNK_SIZE, min_value=1, max_value=MAX_CHUNK_SIZE, help_text="Images per chunk task."
-    )
+# Generated from EmbedParams (core.params): the fields, help and defaults of the page form and `manage.py embed`.
+EmbedInputSerializer = params_serializer(EmbedParams, name="EmbedInputSerializer")
 
 
 class EmbeddingSetCreateApi(CurateApi):
@@ -148,7 +140,7 @@ class EmbeddingSetCreateApi(CurateApi):
     def post(self, request: Request, version_id: int) -> Response:
         data = EmbedInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = embed_params_validate(version_id=version_id, **data.validated_data)
+        params = embed_params_validate(version_id=version_id, **data.as_values())
         return job_accepted(embedding_set_submit(params=params, requested_by=cast(User, request.user)))
 
 

@@ -27,6 +27,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.api_errors import ApplicationError
+from core.params import param, params_from_data
 from curation.embeddings.files import CorruptEmbeddingFile
 from curation.embeddings.ml.calibration import DEFAULT_TARGET
 from curation.embeddings.models import (
@@ -55,60 +56,81 @@ CANDIDATE_NEIGHBOURS = 5
 SEPARATION_WARNING = 0.05  # share of nearest neighbours at or above the cosine threshold
 
 
+def _cosine_param(what: str, help_text: str, label: str) -> Any:
+    return param(
+        None,
+        min=-1.0,
+        max=1.0,
+        code="invalid",
+        message="{name} is a " + what + " between -1 and 1, got {value}",
+        label=label,
+        help=help_text,
+        default_text="calibrated",
+    )
+
+
 @dataclass(frozen=True)
 class DuplicateParams:
-    """embedding_set_id; threshold: cosine of semantic near duplicates and of candidates (None: calibrated);
-    verify_threshold: pixel score of a copy (None: calibrated); target: share of perturbed pairs the calibrated
-    thresholds must catch (0.99); calibration_images: images perturbed (100); method: "auto" (exact up to 50k
-    rows, k-means cells beyond), "exact" or "cells"; seed; flips: a mirrored image counts as a copy;
-    recalibrate: calibrate again instead of reusing the set's stored calibration."""
+    """What a find_duplicates job needs, declared once (core.params): the API, the page form and
+    `manage.py find_duplicates` come from here. Thresholds left empty are calibrated on perturbed copies
+    of the set's own images, once per set, and reused unless `recalibrate`."""
 
-    embedding_set_id: int
-    threshold: float | None = None
-    target: float = DEFAULT_TARGET
-    calibration_images: int = DEFAULT_CALIBRATION_IMAGES
-    method: str = "auto"
-    seed: int = 0
-    verify_threshold: float | None = None
-    flips: bool = False
-    recalibrate: bool = False
+    embedding_set_id: int = param(
+        name="embedding_set", cli="embedding_set_id", api=False, help="Id of a ready embedding set (see embed)."
+    )
+    threshold: float | None = _cosine_param(
+        "cosine", "Cosine of semantic near duplicates and of near-duplicate candidates.", "Near-duplicate cosine"
+    )
+    target: float = param(
+        DEFAULT_TARGET,
+        min=0.5,
+        max=1.0,
+        code="invalid",
+        message="{name} must lie between 0.5 and 1, got {value}",
+        label="Calibration target",
+        help="Share of perturbed pairs the calibrated thresholds must catch.",
+    )
+    calibration_images: int = param(
+        DEFAULT_CALIBRATION_IMAGES,
+        min=1,
+        max=10_000,
+        code="invalid",
+        message="{name} must lie between 1 and 10000, got {value}",
+        label="Calibration images",
+        help="Images perturbed for the calibration.",
+    )
+    method: str = param(
+        "auto",
+        choices=METHODS,
+        code="invalid",
+        message="{name} must {verb} {bounds}, got {value!r}",
+        label="Pair search",
+        help="auto: exact up to 50k rows, k-means cells beyond; exact; cells.",
+    )
+    seed: int = param(0, label="Seed", help="Seed of the calibration's perturbations and of the cells.")
+    verify_threshold: float | None = _cosine_param("score", "Pixel verification score of a copy.", "Verification score")
+    flips: bool = param(False, label="Mirrored copies", help="A mirrored image counts as a copy.")
+    recalibrate: bool = param(
+        False, label="Recalibrate", help="Calibrate again instead of reusing the set's stored calibration."
+    )
 
     def as_job_params(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def duplicate_params_validate(
-    *,
-    embedding_set_id: int,
-    threshold: float | None = None,
-    target: float = DEFAULT_TARGET,
-    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
-    method: str = "auto",
-    seed: int = 0,
-    verify_threshold: float | None = None,
-    flips: bool = False,
-    recalibrate: bool = False,
-) -> DuplicateParams:
-    """ApplicationError: not_found (404), not_ready (409), invalid (a value out of range)."""
-    embedding_set = EmbeddingSet.objects.filter(pk=embedding_set_id).first()
+def duplicate_params_validate(**given: Any) -> DuplicateParams:
+    """Keyword arguments as DuplicateParams (None: the default). ApplicationError: not_found (404),
+    not_ready (409), invalid (a value out of range; details name the field)."""
+    params = params_from_data(DuplicateParams, given)
+    embedding_set = EmbeddingSet.objects.filter(pk=params.embedding_set_id).first()
     if embedding_set is None:
-        raise ApplicationError(f"embedding set {embedding_set_id} does not exist", code="not_found", status_code=404)
+        raise ApplicationError(
+            f"embedding set {params.embedding_set_id} does not exist", code="not_found", status_code=404
+        )
     if embedding_set.status != EmbeddingSetStatus.READY:
-        message = f"embedding set {embedding_set_id} is {embedding_set.status}, not ready"
+        message = f"embedding set {params.embedding_set_id} is {embedding_set.status}, not ready"
         raise ApplicationError(message, code="not_ready", status_code=409)
-    if threshold is not None and not -1.0 <= threshold <= 1.0:
-        raise ApplicationError(f"threshold is a cosine between -1 and 1, got {threshold}")
-    if verify_threshold is not None and not -1.0 <= verify_threshold <= 1.0:
-        raise ApplicationError(f"verify_threshold is a score between -1 and 1, got {verify_threshold}")
-    if not 0.5 <= target <= 1.0:
-        raise ApplicationError(f"target must lie between 0.5 and 1, got {target}")
-    if not 1 <= calibration_images <= 10_000:
-        raise ApplicationError(f"calibration_images must lie between 1 and 10000, got {calibration_images}")
-    if method not in METHODS:
-        raise ApplicationError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    return DuplicateParams(
-        embedding_set_id, threshold, target, calibration_images, method, seed, verify_threshold, flips, recalibrate
-    )
+    return params
 
 
 def duplicate_run_submit(*, params: DuplicateParams, requested_by: User | None) -> Job:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.api_errors import ApplicationError
+from core.params import param, params_from_data
 from curation.embeddings.encoders import EncoderUnavailable, encoder_load, encoder_name_check
 from curation.embeddings.files import storage_delete_prefix
 from curation.embeddings.models import ChunkStatus, EmbeddingChunk, EmbeddingSet, EmbeddingSetStatus
@@ -34,6 +35,7 @@ from curation.embeddings.services.chunks import (
     set_prefix,
 )
 from curation.embeddings.services.finalize import NothingEmbedded, embedding_set_finalize
+from curation.ml.encoder_registry import DEFAULT_ENCODER
 from curation.models import DatasetVersion, VersionSample
 from curation.services.weights import weights_job_check, weights_name_check
 from jobs.models import Job
@@ -53,18 +55,34 @@ FAILURES_IN_RESULT = 20
 
 @dataclass(frozen=True)
 class EmbedParams:
-    """version_id; encoder: registry name; chunk_size: members per chunk task (default 1024); batch_size:
-    images per forward (default by device); num_workers: decode processes (default by device); device:
-    "auto" (CUDA when visible), "cpu" or "cuda"; dispatch: send chunk tasks to the workers (False when a
-    command runs the job in its own process)."""
+    """What an embed job needs, declared once: the API, the page form and `manage.py embed` come from here
+    (core.params). `dispatch`: send chunk tasks to the workers (False when a command runs the job in its
+    own process); no person sets it."""
 
-    version_id: int
-    encoder: str
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    batch_size: int | None = None
-    num_workers: int | None = None
-    device: str = "auto"
-    dispatch: bool = True
+    version_id: int = param(name="version", cli="version_id", api=False, page=False, help="Id of the version to embed.")
+    encoder: str = param(
+        DEFAULT_ENCODER,
+        label="Encoder",
+        help="Encoder registry name: a family, open_clip:ARCH/TAG, or ARCH:/local/weights (admins).",
+    )
+    chunk_size: int = param(
+        DEFAULT_CHUNK_SIZE,
+        min=1,
+        max=MAX_CHUNK_SIZE,
+        api_bounds=True,  # the API's schema had them
+        code="invalid",
+        message="{name} must lie between 1 and " + str(MAX_CHUNK_SIZE) + ", got {value}",
+        label="Chunk size",
+        help="Images per chunk task.",
+    )
+    batch_size: int | None = param(
+        None, min=1, code="invalid", label="Batch size", help="Images per forward.", default_text="by device"
+    )
+    num_workers: int | None = param(
+        None, min=0, code="invalid", label="Decode workers", help="Decode processes.", default_text="by device"
+    )
+    device: str = param("auto", label="Device", help="auto (CUDA when visible), cpu or cuda.")
+    dispatch: bool = param(True, api=False, page=False, command=False)
 
     @classmethod
     def from_job(cls, params: dict[str, Any]) -> EmbedParams:
@@ -78,28 +96,25 @@ class EmbedParams:
         return asdict(self)
 
 
-def embed_params_validate(
-    *, version_id: int, encoder: str, chunk_size: int | None = None, **options: Any
-) -> EmbedParams:
-    """Check what can be checked before the job runs; ApplicationError with a stable code otherwise.
+def embed_params_validate(**given: Any) -> EmbedParams:
+    """Check what can be checked before the job runs (keyword arguments as EmbedParams; None: the default);
+    ApplicationError with a stable code otherwise.
 
     Codes: not_found (404, no such version), unknown_encoder (the family is not registered),
-    empty_version (no member to embed), invalid (chunk size out of range).
+    empty_version (no member to embed), invalid (a number out of range; details name the field).
     """
-    version = DatasetVersion.objects.filter(pk=version_id).first()
+    params = params_from_data(EmbedParams, given)
+    version = DatasetVersion.objects.filter(pk=params.version_id).first()
     if version is None:
-        raise ApplicationError(f"version {version_id} does not exist", code="not_found", status_code=404)
+        raise ApplicationError(f"version {params.version_id} does not exist", code="not_found", status_code=404)
     try:
-        name = encoder_name_check(encoder)
+        name = encoder_name_check(params.encoder)
     except EncoderUnavailable as exc:
         raise ApplicationError(str(exc), code=exc.code)
     if not VersionSample.objects.filter(version=version).exists():
         message = f"{version} has no images to embed"
         raise ApplicationError(message, code="empty_version")
-    size = chunk_size or DEFAULT_CHUNK_SIZE
-    if not 1 <= size <= MAX_CHUNK_SIZE:
-        raise ApplicationError(f"chunk_size must lie between 1 and {MAX_CHUNK_SIZE}, got {size}")
-    return EmbedParams(version_id=version.pk, encoder=name, chunk_size=size, **options)
+    return replace(params, version_id=version.pk, encoder=name)
 
 
 def embedding_set_submit(*, params: EmbedParams, requested_by: User | None) -> Job:

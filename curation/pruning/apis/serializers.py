@@ -8,9 +8,10 @@ from curation.pruning.models import PruneDecision
 from curation.pruning.services.params import ClusterParams, PruneParams
 
 # Generated from the params dataclasses (core.params): the same fields, help and defaults as the page
-# forms and the commands. The API's old names `k` and `dbp_k` are accepted as aliases.
+# forms and the commands. The API's old names `k` and `dbp_k` are accepted as aliases; the prune API took
+# null for any optional parameter (the default), and still does.
 ClusterRunInputSerializer = params_serializer(ClusterParams, name="ClusterRunInputSerializer")
-PruneRunInputSerializer = params_serializer(PruneParams, name="PruneRunInputSerializer")
+PruneRunInputSerializer = params_serializer(PruneParams, name="PruneRunInputSerializer", null_means_default=True)
 
 
 class ClusterOutputSerializer(serializers.Serializer):

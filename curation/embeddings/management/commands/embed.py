@@ -1,10 +1,13 @@
-"""`manage.py embed VERSION_ID --encoder NAME [--chunk-size N] [--batch-size B] [--device D] [--enqueue]`."""
+"""`manage.py embed VERSION_ID --encoder NAME [--chunk-size N] [--batch-size B] [--device D] [--enqueue]`.
+
+The options come from EmbedParams (core.params), as the API's and the page's fields do.
+"""
 
 from argparse import ArgumentParser
 from typing import Any
 
-from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, embed_params_validate
-from curation.ml.encoders import DEFAULT_ENCODER
+from core.params import add_params_arguments, params_values_from_options
+from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, EmbedParams, embed_params_validate
 from jobs.cli import JobCommand
 
 SUMMARY_KEYS = (
@@ -21,23 +24,12 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("version_id", type=int, help="id of the dataset version to embed")
-        parser.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"registry name (default {DEFAULT_ENCODER})")
-        parser.add_argument("--chunk-size", type=int, default=None, help="images per chunk task (default 1024)")
-        parser.add_argument("--batch-size", type=int, default=None, help="images per forward (default by device)")
-        parser.add_argument("--num-workers", type=int, default=None, help="decode processes (default by device)")
-        parser.add_argument("--device", default="auto", help="auto (CUDA when visible), cpu or cuda")
+        add_params_arguments(parser, EmbedParams)
 
     def run(self, **options: Any) -> dict[str, Any]:
-        params = embed_params_validate(
-            version_id=options["version_id"],
-            encoder=options["encoder"],
-            chunk_size=options["chunk_size"],
-            batch_size=options["batch_size"],
-            num_workers=options["num_workers"],
-            device=options["device"],
-            dispatch=options["enqueue"],  # inline, this process computes every chunk itself
-        )
+        given = params_values_from_options(options, EmbedParams)
+        # Inline, this process computes every chunk itself: no chunk tasks for the workers.
+        params = embed_params_validate(**given, dispatch=options["enqueue"])
         result = self.run_job(kind=EMBED_JOB_KIND, params=params.as_job_params(), enqueue=options["enqueue"])
         if options["enqueue"]:
             return result

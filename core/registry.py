@@ -25,17 +25,19 @@ T = TypeVar("T")
 
 
 class UnknownNameError(KeyError, ValueError):
-    """No entry of this kind has this name; the message names the kind, the name and the sorted choices."""
+    """No entry of this kind has this name; the message names the kind, the name and the sorted choices
+    (and the registry's hint on how names are spelt, if it has one)."""
 
-    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
-        self.kind, self.name, self.choices = kind, name, tuple(sorted(choices))
-        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(self.choices) or 'none'}")
+    def __init__(self, kind: str, name: str, choices: Iterable[str], hint: str = "") -> None:
+        self.kind, self.name, self.choices, self.hint = kind, name, tuple(sorted(choices)), hint
+        message = f"unknown {kind} {name!r}; known: {', '.join(self.choices) or 'none'}"
+        super().__init__(f"{message} ({hint})" if hint else message)
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0])
 
-    def __reduce__(self) -> tuple[type[UnknownNameError], tuple[str, str, tuple[str, ...]]]:
-        return type(self), (self.kind, self.name, self.choices)
+    def __reduce__(self) -> tuple[type[UnknownNameError], tuple[str, str, tuple[str, ...], str]]:
+        return type(self), (self.kind, self.name, self.choices, self.hint)
 
 
 @dataclass
@@ -52,10 +54,11 @@ class _Entry:
 
 
 class Registry(Generic[T]):
-    """Factories of one kind by name, in registration order. ``kind`` names them in error messages."""
+    """Factories of one kind by name, in registration order. ``kind`` names them in error messages, and
+    ``hint`` (e.g. ``"clipseg:<hub id or folder>"`` where names take an argument) ends those messages."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    def __init__(self, kind: str, *, hint: str = "") -> None:
+        self.kind, self.hint = kind, hint
         self._entries: dict[str, _Entry] = {}
 
     def register(self, name: str, **metadata: Any) -> Callable[[T], T]:
@@ -113,7 +116,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except (KeyError, TypeError):  # TypeError: an unhashable name, which no entry has either
-            raise UnknownNameError(self.kind, str(name), self._entries) from None
+            raise UnknownNameError(self.kind, str(name), self._entries, self.hint) from None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._entries

@@ -117,7 +117,7 @@ GPU_SEEN_DAYS = 7
 
 def architecture_choices() -> list[tuple[str, str]]:
     """(name, "name (what it starts from)") for the training form's architecture list."""
-    from robustness.ml.model_names import architecture_names
+    from robustness.ml.registry import architecture_names
 
     choices = []
     for name in architecture_names():

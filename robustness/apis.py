@@ -15,7 +15,7 @@ from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
 from curation.models import DatasetVersion
 from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
-from robustness.ml.model_names import architecture_names
+from robustness.ml.registry import architecture_names
 from robustness.ml.training_options import OPTIMIZERS, PRECISIONS
 from robustness.models import TrainedModel, TrainingRun
 from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list

@@ -4,7 +4,7 @@ from django import forms
 
 from curation.models import DatasetVersion
 from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
-from robustness.ml.model_names import architecture_names
+from robustness.ml.registry import architecture_names
 
 
 class TrainingStartForm(forms.Form):

@@ -1,8 +1,8 @@
 """Encoder names, the spec stored beside embeddings and the family registry, without importing torch.
 
-Web processes check names, offer families and read stored specs; the families themselves (torch,
-open_clip) register here when ``curation.ml.encoders`` is imported, which builds them. A test keeps
-``BUILTIN_ENCODER_FAMILIES`` equal to the families that package registers.
+Web processes check names, offer families and read stored specs; a family's builder (torch,
+open_clip) is imported by the registry's first ``get`` (``core.registry``), which
+``curation.ml.encoders.create_encoder`` calls.
 """
 
 from __future__ import annotations
@@ -10,15 +10,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
+
+from core.registry import Registry
 
 DEFAULT_ENCODER = "open_clip:ViT-B-32:laion2b_s34b_b79k"
-# the families curation.ml.encoders registers (tests may register more)
-BUILTIN_ENCODER_FAMILIES = ("efficientnet-lite0", "open_clip")
 
-Builder = TypeVar("Builder", bound=Callable[..., Any])
-
-_ENCODER_FAMILIES: dict[str, Callable[..., Any]] = {}
+# family -> builder(argument, *, device, precision, **options) -> Encoder, for names "family" or "family:argument"
+ENCODERS: Registry[Callable[..., Any]] = Registry(
+    "encoder family", hint="open_clip:<arch>:<pretrained tag or local path>"
+)
+ENCODERS.register_lazy("efficientnet-lite0", "curation.ml.encoders.efficientnet:build_efficientnet_lite0_encoder")
+ENCODERS.register_lazy("open_clip", "curation.ml.encoders.openclip:build_open_clip_encoder")
 
 
 @dataclass(frozen=True)
@@ -55,24 +58,17 @@ class EncoderSpec:
         return cls(**fields)
 
 
-def register_encoder(family: str) -> Callable[[Builder], Builder]:
+def register_encoder(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``builder(argument, *, device, precision, **options)`` for names ``family`` or ``family:argument``."""
-
-    def decorate(builder: Builder) -> Builder:
-        if family in _ENCODER_FAMILIES:
-            raise ValueError(f"encoder family {family!r} is already registered")
-        _ENCODER_FAMILIES[family] = builder
-        return builder
-
-    return decorate
+    return ENCODERS.register(family)
 
 
 def registered_encoder_families() -> tuple[str, ...]:
-    """The built-in families and any registered in this process, sorted; builds nothing."""
-    return tuple(sorted(set(BUILTIN_ENCODER_FAMILIES) | set(_ENCODER_FAMILIES)))
+    """Every registered family, sorted; builds and imports nothing."""
+    return tuple(sorted(ENCODERS.names()))
 
 
 def registered_encoder_builders() -> dict[str, Callable[..., Any]]:
-    """family -> builder (a copy) of the families registered so far (all built-in ones once
-    ``curation.ml.encoders`` is imported); a builder's ``__module__`` tells production families from test-only ones."""
-    return dict(_ENCODER_FAMILIES)
+    """family -> builder of every registered family (imports them: torch, open_clip); a builder's
+    ``__module__`` tells production families from test-only ones."""
+    return {family: ENCODERS.get(family) for family in ENCODERS.names()}

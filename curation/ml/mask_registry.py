@@ -1,8 +1,8 @@
 """Mask-provider names, the spec stored beside estimated masks and the family registry, without torch or OpenCV.
 
-Web processes check provider names (the `masks` parameter of reports) and read stored specs; the
-families themselves (OpenCV, transformers) register here when ``curation.ml.masks`` is imported, which
-builds them. A test keeps ``BUILTIN_MASK_FAMILIES`` equal to the families that package registers.
+Web processes check provider names (the `masks` parameter of reports) and read stored specs; a
+family's builder (OpenCV, transformers) is imported by the registry's first ``get`` (``core.registry``),
+which ``curation.ml.masks.create_mask_provider`` calls.
 
 Names: ``dataset`` (the masks a dataset brings), ``estimated`` (foreground masks computed offline)
 and ``clipseg:<hub id or local folder>`` (open-vocabulary segmentation prompted with the class name).
@@ -13,19 +13,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
+
+from core.registry import Registry
 
 DATASET_MASKS = "dataset"
 ESTIMATED_MASKS = "estimated"
 CLIPSEG = "clipseg"
-# the families curation.ml.masks registers (tests may register more)
-BUILTIN_MASK_FAMILIES = (CLIPSEG, DATASET_MASKS, ESTIMATED_MASKS)
-# families whose name needs an argument after the colon (the weights)
-FAMILIES_WITH_ARGUMENT = frozenset({CLIPSEG})
 
-Builder = TypeVar("Builder", bound=Callable[..., Any])
-
-_MASK_FAMILIES: dict[str, Callable[..., Any]] = {}
+# family -> builder(argument, **options) -> MaskProvider, for names "family" or "family:argument";
+# needs_argument: the name must say the weights after the colon
+MASK_PROVIDERS: Registry[Callable[..., Any]] = Registry("mask provider", hint=f"{CLIPSEG}:<hub id or folder>")
+MASK_PROVIDERS.register_lazy(CLIPSEG, "curation.ml.masks.clipseg:build_clipseg_masks", needs_argument=True)
+MASK_PROVIDERS.register_lazy(DATASET_MASKS, "curation.ml.masks.dataset:build_dataset_masks")
+MASK_PROVIDERS.register_lazy(ESTIMATED_MASKS, "curation.ml.masks.estimated:build_estimated_masks")
+# the families of the package (tests may register more later)
+BUILTIN_MASK_FAMILIES = MASK_PROVIDERS.names()
 
 
 @dataclass(frozen=True)
@@ -54,43 +57,34 @@ class MaskProviderSpec:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def register_mask_provider(family: str) -> Callable[[Builder], Builder]:
-    """Register ``builder(argument, **options)`` for names ``family`` or ``family:argument``."""
-
-    def decorate(builder: Builder) -> Builder:
-        if family in _MASK_FAMILIES:
-            raise ValueError(f"mask provider family {family!r} is already registered")
-        _MASK_FAMILIES[family] = builder
-        return builder
-
-    return decorate
+def register_mask_provider(family: str, **metadata: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``builder(argument, **options)`` for names ``family`` or ``family:argument``
+    (``needs_argument=True``: only ``family:argument``)."""
+    return MASK_PROVIDERS.register(family, **metadata)
 
 
 def registered_mask_families() -> tuple[str, ...]:
-    """The built-in families and any registered in this process, sorted; builds nothing."""
-    return tuple(sorted(set(BUILTIN_MASK_FAMILIES) | set(_MASK_FAMILIES)))
+    """Every registered family, sorted; builds and imports nothing."""
+    return tuple(sorted(MASK_PROVIDERS.names()))
 
 
 def registered_mask_builders() -> dict[str, Callable[..., Any]]:
-    """family -> builder (a copy) of the families registered so far (all built-in ones once
-    ``curation.ml.masks`` is imported)."""
-    return dict(_MASK_FAMILIES)
+    """family -> builder of every registered family (imports them: OpenCV, transformers)."""
+    return {family: MASK_PROVIDERS.get(family) for family in MASK_PROVIDERS.names()}
 
 
 def mask_provider_name_check(name: str) -> str:
-    """``name`` stripped, or ValueError with the known families when it cannot name a provider."""
+    """``name`` stripped, or ValueError (UnknownNameError for an unknown family) when it cannot name a provider."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError("a mask provider name is a non-empty string")
     name = name.strip()
     family, _, argument = name.partition(":")
-    families = registered_mask_families()
-    if family not in families:
-        raise ValueError(f"unknown mask provider {name!r}; known: {', '.join(families)} (clipseg:<hub id or folder>)")
-    if family in FAMILIES_WITH_ARGUMENT and not argument:
+    needs_argument = MASK_PROVIDERS.metadata(family).get("needs_argument", False)
+    if needs_argument and not argument:
         raise ValueError(
             f"{family} needs its weights: {family}:<hub id or local folder>, e.g. {family}:CIDAS/clipseg-rd64-refined"
         )
-    if family not in FAMILIES_WITH_ARGUMENT and argument and family in BUILTIN_MASK_FAMILIES:
+    if not needs_argument and argument and family in BUILTIN_MASK_FAMILIES:
         raise ValueError(f"mask provider {family!r} takes no argument (got {name!r})")
     return name
 

@@ -26,6 +26,8 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
+from explain.ml.registry import EXPLAINERS
+
 
 class TargetLayerError(ValueError):
     """No usable target layer: the message says which layers exist and how to name one."""
@@ -87,36 +89,26 @@ class CamExplainer:
 
 
 ExplainerBuilder = Callable[[nn.Module, str], CamExplainer]
-EXPLAINERS: dict[str, ExplainerBuilder] = {}
 
 
 def register_explainer(name: str) -> Callable[[ExplainerBuilder], ExplainerBuilder]:
-    """Register ``builder(model, layer_path) -> CamExplainer`` under ``name``."""
-
-    def register(builder: ExplainerBuilder) -> ExplainerBuilder:
-        if name in EXPLAINERS and EXPLAINERS[name] is not builder:
-            raise ValueError(f"explainer {name!r} is registered twice")
-        EXPLAINERS[name] = builder
-        return builder
-
-    return register
+    """Register ``builder(model, layer_path) -> CamExplainer`` under ``name`` (the built-in methods
+    below are declared in ``explain.ml.registry``)."""
+    return EXPLAINERS.register(name)
 
 
 def explainer_names() -> list[str]:
-    return sorted(EXPLAINERS)
+    return sorted(EXPLAINERS.names())
 
 
-@register_explainer("gradcam")
 def build_gradcam(model: nn.Module, layer_path: str) -> CamExplainer:
     return CamExplainer("gradcam", GradCAM, model, layer_path)
 
 
-@register_explainer("gradcam++")
 def build_gradcam_plusplus(model: nn.Module, layer_path: str) -> CamExplainer:
     return CamExplainer("gradcam++", GradCAMPlusPlus, model, layer_path)
 
 
-@register_explainer("eigencam")
 def build_eigencam(model: nn.Module, layer_path: str) -> CamExplainer:
     return CamExplainer("eigencam", EigenCAM, model, layer_path)
 
@@ -128,11 +120,10 @@ def create_explainer(name: str, *, model: nn.Module, target_layer: str | None = 
         name: a registered method (``explainer_names()``: gradcam, gradcam++, eigencam).
         model: the classifier; it takes [0, 1] pixels and normalizes them itself.
         target_layer: dotted module path of the layer to explain; default ``target_layer_resolve``.
-    Raises KeyError for an unknown method, TargetLayerError when no layer can be used.
+    Raises UnknownNameError (a KeyError) for an unknown method, TargetLayerError when no layer can be used.
     """
-    if name not in EXPLAINERS:
-        raise KeyError(f"unknown explanation method {name!r}; known: {', '.join(explainer_names())}")
-    return EXPLAINERS[name](model, target_layer_resolve(model, target_layer))
+    builder = EXPLAINERS.get(name)
+    return builder(model, target_layer_resolve(model, target_layer))
 
 
 def module_get(model: nn.Module, path: str) -> nn.Module:

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from robustness.ml.registry import ATTACKS
+
 SMALL_IMAGE_MAX_SIDE = 64
 
 
@@ -98,28 +100,18 @@ class PGD:
 
 
 Attack = FGSM | PGD
-ATTACKS: dict[str, Callable[..., Attack]] = {}
 
 
 def register_attack(name: str) -> Callable[[Callable[..., Attack]], Callable[..., Attack]]:
-    def register(factory: Callable[..., Attack]) -> Callable[..., Attack]:
-        ATTACKS[name] = factory
-        return factory
-
-    return register
-
-
-register_attack("fgsm")(FGSM)
-register_attack("pgd")(PGD)
+    """Register ``factory(**parameters) -> Attack`` under ``name`` (fgsm and pgd are in robustness.ml.registry)."""
+    return ATTACKS.register(name)
 
 
 def create_attack(name: str, **kwargs: float | int | bool) -> Attack:
-    """An attack by name ('fgsm' or 'pgd') with its parameters (eps, alpha, steps, random_start, seed)."""
-    try:
-        factory = ATTACKS[name]
-    except KeyError:
-        raise ValueError(f"unknown attack {name!r}; known: {', '.join(sorted(ATTACKS))}") from None
-    return factory(**kwargs)
+    """An attack by name ('fgsm' or 'pgd') with its parameters (eps, alpha, steps, random_start, seed).
+
+    Raises UnknownNameError (a ValueError) for another name."""
+    return ATTACKS.create(name, **kwargs)
 
 
 def magnified_perturbation(adversarial: np.ndarray, original: np.ndarray, eps: float) -> np.ndarray:

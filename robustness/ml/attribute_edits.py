@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from robustness.ml.attribute_edit_names import DEFAULT_EDITS  # noqa: F401  (re-exported; the names need no cv2)
+from robustness.ml.registry import DEFAULT_EDITS, EDITS  # noqa: F401  (DEFAULT_EDITS re-exported)
 
 MIN_OBJECT_PIXELS = 4
 MAX_OBJECT_FRACTION = 0.95
@@ -174,24 +174,13 @@ class ObjectRotation(AttributeEdit):
         return {"name": self.name, "degrees": self.degrees}
 
 
-EDITS: dict[str, Callable[..., AttributeEdit]] = {}
-
-
 def register_edit(name: str, factory: Callable[..., AttributeEdit]) -> None:
-    if name in EDITS:
-        raise ValueError(f"attribute edit {name!r} is registered twice")
-    EDITS[name] = factory
-
-
-for _edit in (NullEdit, BackgroundSwap, ObjectScale, ObjectPosition, ObjectRotation):
-    register_edit(_edit.name, _edit)
+    """Register ``factory(**parameters) -> AttributeEdit`` under ``name`` (the built-in edits are in
+    robustness.ml.registry)."""
+    EDITS.register(name)(factory)
 
 
 def create_edit(name: str, **kwargs: float) -> AttributeEdit:
     """An attribute edit by name: null, background_swap, object_scale (factor), object_position,
-    object_rotation (degrees)."""
-    try:
-        factory = EDITS[name]
-    except KeyError:
-        raise ValueError(f"unknown attribute edit {name!r}; known: {', '.join(EDITS)}") from None
-    return factory(**kwargs)
+    object_rotation (degrees). Raises UnknownNameError (a ValueError) for another name."""
+    return EDITS.create(name, **kwargs)

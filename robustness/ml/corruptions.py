@@ -1,8 +1,9 @@
 """Image corruptions of ImageNet-C (Hendrycks & Dietterich 2019) by name, reproducible per image.
 
 Built on `imagecorruptions-imaug` 1.1.5, which runs all 19 corruptions on NumPy 2. Choices made:
-- Every corruption is registered by name and built with `create_corruption(name)`; the 15 of the
-  benchmark are COMMON_CORRUPTIONS, the 4 held-out ones HELD_OUT_CORRUPTIONS.
+- Every corruption is registered by name (in robustness.ml.registry, which needs no import of the
+  library) and built with `create_corruption(name)`; the 15 of the benchmark are COMMON_CORRUPTIONS,
+  the 4 held-out ones HELD_OUT_CORRUPTIONS.
 - The library draws from the global `np.random` (and glass_blur / impulse_noise take a seed of
   their own), so each call seeds from `image_seed(seed, image_key, name, severity)` and restores
   the global state afterwards: the same image, key and seed give the same bytes in any order.
@@ -20,24 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COMMON_CORRUPTIONS = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-)
-HELD_OUT_CORRUPTIONS = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
+from robustness.ml.registry import COMMON_CORRUPTIONS, CORRUPTIONS, HELD_OUT_CORRUPTIONS
+
 SEVERITIES = (1, 2, 3, 4, 5)
 MIN_SIDE = 32
 # Corruptions whose library function takes its own seed instead of using the global np.random.
@@ -135,20 +120,10 @@ def frost(image: object, severity: int = 1) -> np.ndarray:
     return np.clip(weight_image * pixels + weight_frost * crop, 0, 255)
 
 
-# Our own implementations of library corruptions, checked against the library's output in the tests.
-FAST_IMPLEMENTATIONS: dict[str, Callable[..., np.ndarray]] = {"frost": frost}
-
-
 def create_corruption(name: str) -> Corruption:
-    """The corruption registered under `name` (one of `corruption_names('all')`)."""
-    if name not in COMMON_CORRUPTIONS and name not in HELD_OUT_CORRUPTIONS:
-        known = ", ".join(corruption_names("all"))
-        raise ValueError(f"unknown corruption {name!r}; known: {known}")
-    if name in FAST_IMPLEMENTATIONS:
-        return Corruption(name, FAST_IMPLEMENTATIONS[name])
-    from imagecorruptions import corruption_dict  # heavy (numba, skimage): loaded on first use
-
-    return Corruption(name, corruption_dict[name])
+    """The corruption registered under `name` (one of `corruption_names('all')`); the library (numba,
+    skimage: heavy) is imported by the first one. Raises UnknownNameError (a ValueError) for other names."""
+    return Corruption(name, CORRUPTIONS.get(name))
 
 
 def corrupt_images(

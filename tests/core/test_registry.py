@@ -57,6 +57,17 @@ def test_an_empty_registry_says_it_knows_none_and_the_error_survives_pickling():
     assert str(pickle.loads(pickle.dumps(error))) == "unknown gadget 'x'; known: none"  # noqa: S301
 
 
+def test_a_registry_hint_ends_the_message():
+    registry = Registry("mask provider", hint="clipseg:<hub id or folder>")
+    registry.register_lazy("clipseg", "json:loads")
+
+    with pytest.raises(UnknownNameError) as caught:
+        registry.check("grabcut")
+
+    assert str(caught.value) == "unknown mask provider 'grabcut'; known: clipseg (clipseg:<hub id or folder>)"
+    assert str(pickle.loads(pickle.dumps(caught.value))) == str(caught.value)  # noqa: S301
+
+
 def test_a_lazy_entry_gives_names_and_metadata_without_importing_its_module(lazy_module):
     registry = Registry("shape")
     registry.register_lazy("square", f"{lazy_module}:Shapes.square", sides=4)

@@ -95,22 +95,34 @@ def test_job_kind_names_match_the_services_that_define_them():
     assert evaluation_job_kinds.EVALUATE_JOB_KIND == EVALUATE_JOB_KIND
 
 
-def test_torch_free_name_lists_match_the_registries_that_build_them():
-    from curation.ml.encoder_registry import BUILTIN_ENCODER_FAMILIES
-    from curation.ml.encoders import registered_encoder_builders
-    from robustness.ml.attack_names import ATTACK_NAMES
-    from robustness.ml.attacks import ATTACKS
-    from robustness.ml.attribute_edit_names import EDIT_NAMES
-    from robustness.ml.attribute_edits import EDITS
+LIST_EVERY_REGISTRY = """
+import importlib
+from core.registry import Registry
+for path in REGISTRY_MODULES:
+    for registry in vars(importlib.import_module(path)).values():
+        if isinstance(registry, Registry):
+            assert registry.names(), registry
+            for name in registry.names():
+                registry.metadata(name)
+"""
+# where the registries live: the names that forms, serializers and parameter checks offer come from these
+REGISTRY_MODULES = (
+    "curation.ml.encoder_registry",
+    "curation.ml.mask_registry",
+    "curation.ml.generators.base",
+    "curation.pruning.services.methods",
+    "robustness.ml.registry",
+    "explain.ml.registry",
+)
 
-    production = {
-        family
-        for family, builder in registered_encoder_builders().items()
-        if builder.__module__.startswith("curation.")
-    }
-    assert production == set(BUILTIN_ENCODER_FAMILIES)
-    assert set(ATTACKS) == set(ATTACK_NAMES)
-    assert tuple(EDITS) == EDIT_NAMES
+
+def test_every_registry_lists_its_names_and_metadata_without_a_heavy_library():
+    # given a fresh web process
+    # when it reads the names and metadata of every registry (form choices, parameter checks)
+    chains = heavy_imports(f"REGISTRY_MODULES = {REGISTRY_MODULES!r}\n{LIST_EVERY_REGISTRY}")
+
+    # then none of the heavy libraries is loaded: the entries that build things are lazy
+    assert chains == {}
 
 
 def test_the_prune_job_path_imports_no_heavy_library_until_it_clusters():

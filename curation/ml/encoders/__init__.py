@@ -1,7 +1,6 @@
 """Image (and text) encoders created by name: ``create_encoder("open_clip:ViT-B-32:laion2b_s34b_b79k")``."""
 
 from curation.ml.encoder_registry import DEFAULT_ENCODER
-from curation.ml.encoders import efficientnet, openclip  # noqa: F401  (registers the families)
 from curation.ml.encoders.base import (
     Encoder,
     EncoderSpec,

@@ -1,10 +1,10 @@
 """Encoder contract: the spec stored beside every embedding, the base class and the name registry.
 
 An encoder is built by name through ``create_encoder("family:argument")``; each family registers a
-builder with ``@register_encoder("family")``. Builders check that their weights exist before building
-anything, and raise ``WeightsUnavailable`` (never a silent random init) when they do not. The spec and
-the registry live in the torch-free ``curation.ml.encoder_registry`` (web processes read them) and are
-re-exported here.
+builder in the torch-free ``curation.ml.encoder_registry`` (web processes read it), tests with
+``@register_encoder("family")``. Builders check that their weights exist before building anything, and
+raise ``WeightsUnavailable`` (never a silent random init) when they do not. The spec and the registry
+functions are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from curation.ml.encoder_registry import (  # noqa: F401  (re-exported: the names are public here too)
+    ENCODERS,
     EncoderSpec,
     register_encoder,
     registered_encoder_builders,
@@ -145,13 +146,10 @@ def create_encoder(
     name: ``open_clip:<arch>:<pretrained tag or local path>`` (e.g. ``open_clip:ViT-B-32:laion2b_s34b_b79k``)
     or ``efficientnet-lite0``. device: where it runs ("cpu"). precision: "auto" (bf16/fp16 autocast on CUDA,
     fp32 on CPU), "fp32", "bf16" or "fp16". options: passed to the family (e.g. ``cache_dir`` for open_clip).
-    Raises WeightsUnavailable within seconds when the weights are missing, ValueError for a bad name.
+    Raises WeightsUnavailable within seconds when the weights are missing, ValueError for a bad name
+    (UnknownNameError for an unknown family).
     """
     family, _, argument = name.partition(":")
-    builder: EncoderBuilder | None = registered_encoder_builders().get(family)
-    if builder is None:
-        raise ValueError(
-            f"unknown encoder family {family!r} in {name!r}; known: {', '.join(registered_encoder_families())}"
-        )
+    builder: EncoderBuilder = ENCODERS.get(family)
     resolve_autocast_dtype(torch.device(device), precision)  # validates precision before any loading
     return builder(argument, device=torch.device(device), precision=precision, **options)

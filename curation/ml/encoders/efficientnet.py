@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torchvision import transforms
 
-from curation.ml.encoders.base import Encoder, EncoderSpec, Preprocess, WeightsUnavailable, register_encoder
+from curation.ml.encoders.base import Encoder, EncoderSpec, Preprocess, WeightsUnavailable
 
 ARCH = "efficientnet-lite0"
 # Preprocessing of the TF-Lite reference these weights come from (mean = std = 127.5/255 after scaling,
@@ -33,7 +33,6 @@ class EfficientNetLiteEncoder(Encoder):
         return features.mean(dim=(2, 3))
 
 
-@register_encoder(ARCH)
 def build_efficientnet_lite0_encoder(argument: str, *, device: torch.device, precision: str) -> EfficientNetLiteEncoder:
     """No argument: the name is exactly ``efficientnet-lite0``."""
     from efficientnet_lite_pytorch import EfficientNet

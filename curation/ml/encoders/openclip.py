@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from curation.ml.encoders.base import Encoder, EncoderSpec, WeightsUnavailable, register_encoder
+from curation.ml.encoders.base import Encoder, EncoderSpec, WeightsUnavailable
 from curation.ml.encoders.hub import cached_hub_file, endpoint_reachable, hub_cache_dir, hub_endpoint, hub_offline
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -53,7 +53,6 @@ class OpenClipEncoder(Encoder):
         return clip.encode_text(tokens)
 
 
-@register_encoder("open_clip")
 def build_open_clip_encoder(
     argument: str,
     *,

@@ -1,9 +1,8 @@
 """Image generators created by name: ``create_generator("diffusers:<hub id or folder>")``, ``"composite"``.
 
-The diffusers family imports torch and diffusers only when a generator is built.
+A family's module is imported when a generator of it is first built (diffusers: torch and diffusers).
 """
 
-from curation.ml.generators import compositing, diffusion  # noqa: F401  (registers the families)
 from curation.ml.generators.base import (
     MODES,
     GenerationOutput,

@@ -1,9 +1,10 @@
 """Generator contract: the spec stored beside every generated image, the request, and the name registry.
 
-A generator is built by name through ``create_generator("family:argument", **kwargs)``; each family
-registers a builder with ``@register_generator("family")``. Builders check that their weights exist
-before building anything and raise ``WeightsUnavailable`` (never a silent random init) when they do not.
-Django-free: takes and returns arrays and PIL images.
+A generator is built by name through ``create_generator("family:argument", **kwargs)``; each family's
+builder is a lazy entry of ``GENERATORS`` (``core.registry``: its module, which may import torch, loads on
+first use; tests add families with ``@register_generator("family")``). Builders check that their weights
+exist before building anything and raise ``WeightsUnavailable`` (never a silent random init) when they
+do not. Django-free: takes and returns arrays and PIL images.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from core.registry import Registry
 
 MODES = ("text2img", "img2img", "inpaint", "composite")
 
@@ -92,36 +95,26 @@ class Generator(ABC):
 
 
 GeneratorBuilder = Callable[..., Generator]
-_BUILDERS: dict[str, GeneratorBuilder] = {}
+# family -> builder(argument, **kwargs) -> Generator, for names "family" or "family:argument"
+GENERATORS: Registry[GeneratorBuilder] = Registry("generator family", hint="diffusers:<hub id or local folder>")
+GENERATORS.register_lazy("composite", "curation.ml.generators.compositing:build_compositing_generator")
+GENERATORS.register_lazy("diffusers", "curation.ml.generators.diffusion:build_diffusers_generator")
 
 
 def register_generator(family: str) -> Callable[[GeneratorBuilder], GeneratorBuilder]:
     """Register `builder(argument: str, **kwargs) -> Generator` for names ``family`` or ``family:argument``."""
-
-    def register(builder: GeneratorBuilder) -> GeneratorBuilder:
-        if family in _BUILDERS and _BUILDERS[family] is not builder:
-            raise ValueError(f"generator family {family!r} is registered twice")
-        _BUILDERS[family] = builder
-        return builder
-
-    return register
+    return GENERATORS.register(family)
 
 
 def registered_generator_families() -> list[str]:
-    return sorted(_BUILDERS)
+    return sorted(GENERATORS.names())
 
 
 def create_generator(name: str, **kwargs: Any) -> Generator:
     """A generator by registry name: ``diffusers:<hub id or local folder>`` or ``composite``.
 
     kwargs go to the family's builder (diffusers: scheduler, device, precision, cache_dir).
-    Raises ValueError for an unknown family, WeightsUnavailable when weights cannot be found.
+    Raises UnknownNameError (a ValueError) for an unknown family, WeightsUnavailable when weights cannot be found.
     """
     family, _, argument = name.partition(":")
-    try:
-        builder = _BUILDERS[family]
-    except KeyError:
-        raise ValueError(
-            f"unknown generator {name!r}; known families: {', '.join(registered_generator_families())}"
-        ) from None
-    return builder(argument, **kwargs)
+    return GENERATORS.create(family, argument, **kwargs)

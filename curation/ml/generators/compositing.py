@@ -17,7 +17,6 @@ from curation.ml.generators.base import (
     GenerationRequest,
     Generator,
     GeneratorSpec,
-    register_generator,
 )
 from robustness.ml.attribute_edits import IDENTITY, fit_background, mask_is_usable, paste_object
 
@@ -45,7 +44,6 @@ class CompositingGenerator(Generator):
         return GenerationOutput(Image.fromarray(paste_object(image, mask, background, IDENTITY.copy())))
 
 
-@register_generator("composite")
 def build_compositing_generator(argument: str = "", **kwargs: Any) -> Generator:
     """``composite``: takes no argument and no weights."""
     if argument:

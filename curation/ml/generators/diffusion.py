@@ -33,7 +33,6 @@ from curation.ml.generators.base import (
     Generator,
     GeneratorSpec,
     WeightsUnavailable,
-    register_generator,
 )
 
 logger = logging.getLogger(__name__)
@@ -191,7 +190,6 @@ def _device_for(name: str) -> Any:
     return device
 
 
-@register_generator("diffusers")
 def build_diffusers_generator(
     argument: str,
     *,

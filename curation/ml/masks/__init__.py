@@ -1,9 +1,8 @@
 """Foreground-mask providers created by name: ``create_mask_provider("estimated")``, ``"dataset"``,
-``"clipseg:CIDAS/clipseg-rd64-refined"``. Importing this package registers the families (OpenCV; CLIPSeg
-imports torch and transformers only when built)."""
+``"clipseg:CIDAS/clipseg-rd64-refined"``. A family's module (OpenCV; CLIPSeg: torch and transformers) is
+imported when a provider of it is first built."""
 
 from curation.ml.mask_registry import registered_mask_builders
-from curation.ml.masks import clipseg, dataset, estimated  # noqa: F401  (registers the families)
 from curation.ml.masks.base import (
     MaskProvider,
     MaskProviderSpec,

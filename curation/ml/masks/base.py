@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from curation.ml.mask_registry import (
+    MASK_PROVIDERS,
     MaskProviderSpec,
     mask_provider_name_check,
     register_mask_provider,
-    registered_mask_builders,
     registered_mask_families,
 )
 
@@ -56,9 +56,5 @@ def create_mask_provider(name: str, **options: Any) -> MaskProvider:
     options: passed to the family's builder (e.g. ``device`` and ``threshold`` for clipseg).
     Raises ValueError for an unknown name, MasksUnavailable when weights cannot be had.
     """
-    name = mask_provider_name_check(name)
-    family, _, argument = name.partition(":")
-    builder = registered_mask_builders().get(family)
-    if builder is None:
-        raise ValueError(f"mask provider family {family!r} is known but not registered: import curation.ml.masks")
-    return builder(argument, **options)
+    family, _, argument = mask_provider_name_check(name).partition(":")
+    return MASK_PROVIDERS.create(family, argument, **options)

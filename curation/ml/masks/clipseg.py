@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.ml.mask_registry import CLIPSEG, MaskProviderSpec, register_mask_provider
+from curation.ml.mask_registry import CLIPSEG, MaskProviderSpec
 from curation.ml.masks.base import MaskProvider, MasksUnavailable
 
 DEFAULT_THRESHOLD = 0.4
@@ -124,7 +124,6 @@ class ClipSegMasks(MaskProvider):
         return cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR) >= self.threshold
 
 
-@register_mask_provider(CLIPSEG)
 def build_clipseg_masks(
     argument: str,
     *,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from curation.ml.mask_registry import DATASET_MASKS, MaskProviderSpec, register_mask_provider
+from curation.ml.mask_registry import DATASET_MASKS, MaskProviderSpec
 from curation.ml.masks.base import MaskProvider
 
 
@@ -33,7 +33,6 @@ class DatasetMasks(MaskProvider):
         return found
 
 
-@register_mask_provider(DATASET_MASKS)
 def build_dataset_masks(argument: str = "", **options: object) -> DatasetMasks:
     """The dataset's own masks (no argument, no options)."""
     return DatasetMasks()

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from curation.ml.mask_registry import ESTIMATED_MASKS, MaskProviderSpec, register_mask_provider
+from curation.ml.mask_registry import ESTIMATED_MASKS, MaskProviderSpec
 from curation.ml.masks.base import MaskProvider
 
 MIN_SIDE = 8
@@ -92,7 +92,6 @@ class EstimatedMasks(MaskProvider):
         return [grabcut_foreground(image, self.settings) for image in images]
 
 
-@register_mask_provider(ESTIMATED_MASKS)
 def build_estimated_masks(
     argument: str = "", *, work_side: int = 96, margin: float = 0.03, iterations: int = 3, **options: object
 ) -> EstimatedMasks:

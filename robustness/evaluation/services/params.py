@@ -12,9 +12,8 @@ from typing import Any
 from core.api_errors import ApplicationError
 from robustness.evaluation.models import Suite
 from robustness.evaluation.services.masks import masks_param_check
-from robustness.ml.attack_names import ATTACK_NAMES
-from robustness.ml.attribute_edit_names import DEFAULT_EDITS, EDIT_NAMES
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, MIN_SIDE, SEVERITIES, corruption_names
+from robustness.ml.registry import ATTACKS, DEFAULT_EDITS, EDITS
 
 SUITE_ORDER = [Suite.CLEAN.value, Suite.CORRUPTIONS.value, Suite.ADVERSARIAL.value, Suite.ATTRIBUTES.value]
 BACKGROUND_SOURCES = ("auto", "demo_bank", "version_images")
@@ -68,8 +67,8 @@ def _edits(names: list[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
     specs = []
     for entry in names:
         spec = dict(entry) if isinstance(entry, dict) else {"name": entry}
-        if spec.get("name") not in EDIT_NAMES:
-            raise _invalid(f"Unknown attribute edit {spec.get('name')!r}; known: {', '.join(EDIT_NAMES)}.")
+        if spec.get("name") not in EDITS:
+            raise _invalid(f"Unknown attribute edit {spec.get('name')!r}; known: {', '.join(EDITS)}.")
         if spec["name"] in EDIT_PARAMS:
             key, default = EDIT_PARAMS[spec["name"]]
             spec[key] = float(spec.get(key, params.get(f"{spec['name']}_{key}", default)))
@@ -98,8 +97,8 @@ def evaluation_params_validate(
         raise _invalid(f"Unknown corruption(s) {', '.join(bad) or '(none given)'}.")
     if Suite.CORRUPTIONS in suites and image_size < MIN_SIDE:
         raise _invalid(f"Corruptions need inputs of at least {MIN_SIDE} px; this model takes {image_size} px.")
-    if not merged["attacks"] or not set(merged["attacks"]) <= set(ATTACK_NAMES):
-        raise _invalid(f"attacks must be among {', '.join(sorted(ATTACK_NAMES))}.")
+    if not merged["attacks"] or not set(merged["attacks"]) <= set(ATTACKS):
+        raise _invalid(f"attacks must be among {', '.join(sorted(ATTACKS))}.")
     if merged["eps"] is not None:
         merged["eps"] = sorted({float(e) for e in merged["eps"]})
         if not all(0.0 <= e <= 1.0 for e in merged["eps"]):

@@ -23,7 +23,7 @@ def tiny(tiny_sd_folder: Path):
 
 def test_registry_lists_both_families_and_refuses_an_unknown_one():
     assert registered_generator_families() == ["composite", "diffusers"]
-    with pytest.raises(ValueError, match="unknown generator 'dalle:x'; known families: composite, diffusers"):
+    with pytest.raises(ValueError, match=r"unknown generator family 'dalle'; known: composite, diffusers \(diffusers:"):
         create_generator("dalle:x")
 
 

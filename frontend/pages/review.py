@@ -45,6 +45,7 @@ from curation.review.services.queues import review_disagreement_queue_create, re
 from curation.review.services.queues import review_queue_create as queue_create
 from curation.review.services.taxonomy import taxonomy_class_add, taxonomy_class_rename, taxonomy_classes_merge
 from curation.review.services.votes import review_item_next
+from frontend.pages.review_forms import ProposalForm, proposal_parameter_fields
 from robustness.selectors import trained_model_list
 
 ITEMS_SHOWN = 50
@@ -140,6 +141,7 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
         **_proposal_choices(request, version),
         "sources": ProposalSource.choices,
         "startable_sources": STARTABLE_SOURCES,
+        "proposal_parameters": proposal_parameter_fields(ProposalForm()),
         "splits": Split.values,
         "kinds": [(QueueKind.RELABEL, "Relabel review"), (QueueKind.LABELING, "Labeling")],
         "aggregations": Aggregation.choices,
@@ -170,22 +172,14 @@ def _proposal_choices(request: HttpRequest, version: DatasetVersion | None) -> d
 @capability_required(Capability.CURATE)
 def review_proposal_start(request: HttpRequest) -> HttpResponse:
     """Start a proposal job from the new-queue page; on success, go to the job's page."""
-    raw: dict[str, Any] = {"version_id": request.POST.get("version", ""), "source": request.POST.get("source", "")}
-    for name in ("embedding_set_id", "cluster_run_id", "trained_model_id"):
-        if request.POST.get(name, "").strip():
-            raw[name] = request.POST[name].strip()
-    for name in ("threshold", "top_k"):
-        if request.POST.get(name, "").strip():
-            raw[name] = request.POST[name].strip()
+    form = ProposalForm(request.POST)
     try:
-        raw = {
-            key: (
-                int(value) if key.endswith("_id") or key == "top_k" else float(value) if key == "threshold" else value
-            )
-            for key, value in raw.items()
-        }
-        raw["splits"] = request.POST.getlist("splits")
-        job = proposal_run_submit(params=proposal_params_validate(**raw), requested_by=cast(User, request.user))
+        if not form.is_valid():
+            name, errors = next(iter(form.errors.items()))
+            raise ApplicationError(f"{name}: {errors[0]}")
+        job = proposal_run_submit(
+            params=proposal_params_validate(**form.values()), requested_by=cast(User, request.user)
+        )
     except (ApplicationError, ValueError) as exc:
         messages.error(request, getattr(exc, "message", f"Invalid parameters: {exc}"))
         version = request.POST.get("version", "")

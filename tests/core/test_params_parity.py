@@ -50,12 +50,17 @@ SURFACES: dict[str, Surfaces] = {
         "frontend.pages.embedding_forms:DuplicatesForm",
         "find_duplicates",
     ),
+    "label_proposals": Surfaces(
+        "curation.review.services.proposal_params:ProposalParams",
+        "curation.review.apis.serializers:ProposalRunInputSerializer",
+        "frontend.pages.review_forms:ProposalForm",
+        "propose_labels",
+    ),
 }
 
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
-    "label_proposals": "ProposalParams (curation.review.services.proposal_params)",
     "train": "robustness.services.training",
     "estimate_masks": "curation.masks.services",
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans)",

@@ -4,40 +4,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.params import params_serializer
 from curation.apis.serializers import sample_media_path
-from curation.models import Split
 from curation.review.models import Aggregation, QueueKind, TaxonomyAction, VoteValue
-from curation.review.services.proposal_params import STARTABLE_SOURCES
+from curation.review.services.proposal_params import ProposalParams
 
-
-class ProposalRunInputSerializer(serializers.Serializer):
-    """Parameters left out take their defaults (GET the run afterwards to see every value used)."""
-
-    version = serializers.IntegerField(help_text="Id of the version to propose labels for.")
-    source = serializers.CharField(help_text="One of: " + ", ".join(STARTABLE_SOURCES))  # type: ignore[assignment]
-    embedding_set = serializers.IntegerField(required=False, allow_null=True, help_text="Default: newest ready set.")
-    cluster_run = serializers.IntegerField(required=False, allow_null=True, help_text="mixed_cluster: the run.")
-    trained_model = serializers.IntegerField(required=False, allow_null=True, help_text="model_topk: the model.")
-    folds = serializers.IntegerField(required=False)
-    C = serializers.FloatField(required=False)
-    multi_label = serializers.ChoiceField(choices=["auto", "yes", "no"], required=False)
-    min_probability = serializers.FloatField(required=False)
-    secondary_probability = serializers.FloatField(required=False)
-    top_k = serializers.IntegerField(required=False)
-    threshold = serializers.FloatField(required=False)
-    prompt = serializers.CharField(required=False)
-    min_share = serializers.FloatField(required=False)
-    seed = serializers.IntegerField(required=False)
-    splits = serializers.ListField(
-        child=serializers.ChoiceField(choices=Split.values),
-        required=False,
-        help_text="Only the members of these splits (default: every split).",
-    )
-
-    def as_params(self) -> dict[str, Any]:
-        renamed = {"version": "version_id", "embedding_set": "embedding_set_id", "cluster_run": "cluster_run_id"}
-        renamed["trained_model"] = "trained_model_id"
-        return {renamed.get(key, key): value for key, value in self.validated_data.items()}
+# Generated from ProposalParams (core.params): the fields, help and defaults of the new-queue page's form and
+# `manage.py propose_labels`. Parameters left out take their defaults (GET the run to see every value used).
+ProposalRunInputSerializer = params_serializer(ProposalParams, name="ProposalRunInputSerializer")
 
 
 class ProposalRunOutputSerializer(serializers.Serializer):

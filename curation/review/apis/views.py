@@ -88,7 +88,7 @@ class ProposalRunStartApi(CurateApi):
     def post(self, request: Request) -> Response:
         data = s.ProposalRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = proposal_params_validate(**data.as_params())
+        params = proposal_params_validate(**data.as_values())
         return job_accepted(proposal_run_submit(params=params, requested_by=cast(User, request.user)))
 
 

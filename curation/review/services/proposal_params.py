@@ -12,33 +12,86 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.api_errors import ApplicationError
+from core.params import ParamError, param, params_from_data
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_latest_ready
 from curation.models import DatasetVersion, Split
 from curation.review.models import ProposalSource
 
+STARTABLE_SOURCES: tuple[str, ...] = (
+    ProposalSource.CONFIDENT_LEARNING,
+    ProposalSource.MODEL_TOPK,
+    ProposalSource.CLIP_ZERO_SHOT,
+    ProposalSource.MIXED_CLUSTER,
+)
+
+
+def _id_param(name: str, help_text: str, *, cli: str, default_text: str = "none") -> Any:
+    return param(None, name=name, cli=cli, help=help_text, default_text=default_text)
+
+
+def _share_param(default: float, help_text: str, *, low_inclusive: bool = False) -> Any:
+    bounds = "[0, 1]" if low_inclusive else "(0, 1]"
+    return param(
+        default,
+        min=0.0,
+        max=1.0,
+        min_exclusive=not low_inclusive,
+        message="{name} must lie in " + bounds,
+        help=help_text,
+    )
+
+
+def _count_param(default: int, low: int, high: int, help_text: str) -> Any:
+    return param(default, min=low, max=high, message="{name} must be between " + f"{low} and {high}", help=help_text)
+
 
 @dataclass(frozen=True)
 class ProposalParams:
-    """Parameters of a proposal run; each source uses the fields listed in SOURCE_FIELDS."""
+    """Parameters of a proposal run, declared once (core.params): the API, the new-queue page's form and
+    `manage.py propose_labels` come from here. Each source uses the fields listed in SOURCE_FIELDS."""
 
-    version_id: int
-    source: str
-    embedding_set_id: int | None = None  # default: the version's newest ready set
-    cluster_run_id: int | None = None
-    trained_model_id: int | None = None
-    folds: int = 5
-    C: float = 1.0
-    multi_label: str = "auto"  # auto: the multi-label variant when a member carries several labels
-    min_probability: float = 0.2
-    secondary_probability: float = 0.3
-    top_k: int = 3
-    threshold: float = 0.3
-    prompt: str = "a photo of a {}."
-    min_share: float = 0.5
-    seed: int = 0
-    batch_size: int = 32
-    splits: tuple[str, ...] = ()  # the members of these splits only; () = every split
+    version_id: int = param(name="version", cli="version_id", help="Id of the version to propose labels for.")
+    source: str = param(
+        ProposalSource.CONFIDENT_LEARNING.value,
+        choices=STARTABLE_SOURCES,
+        api_enum=False,  # the API took a string and refused others with invalid_source
+        code="invalid_source",
+        message="unknown source {value!r}; {bounds}",
+        help="confident_learning (cleanlab on a linear probe), model_topk, clip_zero_shot or mixed_cluster.",
+    )
+    embedding_set_id: int | None = _id_param(
+        "embedding_set", "Embedding set (confident_learning, clip_zero_shot).", cli="--embeddings",
+        default_text="the version's newest ready set",
+    )  # fmt: skip
+    cluster_run_id: int | None = _id_param("cluster_run", "mixed_cluster: the cluster run.", cli="--cluster-run")
+    trained_model_id: int | None = _id_param("trained_model", "model_topk: the trained model.", cli="--model")
+    folds: int = _count_param(5, 2, 20, "confident_learning: cross-validation folds.")
+    C: float = param(
+        1.0, min=0.0, min_exclusive=True, message="C must be positive", help="confident_learning: the probe's C."
+    )
+    multi_label: str = param(
+        "auto",
+        choices=("auto", "yes", "no"),
+        message="multi_label must be auto, yes or no",
+        help="confident_learning: auto uses the multi-label variant when a member carries several labels.",
+    )
+    min_probability: float = _share_param(0.2, "confident_learning: the least probability of a proposed label.")
+    secondary_probability: float = _share_param(0.3, "confident_learning: the least probability of a second label.")
+    top_k: int = _count_param(3, 1, 20, "Labels per sample at most.")
+    threshold: float = _share_param(0.3, "Top-k / zero-shot floor.", low_inclusive=True)
+    prompt: str = param("a photo of a {}.", help="clip_zero_shot: the prompt, {} where the class name goes.")
+    min_share: float = _share_param(0.5, "mixed_cluster: the share of a cluster's majority label to propose it.")
+    seed: int = param(0, help="Seed of the folds.")
+    batch_size: int = _count_param(32, 1, 1024, "model_topk: images per forward.")
+    splits: tuple[str, ...] = param(
+        (),
+        choices=Split.values,
+        cli="--split",
+        message="splits must be among " + ", ".join(Split.values),
+        help="Only the members of these splits.",
+        default_text="every split",
+    )
 
     def as_job_params(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "splits": list(self.splits)}
@@ -73,7 +126,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     ProposalSource.CLIP_ZERO_SHOT: ("embedding_set_id", "prompt", "top_k", "threshold", "splits"),
     ProposalSource.MIXED_CLUSTER: ("cluster_run_id", "min_share", "splits"),
 }  # fmt: skip
-STARTABLE_SOURCES = tuple(SOURCE_FIELDS)
+assert set(SOURCE_FIELDS) == set(STARTABLE_SOURCES)
 
 
 def _invalid(message: str, code: str = "invalid_parameter") -> ApplicationError:
@@ -81,22 +134,15 @@ def _invalid(message: str, code: str = "invalid_parameter") -> ApplicationError:
 
 
 def proposal_params_validate(**raw: Any) -> ProposalParams:
-    """Checked parameters (defaults filled in) or ApplicationError: invalid_source, invalid_parameter,
-    not_found, embeddings_required, embeddings_not_ready, no_text_tower, cluster_run_required,
-    trained_model_required, dataset_mismatch."""
-    unknown = set(raw) - {f.name for f in dataclasses.fields(ProposalParams)}
-    if unknown:
-        raise _invalid(f"unknown parameters: {', '.join(sorted(unknown))}")
-    try:
-        params = ProposalParams.from_job(raw)
-    except TypeError as exc:
-        raise _invalid(str(exc))
-    if params.source not in STARTABLE_SOURCES:
-        raise _invalid(f"unknown source {params.source!r}; one of {', '.join(STARTABLE_SOURCES)}", "invalid_source")
+    """Checked parameters (keyword arguments as ProposalParams, defaults filled in) or ApplicationError:
+    invalid_source, invalid_parameter (details name the field), not_found, embeddings_required,
+    embeddings_not_ready, no_text_tower, cluster_run_required, trained_model_required, dataset_mismatch."""
+    params = params_from_data(ProposalParams, raw)
     version = DatasetVersion.objects.filter(pk=params.version_id).first()
     if version is None:
         raise ApplicationError(f"Version {params.version_id} does not exist.", code="not_found", status_code=404)
-    _ranges_check(params)
+    if "{}" not in params.prompt:
+        raise ParamError("prompt", "prompt must contain {} where the class name goes")
     if "embedding_set_id" in SOURCE_FIELDS[params.source]:
         params = dataclasses.replace(params, embedding_set_id=_embedding_set_for(params, version).pk)
     if params.source == ProposalSource.MIXED_CLUSTER:
@@ -104,28 +150,6 @@ def proposal_params_validate(**raw: Any) -> ProposalParams:
     if params.source == ProposalSource.MODEL_TOPK:
         _trained_model_check(params)
     return params
-
-
-def _ranges_check(params: ProposalParams) -> None:
-    checks = [
-        (2 <= params.folds <= 20, "folds must be between 2 and 20"),
-        (params.C > 0, "C must be positive"),
-        (params.multi_label in ("auto", "yes", "no"), "multi_label must be auto, yes or no"),
-        (0 < params.min_probability <= 1, "min_probability must lie in (0, 1]"),
-        (0 < params.secondary_probability <= 1, "secondary_probability must lie in (0, 1]"),
-        (1 <= params.top_k <= 20, "top_k must be between 1 and 20"),
-        (0 <= params.threshold <= 1, "threshold must lie in [0, 1]"),
-        (0 < params.min_share <= 1, "min_share must lie in (0, 1]"),
-        ("{}" in params.prompt, "prompt must contain {} where the class name goes"),
-        (1 <= params.batch_size <= 1024, "batch_size must be between 1 and 1024"),
-        (
-            all(split in Split.values for split in params.splits),
-            f"splits must be among {', '.join(Split.values)}",
-        ),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise _invalid(message)
 
 
 def _embedding_set_for(params: ProposalParams, version: DatasetVersion) -> EmbeddingSet:

@@ -1,11 +1,14 @@
 """`manage.py propose_labels VERSION_ID [--source S] [--split S ...] [--embeddings ID] [--cluster-run ID] [--model ID]
-[--enqueue]`."""
+[--enqueue]`.
+
+Every parameter of ProposalParams is an option (core.params), as on the API and the page.
+"""
 
 from argparse import ArgumentParser
 from typing import Any
 
-from curation.models import Split
-from curation.review.services.proposal_params import STARTABLE_SOURCES, proposal_params_validate
+from core.params import add_params_arguments, params_values_from_options
+from curation.review.services.proposal_params import ProposalParams, proposal_params_validate
 from curation.review.services.proposals import PROPOSALS_JOB_KIND
 from jobs.cli import JobCommand
 
@@ -20,37 +23,8 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("version_id", type=int, help="id of the version")
-        parser.add_argument(
-            "--source",
-            default="confident_learning",
-            choices=[str(s) for s in STARTABLE_SOURCES],
-            help="(default %(default)s)",
-        )
-        parser.add_argument(
-            "--split",
-            action="append",
-            default=[],
-            choices=[str(s) for s in Split.values],
-            help="only the members of this split (repeatable; default: every split)",
-        )
-        parser.add_argument("--embeddings", type=int, default=None, help="embedding set id (default: the newest)")
-        parser.add_argument("--cluster-run", type=int, default=None, help="mixed_cluster: the cluster run")
-        parser.add_argument("--model", type=int, default=None, help="model_topk: the trained model id")
-        parser.add_argument("--threshold", type=float, default=0.3, help="top-k / zero-shot floor (default 0.3)")
-        parser.add_argument("--top-k", type=int, default=3, help="labels per sample at most (default 3)")
-        parser.add_argument("--folds", type=int, default=5, help="confident learning folds (default 5)")
+        add_params_arguments(parser, ProposalParams)
 
     def run(self, **options: Any) -> dict[str, Any]:
-        params = proposal_params_validate(
-            version_id=options["version_id"],
-            source=options["source"],
-            embedding_set_id=options["embeddings"],
-            cluster_run_id=options["cluster_run"],
-            trained_model_id=options["model"],
-            threshold=options["threshold"],
-            top_k=options["top_k"],
-            folds=options["folds"],
-            splits=tuple(options["split"]),
-        )
+        params = proposal_params_validate(**params_values_from_options(options, ProposalParams))
         return self.run_job(kind=PROPOSALS_JOB_KIND, params=params.as_job_params(), enqueue=options["enqueue"])

@@ -76,6 +76,7 @@ class ParamSpec:
     api: bool = True
     command: bool = True
     api_enum: bool = True
+    cli_enum: bool = True
     api_bounds: bool = False
 
 
@@ -144,6 +145,7 @@ def param(
     api: bool = True,
     command: bool = True,
     api_enum: bool = True,
+    cli_enum: bool = True,
     api_bounds: bool = False,
 ) -> Any:
     """A dataclass field of a job kind's parameters.
@@ -166,7 +168,8 @@ def param(
     page, api, command: whether the form, the serializer and the command have the parameter
         (page=False for what the page takes from its URL, such as the version).
     api_enum: False keeps the API field a plain string whose choices `params_check` refuses with
-        `code` (an API that took a free string before keeps its schema and its error code).
+        `code` (an API that took a free string before keeps its schema and its error code); cli_enum:
+        the same for the command's option (argparse would otherwise refuse a value with its usage line).
     api_bounds: True gives the API field the inclusive bounds as DRF min_value/max_value (the schema's
         minimum/maximum; a refusal is then a validation_error), for an API that had them.
     Multiple values: annotate the field `tuple[str, ...]` (or list[...]).
@@ -192,6 +195,7 @@ def param(
         api=api,
         command=command,
         api_enum=api_enum,
+        cli_enum=cli_enum,
         api_bounds=api_bounds,
     )
     return dataclasses.field(default=default, metadata={METADATA_KEY: spec})
@@ -616,7 +620,7 @@ def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, e
         if not field.spec.command or {field.attr, field.name} & skipped:
             continue
         help_text = param_help(field).replace("%", "%%")
-        choices = field.choice_values()
+        choices = field.choice_values() if field.spec.cli_enum else None
         default = None if field.required else field.default
         if field.positional:
             parser.add_argument(field.attr, type=field.base, choices=choices, help=help_text)

@@ -23,13 +23,14 @@ from rest_framework.response import Response
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import CurateApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from core.params import params_serializer
 from core.throttles import ExpensiveOperationThrottle
 from curation.exports.models import Export, ExportFormat
 from curation.exports.ranged import RangeNotSatisfiable, ranged_stored_file_response
 from curation.exports.selectors import export_get, export_is_foreign, export_list
 from curation.exports.services.exports import export_file_for_download, export_submit
 from curation.exports.services.outputs import CHECKSUM_FILE_NAME
-from curation.exports.services.writing import MAX_SHARD_SIZE, MIN_SHARD_MAX_BYTES
+from curation.exports.services.params import ExportParams
 from curation.selectors import version_get
 
 CONTENT_TYPES = {
@@ -53,19 +54,10 @@ class ExportFormatField(serializers.CharField):
     """The format, validated by the service (so an unknown one answers code invalid_format)."""
 
 
-class ExportCreateInputSerializer(serializers.Serializer):
+class ExportCreateInputSerializer(params_serializer(ExportParams, name="ExportParamsInputSerializer")):  # type: ignore[misc]
+    """ExportParams (core.params); the format stays a string the service checks (code invalid_format)."""
+
     format = ExportFormatField(help_text="imagefolder-zip, csv, jsonl, hf-imagefolder or webdataset.")
-    shard_size = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_SHARD_SIZE, help_text="webdataset: samples per shard (1000)."
-    )
-    shard_max_bytes = serializers.IntegerField(
-        required=False, min_value=MIN_SHARD_MAX_BYTES, help_text="webdataset: close a shard before this size."
-    )
-    csv_escape_formulas = serializers.BooleanField(
-        required=False,
-        help_text="csv: prefix text cells starting with = + - @ (tab, CR) with ' so spreadsheets do not run them "
-        "as formulas; such cells then no longer re-import byte for byte. Default false.",
-    )
 
 
 class ExportFileOutputSerializer(serializers.Serializer):
@@ -157,7 +149,7 @@ class VersionExportCreateApi(CurateApi):
             raise not_found("Version", version_id)
         data = ExportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = dict(data.validated_data)  # the service checks the format and its options (invalid_format, ...)
         export = export_submit(
             version=version,
             format=fields.pop("format"),

@@ -8,37 +8,30 @@ ranged download endpoint (session auth), so pages never read export files themse
 
 from typing import Any, cast
 
-from django import forms
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from core.api_errors import ApplicationError
+from core.params import params_form
 from core.roles import Capability, capability_required
 from curation.exports.models import ExportFormat
 from curation.exports.selectors import export_list
-from curation.exports.services.exports import export_submit
-from curation.exports.services.writing import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
+from curation.exports.services.exports import FORMAT_OPTIONS, export_submit
+from curation.exports.services.params import ExportParams
 from curation.models import DatasetVersion
 from frontend.pages.run_lists import newest_first_page
 
 EXPORT_PAGE_SIZE = 50
 
 
-class ExportForm(forms.Form):
-    format = forms.ChoiceField(choices=ExportFormat.choices, initial=ExportFormat.IMAGEFOLDER_ZIP)
-    shard_size = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_SHARD_SIZE,
-        help_text=f"WebDataset only: samples per shard (default {DEFAULT_SHARD_SIZE}).",
-    )
-    csv_escape_formulas = forms.BooleanField(
-        required=False,
-        label="Escape formulas",
-        help_text="CSV only: put ' before cells starting with = + - @ so spreadsheets do not run them.",
-    )
+class ExportForm(params_form(ExportParams, name="ExportParamsForm")):  # type: ignore[misc]
+    """ExportParams but the version (from the URL); the format starts on the ImageFolder zip."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["format"].initial = ExportFormat.IMAGEFOLDER_ZIP
 
 
 @capability_required(Capability.CURATE)
@@ -49,16 +42,16 @@ def version_export(request: HttpRequest, dataset_id: int, number: int) -> HttpRe
     )
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        options = {"shard_size": data["shard_size"]} if data["format"] == ExportFormat.WEBDATASET else {}
-        if data["format"] == ExportFormat.CSV:
-            options["csv_escape_formulas"] = data["csv_escape_formulas"]
+        data = form.values()
+        used = FORMAT_OPTIONS.get(data["format"], ())  # the page shows every option; each format takes its own
+        options = {name: value for name, value in data.items() if name in used}
         try:
             export = export_submit(
                 version=version, format=data["format"], options=options, requested_by=cast(User, request.user)
             )
         except ApplicationError as exc:
-            form.add_error("shard_size" if exc.code == "invalid_options" else None, exc.message)
+            field = getattr(exc, "field", None) or ("shard_size" if exc.code == "invalid_options" else None)
+            form.add_error(field if field in form.fields else None, exc.message)
         else:
             return redirect(f"{reverse('frontend:export_list')}#export-{export.pk}")
     context = {"dataset": version.dataset, "version": version, "form": form, "nav_section": "exports"}

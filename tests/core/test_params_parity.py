@@ -23,6 +23,7 @@ class Surfaces:
     serializer: str  # the API's input serializer
     form: str  # the page's form
     command: str  # the management command
+    command_extras: tuple[str, ...] = ()  # the command's own options that are no parameter of the job
 
 
 SURFACES: dict[str, Surfaces] = {
@@ -56,6 +57,13 @@ SURFACES: dict[str, Surfaces] = {
         "frontend.pages.review_forms:ProposalForm",
         "propose_labels",
     ),
+    "export_version": Surfaces(
+        "curation.exports.services.params:ExportParams",
+        "curation.exports.apis:ExportCreateInputSerializer",
+        "frontend.pages.exports:ExportForm",
+        "export",
+        command_extras=("out",),  # where the command copies the files it made
+    ),
 }
 
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
@@ -64,7 +72,6 @@ PENDING: dict[str, str] = {
     "train": "robustness.services.training",
     "estimate_masks": "curation.masks.services",
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans)",
-    "export_version": "curation.exports.services.exports",
     "import_dataset": "ImportParams (curation.services.imports.params)",
     "embedding_map": "MapParams (curation.embeddings.services.maps): API and page, no command",
     # H1's run kit (issue #18 item 1) gives these their params dataclasses.
@@ -107,10 +114,10 @@ def _form_surface(form_class: type) -> dict[str, Any]:
     return {name: field.initial for name, field in form_class.base_fields.items()}
 
 
-def _command_surface(command_name: str) -> dict[str, Any]:
+def _command_surface(command_name: str, extras: tuple[str, ...]) -> dict[str, Any]:
     command = load_command_class(get_commands()[command_name], command_name)
     parser = command.create_parser("manage.py", command_name)
-    return {a.dest: a.default for a in parser._actions if a.dest not in COMMAND_OPTIONS}
+    return {a.dest: a.default for a in parser._actions if a.dest not in COMMAND_OPTIONS | set(extras)}
 
 
 def test_every_job_kind_is_checked_or_listed():
@@ -128,7 +135,7 @@ def test_api_form_and_command_accept_the_same_parameters_with_the_same_defaults(
 
     api = _serializer_surface(_load(surfaces.serializer))
     form = _form_surface(_load(surfaces.form))
-    command = _command_surface(surfaces.command)
+    command = _command_surface(surfaces.command, surfaces.command_extras)
 
     assert api == {f.name: _expected(f) for f in declared if f.spec.api}
     assert form == {f.name: _expected(f) for f in declared if f.spec.page}

@@ -1,4 +1,5 @@
-"""`manage.py export VERSION_ID --format F [--out PATH] [--shard-size N] [--shard-max-bytes B] [--enqueue]`.
+"""`manage.py export VERSION_ID --format F [--out PATH] [--shard-size N] [--shard-max-bytes B] [--csv-escape-formulas]
+[--enqueue]`. The options but --out come from ExportParams (core.params), as the API's and the page's fields do.
 
 `--user NAME` runs it as that user (default: the admin user), as every job command.
 """
@@ -11,9 +12,11 @@ from typing import Any
 from django.core.files.storage import default_storage
 
 from core.api_errors import ApplicationError
+from core.params import add_params_arguments, params_from_options
 from curation.exports.models import Export
 from curation.exports.services.exports import export_create_inline, export_submit
 from curation.exports.services.outputs import CHECKSUM_FILE_NAME, COPY_CHUNK_BYTES
+from curation.exports.services.params import ExportParams
 from curation.models import DatasetVersion
 from jobs.cli import JobCommand
 from jobs.models import JobStatus
@@ -29,11 +32,8 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("version_id", type=int, help="id of the version to export")
-        parser.add_argument("--format", required=True, help="imagefolder-zip, csv, jsonl, hf-imagefolder, webdataset")
+        add_params_arguments(parser, ExportParams)
         parser.add_argument("--out", help="folder to copy the produced files and SHA256SUMS into (created)")
-        parser.add_argument("--shard-size", type=int, default=None, help="webdataset: samples per shard (1000)")
-        parser.add_argument("--shard-max-bytes", type=int, default=None, help="webdataset: bytes per shard at most")
 
     def run(self, **options: Any) -> dict[str, Any]:
         version = DatasetVersion.objects.select_related("dataset", "job").filter(pk=options["version_id"]).first()
@@ -41,10 +41,11 @@ class Command(JobCommand):
             raise ApplicationError(f"no version with id {options['version_id']}")
         if options["enqueue"] and options["out"]:
             raise ApplicationError("--out needs the export to run here: with --enqueue, download through the API")
+        params = params_from_options({**options, "version_id": version.pk}, ExportParams)
         request = {
             "version": version,
-            "format": options["format"],
-            "options": {"shard_size": options["shard_size"], "shard_max_bytes": options["shard_max_bytes"]},
+            "format": params.format,
+            "options": params.options(),
             "requested_by": self.job_user(),
         }
         if options["enqueue"]:

@@ -76,6 +76,7 @@ bench-scale: install services
 	  || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $(BENCH_DB)"
 	DATABASE_URL=$(BENCH_URL) $(MANAGE) migrate --noinput -v 0
 	DATABASE_URL=$(BENCH_URL) $(PY) bench/prune_db_bench.py
+	DATABASE_URL=$(BENCH_URL) $(PY) bench/delete_bench.py
 	$(PY) bench/duplicates_bench.py
 	DATABASE_URL=$(BENCH_URL) $(PY) bench/review_load.py
 

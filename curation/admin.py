@@ -2,9 +2,10 @@
 
 Only a dataset's own fields and a sample's caption are editable here. Versions and their member
 rows are immutable (pruning and relabeling make new versions); samples and aliases are created
-by ingest, and nothing that owns stored blobs is deleted here (a dataset's deletion must also
-remove its blobs, which is a service's job). Sample tables reach millions of rows: foreign keys to
-them are raw ids and the change lists skip the full count.
+by ingest. Nothing that owns stored blobs is deleted here row by row: the "delete as a job" action of
+datasets and versions starts the deletion job (curation/deletion), which also removes the blobs nothing
+needs any more. Sample tables reach millions of rows: foreign keys to them are raw ids and the change
+lists skip the full count.
 """
 
 from typing import Any
@@ -13,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from curation.deletion.admin import deletion_action
 from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, VersionSample
 
 
@@ -64,6 +66,7 @@ class DatasetAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     fields = ("name", "description", "owner", "classes", "created_at")
     inlines = [VersionInline]
+    actions = [deletion_action("dataset")]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -87,6 +90,7 @@ class DatasetVersionAdmin(ReadOnlyAdmin):
     list_filter = ("operation", "dataset")
     search_fields = ("dataset__name", "note")
     raw_id_fields = ("dataset", "parent", "created_by", "job")
+    actions = [deletion_action("version")]
 
 
 @admin.register(Sample)

@@ -3,7 +3,8 @@
 A Sample is a file's immutable facts (content hash, storage key, size, provenance, mask,
 caption). What a curator changes — membership, split, labels — lives on VersionSample rows,
 one per (version, sample); a version never changes after it is created, so pruning and
-relabeling make new versions and nothing is deleted.
+relabeling make new versions and nothing is deleted. Datasets, versions and runs go only through
+the deletion job (curation/deletion), which marks them `deleting` first.
 """
 
 from django.conf import settings
@@ -16,6 +17,7 @@ class Dataset(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     classes = models.JSONField(default=list, blank=True, help_text="Class taxonomy, in display order.")
     created_at = models.DateTimeField(auto_now_add=True)
+    deleting = models.BooleanField(default=False, help_text="A deletion job is removing it: hidden from lists.")
 
     class Meta:
         ordering = ["name"]
@@ -44,6 +46,7 @@ class DatasetVersion(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    deleting = models.BooleanField(default=False, help_text="A deletion job is removing it: hidden from lists.")
 
     class Meta:
         ordering = ["dataset", "-number"]
@@ -79,6 +82,13 @@ class Sample(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["dataset", "sha256"], name="unique_sample_hash_per_dataset")]
+        # The blob collector asks which rows still name a key (curation/services/blob_claims.py): without
+        # these, each of its chunks read the whole table, once per 500 keys of a deleted dataset.
+        indexes = [
+            models.Index(fields=["image_key"], name="sample_image_key"),
+            models.Index(fields=["thumbnail_key"], name="sample_thumbnail_key"),
+            models.Index(fields=["mask_key"], name="sample_mask_key"),  # mostly "": deduplicated by the btree
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataset_id}:{self.original_name or self.sha256[:12]}"

@@ -1,4 +1,8 @@
-"""Reads of datasets, versions and samples that are more than a `get`."""
+"""Reads of datasets, versions and samples that are more than a `get`.
+
+Lists leave out datasets and versions marked `deleting` (a deletion job is removing them); a detail
+`get` still finds them, so their deletion can be followed and asked for again.
+"""
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -13,11 +17,11 @@ from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, Split,
 
 
 def dataset_list() -> QuerySet[Dataset]:
-    return Dataset.objects.all().order_by("name")
+    return Dataset.objects.filter(deleting=False).order_by("name")
 
 
 def version_latest(dataset: Dataset) -> DatasetVersion | None:
-    return dataset.versions.order_by("-number").first()
+    return dataset.versions.filter(deleting=False).order_by("-number").first()
 
 
 def sample_list(
@@ -70,15 +74,18 @@ def sample_list(
 
 def dataset_list_with_version_stats() -> QuerySet[Dataset]:
     """Datasets annotated with `version_count` and `latest_version_id` (None without versions)."""
-    latest = DatasetVersion.objects.filter(dataset=OuterRef("pk")).order_by("-number").values("pk")[:1]
-    return Dataset.objects.select_related("owner").annotate(
-        version_count=Count("versions", distinct=True), latest_version_id=Subquery(latest)
+    latest = DatasetVersion.objects.filter(dataset=OuterRef("pk"), deleting=False).order_by("-number").values("pk")[:1]
+    kept = Q(versions__deleting=False)
+    return (
+        Dataset.objects.filter(deleting=False)
+        .select_related("owner")
+        .annotate(version_count=Count("versions", filter=kept, distinct=True), latest_version_id=Subquery(latest))
     )
 
 
 def dataset_versions(dataset: Dataset) -> QuerySet[DatasetVersion]:
     """A dataset's versions, newest first."""
-    return dataset.versions.select_related("created_by").order_by("-number")
+    return dataset.versions.filter(deleting=False).select_related("created_by").order_by("-number")
 
 
 def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
@@ -107,7 +114,7 @@ def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
 
 def dataset_get(dataset_id: int) -> Dataset | None:
     """A dataset with its owner and its versions (newest first) loaded, or None."""
-    versions = Prefetch("versions", queryset=DatasetVersion.objects.order_by("-number"))
+    versions = Prefetch("versions", queryset=DatasetVersion.objects.filter(deleting=False).order_by("-number"))
     return Dataset.objects.select_related("owner").prefetch_related(versions).filter(pk=dataset_id).first()
 
 
@@ -129,14 +136,21 @@ def sample_get(sample_id: int) -> Sample | None:
 def dataset_summary_list() -> QuerySet[Dataset]:
     """Datasets by name, annotated from their latest version in one query:
     `latest_version_number`, `latest_sample_count` (None without versions) and `version_count`."""
-    latest = DatasetVersion.objects.filter(dataset=OuterRef("pk")).order_by("-number")
+    latest = DatasetVersion.objects.filter(dataset=OuterRef("pk"), deleting=False).order_by("-number")
     version_count = (
-        DatasetVersion.objects.filter(dataset=OuterRef("pk")).order_by().values("dataset").annotate(n=Count("pk"))
+        DatasetVersion.objects.filter(dataset=OuterRef("pk"), deleting=False)
+        .order_by()
+        .values("dataset")
+        .annotate(n=Count("pk"))
     )
-    return Dataset.objects.order_by("name").annotate(
-        latest_version_number=Subquery(latest.values("number")[:1]),
-        latest_sample_count=Subquery(latest.values("sample_count")[:1]),
-        version_count=Coalesce(Subquery(version_count.values("n")), 0),
+    return (
+        Dataset.objects.filter(deleting=False)
+        .order_by("name")
+        .annotate(
+            latest_version_number=Subquery(latest.values("number")[:1]),
+            latest_sample_count=Subquery(latest.values("sample_count")[:1]),
+            version_count=Coalesce(Subquery(version_count.values("n")), 0),
+        )
     )
 
 
@@ -144,7 +158,7 @@ def version_by_number(*, dataset: Dataset, number: int | None) -> DatasetVersion
     """Version `number` of `dataset`, or the latest one when `number` is None; None if missing."""
     versions = dataset.versions.select_related("parent")
     if number is None:
-        return versions.order_by("-number").first()
+        return versions.filter(deleting=False).order_by("-number").first()
     return versions.filter(number=number).first()
 
 

@@ -224,9 +224,11 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "swagger-ui": [get(ANONYMOUS)],
     # API: curation reads
     "api-dataset-list": [get(VIEWER)],
-    "api-dataset-detail": [get(VIEWER, dataset_kwargs)],
+    "api-dataset-detail": [get(VIEWER, dataset_kwargs), delete(CURATOR, dataset_kwargs)],
     "api-version-list": [get(VIEWER, dataset_kwargs)],
-    "api-version-detail": [get(VIEWER, version_kwargs)],
+    "api-version-detail": [get(VIEWER, version_kwargs), delete(CURATOR, version_kwargs)],
+    "api-run-delete": [delete(CURATOR, lambda w: {"kind": "prune_run", "run_id": pruning_world(w).prune_run.pk})],
+    "api-deletion-list": [get(CURATOR)],
     "api-sample-list": [get(VIEWER, version_kwargs)],
     "api-sample-detail": [get(VIEWER, sample_kwargs)],
     # API: imports (an empty payload is refused with 400 after the permission check)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "curation.review",
     "curation.synthetic",
     "curation.masks",
+    "curation.deletion",
     "robustness",
     "robustness.evaluation",
     "explain",

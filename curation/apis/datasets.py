@@ -1,4 +1,5 @@
-"""Read API for datasets, versions and samples (DESIGN.md §8): every view needs the VIEW capability."""
+"""Read API for datasets, versions and samples (DESIGN.md §8): every view needs the VIEW capability; DELETE on
+a dataset or a version (curators) starts its deletion job (curation/deletion/apis.py)."""
 
 from collections.abc import Mapping
 
@@ -23,6 +24,7 @@ from curation.apis.serializers import (
     VersionListOutputSerializer,
     VersionPageOutputSerializer,
 )
+from curation.deletion.apis import DatasetDeleteMixin, VersionDeleteMixin
 from curation.models import Dataset, SampleSource, Split
 from curation.selectors import (
     dataset_get,
@@ -58,7 +60,7 @@ class DatasetListApi(ReadApi):
         return paginator.get_paginated_response(DatasetListOutputSerializer(page, many=True).data)
 
 
-class DatasetDetailApi(ReadApi):
+class DatasetDetailApi(DatasetDeleteMixin, ReadApi):
     """One dataset: name, owner, class taxonomy and every version's summary."""
 
     @extend_schema(
@@ -93,7 +95,7 @@ class VersionListApi(ReadApi):
         return paginator.get_paginated_response(VersionListOutputSerializer(page, many=True).data)
 
 
-class VersionDetailApi(ReadApi):
+class VersionDetailApi(VersionDeleteMixin, ReadApi):
     """One immutable version, with its member counts per split and primary label."""
 
     @extend_schema(

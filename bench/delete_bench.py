@@ -1,0 +1,233 @@
+"""Issue #19 item 8's benchmark: deleting a 1M-sample dataset through the deletion job, on PostgreSQL.
+
+    DATABASE_URL=postgres://.../winnow_bench python bench/delete_bench.py              # 1M rows, the target
+    DATABASE_URL=... python bench/delete_bench.py --rows 200000                        # on a busy machine
+
+Setup (not timed; in a child process, so this process's peak RSS is the deletion's): a dataset filled by
+bench/prune_db_bench.py's code (imported: version 1 of --rows samples and members COPYed in, a float16
+embedding set of --dim columns written through the storage API), plus a prune run of one decision per
+sample COPYed in by the prune job's own writer; then VACUUM ANALYZE, as a settled database would be.
+
+Timed, in this process:
+1. the deletion job's batch path, inline: `dataset_delete_start` then `job_execute` (plan and checks,
+   temporary tables of doomed ids, keyset batches of --batch-size rows per table, one set-based DELETE and
+   commit each, then the blob collector over every batch's sample keys): seconds, peak RSS (getrusage,
+   the whole process), where the time went;
+2. the floor, on a second dataset filled the same way: one bare DELETE per table, children first, in one
+   transaction (no plan, no batches, no blob collection): what PostgreSQL itself needs to remove these rows,
+   foreign-key checks included.
+Prints the ratio 1 / 2. Targets (issue #19 item 8): <= 60 s and <= 1 GB peak RSS at 1M samples.
+
+The bench's sample rows name keys with no stored file behind them (prune_db_bench's fill): the collector
+does all of its database work per key (try-lock, claims, rows still naming it) and one storage existence
+check, but unlinks no image file. DATABASE_URL must name a migrated database that holds no real data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import prune_db_bench  # bench/ is on sys.path when this file runs as a script
+from prune_db_bench import django_setup, embedding_set_create, rss_gb, version_create
+
+BENCH_DATASET = "delete-bench-{rows}-{role}"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="samples in the deleted dataset (1M: the target)")
+    parser.add_argument("--batch-size", type=int, default=None, help="rows per batch (default: the job's)")
+    parser.add_argument("--dim", type=int, default=16, help="embedding columns of the bench's embedding set")
+    parser.add_argument("--var", type=Path, default=None, help="bench var folder (default: a temporary one)")
+    parser.add_argument("--skip-floor", action="store_true", help="measure the deletion job only")
+    parser.add_argument("--fill", choices=["ours", "floor"], help=argparse.SUPPRESS)  # the child process's part
+    return parser.parse_args()
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+# --- setup (a child process) ------------------------------------------------------------------------------
+
+
+def fill(rows: int, role: str, dim: int) -> int:
+    """A dataset of `rows` samples with an embedding set and a prune run deciding every sample; its id."""
+    import numpy as np
+    from django.db import connection, transaction
+
+    from curation.models import Dataset
+    from curation.pruning.models import PruneRun
+    from curation.pruning.services.decisions import DecisionArrays, decisions_write
+    from curation.pruning.services.embeddings import version_member_ids
+
+    name = BENCH_DATASET.format(rows=rows, role=role)
+    if Dataset.objects.filter(name=name).exists():
+        sys.exit(f"dataset {name!r} exists (a bench that stopped midway): delete it first")
+    started = time.perf_counter()
+    version = version_create(name, rows)
+    embedding_args = argparse.Namespace(n=rows, d=dim, concepts=100, seed=0)
+    embedding_set = embedding_set_create(version, embedding_args)
+    ids = version_member_ids(version)
+    with transaction.atomic():
+        run = PruneRun.objects.create(
+            version=version, embedding_set=embedding_set, method="random", n_candidates=rows, n_kept=rows // 2
+        )
+        keep = np.arange(ids.size) % 2 == 0
+        none = np.full(ids.size, -1, dtype=np.int64)
+        decisions = DecisionArrays(
+            ids, keep, np.where(keep, 0, 6).astype(np.int16), np.full(ids.size, np.nan), none, none
+        )
+        decisions_write(run.pk, decisions)
+    with connection.cursor() as cursor:
+        for table in ("curation_sample", "curation_versionsample", "pruning_prunedecision"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    print(f"setup ({role}): {rows} samples, members and decisions in {time.perf_counter() - started:.1f} s")
+    return version.dataset_id
+
+
+def fill_in_child(args: argparse.Namespace, var_dir: Path, role: str) -> int:
+    """Run `fill` in a child process (its memory is not this process's peak); returns the dataset id."""
+    command = [
+        sys.executable,
+        __file__,
+        "--fill",
+        role,
+        "--rows",
+        str(args.rows),
+        "--dim",
+        str(args.dim),
+        "--var",
+        str(var_dir),
+    ]
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    print(output.strip().splitlines()[-2])
+    return int(output.strip().splitlines()[-1])
+
+
+# --- timed ------------------------------------------------------------------------------------------------
+
+
+class Totals:
+    """Cumulative wall time of functions called many times (per batch), by label."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def wrap(self, module: Any, attribute: str, label: str) -> None:
+        original: Callable[..., Any] = getattr(module, attribute)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - started
+
+        setattr(module, attribute, timed)
+
+
+def delete_through_the_job(dataset_id: int, batch_size: int | None) -> tuple[float, dict[str, Any], Totals]:
+    from curation.deletion import files, plan, services
+    from curation.deletion.services import dataset_delete_start
+    from curation.models import Dataset
+    from jobs.services import job_create, job_execute
+
+    totals = Totals()
+    totals.wrap(services, "deletion_start", "request: checks, mark, audit row, job")
+    totals.wrap(plan.DeletionPlan, "materialize", "job: temporary tables of doomed ids")
+    totals.wrap(plan.DeletionPlan, "blockers", "checks (request and job)")
+    totals.wrap(services, "_rows_delete", "job: DELETE … RETURNING keys, per batch")
+    totals.wrap(files, "files_remove", "job: blob collector (own thread, overlaps)")
+
+    def create_job(**kwargs: Any) -> Any:
+        if batch_size:
+            kwargs["params"] = {**kwargs["params"], "batch_size": batch_size}
+        return job_create(**kwargs)
+
+    started = time.perf_counter()
+    deletion = dataset_delete_start(
+        dataset=Dataset.objects.get(pk=dataset_id), requested_by=None, create_job=create_job
+    )
+    job = job_execute(deletion.job_id)
+    elapsed = time.perf_counter() - started
+    if job.status != "succeeded":
+        raise SystemExit(f"deletion job {job.pk} {job.status}: {job.error}")
+    return elapsed, job.result, totals
+
+
+def delete_bare(dataset_id: int) -> float:
+    """The floor: one plain DELETE per table of the bench's dataset, children first, one transaction."""
+    from django.db import connection, transaction
+
+    statements = [
+        "DELETE FROM pruning_prunedecision d USING pruning_prunerun r, curation_datasetversion v "
+        "WHERE d.prune_run_id = r.id AND r.version_id = v.id AND v.dataset_id = %s",
+        "DELETE FROM pruning_prunerun r USING curation_datasetversion v "
+        "WHERE r.version_id = v.id AND v.dataset_id = %s",
+        "DELETE FROM embeddings_embeddingset WHERE dataset_id = %s",
+        "DELETE FROM curation_versionsample m USING curation_datasetversion v "
+        "WHERE m.version_id = v.id AND v.dataset_id = %s",
+        "DELETE FROM curation_sample WHERE dataset_id = %s",
+        "DELETE FROM curation_datasetversion WHERE dataset_id = %s",
+        "DELETE FROM curation_dataset WHERE id = %s",
+    ]
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql, [dataset_id])
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    args = parse_args()
+    var_dir = args.var or Path(tempfile.mkdtemp(prefix="winnow-delete-bench-"))
+    if args.fill:
+        django_setup(var_dir)
+        print(fill(args.rows, args.fill, args.dim))
+        return
+    django_setup(var_dir)
+    print(f"cores {os.cpu_count()}, load {os.getloadavg()}, prune_db_bench fill from {prune_db_bench.__file__}")
+    dataset_id = fill_in_child(args, var_dir, "ours")
+    baseline = peak_rss_gb()
+    print(f"before deleting: rss {rss_gb():.2f} GB, peak {baseline:.2f} GB (Django and every app's imports)")
+    ours, result, totals = delete_through_the_job(dataset_id, args.batch_size)
+    peak = peak_rss_gb()
+    rows = sum(result["rows"].values())
+    print(
+        f"deletion job: {ours:.1f} s for {rows} rows ({rows / ours:,.0f} rows/s), peak RSS {peak:.2f} GB "
+        f"(+{peak - baseline:.2f} GB), {result['files']} files removed"
+    )
+    for label, seconds in sorted(totals.seconds.items(), key=lambda item: -item[1]):
+        print(f"  {label:<40} {seconds:7.1f} s")
+    print(f"  rows: {json.dumps(result['rows'])}")
+    summary: dict[str, Any] = {
+        "rows": args.rows,
+        "seconds": round(ours, 1),
+        "peak_rss_gb": round(peak, 2),
+        "target_met": ours <= 60 and peak <= 1.0,
+    }
+    if not args.skip_floor:
+        floor_id = fill_in_child(args, var_dir, "floor")
+        floor = delete_bare(floor_id)
+        print(
+            f"floor (bare DELETE per table, one transaction): {floor:.1f} s;  deletion job / floor: {ours / floor:.2f}"
+        )
+        summary.update(floor_seconds=round(floor, 1), ratio=round(ours / floor, 2))
+    print(f"load {os.getloadavg()}")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

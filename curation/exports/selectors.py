@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
@@ -14,28 +14,36 @@ from curation.models import DatasetVersion, Sample, VersionSample
 from jobs.models import JobStatus
 
 MEMBER_BATCH_SIZE = 2000
-_MEMBER_COLUMNS = "sample_id, split, label, label_origin, labels"
-_SAMPLE_COLUMNS = "id, sha256, image_key, mask_key, original_name, source, caption, provenance, width, height"
+_MEMBER_COLUMNS = "sample_id, split, label, label_origin, {labels}"
+_SAMPLE_COLUMNS = "id, sha256, image_key, mask_key, original_name, source, caption, {provenance}, width, height"
 
 
-@dataclass(frozen=True, slots=True)
-class ExportMember:
-    """One member of a version with the sample facts an export writes."""
+class ExportMember(NamedTuple):
+    """One member of a version with the sample facts an export writes (a tuple: one allocation per row).
+
+    The JSON columns come as their stored text: written out as they are (provenance) or looked up by
+    their text (labels, ExportLayout caches what it derives per distinct text), parsed only where needed.
+    """
 
     sample_id: int
     split: str
     label: str
     label_origin: str
-    labels: list[dict[str, str]]
+    labels_json: str
     sha256: str
     image_key: str
     mask_key: str
     original_name: str
     source: str
     caption: str
-    provenance_json: str  # the JSON text as stored: written out as it is, parsed only where needed
+    provenance_json: str
     width: int
     height: int
+
+    @property
+    def labels(self) -> list[dict[str, str]]:
+        """The multi-label set: [{"label", "origin"}]."""
+        return json.loads(self.labels_json)
 
 
 def export_member_batches(
@@ -45,15 +53,19 @@ def export_member_batches(
 
     Each batch is two indexed queries: the members (range scan of the (version, sample) unique
     index, or of (version, split, sample) with `split`), then their samples by primary key, so
-    memory holds one batch whatever the version's size. These are plain SQL reads: the ORM's
-    per-row conversions (JSON decoding of provenance above all) cost more than the export's own
-    work on manifests, which are meant to run at ≥ 50k rows/s.
+    memory holds one batch whatever the version's size. These are plain SQL reads that fetch the
+    JSON columns as text (PostgreSQL casts them): decoding them per row, as the ORM does, cost more
+    than the export's own work on manifests, which are meant to run at ≥ 50k rows/s.
     """
     members_table, samples_table = VersionSample._meta.db_table, Sample._meta.db_table
+    postgresql = connection.vendor == "postgresql"
+    as_text = "::text" if postgresql else ""
+    member_columns = _MEMBER_COLUMNS.format(labels=f"labels{as_text}")
+    sample_columns = _SAMPLE_COLUMNS.format(provenance=f"provenance{as_text}")
     split_clause = " AND split = %s" if split is not None else ""
     # Names below are the models' constants; every value is a query parameter.
     members_sql = (
-        f"SELECT {_MEMBER_COLUMNS} FROM {members_table} WHERE version_id = %s AND sample_id > %s{split_clause} "  # noqa: S608
+        f"SELECT {member_columns} FROM {members_table} WHERE version_id = %s AND sample_id > %s{split_clause} "  # noqa: S608
         "ORDER BY sample_id LIMIT %s"
     )
     after = 0
@@ -64,24 +76,14 @@ def export_member_batches(
             if not rows:
                 return
             ids = [row[0] for row in rows]
-            if connection.vendor == "postgresql":  # one array parameter: no statement of 2000 placeholders to plan
-                cursor.execute(f"SELECT {_SAMPLE_COLUMNS} FROM {samples_table} WHERE id = ANY(%s)", [ids])  # noqa: S608
+            if postgresql:  # one array parameter: no statement of 2000 placeholders to plan
+                cursor.execute(f"SELECT {sample_columns} FROM {samples_table} WHERE id = ANY(%s)", [ids])  # noqa: S608
             else:
                 placeholders = ", ".join(["%s"] * len(ids))
-                cursor.execute(f"SELECT {_SAMPLE_COLUMNS} FROM {samples_table} WHERE id IN ({placeholders})", ids)  # noqa: S608
+                cursor.execute(f"SELECT {sample_columns} FROM {samples_table} WHERE id IN ({placeholders})", ids)  # noqa: S608
             facts = {fact[0]: fact[1:] for fact in cursor.fetchall()}
-            yield [_member(row, facts[row[0]]) for row in rows]
+            yield [ExportMember._make(row + facts[row[0]]) for row in rows]
             after = rows[-1][0]
-
-
-def _member(row: tuple, fact: tuple) -> ExportMember:
-    sample_id, split, label, label_origin, labels = row
-    sha256, image_key, mask_key, original_name, source, caption, provenance, width, height = fact
-    return ExportMember(
-        sample_id, split, label, label_origin, json.loads(labels) if isinstance(labels, str) else labels,
-        sha256, image_key, mask_key, original_name, source, caption,
-        provenance if isinstance(provenance, str) else json.dumps(provenance), width, height,
-    )  # fmt: skip
 
 
 def version_export_blocker(version: DatasetVersion) -> str | None:

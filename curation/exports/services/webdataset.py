@@ -50,32 +50,31 @@ class UstarWriter:
         template[136:148] = b"%011o\0" % mtime
         template[156:157] = b"0"  # a regular file
         template[257:265] = b"ustar\x0000"
+        template[148:156] = b"        "  # the checksum is summed with its own field as spaces
         self._template = bytes(template)
+        self._template_sum = sum(template)  # name and size are zeros in the template: their sums add to it
 
     def header(self, name: str, size: int) -> bytes:
         encoded = name.encode("ascii")
         if len(encoded) > 100 or size > USTAR_MAX_SIZE:
             raise ValueError(f"{name!r} ({size} bytes) does not fit a ustar header")
-        header = bytearray(self._template)
-        header[: len(encoded)] = encoded
-        header[124:136] = b"%011o\0" % size
-        header[148:156] = b"        "
-        header[148:156] = b"%06o\0 " % sum(header)
-        return bytes(header)
+        size_field = b"%011o\0" % size
+        checksum = b"%06o\0 " % (self._template_sum + sum(encoded) + sum(size_field))
+        template = self._template
+        parts = (encoded, template[len(encoded) : 124], size_field, template[136:148], checksum, template[156:])
+        return b"".join(parts)
 
     def add_bytes(self, *members: tuple[str, bytes]) -> None:
         """Members held in memory, written with one call."""
         self._write(b"".join(self.header(name, len(data)) + data + _padding(len(data)) for name, data in members))
 
-    def add_stream(self, name: str, source: IO[bytes], size: int, *, then: tuple[tuple[str, bytes], ...] = ()) -> None:
-        """A member copied from `source` in chunks (read whole when it fits one chunk), then `then`'s members."""
-        if size <= COPY_CHUNK_BYTES:
-            data = source.read()
-            if len(data) != size:
-                raise OSError(f"{name}: expected {size} bytes, read {len(data)}")
-            self.add_bytes((name, data), *then)
-            return
+    def add_stream(
+        self, name: str, source: IO[bytes], size: int, *, head: bytes = b"", then: tuple[tuple[str, bytes], ...] = ()
+    ) -> None:
+        """A member of `size` bytes: `head` (what the caller read already), then the rest of `source` copied in
+        chunks; then `then`'s members."""
         self._write(self.header(name, size))
+        self.out.write(head)
         shutil.copyfileobj(source, self.out, COPY_CHUNK_BYTES)
         self.written += size
         self._write(_padding(size))
@@ -145,7 +144,7 @@ class _ShardSequence:
 
 def webdataset_write(run: ExportWriting) -> WriterSummary:
     classes = version_class_names(run.version)
-    class_index = {name: index for index, name in enumerate(classes)}
+    class_index = {name: str(index).encode() for index, name in enumerate(classes)}
     written = 0
     for split in SPLITS:
         shards = _ShardSequence(run, split)
@@ -164,11 +163,18 @@ def webdataset_write(run: ExportWriting) -> WriterSummary:
     return WriterSummary(samples=written)
 
 
-def _sample_add(run: ExportWriting, shards: _ShardSequence, member: ExportMember, class_index: dict[str, int]) -> None:
-    extras = [(member.sha256 + ".json", run.layout.manifest_line(member).rstrip(b"\n"))]
+def _sample_add(
+    run: ExportWriting, shards: _ShardSequence, member: ExportMember, class_index: dict[str, bytes]
+) -> None:
+    extras = [(member.sha256 + ".json", run.layout.manifest_line(member)[:-1])]
     if member.label:
-        extras.append((member.sha256 + ".cls", str(class_index[member.label]).encode()))
+        extras.append((member.sha256 + ".cls", class_index[member.label]))
+    name = member.sha256 + image_extension(member.image_key)
     with default_storage.open(member.image_key, "rb") as image:
-        size = image.size
-        tar = shards.make_room(member_bytes(size) + sum(member_bytes(len(data)) for _, data in extras))
-        tar.add_stream(member.sha256 + image_extension(member.image_key), image, size, then=tuple(extras))
+        data = image.read(COPY_CHUNK_BYTES + 1)  # an image that fits one chunk is read whole, without a stat
+        size = len(data) if len(data) <= COPY_CHUNK_BYTES else image.size
+        tar = shards.make_room(member_bytes(size) + sum(member_bytes(len(extra)) for _, extra in extras))
+        if len(data) <= COPY_CHUNK_BYTES:
+            tar.add_bytes((name, data), *extras)
+        else:
+            tar.add_stream(name, image, size, head=data, then=tuple(extras))

@@ -5,6 +5,11 @@ of seeds 7 and 11 (75 per class): label issues precision 0.64 / 0.71, recall 0.7
 are wrong labels 1 of 41 / 3 of 27. They are below the issue's target (0.85 / 0.95), which the method
 does not reach on this encoder (docs/METHODS.md, "Label issues"). First measurement: 8 of 17 label issues right
 (precision 0.47), under the 0.5 chosen; the test stays, marked as an expected failure until the method improves.
+
+The issue's own target (precision >= 0.85 at recall >= 0.95, the default method) is asserted on the same probe as
+a strict expected failure: a second round of methods (docs/METHODS.md, "Label issues": near-copy-grouped folds,
+averaged fold draws, kNN label quality, other features of the encoder) reached neither it nor a held-out gain, so
+the default is unchanged. Strict: the day it passes, the marker must go.
 """
 
 from pathlib import Path
@@ -55,3 +60,19 @@ def test_label_issues_on_the_probe_reach_the_chosen_precision_and_recall(embedde
     assert not (found.is_issue & found.is_shift).any()
     assert found.is_shift[probe["splits"] == "train"].sum() == 0
     assert (found.is_shift & probe["wrong"]).sum() <= 0.25 * found.is_shift.sum()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the issue's target is not reached on efficientnet-lite0 embeddings (docs/METHODS.md, Label issues)",
+)
+def test_label_issues_on_the_probe_reach_the_issue_target(embedded_probe):
+    from curation.review.ml.proposals import split_label_issues
+
+    probe = embedded_probe
+    found = split_label_issues(probe["features"], probe["labels"], probe["splits"], probe["classes"])
+
+    right = found.is_issue & probe["wrong"]
+    assert right.sum() / probe["wrong"].sum() >= 0.95
+    assert right.sum() / max(found.is_issue.sum(), 1) >= 0.85

@@ -69,8 +69,8 @@ SURFACES: dict[str, Surfaces] = {
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
-    "train": "robustness.services.training: the API serializer, TrainingStartForm and `train` take the same 12 "
-    "fields but declare them three times (the page's CPU defaults too)",
+    "train": "robustness.services.training_run_start's keywords, declared three times: the API serializer and "
+    "`train` take 12, TrainingStartForm (robustness.forms) lacks optimizer, weight_decay and precision",
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans): API, batch page and `generate`",
     "estimate_masks": "curation.masks.services.mask_set_start: a command (--provider) only, no API or page yet",
     "import_dataset": "ImportParams (curation.services.imports.params): API, import page and `import_dataset`",

@@ -38,7 +38,8 @@ from jobs.models import Job, JobStatus
 
 Scope = Literal["dataset", "strict"]
 # Links through which a doomed row belongs to a dataset; in the dataset scope each must stay inside it.
-DATASET_ANCHORS = ("curation.Dataset", "curation.DatasetVersion", "curation.Sample")
+SAMPLE_LABEL = "curation.Sample"
+DATASET_ANCHORS = ("curation.Dataset", "curation.DatasetVersion", SAMPLE_LABEL)
 BLOCKER_IDS_SHOWN = 10
 TEMP_PREFIX = "winnow_doomed_"
 
@@ -195,17 +196,27 @@ class DeletionPlan:
 
     # --- what forbids it ----------------------------------------------------------------------------
 
-    def blockers(self, *, sample_anchors: bool = True) -> list[Blocker]:
+    def blockers(self, *, per_sample: bool = True) -> list[Blocker]:
         """Everything that forbids the deletion (empty when it may go ahead).
 
-        `sample_anchors`: also check that no doomed row points at another dataset's sample (one anti-join
-        per table over every doomed row: the job does it on its temporary tables, a request skips it).
+        `per_sample`: also check, on the tables of one row per sample (samples and every model reached through
+        them: members, decisions…), that no doomed row points into another dataset. Each is an anti-join over
+        every doomed row: the job does them on its temporary tables; a request skips them and stays fast.
         """
         found = [blocker for model in self.order for blocker in self._dependants(model)]
         if self.scope == "dataset":
-            found += [blocker for model in self.order for blocker in self._crossings(model, sample_anchors)]
+            skipped = set() if per_sample else self.under(SAMPLE_LABEL)
+            found += [blocker for model in self.order if model not in skipped for blocker in self._crossings(model)]
         found += [blocker for model in self.order for blocker in self._busy(model)]
         return found
+
+    def under(self, label: str) -> set[type[Model]]:
+        """The planned model `label` and every planned model reached from it through followed links."""
+        reached = {model for model in self.order if model._meta.label == label}
+        for model in self.order:  # parents first: a model's parents are settled before it
+            if any(link.parent in reached for link in self.incoming[model]):
+                reached.add(model)
+        return reached
 
     def _dependants(self, model: type[Model]) -> Iterator[Blocker]:
         for link in links_to(model):
@@ -222,12 +233,10 @@ class DeletionPlan:
             if blocker is not None:
                 yield blocker
 
-    def _crossings(self, model: type[Model], sample_anchors: bool) -> Iterator[Blocker]:
+    def _crossings(self, model: type[Model]) -> Iterator[Blocker]:
         for fk in model._meta.concrete_fields:
             remote = fk.related_model if fk.is_relation else None
             if remote is None or remote._meta.label not in DATASET_ANCHORS or remote not in self.incoming:
-                continue
-            if remote._meta.label == "curation.Sample" and not sample_anchors:
                 continue
             rows_sql, params = self.rows_sql(model)
             remote_sql, remote_params = self.rows_sql(remote)

@@ -7,7 +7,7 @@ who, what, when) and submits the job. Asking again while that job is queued or r
 it failed or was cancelled, a new request starts a new job that finishes the work.
 
 The job plans again (rows may have changed since the request), stores each model's doomed ids in a
-temporary table, checks again (sample-level links to other datasets too, on those tables), then deletes
+temporary table, checks again (the per-sample tables too, which a request skips to stay fast), then deletes
 children before parents, each model in keyset batches of `batch_size` ids, one transaction per batch:
 the batch's stored keys are read, its rows deleted with one set-based DELETE (no ORM cascade: the plan
 holds the children already) and the audit counts updated. After each commit the blobs and files nothing
@@ -149,7 +149,7 @@ def deletion_start(
         active = Deletion.objects.filter(target=target, target_id=target_id, job__status__in=unfinished).first()
         if active is not None:
             return active
-        blockers = DeletionPlan(model, [target_id], scope).blockers(sample_anchors=False)
+        blockers = DeletionPlan(model, [target_id], scope).blockers(per_sample=False)
         if blockers:
             raise _blocked(model, row, blockers)
         if _has_deleting_flag(model):

@@ -264,6 +264,26 @@ def test_a_dataset_whose_model_is_evaluated_on_another_dataset_is_refused(db, cu
     ]
 
 
+def test_a_member_of_another_dataset_found_by_the_job_stops_it_before_anything_is_deleted(db, curator):
+    # given a sample that a version of another dataset lists among its members (rows a request does not check)
+    sample = SampleFactory()
+    version_of(sample.dataset, [sample])
+    elsewhere = DatasetVersionFactory()
+    member = VersionSampleFactory(version=elsewhere, sample=sample)
+
+    deletion = dataset_delete_start(dataset=sample.dataset, requested_by=curator)
+    job = run_inline(deletion)
+
+    assert job.status == JobStatus.FAILED
+    assert (
+        f"1 version sample (id {member.pk}) belong to another dataset too (through curation.VersionSample.version)"
+        in job.error
+    )
+    assert Sample.objects.filter(pk=sample.pk).exists()
+    assert not Dataset.objects.get(pk=sample.dataset_id).deleting  # listed again: nothing was deleted
+    assert Deletion.objects.get(pk=deletion.pk).rows == {}
+
+
 def test_a_dataset_with_a_job_still_running_on_it_is_refused(db, curator):
     version = DatasetVersionFactory(job=JobFactory(kind="import_dataset", status=JobStatus.RUNNING))
 

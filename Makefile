@@ -68,7 +68,7 @@ bench: install
 	$(PY) bench/generate_bench.py
 	$(PY) bench/export_bench.py
 
-# The 1M-row targets of DESIGN.md §11, on PostgreSQL (database BENCH_DB, created and migrated here).
+# The 1M-row targets of docs/ARCHITECTURE.md §11, on PostgreSQL (database BENCH_DB, created and migrated here).
 BENCH_DB ?= winnow_bench
 BENCH_URL := postgres://postgres@127.0.0.1:5432/$(BENCH_DB)
 bench-scale: install services

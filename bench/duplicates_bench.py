@@ -1,4 +1,4 @@
-"""Near-duplicate search at scale: k-means cell search vs the brute-force reference (DESIGN.md §11).
+"""Near-duplicate search at scale: k-means cell search vs the brute-force reference (docs/ARCHITECTURE.md §11).
 
     python bench/duplicates_bench.py [--n 1000000] [--dim 512] [--threshold 0.95] [--cell-size 1000]
                                      [--probes 2] [--duplicate-rate 0.01] [--recall-sample 50000] [--seed 0]

@@ -1,4 +1,4 @@
-"""Embedding pipeline throughput against the bare model forward (DESIGN.md §11: ratio >= 0.85).
+"""Embedding pipeline throughput against the bare model forward (docs/ARCHITECTURE.md §11: ratio >= 0.85).
 
     python bench/embed_bench.py [--encoder open_clip:ViT-B-32:random-init] [--n 256] [--batch-size B] [--device cpu]
                                 [--num-workers W] [--side 640] [--rounds 2]

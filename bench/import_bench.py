@@ -1,4 +1,4 @@
-"""Import throughput against the bare work of the same files (DESIGN.md §11: bookkeeping costs little).
+"""Import throughput against the bare work of the same files (docs/ARCHITECTURE.md §11: bookkeeping costs little).
 
     python bench/import_bench.py [--n 2000] [--side 256] [--batch-size 100] [--threads T] [--rounds 3] [--keep]
 

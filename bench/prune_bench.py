@@ -1,4 +1,4 @@
-"""Benchmark: exact dedup + k-means + SemDeDup + DBP on synthetic clustered embeddings (DESIGN.md section 11).
+"""Benchmark: exact dedup + k-means + SemDeDup + DBP on synthetic clustered embeddings (docs/ARCHITECTURE.md §11).
 
 Target: 1M x 512 float32 in <= 90 s and <= 3 GB peak RSS on 2 cores. Prints seconds per stage
 (wall, and CPU time: on a shared machine cpu/wall well under 2 means other processes took the

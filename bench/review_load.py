@@ -6,16 +6,29 @@
 Setup (not timed): the database is created if missing and migrated; a dataset version of --items samples
 (rows only: the API never reads pixels), one label proposal per sample, a review queue with every
 reviewer assigned (--reviewers-per-item, default 2, so reviewers meet on items and consensus is
-computed), and an API token per reviewer. The server is gunicorn (gthread workers) in a subprocess on
-127.0.0.1, DEBUG off. Each client is a thread with its own keep-alive HTTP session that loops for
---seconds: GET next item, POST a vote on each candidate (yes on the proposal, no on the current
-label, each with a fresh request id), POST submit. Every request is timed at the client (loopback, so
-this is the server's time plus a few hundred microseconds of client and socket work).
+computed), an API token per reviewer, and fresh planner statistics of the review tables (ANALYZE, as
+autovacuum would soon gather). The server is gunicorn (gthread workers) in a subprocess on 127.0.0.1,
+DEBUG off. Each client is a thread with its own keep-alive HTTP session that loops for --seconds: GET
+next item, POST a vote on each candidate (yes on the proposal, no on the current label, each with a
+fresh request id), POST submit; when time is up it closes the queue (POST release: its prefetched
+claims go back). Every request is timed at the client (loopback, so this is the server's time plus a
+few hundred microseconds of client and socket work).
+
+Pinning (--pin, default auto where the machine has 2+ cores): the server on core 0 (taskset), the
+clients (this process) on core 1; PostgreSQL is a shared system service and is left where the
+scheduler puts it. How it was pinned is printed.
+
+Floor (same process, before the HTTP run, on its own queue): the claim path's own SQL (serve a claim,
+or claim a batch with SELECT ... FOR UPDATE SKIP LOCKED, then mark it submitted) by --reviewers
+threads over psycopg, without Django or HTTP: what a "next item" costs the database at this
+concurrency. Skipped for code without batch claims.
 
 Printed: p50 / p95 / max in ms of "next item", of a vote round trip and of submit, requests per second,
 errors by code; then the audit: every vote the API accepted (201) is one row, no (item, reviewer, label)
-has two current votes, and every item whose quorum was met is closed. The last line is one JSON object.
-Target (DESIGN.md §11): p95 <= 150 ms at 20 concurrent clients.
+has two current votes, every item whose quorum was met is closed, no item is held (submitted or
+claimed) by more than --reviewers-per-item reviewers, and no claim without a vote is left after the
+clients closed the queue; "every accepted vote stored once: yes/no". The last line is one JSON object.
+Target (docs/ARCHITECTURE.md §11): p95 <= 150 ms at 20 concurrent clients.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -51,6 +65,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=10, help="threads per gunicorn worker")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--pin", choices=["auto", "none"], default="auto", help="auto: server on core 0, clients on core 1"
+    )
+    parser.add_argument("--floor-seconds", type=float, default=5.0, help="0: no bare-SQL floor")
     return parser.parse_args()
 
 
@@ -84,11 +102,12 @@ def database_create_if_missing(url: str) -> None:
 def world_create(args: argparse.Namespace) -> tuple[int, list[str]]:
     """A queue of --items samples with one proposal each and --reviewers assigned reviewers; their tokens."""
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from core.roles import Role, user_role_assign
     from curation.models import Dataset, DatasetVersion, Sample, VersionSample
-    from curation.review.models import LabelProposal, ProposalRun
+    from curation.review.models import LabelProposal, ProposalRun, ReviewAssignment, ReviewItem, ReviewVote
     from curation.review.services.queues import review_queue_create
 
     tag = uuid.uuid4().hex[:8]
@@ -132,7 +151,12 @@ def world_create(args: argparse.Namespace) -> tuple[int, list[str]]:
         version=version, name=f"bench {tag}", filter={"limit": args.items},
         reviewers_per_item=args.reviewers_per_item, reviewer_ids=[u.pk for u in users],
     )  # fmt: skip
-    return queue.pk, [Token.objects.create(user=u).key for u in users]
+    tokens = [Token.objects.create(user=u).key for u in users]
+    # Fresh statistics, as autovacuum would gather soon after a queue is made: plans do not hinge on stale ones.
+    with connection.cursor() as cursor:
+        for model in (ReviewItem, ReviewAssignment, ReviewVote, VersionSample):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    return queue.pk, tokens
 
 
 def free_port() -> int:
@@ -141,11 +165,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_start(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen:
+def pinning(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The server's command prefix and a sentence saying how server, clients and database are pinned."""
+    cores = sorted(os.sched_getaffinity(0))
+    if args.pin == "none" or len(cores) < 2 or not shutil.which("taskset"):
+        why = "--pin none" if args.pin == "none" else f"{len(cores)} core(s) usable or no taskset"
+        return [], f"not pinned ({why}): server, clients and PostgreSQL share cores {cores}"
+    server_core, client_core = cores[0], cores[1]
+    os.sched_setaffinity(0, {client_core})  # this process: the clients (and the floor's threads)
+    return ["taskset", "-c", str(server_core)], (
+        f"server (gunicorn, all workers) on core {server_core} by taskset; clients (this process, all threads) "
+        f"on core {client_core} by sched_setaffinity; PostgreSQL not pinned (a shared system service): "
+        f"it runs on whichever of cores {cores} is free"
+    )
+
+
+def server_start(args: argparse.Namespace, port: int, log: Path, prefix: list[str]) -> subprocess.Popen:
     command = [
-        str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads),
-        "--log-level", "warning",
+        *prefix, str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+        "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(
         command, cwd=REPO_ROOT, env=os.environ.copy(), stdout=log.open("w"), stderr=subprocess.STDOUT
@@ -181,9 +220,68 @@ class Recorder:
         return body
 
 
-def reviewer_client(base: str, queue_id: int, token: str, until: float, recorder: Recorder) -> None:
+class CpuMeter:
+    """CPU seconds used so far by the server (gunicorn and its workers), the PostgreSQL backends of the bench
+    database, and this process (the clients): what a request costs, whatever else runs on the machine."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        import psutil
+        import psycopg
+
+        server = psutil.Process(self.server_pid)
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+            backends = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        groups = {
+            "server": [server, *server.children(recursive=True)],
+            "postgres": [psutil.Process(pid) for (pid,) in backends if psutil.pid_exists(pid)],
+            "clients": [psutil.Process()],
+        }
+        used: dict[str, dict[int, float]] = {}
+        for name, processes in groups.items():
+            used[name] = {}
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                used[name][process.pid] = times.user + times.system
+        return used
+
+    @staticmethod
+    def per_request(start: dict[str, dict[int, float]], end: dict[str, dict[int, float]], requests: int) -> dict:
+        """Milliseconds of CPU per request by side, and the request rate that many cores could sustain."""
+        spent = {name: sum(seconds - start[name].get(pid, 0.0) for pid, seconds in end[name].items()) for name in end}
+        per = {name: round(1000 * seconds / max(requests, 1), 2) for name, seconds in spent.items()}
+        total = sum(per.values())
+        cores = os.cpu_count() or 1
+        return {**per, "total": round(total, 2), "cores": cores, "capacity_rps": round(1000 * cores / total, 1)}
+
+
+class Start:
+    """Clients warm up (an untimed GET /api/me/ each: the server's threads, connections and imports), then start
+    together; the timed run lasts --seconds from then."""
+
+    def __init__(self, clients: int, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = self.until = 0.0
+        self.barrier = threading.Barrier(clients + 1, action=self.go)  # and the main thread, which measures
+
+    def go(self) -> None:
+        self.at = time.monotonic()
+        self.until = self.at + self.seconds
+
+
+def reviewer_client(base: str, queue_id: int, token: str, start: Start, recorder: Recorder) -> None:
     session = requests.Session()
     session.headers.update({"Authorization": f"Token {token}", "Accept": "application/json"})
+    session.get(f"{base}/api/me/", timeout=120).raise_for_status()
+    start.barrier.wait()
+    until = start.until
 
     def timed(operation: str, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         started = time.perf_counter()
@@ -193,12 +291,80 @@ def reviewer_client(base: str, queue_id: int, token: str, until: float, recorder
     while time.monotonic() < until:
         item = timed("next", "GET", f"/api/review-queues/{queue_id}/next/").get("item")
         if not item:
-            return
+            break
         for candidate in item["candidates"]:
             value = "no" if candidate["current"] else "yes"
             payload = {"label": candidate["label"], "vote": value, "request_id": uuid.uuid4().hex}
             timed("vote", "POST", f"/api/review-items/{item['id']}/votes/", json=payload)
         timed("submit", "POST", f"/api/review-items/{item['id']}/submit/")
+    # Done: close the queue, so that the claims prefetched for this reviewer go back (code without it: 404).
+    session.post(f"{base}/api/review-queues/{queue_id}/release/", timeout=30)
+
+
+def claim_floor(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The claim path's own SQL (claims.py) by --reviewers threads over psycopg, without Django or HTTP.
+
+    Each thread loops: serve its own claim or claim a batch (SKIP LOCKED), then mark it submitted (closing
+    the item at the quorum, as submit does) so that the queue moves. Timed: the "next item" part alone.
+    """
+    from types import SimpleNamespace
+
+    import psycopg
+
+    try:
+        from curation.review.services import claims
+    except ImportError:
+        return None  # code without batch claims
+    from curation.review.models import ReviewQueue
+
+    queue = ReviewQueue.objects.get(pk=world_create(args)[0])
+    reviewer_ids = list(queue.reviewers.values_list("pk", flat=True))
+    until = time.monotonic() + args.floor_seconds
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def floor_client(reviewer_id: int) -> None:
+        reviewer = SimpleNamespace(pk=reviewer_id)
+        url = os.environ["DATABASE_URL"]
+        with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as connection:
+            while time.monotonic() < until:
+                started = time.perf_counter()
+                params = {**claims._params(queue, reviewer, []), "prefetch": claims.PREFETCH}  # type: ignore[arg-type]
+                row = connection.execute(claims._SERVE_SQL, params).fetchone()
+                if row is None:
+                    with connection.transaction():
+                        candidates = claims._CANDIDATES_SQL.format(wait="SKIP LOCKED")
+                        locked = [r[0] for r in connection.execute(candidates, params).fetchall()]
+                        if locked:
+                            row = connection.execute(claims._INSERT_SQL, {**params, "locked": locked}).fetchone()
+                elapsed = time.perf_counter() - started
+                with lock:
+                    times.append(elapsed)
+                if row is None:
+                    return
+                floor_submit(connection, row[0], reviewer_id, queue.quorum)
+
+    threads = [threading.Thread(target=floor_client, args=(r,)) for r in reviewer_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return percentiles(times)
+
+
+def floor_submit(connection: Any, item_id: int, reviewer_id: int, quorum: int) -> None:
+    with connection.transaction():
+        connection.execute("SELECT 1 FROM review_reviewitem WHERE id = %s FOR UPDATE", [item_id])
+        connection.execute(
+            "UPDATE review_reviewassignment SET state = 'submitted', finished_at = now() "
+            "WHERE item_id = %s AND reviewer_id = %s",
+            [item_id, reviewer_id],
+        )
+        connection.execute(
+            "UPDATE review_reviewitem SET submitted_count = submitted_count + 1, "
+            "state = CASE WHEN submitted_count + 1 >= %s THEN 'agreed' ELSE state END WHERE id = %s",
+            [quorum, item_id],
+        )
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -215,9 +381,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def audit(queue_id: int, accepted: list[int]) -> dict[str, Any]:
-    from django.db.models import Count
+    from django.db.models import Count, Exists, OuterRef
 
-    from curation.review.models import ItemState, ReviewQueue, ReviewVote, VoteOrigin
+    from curation.review.models import AssignmentState, ItemState, ReviewAssignment, ReviewQueue, ReviewVote, VoteOrigin
 
     queue = ReviewQueue.objects.get(pk=queue_id)
     review_votes = ReviewVote.objects.filter(item__queue=queue, origin=VoteOrigin.REVIEW)
@@ -229,6 +395,16 @@ def audit(queue_id: int, accepted: list[int]) -> dict[str, Any]:
         .count()
     )
     unclosed = queue.items.filter(state=ItemState.OPEN, submitted_count__gte=queue.quorum).count()
+    assignments = ReviewAssignment.objects.filter(item__queue=queue)
+    over_held = (
+        assignments.filter(state__in=[AssignmentState.SUBMITTED, AssignmentState.CLAIMED])
+        .values("item_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=queue.reviewers_per_item)
+        .count()
+    )
+    unvoted = ReviewVote.objects.filter(item=OuterRef("item_id"), reviewer=OuterRef("reviewer_id"))
+    claims_left = assignments.filter(state=AssignmentState.CLAIMED).exclude(Exists(unvoted)).count()
     return {
         "accepted_votes": len(accepted),
         "vote_rows": review_votes.count(),
@@ -236,55 +412,90 @@ def audit(queue_id: int, accepted: list[int]) -> dict[str, Any]:
         "doubled_current_votes": doubled,
         "items_closed": queue.items.exclude(state=ItemState.OPEN).count(),
         "items_at_quorum_not_closed": unclosed,
+        "items_held_by_more_than_reviewers_per_item": over_held,
+        "claims_without_votes_left_after_release": claims_left,
     }
 
 
 def main() -> None:
     args = parse_args()
+    prefix, pinned = pinning(args)
     with tempfile.TemporaryDirectory(prefix="review-bench-") as folder:
         django_setup(Path(folder))
+        floor = claim_floor(args) if args.floor_seconds > 0 else None
         queue_id, tokens = world_create(args)
         port = args.port or free_port()
-        server = server_start(args, port, Path(folder) / "gunicorn.log")
+        server = server_start(args, port, Path(folder) / "gunicorn.log", prefix)
         recorder = Recorder()
         try:
-            started = time.monotonic()
-            until = started + args.seconds
+            start = Start(len(tokens), args.seconds)
             base = f"http://127.0.0.1:{port}"
             clients = [
-                threading.Thread(target=reviewer_client, args=(base, queue_id, token, until, recorder))
+                threading.Thread(target=reviewer_client, args=(base, queue_id, token, start, recorder))
                 for token in tokens
             ]
+            meter = CpuMeter(server.pid)
             for client in clients:
                 client.start()
+            start.barrier.wait()
+            cpu_start = meter.sample()
             for client in clients:
                 client.join()
-            elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - start.at
+            cpu_end = meter.sample()
         finally:
             server.terminate()
             server.wait(timeout=30)
+        server_log = (Path(folder) / "gunicorn.log").read_text().strip()
         requests_done = sum(len(v) for v in recorder.times.values())
         result = {
             "reviewers": args.reviewers,
             "server": f"gunicorn gthread {args.workers}x{args.threads}",
+            "pinning": pinned,
             "seconds": round(elapsed, 1),
             "requests_per_second": round(requests_done / elapsed, 1),
+            "cpu_ms_per_request": CpuMeter.per_request(cpu_start, cpu_end, requests_done),
             "next_item": percentiles(recorder.times["next"]),
             "vote": percentiles(recorder.times["vote"]),
             "submit": percentiles(recorder.times["submit"]),
             "errors": dict(recorder.errors),
             "audit": audit(queue_id, recorder.accepted_votes),
+            "floor_next_item_bare_sql": floor,
         }
+    audited = result["audit"]
+    stored_once = (
+        audited["accepted_votes"] == audited["vote_rows"]
+        and audited["accepted_votes_missing"] == 0
+        and audited["doubled_current_votes"] == 0
+    )
+    result["every_accepted_vote_stored_once"] = stored_once
     rate = result["requests_per_second"]
     print(f"{args.reviewers} reviewer clients, {result['server']}, {result['seconds']} s, {rate} req/s")
+    print(f"  pinning: {pinned}")
+    cpu = result["cpu_ms_per_request"]
+    print(
+        f"  CPU per request: server {cpu['server']} ms, PostgreSQL {cpu['postgres']} ms, clients {cpu['clients']} ms; "
+        f"{cpu['total']} ms in all, so {cpu['cores']} cores with nothing else to do serve at most "
+        f"{cpu['capacity_rps']} requests/s"
+    )
     for name in ("next_item", "vote", "submit"):
         row = result[name]
         if row["count"]:
-            times = f"p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms"
-            print(f"  {name:9s} n={row['count']:6d}  {times}")
+            print(f"  {name:9s} n={row['count']:6d}  {times_line(row)}")
+    if floor and floor["count"]:
+        print(
+            f"  floor: next item as bare SQL (psycopg, {args.reviewers} threads, no Django/HTTP): {times_line(floor)}"
+        )
     print(f"  errors: {result['errors'] or 'none'}")
-    print(f"  audit: {result['audit']}")
+    if server_log:
+        print(f"  server log (last lines): {server_log.splitlines()[-5:]}")
+    print(f"  audit: {audited}")
+    print(f"  every accepted vote stored once: {'yes' if stored_once else 'no'}")
     print(json.dumps(result))
+
+
+def times_line(row: dict[str, float]) -> str:
+    return f"p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The command-line contract (DESIGN.md §10).
+"""The command-line contract (docs/ARCHITECTURE.md §10).
 
 Every Winnow command prints one JSON object as its last stdout line (ids and counts, for
 scripts to parse); a failure exits non-zero with a one-line reason on stderr.

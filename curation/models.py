@@ -1,4 +1,4 @@
-"""Datasets, immutable versions, samples and per-version labels (DESIGN.md §4).
+"""Datasets, immutable versions, samples and per-version labels (docs/ARCHITECTURE.md §4).
 
 A Sample is a file's immutable facts (content hash, storage key, size, provenance, mask,
 caption). What a curator changes — membership, split, labels — lives on VersionSample rows,

@@ -1,4 +1,4 @@
-"""Commands that run a job kind (DESIGN.md §10): inline with a progress bar, or `--enqueue`.
+"""Commands that run a job kind (docs/ARCHITECTURE.md §10): inline with a progress bar, or `--enqueue`.
 
 class Command(JobCommand):
     def add_arguments(self, parser):

@@ -1,4 +1,4 @@
-"""Training runs and the models they produce (DESIGN.md §4).
+"""Training runs and the models they produce (docs/ARCHITECTURE.md §4).
 
 A TrainingRun is the record of one training job: exactly what it was trained on (data version,
 architecture, hyper-parameters, augmentation preset, seed, code version) and what happened per

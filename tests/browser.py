@@ -1,7 +1,7 @@
 """Headless Debian Chromium driven by Playwright's sync API against pytest-django's live server.
 
 No browser is downloaded: Playwright launches /usr/bin/chromium with the flags that keep it
-offline and quiet (see /work/shared/ENVIRONMENT.md). The fixtures are registered once, in the
+offline and quiet (Debian's Chromium; never a browser download). The fixtures are registered once, in the
 root conftest: Playwright's sync API allows one running instance per thread, so every browser
 test in the suite shares this session-scoped browser.
 """

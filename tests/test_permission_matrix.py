@@ -1,4 +1,4 @@
-"""Who may call what: one row per named URL of the project, checked for every role (DESIGN.md §9).
+"""Who may call what: one row per named URL of the project, checked for every role (docs/ARCHITECTURE.md §9).
 
 The test walks the whole URLconf, so a new URL that has no row here FAILS with
 "add <name> to the permission matrix". To add a row, put an entry in PERMISSION_MATRIX keyed by
@@ -335,6 +335,7 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "api-review-queue-reviewers": [post(CURATOR, queue_kwargs)],
     "api-review-queue-next": [get(REVIEWER, queue_kwargs)],
     "api-review-undo": [post(REVIEWER, queue_kwargs)],
+    "api-review-queue-release": [post(REVIEWER, queue_kwargs)],
     "api-review-vote-list": [get(VIEWER, queue_kwargs)],
     "api-review-bulk-vote": [post(REVIEWER, queue_kwargs)],
     "api-review-disagreement-queue": [post(CURATOR, queue_kwargs)],

@@ -1,4 +1,4 @@
-"""A real Celery worker for tests about the worker (DESIGN.md §3), and a real broker restart.
+"""A real Celery worker for tests about the worker (docs/ARCHITECTURE.md §3), and a real broker restart.
 
 The worker is `celery -A config worker -B` in its own process group, on the pytest-django test
 database and the test's broker, media root and a private var dir, with fast recovery settings

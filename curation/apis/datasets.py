@@ -1,4 +1,4 @@
-"""Read API for datasets, versions and samples (DESIGN.md §8): every view needs the VIEW capability; DELETE on
+"""Read API for datasets, versions and samples (docs/ARCHITECTURE.md §8): every view needs the VIEW capability; DELETE on
 a dataset or a version (curators) starts its deletion job (curation/deletion/apis.py)."""
 
 from collections.abc import Mapping

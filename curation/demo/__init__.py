@@ -1,4 +1,4 @@
-"""The demo dataset generator: object cut-outs composited onto background photos (DESIGN.md §6).
+"""The demo dataset generator: object cut-outs composited onto background photos (docs/ARCHITECTURE.md §6).
 
 Django-free: it takes paths and a config and returns arrays, bytes and a ground-truth record;
 the service in `curation.services.demo` stores the result in Winnow.

@@ -1,4 +1,4 @@
-"""Embedding sets and the chunks that fill them (DESIGN.md §4).
+"""Embedding sets and the chunks that fill them (docs/ARCHITECTURE.md §4).
 
 Embeddings never go into table rows: an EmbeddingSet points at files in storage, a float16 `.npy`
 (rows x dim, unit rows, memory-mapped when read), an int64 `.npy` mapping each row to its sample id,

@@ -1,4 +1,4 @@
-"""REST API of exports (DESIGN.md §8): request one (a job), list and read them, download their files.
+"""REST API of exports (docs/ARCHITECTURE.md §8): request one (a job), list and read them, download their files.
 
 Every view needs the curate capability; an export is visible to the user who requested it and to
 admins (`manage`). Creating one is rate limited per user (token) with the `exports` throttle scope.

@@ -1,4 +1,4 @@
-"""Exports of a dataset version in the formats training pipelines load (DESIGN.md §8, METHODS.md §10).
+"""Exports of a dataset version in the formats training pipelines load (docs/ARCHITECTURE.md §8, docs/METHODS.md §10).
 
 An Export row is the request (version, format, options, who, until when) and, once its job has
 succeeded, what it produced: the storage keys, sizes and sha256 of its files and the key of its

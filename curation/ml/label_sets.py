@@ -1,4 +1,4 @@
-"""ReaL accuracy and class-averaged multi-label accuracy on label sets (METHODS.md §4), vectorised.
+"""ReaL accuracy and class-averaged multi-label accuracy on label sets (docs/METHODS.md §4), vectorised.
 
 - ReaL ("Are we done with ImageNet?", Beyer et al. 2020): per image a set of valid labels; an empty
   set excludes the image. Accuracy = mean over the other images of [any of the top-k ∈ set].

@@ -1,4 +1,4 @@
-"""Clusters and pruning runs (DESIGN.md §4; METHODS.md §1-3).
+"""Clusters and pruning runs (docs/ARCHITECTURE.md §4; docs/METHODS.md §1-3).
 
 A ClusterRun is a spherical k-means of one version's samples in one embedding set. Per-sample
 assignments (sample ids, cluster, cosine distance to the centroid) and the centroids live in
@@ -37,7 +37,7 @@ class ClusterRun(models.Model):
 
 
 class Cluster(models.Model):
-    """One cluster of a run, with DBP's statistics (METHODS.md §2) and its class mix."""
+    """One cluster of a run, with DBP's statistics (docs/METHODS.md §2) and its class mix."""
 
     cluster_run = models.ForeignKey(ClusterRun, on_delete=models.CASCADE, related_name="clusters")
     index = models.PositiveIntegerField(help_text="The k-means label, 0..k-1.")

@@ -1,4 +1,4 @@
-"""Label proposals, review queues, votes and consensus (DESIGN.md §4; METHODS.md §4).
+"""Label proposals, review queues, votes and consensus (docs/ARCHITECTURE.md §4; docs/METHODS.md §4).
 
 A ProposalRun is one pass of one proposal source over a version (confident learning on a linear
 probe's out-of-fold probabilities, a trained model's top-k, CLIP zero-shot, mixed clusters); its
@@ -203,7 +203,11 @@ class ReviewAssignment(models.Model):
     class Meta:
         ordering = ["item", "claimed_at"]
         constraints = [models.UniqueConstraint(fields=["item", "reviewer"], name="unique_assignment_per_reviewer")]
-        indexes = [models.Index(fields=["reviewer", "state", "item"], name="assignment_reviewer_state")]
+        indexes = [
+            models.Index(fields=["reviewer", "state", "item"], name="assignment_reviewer_state"),
+            # Who holds an item (claims.py counts it per candidate item): answered from the index alone.
+            models.Index(fields=["item", "state", "claimed_at", "reviewer"], name="assignment_item_holding"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reviewer_id} on item {self.item_id}: {self.state}"

@@ -83,7 +83,7 @@ def demo_dataset_build(
     created_by_id: int | None = None,
     job_id: int | None = None,
 ) -> DemoDatasetResult:
-    """Build the demo dataset (DESIGN.md §6) and its ground truth.
+    """Build the demo dataset (docs/ARCHITECTURE.md §6) and its ground truth.
 
     Args:
         config: seed, size and rates (default DemoConfig(): seed 0, 1,500 files).

@@ -1,4 +1,4 @@
-"""Synthetic batches and images (DESIGN.md §4; METHODS.md §9).
+"""Synthetic batches and images (docs/ARCHITECTURE.md §4; docs/METHODS.md §9).
 
 A SyntheticBatch is a generation plan over one version: the generator and its settings, and a list of
 planned images (per class: the mode, prompt, negative prompt, seed, parent sample, background,

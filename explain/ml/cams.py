@@ -7,7 +7,7 @@ Yeasin 2020) come from pytorch-grad-cam (PyPI ``grad-cam``), one target layer ea
   model with none of these fails with a message saying how to name a layer.
 - pytorch-grad-cam min-max scales every map to [0, 1] before returning it, which hides how strong
   a map was. We keep the map before that scaling (``raw``: ReLU(Σ_k α_k A^k) at the layer's
-  resolution, METHODS.md §8) next to the scaled, upsampled one the library returns, so maps can be
+  resolution, docs/METHODS.md §8) next to the scaled, upsampled one the library returns, so maps can be
   compared across models and the mask scores use the unscaled energy.
 - Explained classes are the predicted ones unless targets are given (pytorch-grad-cam's argmax).
 """

@@ -1,6 +1,6 @@
 """Scores of CAM maps: against object masks (pointing game, energy inside) and faithfulness (ROAD, confidence drop).
 
-Mask scores (METHODS.md §8) are computed on the unscaled map upsampled to the mask's size
+Mask scores (docs/METHODS.md §8) are computed on the unscaled map upsampled to the mask's size
 (bilinear, like pytorch-grad-cam's resize), so the energy share does not depend on the per-image
 min-max scaling: energy inside = Σ map·mask / Σ map; background reliance = 1 − energy inside;
 pointing game hit = a pixel where the map equals its maximum lies inside the mask: every tied

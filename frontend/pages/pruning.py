@@ -1,4 +1,4 @@
-"""Clusters, pruning and version diff pages (DESIGN.md §7).
+"""Clusters, pruning and version diff pages (docs/ARCHITECTURE.md §7).
 
 Reading needs VIEW; starting a cluster or prune job and applying a run need CURATE. The prune form
 shows the chosen method's parameters with their defaults filled in; changing the method re-renders

@@ -1,4 +1,4 @@
-"""Evaluation runs: one trained model measured on one dataset version (DESIGN.md §4, §7).
+"""Evaluation runs: one trained model measured on one dataset version (docs/ARCHITECTURE.md §4, §7).
 
 A run records what was asked (suites, parameters, the baseline run that normalises mCE) and
 what came out: `results` holds one JSON object per suite ("clean", "corruptions",

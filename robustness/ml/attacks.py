@@ -1,6 +1,6 @@
 """White-box L∞ attacks by name: FGSM (Goodfellow et al. 2015) and PGD (Madry et al. 2018).
 
-Conventions (METHODS.md §6): inputs are in [0, 1] and normalisation lives inside the model,
+Conventions (docs/METHODS.md §6): inputs are in [0, 1] and normalisation lives inside the model,
 which is put in eval mode. Choices made:
 - The loss is cross-entropy summed over the batch, so each image's gradient does not depend on
   the batch size (a mean can underflow to a zero sign for confident images).
@@ -27,7 +27,7 @@ SMALL_IMAGE_MAX_SIDE = 64
 
 @dataclass(frozen=True)
 class AttackDefaults:
-    """METHODS.md §6 defaults for one input size; `eps_sweep` includes 0 (clean) and `eps`."""
+    """docs/METHODS.md §6 defaults for one input size; `eps_sweep` includes 0 (clean) and `eps`."""
 
     eps: float
     alpha: float

@@ -1,6 +1,6 @@
 """Attribute edits with an object mask (ImageNet-E, Li et al. CVPR 2023), CPU version.
 
-METHODS.md §7: edit the background, object size, position and rotation with the mask, and keep a
+docs/METHODS.md §7: edit the background, object size, position and rotation with the mask, and keep a
 null-edit control. Choices made:
 - Every edit is a copy-paste: the object (mask = True) is warped by a 2×3 affine matrix and pasted
   with its hard (warped) mask over a background. For size, position and rotation the background

@@ -1,4 +1,4 @@
-"""Classification and robustness metrics on arrays (METHODS.md §4–5).
+"""Classification and robustness metrics on arrays (docs/METHODS.md §4–5).
 
 - Top-k accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: predicted).
 - Expected calibration error (Guo et al. 2017): 15 equal-width confidence bins over (0, 1], each
@@ -170,7 +170,7 @@ def corruption_error_table(
     clean_error: float,
     baseline_clean_error: float,
 ) -> dict[str, Any]:
-    """CE, relative CE, mCE and relative mCE (METHODS.md §5).
+    """CE, relative CE, mCE and relative mCE (docs/METHODS.md §5).
 
     Args:
         errors: top-1 error per corruption per severity of the model.

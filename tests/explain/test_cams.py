@@ -1,4 +1,4 @@
-"""The CAM registry against slow obvious references on a tiny conv net (METHODS.md §8).
+"""The CAM registry against slow obvious references on a tiny conv net (docs/METHODS.md §8).
 
 Grad-CAM by hand: A = the target layer's activations, α_k = mean over cells of ∂y^c/∂A^k for the
 pre-softmax score y^c, L = ReLU(Σ_k α_k A^k); the scaled map is L min-max scaled, then resized.

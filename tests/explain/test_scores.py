@@ -1,4 +1,4 @@
-"""Mask and faithfulness scores on hand-made maps, masks and models (METHODS.md §8)."""
+"""Mask and faithfulness scores on hand-made maps, masks and models (docs/METHODS.md §8)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Jobs on a real Celery worker process, and the faults it must survive (DESIGN.md §3).
+"""Jobs on a real Celery worker process, and the faults it must survive (docs/ARCHITECTURE.md §3).
 
 Workers run with fast recovery settings (tests/worker.py): lost after 2 s without a heartbeat,
 reaper every second, queued messages re-sent after 3 s.

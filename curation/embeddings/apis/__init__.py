@@ -1,1 +1,1 @@
-"""REST API of the embeddings app (DESIGN.md §8): one view per operation, explicit serializers."""
+"""REST API of the embeddings app (docs/ARCHITECTURE.md §8): one view per operation, explicit serializers."""

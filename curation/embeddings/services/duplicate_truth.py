@@ -1,4 +1,4 @@
-"""Precision and recall of duplicate groups against the demo dataset's ground truth (DESIGN.md §6).
+"""Precision and recall of duplicate groups against the demo dataset's ground truth (docs/ARCHITECTURE.md §6).
 
 The demo records, per file, its exact and near-duplicate group. Exact copies share a sha256, so
 Winnow stores them as one sample: truth near groups are mapped to samples by sha256, and a truth

@@ -1,4 +1,4 @@
-"""Where each member goes in an export, and the manifest row that describes it (METHODS.md §10).
+"""Where each member goes in an export, and the manifest row that describes it (docs/METHODS.md §10).
 
 The ImageFolder layout is `<split>/<class folder>/<sha256>.<ext>` (unlabeled members:
 `unlabeled/<split>/<sha256>.<ext>`, outside the split folders so that ImageFolder loaders never see

@@ -1,6 +1,6 @@
 """Masked compositing: the parent's object, unchanged, pasted onto another background (no weights, offline).
 
-The cheap counter-example of METHODS.md §9: the object keeps its pixels and its mask, the background
+The cheap counter-example of docs/METHODS.md §9: the object keeps its pixels and its mask, the background
 changes. The same copy-paste as the evaluation's background swap (robustness.ml.attribute_edits), so
 what training sees and what the evaluation measures are made the same way.
 """

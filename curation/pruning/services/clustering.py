@@ -1,6 +1,6 @@
 """The clustering job: spherical k-means of a version's embeddings and DBP's per-cluster statistics.
 
-METHODS.md §1-2: FAISS spherical k-means (curation.ml.clustering), every member assigned to its
+docs/METHODS.md §1-2: FAISS spherical k-means (curation.ml.clustering), every member assigned to its
 nearest centroid, then d_intra, d_inter (l = 20 nearest other centroids) and C = d_intra x d_inter
 per cluster. k defaults to round(sqrt(n / 2)) (stated in the run's params). The arrays go to blobs
 first and the rows are written in one transaction at the end, so a failure leaves no ClusterRun,

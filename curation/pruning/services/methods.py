@@ -1,4 +1,4 @@
-"""Running one pruning method of METHODS.md §1-3 on a version's vectors (the compute half of a prune run).
+"""Running one pruning method of docs/METHODS.md §1-3 on a version's vectors (the compute half of a prune run).
 
 See services/pruning.py for the choices made; this module maps PruneParams onto the ML core's configs.
 The params come from `prune_params_validate`, which applied every default: nothing is defaulted here.

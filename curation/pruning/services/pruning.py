@@ -1,4 +1,4 @@
-"""The prune job: run one method of METHODS.md §1-3 on a version and store a decision for every sample.
+"""The prune job: run one method of docs/METHODS.md §1-3 on a version and store a decision for every sample.
 
 Methods (curation.ml.pruning, Django-free): semdedup, dbp, ssp (prototypicality), random (the
 control) and semdedup+dbp (exact dedup, SemDeDup, then DBP on the survivors; DBP's keep_fraction is

@@ -1,4 +1,4 @@
-"""Label-issue and label-suggestion models on arrays (METHODS.md §4).
+"""Label-issue and label-suggestion models on arrays (docs/METHODS.md §4).
 
 - Out-of-fold probabilities of a linear probe (scikit-learn LogisticRegression on the embeddings,
   each dimension standardised on the probe's training rows): each sample's probabilities come from a

@@ -1,4 +1,4 @@
-"""Confident learning on a linear probe's out-of-fold probabilities (cleanlab; METHODS.md §4).
+"""Confident learning on a linear probe's out-of-fold probabilities (cleanlab; docs/METHODS.md §4).
 
 The probe learns the classes with at least two labelled members (the others' members sit out and are
 counted). The multi-label variant runs when members carry several labels (multi_label "auto") or when

@@ -1,4 +1,4 @@
-"""How good label proposals are on the demo dataset, from its recorded truth (DESIGN.md §6).
+"""How good label proposals are on the demo dataset, from its recorded truth (docs/ARCHITECTURE.md §6).
 
 The demo injects label noise (the given label differs from the true class) and multi-object images
 (a second object of another class). A sample's *missing labels* are its true labels that its current

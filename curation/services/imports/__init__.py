@@ -1,4 +1,4 @@
-"""Importing a dataset from a server folder, an uploaded zip or a CSV/JSONL manifest (DESIGN.md §4, §10).
+"""Importing a dataset from a server folder, an uploaded zip or a CSV/JSONL manifest (docs/ARCHITECTURE.md §4, §10).
 
 The `import_dataset` job: resolve the source and its layout → create the Dataset → ingest file by
 file, reporting progress after each batch (where a cancel lands) → save the full report → create

@@ -1,4 +1,4 @@
-"""Counterfactual flip test for spurious features (ASPIRE, Ghosh et al. 2024; METHODS.md §9), CPU version.
+"""Counterfactual flip test for spurious features (ASPIRE, Ghosh et al. 2024; docs/METHODS.md §9), CPU version.
 
 ASPIRE edits one feature of an image away and calls the feature spurious for the class when the
 classifier's prediction flips. Choices made here:

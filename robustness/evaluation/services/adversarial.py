@@ -1,7 +1,7 @@
 """The adversarial suite: robust accuracy vs ε for FGSM and PGD-L∞, PGD-20 at the default ε, examples.
 
 Robust accuracy counts an image when it is classified correctly both clean and under attack
-(METHODS.md §6: "correct and unbroken"), so it never exceeds clean accuracy; the plain accuracy
+(docs/METHODS.md §6: "correct and unbroken"), so it never exceeds clean accuracy; the plain accuracy
 on the attacked images is stored beside it. PGD's random start is seeded per batch from the run
 seed. Examples (the first image) are saved at the default ε, or the largest ε of the sweep.
 """
@@ -21,7 +21,7 @@ AttackFactory = Callable[[int], Attack]  # batch index → attack (its seed diff
 
 
 def adversarial_params(image_size: int, params: dict[str, Any]) -> dict[str, Any]:
-    """The attack settings with METHODS.md §6 defaults for `image_size` filled in."""
+    """The attack settings with docs/METHODS.md §6 defaults for `image_size` filled in."""
     defaults = attack_defaults(image_size)
     return {
         "attacks": params.get("attacks") or ["fgsm", "pgd"],

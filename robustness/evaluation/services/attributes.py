@@ -1,4 +1,4 @@
-"""The attribute-edit suite: accuracy on originals vs on each masked edit, and the drop (METHODS.md §7).
+"""The attribute-edit suite: accuracy on originals vs on each masked edit, and the drop (docs/METHODS.md §7).
 
 Only samples with a usable mask from the run's mask source (the dataset's own, or stored estimated
 masks: services/masks.py, named in the results with their quality) take part; the others are counted

@@ -2,7 +2,7 @@
 
 Defaults: the test split ("auto": test, else val, else every member), all members, seed 0,
 batches of 64, device "auto"; the 15 benchmark corruptions at severities 1–5; FGSM and PGD with
-METHODS.md §6 defaults for the model's input size (chosen by the job), on at most 500 samples;
+docs/METHODS.md §6 defaults for the model's input size (chosen by the job), on at most 500 samples;
 the null control, background swap, object scale (×0.6), position and rotation (±45°); synthetic
 samples left out (include_synthetic false); masks "auto" (the dataset's own, else stored estimated ones).
 """

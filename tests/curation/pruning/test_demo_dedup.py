@@ -1,4 +1,4 @@
-"""On the demo dataset, SemDeDup removes the injected duplicates (METHODS.md §1, DESIGN.md §6).
+"""On the demo dataset, SemDeDup removes the injected duplicates (docs/METHODS.md §1, docs/ARCHITECTURE.md §6).
 
 The embeddings come from a TEST-ONLY encoder: each image downsampled to 12 x 12 RGB pixels, centred
 and L2-normalised. It sees near duplicates (jitter, JPEG re-encode, brightness) as very close and

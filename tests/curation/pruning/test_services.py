@@ -171,7 +171,7 @@ def test_other_bad_parameters_are_refused_with_their_code(small_version, params,
 
 
 def _reference_semdedup(vectors, sample_ids, cluster, distance, eps):
-    """Loop-based SemDeDup (METHODS.md §1): per cluster, hardest first; j goes when any earlier i is too similar."""
+    """Loop-based SemDeDup (docs/METHODS.md §1): per cluster, hardest first; j goes when any earlier i is too similar."""
     removed = {}
     for c in np.unique(cluster):
         members = list(np.flatnonzero(cluster == c))
@@ -207,7 +207,7 @@ def test_semdedup_decisions_in_the_database_equal_a_loop_reference(small_version
 
 
 def test_semdedup_chain_removes_every_later_link(db):
-    # a~b, b~c, a≁c inside one cluster: b and c both go (METHODS.md §1), whatever the order of a and c.
+    # a~b, b~c, a≁c inside one cluster: b and c both go (docs/METHODS.md §1), whatever the order of a and c.
     version = version_with_samples(3)
     angle = np.deg2rad([0.0, 11.0, 22.0])
     vectors = np.stack([np.cos(angle), np.sin(angle), np.zeros(3)], axis=1).astype(np.float32)

@@ -1,5 +1,5 @@
 """On the demo dataset, the queue summary reports precision and recall of the proposals against the injected
-label noise and the true multi-object label sets (issue part 5; DESIGN.md §6).
+label noise and the true multi-object label sets (issue part 5; docs/ARCHITECTURE.md §6).
 
 The embeddings come from a TEST-ONLY "truth encoder": each image's vector is the sum of one-hot vectors of
 its true classes (the demo's recorded objects) plus noise. It knows nothing about the given labels, so the

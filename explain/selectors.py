@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, F, QuerySet
 
+from core.figures import BLUE, GREEN, ORANGE, figure
 from explain.models import ExplanationRun, SampleExplanation
 
 SCORE_FIELDS = ("pointing_hit", "energy_inside", "background_reliance", "road_combined", "confidence_drop")
@@ -196,19 +197,10 @@ def run_figures(run: ExplanationRun) -> dict[str, Any]:
     """Plotly figures of the per-class summary: background reliance, pointing game, ROAD and confidence drop."""
     per_class = (run.summary or explanation_scores_summary(run))["per_class"]
     names = list(per_class)
-    layout: dict[str, Any] = {
-        "margin": {"l": 56, "r": 16, "t": 12, "b": 64},
-        "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "height": 320,
-        "showlegend": False,
-        "xaxis": {"type": "category"},
-    }
     specs = {
-        "reliance-figure": ("background_reliance", "Background reliance", "#e0913b", [0, 1]),
-        "pointing-figure": ("pointing_game", "Pointing game", "#3b6fd8", [0, 1]),
-        "road-figure": ("road_combined", "ROAD combined", "#2f9e74", None),
+        "reliance-figure": ("background_reliance", "Background reliance", ORANGE, [0, 1]),
+        "pointing-figure": ("pointing_game", "Pointing game", BLUE, [0, 1]),
+        "road-figure": ("road_combined", "ROAD combined", GREEN, None),
         "drop-figure": ("confidence_drop", "Confidence drop", "#9a5bd8", [0, 1]),
     }
     figures: dict[str, Any] = {}
@@ -225,5 +217,7 @@ def run_figures(run: ExplanationRun) -> dict[str, Any]:
             "marker": {"color": colour},
             "name": title,
         }
-        figures[element_id] = {"data": [trace] if present else [], "layout": {**layout, "yaxis": yaxis}}
+        figures[element_id] = figure(
+            [trace] if present else [], height=320, showlegend=False, xaxis={"type": "category"}, yaxis=yaxis
+        )
     return figures

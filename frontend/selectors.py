@@ -1,26 +1,149 @@
-"""Reads that cross the apps for the dataset page's "Loop" section: what has been made from one version.
+"""Reads of the pages that no app's selectors answer: the choices a form lists, a page's rows across apps,
+and the dataset page's "Loop" section (what has been made from one version).
 
+Pages read through selectors only (this module or an app's), never the ORM; see docs/ARCHITECTURE.md §Pages.
 The loop is import -> embed -> duplicates -> clusters -> prune -> review -> train -> evaluate / explain /
 spurious -> export. For each stage the version's newest few rows (with links), how many there are, and
 the action that starts the stage; the first stage with nothing made yet is the version's next step.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from curation.embeddings.models import DuplicateRun, EmbeddingSet, EmbeddingSetStatus
+from core.roles import Capability, user_can
+from curation.embeddings.models import DuplicateRun, EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
 from curation.exports.models import Export
-from curation.models import DatasetVersion
+from curation.models import Dataset, DatasetVersion, VersionSample
 from curation.pruning.models import ClusterRun, PruneRun
-from curation.review.models import ReviewQueue
+from curation.review.models import ItemState, QueueStatus, ReviewItem, ReviewQueue, TaxonomyChange
 from explain.models import ExplanationRun
 from explain.spurious.models import SpuriousReport
 from robustness.evaluation.models import EvaluationRun
 from robustness.models import TrainingRun
 
 LOOP_ROWS_SHOWN = 5
+VERSION_CHOICES = 100
+BULK_QUEUES_SHOWN = 10
+
+
+# --- what the pages' forms offer -------------------------------------------------------------------
+
+
+def version_choices(limit: int = VERSION_CHOICES) -> QuerySet[DatasetVersion]:
+    """The newest versions (with their dataset), as the start forms list them."""
+    return DatasetVersion.objects.select_related("dataset").order_by("-id")[:limit]
+
+
+def version_get(version_id: Any) -> DatasetVersion | None:
+    """A version with its dataset by id (None for a missing version or an id that is not a number)."""
+    if isinstance(version_id, str):
+        version_id = int(version_id) if version_id.isdigit() else None
+    if not isinstance(version_id, int) or isinstance(version_id, bool):
+        return None
+    return DatasetVersion.objects.select_related("dataset").filter(pk=version_id).first()
+
+
+def version_of_dataset(*, dataset_id: int, number: int) -> DatasetVersion | None:
+    """Version `number` of a dataset with its dataset and job (the export form)."""
+    versions = DatasetVersion.objects.select_related("dataset", "job")
+    return versions.filter(dataset_id=dataset_id, number=number).first()
+
+
+def dataset_versions_with_parents(dataset: Dataset) -> list[DatasetVersion]:
+    """A dataset's versions newest first, each with its parent (the dataset page's table)."""
+    return list(dataset.versions.select_related("parent").order_by("-number"))
+
+
+def reviewer_choices() -> list[Any]:
+    """Active users who may review, by name (the reviewers a queue can be given)."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return [user for user in users if user_can(user, Capability.REVIEW)]
+
+
+def bulk_label_queues(
+    user: AbstractBaseUser | AnonymousUser, version: DatasetVersion, limit: int = BULK_QUEUES_SHOWN
+) -> list[ReviewQueue]:
+    """Open review queues of `version` that `user` is assigned to, newest first: a selection of samples can
+    be labeled there (none for a user who may not review)."""
+    if not user_can(user, Capability.REVIEW):
+        return []
+    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=user)
+    return list(queues.order_by("-id")[:limit])
+
+
+def open_queue_of_version(*, queue_id: int, version: DatasetVersion) -> ReviewQueue | None:
+    return ReviewQueue.objects.filter(pk=queue_id, version=version, status=QueueStatus.OPEN).first()
+
+
+def finished_spurious_reports(limit: int = VERSION_CHOICES) -> list[Any]:
+    """Spurious-feature reports with results, newest first (the synthetic plan form offers them as avoid lists)."""
+    reports = SpuriousReport.objects.select_related("version__dataset", "trained_model").exclude(results={})
+    return list(reports.order_by("-id")[:limit])
+
+
+# --- rows of one page ----------------------------------------------------------------------------
+
+
+def taxonomy_changes(dataset: Dataset) -> QuerySet[TaxonomyChange]:
+    """A dataset's recorded taxonomy changes, newest first, with who made them."""
+    return TaxonomyChange.objects.filter(dataset=dataset).select_related("changed_by").order_by("-id")
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    """What a review queue's page shows beside its progress: its first items and the curators' choices."""
+
+    items: list[ReviewItem]
+    assigned_ids: set[int]
+    base_versions: QuerySet[DatasetVersion]
+    disputed: int
+
+
+def review_queue_overview(queue: ReviewQueue, *, items_shown: int) -> QueueOverview:
+    return QueueOverview(
+        items=list(queue.items.select_related("sample").order_by("position")[:items_shown]),
+        assigned_ids=set(queue.reviewers.values_list("pk", flat=True)),
+        base_versions=queue.version.dataset.versions.order_by("-number"),
+        disputed=queue.items.filter(state=ItemState.DISPUTED).count(),
+    )
+
+
+def version_embedding_maps(version: DatasetVersion, limit: int = 50) -> QuerySet[EmbeddingMap]:
+    """The maps of a version's embedding sets, newest first."""
+    return EmbeddingMap.objects.filter(embedding_set__version=version).order_by("-id")[:limit]
+
+
+def version_latest_map(version: DatasetVersion) -> EmbeddingMap | None:
+    return EmbeddingMap.objects.filter(embedding_set__version=version).order_by("-id").first()
+
+
+def member_labels(version: DatasetVersion, sample_ids: Iterable[int]) -> dict[int, str]:
+    """{sample id: primary label} of those of `sample_ids` that are members of `version`."""
+    members = VersionSample.objects.filter(version=version, sample_id__in=list(sample_ids))
+    return dict(members.values_list("sample_id", "label"))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The members of a version among some requested sample ids: the first `shown` with their samples."""
+
+    members: list[VersionSample]
+    member_ids: list[int]
+
+
+def version_selection(version: DatasetVersion, sample_ids: list[int], *, shown: int) -> Selection:
+    in_version = VersionSample.objects.filter(version=version, sample_id__in=sample_ids).order_by("sample_id")
+    members = list(in_version.select_related("sample")[:shown])
+    return Selection(members, list(in_version.values_list("sample_id", flat=True)))
+
+
+# --- the loop ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from core.figures import SPLIT_COLOURS, figure, vertical_line
 from robustness.models import TrainedModel, TrainingRun
 
-CURVE_COLORS = {"train": "#2563eb", "val": "#d97706"}
-CURVE_LAYOUT = {
-    "margin": {"l": 56, "r": 16, "t": 32, "b": 48},
-    "legend": {"orientation": "h", "y": -0.25},
-    "hovermode": "x unified",
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-}
+CURVE_COLORS = {"train": SPLIT_COLOURS["train"], "val": SPLIT_COLOURS["val"]}
 
 
 def training_run_list() -> QuerySet[TrainingRun]:
@@ -53,18 +47,9 @@ def training_curves_figures(run: TrainingRun) -> dict[str, dict[str, Any]]:
         y_axis: dict[str, Any] = {"title": {"text": title}, "rangemode": "tozero"}
         if metric == "accuracy":
             y_axis.update(range=[0, 1.02], tickformat=".0%")
-        layout = {**CURVE_LAYOUT, "xaxis": x_axis, "yaxis": y_axis}
-        if run.best_epoch:
-            layout["shapes"] = [_best_epoch_line(run.best_epoch)]
-        figures[metric] = {"data": traces, "layout": layout}
+        shapes = [vertical_line(run.best_epoch, colour="#6b7280", dash="dot", width=1)] if run.best_epoch else []
+        figures[metric] = figure(traces, height=360, hovermode="x unified", xaxis=x_axis, yaxis=y_axis, shapes=shapes)
     return figures
-
-
-def _best_epoch_line(epoch: int) -> dict[str, Any]:
-    return {
-        "type": "line", "x0": epoch, "x1": epoch, "yref": "paper", "y0": 0, "y1": 1,
-        "line": {"dash": "dot", "color": "#6b7280", "width": 1},
-    }  # fmt: skip
 
 
 def training_run_summary(run: TrainingRun) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from core.figures import BLUE, figure
 from explain.slices.models import SliceReport, SliceScore
 
 
@@ -51,21 +52,11 @@ def slice_compare_rows(report: SliceReport, score: SliceScore) -> list[dict[str,
     return rows
 
 
-LAYOUT: dict[str, Any] = {
-    "margin": {"l": 56, "r": 16, "t": 12, "b": 80},
-    "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-    "legend": {"orientation": "h", "y": -0.3},
-    "height": 420,
-}
-
-
 def slice_accuracy_figure(results: dict[str, Any], limit: int = 40) -> dict[str, Any]:
     """Slice accuracy (Wilson 95% interval) beside its class's accuracy, worst `limit` slices in rank order."""
     slices = (results.get("slices") or [])[:limit]
     if not slices:
-        return {"data": [], "layout": LAYOUT}
+        return figure([], height=420)
     names = [f"#{s['number']} {s['class']} (n={s['size']})" for s in slices]
     accuracy = {
         "type": "bar", "name": "slice accuracy", "x": names, "y": [s["accuracy"] for s in slices],
@@ -75,8 +66,8 @@ def slice_accuracy_figure(results: dict[str, Any], limit: int = 40) -> dict[str,
     }  # fmt: skip
     own_class = {
         "type": "scatter", "mode": "markers", "name": "its class's accuracy", "x": names,
-        "y": [s["class_accuracy"] for s in slices], "marker": {"color": "#3b6fd8", "symbol": "line-ew-open", "size": 22,
+        "y": [s["class_accuracy"] for s in slices], "marker": {"color": BLUE, "symbol": "line-ew-open", "size": 22,
                                                                 "line": {"width": 3}},
     }  # fmt: skip
     axis = {"title": {"text": "Accuracy"}, "range": [0, 1.05], "tickformat": ".0%"}
-    return {"data": [accuracy, own_class], "layout": {**LAYOUT, "xaxis": {"type": "category"}, "yaxis": axis}}
+    return figure([accuracy, own_class], height=420, xaxis={"type": "category"}, yaxis=axis)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 
+from core.figures import BLUE, GREY, figure
 from explain.spurious.models import SpuriousReport
 
 FeatureKind = Literal["background", "object"]
@@ -78,20 +79,11 @@ def suspected_spurious_features(*, report: SpuriousReport) -> dict[str, list[Sus
     return suspected
 
 
-LAYOUT: dict[str, Any] = {
-    "margin": {"l": 56, "r": 16, "t": 12, "b": 80},
-    "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-    "legend": {"orientation": "h", "y": -0.3},
-    "height": 380,
-}
 RATE_AXIS = {"title": {"text": "Flip rate"}, "range": [0, 1.02], "tickformat": ".0%"}
-BLUE, GREY = "#3b6fd8", "#9aa5b1"
 
 
-def _figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
-    return {"data": traces, "layout": {**LAYOUT, **layout}}
+def _figure(traces: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    return figure(traces, **{"height": 380, **overrides})
 
 
 def flip_rate_figure(results: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +120,7 @@ def pull_figure(results: dict[str, Any]) -> dict[str, Any]:
         "type": "heatmap", "x": classes, "y": labels, "z": z, "colorscale": "RdBu", "reversescale": True,
         "zmid": 0, "colorbar": {"title": {"text": "pull"}},
     }  # fmt: skip
-    return _figure([trace], xaxis={"type": "category"}, yaxis={"type": "category", "automargin": True}, height=420)
+    return _figure([trace], xaxis={"type": "category"}, yaxis={"type": "category"}, height=420)
 
 
 def report_figures(report: SpuriousReport) -> dict[str, dict[str, Any]]:

@@ -7,20 +7,17 @@ cached statistics.
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django_htmx.middleware import HtmxDetails
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from curation.apis.sample_sets import REVIEW_STATES, sample_set_filter_parse
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
-from curation.review.models import QueueStatus, ReviewQueue
 from curation.selectors import (
     SAMPLE_ORDERS,
     VersionStats,
@@ -36,7 +33,8 @@ from curation.selectors import (
     version_member_get,
     version_stats,
 )
-from frontend.selectors import version_loop
+from frontend.htmx import HtmxHttpRequest, htmx_target, is_htmx
+from frontend.selectors import bulk_label_queues, dataset_versions_with_parents, version_loop
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
@@ -49,12 +47,6 @@ SET_FILTER_NAMES = (
     "cluster_run", "cluster", "duplicate_run", "duplicate_group", "review_queue", "review_state",
     "slice_report", "slice",
 )  # fmt: skip
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request after django-htmx's middleware (`request.htmx` is falsy for plain requests)."""
-
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)
@@ -156,7 +148,7 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """Versions table and, for `?version=<number>` (default latest), class/split and image-size charts and
     the loop: what has been made from that version and the next step."""
     dataset = get_object_or_404(Dataset, pk=dataset_id)
-    versions = list(dataset.versions.select_related("parent").order_by("-number"))
+    versions = dataset_versions_with_parents(dataset)
     context: dict[str, Any] = {"dataset": dataset, "versions": versions, "nav_section": "datasets"}
     if versions:
         requested = request.GET.get("version")
@@ -219,11 +211,11 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "after": after,
         "nav_section": "datasets",
     }
-    if request.htmx and request.htmx.target == "grid-more":
+    if htmx_target(request) == "grid-more":
         return render(request, "frontend/datasets/_grid_page.html", context)
     stats = version_stats(version=version)
     context |= {"matching": filters.matching(stats=stats, version=version), "stats": stats}
-    if request.htmx:
+    if is_htmx(request):  # a filter change: the whole grid, counts included
         return render(request, "frontend/datasets/_grid.html", context)
     label_options = version_label_options(stats=stats, classes=dataset.classes)
     context |= {
@@ -234,17 +226,9 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "review_state": dict(filters.set_params).get("review_state", ""),
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
         "can_curate": user_can(request.user, Capability.CURATE),
-        "bulk_queues": _bulk_label_queues(request, version),
+        "bulk_queues": bulk_label_queues(request.user, version),
     }
     return render(request, "frontend/datasets/sample_grid.html", context)
-
-
-def _bulk_label_queues(request: HttpRequest, version: DatasetVersion) -> list[ReviewQueue]:
-    """Open review queues of this version the user is assigned to: a selection can be labeled there."""
-    if not user_can(request.user, Capability.REVIEW):
-        return []
-    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=cast(User, request.user))
-    return list(queues.order_by("-id")[:10])
 
 
 @capability_required(Capability.VIEW)

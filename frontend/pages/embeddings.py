@@ -19,24 +19,44 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from curation.embeddings.files import CorruptEmbeddingFile
-from curation.embeddings.models import DuplicateRun, EmbeddingMap, EmbeddingSet
-from curation.embeddings.selectors import embedding_set_latest_ready, embedding_set_list, sample_similar, text_search
+from curation.embeddings.models import EmbeddingSet
+from curation.embeddings.selectors import (
+    embedding_set_get,
+    embedding_set_latest_ready,
+    embedding_set_list,
+    sample_similar,
+    text_search,
+)
 from curation.embeddings.selectors.duplicates import (
     calibration_figure,
     duplicate_group_get,
     duplicate_group_page,
+    duplicate_run_get,
     duplicate_run_list,
 )
-from curation.embeddings.selectors.maps import COLOR_OPTIONS, Viewport, embedding_map_figure, embedding_map_list
+from curation.embeddings.selectors.maps import (
+    COLOR_OPTIONS,
+    Viewport,
+    embedding_map_figure,
+    embedding_map_get,
+    embedding_map_list,
+)
 from curation.embeddings.services.duplicate_keep import duplicate_run_keep_one
 from curation.embeddings.services.duplicates import duplicate_params_validate, duplicate_run_submit
 from curation.embeddings.services.embedding_jobs import embed_params_validate, embedding_set_submit
 from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
-from curation.models import Dataset, DatasetVersion, VersionSample
-from curation.review.models import QueueStatus, ReviewQueue
+from curation.models import Dataset, DatasetVersion
 from curation.selectors import version_by_number
+from frontend.htmx import render_partial, wants_partial
 from frontend.model_choices import default_choice, encoder_choices
 from frontend.pages.embedding_forms import EmbedForm, duplicates_form_for, form_error
+from frontend.selectors import (
+    bulk_label_queues,
+    member_labels,
+    version_choices,
+    version_embedding_maps,
+    version_selection,
+)
 
 SIMILAR_COUNT = 12
 SEARCH_COUNT = 24
@@ -53,6 +73,12 @@ def _version_or_404(dataset_id: int, number: int) -> tuple[Dataset, DatasetVersi
     return dataset, version
 
 
+def _or_404(row: Any, message: str) -> Any:
+    if row is None:
+        raise Http404(message)
+    return row
+
+
 def _float_or_none(value: str | None) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
@@ -63,8 +89,7 @@ def _float_or_none(value: str | None) -> float | None:
 @capability_required(Capability.VIEW)
 def embedding_set_index(request: HttpRequest) -> HttpResponse:
     """Every embedding set, newest first, and the newest versions, each linking to its embeddings page."""
-    versions = DatasetVersion.objects.select_related("dataset").order_by("-id")[:100]
-    context = {"sets": embedding_set_list()[:200], "versions": versions, "nav_section": "embeddings"}
+    context = {"sets": embedding_set_list()[:200], "versions": version_choices(), "nav_section": "embeddings"}
     return render(request, "frontend/embeddings/set_list.html", context)
 
 
@@ -90,7 +115,7 @@ def version_embeddings(request: HttpRequest, dataset_id: int, number: int) -> Ht
         "version": version,
         "sets": sets,
         "runs": duplicate_run_list(version_id=version.pk)[:50],
-        "maps": EmbeddingMap.objects.filter(embedding_set__version=version).order_by("-id")[:50],
+        "maps": version_embedding_maps(version),
         "encoder_choices": encoders,
         "embed_form": EmbedForm(request.POST if request.POST.get("action") == "embed" else None),
         "duplicate_forms": [(ready, duplicates_form_for(ready.pk)) for ready in sets if ready.is_ready],
@@ -131,11 +156,12 @@ def sample_similar_view(request: HttpRequest, dataset_id: int, number: int, samp
     htmx requests (the block on the sample page) get the partial only."""
     dataset, version = _version_or_404(dataset_id, number)
     chosen = request.GET.get("set")
-    embedding_set = (
-        get_object_or_404(EmbeddingSet, pk=chosen, version=version)
-        if chosen and chosen.isdigit()
-        else embedding_set_latest_ready(version_id=version.pk)
-    )
+    if chosen and chosen.isdigit():
+        embedding_set = embedding_set_get(int(chosen))
+        if embedding_set is None or embedding_set.version_id != version.pk:
+            raise Http404("No such embedding set of this version.")
+    else:
+        embedding_set = embedding_set_latest_ready(version_id=version.pk)
     context: dict[str, Any] = {"dataset": dataset, "version": version, "sample_id": sample_id, "set": embedding_set}
     if embedding_set is not None:
         try:
@@ -143,20 +169,19 @@ def sample_similar_view(request: HttpRequest, dataset_id: int, number: int, samp
             context["neighbours"] = _with_members(version, found)
         except ApplicationError as exc:
             context["error"] = exc.message
-    template = "_similar.html" if getattr(request, "htmx", False) else "similar.html"
-    return render(request, f"frontend/embeddings/{template}", context | {"nav_section": "datasets"})
+    context["nav_section"] = "datasets"
+    return render_partial(request, "frontend/embeddings/similar.html", "frontend/embeddings/_similar.html", context)
 
 
 def _with_members(version: DatasetVersion, found: list[Any]) -> list[dict[str, Any]]:
-    members = VersionSample.objects.filter(version=version, sample_id__in=[n.sample_id for n in found])
-    labels = dict(members.values_list("sample_id", "label"))
+    labels = member_labels(version, [n.sample_id for n in found])
     return [{"sample_id": n.sample_id, "score": n.score, "label": labels.get(n.sample_id, "")} for n in found]
 
 
 @capability_required(Capability.VIEW)
 def embedding_text_search(request: HttpRequest, embedding_set_id: int) -> HttpResponse:
     """Text-to-image search in one set (`?q=`)."""
-    embedding_set = get_object_or_404(EmbeddingSet.objects.select_related("version__dataset"), pk=embedding_set_id)
+    embedding_set = _or_404(embedding_set_get(embedding_set_id), "No such embedding set.")
     query = request.GET.get("q", "").strip()[:500]
     context: dict[str, Any] = {"set": embedding_set, "query": query, "nav_section": "embeddings"}
     context |= {"dataset": embedding_set.version.dataset, "version": embedding_set.version}
@@ -173,14 +198,14 @@ def embedding_text_search(request: HttpRequest, embedding_set_id: int) -> HttpRe
 def duplicate_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run's groups side by side (keyset pages; htmx "Load more" gets the next page only), the pair
     similarities, the calibration histograms and the truth metrics."""
-    run = get_object_or_404(DuplicateRun.objects.select_related("version__dataset", "embedding_set"), pk=run_id)
+    run = _or_404(duplicate_run_get(run_id), "No such duplicate run.")
     kind = request.GET.get("kind") if request.GET.get("kind") in ("near", "semantic", "exact") else None
     after = request.GET.get("after")
     page = duplicate_group_page(
         run=run, kind=kind, after_number=int(after) if after and after.isdigit() else None, size=GROUPS_PER_PAGE
     )
     context = {"run": run, "page": page, "kind": kind or "", "version": run.version, "dataset": run.version.dataset}
-    if getattr(request, "htmx", False):
+    if wants_partial(request):
         return render(request, "frontend/embeddings/_groups_page.html", context)
     context |= {"calibration_figure": calibration_figure(run=run), "nav_section": "embeddings"}
     return render(request, "frontend/embeddings/duplicate_run.html", context)
@@ -190,7 +215,7 @@ def duplicate_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @capability_required(Capability.CURATE)
 def duplicate_run_keep_one_view(request: HttpRequest, run_id: int) -> HttpResponse:
     """A new version keeping one sample of each near-duplicate group (the other copies left out)."""
-    run = get_object_or_404(DuplicateRun.objects.select_related("version"), pk=run_id)
+    run = _or_404(duplicate_run_get(run_id), "No such duplicate run.")
     try:
         child = duplicate_run_keep_one(run=run, user=cast(User, request.user))
     except ApplicationError as exc:
@@ -205,7 +230,7 @@ def duplicate_run_keep_one_view(request: HttpRequest, run_id: int) -> HttpRespon
 def embedding_map(request: HttpRequest, map_id: int) -> HttpResponse:
     """The WebGL map: colour by label, split, cluster or duplicate group; hover shows the thumbnail; a
     lasso or box selection opens the selection grid; zooming asks for the points of the view."""
-    embedding_map = get_object_or_404(EmbeddingMap.objects.select_related("embedding_set__version__dataset"), pk=map_id)
+    embedding_map = _or_404(embedding_map_get(map_id), "No such embedding map.")
     version = embedding_map.embedding_set.version
     try:
         figure = embedding_map_figure(embedding_map=embedding_map, color_by=request.GET.get("color", "label"))
@@ -228,7 +253,7 @@ def embedding_map(request: HttpRequest, map_id: int) -> HttpResponse:
 @capability_required(Capability.VIEW)
 def embedding_map_points(request: HttpRequest, map_id: int) -> JsonResponse:
     """The figure of a view (`x0, x1, y0, y1`; all four or none) as JSON, for zooming."""
-    embedding_map = get_object_or_404(EmbeddingMap.objects.select_related("embedding_set"), pk=map_id)
+    embedding_map = _or_404(embedding_map_get(map_id), "No such embedding map.")
     bounds = [_float_or_none(request.GET.get(name)) for name in ("x0", "x1", "y0", "y1")]
     viewport = Viewport(*cast(list[float], bounds)) if all(b is not None for b in bounds) else None
     try:
@@ -248,19 +273,18 @@ def sample_selection(request: HttpRequest, dataset_id: int, number: int) -> Http
     dataset, version = _version_or_404(dataset_id, number)
     source = request.POST if request.method == "POST" else request.GET
     ids, title = _selection_ids(source, version)
-    in_version = VersionSample.objects.filter(version=version, sample_id__in=ids[:SELECTION_MAX])
-    members = list(in_version.select_related("sample").order_by("sample_id")[:SELECTION_SHOWN])
-    member_ids = list(in_version.order_by("sample_id").values_list("sample_id", flat=True))
+    selection = version_selection(version, ids[:SELECTION_MAX], shown=SELECTION_SHOWN)
+    member_ids = selection.member_ids
     context = {
         "dataset": dataset,
         "version": version,
-        "members": members,
+        "members": selection.members,
         "requested": len(ids),
         "matching": len(member_ids),
         "title": title,
         "shown_max": SELECTION_SHOWN,
         "nav_section": "datasets",
-        "bulk_queues": _bulk_label_queues(request, version),
+        "bulk_queues": bulk_label_queues(request.user, version),
         "can_curate": user_can(request.user, Capability.CURATE),
         # The page seeds the version's grid selection (selection.js) with the members it shows.
         "seed_ids": ",".join(str(i) for i in member_ids),
@@ -269,18 +293,12 @@ def sample_selection(request: HttpRequest, dataset_id: int, number: int) -> Http
     return render(request, "frontend/embeddings/selection.html", context)
 
 
-def _bulk_label_queues(request: HttpRequest, version: DatasetVersion) -> list[ReviewQueue]:
-    """Open review queues of this version the user is assigned to: the selection can be labeled there."""
-    if not user_can(request.user, Capability.REVIEW):
-        return []
-    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=cast(User, request.user))
-    return list(queues.order_by("-id")[:10])
-
-
 def _selection_ids(source: Any, version: DatasetVersion) -> tuple[list[int], str]:
     run_id, number = source.get("run", ""), source.get("group", "")
     if run_id.isdigit() and number.isdigit():
-        run = get_object_or_404(DuplicateRun, pk=run_id, version=version)
+        run = duplicate_run_get(int(run_id))
+        if run is None or run.version_id != version.pk:
+            raise Http404("No such duplicate run of this version.")
         group = duplicate_group_get(run=run, number=int(number))
         if group is None:
             raise Http404("No such group.")

@@ -9,8 +9,8 @@ ranged download endpoint (session auth), so pages never read export files themse
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from core.api_errors import ApplicationError
@@ -20,8 +20,9 @@ from curation.exports.models import ExportFormat
 from curation.exports.selectors import export_list
 from curation.exports.services.exports import FORMAT_OPTIONS, export_submit
 from curation.exports.services.params import ExportParams
-from curation.models import DatasetVersion
+from frontend.htmx import render_partial
 from frontend.pages.run_lists import newest_first_page
+from frontend.selectors import version_of_dataset
 
 EXPORT_PAGE_SIZE = 50
 
@@ -37,9 +38,9 @@ class ExportForm(params_form(ExportParams, name="ExportParamsForm")):  # type: i
 @capability_required(Capability.CURATE)
 def version_export(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
     """GET: the export form of a version. POST: start the export job, then go to the exports list."""
-    version = get_object_or_404(
-        DatasetVersion.objects.select_related("dataset", "job"), dataset_id=dataset_id, number=number
-    )
+    version = version_of_dataset(dataset_id=dataset_id, number=number)
+    if version is None:
+        raise Http404("No such version.")
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.values()
@@ -70,6 +71,4 @@ def export_list_page(request: HttpRequest) -> HttpResponse:
         "before": before if before.isdigit() else "",
         "nav_section": "exports",
     }
-    if getattr(request, "htmx", False):
-        return render(request, "frontend/exports/_export_rows.html", context)
-    return render(request, "frontend/exports/export_list.html", context)
+    return render_partial(request, "frontend/exports/export_list.html", "frontend/exports/_export_rows.html", context)

@@ -11,21 +11,20 @@ from typing import cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required
-from curation.embeddings.selectors.maps import embedding_map_list
 from curation.models import Dataset, DatasetVersion
-from curation.review.models import QueueStatus, ReviewQueue
 from curation.review.selectors import queue_is_assigned
 from curation.review.services.bulk import review_bulk_label
 from curation.selectors import sample_list
 from curation.services.selections import version_from_selection
 from frontend.pages.datasets import SampleFilters, _version_or_404
+from frontend.selectors import open_queue_of_version, version_latest_map
 
 
 class SelectionForm(forms.Form):
@@ -57,6 +56,10 @@ class SelectionLabelForm(SelectionForm):
     queue = forms.IntegerField()
     label = forms.CharField(max_length=200)
     vote = forms.ChoiceField(choices=[("yes", "yes"), ("maybe", "maybe"), ("no", "no")])
+    origin = forms.CharField(required=False)  # bulk_map from the embedding map's lasso, else bulk_grid
+
+    def clean_origin(self) -> str:
+        return "bulk_map" if self.cleaned_data["origin"] == "bulk_map" else "bulk_grid"
 
 
 def _grid_url(dataset: Dataset, version: DatasetVersion) -> str:
@@ -94,11 +97,12 @@ def grid_selection_label(request: HttpRequest, dataset_id: int, number: int) -> 
     if not form.is_valid():
         messages.error(request, "Choose a review queue, a label and a vote.")
         return redirect(_grid_url(dataset, version))
-    queue = get_object_or_404(ReviewQueue, pk=form.cleaned_data["queue"], version=version, status=QueueStatus.OPEN)
+    queue = open_queue_of_version(queue_id=form.cleaned_data["queue"], version=version)
+    if queue is None:
+        raise Http404("No such open review queue of this version.")
     if not queue_is_assigned(queue, request.user):
         messages.error(request, "You are not assigned to this review queue.")
         return redirect(_grid_url(dataset, version))
-    origin = "bulk_map" if request.POST.get("origin") == "bulk_map" else "bulk_grid"
     try:
         ids, _how = form.sample_ids(version)
         counts = review_bulk_label(
@@ -107,7 +111,7 @@ def grid_selection_label(request: HttpRequest, dataset_id: int, number: int) -> 
             sample_ids=ids,
             label=form.cleaned_data["label"],
             value=form.cleaned_data["vote"],
-            origin=origin,
+            origin=form.cleaned_data["origin"],
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -121,7 +125,7 @@ def grid_selection_map(request: HttpRequest, dataset_id: int, number: int) -> Ht
     """The version's latest embedding map (which rings the selection), or its embeddings page to make one."""
     dataset = get_object_or_404(Dataset, pk=dataset_id)
     version = _version_or_404(dataset, number)
-    latest = embedding_map_list().filter(embedding_set__version=version).first()
+    latest = version_latest_map(version)
     if latest is None:
         messages.info(request, f"v{version.number} has no embedding map yet: make one from an embedding set here.")
         return redirect("frontend:embeddings", dataset_id=dataset.pk, number=version.number)

@@ -11,10 +11,9 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
@@ -24,6 +23,7 @@ from curation.services.imports import (
     dataset_import_upload_submit,
     import_params_validate,
 )
+from frontend.htmx import HtmxHttpRequest, render_partial
 from jobs.models import Job
 
 FORMAT_LABELS = {
@@ -66,12 +66,6 @@ class DatasetImportForm(forms.Form):
         return data
 
 
-class HtmxHttpRequest(HttpRequest):
-    """A request after django-htmx's middleware (`request.htmx` is falsy for plain requests)."""
-
-    htmx: HtmxDetails
-
-
 def _submit(request: HttpRequest, data: dict[str, Any]) -> Job:
     user = cast(User, request.user)  # capability_required let only signed-in curators in
     common = {"name": data["name"], "format": data["format"], "description": data["description"]}
@@ -97,5 +91,4 @@ def dataset_import(request: HtmxHttpRequest) -> HttpResponse:
             job_url = reverse("frontend:job_detail", args=[job.pk])
             return HttpResponseClientRedirect(job_url) if request.htmx else redirect(job_url)
     context = {"form": form, "nav_section": "import"}
-    template = "frontend/imports/_form.html" if request.htmx else "frontend/imports/dataset_import.html"
-    return render(request, template, context)
+    return render_partial(request, "frontend/imports/dataset_import.html", "frontend/imports/_form.html", context)

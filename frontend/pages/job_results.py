@@ -16,7 +16,11 @@ from django.urls import reverse
 from curation.models import DatasetVersion
 from curation.pruning.models import PruneMethod
 from curation.review.models import ProposalSource
+from explain.selectors import explanation_run_get
+from frontend.selectors import version_get
 from jobs.models import Job
+from robustness.evaluation.selectors import evaluation_run_get
+from robustness.selectors import training_run_get
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,7 @@ def job_outcome(job: Job) -> JobOutcome:
 
 
 def _version(version_id: Any) -> DatasetVersion | None:
-    if not isinstance(version_id, int):
-        return None
-    return DatasetVersion.objects.select_related("dataset").filter(pk=version_id).first()
+    return version_get(version_id) if isinstance(version_id, int) else None
 
 
 def _version_links(version: DatasetVersion | None) -> list[ResultLink]:
@@ -213,9 +215,7 @@ def _model_steps(model_id: int, version_id: Any) -> list[ResultLink]:
 
 @outcome_for("train")
 def _trained(result: dict[str, Any], job: Job) -> JobOutcome:
-    from robustness.models import TrainingRun
-
-    run = TrainingRun.objects.filter(pk=result["run"]).first()
+    run = training_run_get(run_id=result["run"])
     summary = (
         f"Trained {_plural(result['epochs'], 'epoch')}; best validation accuracy"
         f" {_percent(result['best_val_accuracy'])} at epoch {result['best_epoch']}."
@@ -232,9 +232,7 @@ def _trained(result: dict[str, Any], job: Job) -> JobOutcome:
 
 @outcome_for("evaluate")
 def _evaluated(result: dict[str, Any], job: Job) -> JobOutcome:
-    from robustness.evaluation.models import EvaluationRun
-
-    run = EvaluationRun.objects.filter(pk=result["evaluation_run"]).first()
+    run = evaluation_run_get(result["evaluation_run"])
     suites = ", ".join(str(suite) for suite in result.get("suites") or []) or "clean"
     summary = f"Top-1 accuracy {_percent(result['top1'])} on {_plural(result['samples'], 'sample')} ({suites})."
     links = [
@@ -247,9 +245,7 @@ def _evaluated(result: dict[str, Any], job: Job) -> JobOutcome:
 
 @outcome_for("explain")
 def _explained(result: dict[str, Any], job: Job) -> JobOutcome:
-    from explain.models import ExplanationRun
-
-    run = ExplanationRun.objects.filter(pk=result["explanation_run"]).first()
+    run = explanation_run_get(result["explanation_run"])
     summary = (
         f"{result.get('method', 'Grad-CAM')} maps of {_plural(result['samples'], 'sample')}; background reliance"
         f" {_percent(result.get('background_reliance'))}, pointing game {_percent(result.get('pointing_game'))}."

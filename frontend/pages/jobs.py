@@ -7,6 +7,7 @@ trigger once it is, so polling stops by itself.
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required
+from frontend.htmx import is_htmx, render_partial, wants_partial
 from frontend.pages.job_results import job_outcome
 from frontend.pages.run_lists import newest_first_page
 from jobs import selectors
@@ -45,10 +47,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "statuses": JobStatus.choices,
         "nav_section": "jobs",
         "any_unfinished": any(not job.is_finished for job in shown),
+        "paging_query": urlencode({"kind": kind, "status": status}),
     }
-    if getattr(request, "htmx", False):
-        return render(request, "frontend/jobs/_job_table.html", context)
-    return render(request, "frontend/jobs/job_list.html", context)
+    return render_partial(request, "frontend/jobs/job_list.html", "frontend/jobs/_job_table.html", context)
 
 
 @capability_required(Capability.VIEW)
@@ -56,7 +57,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     """The job's page; for htmx requests only its live partial (details hidden as jobs_as_seen_by says)."""
     job = selectors.jobs_as_seen_by([_visible_job_or_404(request, job_id)], request.user)[0]
     context = _progress_context(request, job)
-    if getattr(request, "htmx", False):
+    if wants_partial(request):
         return render(request, "frontend/jobs/_progress.html", context)
     context.update(params_json=json.dumps(job.params, indent=2, sort_keys=True), nav_section="jobs")
     return render(request, "frontend/jobs/job_detail.html", context)
@@ -76,7 +77,7 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
         cancel_error = exc.message
         job.refresh_from_db()
     job = selectors.jobs_as_seen_by([job], request.user)[0]
-    if getattr(request, "htmx", False):
+    if is_htmx(request):
         return render(request, "frontend/jobs/_progress.html", _progress_context(request, job, cancel_error))
     if cancel_error:
         messages.error(request, cancel_error)

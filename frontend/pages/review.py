@@ -10,7 +10,6 @@ and scripts share one set of rules. Reviewers see items of the queues they are a
 from typing import Any, cast
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,9 +21,9 @@ from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from curation.embeddings.models import EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_list
-from curation.models import Dataset, DatasetVersion, Split
+from curation.models import DatasetVersion, Split
 from curation.pruning.selectors.clusters import cluster_runs_of_version
-from curation.review.models import Aggregation, ItemState, ProposalSource, QueueKind, ReviewQueue, TaxonomyChange
+from curation.review.models import Aggregation, ProposalSource, QueueKind, ReviewQueue
 from curation.review.selectors import (
     item_view,
     proposal_run_get,
@@ -43,13 +42,23 @@ from curation.review.services.proposal_params import STARTABLE_SOURCES, proposal
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import review_disagreement_queue_create, review_queue_reviewers_set
 from curation.review.services.queues import review_queue_create as queue_create
-from curation.review.services.taxonomy import taxonomy_class_add, taxonomy_class_rename, taxonomy_classes_merge
+from curation.review.services.taxonomy import taxonomy_change
 from curation.review.services.votes import review_item_next
+from curation.selectors import dataset_get
+from frontend.forms import BulkLabelForm, QueueApplyForm, QueueCreateForm, ReviewersForm, TaxonomyChangeForm
+from frontend.htmx import wants_partial
 from frontend.pages.review_forms import ProposalForm, proposal_parameter_fields
+from frontend.selectors import (
+    VERSION_CHOICES,
+    review_queue_overview,
+    reviewer_choices,
+    taxonomy_changes,
+    version_choices,
+    version_get,
+)
 from robustness.selectors import trained_model_list
 
 ITEMS_SHOWN = 50
-VERSION_CHOICES = 100
 
 
 def _queue_or_404(queue_id: int) -> ReviewQueue:
@@ -57,11 +66,6 @@ def _queue_or_404(queue_id: int) -> ReviewQueue:
     if queue is None:
         raise Http404("No such review queue.")
     return queue
-
-
-def _reviewer_choices() -> list[Any]:
-    users = get_user_model().objects.filter(is_active=True).order_by("username")
-    return [u for u in users if user_can(u, Capability.REVIEW)]
 
 
 @capability_required(Capability.VIEW)
@@ -75,37 +79,8 @@ def review_queue_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/review/queue_list.html", context)
 
 
-def _int_list(text: str) -> list[int]:
-    return [int(part) for part in text.replace(",", " ").split() if part.isdigit()]
-
-
-def _float_or_none(text: str) -> float | None:
-    try:
-        return float(text) if text.strip() else None
-    except ValueError:
-        raise ApplicationError(f"{text!r} is not a number.", code="invalid_filter")
-
-
-def _filter_from_form(data: Any) -> dict[str, Any]:
-    flt: dict[str, Any] = {
-        "sources": data.getlist("sources"),
-        "min_issue_score": _float_or_none(data.get("min_issue_score", "")),
-        "min_score": _float_or_none(data.get("min_score", "")),
-        "classes": [c.strip() for c in data.get("classes", "").split(",") if c.strip()],
-        "unlabeled": data.get("unlabeled") == "on",
-        "limit": int(data.get("limit") or 500),
-    }
-    if data.get("cluster_run", "").strip():
-        flt["cluster_run"] = int(data["cluster_run"]) if data["cluster_run"].strip().isdigit() else -1
-        flt["clusters"] = _int_list(data.get("clusters", ""))
-    return {key: value for key, value in flt.items() if value not in (None, [], False)}
-
-
 def _selected_version(request: HttpRequest) -> DatasetVersion | None:
-    version_id = request.POST.get("version") or request.GET.get("version") or ""
-    if not str(version_id).isdigit():
-        return None
-    return DatasetVersion.objects.select_related("dataset").filter(pk=int(version_id)).first()
+    return version_get(request.POST.get("version") or request.GET.get("version") or "")
 
 
 @capability_required(Capability.CURATE)
@@ -115,20 +90,18 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
     version = _selected_version(request)
     error = None
     if request.method == "POST":
+        form = QueueCreateForm(request.POST)
         try:
             if version is None:
                 raise ApplicationError("Choose a version.", code="invalid_parameter")
+            if not form.is_valid():
+                raise ApplicationError(form.first_error(), code="invalid_parameter")
+            data = form.cleaned_data
             queue = queue_create(
-                version=version,
-                name=request.POST.get("name", ""),
-                filter=_filter_from_form(request.POST),
-                kind=request.POST.get("kind", QueueKind.RELABEL),
-                reviewers_per_item=int(request.POST.get("reviewers_per_item") or 1),
-                quorum=int(request.POST["quorum"]) if request.POST.get("quorum", "").isdigit() else None,
-                aggregation=request.POST.get("aggregation", Aggregation.AUTO),
-                reviewer_ids=[int(i) for i in request.POST.getlist("reviewers") if i.isdigit()],
-                user=cast(User, request.user),
-            )
+                version=version, name=data["name"], filter=form.queue_filter(), kind=data["kind"],
+                reviewers_per_item=data["reviewers_per_item"], quorum=data["quorum"], aggregation=data["aggregation"],
+                reviewer_ids=data["reviewers"], user=cast(User, request.user),
+            )  # fmt: skip
         except (ApplicationError, ValueError) as exc:
             error = getattr(exc, "message", str(exc))
         else:
@@ -136,7 +109,7 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
             return redirect("frontend:review_queue_detail", queue_id=queue.pk)
     context = {
         "version": version,
-        "versions": DatasetVersion.objects.select_related("dataset").order_by("-id")[:VERSION_CHOICES],
+        "versions": version_choices(VERSION_CHOICES),
         "proposal_runs": proposal_runs_of_version(version) if version else [],
         **_proposal_choices(request, version),
         "sources": ProposalSource.choices,
@@ -145,7 +118,7 @@ def review_queue_create(request: HttpRequest) -> HttpResponse:
         "splits": Split.values,
         "kinds": [(QueueKind.RELABEL, "Relabel review"), (QueueKind.LABELING, "Labeling")],
         "aggregations": Aggregation.choices,
-        "reviewer_choices": _reviewer_choices(),
+        "reviewer_choices": reviewer_choices(),
         "form": request.POST if request.method == "POST" else {},
         "error": error,
         "nav_section": "review",
@@ -192,19 +165,19 @@ def review_proposal_start(request: HttpRequest) -> HttpResponse:
 def review_queue_detail(request: HttpRequest, queue_id: int) -> HttpResponse:
     """Progress, proposal truth scores, agreement between reviewers, recent votes, and curator actions."""
     queue = _queue_or_404(queue_id)
-    items = queue.items.select_related("sample").order_by("position")
+    overview = review_queue_overview(queue, items_shown=ITEMS_SHOWN)
     context = {
         "queue": queue,
         "progress": queue_progress(queue),
         "agreement": queue_agreement(queue),
         "truth": (queue.summary or {}).get("truth"),
-        "items": list(items[:ITEMS_SHOWN]),
+        "items": overview.items,
         "recent_votes": queue_latest_votes(queue, size=20),
         "is_assigned": queue_is_assigned(queue, request.user),
-        "reviewer_choices": _reviewer_choices(),
-        "assigned_ids": set(queue.reviewers.values_list("pk", flat=True)),
-        "base_versions": queue.version.dataset.versions.order_by("-number"),
-        "disputed": queue.items.filter(state=ItemState.DISPUTED).count(),
+        "reviewer_choices": reviewer_choices(),
+        "assigned_ids": overview.assigned_ids,
+        "base_versions": overview.base_versions,
+        "disputed": overview.disputed,
         "nav_section": "review",
     }
     return render(request, "frontend/review/queue_detail.html", context)
@@ -225,8 +198,8 @@ def _queue_action(request: HttpRequest, queue_id: int, action: Any, success: str
 @require_POST
 @capability_required(Capability.CURATE)
 def review_queue_apply_page(request: HttpRequest, queue_id: int) -> HttpResponse:
-    base_id = request.POST.get("base_version", "")
-    base = DatasetVersion.objects.filter(pk=int(base_id)).first() if base_id.isdigit() else None
+    form = QueueApplyForm(request.POST)
+    base = version_get(form.cleaned_data["base_version"]) if form.is_valid() else None
     return _queue_action(
         request,
         queue_id,
@@ -238,7 +211,7 @@ def review_queue_apply_page(request: HttpRequest, queue_id: int) -> HttpResponse
 @require_POST
 @capability_required(Capability.CURATE)
 def review_queue_disagreements_page(request: HttpRequest, queue_id: int) -> HttpResponse:
-    reviewer_ids = [int(i) for i in request.POST.getlist("reviewers") if i.isdigit()]
+    reviewer_ids = _reviewer_ids(request)
     return _queue_action(
         request,
         queue_id,
@@ -252,13 +225,18 @@ def review_queue_disagreements_page(request: HttpRequest, queue_id: int) -> Http
 @require_POST
 @capability_required(Capability.CURATE)
 def review_queue_reviewers_page(request: HttpRequest, queue_id: int) -> HttpResponse:
-    reviewer_ids = [int(i) for i in request.POST.getlist("reviewers") if i.isdigit()]
+    reviewer_ids = _reviewer_ids(request)
     return _queue_action(
         request,
         queue_id,
         lambda queue: review_queue_reviewers_set(queue=queue, reviewer_ids=reviewer_ids),
         "Reviewers updated.",
     )
+
+
+def _reviewer_ids(request: HttpRequest) -> list[int]:
+    form = ReviewersForm(request.POST)
+    return form.cleaned_data["reviewers"] if form.is_valid() else []
 
 
 def _require_assigned(queue: ReviewQueue, request: HttpRequest) -> None:
@@ -287,7 +265,7 @@ def review_item(request: HttpRequest, item_id: int) -> HttpResponse:
     _require_assigned(item.queue, request)
     view = item_view(item, request.user)
     context = {"view": view, "item": item, "queue": item.queue, "nav_section": "review"}
-    if request.GET.get("partial"):
+    if wants_partial(request):
         return render(request, "frontend/review/_item.html", context)
     context["progress"] = queue_progress(item.queue)
     return render(request, "frontend/review/review_item.html", context)
@@ -299,14 +277,17 @@ def review_bulk_label_page(request: HttpRequest, queue_id: int) -> HttpResponse:
     """One vote on a selection of samples (ids pasted from the grid or a lasso on the embedding map)."""
     queue = _queue_or_404(queue_id)
     _require_assigned(queue, request)
+    form = BulkLabelForm(request.POST)
+    form.is_valid()  # every field is lenient: the service refuses what it cannot use
+    data = form.cleaned_data
     try:
         counts = review_bulk_label(
             queue=queue,
             reviewer=cast(User, request.user),
-            sample_ids=_int_list(request.POST.get("sample_ids", "")),
-            label=request.POST.get("label", ""),
-            value=request.POST.get("vote", "yes"),
-            origin=request.POST.get("origin", "bulk_grid"),
+            sample_ids=data["sample_ids"],
+            label=data["label"],
+            value=data["vote"],
+            origin=data["origin"],
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -320,35 +301,21 @@ def review_bulk_label_page(request: HttpRequest, queue_id: int) -> HttpResponse:
 @capability_required(Capability.VIEW)
 def review_taxonomy(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """A dataset's classes and their recorded changes; curators add, rename and merge classes here."""
-    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    dataset = dataset_get(dataset_id)
     if dataset is None:
         raise Http404("No such dataset.")
     if request.method == "POST":
         if not user_can(request.user, Capability.CURATE):
             raise PermissionDenied("Editing the taxonomy needs the 'curate' permission.")
+        form = TaxonomyChangeForm(request.POST)
         try:
-            _taxonomy_change(dataset, request)
+            if not form.is_valid():
+                raise ApplicationError("Choose add, rename or merge.", code="invalid_parameter")
+            taxonomy_change(dataset=dataset, user=cast(User, request.user), **form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, "Taxonomy changed.")
         return redirect("frontend:review_taxonomy", dataset_id=dataset.pk)
-    changes = TaxonomyChange.objects.filter(dataset=dataset).select_related("changed_by").order_by("-id")
-    context = {"dataset": dataset, "changes": changes, "nav_section": "review"}
+    context = {"dataset": dataset, "changes": taxonomy_changes(dataset), "nav_section": "review"}
     return render(request, "frontend/review/taxonomy.html", context)
-
-
-def _taxonomy_change(dataset: Dataset, request: HttpRequest) -> None:
-    action, user = request.POST.get("action", ""), cast(User, request.user)
-    if action == "add":
-        taxonomy_class_add(dataset=dataset, name=request.POST.get("name", ""), user=user)
-    elif action == "rename":
-        taxonomy_class_rename(
-            dataset=dataset, name=request.POST.get("name", ""), new_name=request.POST.get("new_name", ""), user=user
-        )
-    elif action == "merge":
-        taxonomy_classes_merge(
-            dataset=dataset, names=request.POST.getlist("names"), into=request.POST.get("into", ""), user=user
-        )
-    else:
-        raise ApplicationError("Choose add, rename or merge.", code="invalid_parameter")

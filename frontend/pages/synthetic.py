@@ -17,8 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required
-from curation.models import DatasetVersion
-from curation.synthetic.models import GenerationMode, ReviewStatus, SyntheticBatch
+from curation.synthetic.models import GenerationMode, SyntheticBatch
 from curation.synthetic.selectors import (
     synthetic_batch_counts,
     synthetic_batch_get,
@@ -27,15 +26,16 @@ from curation.synthetic.selectors import (
 )
 from curation.synthetic.selectors import synthetic_batch_list as batches_select
 from curation.synthetic.services.apply import synthetic_batch_apply
-from curation.synthetic.services.plans import DEFAULT_CONTEXTS, PlanParams, plan_params_validate
-from curation.synthetic.services.report_plans import avoid_from_spurious_report
+from curation.synthetic.services.plans import DEFAULT_CONTEXTS, PlanParams
 from curation.synthetic.services.review import synthetic_images_review_bulk
 from curation.synthetic.services.submit import synthetic_batch_start
+from frontend.forms import SyntheticApplyForm, SyntheticBulkForm, SyntheticFilterForm, SyntheticPlanForm
+from frontend.htmx import render_partial, wants_partial
 from frontend.model_choices import clip_encoder_choices, generator_choices
+from frontend.selectors import VERSION_CHOICES, finished_spurious_reports, version_choices
 from robustness.selectors import trained_model_list
 
 IMAGES_SHOWN = 300
-VERSION_CHOICES = 100
 
 
 def _batch_or_404(batch_id: int) -> SyntheticBatch:
@@ -52,45 +52,6 @@ def synthetic_batch_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/synthetic/batch_list.html", {"batches": batches, "nav_section": "synthetic"})
 
 
-def _avoid_parse(text: str) -> dict[str, list[str]]:
-    """Lines `class: term, term` → {class: [terms]}."""
-    avoid: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        cls, sep, terms = line.partition(":")
-        if not line.strip():
-            continue
-        if not sep or not cls.strip():
-            raise ApplicationError(f"Avoid lines read 'class: term, term' (got {line.strip()!r}).")
-        avoid.setdefault(cls.strip(), []).extend(t.strip() for t in terms.split(",") if t.strip())
-    return avoid
-
-
-def _number(text: str | None, kind: type) -> Any:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return kind(text)
-    except ValueError:
-        raise ApplicationError(f"{text!r} is not a number.", code="invalid_params") from None
-
-
-def _params_from_form(data: Any, report_id: int | None) -> PlanParams:
-    contexts = [c.strip() for c in (data.get("contexts") or "").splitlines() if c.strip()]
-    avoid = _avoid_parse(data.get("avoid") or "")
-    if report_id is not None:
-        avoid = {**avoid_from_spurious_report(report_id), **avoid}
-    return plan_params_validate(
-        version_id=_number(data.get("version"), int), mode=data.get("mode"),
-        generator=(data.get("generator") or "").strip() or None, per_class=_number(data.get("per_class"), int),
-        seed=_number(data.get("seed"), int), steps=_number(data.get("steps"), int),
-        guidance=_number(data.get("guidance"), float), strength=_number(data.get("strength"), float),
-        negative_prompt=data.get("negative_prompt"), contexts=contexts or None,
-        avoid=avoid, flag_model_id=_number(data.get("flag_model"), int),
-        flag_encoder=(data.get("flag_encoder") or "").strip() or None,
-    )  # fmt: skip
-
-
 @capability_required(Capability.CURATE)
 def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
     """The plan form (every default shown); POST plans the batch and starts its job."""
@@ -102,21 +63,24 @@ def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         form.update(request.POST.dict())
+        plan = SyntheticPlanForm(request.POST)
+        plan.is_valid()  # every field is taken as posted: plan_params() and the service check them
         try:
-            report_id = _number(request.POST.get("report"), int)
+            report_id = plan.report_id()
             batch = synthetic_batch_start(
-                params=_params_from_form(request.POST, report_id), user=cast(User, request.user),
-                name=request.POST.get("name", ""), plan_source="spurious_report" if report_id else "manual",
+                params=plan.plan_params(),
+                user=cast(User, request.user),
+                name=plan.cleaned_data["name"],
+                plan_source="spurious_report" if report_id else "manual",
                 report_id=report_id,
-            )  # fmt: skip
+            )
         except ApplicationError as exc:
             error = exc.message
         else:
             messages.success(request, f"Batch {batch.pk} planned with {len(batch.plan)} images; generating.")
             return redirect("frontend:synthetic_batch_detail", batch.pk)
-    versions = DatasetVersion.objects.select_related("dataset").order_by("-id")[:VERSION_CHOICES]
-    context = {"form": form, "error": error, "versions": versions, "modes": GenerationMode.choices}
-    context["reports"] = _finished_reports()
+    context = {"form": form, "error": error, "versions": version_choices(), "modes": GenerationMode.choices}
+    context["reports"] = finished_spurious_reports()
     context |= {
         "generators": generator_choices(request.user),
         "clip_encoders": clip_encoder_choices(request.user),
@@ -126,20 +90,13 @@ def synthetic_batch_new(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/synthetic/batch_new.html", {**context, "nav_section": "synthetic"})
 
 
-def _finished_reports() -> list[Any]:
-    """Spurious-feature reports with results, newest first (the form offers them as avoid lists)."""
-    from explain.spurious.models import SpuriousReport
-
-    reports = SpuriousReport.objects.select_related("version__dataset", "trained_model").exclude(results={})
-    return list(reports.order_by("-id")[:VERSION_CHOICES])
-
-
 @capability_required(Capability.VIEW)
 def synthetic_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     """A batch: settings, job progress (a partial polled until the job ends), counts and the image grid."""
     batch = _batch_or_404(batch_id)
-    wanted = request.GET.get("status") if request.GET.get("status") in ReviewStatus.values else None
-    flagged = {"1": True, "0": False}.get(request.GET.get("flagged", ""))
+    filters = SyntheticFilterForm(request.GET)
+    filters.is_valid()  # unknown values mean "all"
+    wanted, flagged = filters.cleaned_data["status"], filters.cleaned_data["flagged"]
     context = {
         "batch": batch,
         "counts": synthetic_batch_counts(batch),
@@ -149,9 +106,7 @@ def synthetic_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "flagged_filter": request.GET.get("flagged", ""),
         "nav_section": "synthetic",
     }
-    if request.GET.get("partial") == "progress":
-        return render(request, "frontend/synthetic/_progress.html", context)
-    return render(request, "frontend/synthetic/batch_detail.html", context)
+    return render_partial(request, "frontend/synthetic/batch_detail.html", "frontend/synthetic/_progress.html", context)
 
 
 @require_POST
@@ -159,18 +114,15 @@ def synthetic_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 def synthetic_batch_bulk(request: HttpRequest, batch_id: int) -> HttpResponse:
     """One decision for the ticked images, or for every pending (optionally unflagged) image."""
     batch = _batch_or_404(batch_id)
-    ids = [int(v) for v in request.POST.getlist("images") if v.isdigit()]
-    scope = request.POST.get("scope", "selected")
+    form = SyntheticBulkForm(request.POST)
+    form.is_valid()  # every field is lenient: the service refuses a decision it does not know
     try:
-        changed = synthetic_images_review_bulk(
-            batch=batch, decision=request.POST.get("decision", ""), user=cast(User, request.user),
-            image_ids=ids if scope == "selected" else None, only_pending=scope != "selected",
-            flagged=False if scope == "unflagged" else None,
-        )  # fmt: skip
+        changed = synthetic_images_review_bulk(batch=batch, user=cast(User, request.user), **form.service_kwargs())
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{changed} image{'s' if changed != 1 else ''} marked {request.POST['decision']}.")
+        decision = form.cleaned_data["decision"]
+        messages.success(request, f"{changed} image{'s' if changed != 1 else ''} marked {decision}.")
     return redirect("frontend:synthetic_batch_detail", batch.pk)
 
 
@@ -179,10 +131,10 @@ def synthetic_batch_bulk(request: HttpRequest, batch_id: int) -> HttpResponse:
 def synthetic_batch_apply_page(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Make the new version with the approved images (train split by default)."""
     batch = _batch_or_404(batch_id)
+    form = SyntheticApplyForm(request.POST)
+    form.is_valid()  # the service checks the split
     try:
-        version = synthetic_batch_apply(
-            batch=batch, user=cast(User, request.user), split=request.POST.get("split", "train")
-        )
+        version = synthetic_batch_apply(batch=batch, user=cast(User, request.user), split=form.cleaned_data["split"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("frontend:synthetic_batch_detail", batch.pk)
@@ -199,7 +151,7 @@ def synthetic_batch_review(request: HttpRequest, batch_id: int) -> HttpResponse:
     after = int(request.GET["after"]) if request.GET.get("after", "").lstrip("-").isdigit() else -1
     image = synthetic_review_next(batch, after_position=after)
     context = {"batch": batch, "image": image, "counts": synthetic_batch_counts(batch), "nav_section": "synthetic"}
-    if request.GET.get("partial") == "1":
+    if wants_partial(request):
         return render(request, "frontend/synthetic/_image.html", context)
     context["next_url"] = reverse("frontend:synthetic_batch_review", args=[batch.pk])
     return render(request, "frontend/synthetic/batch_review.html", context)

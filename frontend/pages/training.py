@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from core.storage import blob_open
+from frontend.htmx import wants_partial
 from frontend.model_choices import CPU_TRAINING_DEFAULTS, architecture_choices, gpu_worker_seen
-from frontend.pages.run_lists import start_form_initial
+from frontend.pages.run_lists import newest_first_page, start_form_initial
 from robustness.forms import TrainingStartForm
 from robustness.models import TrainingRun
 from robustness.selectors import training_curves_figures, training_run_get, training_run_list, training_run_summary
@@ -37,14 +38,10 @@ def training_run_list_page(request: HttpRequest) -> HttpResponse:
 def _list_page(request: HttpRequest, form: TrainingStartForm | None, status: int = 200) -> HttpResponse:
     if form is not None:
         form.fields["arch"].choices = architecture_choices()  # type: ignore[attr-defined]
-    runs = training_run_list()
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        runs = runs.filter(pk__lt=int(before))
-    page = list(runs[: RUN_PAGE_SIZE + 1])
+    shown, next_before = newest_first_page(request, training_run_list(), RUN_PAGE_SIZE)
     context = {
-        "runs": [(run, training_run_summary(run)) for run in page[:RUN_PAGE_SIZE]],
-        "next_before": page[RUN_PAGE_SIZE - 1].pk if len(page) > RUN_PAGE_SIZE else None,
+        "runs": [(run, training_run_summary(run)) for run in shown],
+        "next_before": next_before,
         "form": form,
         "cpu_defaults": form is not None and not gpu_worker_seen(),
         "nav_section": "training",
@@ -75,7 +72,7 @@ def training_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run's page: what it was trained on and with, and the live part (curves); htmx gets the live part alone."""
     run = _run_or_404(run_id)
     context = _live_context(run)
-    if getattr(request, "htmx", False):
+    if wants_partial(request):
         return render(request, "frontend/training/_live.html", context)
     context.update(nav_section="training", trained_model=getattr(run, "trained_model", None))
     return render(request, "frontend/training/run_detail.html", context)

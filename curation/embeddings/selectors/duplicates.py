@@ -8,11 +8,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from core.figures import BLUE, figure, vertical_line
 from curation.embeddings.models import DuplicateGroup, DuplicateRun
 from curation.models import VersionSample
 
 PAIR_COLOR = "#d64545"
-NEIGHBOUR_COLOR = "#3b6fd8"
+NEIGHBOUR_COLOR = BLUE
 
 
 def duplicate_run_list(*, embedding_set_id: int | None = None, version_id: int | None = None) -> QuerySet[DuplicateRun]:
@@ -131,25 +132,11 @@ def calibration_figure(*, run: DuplicateRun) -> dict[str, Any] | None:
             "opacity": 0.75,
         },
     ]
-    layout = {
-        "barmode": "overlay",
-        "height": 300,
-        "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
-        "xaxis": {"title": {"text": "Cosine similarity"}},
-        "yaxis": {"title": {"text": "Pairs"}, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": 1.15, "x": 0},
-        "shapes": [
-            {
-                "type": "line",
-                "x0": run.threshold,
-                "x1": run.threshold,
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#1f2933", "dash": "dash"},
-            }
-        ],
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-    }
-    return {"data": traces, "layout": layout}
+    return figure(
+        traces,
+        barmode="overlay",
+        height=300,
+        xaxis={"title": {"text": "Cosine similarity"}},
+        yaxis={"title": {"text": "Pairs"}, "rangemode": "tozero"},
+        shapes=[vertical_line(run.threshold)],
+    )

@@ -4,7 +4,7 @@ A view never sends more than MAP_MAX_POINTS points. Above that, the server draws
 of the points inside the view (uniform keeps the density picture), stratified by colour so small
 classes stay visible; zooming in asks for the points of the smaller view, down to every point.
 Colours: primary label or split (a trace per value, the most frequent MAX_CATEGORIES, then
-"other"), k-means cluster of the set's latest cluster run, or near-duplicate group of its latest
+"other"; a label in its class colour on every chart of the dataset, a split in its colour, core.figures), k-means cluster of the set's latest cluster run, or near-duplicate group of its latest
 duplicate run (one trace, a colour scale over ids). Each point carries its sample id.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from django.db.models import QuerySet
 
+from core.figures import OTHER_COLOUR, SPLIT_COLOURS, class_colour, layout
 from curation.embeddings.files import storage_local_path
 from curation.embeddings.models import EmbeddingMap
 from curation.embeddings.selectors.duplicates import duplicate_run_list, sample_duplicate_groups
@@ -29,11 +30,7 @@ from curation.models import VersionSample
 MAP_MAX_POINTS = 50_000
 MAX_CATEGORIES = 20
 COLOR_OPTIONS = ("label", "split", "cluster", "duplicate")
-PALETTE = [
-    "#3b6fd8", "#e0913b", "#2f9e74", "#d64545", "#8e5bd8", "#8c6d46", "#d85ba8", "#6b7280", "#b5b52f", "#2fb5c4",
-    "#1f4fa8", "#b86a1c", "#1d6e50", "#9c2f2f", "#5f3a9c", "#5c4630", "#9c3f78", "#4b5563", "#7d7d1f", "#1f7c87",
-]  # fmt: skip
-OTHER_COLOR = "#c3c9d1"
+OTHER_COLOR = OTHER_COLOUR
 
 _points_cache: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _category_cache: OrderedDict[tuple[int, str, str], np.ndarray] = OrderedDict()
@@ -122,23 +119,30 @@ def embedding_map_figure(
     values = all_values[in_view]
     chosen = sample_rows(len(in_view), max_points, seed=0, strata=values if style == "category" else None)
     rows, values = in_view[chosen], values[chosen]
-    traces = _category_traces(sample_ids, xy, rows, values) if style == "category" else []
-    if style == "scale":
+    if style == "category":
+        traces = _category_traces(sample_ids, xy, rows, values, _colour_of(embedding_map, color_by))
+    else:
         traces = _scale_traces(sample_ids, xy, rows, values, color_by)
-    layout = {
-        "dragmode": "lasso",
-        "hovermode": "closest",
-        "height": 620,
-        "margin": {"l": 40, "r": 16, "t": 16, "b": 40},
-        "legend": {"itemsizing": "constant"},
-        "xaxis": {"zeroline": False, **({"range": [viewport.x0, viewport.x1]} if viewport else {})},
-        "yaxis": {"zeroline": False, **({"range": [viewport.y0, viewport.y1]} if viewport else {})},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "uirevision": "map",
-    }
+    view = layout(
+        dragmode="lasso",
+        hovermode="closest",
+        height=620,
+        margin={"l": 40, "r": 16, "t": 16, "b": 40},
+        legend={"itemsizing": "constant"},
+        xaxis={"zeroline": False, **({"range": [viewport.x0, viewport.x1]} if viewport else {})},
+        yaxis={"zeroline": False, **({"range": [viewport.y0, viewport.y1]} if viewport else {})},
+        uirevision="map",
+    )
     meta = {"shown": len(rows), "in_view": len(in_view), "total": len(sample_ids), "color_by": color_by}
-    return {"data": traces, "layout": layout, "meta": meta}
+    return {"data": traces, "layout": view, "meta": meta}
+
+
+def _colour_of(embedding_map: EmbeddingMap, color_by: str) -> Callable[[str], str]:
+    """A label's colour on every chart of its dataset (core.figures.class_colour), or a split's."""
+    if color_by == "split":
+        return lambda split: SPLIT_COLOURS.get(split, OTHER_COLOUR)
+    classes = list(embedding_map.embedding_set.version.dataset.classes or [])
+    return lambda label: class_colour(label, classes)
 
 
 def _marker_size(count: int) -> int:
@@ -146,11 +150,11 @@ def _marker_size(count: int) -> int:
 
 
 def _category_traces(
-    sample_ids: np.ndarray, xy: np.ndarray, rows: np.ndarray, values: np.ndarray
+    sample_ids: np.ndarray, xy: np.ndarray, rows: np.ndarray, values: np.ndarray, colour: Callable[[str], str]
 ) -> list[dict[str, Any]]:
     counts = Counter(values.tolist())
     named = [value for value, _ in counts.most_common(MAX_CATEGORIES)]
-    groups = [(value, values == value, PALETTE[i % len(PALETTE)]) for i, value in enumerate(sorted(named))]
+    groups = [(value, values == value, colour(value)) for value in sorted(named)]
     other = ~np.isin(values, named)
     if other.any():
         groups.append(("other", other, OTHER_COLOR))

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 from django.db.models import QuerySet
 
+from core.figures import class_colour, figure
 from curation.models import DatasetVersion, VersionSample
 from curation.pruning.blobs import arrays_load
 from curation.pruning.models import Cluster, ClusterRun
-from curation.selectors import CHART_LAYOUT
 
 CLUSTER_ORDERS = {"complexity": "-complexity", "size": "-size", "index": "index", "d_intra": "-d_intra"}
 
@@ -120,13 +120,12 @@ def complexity_figure(clusters: list[Cluster]) -> dict[str, Any]:
             "colorbar": {"title": {"text": "C"}},
         },
     }
-    layout = {
-        **CHART_LAYOUT,
-        "showlegend": False,
-        "xaxis": {"title": {"text": "d_intra (spread around the centroid)"}},
-        "yaxis": {"title": {"text": "d_inter (distance to the 20 nearest centroids)"}},
-    }
-    return {"data": [trace] if shown else [], "layout": layout}
+    return figure(
+        [trace] if shown else [],
+        showlegend=False,
+        xaxis={"title": {"text": "d_intra (spread around the centroid)"}},
+        yaxis={"title": {"text": "d_inter (distance to the 20 nearest centroids)"}},
+    )
 
 
 def class_mix_figure(clusters: list[Cluster], classes: list[str]) -> dict[str, Any]:
@@ -139,13 +138,13 @@ def class_mix_figure(clusters: list[Cluster], classes: list[str]) -> dict[str, A
             "name": label or "(unlabeled)",
             "x": [f"#{c.index}" for c in clusters],
             "y": [c.class_mix.get(label, 0) for c in clusters],
+            "marker": {"color": class_colour(label, classes)},
         }
         for label in labels
     ]
-    layout = {
-        **CHART_LAYOUT,
-        "barmode": "stack",
-        "xaxis": {"title": {"text": "Cluster"}, "type": "category"},
-        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
-    }
-    return {"data": traces, "layout": layout}
+    return figure(
+        traces,
+        barmode="stack",
+        xaxis={"title": {"text": "Cluster"}, "type": "category"},
+        yaxis={"title": {"text": "Samples"}, "rangemode": "tozero"},
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.figures import BLUE, GREY, figure
 from curation.models import DatasetVersion, Split
-from curation.selectors import CHART_LAYOUT, version_class_counts
+from curation.selectors import version_class_counts
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,19 @@ def diff_figure(diff: VersionDiff) -> dict[str, Any]:
             "name": f"v{diff.before.number}",
             "x": names,
             "y": [before for _, before, _ in per_label],
-            "marker": {"color": "#9aa5b1"},
+            "marker": {"color": GREY},
         },
         {
             "type": "bar",
             "name": f"v{diff.after.number}",
             "x": names,
             "y": [after for _, _, after in per_label],
-            "marker": {"color": "#3b6fd8"},
+            "marker": {"color": BLUE},
         },
     ]
-    layout = {
-        **CHART_LAYOUT,
-        "barmode": "group",
-        "xaxis": {"title": {"text": "Primary label"}, "type": "category"},
-        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
-    }
-    return {"data": traces if per_label else [], "layout": layout}
+    return figure(
+        traces if per_label else [],
+        barmode="group",
+        xaxis={"title": {"text": "Primary label"}, "type": "category"},
+        yaxis={"title": {"text": "Samples"}, "rangemode": "tozero"},
+    )

@@ -14,13 +14,13 @@ import numpy as np
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
+from core.figures import BLUE, INK, figure
 from curation.ml.pruning import PruneReason
 from curation.models import DatasetVersion, VersionSample
 from curation.pruning.blobs import arrays_load
 from curation.pruning.models import PruneDecision, PruneRun
-from curation.selectors import CHART_LAYOUT
 
-KEPT_COLOR, REMOVED_COLOR = "#3b6fd8", "#d8613b"
+KEPT_COLOR, REMOVED_COLOR = BLUE, "#d8613b"
 
 
 def reason_name(code: int) -> str:
@@ -143,7 +143,7 @@ def budget_figure(prune_run: PruneRun) -> dict[str, Any]:
     """Plotly stacked bars per cluster: kept (the budget N_j) and removed; clusters by complexity, most complex left."""
     arrays = budget_arrays(prune_run)
     if "sizes" not in arrays:
-        return {"data": [], "layout": CHART_LAYOUT}
+        return figure([])
     sizes, kept = arrays["sizes"].astype(np.int64), arrays["budgets"].astype(np.int64)
     order = np.argsort(-arrays["complexity"], kind="stable") if "complexity" in arrays else np.argsort(-sizes)
     names = [f"#{int(i)}" for i in order]
@@ -169,28 +169,27 @@ def budget_figure(prune_run: PruneRun) -> dict[str, Any]:
                 "x": names,
                 "y": arrays["complexity"][order].round(5).tolist(),
                 "yaxis": "y2",
-                "line": {"color": "#1f2933", "width": 1.5},
+                "line": {"color": INK, "width": 1.5},
             }
         )
-    layout = {
-        **CHART_LAYOUT,
-        "barmode": "stack",
-        "bargap": 0.05,
-        "xaxis": {
+    return figure(
+        traces,
+        barmode="stack",
+        bargap=0.05,
+        xaxis={
             "title": {"text": "Cluster (most complex first)"},
             "type": "category",
             "showticklabels": len(names) <= 60,
         },
-        "yaxis": {"title": {"text": "Samples"}, "rangemode": "tozero"},
-        "yaxis2": {"title": {"text": "C"}, "overlaying": "y", "side": "right", "showgrid": False},
-    }
-    return {"data": traces, "layout": layout}
+        yaxis={"title": {"text": "Samples"}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": "C"}, "overlaying": "y", "side": "right", "showgrid": False},
+    )
 
 
 def sweep_figure(prune_run: PruneRun) -> dict[str, Any]:
     """Plotly line: kept fraction for each eps of the sweep (log x), the run's own eps marked."""
     if not prune_run.sweep:
-        return {"data": [], "layout": CHART_LAYOUT}
+        return figure([])
     points = sorted(prune_run.sweep, key=lambda p: p["eps"])
     used = prune_run.params.get("eps")
     trace = {
@@ -203,10 +202,9 @@ def sweep_figure(prune_run: PruneRun) -> dict[str, Any]:
         "hovertemplate": "eps %{x}: keeps %{customdata} (%{y:.1%})<extra></extra>",
         "marker": {"color": [REMOVED_COLOR if p["eps"] == used else KEPT_COLOR for p in points], "size": 9},
     }
-    layout = {
-        **CHART_LAYOUT,
-        "showlegend": False,
-        "xaxis": {"title": {"text": "eps (remove when similarity > 1 - eps)"}, "type": "log"},
-        "yaxis": {"title": {"text": "Kept fraction"}, "tickformat": ".0%", "rangemode": "tozero"},
-    }
-    return {"data": [trace], "layout": layout}
+    return figure(
+        [trace],
+        showlegend=False,
+        xaxis={"title": {"text": "eps (remove when similarity > 1 - eps)"}, "type": "log"},
+        yaxis={"title": {"text": "Kept fraction"}, "tickformat": ".0%", "rangemode": "tozero"},
+    )

@@ -81,6 +81,24 @@ def taxonomy_classes_merge(
     return _record(dataset, TaxonomyAction.MERGE, sources, into, after, user)
 
 
+TAXONOMY_ACTIONS = ("add", "rename", "merge")
+
+
+def taxonomy_change(
+    *, dataset: Dataset, action: str, name: str = "", new_name: str = "", names: Iterable[str] = (), into: str = "",
+    user: User | None = None,
+) -> TaxonomyChange:  # fmt: skip
+    """One taxonomy edit by name (the page and the API both come here): add `name`, rename `name` to
+    `new_name`, or merge `names` into `into`. Code invalid_parameter for another action."""
+    if action == "add":
+        return taxonomy_class_add(dataset=dataset, name=name, user=user)
+    if action == "rename":
+        return taxonomy_class_rename(dataset=dataset, name=name, new_name=new_name, user=user)
+    if action == "merge":
+        return taxonomy_classes_merge(dataset=dataset, names=names, into=into, user=user)
+    raise ApplicationError("Choose add, rename or merge.", code="invalid_parameter")
+
+
 def taxonomy_label_map(dataset: Dataset) -> dict[str, str]:
     """{old name: current name} from the dataset's renames and merges, in the order they were made."""
     mapping: dict[str, str] = {}

@@ -28,16 +28,6 @@
     return current ? Array.prototype.slice.call(current.querySelectorAll(".candidate")) : [];
   }
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (error) {
-      return "";
-    }
-  }
-
   function requestId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
@@ -63,30 +53,13 @@
     return pending === 0 ? Promise.resolve() : new Promise(function (resolve) { queueWaiters.push(resolve); });
   }
 
+  // Calls to the JSON API (api.js), counted so that Enter can wait for the votes in flight.
   function api(method, url, body) {
     pending += 1;
-    return fetch(url, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-      .then(function (response) {
-        return response.json().then(
-          function (data) { return { ok: response.ok, status: response.status, data: data }; },
-          function () { return { ok: response.ok, status: response.status, data: {} }; }
-        );
-      })
-      .catch(function () {
-        return { ok: false, status: 0, data: { error: { code: "network", message: "The server did not answer." } } };
-      })
-      .finally(settled);
+    return window.WinnowApi.json(method, url, body).finally(settled);
   }
 
-  function errorOf(result) {
-    var error = (result.data && result.data.error) || {};
-    return { code: error.code || "error", message: error.message || "Request failed (" + result.status + ")." };
-  }
+  var errorOf = window.WinnowApi.errorOf;
 
   function setFocus(index) {
     var list = candidates();
@@ -144,17 +117,8 @@
     init();
   }
 
-  function partialUrl(url) {
-    return url + (url.indexOf("?") >= 0 ? "&" : "?") + "partial=1";
-  }
-
   function loadItem(url, push) {
-    return fetch(partialUrl(url), { credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("status " + response.status);
-        return response.text();
-      })
-      .then(function (html) { swap(html, url, push); });
+    return window.WinnowApi.partial(url).then(function (html) { swap(html, url, push); });
   }
 
   function prefetch() {
@@ -167,9 +131,7 @@
         var itemUrl = itemPageUrl(data.item.id);
         var image = new Image();
         image.src = data.item.image_url;
-        return fetch(partialUrl(itemUrl), { credentials: "same-origin" })
-          .then(function (response) { return response.text(); })
-          .then(function (html) { return { html: html, url: itemUrl }; });
+        return window.WinnowApi.partial(itemUrl).then(function (html) { return { html: html, url: itemUrl }; });
       })
       .catch(function () { return null; });
   }

@@ -14,16 +14,6 @@
     return document.getElementById("synthetic-image");
   }
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (error) {
-      return "";
-    }
-  }
-
   function say(text, isError) {
     var line = document.getElementById("review-status");
     if (!line) return;
@@ -32,28 +22,15 @@
   }
 
   function show(after) {
-    var url = root.dataset.nextUrl + "?partial=1&after=" + encodeURIComponent(after);
-    return fetch(url, { credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (html) {
-        root.innerHTML = html;
-      });
+    return window.WinnowApi.partial(root.dataset.nextUrl + "?after=" + encodeURIComponent(after)).then(function (html) {
+      root.innerHTML = html;
+    });
   }
 
   function decide(url, decision) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ decision: decision }),
-    }).then(function (response) {
-      return response.json().then(function (body) {
-        if (!response.ok) throw new Error((body.error && body.error.message) || "HTTP " + response.status);
-        return body;
-      });
+    return window.WinnowApi.json("POST", url, { decision: decision }).then(function (result) {
+      if (!result.ok) throw new Error(window.WinnowApi.errorOf(result).message);
+      return result.data;
     });
   }
 

@@ -7,9 +7,10 @@ the x axis is comparable across methods. The method is read from the version's o
 
 from typing import Any
 
+from core.figures import BLUE, GREEN, ORANGE, RED
 from curation.models import DatasetVersion, VersionOperation
 from robustness.evaluation.models import EvaluationRun, Suite
-from robustness.evaluation.selectors.figures import ACCURACY_AXIS, LAYOUT
+from robustness.evaluation.selectors.figures import ACCURACY_AXIS, eval_figure
 from robustness.evaluation.selectors.runs import evaluation_summary, run_label
 
 COMPARE_METRICS = (
@@ -21,10 +22,10 @@ COMPARE_METRICS = (
     ("calibration", "1 − ECE"),
 )
 FRONTIER_METRICS = (
-    ("top1", "clean top-1", "#3b6fd8"),
-    ("corruption_accuracy", "mean corruption accuracy", "#e0913b"),
-    ("worst_group_accuracy", "worst-group accuracy", "#c8412b"),
-    ("pgd_robust_accuracy", "PGD robust accuracy", "#2f9e74"),
+    ("top1", "clean top-1", BLUE),
+    ("corruption_accuracy", "mean corruption accuracy", ORANGE),
+    ("worst_group_accuracy", "worst-group accuracy", RED),
+    ("pgd_robust_accuracy", "PGD robust accuracy", GREEN),
 )
 
 
@@ -81,19 +82,11 @@ def compare_figures(rows: list[dict[str, Any]], runs: list[EvaluationRun]) -> di
             x, y = [p["eps"] * 255 for p in curve], [p["robust_accuracy"] for p in curve]
             robust.append({"type": "scatter", "mode": "lines+markers", "name": row["label"], "x": x, "y": y})
     return {
-        "compare-figure": {"data": bars, "layout": {**LAYOUT, "barmode": "group", "yaxis": ACCURACY_AXIS}},
-        "compare-severity-figure": {
-            "data": severity,
-            "layout": {
-                **LAYOUT,
-                "xaxis": {"title": {"text": "Severity (0 = clean)"}, "dtick": 1},
-                "yaxis": ACCURACY_AXIS,
-            },
-        },
-        "compare-robust-figure": {
-            "data": robust,
-            "layout": {**LAYOUT, "xaxis": {"title": {"text": "PGD ε (× 1/255)"}}, "yaxis": ACCURACY_AXIS},
-        },
+        "compare-figure": eval_figure(bars, barmode="group", yaxis=ACCURACY_AXIS),
+        "compare-severity-figure": eval_figure(
+            severity, xaxis={"title": {"text": "Severity (0 = clean)"}, "dtick": 1}, yaxis=ACCURACY_AXIS
+        ),
+        "compare-robust-figure": eval_figure(robust, xaxis={"title": {"text": "PGD ε (× 1/255)"}}, yaxis=ACCURACY_AXIS),
     }
 
 
@@ -122,4 +115,4 @@ def pruning_frontier_figure(rows: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     xaxis = {"title": {"text": "Keep fraction of the training data"}, "range": [0, 1.05], "tickformat": ".0%"}
-    return {"data": traces, "layout": {**LAYOUT, "xaxis": xaxis, "yaxis": ACCURACY_AXIS}}
+    return eval_figure(traces, xaxis=xaxis, yaxis=ACCURACY_AXIS)

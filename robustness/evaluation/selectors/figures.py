@@ -6,31 +6,23 @@ A figure without data is {"data": [], ...}: the page says "No data." instead of 
 
 from typing import Any
 
+from core.figures import BLUE, GREEN, GREY, ORANGE, RED, figure
 from robustness.evaluation.models import EvaluationRun, Suite
 
-LAYOUT: dict[str, Any] = {
-    "margin": {"l": 56, "r": 16, "t": 12, "b": 48},
-    "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-    # Above the plot area, so a legend never covers bars or the x-axis title.
-    "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-    "height": 360,
-}
 ACCURACY_AXIS = {"title": {"text": "Top-1 accuracy"}, "range": [0, 1.02], "tickformat": ".0%"}
-BLUE, ORANGE, GREEN, GREY = "#3b6fd8", "#e0913b", "#2f9e74", "#9aa5b1"
 ATTACK_COLOURS = {"fgsm": ORANGE, "pgd": BLUE}
 
 
-def _figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
-    return {"data": traces, "layout": {**LAYOUT, **layout}}
+def eval_figure(traces: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    """A figure of the evaluation pages: the shared layout (core.figures), 360 px high unless given."""
+    return figure(traces, **{"height": 360, **overrides})
 
 
 def severity_figure(run: EvaluationRun) -> dict[str, Any]:
     """Accuracy vs severity, one line per corruption (severity 0 = clean), and their mean in bold."""
     corruptions, clean = run.results.get(Suite.CORRUPTIONS), run.results.get(Suite.CLEAN)
     if not corruptions or not clean:
-        return _figure([])
+        return eval_figure([])
     severities = corruptions["severities"]
     x = [0, *severities]
     traces = []
@@ -43,13 +35,13 @@ def severity_figure(run: EvaluationRun) -> dict[str, Any]:
         {"type": "scatter", "mode": "lines", "name": "mean", "x": x, "y": mean, "line": {"color": "#111", "width": 4}}
     )
     xaxis = {"title": {"text": "Severity (0 = clean)"}, "dtick": 1}
-    return _figure(traces, xaxis=xaxis, yaxis=ACCURACY_AXIS, height=420)
+    return eval_figure(traces, xaxis=xaxis, yaxis=ACCURACY_AXIS, height=420)
 
 
 def corruption_error_figure(table: dict[str, Any] | None) -> dict[str, Any]:
     """CE per corruption when normalised by a baseline, else the mean error per corruption."""
     if not table:
-        return _figure([])
+        return eval_figure([])
     names = list(table["rows"])
     if table["baseline"]:
         y = [table["rows"][n].get("ce") for n in names]
@@ -58,16 +50,14 @@ def corruption_error_figure(table: dict[str, Any] | None) -> dict[str, Any]:
         y = [table["rows"][n]["mean_error"] for n in names]
         title = "Mean top-1 error (unnormalised)"
     trace = {"type": "bar", "x": names, "y": y, "marker": {"color": ORANGE}, "name": title}
-    return _figure(
-        [trace], showlegend=False, xaxis={"type": "category", "automargin": True}, yaxis={"title": {"text": title}}
-    )
+    return eval_figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis={"title": {"text": title}})
 
 
 def adversarial_figure(run: EvaluationRun) -> dict[str, Any]:
     """Robust accuracy vs ε per attack, and PGD with more steps at the default ε as a marker."""
     adversarial = run.results.get(Suite.ADVERSARIAL)
     if not adversarial:
-        return _figure([])
+        return eval_figure([])
     traces = []
     for attack, curve in adversarial["curves"].items():
         steps = f"-{adversarial['settings']['steps']}" if attack == "pgd" else ""
@@ -93,7 +83,7 @@ def adversarial_figure(run: EvaluationRun) -> dict[str, Any]:
                 "marker": {"color": "#111", "size": 11, "symbol": "x"},
             }
         )
-    return _figure(
+    return eval_figure(
         traces, xaxis={"title": {"text": "ε (× 1/255)"}}, yaxis={**ACCURACY_AXIS, "title": {"text": "Robust accuracy"}}
     )
 
@@ -102,20 +92,20 @@ def attribute_figure(run: EvaluationRun) -> dict[str, Any]:
     """Accuracy on the originals and on each edit (the null control in grey)."""
     attributes = run.results.get(Suite.ATTRIBUTES)
     if not attributes or attributes.get("original_accuracy") is None:
-        return _figure([])
+        return eval_figure([])
     names = ["original", *attributes["edits"]]
     y = [attributes["original_accuracy"], *(edit["accuracy"] for edit in attributes["edits"].values())]
     colours = [GREEN, *(GREY if n == "null" else BLUE for n in attributes["edits"])]
     text = ["", *(f"−{edit['drop'] * 100:.1f} pt" for edit in attributes["edits"].values())]
     trace = {"type": "bar", "x": names, "y": y, "text": text, "textposition": "outside", "marker": {"color": colours}}
-    return _figure([trace], showlegend=False, xaxis={"type": "category", "automargin": True}, yaxis=ACCURACY_AXIS)
+    return eval_figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis=ACCURACY_AXIS)
 
 
 def confusion_figure(run: EvaluationRun) -> dict[str, Any]:
     """Heatmap of counts: rows the true class, columns the predicted one."""
     clean = run.results.get(Suite.CLEAN)
     if not clean:
-        return _figure([])
+        return eval_figure([])
     classes = clean["classes"]
     trace = {
         "type": "heatmap",
@@ -126,17 +116,17 @@ def confusion_figure(run: EvaluationRun) -> dict[str, Any]:
         "hovertemplate": "true %{y}, predicted %{x}: %{z}<extra></extra>",
     }
     side = max(360, 28 * len(classes) + 120)
-    # automargin: the margins grow to fit the class names (a fixed 56 px cut "mammals" to "ammals").
-    axes = {"xaxis": {"title": {"text": "Predicted"}, "type": "category", "automargin": True}}
-    axes["yaxis"] = {"title": {"text": "True"}, "type": "category", "autorange": "reversed", "automargin": True}
-    return _figure([trace], height=side, **axes)
+    # The axes' automargin (core.figures) grows the margins to fit the class names (a fixed 56 px cut "mammals").
+    axes = {"xaxis": {"title": {"text": "Predicted"}, "type": "category"}}
+    axes["yaxis"] = {"title": {"text": "True"}, "type": "category", "autorange": "reversed"}
+    return eval_figure([trace], height=side, **axes)
 
 
 def reliability_figure(run: EvaluationRun) -> dict[str, Any]:
     """Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration."""
     clean = run.results.get(Suite.CLEAN)
     if not clean:
-        return _figure([])
+        return eval_figure([])
     bins = [b for b in clean["reliability"] if b["count"]]
     width = 1 / clean["ece_bins"]
     bars = {
@@ -152,25 +142,25 @@ def reliability_figure(run: EvaluationRun) -> dict[str, Any]:
     diagonal = {"type": "scatter", "mode": "lines", "name": "perfect calibration", "x": [0, 1], "y": [0, 1],
                 "line": {"color": GREY, "dash": "dash"}}  # fmt: skip
     xaxis = {"title": {"text": "Confidence (top-1 probability)"}, "range": [0, 1]}
-    return _figure([bars, diagonal], bargap=0, xaxis=xaxis, yaxis={**ACCURACY_AXIS, "title": {"text": "Accuracy"}})
+    return eval_figure([bars, diagonal], bargap=0, xaxis=xaxis, yaxis={**ACCURACY_AXIS, "title": {"text": "Accuracy"}})
 
 
 def per_class_figure(run: EvaluationRun) -> dict[str, Any]:
     clean = run.results.get(Suite.CLEAN)
     if not clean:
-        return _figure([])
+        return eval_figure([])
     names = list(clean["per_class"])
     trace = {"type": "bar", "x": names, "y": [clean["per_class"][n] for n in names], "marker": {"color": BLUE}}
-    return _figure([trace], showlegend=False, xaxis={"type": "category", "automargin": True}, yaxis=ACCURACY_AXIS)
+    return eval_figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis=ACCURACY_AXIS)
 
 
 def group_figure(run: EvaluationRun) -> dict[str, Any]:
     """Accuracy per group (demo: class × own/other background), the worst group in red."""
     groups = (run.results.get(Suite.CLEAN) or {}).get("groups")
     if not groups:
-        return _figure([])
+        return eval_figure([])
     names = list(groups["groups"])
-    colours = ["#c8412b" if n == groups["worst_group"] else (GREEN if "/ own" in n else BLUE) for n in names]
+    colours = [RED if n == groups["worst_group"] else (GREEN if "/ own" in n else BLUE) for n in names]
     trace = {
         "type": "bar",
         "x": names,
@@ -179,7 +169,7 @@ def group_figure(run: EvaluationRun) -> dict[str, Any]:
         "hovertemplate": "%{x}: %{y:.1%} of %{customdata}<extra></extra>",
         "marker": {"color": colours},
     }
-    return _figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis=ACCURACY_AXIS, height=420)
+    return eval_figure([trace], showlegend=False, xaxis={"type": "category"}, yaxis=ACCURACY_AXIS, height=420)
 
 
 def report_figures(run: EvaluationRun, table: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -278,3 +278,26 @@ def _modified_before(path: str, deadline: float) -> bool:
         return os.lstat(path).st_mtime < deadline
     except FileNotFoundError:
         return False
+
+
+def storage_delete_prefix(prefix: str) -> int:
+    """Delete every file under the storage folder `prefix`, recursively; returns how many files were deleted.
+
+    Only the storage API is used (listdir, delete), so it works on any backend: on S3 a listing of
+    "runs/1" covers "runs/1/..." and never the sibling "runs/10/...". Emptied folders are removed too
+    where the storage has folders (FileSystemStorage's delete removes an empty one); a folder a
+    concurrent writer has just filled again stays.
+    """
+    prefix = prefix.strip("/")
+    if not prefix:
+        raise ValueError("storage_delete_prefix needs a prefix: it never empties the whole storage")
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+    deleted = len(files) + sum(storage_delete_prefix(f"{prefix}/{folder}") for folder in folders)
+    with contextlib.suppress(OSError):
+        default_storage.delete(prefix)
+    return deleted

@@ -12,18 +12,18 @@ from typing import Any
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import ApplicationError
+from core.api_errors import ApplicationError, ErrorOutputSerializer
 from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
 from core.storage import blob_open
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.models import DatasetVersion
+from explain.job_kinds import EXPLANATION
 from explain.models import CamMethod, ExplanationRun, SampleExplanation
 from explain.selectors import (
     GalleryFilters,
@@ -35,7 +35,14 @@ from explain.selectors import (
     raw_map_files,
     sample_explanation_list,
 )
-from explain.services import explanation_run_create
+from jobs.runs.apis import (
+    RunDetailApi,
+    RunListApi,
+    RunOutputSerializer,
+    RunStartApi,
+    read_errors,
+    run_started_serializer,
+)
 from robustness.models import TrainedModel
 
 
@@ -49,10 +56,9 @@ class RawMapFileOutputSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="Download: .npz of sample_ids (N), raw (N x h x w float32), targets (N).")
 
 
-class ExplanationRunOutputSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(read_only=True)
+class ExplanationRunOutputSerializer(RunOutputSerializer):
+    run_kind = EXPLANATION
     model_deleted = serializers.BooleanField(read_only=True)
-    report_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ExplanationRun
@@ -62,9 +68,6 @@ class ExplanationRunOutputSerializer(serializers.ModelSerializer):
             "finished_at", "report_url",
         )  # fmt: skip
         read_only_fields: tuple[str, ...] = fields
-
-    def get_report_url(self, run: ExplanationRun) -> str:
-        return f"/explanations/{run.pk}/"
 
 
 class ExplanationRunDetailOutputSerializer(ExplanationRunOutputSerializer):
@@ -91,54 +94,15 @@ class ExplanationRunDetailOutputSerializer(ExplanationRunOutputSerializer):
         ]
 
 
-class ExplanationRunPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ExplanationRunOutputSerializer(many=True)
+READ_ERRORS = read_errors()
 
 
-READ_ERRORS = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
-}
-
-
-class ExplanationListApi(APIView):
+class ExplanationListApi(RunListApi):
     """Explanation runs, newest first, optionally of one version or one trained model (cursor pagination)."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-    class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(required=False)
-        trained_model = serializers.IntegerField(required=False)
-
-    @extend_schema(
-        operation_id="explanations_list",
-        tags=["explanations"],
-        parameters=[
-            OpenApiParameter("version", int),
-            OpenApiParameter("trained_model", int),
-            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
-            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
-        ],
-        responses={
-            200: ExplanationRunPageOutputSerializer,
-            400: OpenApiResponse(ErrorOutputSerializer, description="validation_error."),
-            404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor."),
-            **READ_ERRORS,
-        },
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        runs = explanation_run_list(
-            version_id=filters.validated_data.get("version"),
-            trained_model_id=filters.validated_data.get("trained_model"),
-        )
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(runs, request, view=self)
-        return paginator.get_paginated_response(ExplanationRunOutputSerializer(page, many=True).data)
+    run_kind, tag, operation_id = EXPLANATION, "explanations", "explanations_list"
+    output_serializer = ExplanationRunOutputSerializer
+    rows = staticmethod(explanation_run_list)
 
 
 class ExplanationStartInputSerializer(serializers.Serializer):
@@ -158,79 +122,32 @@ class ExplanationStartInputSerializer(serializers.Serializer):
     )
 
 
-class ExplanationStartedOutputSerializer(serializers.Serializer):
-    explanation_run = serializers.IntegerField()
-    job = serializers.IntegerField()
-    status = serializers.CharField()
-    target_layer = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-    report_url = serializers.CharField()
+ExplanationStartedOutputSerializer = run_started_serializer(
+    "ExplanationStartedOutputSerializer", "explanation_run", module=__name__, more=("target_layer",)
+)
 
 
-class ExplanationStartApi(APIView):
+class ExplanationStartApi(RunStartApi):
     """Start explaining a trained model on a dataset version; returns 202 with the run and its job."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.RUN_GPU_JOBS
+    run_kind, tag = EXPLANATION, "explanations"
+    input_serializer, started_serializer, started_id = (
+        ExplanationStartInputSerializer, ExplanationStartedOutputSerializer, "explanation_run",
+    )  # fmt: skip
+    started_fields = ("target_layer",)
+    refusals = "invalid_method, invalid_target_layer, invalid_params, classes_mismatch, ..."
 
-    @extend_schema(
-        tags=["explanations"],
-        request=ExplanationStartInputSerializer,
-        responses={
-            202: ExplanationStartedOutputSerializer,
-            400: OpenApiResponse(
-                ErrorOutputSerializer,
-                description="invalid_method, invalid_target_layer, invalid_params, classes_mismatch, ...",
-            ),
-            403: OpenApiResponse(ErrorOutputSerializer, description="Not an admin."),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        payload = ExplanationStartInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        run = explanation_run_create(
-            trained_model=data["trained_model"],
-            version=data["version"],
-            method=data["method"],
-            target_layer=data["target_layer"] or None,
-            params=data["params"],
-            requested_by=request.user,  # type: ignore[arg-type]
-        )
-        body = {
-            "explanation_run": run.pk,
-            "job": run.job_id,
-            "status": run.status,
-            "target_layer": run.target_layer,
-            "url": f"/api/jobs/{run.job_id}/",
-            "report_url": f"/explanations/{run.pk}/",
-        }
-        return Response(ExplanationStartedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+class ExplanationDetailApi(RunDetailApi):
+    """One run: parameters, status, the headline (with background reliance per class) and every score summary."""
+
+    run_kind, tag = EXPLANATION, "explanations"
+    detail_serializer = ExplanationRunDetailOutputSerializer
+    row = staticmethod(explanation_run_get)
 
 
 def _run_or_404(run_id: int) -> ExplanationRun:
-    run = explanation_run_get(run_id)
-    if run is None:
-        raise NotFound(f"Explanation run {run_id} does not exist.")
-    return run
-
-
-class ExplanationDetailApi(APIView):
-    """One run: parameters, status, the headline (with background reliance per class) and every score summary."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-    @extend_schema(
-        tags=["explanations"],
-        responses={
-            200: ExplanationRunDetailOutputSerializer,
-            404: OpenApiResponse(ErrorOutputSerializer, description="Unknown run (code not_found)."),
-            **READ_ERRORS,
-        },
-    )
-    def get(self, request: Request, run_id: int) -> Response:
-        return Response(ExplanationRunDetailOutputSerializer(_run_or_404(run_id)).data)
+    return ExplanationDetailApi.run_or_404(run_id)  # type: ignore[return-value]
 
 
 class SampleExplanationOutputSerializer(serializers.ModelSerializer):

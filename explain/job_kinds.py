@@ -1,32 +1,29 @@
-"""Job kinds of the explain app (imported by ExplainConfig.ready): thin, they call one service.
+"""Job kinds of the explain app (imported by ExplainConfig.ready): the `explain` run kind of the run kit.
 
-The service and its cleanup are `deferred`: registering the kind at start-up loads neither torch
-nor pytorch-grad-cam; the first job that runs imports them.
+The kit calls the services by name: registering the kind at start-up loads neither torch nor
+pytorch-grad-cam; the first job that runs imports them.
 """
 
-from typing import Any
-
-from core.roles import Capability
-from jobs.runtime import JobContext, JobFailed, deferred, job_kind
+from explain.models import ExplanationRun
+from explain.params import ExplanationParams
+from jobs.runs.kinds import RunKind, run_kind_register
 
 EXPLAIN_JOB_KIND = "explain"  # explain.services.runs.EXPLAIN_JOB_KIND (not imported here: see above)
-_explanation_run_execute = deferred("explain.services.runs:explanation_run_execute")
 
-
-@job_kind(
-    EXPLAIN_JOB_KIND,
-    queue="gpu",
-    capability=Capability.RUN_GPU_JOBS,
-    cleanup=deferred("explain.services.runs:explanation_job_cleanup"),
+EXPLANATION = run_kind_register(
+    RunKind(
+        name=EXPLAIN_JOB_KIND,
+        model=ExplanationRun,
+        params=ExplanationParams,
+        prepare="explain.services.runs:explanation_run_prepare",
+        execute="explain.services.runs:explanation_run_execute",
+        cleanup="explain.services.runs:explanation_rows_delete",
+        job_param="explanation_run_id",
+        noun="explanation run",
+        description="Grad-CAM maps and scores of a trained model over a dataset version's samples.",
+        label="Explanations",
+        slug="explanation",
+        report_url_name="frontend:explanation_report",
+        report_template="frontend/explain/explanation_report.html",
+    )
 )
-def explain_job(ctx: JobContext) -> dict[str, Any]:
-    """Grad-CAM maps and scores of a trained model over a dataset version's samples."""
-    from explain.models import ExplanationRun
-
-    run_id = int(ctx.params["explanation_run_id"])
-    run = ExplanationRun.objects.select_related("trained_model", "version__dataset").filter(pk=run_id).first()
-    if run is None:
-        raise JobFailed(f"explanation run {run_id} no longer exists")
-    ctx.check_cancelled()
-    result: dict[str, Any] = _explanation_run_execute(run=run, ctx=ctx)
-    return result

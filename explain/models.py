@@ -15,8 +15,9 @@ files behind. Pages and the API show "model deleted" and disable what needs the 
 version and the samples are PROTECTed, as for evaluation runs.
 """
 
-from django.conf import settings
 from django.db import models
+
+from jobs.runs.models import ModelRun
 
 
 class CamMethod(models.TextChoices):
@@ -25,7 +26,10 @@ class CamMethod(models.TextChoices):
     EIGENCAM = "eigencam", "EigenCAM"
 
 
-class ExplanationRun(models.Model):
+class ExplanationRun(ModelRun):
+    STORAGE_PREFIX = "explain/runs"  # raw maps and pictures: <prefix>/<run id>/...
+    RESULT_FIELDS = ("summary",)
+
     trained_model = models.ForeignKey(
         "robustness.TrainedModel",
         null=True,
@@ -43,23 +47,11 @@ class ExplanationRun(models.Model):
     method = models.CharField(max_length=20, choices=CamMethod.choices, default=CamMethod.GRADCAM)
     target_layer = models.CharField(max_length=200, help_text="Dotted module path of the explained layer.")
     split = models.CharField(max_length=16, blank=True)
-    params = models.JSONField(default=dict, help_text="Every parameter, defaults filled in, as the job used them.")
     sample_count = models.PositiveIntegerField(default=0, help_text="Samples to explain.")
     summary = models.JSONField(default=dict, blank=True, help_text="Overall and per-class scores, once finished.")
-    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
 
     def __str__(self) -> str:
         return f"Explanation {self.pk}: {self.model_name} on v{self.version_id} ({self.method})"
-
-    @property
-    def status(self) -> str:
-        return self.job.status if self.job is not None else "unknown"
 
     @property
     def model_deleted(self) -> bool:

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from core.storage import storage_delete_prefix  # noqa: F401  (re-exported: the embedding services delete with it)
+
 HASH_BLOCK = 4 * 1024 * 1024
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256 checked in this process
 _verified_lock = threading.Lock()
@@ -139,21 +141,3 @@ def _verify(path: Path, key: str, sha256: str) -> None:
         )
     with _verified_lock:
         _verified[fingerprint] = sha256
-
-
-def storage_delete_prefix(prefix: str) -> int:
-    """Delete every file under the storage folder ``prefix`` (recursively); returns how many."""
-    prefix = prefix.rstrip("/")
-    try:
-        folders, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    deleted = 0
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-        deleted += 1
-    for folder in folders:
-        deleted += storage_delete_prefix(f"{prefix}/{folder}")
-    if storage_is_local():
-        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
-    return deleted

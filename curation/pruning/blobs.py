@@ -17,7 +17,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from core.storage import blob_delete
+from core.storage import blob_delete, storage_delete_prefix
 from jobs.models import Job
 
 PRUNING_PREFIX = "pruning"
@@ -58,14 +58,4 @@ def blobs_delete(keys: list[str]) -> None:
 
 def job_blobs_delete(job: Job) -> int:
     """Delete every blob under the job's prefix (a failed, cancelled or lost attempt's leftovers)."""
-    return _prefix_delete(f"{PRUNING_PREFIX}/jobs/{job.pk}")
-
-
-def _prefix_delete(prefix: str) -> int:
-    try:
-        folders, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-    return len(files) + sum(_prefix_delete(f"{prefix}/{folder}") for folder in folders)
+    return storage_delete_prefix(f"{PRUNING_PREFIX}/jobs/{job.pk}")

@@ -1,8 +1,8 @@
-"""Explanation services: start a run, the explain job and its batches, cleanup after failure."""
+"""Explanation services: start a run, the explain job and its batches, what to undo after a failure."""
 
 from explain.services.runs import (
     EXPLAIN_JOB_KIND,
-    explanation_job_cleanup,
+    explanation_rows_delete,
     explanation_run_create,
     explanation_run_execute,
     explanation_run_files,
@@ -10,7 +10,7 @@ from explain.services.runs import (
 
 __all__ = [
     "EXPLAIN_JOB_KIND",
-    "explanation_job_cleanup",
+    "explanation_rows_delete",
     "explanation_run_create",
     "explanation_run_execute",
     "explanation_run_files",

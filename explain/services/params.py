@@ -11,20 +11,11 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from explain.models import CamMethod
+from explain.params import TARGETS, ExplanationParams
+from jobs.runs.kinds import params_defaults
 from robustness.evaluation.services.masks import masks_param_check
 
-TARGETS = ("predicted", "true")
-DEFAULTS: dict[str, Any] = {
-    "target": "predicted",
-    "split": "auto",
-    "classes": None,
-    "max_samples": None,
-    "seed": 0,
-    "batch_size": 32,
-    "device": "auto",
-    "road_percentiles": [20, 40, 60, 80],
-    "masks": "auto",
-}
+DEFAULTS: dict[str, Any] = params_defaults(ExplanationParams)
 
 
 def _invalid(message: str) -> ApplicationError:

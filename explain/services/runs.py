@@ -1,4 +1,4 @@
-"""Explanation runs: check a request, create the run and its `explain` job, explain in batches, clean up.
+"""Explanation runs: check a request (the run kit creates the run and its `explain` job), explain in batches.
 
 What fails fast does so before any job exists (the API answers 400): an unknown method or
 parameter, a model whose classes cannot cover the version's labels, an empty split, and a target
@@ -11,12 +11,12 @@ unscaled maps (one .npz) and three PNGs per sample (model input, heatmap, overla
 the batch's rows in one transaction and reports progress (where a cancel takes effect). Batches are
 fixed by the sorted sample ids, and a retried attempt skips the batches whose rows exist, so a batch
 that runs twice does no harm. A failed or cancelled run keeps its row and its job's reason; its
-sample rows and files are removed by the cleanup.
+sample rows (`explanation_rows_delete`) and files are removed by the run kit's cleanup (jobs.runs).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from django.contrib.auth.models import User
@@ -29,9 +29,8 @@ from core.storage import blob_delete, blob_save
 from curation.models import DatasetVersion, VersionSample
 from explain.models import ExplanationRun, SampleExplanation
 from explain.services.params import explanation_params_validate
-from jobs.models import Job
+from jobs.runs.services import run_create
 from jobs.runtime import JobContext, JobFailed
-from jobs.services import job_create, job_enqueue
 from robustness.evaluation.services.dataset import ALL_SPLITS, evaluation_classes_check, evaluation_split_resolve
 from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.models import TrainedModel
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from robustness.evaluation.services.dataset import EvaluationSet
 
 EXPLAIN_JOB_KIND = "explain"
-RUNS_PREFIX = "explain/runs"
+RUNS_PREFIX = ExplanationRun.STORAGE_PREFIX
 IMAGE_KINDS = ("input", "heatmap", "overlay")
 
 
@@ -89,9 +88,26 @@ def explanation_run_create(
     Raises ApplicationError: invalid_method, invalid_params, invalid_target_layer, classes_mismatch,
     empty_split (400), permission_denied (403).
     """
+    run = run_create(
+        kind=EXPLAIN_JOB_KIND, requested_by=requested_by, enqueue=enqueue, trained_model=trained_model,
+        version=version, method=method, target_layer=target_layer, params=params,
+    )  # fmt: skip
+    return cast(ExplanationRun, run)
+
+
+def explanation_run_prepare(
+    *,
+    trained_model: TrainedModel,
+    version: DatasetVersion,
+    method: str = "gradcam",
+    target_layer: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The checks of `explanation_run_create`, before any job exists; returns the run's fields (the kit's
+    `prepare`). An empty target layer means the default one."""
     params = explanation_params_validate(method=method, params=params or {}, model_classes=trained_model.classes)
     layer = explanation_target_layer_check(
-        arch=trained_model.arch, classes=trained_model.classes, target_layer=target_layer
+        arch=trained_model.arch, classes=trained_model.classes, target_layer=target_layer or None
     )
     params["split"] = evaluation_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
@@ -102,20 +118,13 @@ def explanation_run_create(
         if count == 0:
             message = f"Version {version.number} has no samples of {', '.join(params['classes'])} in that split."
             raise ApplicationError(message, code="empty_split")
-    with transaction.atomic():
-        job = job_create(kind=EXPLAIN_JOB_KIND, params={}, requested_by=requested_by)
-        run = ExplanationRun.objects.create(
-            trained_model=trained_model, model_name=trained_model.name, model_arch=trained_model.arch,
-            model_classes=trained_model.classes, model_img_size=trained_model.img_size,
-            model_trained_on_id=trained_model.trained_on_id, version=version, method=method, target_layer=layer,
-            split=params["split"], params=params, sample_count=min(count, params["max_samples"] or count), job=job,
-            requested_by=requested_by,
-        )  # fmt: skip
-        job.params = {"explanation_run_id": run.pk}
-        job.save(update_fields=["params"])
-        if enqueue:
-            job_enqueue(job)
-    return run
+    return {
+        "trained_model": trained_model, "model_name": trained_model.name, "model_arch": trained_model.arch,
+        "model_classes": trained_model.classes, "model_img_size": trained_model.img_size,
+        "model_trained_on_id": trained_model.trained_on_id, "version": version, "method": method,
+        "target_layer": layer, "split": params["split"], "params": params,
+        "sample_count": min(count, params["max_samples"] or count),
+    }  # fmt: skip
 
 
 def _members_of_classes(version: DatasetVersion, split: str, classes: list[str]) -> int:
@@ -316,7 +325,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def explanation_run_execute(*, run: ExplanationRun, ctx: JobContext) -> dict[str, Any]:
+def explanation_run_execute(run: ExplanationRun, ctx: JobContext) -> dict[str, Any]:
     """The `explain` job's body: the class check first, then every batch of the run (done ones skipped)."""
     try:
         evaluation_classes_check(version=run.version, split=run.split, classes=run.model_classes)
@@ -325,20 +334,9 @@ def explanation_run_execute(*, run: ExplanationRun, ctx: JobContext) -> dict[str
     return _Execution(run, ctx).execute()
 
 
-def explanation_job_cleanup(job: Job) -> None:
-    """After a failure or cancel: delete the run's sample rows and every file it stored; clear its summary."""
-    for run in ExplanationRun.objects.filter(job=job):
-        SampleExplanation.objects.filter(run=run).delete()
-        explanation_files_delete(run.pk)
-        ExplanationRun.objects.filter(pk=run.pk).update(summary={}, finished_at=None)
-
-
-def explanation_files_delete(run_id: int) -> int:
-    """Delete every file under the run's folder; returns how many."""
-    keys = explanation_run_files(run_id)
-    for key in keys:
-        blob_delete(key)
-    return len(keys)
+def explanation_rows_delete(run: ExplanationRun) -> None:
+    """After a failure or cancel (the kit's cleanup, before it deletes the run's files): its sample rows."""
+    SampleExplanation.objects.filter(run=run).delete()
 
 
 def explanation_run_files(run_id: int) -> list[str]:

@@ -5,36 +5,31 @@ request the service refuses (bad parameters, no held-out samples, classes that d
 an unusable embedding set, a report without results) is a structured error and creates nothing.
 """
 
-from typing import Any
+from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.pagination import IdCursorPagination
+from core.api_errors import ErrorOutputSerializer
 from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion
+from explain.slices.job_kinds import SLICES
 from explain.slices.models import SliceReport
 from explain.slices.selectors import slice_compare_rows, slice_report_get, slice_report_list, slice_scores
-from explain.slices.services import slice_report_create
 from explain.slices.services.results import report_headline
 from explain.slices.services.scores import slice_score_create
+from jobs.runs.apis import RunDetailApi, RunListApi, RunOutputSerializer, RunStartApi, run_started_serializer
 from robustness.models import TrainedModel
 
 
-def report_url(report: SliceReport) -> str:
-    return f"/slices/{report.pk}/"
-
-
-class SliceReportOutputSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(read_only=True)
+class SliceReportOutputSerializer(RunOutputSerializer):
+    run_kind = SLICES
     model_name = serializers.CharField(source="trained_model.name", read_only=True)
-    report_url = serializers.SerializerMethodField()
 
     class Meta:
         model = SliceReport
@@ -43,9 +38,6 @@ class SliceReportOutputSerializer(serializers.ModelSerializer):
             "params", "created_at", "finished_at", "report_url",
         )  # fmt: skip
         read_only_fields: tuple[str, ...] = fields
-
-    def get_report_url(self, report: SliceReport) -> str:
-        return report_url(report)
 
 
 class SliceReportDetailOutputSerializer(SliceReportOutputSerializer):
@@ -78,54 +70,12 @@ class SliceReportDetailOutputSerializer(SliceReportOutputSerializer):
         ]  # fmt: skip
 
 
-class SliceReportPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = SliceReportOutputSerializer(many=True)
-
-
-READ_ERRORS = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
-}
-
-
-class SliceReportListApi(APIView):
+class SliceReportListApi(RunListApi):
     """Failure-slice reports, newest first, optionally of one version or one trained model (cursor pagination)."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-    class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(required=False)
-        trained_model = serializers.IntegerField(required=False)
-
-    @extend_schema(
-        operation_id="slice_reports_list",
-        tags=["slices"],
-        parameters=[
-            OpenApiParameter("version", int),
-            OpenApiParameter("trained_model", int),
-            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
-            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
-        ],
-        responses={
-            200: SliceReportPageOutputSerializer,
-            **READ_ERRORS,
-            404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor."),
-        },
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        reports = slice_report_list()
-        if "version" in filters.validated_data:
-            reports = reports.filter(version_id=filters.validated_data["version"])
-        if "trained_model" in filters.validated_data:
-            reports = reports.filter(trained_model_id=filters.validated_data["trained_model"])
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(reports, request, view=self)
-        return paginator.get_paginated_response(SliceReportOutputSerializer(page, many=True).data)
+    run_kind, tag, operation_id = SLICES, "slices", "slice_reports_list"
+    output_serializer = SliceReportOutputSerializer
+    rows = staticmethod(slice_report_list)
 
 
 class SliceReportStartInputSerializer(serializers.Serializer):
@@ -140,71 +90,28 @@ class SliceReportStartInputSerializer(serializers.Serializer):
     )
 
 
-class SliceReportStartedOutputSerializer(serializers.Serializer):
-    slice_report = serializers.IntegerField()
-    job = serializers.IntegerField()
-    status = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-    report_url = serializers.CharField()
+SliceReportStartedOutputSerializer = run_started_serializer(
+    "SliceReportStartedOutputSerializer", "slice_report", module=__name__
+)
 
 
-class SliceReportStartApi(APIView):
+class SliceReportStartApi(RunStartApi):
     """Start a failure-slice report of a trained model on a version's held-out samples; 202 with report and job."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.RUN_GPU_JOBS
-
-    @extend_schema(
-        tags=["slices"],
-        request=SliceReportStartInputSerializer,
-        responses={
-            202: SliceReportStartedOutputSerializer,
-            400: OpenApiResponse(
-                ErrorOutputSerializer,
-                description="validation_error, classes_mismatch, no_held_out, empty_split, invalid_embeddings, "
-                "invalid_params.",
-            ),
-            403: OpenApiResponse(ErrorOutputSerializer, description="Not an admin."),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        payload = SliceReportStartInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        report = slice_report_create(
-            trained_model=data["trained_model"], version=data["version"], params=data["params"],
-            embedding_set=data.get("embedding_set"), requested_by=request.user,  # type: ignore[arg-type]
-        )  # fmt: skip
-        body = {
-            "slice_report": report.pk, "job": report.job_id, "status": report.status,
-            "url": f"/api/jobs/{report.job_id}/", "report_url": report_url(report),
-        }  # fmt: skip
-        return Response(SliceReportStartedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+    run_kind, tag = SLICES, "slices"
+    input_serializer, started_serializer, started_id = (
+        SliceReportStartInputSerializer, SliceReportStartedOutputSerializer, "slice_report",
+    )  # fmt: skip
+    refusals = "validation_error, classes_mismatch, no_held_out, empty_split, invalid_embeddings, invalid_params."
 
 
-def _report_or_404(report_id: int) -> SliceReport:
-    report = slice_report_get(report_id)
-    if report is None:
-        raise NotFound(f"Failure-slice report {report_id} does not exist.")
-    return report
-
-
-class SliceReportDetailApi(APIView):
+class SliceReportDetailApi(RunDetailApi):
     """One report: parameters, status, the headline, class accuracies, ranked slices and the compare section."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-    @extend_schema(
-        tags=["slices"],
-        responses={
-            200: SliceReportDetailOutputSerializer,
-            404: OpenApiResponse(ErrorOutputSerializer, description="Unknown report (code not_found)."),
-            **READ_ERRORS,
-        },
-    )
-    def get(self, request: Request, report_id: int) -> Response:
-        return Response(SliceReportDetailOutputSerializer(_report_or_404(report_id)).data)
+    run_kind, tag = SLICES, "slices"
+    detail_serializer = SliceReportDetailOutputSerializer
+    row = staticmethod(slice_report_get)
+    lookup_url_kwarg = "report_id"
 
 
 class SliceScoreStartInputSerializer(serializers.Serializer):
@@ -235,7 +142,7 @@ class SliceScoreStartApi(APIView):
         },
     )
     def post(self, request: Request, report_id: int) -> Response:
-        report = _report_or_404(report_id)
+        report = cast(SliceReport, SliceReportDetailApi.run_or_404(report_id))
         payload = SliceScoreStartInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         score = slice_score_create(
@@ -246,6 +153,6 @@ class SliceScoreStartApi(APIView):
             "slice_score": score.pk,
             "job": score.job_id,
             "status": score.status,
-            "url": f"/api/jobs/{score.job_id}/",
+            "url": reverse("api-job-detail", args=[score.job_id]),
         }
         return Response(SliceScoreStartedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)

@@ -1,4 +1,5 @@
-"""Job kinds of the failure-slice app (imported by SlicesConfig.ready): thin, they call one service.
+"""Job kinds of the failure-slice app (imported by SlicesConfig.ready): the `find_slices` run kind of the run kit,
+and `score_slices`, which re-scores a report with another model.
 
 The services are imported when a job runs (`deferred`), so start-up does not load torch or FAISS.
 """
@@ -7,29 +8,33 @@ from typing import Any
 
 from core.roles import Capability
 from explain.slices.models import SliceReport, SliceScore
+from explain.slices.params import SliceParams
+from jobs.runs.kinds import RunKind, run_kind_register
 from jobs.runtime import JobContext, JobFailed, deferred, job_kind
 
 FIND_SLICES_JOB_KIND = "find_slices"  # services.reports repeats it; a test checks they agree
 SCORE_SLICES_JOB_KIND = "score_slices"
 
-_execute = deferred("explain.slices.services.reports:slice_report_execute")
 _score = deferred("explain.slices.services.scores:slice_score_execute")
 
 
-@job_kind(
-    FIND_SLICES_JOB_KIND,
-    queue="gpu",
-    capability=Capability.RUN_GPU_JOBS,
-    cleanup=deferred("explain.slices.services.reports:slice_job_cleanup"),
+SLICES = run_kind_register(
+    RunKind(
+        name=FIND_SLICES_JOB_KIND,
+        model=SliceReport,
+        params=SliceParams,
+        prepare="explain.slices.services.reports:slice_report_prepare",
+        execute="explain.slices.services.reports:slice_report_execute",
+        job_param="slice_report_id",
+        noun="failure-slice report",
+        description="Failure slices: cluster a trained model's held-out samples per class and rank groups by "
+        "accuracy gap.",
+        label="Failure slices",
+        slug="slices",
+        report_url_name="frontend:slice_report",
+        report_template="frontend/slices/slice_report.html",
+    )
 )
-def find_slices_job(ctx: JobContext) -> dict[str, Any]:
-    """Failure slices: cluster a trained model's held-out samples per class and rank groups by accuracy gap."""
-    report_id = int(ctx.params["slice_report_id"])
-    report = SliceReport.objects.select_related("trained_model", "version__dataset").filter(pk=report_id).first()
-    if report is None:
-        raise JobFailed(f"failure-slice report {report_id} no longer exists")
-    ctx.check_cancelled()
-    return _execute(report=report, ctx=ctx)
 
 
 @job_kind(

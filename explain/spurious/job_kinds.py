@@ -1,30 +1,27 @@
-"""Job kinds of the spurious-feature app (imported by SpuriousConfig.ready): thin, they call one service.
+"""Job kinds of the spurious-feature app (imported by SpuriousConfig.ready): the `find_spurious` run kind.
 
-The service is imported when a job runs (`deferred`), so start-up does not load torch.
+The kit calls the services by name when a report is started or its job runs, so start-up does not load torch.
 """
 
-from typing import Any
-
-from core.roles import Capability
 from explain.spurious.models import SpuriousReport
-from jobs.runtime import JobContext, JobFailed, deferred, job_kind
+from explain.spurious.params import SpuriousParams
+from jobs.runs.kinds import RunKind, run_kind_register
 
 FIND_SPURIOUS_JOB_KIND = "find_spurious"  # services.reports repeats it; a test checks they agree
 
-_execute = deferred("explain.spurious.services.reports:spurious_report_execute")
-
-
-@job_kind(
-    FIND_SPURIOUS_JOB_KIND,
-    queue="gpu",
-    capability=Capability.RUN_GPU_JOBS,
-    cleanup=deferred("explain.spurious.services.reports:spurious_job_cleanup"),
+SPURIOUS = run_kind_register(
+    RunKind(
+        name=FIND_SPURIOUS_JOB_KIND,
+        model=SpuriousReport,
+        params=SpuriousParams,
+        prepare="explain.spurious.services.reports:spurious_report_prepare",
+        execute="explain.spurious.services.reports:spurious_report_execute",
+        job_param="spurious_report_id",
+        noun="spurious-feature report",
+        description="Spurious-feature report: the counterfactual flip test of a trained model on a dataset version.",
+        label="Spurious features",
+        slug="spurious",
+        report_url_name="frontend:spurious_report",
+        report_template="frontend/spurious/spurious_report.html",
+    )
 )
-def find_spurious_job(ctx: JobContext) -> dict[str, Any]:
-    """Spurious-feature report: the counterfactual flip test of a trained model on a dataset version."""
-    report_id = int(ctx.params["spurious_report_id"])
-    report = SpuriousReport.objects.select_related("trained_model", "version__dataset").filter(pk=report_id).first()
-    if report is None:
-        raise JobFailed(f"spurious-feature report {report_id} no longer exists")
-    ctx.check_cancelled()
-    return _execute(report=report, ctx=ctx)

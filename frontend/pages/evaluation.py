@@ -1,25 +1,24 @@
 """Evaluation pages: the runs list, the start form (admins), a run's report, example images, compare.
 
-The report's live part is the named partial `frontend/evaluation/_status.html`: while the run's
+The report's live part is the run kit's partial `frontend/runs/_status.html`: while the run's
 job is not finished it polls every 2 s (htmx requests get the partial alone); once the job has
 finished the next poll answers with HX-Refresh, so the page reloads once with its charts. The
 figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
 """
 
 from fractions import Fraction
-from typing import Any, cast
+from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
-from core.storage import blob_open
 from curation.models import DatasetVersion
-from frontend.pages.run_lists import newest_first_page, start_form_initial, version_label
+from frontend.pages.run_lists import newest_first_page, start_form_initial
+from frontend.pages.runs import run_example_image, run_finished, run_start_page, run_status_poll
+from robustness.evaluation.job_kinds import EVALUATION
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.selectors import (
     compare_figures,
@@ -33,7 +32,6 @@ from robustness.evaluation.selectors import (
     report_figures,
 )
 from robustness.evaluation.selectors.runs import run_label
-from robustness.evaluation.services import evaluation_run_create
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, SEVERITIES
 from robustness.models import TrainedModel
 
@@ -113,6 +111,14 @@ class EvaluationStartForm(forms.Form):
         limits = {name: data[name] for name in ("corruptions", "severities") if data[name]}
         return limits | ({"eps": data["eps"]} if data["eps"] else {})
 
+    def start_request(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The evaluation's start request (robustness.evaluation.services.start) from the cleaned form."""
+        params = {"split": data["split"], "max_samples": data["max_samples"], **self.limits()}
+        return {
+            "trained_model": data["trained_model"], "version": data["version"],
+            "suites": data["suites"] or [Suite.CLEAN], "params": params, "baseline": data["baseline"],
+        }  # fmt: skip
+
 
 @capability_required(Capability.VIEW)
 def evaluation_list(request: HttpRequest) -> HttpResponse:
@@ -133,26 +139,12 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
 def evaluation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report page."""
     form = EvaluationStartForm(request.POST or None, initial=start_form_initial(request))
-    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
     form.fields["baseline"].label_from_instance = run_label  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        params = {"split": data["split"], "max_samples": data["max_samples"], **form.limits()}
-        try:
-            run = evaluation_run_create(
-                trained_model=data["trained_model"],
-                version=data["version"],
-                suites=data["suites"] or [Suite.CLEAN],
-                params=params,
-                baseline=data["baseline"],
-                requested_by=cast(User, request.user),
-            )
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            return redirect("frontend:evaluation_report", run_id=run.pk)
-    context = {"form": form, "nav_section": "evaluations"}
-    return render(request, "frontend/evaluation/evaluation_start.html", context, status=400 if form.errors else 200)
+    return run_start_page(
+        request, kind=EVALUATION, form=form, start_request=form.start_request,
+        template="frontend/evaluation/evaluation_start.html", list_url_name="frontend:evaluation_list",
+        nav_section="evaluations",
+    )  # fmt: skip
 
 
 def _run_or_404(run_id: int) -> EvaluationRun:
@@ -191,16 +183,14 @@ def _example_rows(run: EvaluationRun) -> dict[str, Any]:
 def evaluation_report(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run's report; for htmx polls only the status partial (HX-Refresh once the job has finished)."""
     run = _run_or_404(run_id)
-    finished = run.job is None or run.job.is_finished
-    if getattr(request, "htmx", False):
-        if finished:
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
-        return render(request, "frontend/evaluation/_status.html", {"run": run, "finished": finished})
+    poll = run_status_poll(request, EVALUATION, run)
+    if poll is not None:
+        return poll
+    finished = run_finished(run)
     table = corruption_table(run)
     context = {
         "run": run,
+        "kind": EVALUATION,
         "finished": finished,
         "summary": evaluation_summary(run),
         "results": run.results,
@@ -216,17 +206,7 @@ def evaluation_report(request: HttpRequest, run_id: int) -> HttpResponse:
 @capability_required(Capability.VIEW)
 def evaluation_example(request: HttpRequest, run_id: int, name: str) -> HttpResponseBase:
     """One stored example image of a run, by its name in the report (e.g. corruptions/fog/3)."""
-    run = _run_or_404(run_id)
-    key = run.examples.get(name)
-    if not key:
-        raise Http404("No such example image.")
-    try:
-        handle = blob_open(key)
-    except FileNotFoundError:
-        raise Http404("The example image is missing from storage.")
-    response = FileResponse(handle, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"  # a retried run rewrites its examples
-    return response
+    return run_example_image(_run_or_404(run_id), name)
 
 
 def _compare_runs(request: HttpRequest) -> list[EvaluationRun]:

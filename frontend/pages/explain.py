@@ -1,24 +1,23 @@
 """Grad-CAM pages: runs list, start form (admins), a run's report, its gallery, two runs side by side, map images.
 
-The report's live part is the partial `frontend/explain/_status.html`, polled every 2 s while the
+The report's live part is the run kit's partial `frontend/runs/_status.html`, polled every 2 s while the
 job runs (HX-Refresh once it has finished). The gallery shows misclassified samples first, per
 class, sorted by background reliance, each as the model's input with its heatmap on top; a slider
 sets the heatmap's opacity (explain_gallery.js). A run whose model was deleted still shows
 everything it stored, under the name it had; only starting a new run from it is offered no more.
 """
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
 from core.storage import blob_open
 from curation.models import DatasetVersion
+from explain.job_kinds import EXPLANATION
 from explain.models import CamMethod, ExplanationRun, SampleExplanation
 from explain.selectors import (
     GALLERY_SORTS,
@@ -33,8 +32,8 @@ from explain.selectors import (
     run_label,
     sample_explanation_list,
 )
-from explain.services import explanation_run_create
-from frontend.pages.run_lists import newest_first_page, start_form_initial, version_label
+from frontend.pages.run_lists import newest_first_page, start_form_initial
+from frontend.pages.runs import run_finished, run_start_page, run_status_poll
 from robustness.models import TrainedModel
 
 RUNS_PAGE_SIZE = 50
@@ -79,23 +78,21 @@ def explanation_list(request: HttpRequest) -> HttpResponse:
 def explanation_start(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the run and its job and opens the report."""
     form = ExplanationStartForm(request.POST or None, initial={"road": True, **start_form_initial(request)})
-    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        params: dict[str, Any] = {"split": data["split"], "max_samples": data["max_samples"]}
-        if not data["road"]:
-            params["road_percentiles"] = []
-        try:
-            run = explanation_run_create(
-                trained_model=data["trained_model"], version=data["version"], method=data["method"],
-                target_layer=data["target_layer"] or None, params=params, requested_by=cast(User, request.user),
-            )  # fmt: skip
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            return redirect("frontend:explanation_report", run_id=run.pk)
-    context = {"form": form, "nav_section": "explanations"}
-    return render(request, "frontend/explain/explanation_start.html", context, status=400 if form.errors else 200)
+    return run_start_page(
+        request, kind=EXPLANATION, form=form, start_request=_start_request,
+        template="frontend/explain/explanation_start.html", list_url_name="frontend:explanation_list",
+        nav_section="explanations",
+    )  # fmt: skip
+
+
+def _start_request(data: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"split": data["split"], "max_samples": data["max_samples"]}
+    if not data["road"]:
+        params["road_percentiles"] = []
+    return {
+        "trained_model": data["trained_model"], "version": data["version"], "method": data["method"],
+        "target_layer": data["target_layer"] or None, "params": params,
+    }  # fmt: skip
 
 
 def _run_or_404(run_id: int) -> ExplanationRun:
@@ -109,17 +106,15 @@ def _run_or_404(run_id: int) -> ExplanationRun:
 def explanation_report(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run's scores and per-class charts; for htmx polls only the status partial."""
     run = _run_or_404(run_id)
-    finished = run.job is None or run.job.is_finished
-    if getattr(request, "htmx", False):
-        if finished:
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
-        return render(request, "frontend/explain/_status.html", {"run": run, "finished": finished})
+    poll = run_status_poll(request, EXPLANATION, run)
+    if poll is not None:
+        return poll
+    finished = run_finished(run)
     headline = explanation_summary(run)
     others = explanation_run_list(version_id=run.version_id).exclude(pk=run.pk).filter(job__status="succeeded")
     context = {
         "run": run,
+        "kind": EXPLANATION,
         "finished": finished,
         "headline": headline,
         "scores": run.summary,

@@ -1,13 +1,13 @@
 """Failure-slice pages: the reports list, the start form (admins), a report (chart, slices, galleries, compare),
 one slice with all its samples (and a review queue made of them), and re-scoring a report with another model (admins).
 
-The report's live part is the named partial `frontend/slices/_status.html`: while the job runs it polls
+The report's live part is the run kit's partial `frontend/runs/_status.html`: while the job runs it polls
 every 2 s (htmx requests get the partial alone); once the job has finished the next poll answers with
 HX-Refresh, so the page reloads once with its chart. The figure is built by the selectors and sent
 once as JSON (json_script), drawn by charts.js.
 """
 
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
@@ -21,6 +21,7 @@ from core.roles import Capability, capability_required, user_can
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.models import DatasetVersion
 from curation.review.services.queues import slice_review_queue_create
+from explain.slices.job_kinds import SLICES
 from explain.slices.models import SliceReport
 from explain.slices.selectors import (
     slice_accuracy_figure,
@@ -30,10 +31,10 @@ from explain.slices.selectors import (
     slice_report_list,
     slice_scores,
 )
-from explain.slices.services import slice_report_create
 from explain.slices.services.results import report_headline
 from explain.slices.services.scores import slice_score_create
-from frontend.pages.run_lists import newest_first_page, version_label
+from frontend.pages.run_lists import newest_first_page
+from frontend.pages.runs import run_finished, run_start_page, run_status_poll
 from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
@@ -76,22 +77,18 @@ def slice_report_list_page(request: HttpRequest) -> HttpResponse:
 @capability_required(Capability.RUN_GPU_JOBS)
 def slice_report_start_page(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the report and its job and opens the report page."""
-    form = SliceReportStartForm(request.POST or None)
-    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        params = {k: data[k] for k in ("split", "min_size", "max_slices_per_class", "max_samples")}
-        try:
-            report = slice_report_create(
-                trained_model=data["trained_model"], version=data["version"], params=params,
-                embedding_set=data["embedding_set"], requested_by=cast(User, request.user),
-            )  # fmt: skip
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            return redirect("frontend:slice_report", report_id=report.pk)
-    context = {"form": form, "nav_section": "slices"}
-    return render(request, "frontend/slices/slice_start.html", context, status=400 if form.errors else 200)
+    return run_start_page(
+        request, kind=SLICES, form=SliceReportStartForm(request.POST or None), start_request=_start_request,
+        template="frontend/slices/slice_start.html", list_url_name="frontend:slice_report_list", nav_section="slices",
+    )  # fmt: skip
+
+
+def _start_request(data: dict[str, Any]) -> dict[str, Any]:
+    params = {k: data[k] for k in ("split", "min_size", "max_slices_per_class", "max_samples")}
+    return {
+        "trained_model": data["trained_model"], "version": data["version"], "params": params,
+        "embedding_set": data["embedding_set"],
+    }  # fmt: skip
 
 
 def _report_or_404(report_id: int) -> SliceReport:
@@ -105,7 +102,7 @@ def _report_context(request: HttpRequest, report: SliceReport, score_form: Slice
     results = report.results or {}
     scores = [{"score": score, "rows": slice_compare_rows(report, score)} for score in slice_scores(report)]
     return {
-        "report": report, "finished": report.job is None or report.job.is_finished, "results": results,
+        "report": report, "kind": SLICES, "finished": run_finished(report), "results": results,
         "summary": report_headline(results), "slices": results.get("slices") or [], "scores": scores,
         "figures": {"slice-accuracy-figure": slice_accuracy_figure(results)} if results else {},
         "params_items": sorted(report.params.items()), "score_form": score_form,
@@ -117,13 +114,9 @@ def _report_context(request: HttpRequest, report: SliceReport, score_form: Slice
 def slice_report_page(request: HttpRequest, report_id: int) -> HttpResponse:
     """A report; for htmx polls only the status partial (HX-Refresh once the job has finished)."""
     report = _report_or_404(report_id)
-    finished = report.job is None or report.job.is_finished
-    if getattr(request, "htmx", False):
-        if finished:
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
-        return render(request, "frontend/slices/_status.html", {"report": report, "finished": finished})
+    poll = run_status_poll(request, SLICES, report)
+    if poll is not None:
+        return poll
     context = _report_context(request, report, SliceScoreForm())
     return render(request, "frontend/slices/slice_report.html", context)
 

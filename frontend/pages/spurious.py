@@ -1,23 +1,21 @@
 """Spurious-feature pages: the reports list, the start form (admins), a report, its example edit images.
 
-The report's live part is the named partial `frontend/spurious/_status.html`: while the report's
+The report's live part is the run kit's partial `frontend/runs/_status.html`: while the report's
 job is not finished it polls every 2 s (htmx requests get the partial alone); once the job has
 finished the next poll answers with HX-Refresh, so the page reloads once with its charts. The
 figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
 """
 
-from typing import cast
+from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
-from core.storage import blob_open
 from curation.models import DatasetVersion
+from explain.spurious.job_kinds import SPURIOUS
 from explain.spurious.models import SpuriousReport
 from explain.spurious.selectors import (
     report_class_rows,
@@ -25,9 +23,9 @@ from explain.spurious.selectors import (
     spurious_report_get,
     spurious_report_list,
 )
-from explain.spurious.services import spurious_report_create
 from explain.spurious.services.reports import report_headline
-from frontend.pages.run_lists import newest_first_page, start_form_initial, version_label
+from frontend.pages.run_lists import newest_first_page, start_form_initial
+from frontend.pages.runs import run_example_image, run_finished, run_start_page, run_status_poll
 from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
@@ -72,21 +70,16 @@ def spurious_report_list_page(request: HttpRequest) -> HttpResponse:
 def spurious_report_start_page(request: HttpRequest) -> HttpResponse:
     """The start form; a valid request creates the report and its job and opens the report page."""
     form = SpuriousReportStartForm(request.POST or None, initial=start_form_initial(request))
-    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        params = {k: data[k] for k in ("split", "max_samples", "swaps_per_image", "min_support", "seed")}
-        try:
-            report = spurious_report_create(
-                trained_model=data["trained_model"], version=data["version"], params=params,
-                requested_by=cast(User, request.user),
-            )  # fmt: skip
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            return redirect("frontend:spurious_report", report_id=report.pk)
-    context = {"form": form, "nav_section": "spurious"}
-    return render(request, "frontend/spurious/spurious_start.html", context, status=400 if form.errors else 200)
+    return run_start_page(
+        request, kind=SPURIOUS, form=form, start_request=_start_request,
+        template="frontend/spurious/spurious_start.html", list_url_name="frontend:spurious_report_list",
+        nav_section="spurious",
+    )  # fmt: skip
+
+
+def _start_request(data: dict[str, Any]) -> dict[str, Any]:
+    params = {k: data[k] for k in ("split", "max_samples", "swaps_per_image", "min_support", "seed")}
+    return {"trained_model": data["trained_model"], "version": data["version"], "params": params}
 
 
 def _report_or_404(report_id: int) -> SpuriousReport:
@@ -100,15 +93,13 @@ def _report_or_404(report_id: int) -> SpuriousReport:
 def spurious_report_page(request: HttpRequest, report_id: int) -> HttpResponse:
     """A report; for htmx polls only the status partial (HX-Refresh once the job has finished)."""
     report = _report_or_404(report_id)
-    finished = report.job is None or report.job.is_finished
-    if getattr(request, "htmx", False):
-        if finished:
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
-        return render(request, "frontend/spurious/_status.html", {"report": report, "finished": finished})
+    poll = run_status_poll(request, SPURIOUS, report)
+    if poll is not None:
+        return poll
+    finished = run_finished(report)
     context = {
         "report": report,
+        "kind": SPURIOUS,
         "finished": finished,
         "results": report.results,
         "summary": report_headline(report.results or {}),
@@ -123,14 +114,4 @@ def spurious_report_page(request: HttpRequest, report_id: int) -> HttpResponse:
 @capability_required(Capability.VIEW)
 def spurious_report_example(request: HttpRequest, report_id: int, name: str) -> HttpResponseBase:
     """One stored example image of a report, by its name in the report (e.g. 0/1/0/edited)."""
-    report = _report_or_404(report_id)
-    key = report.examples.get(name)
-    if not key:
-        raise Http404("No such example image.")
-    try:
-        handle = blob_open(key)
-    except FileNotFoundError:
-        raise Http404("The example image is missing from storage.")
-    response = FileResponse(handle, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"  # a retried report rewrites its examples
-    return response
+    return run_example_image(_report_or_404(report_id), name)

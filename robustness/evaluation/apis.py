@@ -1,4 +1,4 @@
-"""REST API of evaluation runs: list, start, detail (one view per operation).
+"""REST API of evaluation runs: list, start, detail (one view per operation, on the run kit's bases).
 
 Starting needs the run_gpu_jobs capability (admins); reading needs view. A request the service
 refuses (classes that do not match the version, unknown suites or parameters, a baseline on
@@ -7,17 +7,11 @@ another dataset) is a structured 400 and creates nothing.
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework import serializers
 
-from core.pagination import IdCursorPagination
-from core.roles import Capability, HasCapability
-from curation.apis.serializers import ErrorOutputSerializer
 from curation.models import DatasetVersion
+from jobs.runs.apis import RunDetailApi, RunListApi, RunOutputSerializer, RunStartApi, run_started_serializer
+from robustness.evaluation.job_kinds import EVALUATION
 from robustness.evaluation.models import EvaluationRun
 from robustness.evaluation.selectors import (
     corruption_table,
@@ -25,15 +19,13 @@ from robustness.evaluation.selectors import (
     evaluation_run_list,
     evaluation_summary,
 )
-from robustness.evaluation.services import evaluation_run_create
 from robustness.evaluation.services.params import SUITE_ORDER
 from robustness.models import TrainedModel
 
 
-class EvaluationRunOutputSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(read_only=True)
+class EvaluationRunOutputSerializer(RunOutputSerializer):
+    run_kind = EVALUATION
     model_name = serializers.CharField(source="trained_model.name", read_only=True)
-    report_url = serializers.SerializerMethodField()
 
     class Meta:
         model = EvaluationRun
@@ -42,9 +34,6 @@ class EvaluationRunOutputSerializer(serializers.ModelSerializer):
             "job", "params", "created_at", "finished_at", "report_url",
         )  # fmt: skip
         read_only_fields: tuple[str, ...] = fields
-
-    def get_report_url(self, run: EvaluationRun) -> str:
-        return f"/evaluations/{run.pk}/"
 
 
 class EvaluationRunDetailOutputSerializer(EvaluationRunOutputSerializer):
@@ -63,55 +52,12 @@ class EvaluationRunDetailOutputSerializer(EvaluationRunOutputSerializer):
         return corruption_table(run)
 
 
-class EvaluationRunPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = EvaluationRunOutputSerializer(many=True)
-
-
-EVALUATION_READ_ERRORS = {
-    401: OpenApiResponse(ErrorOutputSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutputSerializer, description="The role lacks the view capability."),
-}
-
-
-class EvaluationListApi(APIView):
+class EvaluationListApi(RunListApi):
     """Evaluation runs, newest first, optionally of one version or one trained model (cursor pagination)."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-    class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(required=False)
-        trained_model = serializers.IntegerField(required=False)
-
-    @extend_schema(
-        operation_id="evaluations_list",
-        tags=["evaluations"],
-        parameters=[
-            OpenApiParameter("version", int),
-            OpenApiParameter("trained_model", int),
-            OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
-            OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
-        ],
-        responses={
-            200: EvaluationRunPageOutputSerializer,
-            400: OpenApiResponse(ErrorOutputSerializer, description="validation_error."),
-            404: OpenApiResponse(ErrorOutputSerializer, description="not_found: an invalid cursor."),
-            **EVALUATION_READ_ERRORS,
-        },
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        runs = evaluation_run_list()
-        if "version" in filters.validated_data:
-            runs = runs.filter(version_id=filters.validated_data["version"])
-        if "trained_model" in filters.validated_data:
-            runs = runs.filter(trained_model_id=filters.validated_data["trained_model"])
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(runs, request, view=self)
-        return paginator.get_paginated_response(EvaluationRunOutputSerializer(page, many=True).data)
+    run_kind, tag, operation_id = EVALUATION, "evaluations", "evaluations_list"
+    output_serializer = EvaluationRunOutputSerializer
+    rows = staticmethod(evaluation_run_list)
 
 
 class EvaluationStartInputSerializer(serializers.Serializer):
@@ -128,67 +74,24 @@ class EvaluationStartInputSerializer(serializers.Serializer):
     )
 
 
-class EvaluationStartedOutputSerializer(serializers.Serializer):
-    evaluation_run = serializers.IntegerField()
-    job = serializers.IntegerField()
-    status = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-    report_url = serializers.CharField()
+EvaluationStartedOutputSerializer = run_started_serializer(
+    "EvaluationStartedOutputSerializer", "evaluation_run", module=__name__
+)
 
 
-class EvaluationStartApi(APIView):
+class EvaluationStartApi(RunStartApi):
     """Start evaluating a trained model on a dataset version; returns 202 with the run and its job."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.RUN_GPU_JOBS
-
-    @extend_schema(
-        tags=["evaluations"],
-        request=EvaluationStartInputSerializer,
-        responses={
-            202: EvaluationStartedOutputSerializer,
-            400: OpenApiResponse(ErrorOutputSerializer, description="classes_mismatch, invalid_params, ..."),
-            403: OpenApiResponse(ErrorOutputSerializer, description="Not an admin."),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        payload = EvaluationStartInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        run = evaluation_run_create(
-            trained_model=data["trained_model"],
-            version=data["version"],
-            suites=data["suites"],
-            params=data["params"],
-            baseline=data.get("baseline"),
-            requested_by=request.user,  # type: ignore[arg-type]
-        )
-        body = {
-            "evaluation_run": run.pk,
-            "job": run.job_id,
-            "status": run.status,
-            "url": f"/api/jobs/{run.job_id}/",
-            "report_url": f"/evaluations/{run.pk}/",
-        }
-        return Response(EvaluationStartedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+    run_kind, tag = EVALUATION, "evaluations"
+    input_serializer, started_serializer, started_id = (
+        EvaluationStartInputSerializer, EvaluationStartedOutputSerializer, "evaluation_run",
+    )  # fmt: skip
+    refusals = "classes_mismatch, invalid_params, ..."
 
 
-class EvaluationDetailApi(APIView):
+class EvaluationDetailApi(RunDetailApi):
     """One run: parameters, status, the headline summary, the mCE table and every suite's results."""
 
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
-
-    @extend_schema(
-        tags=["evaluations"],
-        responses={
-            200: EvaluationRunDetailOutputSerializer,
-            404: OpenApiResponse(ErrorOutputSerializer, description="Unknown run (code not_found)."),
-            **EVALUATION_READ_ERRORS,
-        },
-    )
-    def get(self, request: Request, run_id: int) -> Response:
-        run = evaluation_run_get(run_id)
-        if run is None:
-            raise NotFound(f"Evaluation run {run_id} does not exist.")
-        return Response(EvaluationRunDetailOutputSerializer(run).data)
+    run_kind, tag = EVALUATION, "evaluations"
+    detail_serializer = EvaluationRunDetailOutputSerializer
+    row = staticmethod(evaluation_run_get)

@@ -7,8 +7,9 @@ is its job's status. The trained model and the version are PROTECTed: a report m
 what it measured, so a model or version with reports cannot be deleted under them.
 """
 
-from django.conf import settings
 from django.db import models
+
+from jobs.runs.models import ModelRun
 
 
 class Suite(models.TextChoices):
@@ -18,13 +19,15 @@ class Suite(models.TextChoices):
     ATTRIBUTES = "attributes"
 
 
-class EvaluationRun(models.Model):
+class EvaluationRun(ModelRun):
+    STORAGE_PREFIX = "evaluation/runs"  # example images: <prefix>/<run id>/<name>.png
+    RESULT_FIELDS = ("results", "examples")
+
     trained_model = models.ForeignKey(
         "robustness.TrainedModel", on_delete=models.PROTECT, related_name="evaluation_runs"
     )
     version = models.ForeignKey("curation.DatasetVersion", on_delete=models.PROTECT, related_name="evaluation_runs")
     suites = models.JSONField(default=list, help_text="Suites to run, in order (clean always runs).")
-    params = models.JSONField(default=dict, help_text="Every parameter, defaults filled in, as the job used them.")
     baseline = models.ForeignKey(
         "self",
         null=True,
@@ -37,17 +40,6 @@ class EvaluationRun(models.Model):
     sample_count = models.PositiveIntegerField(default=0, help_text="Members evaluated.")
     results = models.JSONField(default=dict, blank=True, help_text="One object per finished suite.")
     examples = models.JSONField(default=dict, blank=True, help_text="Example image keys by name.")
-    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
 
     def __str__(self) -> str:
         return f"Evaluation {self.pk}: {self.trained_model_id} on v{self.version_id}"
-
-    @property
-    def status(self) -> str:
-        return self.job.status if self.job is not None else "unknown"

@@ -10,8 +10,7 @@ from curation.models import DatasetVersion
 from explain.models import CamMethod
 from explain.selectors import explanation_summary
 from explain.services import explanation_run_create
-from jobs.cli import JobCommand
-from jobs.models import JobStatus
+from jobs.runs.cli import RunCommand
 from robustness.models import TrainedModel
 
 FILTER_KEYS = ("split", "class", "max_samples")
@@ -40,7 +39,7 @@ def filters_to_params(filters: list[str]) -> dict[str, Any]:
     return params
 
 
-class Command(JobCommand):
+class Command(RunCommand):
     help = (
         "Explain a trained model's predictions on a dataset version with Grad-CAM (or Grad-CAM++, EigenCAM): maps "
         "stored raw and as overlays, pointing game and energy inside object masks, ROAD and confidence drop. Runs "
@@ -83,15 +82,7 @@ class Command(JobCommand):
             trained_model=trained, version=version, method=options["method"], target_layer=options["target_layer"],
             params=self._params(options), requested_by=self.job_user(), enqueue=options["enqueue"],
         )  # fmt: skip
-        job = run.job
-        assert job is not None  # explanation_run_create always makes the job
-        if options["enqueue"]:
-            return {"job": job.pk, "explanation_run": run.pk, "status": job.status, "queue": job.queue}
-        job = self._execute_inline(job)
-        if job.status != JobStatus.SUCCEEDED:
-            raise ApplicationError(f"job {job.pk} {job.status}: {job.error or job.message}")
-        run.refresh_from_db()
-        return {"job": job.pk, **explanation_summary(run)}
+        return self.run_follow(run, run_id="explanation_run", summary=explanation_summary, enqueue=options["enqueue"])
 
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:
         params = filters_to_params(options["filter"])

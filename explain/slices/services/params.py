@@ -10,20 +10,12 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from curation.models import DatasetVersion, Split, VersionSample
+from explain.slices.params import SliceParams
+from jobs.runs.kinds import params_defaults
 from robustness.evaluation.services.dataset import ALL_SPLITS
 
 HELD_OUT_ORDER = (Split.TEST, Split.VAL)
-DEFAULTS: dict[str, Any] = {
-    "split": "auto",
-    "max_samples": None,
-    "min_size": 5,
-    "max_slices_per_class": 8,
-    "prediction_weight": 0.0,
-    "gallery_size": 8,
-    "batch_size": 64,
-    "device": "auto",
-    "seed": 0,
-}
+DEFAULTS: dict[str, Any] = params_defaults(SliceParams)
 POSITIVE_INTS = ("min_size", "max_slices_per_class", "gallery_size", "batch_size")
 
 

@@ -1,4 +1,4 @@
-"""Failure-slice reports: check a request, create the report and its `find_slices` job, run it, clean up.
+"""Failure-slice reports: check a request (the run kit creates the report and its `find_slices` job), run it.
 
 The checks that can fail fast do so before any job exists (the API answers 400): bad parameters, a
 version without held-out samples (`no_held_out`), a split without labelled samples (`empty_split`), a
@@ -6,14 +6,13 @@ model whose classes cannot cover the version's labels (`classes_mismatch`), an e
 ready or not of this dataset (`invalid_embeddings`). The job repeats the class check, decodes the split
 at the model's input size, runs the model once (predictions and penultimate features), takes the
 encoder's embeddings instead when a set is named, and runs the discovery (explain/slices/ml). A failed
-or cancelled report keeps its row and its job's reason; its partial results are removed.
+or cancelled report keeps its row and its job's reason; the run kit's cleanup removes its partial results.
 """
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
@@ -22,9 +21,8 @@ from curation.models import DatasetVersion
 from explain.slices.models import SliceReport
 from explain.slices.services.inference import ModelOutputs, classes_or_fail, model_outputs
 from explain.slices.services.params import slices_params_validate, slices_split_resolve
-from jobs.models import Job
+from jobs.runs.services import run_create
 from jobs.runtime import JobContext, JobFailed
-from jobs.services import job_create, job_enqueue
 from robustness.evaluation.services.dataset import evaluation_classes_check
 from robustness.models import TrainedModel
 
@@ -65,23 +63,31 @@ def slice_report_create(
         enqueue: False creates the job without sending it (the command runs it in-process).
     Raises ApplicationError: invalid_params, no_held_out, empty_split, classes_mismatch, invalid_embeddings (400).
     """
+    report = run_create(
+        kind=FIND_SLICES_JOB_KIND, requested_by=requested_by, enqueue=enqueue, trained_model=trained_model,
+        version=version, params=params, embedding_set=embedding_set,
+    )  # fmt: skip
+    return cast(SliceReport, report)
+
+
+def slice_report_prepare(
+    *,
+    trained_model: TrainedModel,
+    version: DatasetVersion,
+    params: dict[str, Any] | None = None,
+    embedding_set: EmbeddingSet | None = None,
+) -> dict[str, Any]:
+    """The checks of `slice_report_create`, before any job exists; returns the report's fields (the kit's
+    `prepare`)."""
     params = slices_params_validate(params or {})
     params["split"] = slices_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
     if embedding_set is not None:
         _embedding_set_check(embedding_set, version)
-    with transaction.atomic():
-        job = job_create(kind=FIND_SLICES_JOB_KIND, params={}, requested_by=requested_by)
-        report = SliceReport.objects.create(
-            trained_model=trained_model, version=version, split=params["split"], params=params,
-            embedding_set=embedding_set, sample_count=min(count, params["max_samples"] or count), job=job,
-            requested_by=requested_by,
-        )  # fmt: skip
-        job.params = {"slice_report_id": report.pk}
-        job.save(update_fields=["params"])
-        if enqueue:
-            job_enqueue(job)
-    return report
+    return {
+        "trained_model": trained_model, "version": version, "split": params["split"], "params": params,
+        "embedding_set": embedding_set, "sample_count": min(count, params["max_samples"] or count),
+    }  # fmt: skip
 
 
 def _encoder_rows(embedding_set: EmbeddingSet, sample_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +123,7 @@ def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.n
     return vectors, positions, {**source, "missing": int(len(outputs.predictions) - positions.size)}
 
 
-def slice_report_execute(*, report: SliceReport, ctx: JobContext) -> dict[str, Any]:
+def slice_report_execute(report: SliceReport, ctx: JobContext) -> dict[str, Any]:
     """The `find_slices` job's body: class check, the model's outputs, the discovery, the stored results."""
     from explain.slices.ml.discovery import SliceSettings, slices_discover  # FAISS: the job only
     from explain.slices.services.results import discovery_results, report_headline
@@ -146,8 +152,3 @@ def slice_report_execute(*, report: SliceReport, ctx: JobContext) -> dict[str, A
     report.save(update_fields=["results", "finished_at"])
     ctx.progress(1, 1, "report stored")
     return {"slice_report": report.pk, **report_headline(report.results)}
-
-
-def slice_job_cleanup(job: Job) -> None:
-    """After a failure or cancel: drop the report's partial results."""
-    SliceReport.objects.filter(job=job).update(results={}, finished_at=None)

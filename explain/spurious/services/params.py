@@ -12,23 +12,12 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from curation.models import DatasetVersion, Split, VersionSample
+from explain.spurious.params import SpuriousParams
+from jobs.runs.kinds import params_defaults
 from robustness.evaluation.services.dataset import ALL_SPLITS
 from robustness.evaluation.services.masks import masks_param_check
 
-DEFAULTS: dict[str, Any] = {
-    "split": "auto",
-    "max_samples": None,
-    "seed": 0,
-    "swaps_per_image": 3,
-    "min_support": 5,
-    "pull": True,
-    "pull_max_samples": 200,
-    "batch_size": 64,
-    "device": "auto",
-    "example_features": 3,
-    "examples_per_feature": 2,
-    "masks": "auto",
-}
+DEFAULTS: dict[str, Any] = params_defaults(SpuriousParams)
 POSITIVE_INTS = ("swaps_per_image", "min_support", "pull_max_samples", "batch_size", "example_features")
 
 

@@ -1,4 +1,4 @@
-"""Spurious-feature reports: check a request, create the report and its `find_spurious` job, run it, clean up.
+"""Spurious-feature reports: check a request (the run kit creates the report and its `find_spurious` job), run it.
 
 The checks that can fail fast do so before any job exists (the API answers 400): unknown or bad
 parameters, a split without labelled samples, a model whose classes cannot cover the version's
@@ -7,17 +7,15 @@ version (`no_masks`). The job repeats the class check first thing, decodes the s
 input size, predicts it, runs the flip test in batches of images (progress after each batch, which is
 where a cancel takes effect), then the background pull, one background at a time, and stores example
 edits. A failed or cancelled report keeps its row and its job's reason; its partial results and example
-images are removed.
+images are removed by the run kit's cleanup (jobs.runs).
 """
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
@@ -29,16 +27,15 @@ from explain.spurious.ml.ranking import class_rankings
 from explain.spurious.models import SpuriousReport
 from explain.spurious.services.features import FeatureSetup, feature_setup
 from explain.spurious.services.params import spurious_params_validate, spurious_split_resolve
-from jobs.models import Job
+from jobs.runs.services import run_create
 from jobs.runtime import JobContext, JobFailed
-from jobs.services import job_create, job_enqueue
 from robustness.evaluation.services.dataset import EvaluationSet, evaluation_classes_check, evaluation_set_load
 from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.ml.metrics import group_accuracy
 from robustness.models import TrainedModel
 
 FIND_SPURIOUS_JOB_KIND = "find_spurious"
-EXAMPLES_PREFIX = "spurious/reports"
+EXAMPLES_PREFIX = SpuriousReport.STORAGE_PREFIX
 LEFT_OUT_LISTED = 200
 
 
@@ -62,6 +59,18 @@ def spurious_report_create(
         enqueue: False creates the job without sending it (the command runs it in-process).
     Raises ApplicationError: invalid_params, classes_mismatch, empty_split, no_masks (400), permission_denied (403).
     """
+    report = run_create(
+        kind=FIND_SPURIOUS_JOB_KIND, requested_by=requested_by, enqueue=enqueue, trained_model=trained_model,
+        version=version, params=params,
+    )  # fmt: skip
+    return cast(SpuriousReport, report)
+
+
+def spurious_report_prepare(
+    *, trained_model: TrainedModel, version: DatasetVersion, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The checks of `spurious_report_create`, before any job exists; returns the report's fields (the kit's
+    `prepare`)."""
     params = spurious_params_validate(params or {})
     params["split"] = spurious_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
@@ -71,17 +80,10 @@ def spurious_report_create(
     )  # fmt: skip
     assert source is not None  # required: resolve raises instead
     params["masks"] = source.provider
-    with transaction.atomic():
-        job = job_create(kind=FIND_SPURIOUS_JOB_KIND, params={}, requested_by=requested_by)
-        report = SpuriousReport.objects.create(
-            trained_model=trained_model, version=version, split=params["split"], params=params,
-            sample_count=min(count, params["max_samples"] or count), job=job, requested_by=requested_by,
-        )  # fmt: skip
-        job.params = {"spurious_report_id": report.pk}
-        job.save(update_fields=["params"])
-        if enqueue:
-            job_enqueue(job)
-    return report
+    return {
+        "trained_model": trained_model, "version": version, "split": params["split"], "params": params,
+        "sample_count": min(count, params["max_samples"] or count),
+    }  # fmt: skip
 
 
 def example_key(report_id: int, name: str) -> str:
@@ -302,25 +304,8 @@ def _classes_or_fail(report: SpuriousReport, classes: list[str]) -> None:
         raise JobFailed(error.message)
 
 
-def spurious_report_execute(*, report: SpuriousReport, ctx: JobContext) -> dict[str, Any]:
+def spurious_report_execute(report: SpuriousReport, ctx: JobContext) -> dict[str, Any]:
     """The `find_spurious` job's body: the class check first, then the flip test, the pull and the examples."""
     _classes_or_fail(report, report.trained_model.classes)
     report.results, report.examples = {}, {}  # a retried attempt starts over
     return _Execution(report, ctx).execute()
-
-
-def spurious_job_cleanup(job: Job) -> None:
-    """After a failure or cancel: drop the report's partial results and every example image under its folder
-    (also those an attempt wrote before it could record them)."""
-    for report in SpuriousReport.objects.filter(job=job):
-        for key in [*report.examples.values(), *_stored_files(f"{EXAMPLES_PREFIX}/{report.pk}")]:
-            blob_delete(key)
-        SpuriousReport.objects.filter(pk=report.pk).update(results={}, examples={}, finished_at=None)
-
-
-def _stored_files(folder: str) -> list[str]:
-    """Every file key under `folder` in storage (recursively); [] when it does not exist."""
-    if not default_storage.exists(folder):
-        return []
-    folders, files = default_storage.listdir(folder)
-    return [f"{folder}/{name}" for name in files] + [key for sub in folders for key in _stored_files(f"{folder}/{sub}")]

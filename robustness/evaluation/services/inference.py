@@ -9,8 +9,9 @@ from PIL import Image
 from torch import nn
 
 from core.storage import blob_delete, blob_save
+from robustness.evaluation.models import EvaluationRun
 
-EXAMPLES_PREFIX = "evaluation/runs"
+EXAMPLES_PREFIX = EvaluationRun.STORAGE_PREFIX  # a run's examples: <prefix>/<run id>/<name>.png
 
 
 def pixels_from_uint8(images: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -10,37 +10,19 @@ samples left out (include_synthetic false); masks "auto" (the dataset's own, els
 from typing import Any
 
 from core.api_errors import ApplicationError
+from jobs.runs.kinds import params_defaults
 from robustness.evaluation.models import Suite
+from robustness.evaluation.params import EvaluationParams
 from robustness.evaluation.services.masks import masks_param_check
-from robustness.ml.corruptions import COMMON_CORRUPTIONS, MIN_SIDE, SEVERITIES, corruption_names
-from robustness.ml.registry import ATTACKS, DEFAULT_EDITS, EDITS
+from robustness.ml.corruptions import MIN_SIDE, SEVERITIES, corruption_names
+from robustness.ml.registry import ATTACKS, EDITS
 
 SUITE_ORDER = [Suite.CLEAN.value, Suite.CORRUPTIONS.value, Suite.ADVERSARIAL.value, Suite.ATTRIBUTES.value]
 BACKGROUND_SOURCES = ("auto", "demo_bank", "version_images")
 EDIT_PARAMS = {"object_scale": ("factor", 0.6), "object_rotation": ("degrees", 45.0)}
 
-DEFAULTS: dict[str, Any] = {
-    "split": "auto",
-    "max_samples": None,
-    "seed": 0,
-    "batch_size": 64,
-    "device": "auto",
-    "ece_bins": 15,
-    "corruptions": list(COMMON_CORRUPTIONS),
-    "severities": list(SEVERITIES),
-    "attacks": ["fgsm", "pgd"],
-    "eps": None,
-    "default_eps": None,
-    "alpha_ratio": None,
-    "pgd_steps": None,
-    "pgd_long_steps": None,
-    "random_start": True,
-    "adversarial_max_samples": 500,
-    "edits": list(DEFAULT_EDITS),
-    "background_source": "auto",
-    "include_synthetic": False,
-    "masks": "auto",
-}
+
+DEFAULTS: dict[str, Any] = params_defaults(EvaluationParams)
 
 
 def _invalid(message: str) -> ApplicationError:

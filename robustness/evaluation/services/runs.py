@@ -1,23 +1,20 @@
-"""Evaluation runs: the `evaluate` job (runs the suites) and its cleanup; services/start.py creates runs.
+"""Evaluation runs: the `evaluate` job (runs the suites); services/start.py creates runs.
 
 The fast checks run in services/start.py before any job exists (the API answers 400). The job
 repeats the class check first thing (a run created some other way still fails within seconds, with
 the reason), then decodes the images once and runs each suite, saving its results as soon as it ends
 and reporting progress after every corrupted set, ε and edit (which is where a cancel takes effect).
 A failed or cancelled run keeps its row and its job's reason; its partial results and example images
-are removed by the cleanup. Cached corrupted sets stay: each file is complete and reusable.
+are removed by the run kit's cleanup (jobs.runs). Cached corrupted sets stay: each file is complete and reusable.
 """
 
 import math
 from typing import Any
 
 import numpy as np
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
-from core.storage import blob_delete
-from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.services.adversarial import adversarial_params, adversarial_results
@@ -26,7 +23,7 @@ from robustness.evaluation.services.backgrounds import background_bank_for
 from robustness.evaluation.services.clean import clean_results
 from robustness.evaluation.services.corruptions import corruption_results
 from robustness.evaluation.services.dataset import EvaluationSet, evaluation_classes_check, evaluation_set_load
-from robustness.evaluation.services.inference import EXAMPLES_PREFIX, ExampleWriter, predict_probabilities
+from robustness.evaluation.services.inference import ExampleWriter, predict_probabilities
 from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.evaluation.services.start import EVALUATE_JOB_KIND, evaluation_run_create  # noqa: F401  (re-exported)
 from robustness.ml.checkpoints import CheckpointInvalid
@@ -174,32 +171,8 @@ def _classes_or_fail(run: EvaluationRun, classes: list[str]) -> None:
         raise JobFailed(error.message)
 
 
-def evaluation_run_execute(*, run: EvaluationRun, ctx: JobContext) -> dict[str, Any]:
+def evaluation_run_execute(run: EvaluationRun, ctx: JobContext) -> dict[str, Any]:
     """The `evaluate` job's body: the class check first, then each suite of the run in order."""
     _classes_or_fail(run, run.trained_model.classes)
     run.results, run.examples = {}, {}  # a retried attempt starts over
     return _Execution(run, ctx).execute()
-
-
-def evaluation_job_cleanup(job: Job) -> None:
-    """After a failure or cancel: drop the run's partial results and every example image it stored."""
-    for run in EvaluationRun.objects.filter(job=job):
-        for key in run.examples.values():
-            blob_delete(key)
-        folder = f"{EXAMPLES_PREFIX}/{run.pk}"
-        if default_storage.exists(folder):
-            for directory in _walk(folder):
-                _, files = default_storage.listdir(directory)
-                for name in files:
-                    blob_delete(f"{directory}/{name}")
-        EvaluationRun.objects.filter(pk=run.pk).update(results={}, examples={}, finished_at=None)
-
-
-def _walk(folder: str) -> list[str]:
-    directories, found = [folder], []
-    while directories:
-        current = directories.pop()
-        found.append(current)
-        subfolders, _ = default_storage.listdir(current)
-        directories += [f"{current}/{name}" for name in subfolders]
-    return found

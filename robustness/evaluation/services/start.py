@@ -1,4 +1,4 @@
-"""Start an evaluation run: check the request, create the run and its `evaluate` job (no torch here).
+"""Start an evaluation run: check the request, then the run kit creates the run and its `evaluate` job (no torch).
 
 The checks that can fail fast do so before any job exists (the API answers 400): unknown suites
 or parameters, a split without labelled samples, a model whose classes cannot cover the
@@ -7,14 +7,13 @@ version's labels, a baseline that cannot normalise mCE. The job itself runs in s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.db import transaction
 
 from core.api_errors import ApplicationError
 from curation.models import DatasetVersion
-from jobs.services import job_create, job_enqueue
+from jobs.runs.services import run_create
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.services.dataset import evaluation_classes_check, evaluation_split_resolve
 from robustness.evaluation.services.masks import mask_source_resolve
@@ -47,6 +46,22 @@ def evaluation_run_create(
     Raises ApplicationError: invalid_suites, invalid_params, classes_mismatch, empty_split,
     invalid_baseline, no_masks (attributes without any masks; 400), permission_denied (403).
     """
+    run = run_create(
+        kind=EVALUATE_JOB_KIND, requested_by=requested_by, enqueue=enqueue, trained_model=trained_model,
+        version=version, suites=suites, params=params, baseline=baseline,
+    )  # fmt: skip
+    return cast(EvaluationRun, run)
+
+
+def evaluation_run_prepare(
+    *,
+    trained_model: TrainedModel,
+    version: DatasetVersion,
+    suites: list[str],
+    params: dict[str, Any] | None = None,
+    baseline: EvaluationRun | None = None,
+) -> dict[str, Any]:
+    """The checks of `evaluation_run_create`, before any job exists; returns the run's fields (the kit's `prepare`)."""
     suites, params = evaluation_params_validate(suites=suites, params=params or {}, image_size=trained_model.img_size)
     params["split"] = evaluation_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
@@ -56,24 +71,10 @@ def evaluation_run_create(
             version=version, split=params["split"], requested=params["masks"], purpose=" (attribute edits need them)"
         )
         params["masks"] = source.provider if source is not None else params["masks"]
-    with transaction.atomic():
-        job = job_create(kind=EVALUATE_JOB_KIND, params={}, requested_by=requested_by)
-        run = EvaluationRun.objects.create(
-            trained_model=trained_model,
-            version=version,
-            suites=suites,
-            params=params,
-            baseline=baseline,
-            split=params["split"],
-            sample_count=min(count, params["max_samples"] or count),
-            job=job,
-            requested_by=requested_by,
-        )
-        job.params = {"evaluation_run_id": run.pk}
-        job.save(update_fields=["params"])
-        if enqueue:
-            job_enqueue(job)
-    return run
+    return {
+        "trained_model": trained_model, "version": version, "suites": suites, "params": params,
+        "baseline": baseline, "split": params["split"], "sample_count": min(count, params["max_samples"] or count),
+    }  # fmt: skip
 
 
 def _baseline_check(baseline: EvaluationRun | None, version: DatasetVersion, suites: list[str]) -> None:

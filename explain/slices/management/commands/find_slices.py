@@ -8,11 +8,12 @@ from typing import Any
 from core.api_errors import ApplicationError
 from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion
+from explain.slices.models import SliceReport
 from explain.slices.services import slice_report_create
 from explain.slices.services.results import report_headline
 from explain.slices.services.scores import slice_score_create
-from jobs.cli import JobCommand
 from jobs.models import JobStatus
+from jobs.runs.cli import RunCommand
 from robustness.models import TrainedModel
 
 PARAM_NAMES = (
@@ -20,7 +21,7 @@ PARAM_NAMES = (
 )  # fmt: skip
 
 
-class Command(JobCommand):
+class Command(RunCommand):
     help = (
         "Failure slices: cluster a trained model's held-out samples per class (its penultimate features, or an "
         "encoder's embeddings) and rank the groups on which it does much worse than on their class (Wilson "
@@ -62,15 +63,8 @@ class Command(JobCommand):
             trained_model=trained, version=version, params=params, embedding_set=embedding_set,
             requested_by=self.job_user(), enqueue=options["enqueue"],
         )  # fmt: skip
-        assert report.job is not None  # slice_report_create always makes the job
-        if options["enqueue"]:
-            return {"job": report.job.pk, "slice_report": report.pk, "status": report.job.status}
-        job = self._execute_inline(report.job)
-        if job.status != JobStatus.SUCCEEDED:
-            raise ApplicationError(f"job {job.pk} {job.status}: {job.error or job.message}")
-        report.refresh_from_db()
-        summary = {"job": job.pk, "slice_report": report.pk, **report_headline(report.results)}
-        if other is not None:
+        summary = self.run_follow(report, run_id="slice_report", summary=_summary, enqueue=options["enqueue"])
+        if other is not None and not options["enqueue"]:
             summary["compare"] = self._compare(report, other)
         return summary
 
@@ -94,3 +88,7 @@ def _model(model_id: int) -> TrainedModel:
     if trained is None:
         raise ApplicationError(f"no trained model with id {model_id}")
     return trained
+
+
+def _summary(report: SliceReport) -> dict[str, Any]:
+    return {"slice_report": report.pk, **report_headline(report.results)}

@@ -6,14 +6,14 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from curation.models import DatasetVersion
+from explain.spurious.models import SpuriousReport
 from explain.spurious.services import spurious_report_create
 from explain.spurious.services.reports import report_headline
-from jobs.cli import JobCommand
-from jobs.models import JobStatus
+from jobs.runs.cli import RunCommand
 from robustness.models import TrainedModel
 
 
-class Command(JobCommand):
+class Command(RunCommand):
     help = (
         "Spurious-feature report (ASPIRE flip test): swap backgrounds and remove objects of correctly classified "
         "images, rank features per class by flip rate over the null edit. Runs here with a progress bar, or with "
@@ -48,15 +48,7 @@ class Command(JobCommand):
             trained_model=trained, version=version, params=self._params(options), requested_by=self.job_user(),
             enqueue=options["enqueue"],
         )  # fmt: skip
-        job = report.job
-        assert job is not None  # spurious_report_create always makes the job
-        if options["enqueue"]:
-            return {"job": job.pk, "spurious_report": report.pk, "status": job.status, "queue": job.queue}
-        job = self._execute_inline(job)
-        if job.status != JobStatus.SUCCEEDED:
-            raise ApplicationError(f"job {job.pk} {job.status}: {job.error or job.message}")
-        report.refresh_from_db()
-        return {"job": job.pk, "spurious_report": report.pk, **report_headline(report.results)}
+        return self.run_follow(report, run_id="spurious_report", summary=_summary, enqueue=options["enqueue"])
 
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:
         names = ("split", "max_samples", "seed", "swaps_per_image", "min_support", "batch_size", "device", "masks")
@@ -64,3 +56,7 @@ class Command(JobCommand):
         if options["no_pull"]:
             params["pull"] = False
         return params
+
+
+def _summary(report: SpuriousReport) -> dict[str, Any]:
+    return {"spurious_report": report.pk, **report_headline(report.results)}

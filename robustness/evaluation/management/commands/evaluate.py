@@ -8,8 +8,7 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from curation.models import DatasetVersion
-from jobs.cli import JobCommand
-from jobs.models import JobStatus
+from jobs.runs.cli import RunCommand
 from robustness.evaluation.models import EvaluationRun
 from robustness.evaluation.selectors import evaluation_summary
 from robustness.evaluation.services import evaluation_run_create
@@ -25,7 +24,7 @@ def _numbers(value: str) -> list[float]:
     return [float(Fraction(part)) for part in _names(value)]
 
 
-class Command(JobCommand):
+class Command(RunCommand):
     help = (
         "Evaluate a trained model on a dataset version: clean metrics, ImageNet-C corruptions, FGSM/PGD and "
         "attribute edits. Runs here with a progress bar, or with --enqueue on the GPU workers. The last stdout line "
@@ -74,15 +73,7 @@ class Command(JobCommand):
             requested_by=self.job_user(),
             enqueue=options["enqueue"],
         )
-        job = run.job
-        assert job is not None  # evaluation_run_create always makes the job
-        if options["enqueue"]:
-            return {"job": job.pk, "evaluation_run": run.pk, "status": job.status, "queue": job.queue}
-        job = self._execute_inline(job)
-        if job.status != JobStatus.SUCCEEDED:
-            raise ApplicationError(f"job {job.pk} {job.status}: {job.error or job.message}")
-        run.refresh_from_db()
-        return {"job": job.pk, **evaluation_summary(run)}
+        return self.run_follow(run, run_id="evaluation_run", summary=evaluation_summary, enqueue=options["enqueue"])
 
     def _params(self, options: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {

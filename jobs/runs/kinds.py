@@ -1,0 +1,118 @@
+"""The registry of run kinds: what a model-run report plugs into the kit (one `run_kind_register` call).
+
+A run kind names its row model, its params dataclass and two functions given as "module:function"
+strings, which are imported when first called (job-kind modules are imported by every process at
+start-up, and these functions load torch or FAISS):
+
+    EVALUATION = run_kind_register(RunKind(
+        name="evaluate", model=EvaluationRun, params=EvaluationParams,
+        prepare="robustness.evaluation.services.start:evaluation_run_prepare",
+        execute="robustness.evaluation.services.runs:evaluation_run_execute",
+        job_param="evaluation_run_id", noun="evaluation run", ...))
+
+Registering also registers the job kind of the same name, whose function loads the row and calls
+`execute(run, ctx)`, and whose cleanup deletes the row's files and partial results (services.py).
+"""
+
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from core.roles import Capability
+from jobs.runtime import JobContext, deferred, job_kind
+
+if TYPE_CHECKING:
+    from jobs.runs.models import JobRun
+
+RowFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """One model-run report (see the module docstring).
+
+    name: the job kind's name, also the registry key ("evaluate").
+    model: the row (a jobs.runs.models.ModelRun).
+    params: the params dataclass: every parameter with its default (`params_defaults`) and help.
+    prepare: "module:function", keyword arguments of a start request -> the row's fields (params,
+        defaults filled in, included); raises ApplicationError, before any job or row exists.
+    execute: "module:function", (run, ctx) -> the job's result; the job's body.
+    job_param: the key of the row's id in the job's params ("evaluation_run_id").
+    noun: how messages name a row ("evaluation run").
+    description: what the job does (the job pages show it).
+    label, slug: the pages' title ("Evaluations") and the prefix of their element ids ("evaluation").
+    report_url_name: the page of one row ("frontend:evaluation_report"), reversed with its pk.
+    report_template: the report page; it includes the shared status partial frontend/runs/_status.html.
+    select_related: what the job loads with the row.
+    cleanup: optional "module:function", run -> None: more to undo after a failure (rows of its own).
+    """
+
+    name: str
+    model: type["JobRun"]
+    params: type
+    prepare: str
+    execute: str
+    job_param: str
+    noun: str
+    description: str
+    label: str
+    slug: str
+    report_url_name: str
+    report_template: str
+    select_related: tuple[str, ...] = ("trained_model", "version__dataset")
+    queue: str = "gpu"
+    capability: str = Capability.RUN_GPU_JOBS
+    cleanup: str = ""
+    prepare_function: RowFunction = field(init=False, repr=False, compare=False)
+    execute_function: RowFunction = field(init=False, repr=False, compare=False)
+    cleanup_function: RowFunction | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prepare_function", deferred(self.prepare))
+        object.__setattr__(self, "execute_function", deferred(self.execute))
+        object.__setattr__(self, "cleanup_function", deferred(self.cleanup) if self.cleanup else None)
+
+
+RUN_KINDS: dict[str, RunKind] = {}
+
+
+def run_kind_register(kind: RunKind) -> RunKind:
+    """Add `kind` to the registry and register its job kind (same name, queue and capability)."""
+    from jobs.runs.services import run_cleanup, run_job_execute
+
+    if not is_dataclass(kind.params):
+        raise TypeError(f"run kind {kind.name!r}: params must be a dataclass, not {kind.params!r}")
+    existing = RUN_KINDS.get(kind.name)
+    if existing is not None:
+        if existing != kind:
+            raise ValueError(f"run kind {kind.name!r} is registered twice")
+        return existing
+    RUN_KINDS[kind.name] = kind
+
+    def run_job(ctx: JobContext) -> dict[str, Any]:
+        return run_job_execute(kind, ctx)
+
+    run_job.__name__ = run_job.__qualname__ = f"{kind.name}_job"
+    cleanup = partial(run_cleanup, kind)
+    job_kind(kind.name, queue=kind.queue, description=kind.description, capability=kind.capability, cleanup=cleanup)(
+        run_job
+    )
+    return kind
+
+
+def run_kind_get(name: str) -> RunKind:
+    try:
+        return RUN_KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown run kind {name!r}; known: {', '.join(sorted(RUN_KINDS))}") from None
+
+
+def params_defaults(params: type) -> dict[str, Any]:
+    """Every parameter of a params dataclass with its default, in declaration order, as job params store them
+    (a fresh copy each call; tuples, which frozen dataclasses hold, as lists)."""
+    defaults = {}
+    for f in fields(params):
+        value = f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
+        defaults[f.name] = list(value) if isinstance(value, tuple) else value
+    return defaults

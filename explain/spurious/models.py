@@ -1,4 +1,5 @@
-"""Spurious-feature reports (docs/METHODS.md §9): one trained model probed by the counterfactual flip test on one version.
+"""Spurious-feature reports (docs/METHODS.md §9): one trained model probed by the counterfactual flip test on one
+version.
 
 A report records what was asked (`params`, defaults filled in, and the split) and what came out:
 `results` holds the per-class rankings of features by flip rate over the null-edit control, the

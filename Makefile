@@ -79,6 +79,7 @@ bench-scale: install services
 	DATABASE_URL=$(BENCH_URL) $(PY) bench/delete_bench.py
 	$(PY) bench/duplicates_bench.py
 	DATABASE_URL=$(BENCH_URL) $(PY) bench/review_load.py
+	DATABASE_URL=$(BENCH_URL) $(PY) bench/grid_load.py
 
 clean:
 	rm -rf var/test-media var/broker

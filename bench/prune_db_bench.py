@@ -12,6 +12,10 @@ and one decision row per sample written by COPY, all in one transaction. Each st
 from timing wrappers around the ML calls the service makes. Afterwards, in the same process, a
 straightforward per-cluster NumPy SemDeDup (sort by distance, S = X X^T, triu, column max) runs on
 the same clusters; its time gives the ratio of the SemDeDup stage, and its decisions are compared.
+Then the floors, also in the same process: for each k-means stage a bare FAISS spherical k-means (same
+sample size, k, niter and seed) plus one IndexFlatIP search of the same rows, and for the decisions the same
+binary COPY payloads into an index-free temporary table; each stage is printed next to its floor with the
+wall and CPU ratios (on a loaded machine the CPU ratio is the one to read).
 Target (DESIGN.md §11, 2 cores): <= 90 s end to end and <= 3 GB peak RSS.
 
 Django: DJANGO_SETTINGS_MODULE defaults to config.settings.local; WINNOW_VAR_DIR/WINNOW_MEDIA_ROOT point
@@ -53,6 +57,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--var", type=Path, default=None, help="bench var folder (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true", help="keep the dataset and embeddings for the next run")
     parser.add_argument("--skip-naive", action="store_true", help="skip the straightforward NumPy SemDeDup")
+    parser.add_argument("--skip-floors", action="store_true", help="skip the bare FAISS and COPY floors")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -278,9 +283,9 @@ def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tup
     timer.wrap(pipeline, "exact_dedup", "exact dedup")
     timer.wrap(semdedup_module, "spherical_kmeans", "k-means + assignment", keep=True)
     timer.wrap(semdedup_module, "_cluster_scores", "SemDeDup scores", keep=True)
-    timer.wrap(dbp_module, "spherical_kmeans", "DBP k-means + assignment")
+    timer.wrap(dbp_module, "spherical_kmeans", "DBP k-means + assignment", keep=True)
     timer.wrap(dbp_module, "_dbp_rows", "DBP (incl. its k-means)")
-    timer.wrap(service, "decisions_write", "decisions COPY (1 row per sample)")
+    timer.wrap(service, "decisions_write", "decisions COPY (1 row per sample)", keep=True)
     timer.wrap(service, "_prune_run_store", "store: run, COPY, FK checks, commit")
     params = prune_params_validate(
         version_id=version.pk,
@@ -309,6 +314,91 @@ def naive_semdedup(vectors: np.ndarray, rows: np.ndarray, cluster: np.ndarray, d
         similarity = np.triu(x @ x.T, k=1)
         remove[members] = similarity.max(axis=0) > 1 - eps
     return remove
+
+
+# --- floors, measured in the same process --------------------------------------------------------------
+
+
+def bare_kmeans(embeddings: np.ndarray, rows: np.ndarray, k: int, config: Any) -> tuple[float, float]:
+    """The floor of a k-means stage: a seeded sample of k * 256 rows, FAISS spherical k-means on it, then one
+    IndexFlatIP search of every row in 32k-row blocks. Wall and CPU seconds."""
+    import faiss
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    cap = k * config.max_points_per_centroid
+    chosen = (
+        rows
+        if rows.size <= cap
+        else rows[np.sort(np.random.default_rng(config.seed).choice(rows.size, cap, replace=False))]
+    )
+    kmeans = faiss.Kmeans(
+        embeddings.shape[1], k, niter=config.niter, seed=config.seed, spherical=True,
+        max_points_per_centroid=config.max_points_per_centroid, min_points_per_centroid=1,
+    )  # fmt: skip
+    kmeans.train(embeddings[chosen])
+    for start in range(0, rows.size, 32_768):
+        kmeans.index.search(embeddings[rows[start : start + 32_768]], 1)
+    return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def bare_copy(payloads: list[bytes]) -> tuple[float, float]:
+    """The floor of the decisions write: the same binary COPY payloads into an index-free temporary table."""
+    from django.db import connection, transaction
+
+    from curation.pruning.models import PruneDecision
+
+    table = PruneDecision._meta.db_table
+    columns = "prune_run_id, sample_id, keep, reason, score, duplicate_of_id, cluster"
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE bench_decision_floor (LIKE {table} INCLUDING IDENTITY INCLUDING DEFAULTS) "
+            "ON COMMIT DROP"
+        )
+        for payload in payloads:
+            with cursor.copy(f"COPY bench_decision_floor ({columns}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.write(payload)
+    return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def copy_payloads(timer: StageTimer) -> list[bytes]:
+    decisions_module = importlib.import_module("curation.pruning.services.decisions")
+    (run_id, decisions), _, _ = timer.kept["decisions COPY (1 row per sample)"]
+    total, batch = decisions.sample_ids.size, decisions_module.BATCH_ROWS
+    frame = decisions_module._COPY_HEADER, decisions_module._COPY_TRAILER
+    return [
+        frame[0] + decisions_module.binary_copy_rows(*decisions.columns(run_id, slice(start, start + batch))) + frame[1]
+        for start in range(0, total, batch)
+    ]
+
+
+def floors_report(timer: StageTimer, summary: dict[str, object]) -> None:
+    """Each stage next to its floor run here, after the pipeline: wall seconds, ratio, load average."""
+    print(f"floors (same process, after the pipeline; load {os.getloadavg()}):")
+    ratios: dict[str, object] = {}
+    for label in ("k-means + assignment", "DBP k-means + assignment"):
+        (embeddings, config), _kwargs, result = timer.kept[label]
+        rows = np.flatnonzero(result.labels >= 0)
+        floor, floor_cpu = bare_kmeans(embeddings, rows, result.n_clusters, config)
+        ours, ours_cpu = timer.seconds[label], timer.cpu_seconds[label]
+        print(
+            f"  {label:<34} {ours:7.1f} s (cpu {ours_cpu:6.1f} s)   bare FAISS {floor:7.1f} s (cpu {floor_cpu:6.1f} s)"
+            f"   ratio wall {ours / floor:.2f}, cpu {ours_cpu / floor_cpu:.2f}"
+        )
+        ratios[label] = {"s": round(ours, 1), "floor_s": round(floor, 1), "ratio": round(ours / floor, 2)}
+        ratios[label] |= {"cpu_s": round(ours_cpu, 1), "floor_cpu_s": round(floor_cpu, 1)}
+    started = time.perf_counter()
+    payloads = copy_payloads(timer)
+    build = time.perf_counter() - started
+    floor, _ = bare_copy(payloads)
+    label = "decisions COPY (1 row per sample)"
+    ours = timer.seconds[label]
+    print(
+        f"  {label:<34} {ours:7.1f} s   payload build {build:.1f} s + COPY into an index-free temp table "
+        f"{floor:.1f} s   ratio {ours / (build + floor):.2f}"
+    )
+    ratios[label] = {"s": round(ours, 1), "floor_s": round(build + floor, 1), "ratio": round(ours / (build + floor), 2)}
+    summary["floors"] = ratios
 
 
 def main() -> None:
@@ -365,6 +455,8 @@ def main() -> None:
         )
         summary.update(semdedup_again_s=round(again, 1), semdedup_again_cpu_s=round(again_cpu, 1))
         summary["naive_semdedup_cpu_s"] = round(naive_cpu, 1)
+    if not args.skip_floors:
+        floors_report(timer, summary)
     if not args.reuse:
         bench_data_delete(version)
     print(f"load {os.getloadavg()}")

@@ -1,0 +1,378 @@
+"""Issue #19 item 5: the sample grid, the sample page and the sample list API at 1M samples, 20 clients.
+
+    DATABASE_URL=postgres://.../winnow_bench python bench/grid_load.py                 # 1M samples, the target
+    DATABASE_URL=... python bench/grid_load.py --rows 100000 --seconds 20                # while developing
+
+Setup (not timed; reused by later runs): one dataset version of --rows samples, filled by INSERT ... SELECT
+over generate_series (10 classes, 1% unlabeled; 80/10/10 train/val/test; 5% synthetic), a cluster run
+(k = 1000, its assignment blob), a duplicate run of 5,000 near groups and a review queue of 20,000 items
+(60% open, 30% agreed, 10% disputed). The fill is skipped when a complete one of that size is there.
+
+Timed: gunicorn (gthread, --workers x --threads) in a subprocess; --clients threads in this process, each
+with its own logged-in session, cycle for --seconds through: the grid page (first page, a page deep in the
+version, a label filter), the sample page of a random member, and the sample list API unfiltered, deep, and
+with each filter (label, split, cluster, duplicate group, review state). p50/p95 per operation.
+
+Floor, in the same process: the SQL each request ran (captured once through Django's test client) replayed
+by psycopg from --clients threads for --seconds, no HTTP, no Python view code: p50/p95 per operation.
+Target (issue #19): p95 <= 150 ms for each at 20 clients. The load average is printed before and after.
+"""
+
+# ruff: noqa: S608 - SQL built from model table names, values bound as parameters
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_load import REPO_ROOT, free_port, gunicorn_start, load_run, percentiles, server_stop
+
+BENCH_DATASET = "grid-bench-{rows}"
+CLASSES = [f"class{i}" for i in range(10)]
+N_CLUSTERS = 1000
+DUPLICATE_GROUPS = 5000
+REVIEW_ITEMS = 20_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0, help="timed run of each phase (server, floor)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=10, help="threads per gunicorn worker")
+    parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "winnow-grid-bench")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
+
+
+def django_setup(var_dir: Path) -> None:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a migrated PostgreSQL database for the bench (it holds a million rows).")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ["WINNOW_VAR_DIR"] = str(var_dir)
+    os.environ["WINNOW_MEDIA_ROOT"] = str(var_dir / "media")
+    sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# --- setup ---------------------------------------------------------------------------------------------
+
+
+def world_find(rows: int) -> dict[str, int] | None:
+    """The ids of a complete earlier fill of this size whose blobs are still there, or None."""
+    from django.core.files.storage import default_storage
+
+    from curation.models import DatasetVersion
+    from curation.pruning.models import ClusterRun
+    from curation.review.models import ReviewQueue
+
+    version = DatasetVersion.objects.filter(dataset__name=BENCH_DATASET.format(rows=rows), number=1).first()
+    queue = ReviewQueue.objects.filter(version=version, name="grid bench").first() if version else None
+    run = ClusterRun.objects.filter(version=version).first() if version else None
+    if queue is None or run is None or not default_storage.exists(run.assignment_key):
+        return None
+    duplicate_run = version.embedding_sets.get().duplicate_runs.get()  # type: ignore[union-attr]
+    return {"dataset": version.dataset_id, "version": version.pk, "cluster_run": run.pk,  # type: ignore[union-attr]
+            "duplicate_run": duplicate_run.pk, "queue": queue.pk}  # fmt: skip
+
+
+def world_delete(rows: int) -> None:
+    """An incomplete earlier fill of this size, by set-based SQL (the ORM would cascade row by row)."""
+    from django.db import connection, transaction
+
+    from curation.models import Dataset, DatasetVersion, VersionSample
+    from curation.pruning.models import ClusterRun
+    from curation.review.models import ReviewItem, ReviewQueue
+
+    dataset = Dataset.objects.filter(name=BENCH_DATASET.format(rows=rows)).first()
+    if dataset is None:
+        return
+    versions = f"SELECT id FROM {DatasetVersion._meta.db_table} WHERE dataset_id = %(d)s"
+    statements = [
+        f"DELETE FROM {ReviewItem._meta.db_table} WHERE queue_id IN "
+        f"(SELECT id FROM {ReviewQueue._meta.db_table} WHERE version_id IN ({versions}))",
+        f"DELETE FROM {ReviewQueue._meta.db_table} WHERE version_id IN ({versions})",
+        f"DELETE FROM {ClusterRun._meta.db_table} WHERE version_id IN ({versions})",
+        f"DELETE FROM {VersionSample._meta.db_table} WHERE version_id IN ({versions})",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, {"d": dataset.pk})
+        dataset.delete()  # the rest cascades: embedding sets, duplicate runs and groups, samples
+
+
+def world_create(rows: int, seed: int) -> dict[str, int]:
+    """The dataset version, cluster run, duplicate run and review queue (see the module docstring)."""
+    from django.db import connection, transaction
+
+    from curation.models import Dataset, DatasetVersion, Sample, VersionSample
+    from curation.review.models import ReviewItem
+
+    with transaction.atomic():
+        dataset = Dataset.objects.create(name=BENCH_DATASET.format(rows=rows), classes=CLASSES)
+        version = DatasetVersion.objects.create(dataset=dataset, number=1, operation="import", sample_count=rows)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Sample._meta.db_table} (dataset_id, sha256, image_key, thumbnail_key, mask_key, "
+                "original_name, width, height, format, mode, file_size, source, caption, provenance, created_at) "
+                "SELECT %s, lpad(to_hex(i), 64, '0'), 'bench/' || i || '.png', 'bench/' || i || '.png', '', "
+                "i || '.png', 32, 32, 'PNG', 'RGB', 1, CASE WHEN i %% 20 = 0 THEN 'synthetic' ELSE 'real' END, "
+                "'', '{}'::jsonb, now() FROM generate_series(0, %s - 1) AS i",
+                [dataset.pk, rows],
+            )
+            label = "CASE WHEN id % 100 = 99 THEN '' ELSE 'class' || ((id / 10) % 10) END"
+            cursor.execute(
+                f"INSERT INTO {VersionSample._meta.db_table} (version_id, sample_id, split, label, label_origin, "
+                f"labels) SELECT %s, id, CASE id %% 10 WHEN 8 THEN 'val' WHEN 9 THEN 'test' ELSE 'train' END, "
+                f"{label.replace('%', '%%')}, 'import', CASE WHEN id %% 100 = 99 THEN '[]'::jsonb ELSE "
+                f"jsonb_build_array(jsonb_build_object('label', {label.replace('%', '%%')}, 'origin', 'import')) "
+                f"END FROM {Sample._meta.db_table} WHERE dataset_id = %s",
+                [version.pk, dataset.pk],
+            )
+            cursor.execute(f"SELECT sample_id FROM {VersionSample._meta.db_table} WHERE version_id = %s", [version.pk])
+            sample_ids = np.sort(np.array([row[0] for row in cursor.fetchall()], dtype=np.int64))
+        ids = {"dataset": dataset.pk, "version": version.pk}
+        ids |= runs_create(version, sample_ids, np.random.default_rng(seed))
+    with connection.cursor() as cursor:
+        for model in (Sample, VersionSample, ReviewItem):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    return ids
+
+
+def runs_create(version: Any, sample_ids: np.ndarray, rng: np.random.Generator) -> dict[str, int]:
+    from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingSet, EmbeddingSetStatus
+    from curation.pruning.blobs import arrays_save
+    from curation.pruning.models import ClusterRun
+    from curation.review.models import ReviewItem, ReviewQueue
+
+    embedding_set = EmbeddingSet.objects.create(
+        dataset=version.dataset, version=version, encoder_name="bench:none", dim=512,
+        status=EmbeddingSetStatus.READY, planned_rows=sample_ids.size, rows=sample_ids.size,
+    )  # fmt: skip
+    key = f"grid-bench/{version.pk}/assignment.npz"
+    cluster = rng.integers(0, N_CLUSTERS, sample_ids.size)
+    arrays_save(key, sample_ids=sample_ids, cluster=cluster, distance=rng.random(sample_ids.size, dtype=np.float32))
+    cluster_run = ClusterRun.objects.create(
+        version=version, embedding_set=embedding_set, n_clusters=N_CLUSTERS, n_samples=sample_ids.size,
+        assignment_key=key, centroids_key="",
+    )  # fmt: skip
+    duplicate_run = DuplicateRun.objects.create(
+        embedding_set=embedding_set, version=version, threshold=0.95, threshold_source="bench",
+        near_group_count=DUPLICATE_GROUPS,
+    )  # fmt: skip
+    chosen = rng.choice(sample_ids, size=3 * DUPLICATE_GROUPS, replace=False).reshape(DUPLICATE_GROUPS, 3)
+    DuplicateGroup.objects.bulk_create(
+        [DuplicateGroup(run=duplicate_run, number=i + 1, kind="near", size=3, sample_ids=sorted(map(int, group)))
+         for i, group in enumerate(chosen)],
+        batch_size=5000,
+    )  # fmt: skip
+    queue = ReviewQueue.objects.create(version=version, name="grid bench", item_count=REVIEW_ITEMS)
+    items = np.sort(rng.choice(sample_ids, size=REVIEW_ITEMS, replace=False))
+    states = rng.choice(["open", "agreed", "disputed"], size=REVIEW_ITEMS, p=[0.6, 0.3, 0.1])
+    ReviewItem.objects.bulk_create(
+        [ReviewItem(queue=queue, sample_id=int(s), position=i, state=str(state))
+         for i, (s, state) in enumerate(zip(items, states, strict=True))],
+        batch_size=5000,
+    )  # fmt: skip
+    return {"cluster_run": cluster_run.pk, "duplicate_run": duplicate_run.pk, "queue": queue.pk}
+
+
+def world(args: argparse.Namespace) -> dict[str, int]:
+    found = world_find(args.rows)
+    if found is not None:
+        print(f"reusing the fill of {args.rows} samples: {found}")
+        return found
+    world_delete(args.rows)
+    started = time.perf_counter()
+    ids = world_create(args.rows, args.seed)
+    print(f"setup: {args.rows} samples, members, cluster run, duplicate groups, review queue in "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    return ids
+
+
+# --- the requests --------------------------------------------------------------------------------------
+
+
+def request_paths(ids: dict[str, int], rows: int, seed: int) -> dict[str, list[str]]:
+    """Operation name -> the paths its clients cycle through (random members and cursors, fixed by seed)."""
+    from curation.models import VersionSample
+
+    rng = random.Random(seed)
+    members = list(
+        VersionSample.objects.filter(version_id=ids["version"]).order_by("?").values_list("sample_id", flat=True)[:50]
+    ) if rows <= 200_000 else _members_sampled(ids["version"], rng)  # fmt: skip
+    grid = f"/datasets/{ids['dataset']}/v/1/samples/"
+    api = f"/api/versions/{ids['version']}/samples/"
+    cursor = _cursor
+    return {
+        "grid page": [grid],
+        "grid page, deep (cursor)": [f"{grid}?after={m}" for m in members[:20]],
+        "grid page, label filter": [f"{grid}?label={c}" for c in CLASSES],
+        "sample page": [f"{grid}{m}/" for m in members],
+        "API list": [api],
+        "API list, deep (cursor)": [f"{api}?cursor={cursor(m)}" for m in members[:20]],
+        "API list, label": [f"{api}?label={c}" for c in CLASSES],
+        "API list, split": [f"{api}?split={s}" for s in ("train", "val", "test")],
+        "API list, cluster": [f"{api}?cluster_run={ids['cluster_run']}&cluster={rng.randrange(N_CLUSTERS)}"
+                              for _ in range(20)],
+        "API list, duplicate group": [f"{api}?duplicate_run={ids['duplicate_run']}&duplicate_group="
+                                      f"{rng.randrange(1, DUPLICATE_GROUPS + 1)}" for _ in range(20)],
+        "API list, review state": [f"{api}?review_state={s}" for s in ("open", "agreed", "disputed")],
+    }  # fmt: skip
+
+
+def _members_sampled(version_id: int, rng: random.Random) -> list[int]:
+    from curation.models import VersionSample
+
+    members = VersionSample.objects.filter(version_id=version_id).order_by("sample_id")
+    low, high = members.values_list("sample_id", flat=True)[0], members.reverse().values_list("sample_id", flat=True)[0]
+    return [int(members.filter(sample_id__gte=rng.randint(low, high)).values_list("sample_id", flat=True)[0])
+            for _ in range(50)]  # fmt: skip
+
+
+def _cursor(sample_id: int) -> str:
+    from curation.apis.pagination import sample_cursor_encode
+
+    return sample_cursor_encode(sample_id)
+
+
+def viewer_login() -> tuple[dict[str, str], dict[str, str], Any]:
+    """A viewer with an API token and a session cookie: (API headers, page cookies, the user)."""
+    import uuid
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from core.roles import Role, user_role_assign
+
+    user = get_user_model().objects.create_user(username=f"grid-bench-{uuid.uuid4().hex[:8]}")
+    user_role_assign(user=user, role=Role.VIEWER)
+    client = Client()
+    client.force_login(user)
+    token = Token.objects.create(user=user).key
+    session = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+    return {"Authorization": f"Token {token}"}, session, user
+
+
+# --- floor ---------------------------------------------------------------------------------------------
+
+
+def captured_sql(paths: dict[str, list[str]], headers: dict[str, str], user: Any) -> dict[str, list[list[str]]]:
+    """The SQL of each request (one list of statements per path), through Django's test client; each path is
+    requested once before, so that what the server caches per process (the version's counts) is cached here."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    captured: dict[str, list[list[str]]] = {}
+    for name, urls in paths.items():
+        captured[name] = []
+        for url in urls:
+            extra = {"HTTP_AUTHORIZATION": headers["Authorization"]} if url.startswith("/api/") else {}
+            client.get(url, **extra)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url, **extra)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code} {response.content[:300]!r}")
+            captured[name].append([q["sql"] for q in queries.captured_queries])
+    return captured
+
+
+def floor_run(captured: dict[str, list[list[str]]], *, clients: int, seconds: float) -> dict[str, list[float]]:
+    """Each request's statements replayed by psycopg from `clients` threads (own connections) for `seconds`, the
+    operations taken in turn as the HTTP clients take them."""
+    import psycopg
+
+    names = list(captured)
+    times: dict[str, list[float]] = {name: [] for name in captured}
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+    until = [time.monotonic() + 3600]
+
+    def client(index: int) -> None:
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+            barrier.wait()
+            step = index
+            while time.monotonic() < until[0]:
+                name = names[step % len(names)]
+                per_url = captured[name]
+                statements = per_url[(step // len(names)) % len(per_url)]
+                step += 1
+                started = time.perf_counter()
+                for statement in statements:  # reads only: a session touch or savepoint is not a read
+                    if statement.lstrip().upper().startswith("SELECT"):
+                        connection.execute(statement.encode()).fetchall()
+                with lock:
+                    times[name].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    until[0] = time.monotonic() + seconds
+    for thread in threads:
+        thread.join()
+    return times
+
+
+def main() -> None:
+    args = parse_args()
+    args.var.mkdir(parents=True, exist_ok=True)
+    django_setup(args.var)
+    print(f"cores {os.cpu_count()}, load {os.getloadavg()}")
+    ids = world(args)
+    paths = request_paths(ids, args.rows, args.seed)
+    headers, cookies, user = viewer_login()
+    captured = captured_sql(paths, headers, user)
+    port = free_port()
+    log = args.var / "gunicorn.log"
+    load_before = os.getloadavg()
+    server = gunicorn_start(port, log, workers=args.workers, threads=args.threads, probe_path="/api/me/")
+    try:
+        print(f"server: gunicorn gthread {args.workers}x{args.threads}; {args.clients} clients for {args.seconds} s")
+        result = load_run(f"http://127.0.0.1:{port}", paths, clients=args.clients, seconds=args.seconds,
+                          headers=headers, cookies=cookies)  # fmt: skip
+    finally:
+        server_stop(server)
+    floor = floor_run(captured, clients=args.clients, seconds=args.seconds)
+    load_after = os.getloadavg()
+    report: dict[str, Any] = {"rows": args.rows, "clients": args.clients, "load_before": load_before,
+                              "load_after": load_after, "errors": dict(result.errors), "operations": {}}  # fmt: skip
+    print(f"{'operation':<28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}   floor: {'p50 ms':>7} {'p95 ms':>7}  queries  "
+          "p95 / floor p95   (target p95 <= 150 ms)")  # fmt: skip
+    for name in paths:
+        ours, bare = percentiles(result.times[name]), percentiles(floor[name])
+        queries = max(len(statements) for statements in captured[name])
+        ratio = ours.get("p95_ms", 0) / max(bare.get("p95_ms", 0), 0.1)
+        print(f"{name:<28} {ours['count']:>5} {ours.get('p50_ms', 0):>8.1f} {ours.get('p95_ms', 0):>8.1f}   floor: "
+              f"{bare.get('p50_ms', 0):>7.1f} {bare.get('p95_ms', 0):>7.1f}  {queries:>7}  {ratio:6.1f}")  # fmt: skip
+        report["operations"][name] = {"server": ours, "floor": bare, "queries": queries}
+    if result.errors:
+        print(f"errors: {dict(result.errors)}; server log: {log}")
+    print(f"load average before {load_before}, after {load_after}")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""A small HTTP load client shared by the web benches: a gunicorn server in a subprocess, N client threads that
+start together and cycle through a list of requests for a fixed time, and p50/p95 per operation.
+
+Used by bench/grid_load.py; bench/review_load.py keeps its own reviewer clients (they follow a protocol).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_start(port: int, log: Path, *, workers: int, threads: int, probe_path: str) -> subprocess.Popen:
+    """gunicorn (gthread workers) on 127.0.0.1:port, once `probe_path` answers; the caller stops it."""
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=os.environ.copy(), stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}{probe_path}", timeout=30)
+            return server
+        except (requests.ConnectionError, requests.Timeout):
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}") from None
+            time.sleep(0.3)
+    server_stop(server)
+    raise RuntimeError("gunicorn did not answer within 120 s")
+
+
+def server_stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """count, p50, p95 and max in milliseconds (inclusive quantiles)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0}
+    q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else [ordered[0]] * 99
+    return {
+        "count": len(ordered),
+        "p50_ms": round(1000 * q[49], 1),
+        "p95_ms": round(1000 * q[94], 1),
+        "max_ms": round(1000 * ordered[-1], 1),
+    }
+
+
+@dataclass
+class LoadResult:
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, operation: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.times[operation].append(seconds)
+            if status >= 400:
+                self.errors[f"{operation} {status}"] += 1
+
+
+def load_run(
+    base: str,
+    requests_by_operation: dict[str, list[str]],
+    *,
+    clients: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    cookies: dict[str, str] | None = None,
+) -> LoadResult:
+    """`clients` threads, each with its own session, take the operations in turn (client i starts at operation i;
+    each operation's paths in turn) for `seconds`, after one untimed request each; every request's wall time is
+    recorded. Each operation gets about the same number of requests, whatever its number of paths."""
+    names = list(requests_by_operation)
+    result = LoadResult()
+    barrier = threading.Barrier(clients + 1)
+    until = [time.monotonic() + 3600]  # set for real once everyone is warm
+
+    def client(index: int) -> None:
+        session = requests.Session()
+        session.headers.update(headers or {})
+        session.cookies.update(cookies or {})
+        session.get(base + requests_by_operation[names[0]][0], timeout=120)
+        barrier.wait()
+        step = index
+        while time.monotonic() < until[0]:
+            name = names[step % len(names)]
+            paths = requests_by_operation[name]
+            path = paths[(step // len(names)) % len(paths)]
+            step += 1
+            started = time.perf_counter()
+            response = session.get(base + path, timeout=60)
+            result.record(name, time.perf_counter() - started, response.status_code)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    until[0] = time.monotonic() + seconds
+    for thread in threads:
+        thread.join()
+    return result

@@ -8,6 +8,7 @@ through the Job row and works the same on every broker.
 import os
 
 from celery import Celery
+from django.conf import settings
 from kombu import Queue
 
 # Production unless told otherwise (`make run` and the tests name their settings).
@@ -18,8 +19,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 def _broker_transport_options() -> dict:
-    from django.conf import settings
-
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         queue_dir = settings.BROKER_DIR / "queue"
         processed_dir = settings.BROKER_DIR / "processed"
@@ -38,8 +37,6 @@ def _broker_transport_options() -> dict:
 
 @app.on_after_configure.connect
 def _configure(sender: Celery, **kwargs: object) -> None:
-    from django.conf import settings
-
     sender.conf.update(
         broker_transport_options=_broker_transport_options(),
         task_queues=[Queue("default"), Queue("gpu")],

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django.conf import settings
+
 if TYPE_CHECKING:
     from jobs.models import Job
 
@@ -108,8 +110,6 @@ def job_stall_timeout(name: str) -> int:
     JOB_STALL_TIMEOUTS (kind -> seconds, from WINNOW_JOB_STALL_TIMEOUTS) wins; then the kind's own
     `stall_timeout`; then JOB_STALL_TIMEOUT.
     """
-    from django.conf import settings
-
     overrides = getattr(settings, "JOB_STALL_TIMEOUTS", {})
     if name in overrides:
         return int(overrides[name])

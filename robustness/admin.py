@@ -47,7 +47,7 @@ class TrainingRunAdmin(ReadOnlyRowsAdmin):
             raise PermissionDenied
         form = TrainingStartForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
+            from robustness.services.training import training_run_start  # noqa: PLC0415 - torch: loaded on use, not at start-up
 
             try:
                 run = training_run_start(requested_by=cast(User, request.user), **form.cleaned_data)
@@ -72,7 +72,7 @@ class TrainingRunAdmin(ReadOnlyRowsAdmin):
     def train_again(self, request: HttpRequest, queryset: QuerySet[TrainingRun]) -> None:
         if not user_can(request.user, Capability.RUN_GPU_JOBS):
             raise PermissionDenied
-        from robustness.services.training import training_run_repeat  # torch: loaded on use, not at start-up
+        from robustness.services.training import training_run_repeat  # noqa: PLC0415 - torch: loaded on use, not at start-up
 
         started, refused = [], []
         for run in queryset.select_related("version__dataset"):

@@ -6,4 +6,4 @@ class RobustnessConfig(AppConfig):
     verbose_name = "Training runs and trained models"
 
     def ready(self) -> None:
-        from robustness import job_kinds  # noqa: F401  (registers the `train` job kind)
+        from robustness import job_kinds  # noqa: F401, PLC0415 - registered at app start-up, once the app registry is ready (registers the `train` job kind)

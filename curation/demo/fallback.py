@@ -46,7 +46,7 @@ def grabcut_cutout(rgb: np.ndarray, rect: tuple[int, int, int, int], scale: floa
 
 
 def _coin_cutouts(gray: np.ndarray) -> list[np.ndarray]:
-    from skimage.filters import threshold_otsu
+    from skimage.filters import threshold_otsu  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     mask = ndimage.binary_opening(gray > threshold_otsu(gray), iterations=2)
     labels, _ = ndimage.label(ndimage.binary_fill_holes(mask))
@@ -67,19 +67,19 @@ def _not_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance
 
 
 def _astronaut() -> list[np.ndarray]:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     return [grabcut_cutout(data.astronaut(), ASTRONAUT, 0.35)]
 
 
 def _chelsea() -> list[np.ndarray]:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     return [grabcut_cutout(data.chelsea(), CHELSEA, 0.6)]
 
 
 def _coffee() -> list[np.ndarray]:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     return [grabcut_cutout(data.coffee(), COFFEE, 0.4)]
 
@@ -89,19 +89,19 @@ def _dahlia() -> list[np.ndarray]:
 
 
 def _coins() -> list[np.ndarray]:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     return _coin_cutouts(data.coins())
 
 
 def _colour_wheel() -> list[np.ndarray]:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     return [_not_background(data.colorwheel(), BLACK, 12)]
 
 
 def _logo() -> list[np.ndarray]:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     return [_not_background(data.logo()[..., :3], WHITE, 24)]
 

@@ -98,7 +98,7 @@ def demo_sources_load(*, stamps_dir: Path | None = None, backgrounds_dir: Path |
         found = f"only {len(stamps)} of {MIN_CLASSES} needed classes have ≥ {MIN_STAMPS_PER_CLASS} photo stamps"
         found = found if stamps_dir.is_dir() else "missing"
         notes.append(f"tuxpaint stamps at {stamps_dir}: {found}; objects come from the pip fallback")
-        from curation.demo.fallback import fallback_stamps  # OpenCV and SciPy load only when needed
+        from curation.demo.fallback import fallback_stamps  # noqa: PLC0415 - cv2: loaded on first use, not at start-up
 
         stamps, object_source = fallback_stamps(), OBJECT_SOURCE_FALLBACK
     backgrounds = folder_backgrounds(backgrounds_dir) if backgrounds_dir.is_dir() else []
@@ -235,7 +235,7 @@ def _tinted(gray: np.ndarray, tint: tuple[int, int, int]) -> np.ndarray:
 
 def pip_backgrounds() -> list[Background]:
     """Textures and photos shipped inside the scikit-image and scikit-learn wheels."""
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - skimage: loaded on first use, not at start-up
 
     images = [
         ("skimage:grass", "grass", _tinted(data.grass(), (120, 200, 80))),

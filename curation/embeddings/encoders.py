@@ -43,7 +43,7 @@ def encoder_name_check(name: str) -> str:
 def resolve_device(device: str = "auto") -> str:
     """ "auto" -> "cuda" when a GPU is visible, else "cpu"; anything else is returned as given."""
     if device == "auto":
-        import torch  # loaded on use: web processes check names without torch
+        import torch  # noqa: PLC0415 - loaded on use: web processes check names without torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
@@ -55,7 +55,7 @@ def encoder_load(name: str, *, device: str = "auto") -> Encoder:
     Raises EncoderUnavailable: code "unknown_encoder" (bad name or argument) or "weights_unavailable".
     """
     global _cached
-    from curation.ml.encoders import WeightsUnavailable, create_encoder  # torch, open_clip: a worker's work
+    from curation.ml.encoders import WeightsUnavailable, create_encoder  # noqa: PLC0415 - torch, open_clip: a worker's work
 
     key = (encoder_name_check(name), resolve_device(device))
     with _cache_lock:

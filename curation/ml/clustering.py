@@ -132,7 +132,7 @@ def assign_to_centroids(
     embeddings: np.ndarray, centroids: np.ndarray, rows: np.ndarray, *, batch_rows: int = 32_768
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centroid by inner product for each of `rows`: (labels int64, similarity float32)."""
-    import faiss
+    import faiss  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
 
     index = faiss.IndexFlatIP(centroids.shape[1])
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))
@@ -173,7 +173,7 @@ def spherical_kmeans(
     rows = as_row_indices(rows, embeddings.shape[0])
     if rows.size == 0:
         raise ValueError("no rows to cluster")
-    import faiss
+    import faiss  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
 
     k = min(config.n_clusters or default_n_clusters(rows.size), rows.size)
     cap = k * config.max_points_per_centroid
@@ -213,7 +213,7 @@ def inter_centroid_distance(centroids: np.ndarray, n_neighbors: int = 20) -> tup
     n_used = min(n_neighbors, k - 1)
     if n_used < 1:
         return np.full(k, np.nan), 0
-    import faiss
+    import faiss  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
 
     index = faiss.IndexFlatIP(centroids.shape[1])
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))

@@ -56,7 +56,7 @@ def _stratum_quotas(counts: np.ndarray, budget: int) -> np.ndarray:
 
 def pca_2d(vectors: np.ndarray, *, seed: int = 0, components: int = 2) -> np.ndarray:
     """Top principal components of ``vectors`` (float32), sign-fixed."""
-    from sklearn.utils.extmath import randomized_svd, svd_flip  # scikit-learn loads SciPy: jobs only, not the web
+    from sklearn.utils.extmath import randomized_svd, svd_flip  # noqa: PLC0415 - sklearn: loaded on first use, not at start-up
 
     centred = np.asarray(vectors, dtype=np.float32)
     centred = centred - centred.mean(axis=0, dtype=np.float64).astype(np.float32)
@@ -93,7 +93,7 @@ def project_2d(
     if method == "pca" or len(sample) < 4:
         coords = pca_2d(sample, seed=seed) if len(sample) > 1 else np.zeros((len(sample), 2), np.float32)
         return Projection(coords=_pad_columns(coords), rows=rows)
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # noqa: PLC0415 - sklearn: loaded on first use, not at start-up
 
     reduced = pca_2d(sample, seed=seed, components=min(TSNE_PCA_DIMS, *sample.shape))
     tsne = TSNE(

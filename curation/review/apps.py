@@ -9,8 +9,8 @@ class ReviewConfig(AppConfig):
     def ready(self) -> None:
         # Register this app's job kinds with the job runner and the sample list's `review_state` filter
         # (curation.apis.sample_sets looks its resolver up by name; explicit, no signals).
-        from curation.apis.sample_sets import SAMPLE_SET_RESOLVERS
-        from curation.review import job_kinds  # noqa: F401
-        from curation.review.sample_sets import review_state_sample_set
+        from curation.apis.sample_sets import SAMPLE_SET_RESOLVERS  # noqa: PLC0415 - registered at app start-up, once the app registry is ready
+        from curation.review import job_kinds  # noqa: F401, PLC0415 - registered at app start-up, once the app registry is ready
+        from curation.review.sample_sets import review_state_sample_set  # noqa: PLC0415 - registered at app start-up, once the app registry is ready
 
         SAMPLE_SET_RESOLVERS["review_state"] = review_state_sample_set

@@ -3,6 +3,8 @@
 from typing import Any
 
 from core.api_errors import ApplicationError
+from curation.review.services.proposal_params import proposal_params_validate
+from curation.review.services.proposals import proposal_run_create
 from jobs.runtime import JobContext, JobFailed, job_kind
 
 
@@ -11,9 +13,6 @@ from jobs.runtime import JobContext, JobFailed, job_kind
 @job_kind("label_proposals", queue="default", capability="curate")
 def label_proposals_job(ctx: JobContext) -> dict[str, Any]:
     """Propose labels for a version's samples from one source (confident learning, model top-k, CLIP, clusters)."""
-    from curation.review.services.proposal_params import proposal_params_validate
-    from curation.review.services.proposals import proposal_run_create
-
     try:
         params = proposal_params_validate(**ctx.params)
         run = proposal_run_create(params=params, job=ctx.job, user=ctx.job.requested_by, progress=ctx.progress)

@@ -6,6 +6,8 @@ a job runs, through `deferred`, so registering the kind at start-up loads nothin
 
 from typing import Any
 
+from core.api_errors import ApplicationError
+from curation.synthetic.models import SyntheticBatch
 from jobs.runtime import JobContext, JobFailed, deferred, job_kind
 
 GENERATE_JOB_KIND = "synthetic_generate"
@@ -13,10 +15,8 @@ GENERATE_JOB_KIND = "synthetic_generate"
 
 def synthetic_generate_job(ctx: JobContext) -> dict[str, Any]:
     """Generate a synthetic batch's planned images (diffusers or compositing) and flag them."""
-    from core.api_errors import ApplicationError
-    from curation.synthetic.models import SyntheticBatch
-    from curation.synthetic.services.flags import synthetic_batch_flag, synthetic_batch_flag_clip
-    from curation.synthetic.services.generation import synthetic_batch_generate
+    from curation.synthetic.services.flags import synthetic_batch_flag, synthetic_batch_flag_clip  # noqa: PLC0415 - torch: loaded on first use, not at start-up
+    from curation.synthetic.services.generation import synthetic_batch_generate  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     batch_id = int(ctx.params.get("batch_id") or 0)
     batch = SyntheticBatch.objects.select_related("version__dataset").filter(pk=batch_id).first()

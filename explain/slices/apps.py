@@ -9,8 +9,8 @@ class SlicesConfig(AppConfig):
     def ready(self) -> None:
         # Register this app's job kinds with the job runner and the sample list's `slice_report` + `slice` filter
         # (curation.apis.sample_sets looks its resolver up by name; explicit, no signals).
-        from curation.apis.sample_sets import SAMPLE_SET_RESOLVERS
-        from explain.slices import job_kinds  # noqa: F401
-        from explain.slices.sample_sets import slice_sample_set
+        from curation.apis.sample_sets import SAMPLE_SET_RESOLVERS  # noqa: PLC0415 - registered at app start-up, once the app registry is ready
+        from explain.slices import job_kinds  # noqa: F401, PLC0415 - registered at app start-up, once the app registry is ready
+        from explain.slices.sample_sets import slice_sample_set  # noqa: PLC0415 - registered at app start-up, once the app registry is ready
 
         SAMPLE_SET_RESOLVERS["slice"] = slice_sample_set

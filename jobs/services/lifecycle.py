@@ -71,7 +71,7 @@ def job_enqueue(job: Job) -> None:
 
 
 def job_send(job: Job, *, now: datetime) -> None:
-    from jobs.tasks import job_run
+    from jobs.tasks import job_run  # noqa: PLC0415 - import cycle: jobs.tasks imports jobs.services
 
     job.celery_task_id, job.heartbeat_at = str(uuid4()), now
     Job.objects.filter(pk=job.pk).update(celery_task_id=job.celery_task_id, heartbeat_at=now)

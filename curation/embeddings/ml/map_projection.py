@@ -29,7 +29,7 @@ def pca_every_row(
     strata: np.ndarray | None = None,
 ) -> MapCoordinates:
     """Top two principal components (fitted on a stratified sample, signs fixed) of every row."""
-    from sklearn.utils.extmath import randomized_svd, svd_flip  # scikit-learn loads SciPy: jobs only, not the web
+    from sklearn.utils.extmath import randomized_svd, svd_flip  # noqa: PLC0415 - sklearn: loaded on first use, not at start-up
 
     fit = sample_rows(len(embeddings), fit_points, seed=seed, strata=strata)
     sample = np.asarray(embeddings[fit], dtype=np.float32)

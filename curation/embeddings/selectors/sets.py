@@ -18,6 +18,7 @@ import numpy as np
 from django.db.models import QuerySet
 
 from core.api_errors import ApplicationError
+from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 from curation.embeddings.files import CorruptEmbeddingFile, storage_local_path
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 
@@ -107,7 +108,7 @@ def embedding_set_index(embedding_set: EmbeddingSet) -> FaissIndex:
             _index_cache.move_to_end(key)
             return _index_cache[key]
     path = storage_local_path(embedding_set.index_key, sha256=embedding_set.index_checksum)
-    from curation.ml.similarity import FaissIndex
+    from curation.ml.similarity import FaissIndex  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
 
     index = FaissIndex.load(path)
     with _index_lock:
@@ -164,7 +165,6 @@ def text_search(*, embedding_set: EmbeddingSet, text: str, k: int = DEFAULT_NEIG
             f"{embedding_set.encoder_name} embeds images only (no text tower): search by text needs an open_clip set",
             code="no_text_tower",
         )
-    from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 
     try:
         encoder = encoder_load(embedding_set.encoder_name)

@@ -116,7 +116,7 @@ def chunk_compute(
     An image that cannot be read (missing from storage, not an image) is skipped and reported in the
     chunk's `failures`. If this claim was superseded meanwhile, the output is deleted and False returned.
     """
-    from curation.ml.embedding import embed_images  # torch: only a worker computes chunks
+    from curation.ml.embedding import embed_images  # noqa: PLC0415 - torch: only a worker computes chunks
 
     with _claim_heartbeat(chunk):
         members = chunk_members(chunk)

@@ -76,8 +76,8 @@ def duplicate_calibration_get_or_compute(
 def _calibrate(
     *, embedding_set: EmbeddingSet, arrays: EmbeddingArrays, params: DuplicateParams, ctx: JobContext | None
 ) -> dict[str, Any]:
-    from curation.ml.embedding import embed_images  # torch: only the job calibrates
-    from curation.ml.similarity.verify import copy_score, pair_scores, verification_thumbnail
+    from curation.ml.embedding import embed_images  # noqa: PLC0415 - torch: only the job calibrates
+    from curation.ml.similarity.verify import copy_score, pair_scores, verification_thumbnail  # noqa: PLC0415 - cv2, faiss: loaded on first use, not at start-up
 
     try:
         encoder = encoder_load(embedding_set.encoder_name)

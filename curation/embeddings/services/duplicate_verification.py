@@ -22,7 +22,7 @@ READ_THREADS = 4
 
 
 def _thumbnail(key: str) -> np.ndarray | None:
-    from curation.ml.similarity.verify import verification_thumbnail
+    from curation.ml.similarity.verify import verification_thumbnail  # noqa: PLC0415 - cv2, faiss: loaded on first use, not at start-up
 
     if not key:
         return None
@@ -36,7 +36,7 @@ def _thumbnail(key: str) -> np.ndarray | None:
 def verification_thumbnails_read(sample_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(thumbnails (n, side, side) float32, readable (n,) bool) of ``sample_ids``, in their order; an unreadable
     sample gets a zero thumbnail and readable False."""
-    from curation.ml.similarity.verify import VERIFY_SIDE
+    from curation.ml.similarity.verify import VERIFY_SIDE  # noqa: PLC0415 - cv2, faiss: loaded on first use, not at start-up
 
     ids = np.asarray(sample_ids, dtype=np.int64)
     thumbs = np.zeros((len(ids), VERIFY_SIDE, VERIFY_SIDE), dtype=np.float32)

@@ -45,6 +45,7 @@ from curation.embeddings.services.duplicate_verification import verification_thu
 from curation.models import SampleAlias
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
+from jobs.services import job_submit
 
 if TYPE_CHECKING:  # FAISS and torch load when the job runs, not when the duplicates API is imported
     from curation.ml.similarity import DuplicateGroup as FoundGroup
@@ -134,8 +135,6 @@ def duplicate_params_validate(**given: Any) -> DuplicateParams:
 
 
 def duplicate_run_submit(*, params: DuplicateParams, requested_by: User | None) -> Job:
-    from jobs.services import job_submit
-
     return job_submit(kind=FIND_DUPLICATES_JOB_KIND, params=params.as_job_params(), requested_by=requested_by)
 
 
@@ -143,9 +142,9 @@ def duplicates_job(ctx: JobContext) -> dict[str, Any]:
     """The `find_duplicates` job (params: DuplicateParams). Returns the run id, thresholds and counts, the
     calibration (and whether it was reused), warnings, the search's recall on a sample, and precision/recall
     against the demo truth when there is one."""
-    from curation.embeddings.ml.near_duplicates import cell_search_recall, near_duplicate_pairs  # FAISS: the job only
-    from curation.ml.similarity import duplicate_groups
-    from curation.ml.similarity.verify import pair_scores
+    from curation.embeddings.ml.near_duplicates import cell_search_recall, near_duplicate_pairs  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
+    from curation.ml.similarity import duplicate_groups  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
+    from curation.ml.similarity.verify import pair_scores  # noqa: PLC0415 - cv2, faiss: loaded on first use, not at start-up
 
     params = DuplicateParams(**{k: v for k, v in ctx.params.items() if k in DuplicateParams.__dataclass_fields__})
     embedding_set = EmbeddingSet.objects.select_related("version").filter(pk=params.embedding_set_id).first()

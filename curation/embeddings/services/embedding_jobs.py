@@ -40,6 +40,7 @@ from curation.models import DatasetVersion, VersionSample
 from curation.services.weights import weights_job_check, weights_name_check
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
+from jobs.services import job_submit
 
 if TYPE_CHECKING:  # torch loads when the job builds its encoder, not when the embed API is imported
     from curation.ml.encoders import Encoder
@@ -123,8 +124,6 @@ def embedding_set_submit(*, params: EmbedParams, requested_by: User | None) -> J
     Raises ApplicationError weights_forbidden (400) when the encoder's weights are not allowed for the
     requester (curation.services.weights.weights_name_check).
     """
-    from jobs.services import job_submit
-
     weights_name_check(name=params.encoder, user=requested_by)
 
     return job_submit(kind=EMBED_JOB_KIND, params=params.as_job_params(), requested_by=requested_by)
@@ -204,7 +203,7 @@ def _plan_chunks(embedding_set: EmbeddingSet, sample_ids: list[int], size: int) 
 
 
 def _dispatch_chunks(chunk_ids: list[int], queue: str) -> None:
-    from curation.embeddings.tasks import embedding_chunk_task
+    from curation.embeddings.tasks import embedding_chunk_task  # noqa: PLC0415 - import cycle: curation.embeddings.tasks imports this module
 
     for chunk_id in chunk_ids:
         embedding_chunk_task.apply_async(args=[chunk_id], queue=queue)
@@ -298,7 +297,7 @@ def embedding_chunk_work(*, chunk_id: int) -> str:
 
 
 def _dispatch_finalize(embedding_set_id: int, queue: str) -> None:
-    from curation.embeddings.tasks import embedding_set_finalize_task
+    from curation.embeddings.tasks import embedding_set_finalize_task  # noqa: PLC0415 - import cycle: curation.embeddings.tasks imports this module
 
     embedding_set_finalize_task.apply_async(args=[embedding_set_id], queue=queue)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from core.api_errors import ApplicationError
@@ -25,6 +26,7 @@ from curation.embeddings.selectors import embedding_set_arrays
 from curation.models import VersionSample
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
+from jobs.services import job_submit
 
 EMBEDDING_MAP_JOB_KIND = "embedding_map"
 MAP_METHODS = ("pca", "tsne")
@@ -70,8 +72,6 @@ def map_params_validate(
 
 
 def embedding_map_submit(*, params: MapParams, requested_by: User | None) -> Job:
-    from jobs.services import job_submit
-
     return job_submit(kind=EMBEDDING_MAP_JOB_KIND, params=params.as_job_params(), requested_by=requested_by)
 
 
@@ -132,8 +132,6 @@ def embedding_map_job(ctx: JobContext) -> dict[str, Any]:
 
 def embedding_map_cleanup(job: Job) -> None:
     """After a failure or cancel: the map file the job may have stored (its row is created last)."""
-    from django.core.files.storage import default_storage
-
     embedding_set_id = (job.params or {}).get("embedding_set_id")
     if embedding_set_id is not None and not EmbeddingMap.objects.filter(job=job).exists():
         key = map_key(int(embedding_set_id), job.pk)

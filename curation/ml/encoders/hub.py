@@ -18,7 +18,7 @@ _TRUTHY = {"1", "on", "yes", "true"}
 
 def hub_offline() -> bool:
     """HF_HUB_OFFLINE read now (huggingface_hub reads it once, at import)."""
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # noqa: PLC0415 - huggingface_hub: loaded on first use, not at start-up
 
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY or bool(constants.HF_HUB_OFFLINE)
 
@@ -31,20 +31,20 @@ def hub_cache_dir(cache_dir: str | Path | None = None) -> Path:
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
     if os.environ.get("HF_HOME"):
         return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # noqa: PLC0415 - huggingface_hub: loaded on first use, not at start-up
 
     return Path(constants.HF_HUB_CACHE)
 
 
 def hub_endpoint() -> str:
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # noqa: PLC0415 - huggingface_hub: loaded on first use, not at start-up
 
     return os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
 
 
 def cached_hub_file(repo_id: str, filenames: Iterable[str], cache_dir: Path) -> Path | None:
     """First of ``filenames`` present in the local cache of ``repo_id`` (main revision), or None. No network."""
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415 - huggingface_hub: loaded on first use, not at start-up
 
     for filename in filenames:
         found = try_to_load_from_cache(repo_id, filename, cache_dir=str(cache_dir))

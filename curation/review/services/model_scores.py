@@ -19,6 +19,7 @@ from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 from curation.embeddings.models import EmbeddingSet
 from curation.models import Sample
 from curation.services.ingest import sample_image_open
+from robustness.models import TrainedModel
 
 DECODE_THREADS = 4
 CLIP_LOGIT_SCALE = 100.0
@@ -28,9 +29,8 @@ def trained_model_probabilities(
     *, trained_model_id: int, sample_ids: np.ndarray, batch_size: int, progress: Callable[[int, int, str], None]
 ) -> tuple[list[str], np.ndarray]:
     """(the model's classes, softmax probabilities of each sample, rows in ``sample_ids`` order)."""
-    from robustness.ml.checkpoints import CheckpointInvalid
-    from robustness.models import TrainedModel
-    from robustness.services.checkpoints import load_trained_model
+    from robustness.ml.checkpoints import CheckpointInvalid  # noqa: PLC0415 - torch: loaded on first use, not at start-up
+    from robustness.services.checkpoints import load_trained_model  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     trained_model = TrainedModel.objects.get(pk=trained_model_id)
     try:

@@ -16,7 +16,9 @@ from core.params import ParamError, param, params_from_data
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_latest_ready
 from curation.models import DatasetVersion, Split
+from curation.pruning.models import ClusterRun
 from curation.review.models import ProposalSource
+from robustness.models import TrainedModel
 
 STARTABLE_SOURCES: tuple[str, ...] = (
     ProposalSource.CONFIDENT_LEARNING,
@@ -180,8 +182,6 @@ def _embedding_set_for(params: ProposalParams, version: DatasetVersion) -> Embed
 
 
 def _cluster_run_check(params: ProposalParams, version: DatasetVersion) -> None:
-    from curation.pruning.models import ClusterRun
-
     if params.cluster_run_id is None:
         raise _invalid("mixed_cluster needs cluster_run_id", "cluster_run_required")
     run = ClusterRun.objects.filter(pk=params.cluster_run_id).select_related("version").first()
@@ -194,8 +194,6 @@ def _cluster_run_check(params: ProposalParams, version: DatasetVersion) -> None:
 
 
 def _trained_model_check(params: ProposalParams) -> None:
-    from robustness.models import TrainedModel
-
     if params.trained_model_id is None:
         raise _invalid("model_topk needs trained_model_id", "trained_model_required")
     if not TrainedModel.objects.filter(pk=params.trained_model_id).exists():

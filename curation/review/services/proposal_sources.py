@@ -9,6 +9,8 @@ import numpy as np
 
 from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion
+from curation.pruning.blobs import arrays_load
+from curation.pruning.models import ClusterRun
 from curation.review.ml import proposals as ml
 from curation.review.models import ProposalSource
 from curation.review.services.proposal_inputs import (
@@ -26,7 +28,7 @@ Progress = Callable[[int, int, str], None]
 def model_topk(
     params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
 ) -> tuple[list[Proposal], dict[str, Any]]:
-    from curation.review.services.model_scores import trained_model_probabilities  # torch: the proposals job only
+    from curation.review.services.model_scores import trained_model_probabilities  # noqa: PLC0415 - torch: the proposals job only
 
     names, probabilities = trained_model_probabilities(
         trained_model_id=params.id_of("trained_model_id"),
@@ -42,7 +44,7 @@ def model_topk(
 def clip_zero_shot(
     params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
 ) -> tuple[list[Proposal], dict[str, Any]]:
-    from curation.review.services.model_scores import zero_shot_text_embeddings  # torch: the proposals job only
+    from curation.review.services.model_scores import zero_shot_text_embeddings  # noqa: PLC0415 - torch: the proposals job only
 
     embedding_set = EmbeddingSet.objects.get(pk=params.id_of("embedding_set_id"))
     names = list(version.dataset.classes) or class_order(version, members)
@@ -64,9 +66,6 @@ def clip_zero_shot(
 def mixed_clusters(
     params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
 ) -> tuple[list[Proposal], dict[str, Any]]:
-    from curation.pruning.blobs import arrays_load
-    from curation.pruning.models import ClusterRun
-
     run = ClusterRun.objects.get(pk=params.id_of("cluster_run_id"))
     stored = arrays_load(run.assignment_key)
     positions = np.searchsorted(members.sample_ids, stored["sample_ids"])

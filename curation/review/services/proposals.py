@@ -24,6 +24,7 @@ from curation.review.services.proposal_params import SOURCE_FIELDS, ProposalPara
 from curation.review.services.proposal_sources import clip_zero_shot, mixed_clusters, model_topk
 from curation.review.services.truth import proposal_truth_scores
 from jobs.models import Job
+from jobs.services import job_create, job_enqueue
 
 PROPOSALS_JOB_KIND = "label_proposals"
 Progress = Callable[[int, int, str], None]
@@ -81,8 +82,6 @@ def proposal_run_create(
 
 def proposal_run_submit(*, params: ProposalParams, requested_by: User) -> Job:
     """Queue a proposal job (checked first); the job calls proposal_run_create."""
-    from jobs.services import job_create, job_enqueue
-
     with transaction.atomic():
         job = job_create(kind=PROPOSALS_JOB_KIND, params=params.as_job_params(), requested_by=requested_by)
         job_enqueue(job)

@@ -28,6 +28,8 @@ from django.db.models import Max
 from core.api_errors import ApplicationError
 from core.roles import Capability, user_can
 from curation.models import DatasetVersion, VersionSample
+from curation.pruning.models import ClusterRun
+from curation.pruning.selectors.clusters import cluster_sample_ids
 from curation.review.models import (
     Aggregation,
     ItemState,
@@ -151,9 +153,6 @@ def _slice_members(version: DatasetVersion, flt: QueueFilter) -> list[int]:
 
 
 def _cluster_members(version: DatasetVersion, flt: QueueFilter) -> list[int]:
-    from curation.pruning.models import ClusterRun
-    from curation.pruning.selectors.clusters import cluster_sample_ids
-
     run = ClusterRun.objects.filter(pk=flt.cluster_run or 0, version__dataset_id=version.dataset_id).first()
     if run is None:
         raise _invalid_filter(f"cluster run {flt.cluster_run} is not a cluster run of this dataset")

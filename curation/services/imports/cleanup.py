@@ -4,13 +4,12 @@ from core.storage import blob_delete
 from curation.models import Dataset, DatasetVersion
 from curation.services.imports.report import import_report_key
 from curation.services.imports.submit import upload_discard
+from curation.services.ingest import samples_delete_for_job
 from jobs.models import Job
 
 
 def import_partial_undo(job: Job) -> None:
     """Remove what an import job wrote: its version, samples, aliases, unreferenced blobs, report, dataset."""
-    from curation.services.ingest import samples_delete_for_job
-
     stored = Job.objects.filter(pk=job.pk).values_list("result", flat=True).first() or {}
     dataset_id = stored.get("dataset") or (job.result or {}).get("dataset")
     if dataset_id:

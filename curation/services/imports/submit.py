@@ -20,6 +20,7 @@ from curation.services.imports.params import (
     name_and_format_check,
 )
 from jobs.models import Job
+from jobs.services import job_start_rate_check, job_submit
 
 
 class UploadTooLarge(Exception):
@@ -85,8 +86,6 @@ def dataset_import_submit(*, params: ImportParams, requested_by: User | None) ->
     An uploaded archive is deleted if the job cannot be created (nothing is left behind).
     Raises ApplicationError throttled (429) past the user's `imports` rate (jobs.services.job_start_rate_check).
     """
-    from jobs.services import job_start_rate_check, job_submit
-
     try:
         with transaction.atomic():
             job_start_rate_check(user=requested_by, scope="imports", kinds=(IMPORT_JOB_KIND,))
@@ -111,8 +110,6 @@ def dataset_import_upload_submit(
     fails afterwards deletes the stored upload. Raises ApplicationError as `import_params_validate`,
     `import_upload_store` and `dataset_import_submit`.
     """
-    from jobs.services import job_start_rate_check
-
     name_and_format_check(name, format)
     job_start_rate_check(user=requested_by, scope="imports", kinds=(IMPORT_JOB_KIND,))
     key = import_upload_store(upload=upload)

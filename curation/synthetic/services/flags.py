@@ -20,12 +20,12 @@ from PIL import Image
 from core.api_errors import ApplicationError
 from curation.services.ingest import sample_image_open
 from curation.synthetic.models import SyntheticBatch, SyntheticImage
+from robustness.models import TrainedModel
 
 
 def synthetic_batch_flag(*, batch: SyntheticBatch, trained_model_id: int, batch_size: int = 64) -> dict[str, Any]:
     """Flag every image of `batch` with `trained_model_id`'s agreement; returns counts (also stored on the batch)."""
-    from robustness.models import TrainedModel
-    from robustness.services.checkpoints import load_trained_model
+    from robustness.services.checkpoints import load_trained_model  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     trained = TrainedModel.objects.filter(pk=trained_model_id).first()
     if trained is None:
@@ -47,7 +47,7 @@ def synthetic_batch_flag_clip(
 
     Raises ApplicationError no_text_tower for an image-only encoder; WeightsUnavailable as create_encoder does.
     """
-    from curation.ml.encoders import NoTextTower, create_encoder
+    from curation.ml.encoders import NoTextTower, create_encoder  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     encoder = create_encoder(encoder_name, device="cuda" if torch.cuda.is_available() else "cpu")
     classes = list(batch.version.dataset.classes) or sorted(set(batch.images.values_list("intended_class", flat=True)))

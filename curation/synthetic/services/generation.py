@@ -61,7 +61,7 @@ class _Backgrounds:
 
     def get(self, background_id: str) -> np.ndarray:
         if self._by_id is None:
-            from robustness.evaluation.services.backgrounds import demo_background_bank
+            from robustness.evaluation.services.backgrounds import demo_background_bank  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
             bank = demo_background_bank()
             self._by_id = dict(zip(bank.ids, bank.images, strict=True))

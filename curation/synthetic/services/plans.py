@@ -218,7 +218,7 @@ def plan_build(*, params: PlanParams, version: DatasetVersion, bank_ids: list[st
     if unknown:
         raise _invalid(f"Version {version.number} has no sample labelled {', '.join(unknown)}.")
     if params.mode == GenerationMode.COMPOSITE and bank_ids is None:
-        from robustness.evaluation.services.backgrounds import demo_background_bank
+        from robustness.evaluation.services.backgrounds import demo_background_bank  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
         bank_ids = demo_background_bank().ids
     rng = np.random.default_rng([params.seed, 9])

@@ -16,8 +16,8 @@ def avoid_from_spurious_report(report_id: int) -> dict[str, list[str]]:
     spurious-feature app has no reports yet.
     """
     try:
-        from explain.spurious import models as spurious_models
-        from explain.spurious.selectors import suspected_spurious_features
+        from explain.spurious import models as spurious_models  # noqa: PLC0415 - optional app: an ImportError answers spurious_reports_unavailable
+        from explain.spurious.selectors import suspected_spurious_features  # noqa: PLC0415 - optional app: an ImportError answers spurious_reports_unavailable
     except ImportError:
         raise ApplicationError(
             "Spurious-feature reports are not available in this installation.", code="spurious_reports_unavailable"

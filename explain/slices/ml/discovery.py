@@ -143,7 +143,7 @@ def kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np
 
 def _cluster(points: np.ndarray, k: int, settings: SliceSettings) -> tuple[np.ndarray, np.ndarray]:
     """Labels and cosine similarity to the centroid of each row (spherical k-means, k-means++ seeding)."""
-    import faiss
+    import faiss  # noqa: PLC0415 - faiss: loaded on first use, not at start-up
 
     if k <= 1 or points.shape[0] <= k:
         centroid = points.mean(axis=0, keepdims=True)

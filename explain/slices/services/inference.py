@@ -46,10 +46,10 @@ def model_outputs(
 
     Progress: decoding is step 0 of 1 with a message; a cancel takes effect after each batch.
     """
-    from robustness.ml.checkpoints import CheckpointInvalid
-    from robustness.ml.devices import device_describe, device_resolve
-    from robustness.ml.models import WeightsUnavailable
-    from robustness.services import load_trained_model
+    from robustness.ml.checkpoints import CheckpointInvalid  # noqa: PLC0415 - torch: loaded on first use, not at start-up
+    from robustness.ml.devices import device_describe, device_resolve  # noqa: PLC0415 - torch: loaded on first use, not at start-up
+    from robustness.ml.models import WeightsUnavailable  # noqa: PLC0415 - torch: loaded on first use, not at start-up
+    from robustness.services import load_trained_model  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     try:
         model, classes, preprocessing = load_trained_model(trained_model)
@@ -77,9 +77,9 @@ def features_and_predictions(
     model: Any, images: np.ndarray, *, device: Any, batch_size: int, on_batch: Callable[[], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted class (argmax of the logits), penultimate features and log-softmax of uint8 N×H×W×3 images."""
-    import torch
+    import torch  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
-    from robustness.evaluation.services.inference import pixels_from_uint8
+    from robustness.evaluation.services.inference import pixels_from_uint8  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     predictions, features, log_probabilities = [], [], []
     with torch.no_grad():

@@ -17,10 +17,13 @@ from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
+from curation.embeddings.selectors.sets import embedding_set_arrays
 from curation.models import DatasetVersion
+from explain.slices.ml.discovery import SliceSettings, slices_discover
 from explain.slices.models import SliceReport
 from explain.slices.services.inference import ModelOutputs, classes_or_fail, model_outputs
 from explain.slices.services.params import slices_params_validate, slices_split_resolve
+from explain.slices.services.results import discovery_results, report_headline
 from jobs.runs.services import run_create
 from jobs.runtime import JobContext, JobFailed
 from robustness.evaluation.services.dataset import evaluation_classes_check
@@ -92,8 +95,6 @@ def slice_report_prepare(
 
 def _encoder_rows(embedding_set: EmbeddingSet, sample_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The set's embeddings of `sample_ids` (float32) and the positions of the samples that have one."""
-    from curation.embeddings.selectors.sets import embedding_set_arrays
-
     try:
         arrays = embedding_set_arrays(embedding_set)
     except ApplicationError as error:
@@ -125,9 +126,7 @@ def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.n
 
 def slice_report_execute(report: SliceReport, ctx: JobContext) -> dict[str, Any]:
     """The `find_slices` job's body: class check, the model's outputs, the discovery, the stored results."""
-    from explain.slices.ml.discovery import SliceSettings, slices_discover  # FAISS: the job only
-    from explain.slices.services.results import discovery_results, report_headline
-    from robustness.evaluation.services.runs import json_safe
+    from robustness.evaluation.services.runs import json_safe  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     classes_or_fail(version=report.version, split=report.split, classes=report.trained_model.classes)
     report.results = {}  # a retried attempt starts over

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
+from explain.slices.ml.discovery import slice_accuracy
 from explain.slices.models import SliceReport, SliceScore
 from explain.slices.services.inference import model_outputs
 from jobs.models import Job
@@ -55,8 +56,6 @@ def slice_scores_compute(
     results: dict[str, Any], sample_ids: np.ndarray, targets: np.ndarray, predictions: np.ndarray, classes: list[str]
 ) -> dict[str, Any]:
     """Per class and per slice of a report's `results`: accuracy of `predictions` with its Wilson interval."""
-    from explain.slices.ml.discovery import slice_accuracy
-
     correct = predictions == targets
     position = {int(s): i for i, s in enumerate(sample_ids)}
     by_class = {
@@ -77,7 +76,7 @@ def slice_scores_compute(
 
 def slice_score_execute(*, score: SliceScore, ctx: JobContext) -> dict[str, Any]:
     """The `score_slices` job's body."""
-    from robustness.evaluation.services.runs import json_safe
+    from robustness.evaluation.services.runs import json_safe  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 
     report = score.report
     score.results = {}

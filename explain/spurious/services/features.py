@@ -161,7 +161,7 @@ def _flip_images(
 def _demo_setup(
     evaluation_set: EvaluationSet, positions: list[int], masks: list[np.ndarray], document: dict[str, Any]
 ) -> FeatureSetup:
-    from robustness.evaluation.services.backgrounds import demo_background_bank  # torch: the job only
+    from robustness.evaluation.services.backgrounds import demo_background_bank  # noqa: PLC0415 - torch: the job only
 
     records = {sha: found[0] for sha, found in truth_by_sha256(document).items()}
     features, objects, located, unlocated = [], [], 0, 0

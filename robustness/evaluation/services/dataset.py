@@ -209,7 +209,7 @@ def _attach_demo_groups(evaluation_set: EvaluationSet, version: DatasetVersion, 
 
 def sample_mask_load(sample: Sample, size: int) -> np.ndarray | None:
     """The sample's stored object mask resized like its image (bool size×size), or None without one."""
-    from robustness.ml.preprocessing import image_to_uint8  # torch: a job's work
+    from robustness.ml.preprocessing import image_to_uint8  # noqa: PLC0415 - torch: a job's work
 
     if not sample.mask_key:
         return None

@@ -47,7 +47,7 @@ class MaskSource:
 
     def mask(self, sample: Sample, size: int) -> np.ndarray | None:
         """The sample's mask resized like its image (shorter side, centre crop) to size×size bool, or None."""
-        from robustness.ml.preprocessing import image_to_uint8  # torch: a job's work
+        from robustness.ml.preprocessing import image_to_uint8  # noqa: PLC0415 - torch: a job's work
 
         key = self.key(sample)
         if not key:

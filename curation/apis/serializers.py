@@ -12,11 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_errors import ErrorOutputSerializer  # noqa: F401 - temporary re-export, see below
 from curation.models import DatasetVersion, Sample, SampleSource, Split
-
-# Temporary: ErrorOutputSerializer lives in core.api_errors. This re-export only keeps the run-family APIs (explain,
-# explain.spurious, explain.slices, robustness.evaluation) importing while they are rewritten; delete it after.
 
 
 def sample_media_path(sample_id: int, kind: str) -> str:

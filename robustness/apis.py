@@ -1,6 +1,6 @@
 """REST API of training: start a run, list and read runs, list and read trained models (one view per operation)."""
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
@@ -12,13 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import IdCursorPagination
+from core.params import param_help, params_fields, params_serializer
 from core.roles import Capability, HasCapability
 from curation.models import DatasetVersion
-from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
-from robustness.ml.registry import architecture_names
-from robustness.ml.training_options import OPTIMIZERS, PRECISIONS
 from robustness.models import TrainedModel, TrainingRun
 from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list
+from robustness.services.training_params import TrainParams
+
+TRAIN_DEVICE_HELP = param_help(next(f for f in params_fields(TrainParams) if f.name == "device"))
 
 
 class TrainingRunOutputSerializer(serializers.ModelSerializer):
@@ -92,19 +93,10 @@ class TrainingRunStartApi(APIView):
     permission_classes = [HasCapability]
     required_capability = Capability.RUN_GPU_JOBS
 
-    class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(help_text="id of the dataset version")
-        arch = serializers.ChoiceField(choices=architecture_names())
-        epochs = serializers.IntegerField(default=10, min_value=1, max_value=1000)
-        batch_size = serializers.IntegerField(default=64, min_value=1, max_value=4096)
-        lr = serializers.FloatField(default=1e-3, min_value=0)
-        img_size = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=8, max_value=1024)
-        seed = serializers.IntegerField(default=0, min_value=0, max_value=2**63 - 1)
-        device = serializers.CharField(default="auto", max_length=32)
-        augmentation = serializers.ChoiceField(choices=sorted(AUGMENTATIONS), default=DEFAULT_AUGMENTATION)
-        optimizer = serializers.ChoiceField(choices=OPTIMIZERS, default="adamw")
-        weight_decay = serializers.FloatField(default=1e-4, min_value=0)
-        precision = serializers.ChoiceField(choices=PRECISIONS, default="auto")
+    class InputSerializer(params_serializer(TrainParams, name="TrainParamsInputSerializer")):  # type: ignore[misc]
+        # TrainParams (core.params); the device keeps its length limit. No docstring: it would become the
+        # schema component's description.
+        device = serializers.CharField(default="auto", max_length=32, help_text=TRAIN_DEVICE_HELP)
 
     @extend_schema(
         request=InputSerializer,
@@ -113,13 +105,13 @@ class TrainingRunStartApi(APIView):
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        options: dict[str, Any] = dict(payload.validated_data)
-        version = DatasetVersion.objects.select_related("dataset").filter(pk=options.pop("version")).first()
+        params = payload.as_params()
+        version = DatasetVersion.objects.select_related("dataset").filter(pk=params.version_id).first()
         if version is None:
             raise NotFound("That dataset version does not exist.")
         from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
 
-        run = training_run_start(version=version, requested_by=cast(User, request.user), **options)
+        run = training_run_start(version=version, requested_by=cast(User, request.user), **params.start_kwargs())
         return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

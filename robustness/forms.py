@@ -1,27 +1,33 @@
-"""The form that starts a training run (the training page and the Django admin both use it)."""
+"""The form that starts a training run (the training page and the Django admin both use it).
+
+Generated from TrainParams (core.params), as the train API's serializer and `manage.py train` are; the
+version is a select of the versions, and a valid form's cleaned_data is training_run_start's keywords
+(every parameter, an empty entry at its default; the version as the row)."""
+
+from typing import Any
 
 from django import forms
 
+from core.params import ParamError, param_help, params_fields, params_form, params_from_data
 from curation.models import DatasetVersion
-from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
-from robustness.ml.registry import architecture_names
+from robustness.services.training_params import TrainParams
 
 
-class TrainingStartForm(forms.Form):
+class TrainingStartForm(params_form(TrainParams, name="TrainParamsForm")):  # type: ignore[misc]
     version = forms.ModelChoiceField(
         queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
-        help_text="Trains on its train split; validates on its val split (or a seeded 20% of train).",
+        help_text=param_help(next(f for f in params_fields(TrainParams) if f.name == "version")),
     )
-    arch = forms.ChoiceField(label="Architecture", choices=lambda: [(name, name) for name in architecture_names()])
-    epochs = forms.IntegerField(min_value=1, max_value=1000, initial=10)
-    batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=64)
-    lr = forms.FloatField(label="Learning rate", min_value=0, initial=1e-3)
-    img_size = forms.IntegerField(
-        label="Image size", min_value=8, max_value=1024, required=False, help_text="Empty: the architecture's default."
-    )
-    seed = forms.IntegerField(min_value=0, initial=0)
-    device = forms.ChoiceField(choices=[(name, name) for name in ("auto", "cuda", "cpu")], initial="auto")
-    augmentation = forms.ChoiceField(
-        choices=[(name, f"{name}: {preset.description}") for name, preset in AUGMENTATIONS.items()],
-        initial=DEFAULT_AUGMENTATION,
-    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        version = cleaned["version"]
+        given = {name: value for name, value in cleaned.items() if name != "version" and value not in (None, "")}
+        try:
+            params = params_from_data(TrainParams, {**given, "version_id": version.pk})
+        except ParamError as error:
+            raise forms.ValidationError({error.field: error.message} if error.field in self.fields else error.message)
+        self.cleaned_data = {"version": version, **params.start_kwargs()}
+        return self.cleaned_data

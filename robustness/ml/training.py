@@ -26,7 +26,15 @@ from torch import nn
 from robustness.ml.augmentations import DEFAULT_AUGMENTATION, augmentation_get
 from robustness.ml.devices import autocast, precision_resolve, rng_state_capture, rng_state_restore
 from robustness.ml.models import Classifier
-from robustness.ml.training_options import OPTIMIZERS
+from robustness.ml.training_options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_PRECISION,
+    DEFAULT_WEIGHT_DECAY,
+    OPTIMIZERS,
+)
 
 # A device-to-host sync per batch costs GPU throughput; the loss is checked for NaN every this many batches.
 FINITE_CHECK_EVERY = 8
@@ -48,15 +56,15 @@ class TrainingOutOfMemory(TrainingError):
 class TrainingConfig:
     """Hyper-parameters of one run (stored with it); defaults suit the small CNN at 64 px."""
 
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    optimizer: str = "adamw"
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    lr: float = DEFAULT_LR
+    weight_decay: float = DEFAULT_WEIGHT_DECAY
+    optimizer: str = DEFAULT_OPTIMIZER
     momentum: float = 0.9  # SGD only
     label_smoothing: float = 0.0
     augmentation: str = DEFAULT_AUGMENTATION
-    precision: str = "auto"
+    precision: str = DEFAULT_PRECISION
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:

@@ -57,6 +57,12 @@ SURFACES: dict[str, Surfaces] = {
         "frontend.pages.review_forms:ProposalForm",
         "propose_labels",
     ),
+    "train": Surfaces(
+        "robustness.services.training_params:TrainParams",
+        "robustness.apis:TrainingRunStartApi.InputSerializer",
+        "robustness.forms:TrainingStartForm",
+        "train",
+    ),
     "export_version": Surfaces(
         "curation.exports.services.params:ExportParams",
         "curation.exports.apis:ExportCreateInputSerializer",
@@ -69,8 +75,6 @@ SURFACES: dict[str, Surfaces] = {
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
-    "train": "robustness.services.training_run_start's keywords, declared three times: the API serializer and "
-    "`train` take 12, TrainingStartForm (robustness.forms) lacks optimizer, weight_decay and precision",
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans): API, batch page and `generate`",
     "estimate_masks": "curation.masks.services.mask_set_start: a command (--provider) only, no API or page yet",
     "import_dataset": "ImportParams (curation.services.imports.params): API, import page and `import_dataset`",
@@ -95,7 +99,10 @@ COMMAND_OPTIONS |= {"skip_checks", "enqueue", "user"}
 
 def _load(target: str) -> Any:
     module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    found = importlib.import_module(module)
+    for name in attribute.split("."):  # a view's nested serializer: "View.InputSerializer"
+        found = getattr(found, name)
+    return found
 
 
 def _expected(field: ParamField) -> Any:

@@ -10,6 +10,7 @@ from django import forms
 
 from core.params import ParamError, param_help, params_fields, params_form, params_from_data
 from curation.models import DatasetVersion
+from robustness.ml.augmentation_presets import AUGMENTATIONS
 from robustness.services.training_params import TrainParams
 
 
@@ -18,6 +19,11 @@ class TrainingStartForm(params_form(TrainParams, name="TrainParamsForm")):  # ty
         queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
         help_text=param_help(next(f for f in params_fields(TrainParams) if f.name == "version")),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        presets = self.fields["augmentation"]  # the page says what each preset does (the API lists names)
+        presets.choices = [(name, f"{name}: {AUGMENTATIONS[name].description}") for name in sorted(AUGMENTATIONS)]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -25,8 +25,8 @@ from robustness.ml.training_options import (
 MAX_SEED = 2**63 - 1
 
 
-def _augmentation_choices() -> list[tuple[str, str]]:
-    return [(name, f"{name}: {AUGMENTATIONS[name].description}") for name in sorted(AUGMENTATIONS)]
+def _augmentation_names() -> list[str]:
+    return sorted(AUGMENTATIONS)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class TrainParams:
     )
     seed: int = param(0, min=0, max=MAX_SEED, api_bounds=True, help="Seeds the split, the init and the batches.")
     device: str = param("auto", help="auto, cpu, cuda or cuda:N (checked where the job runs).")
-    augmentation: str = param(DEFAULT_AUGMENTATION, choices=_augmentation_choices, help="An augmentation preset.")
+    augmentation: str = param(DEFAULT_AUGMENTATION, choices=_augmentation_names, help="An augmentation preset.")
     optimizer: str = param(DEFAULT_OPTIMIZER, choices=OPTIMIZERS, help="adamw or sgd (momentum 0.9).")
     weight_decay: float = param(DEFAULT_WEIGHT_DECAY, min=0, api_bounds=True, help="Decoupled weight decay.")
     precision: str = param(

@@ -129,30 +129,36 @@ def review_item_get(item_id: int) -> ReviewItem | None:
     return ReviewItem.objects.select_related("queue__version__dataset", "sample").filter(pk=item_id).first()
 
 
-def item_view(item: ReviewItem, reviewer: Any, *, page_extras: bool = True) -> ItemView:
+def item_view(
+    item: ReviewItem, reviewer: Any, *, page_extras: bool = True, assignment_state: str | None = None
+) -> ItemView:
     """One item for one reviewer: their votes on its candidates, their assignment state, the sample's labels.
 
     page_extras: also the page's nearest neighbours and whether the sample is in the dataset's latest
     version (an embedding search and two queries the API, which answers neither, skips).
+    assignment_state: the reviewer's assignment state when the caller knows it (the item it just served
+    them is their claim), which saves reading it.
     """
     version = item.queue.version
     mine = {
         vote.label: vote.value
-        for vote in ReviewVote.objects.filter(item=item, reviewer=reviewer, is_current=True).exclude(
-            origin=VoteOrigin.IMPLICIT
-        )
+        for vote in ReviewVote.objects.filter(item=item, reviewer=reviewer, is_current=True)
+        .exclude(origin=VoteOrigin.IMPLICIT)
+        .order_by()  # the model's ordering would join the item and its queue
     }
     candidates = [
         {**candidate, "key": index + 1, "my_vote": mine.get(candidate["label"], "")}
         for index, candidate in enumerate(item.candidates)
     ]
-    assignment = ReviewAssignment.objects.filter(item=item, reviewer=reviewer).first()
+    if assignment_state is None:
+        assignment = ReviewAssignment.objects.filter(item=item, reviewer=reviewer).first()
+        assignment_state = assignment.state if assignment else ""
     view = ItemView(
         item=item,
         member=VersionSample.objects.filter(version=version, sample_id=item.sample_id).first(),
         candidates=candidates,
         classes=list(version.dataset.classes),
-        assignment_state=assignment.state if assignment else "",
+        assignment_state=assignment_state,
     )
     if page_extras:
         latest = version.dataset.versions.order_by("-number").first()

@@ -24,6 +24,9 @@ urlpatterns = [
     ),
     path("review-queues/<int:queue_id>/next/", views.ReviewQueueNextApi.as_view(), name="api-review-queue-next"),
     path("review-queues/<int:queue_id>/undo/", views.ReviewUndoApi.as_view(), name="api-review-undo"),
+    path(
+        "review-queues/<int:queue_id>/release/", views.ReviewQueueReleaseApi.as_view(), name="api-review-queue-release"
+    ),
     path("review-queues/<int:queue_id>/votes/", views.ReviewQueueVoteListApi.as_view(), name="api-review-vote-list"),
     path("review-queues/<int:queue_id>/bulk-votes/", views.ReviewBulkVoteApi.as_view(), name="api-review-bulk-vote"),
     path(

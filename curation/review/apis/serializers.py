@@ -120,6 +120,10 @@ class NextItemOutputSerializer(serializers.Serializer):
     item = ItemOutputSerializer(allow_null=True, help_text="Null when nothing is left for you in this queue.")
 
 
+class ClaimsReleasedOutputSerializer(serializers.Serializer):
+    released = serializers.IntegerField(help_text="Claims without votes given back (prefetched items included).")
+
+
 class VoteInputSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=200)  # type: ignore[assignment]
     vote = serializers.ChoiceField(choices=VoteValue.choices)

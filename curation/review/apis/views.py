@@ -16,7 +16,7 @@ from core.api_views import CurateApi, ReadApi, ReviewApi
 from core.pagination import IdCursorPagination
 from curation.models import Dataset, DatasetVersion
 from curation.review.apis import serializers as s
-from curation.review.models import ReviewQueue, ReviewVote
+from curation.review.models import AssignmentState, ReviewQueue, ReviewVote
 from curation.review.selectors import (
     item_view,
     proposal_run_get,
@@ -29,6 +29,7 @@ from curation.review.selectors import (
 )
 from curation.review.services.apply import review_queue_apply
 from curation.review.services.bulk import review_bulk_label
+from curation.review.services.claims import review_claims_release
 from curation.review.services.proposal_params import proposal_params_validate
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import (
@@ -207,7 +208,11 @@ class ReviewQueueNextApi(ReviewApi):
         item = review_item_next(
             queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), exclude_item_ids=exclude
         )
-        return Response({"item": _item_body(item.pk, request.user) if item else None})
+        if item is None:
+            return Response({"item": None})
+        # The item comes with its queue (and version, dataset); served items are the caller's claims.
+        view = item_view(item, request.user, page_extras=False, assignment_state=AssignmentState.CLAIMED)
+        return Response({"item": s.ItemOutputSerializer(view).data})
 
 
 class ReviewItemDetailApi(ReadApi):
@@ -270,6 +275,20 @@ class ReviewItemSkipApi(ReviewApi):
     def post(self, request: Request, item_id: int) -> Response:
         item = review_item_skip(item_id=item_id, reviewer=cast(User, request.user))
         return Response(s.ItemStateOutputSerializer(item).data)
+
+
+class ReviewQueueReleaseApi(ReviewApi):
+    """The caller closes the queue: their claims without votes (the prefetched items) go back to the others."""
+
+    @extend_schema(
+        operation_id="review_queue_release",
+        tags=["review"],
+        request=None,
+        responses={200: s.ClaimsReleasedOutputSerializer, **ERRORS},
+    )
+    def post(self, request: Request, queue_id: int) -> Response:
+        released = review_claims_release(queue=_queue_or_404(queue_id), reviewer=cast(User, request.user))
+        return Response(s.ClaimsReleasedOutputSerializer({"released": released}).data)
 
 
 class ReviewUndoApi(ReviewApi):

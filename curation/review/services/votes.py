@@ -7,26 +7,27 @@ count twice. A repeated request (same request_id) answers with the vote it made 
 same vote again (same value) is a no-op. Votes on a closed item (consensus reached) are refused with
 409 consensus_reached and change nothing: that is what a stale page gets.
 
-Claims: serving an item to a reviewer records a claimed ReviewAssignment, so that no more than
-`reviewers_per_item` reviewers hold an item at once; a claim older than CLAIM_TTL is given up.
+Claims (which item a reviewer gets next, in batches on PostgreSQL) are in claims.py; an item that closes
+releases the other reviewers' claims on it that carry no vote.
+
+Statements per request are few on purpose (20 reviewers share two cores in bench/review_load.py): the
+item's lock and the assignment check are one statement, a vote's repeat and current-vote lookups one, the
+submitted count is recounted and stored in one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from curation.review.models import (
     AssignmentState,
-    ItemState,
     QueueStatus,
     ReviewAssignment,
     ReviewItem,
@@ -35,19 +36,13 @@ from curation.review.models import (
     VoteOrigin,
     VoteValue,
 )
+from curation.review.services.claims import (
+    _not_assigned,
+    _require_assigned,
+    item_claims_release,
+)
+from curation.review.services.claims import review_item_next as review_item_next  # its callers import it from here
 from curation.review.services.consensus import item_consensus_close
-
-CLAIM_TTL = timedelta(minutes=15)
-NEXT_SCAN = 20
-
-
-def _not_assigned(queue: ReviewQueue) -> ApplicationError:
-    return ApplicationError(f"You are not assigned to review queue {queue.pk}.", code="not_assigned", status_code=403)
-
-
-def _require_assigned(queue: ReviewQueue, reviewer: User) -> None:
-    if not queue.reviewers.filter(pk=reviewer.pk).exists():
-        raise _not_assigned(queue)
 
 
 def _require_open(item: ReviewItem) -> None:
@@ -65,15 +60,17 @@ def _require_open(item: ReviewItem) -> None:
         )
 
 
-def _locked_item(item_id: int) -> ReviewItem:
-    item = (
-        ReviewItem.objects.select_for_update(of=("self",))
-        .select_related("queue__version__dataset")
-        .filter(pk=item_id)
-        .first()
-    )
+def _locked_item(item_id: int, reviewer: User | None = None) -> ReviewItem:
+    """The item, locked; with ``reviewer``, checked in the same statement that they are assigned to its queue."""
+    items = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue__version__dataset")
+    if reviewer is not None:
+        assigned = ReviewQueue.reviewers.through.objects.filter(reviewqueue_id=OuterRef("queue_id"), user=reviewer)
+        items = items.annotate(reviewer_assigned=Exists(assigned))
+    item = items.filter(pk=item_id).first()
     if item is None:
         raise ApplicationError(f"Review item {item_id} does not exist.", code="not_found", status_code=404)
+    if reviewer is not None and not item.reviewer_assigned:  # type: ignore[attr-defined]
+        raise _not_assigned(item.queue)
     return item
 
 
@@ -84,83 +81,16 @@ def _assignment(item: ReviewItem, reviewer: User) -> ReviewAssignment:
     return assignment
 
 
-def _submitted_count(item: ReviewItem) -> int:
-    return item.assignments.filter(state=AssignmentState.SUBMITTED).count()
-
-
-def review_item_next(
-    *, queue: ReviewQueue, reviewer: User, exclude_item_ids: tuple[int, ...] = ()
-) -> ReviewItem | None:
-    """The item this reviewer should review next (claimed for them), or None when nothing is left.
-
-    Their own unfinished claim comes first; then the open item of lowest position that they have not
-    seen and that fewer than reviewers_per_item reviewers hold. ``exclude_item_ids``: items the page
-    already shows (prefetching the one after).
-    """
-    _require_assigned(queue, reviewer)
-    if queue.status != QueueStatus.OPEN:
-        return None
-    own = (
-        ReviewAssignment.objects.filter(
-            item__queue=queue, reviewer=reviewer, state=AssignmentState.CLAIMED, item__state=ItemState.OPEN
+def _submitted_count_store(item: ReviewItem) -> None:
+    """Recount the item's submitted reviews and store the count (one statement; the caller holds the lock)."""
+    items, assignments = ReviewItem._meta.db_table, ReviewAssignment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {items} SET submitted_count = (SELECT count(*) FROM {assignments} "  # noqa: S608
+            "WHERE item_id = %s AND state = %s) WHERE id = %s RETURNING submitted_count",
+            [item.pk, AssignmentState.SUBMITTED, item.pk],
         )
-        .exclude(item_id__in=exclude_item_ids)
-        .order_by("item__position")
-        .first()
-    )
-    if own is not None:
-        ReviewAssignment.objects.filter(pk=own.pk).update(claimed_at=timezone.now())
-        return ReviewItem.objects.select_related("queue").get(pk=own.item_id)
-    for item_id in _free_item_ids(queue, reviewer, exclude_item_ids):
-        claimed = _claim(item_id, queue, reviewer)
-        if claimed is not None:
-            return claimed
-    return None
-
-
-def _holding() -> Coalesce:
-    """Per item (a correlated subquery): reviewers who submitted it or hold a fresh claim on it."""
-    fresh = timezone.now() - CLAIM_TTL
-    counted = (
-        ReviewAssignment.objects.filter(item=OuterRef("pk"))
-        .filter(Q(state=AssignmentState.SUBMITTED) | Q(state=AssignmentState.CLAIMED, claimed_at__gte=fresh))
-        .order_by()
-        .values("item")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), 0)
-
-
-def _free_item_ids(queue: ReviewQueue, reviewer: User, exclude_item_ids: tuple[int, ...]) -> list[int]:
-    # Correlated subqueries (not a GROUP BY over the queue): PostgreSQL walks the open items in position
-    # order on the (queue, state, position) index and stops after NEXT_SCAN free ones.
-    seen = ReviewAssignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
-    free = (
-        ReviewItem.objects.filter(queue=queue, state=ItemState.OPEN)
-        .exclude(pk__in=exclude_item_ids)
-        .filter(~Exists(seen))
-        .annotate(holding=_holding())
-        .filter(holding__lt=queue.reviewers_per_item)
-        .order_by("position")
-    )
-    return list(free.values_list("pk", flat=True)[:NEXT_SCAN])
-
-
-@transaction.atomic
-def _claim(item_id: int, queue: ReviewQueue, reviewer: User) -> ReviewItem | None:
-    # skip_locked: under many parallel reviewers, each takes the next item nobody is claiming right now.
-    item = ReviewItem.objects.select_for_update(skip_locked=True).filter(pk=item_id, state=ItemState.OPEN).first()
-    if item is None:
-        return None
-    holding = ReviewItem.objects.filter(pk=item_id).annotate(holding=_holding()).values_list("holding", flat=True)[0]
-    if holding >= queue.reviewers_per_item:
-        return None
-    _, created = ReviewAssignment.objects.get_or_create(
-        item=item, reviewer=reviewer, defaults={"claimed_at": timezone.now()}
-    )
-    item.queue = queue
-    return item if created else None
+        item.submitted_count = cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -196,18 +126,16 @@ def review_vote_cast(
     dataset. Raises ApplicationError: not_found (404), not_assigned (403), invalid_vote,
     label_not_in_taxonomy, request_id_reused (400), consensus_reached, queue_closed, already_submitted (409).
     """
-    item = _locked_item(item_id)
-    _require_assigned(item.queue, reviewer)
-    if request_id:
-        repeat = ReviewVote.objects.filter(reviewer=reviewer, request_id=request_id).first()
-        if repeat is not None:
-            if (repeat.item_id, repeat.label, repeat.value) != (item.pk, label.strip(), value):
-                raise ApplicationError("This request_id was used for another vote.", code="request_id_reused")
-            return VoteOutcome(repeat, False, item)
+    item = _locked_item(item_id, reviewer)
+    label = label.strip()
+    repeat, current = _own_votes(item, reviewer, label, request_id)
+    if repeat is not None:
+        if (repeat.item_id, repeat.label, repeat.value) != (item.pk, label, value):
+            raise ApplicationError("This request_id was used for another vote.", code="request_id_reused")
+        return VoteOutcome(repeat, False, item)
     _require_open(item)
     if value not in VoteValue.values:
         raise ApplicationError(f"vote must be one of {', '.join(VoteValue.values)}.", code="invalid_vote")
-    label = label.strip()
     _taxonomy_check(item, label)
     assignment = _assignment(item, reviewer)
     if assignment.state == AssignmentState.SUBMITTED:
@@ -216,24 +144,49 @@ def review_vote_cast(
         )
     if assignment.state == AssignmentState.SKIPPED:
         ReviewAssignment.objects.filter(pk=assignment.pk).update(state=AssignmentState.CLAIMED, finished_at=None)
-    return vote_record(item, reviewer, label, value, request_id, origin)
+    return vote_record(item, reviewer, label, value, request_id, origin, current=(current,))
 
 
-def vote_record(item: ReviewItem, reviewer: User, label: str, value: str, request_id: str, origin: str) -> VoteOutcome:
-    current = ReviewVote.objects.filter(item=item, reviewer=reviewer, label=label, is_current=True).first()
-    if current is not None and current.value == value:
-        return VoteOutcome(current, False, item)
-    if current is not None:
-        ReviewVote.objects.filter(pk=current.pk).update(is_current=False)
+def _own_votes(
+    item: ReviewItem, reviewer: User, label: str, request_id: str
+) -> tuple[ReviewVote | None, ReviewVote | None]:
+    """(the vote this request_id already made, the reviewer's current vote on the label), in one query."""
+    current = ReviewVote.objects.filter(item=item, reviewer=reviewer, label=label, is_current=True).order_by()
+    if not request_id:
+        return None, current.first()
+    rows = list(current.union(ReviewVote.objects.filter(reviewer=reviewer, request_id=request_id).order_by()))
+    repeat = next((v for v in rows if v.request_id == request_id), None)
+    mine = next((v for v in rows if v.is_current and (v.item_id, v.label) == (item.pk, label)), None)
+    return repeat, mine
+
+
+def vote_record(
+    item: ReviewItem,
+    reviewer: User,
+    label: str,
+    value: str,
+    request_id: str,
+    origin: str,
+    current: tuple[ReviewVote | None] | None = None,
+) -> VoteOutcome:
+    """Record a vote on a locked item; ``current``: the reviewer's current vote on the label when already read."""
+    vote_now = current[0] if current is not None else None
+    if current is None:
+        vote_now = ReviewVote.objects.filter(item=item, reviewer=reviewer, label=label, is_current=True).first()
+    if vote_now is not None and vote_now.value == value:
+        return VoteOutcome(vote_now, False, item)
+    if vote_now is not None:
+        ReviewVote.objects.filter(pk=vote_now.pk).update(is_current=False)
     try:
-        with transaction.atomic():
-            vote = ReviewVote.objects.create(
-                item=item, reviewer=reviewer, label=label, value=value, origin=origin, request_id=request_id
-            )
+        # No savepoint: the item's lock serialises votes on it, so only a request_id reused at once on
+        # another item can collide, and that refuses the whole request (the transaction rolls back).
+        vote = ReviewVote.objects.create(
+            item=item, reviewer=reviewer, label=label, value=value, origin=origin, request_id=request_id
+        )
     except IntegrityError:
         raise ApplicationError("This vote was recorded by a parallel request.", code="conflict", status_code=409)
-    if current is not None:
-        ReviewVote.objects.filter(pk=current.pk).update(superseded_by=vote)
+    if vote_now is not None:
+        ReviewVote.objects.filter(pk=vote_now.pk).update(superseded_by=vote)
     if label not in item.candidate_labels:
         item.candidates = [*item.candidates, {"label": label, "current": False, "sources": [{"source": "reviewer"}]}]
         item.save(update_fields=["candidates"])
@@ -247,20 +200,26 @@ def review_item_submit(*, item_id: int, reviewer: User) -> ReviewItem:
     Submitting twice is a no-op. When the item reaches the queue's quorum, its consensus is computed
     and it closes. Raises ApplicationError not_found, not_assigned, consensus_reached, queue_closed.
     """
-    item = _locked_item(item_id)
-    _require_assigned(item.queue, reviewer)
+    item = _locked_item(item_id, reviewer)
     return item_submit_locked(item, reviewer)
 
 
 def item_submit_locked(item: ReviewItem, reviewer: User) -> ReviewItem:
     """Submit for a caller that holds the item's lock and checked the assignment."""
-    assignment = _assignment(item, reviewer)
-    if assignment.state == AssignmentState.SUBMITTED:
-        return item
-    _require_open(item)
-    voted = set(
-        ReviewVote.objects.filter(item=item, reviewer=reviewer, is_current=True).values_list("label", flat=True)
-    )
+    mine = ReviewAssignment.objects.filter(item=item, reviewer=reviewer)
+    if item.is_closed or item.queue.status != QueueStatus.OPEN:
+        if mine.filter(state=AssignmentState.SUBMITTED).exists():
+            return item
+        _require_open(item)
+    now = timezone.now()
+    if not mine.exclude(state=AssignmentState.SUBMITTED).update(state=AssignmentState.SUBMITTED, finished_at=now):
+        if mine.exists():  # submitted already: a no-op
+            return item
+        ReviewAssignment.objects.create(
+            item=item, reviewer=reviewer, state=AssignmentState.SUBMITTED, claimed_at=now, finished_at=now
+        )
+    current = ReviewVote.objects.filter(item=item, reviewer=reviewer, is_current=True).order_by()  # no ordering joins
+    voted = set(current.values_list("label", flat=True))
     ReviewVote.objects.bulk_create(
         [
             ReviewVote(item=item, reviewer=reviewer, label=label, value=VoteValue.NO, origin=VoteOrigin.IMPLICIT)
@@ -268,21 +227,17 @@ def item_submit_locked(item: ReviewItem, reviewer: User) -> ReviewItem:
             if label not in voted
         ]
     )
-    ReviewAssignment.objects.filter(pk=assignment.pk).update(
-        state=AssignmentState.SUBMITTED, finished_at=timezone.now()
-    )
-    item.submitted_count = _submitted_count(item)
-    item.save(update_fields=["submitted_count"])
+    _submitted_count_store(item)
     if item.submitted_count >= item.queue.quorum:
         item_consensus_close(item)
+        item_claims_release(item)
     return item
 
 
 @transaction.atomic
 def review_item_skip(*, item_id: int, reviewer: User) -> ReviewItem:
     """Pass on an item (it is not served to this reviewer again; votes already cast do not count)."""
-    item = _locked_item(item_id)
-    _require_assigned(item.queue, reviewer)
+    item = _locked_item(item_id, reviewer)
     assignment = _assignment(item, reviewer)
     if assignment.state == AssignmentState.SUBMITTED:
         raise ApplicationError("You already submitted this item.", code="already_submitted", status_code=409)
@@ -365,6 +320,5 @@ def _finish_undo(item: ReviewItem, assignment: ReviewAssignment) -> UndoOutcome:
         ReviewVote.objects.filter(
             item=item, reviewer_id=assignment.reviewer_id, origin=VoteOrigin.IMPLICIT, is_current=True
         ).update(is_current=False, undone_at=timezone.now())
-        item.submitted_count = _submitted_count(item)
-        item.save(update_fields=["submitted_count"])
+        _submitted_count_store(item)
     return UndoOutcome(item, "submit" if was == AssignmentState.SUBMITTED else "skip")

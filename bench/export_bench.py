@@ -1,4 +1,4 @@
-"""Export throughput and memory (docs/ARCHITECTURE.md §11: constant memory; manifests ≥ 50k rows/s), each beside a floor.
+"""Export throughput and memory (docs/ARCHITECTURE.md §11: constant memory; manifests ≥ 50k rows/s) beside floors.
 
     python bench/export_bench.py [--n 100000] [--small 10000] [--blobs 300] [--side 128] [--shard-size 1000]
 

@@ -54,5 +54,6 @@ def test_no_file_points_outside_the_repository():
 
 
 def test_the_citation_pattern_reads_ranges_and_lists():
-    matches = [_cited(m) for m in CITATION.finditer("METHODS.md §1-3 and docs/ARCHITECTURE.md §4, §7 and METHODS.md §9")]
+    text = "METHODS.md §1-3 and docs/ARCHITECTURE.md §4, §7 and METHODS.md §9"
+    matches = [_cited(m) for m in CITATION.finditer(text)]
     assert matches == [[1, 2, 3], [4, 7], [9]]

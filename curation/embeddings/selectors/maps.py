@@ -4,8 +4,9 @@ A view never sends more than MAP_MAX_POINTS points. Above that, the server draws
 of the points inside the view (uniform keeps the density picture), stratified by colour so small
 classes stay visible; zooming in asks for the points of the smaller view, down to every point.
 Colours: primary label or split (a trace per value, the most frequent MAX_CATEGORIES, then
-"other"; a label in its class colour on every chart of the dataset, a split in its colour, core.figures), k-means cluster of the set's latest cluster run, or near-duplicate group of its latest
-duplicate run (one trace, a colour scale over ids). Each point carries its sample id.
+"other"; a label in its class colour on every chart of the dataset, a split in its colour, core.figures),
+k-means cluster of the set's latest cluster run, or near-duplicate group of its latest duplicate run (one
+trace, a colour scale over ids). Each point carries its sample id.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How well a prune run removed the demo's injected duplicates, from the demo's recorded truth (docs/ARCHITECTURE.md §6).
+"""How well a prune run removed the demo's injected duplicates, from its recorded truth (docs/ARCHITECTURE.md §6).
 
 Near duplicates are pairs of distinct samples (a re-rendered composite with jitter, a JPEG re-encode
 or a brightness change). A pair counts as found when the run removed one of its two samples as a

@@ -171,7 +171,7 @@ def test_other_bad_parameters_are_refused_with_their_code(small_version, params,
 
 
 def _reference_semdedup(vectors, sample_ids, cluster, distance, eps):
-    """Loop-based SemDeDup (docs/METHODS.md §1): per cluster, hardest first; j goes when any earlier i is too similar."""
+    """Loop-based SemDeDup (docs/METHODS.md §1): per cluster, hardest first; j goes when an earlier i is too similar."""
     removed = {}
     for c in np.unique(cluster):
         members = list(np.flatnonzero(cluster == c))

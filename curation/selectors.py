@@ -399,15 +399,28 @@ def sample_neighbors(
     source: str | None = None,
     search: str | None = None,
     sample_ids: Collection[int] | None = None,
+    order: str = "id",
 ) -> SampleNeighbors:
-    """The sample ids just before and after `sample_id` among the version's (filtered) members."""
+    """The sample ids just before and after `sample_id` among the version's (filtered) members, in the
+    grid's `order` (as `sample_page` takes it: "id", "-id" or "label" then id; unknown orders mean "id")."""
     members = sample_list(
         version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
     )
     ids = members.prefetch_related(None).values_list("sample_id", flat=True)
-    previous_id = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
-    next_id = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()
-    return SampleNeighbors(previous_id=previous_id, next_id=next_id)
+    if order == "label":
+        # The keyset is (label, sample id): the neighbours are the nearest pairs on either side.
+        current = VersionSample.objects.filter(version=version, sample_id=sample_id).values_list("label", flat=True)
+        here = current.first() or ""
+        before = Q(label__lt=here) | Q(label=here, sample_id__lt=sample_id)
+        after = Q(label__gt=here) | Q(label=here, sample_id__gt=sample_id)
+        previous_id = ids.filter(before).order_by("-label", "-sample_id").first()
+        next_id = ids.filter(after).order_by("label", "sample_id").first()
+        return SampleNeighbors(previous_id=previous_id, next_id=next_id)
+    lower = ids.filter(sample_id__lt=sample_id).order_by("-sample_id").first()
+    higher = ids.filter(sample_id__gt=sample_id).order_by("sample_id").first()
+    if order == "-id":
+        return SampleNeighbors(previous_id=higher, next_id=lower)
+    return SampleNeighbors(previous_id=lower, next_id=higher)
 
 
 def version_member_get(*, version: DatasetVersion, sample_id: int) -> VersionSample | None:

@@ -250,7 +250,9 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
         "sample": sample,
         "filters": filters,
         "filter_query": filters.as_query(),
-        "neighbors": sample_neighbors(version=version, sample_id=sample.pk, **filters.selector_kwargs()),
+        "neighbors": sample_neighbors(
+            version=version, sample_id=sample.pk, order=filters.sort or "id", **filters.selector_kwargs()
+        ),
         "aliases": sample_duplicate_names(sample=sample),
         "provenance": json.dumps(sample.provenance, indent=2, sort_keys=True, ensure_ascii=False),
         "browser_displayable": sample.format in BROWSER_FORMATS,

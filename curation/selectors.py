@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
+from core.figures import BLUE, SPLIT_COLOURS, count_axis, figure
 from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, Split, VersionSample
 
 
@@ -233,25 +234,6 @@ def version_label_options(*, stats: VersionStats, classes: list[str]) -> list[tu
     return [(label, counts[label]) for label in _label_display_order(labels=counts, classes=classes)]
 
 
-CHART_LAYOUT: dict[str, Any] = {
-    "margin": {"l": 56, "r": 16, "t": 16, "b": 56},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-    "font": {"family": "system-ui, sans-serif", "size": 13, "color": "#1f2933"},
-    "legend": {"orientation": "h", "y": 1.12, "x": 0},
-    "height": 340,
-}
-SPLIT_COLORS = {"train": "#3b6fd8", "val": "#e0913b", "test": "#2f9e74", "unassigned": "#9aa5b1"}
-
-
-def _count_axis(highest: int) -> dict[str, Any]:
-    """A y axis of sample counts: whole-number ticks (plotly would show 0.5 steps for small counts)."""
-    axis: dict[str, Any] = {"title": {"text": "Samples"}, "rangemode": "tozero", "tickformat": ",d"}
-    if highest <= 8:
-        axis["dtick"] = 1
-    return axis
-
-
 def class_split_figure(*, stats: VersionStats, classes: list[str]) -> dict[str, Any]:
     """Plotly figure: members per primary label, one bar per split (grouped)."""
     per_label_split: dict[tuple[str, str], int] = {}
@@ -265,17 +247,16 @@ def class_split_figure(*, stats: VersionStats, classes: list[str]) -> dict[str, 
             "name": split,
             "x": [label or "(unlabeled)" for label in labels],
             "y": [per_label_split.get((label, split), 0) for label in labels],
-            "marker": {"color": SPLIT_COLORS[split]},
+            "marker": {"color": SPLIT_COLOURS[split]},
         }
         for split in splits
     ]
-    layout = {
-        **CHART_LAYOUT,
-        "barmode": "group",
-        "xaxis": {"title": {"text": "Primary label"}, "type": "category"},
-        "yaxis": _count_axis(max(per_label_split.values(), default=0)),
-    }
-    return {"data": traces, "layout": layout}
+    return figure(
+        traces,
+        barmode="group",
+        xaxis={"title": {"text": "Primary label"}, "type": "category"},
+        yaxis=count_axis(max(per_label_split.values(), default=0)),
+    )
 
 
 def _nice_step(raw: float) -> int:
@@ -293,7 +274,7 @@ def image_size_figure(*, stats: VersionStats, max_bins: int = 20) -> dict[str, A
     `max_bins` equal bins of a round width (a bar per bin, empty bins included)."""
     sides = stats.longest_side_counts
     if not sides:
-        return {"data": [], "layout": CHART_LAYOUT}
+        return figure([])
     low, high = min(sides), max(sides)
     step = _nice_step((high - low + 1) / max_bins)
     start = low // step * step
@@ -309,16 +290,15 @@ def image_size_figure(*, stats: VersionStats, max_bins: int = 20) -> dict[str, A
         "width": [step] * len(counts),
         "customdata": [[edge, edge + step - 1] for edge in edges],
         "hovertemplate": "%{customdata[0]}–%{customdata[1]} px: %{y} samples<extra></extra>",
-        "marker": {"color": "#3b6fd8", "line": {"color": "#ffffff", "width": 1}},
+        "marker": {"color": BLUE, "line": {"color": "#ffffff", "width": 1}},
     }
-    layout = {
-        **CHART_LAYOUT,
-        "showlegend": False,
-        "bargap": 0,
-        "xaxis": {"title": {"text": "Longest side (px)"}},
-        "yaxis": _count_axis(max(counts)),
-    }
-    return {"data": [trace], "layout": layout}
+    return figure(
+        [trace],
+        showlegend=False,
+        bargap=0,
+        xaxis={"title": {"text": "Longest side (px)"}},
+        yaxis=count_axis(max(counts)),
+    )
 
 
 # Orders of the grid, each with its keyset: id ascending, id descending, and (label, id).

@@ -1,18 +1,14 @@
 """Settings shared by every mode, read from the environment.
 
-With nothing set, Winnow runs embedded: SQLite under var/, a Celery broker on the local
-filesystem and stored files under var/media. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL
-and Redis/RabbitMQ, WINNOW_STORAGE=s3 to an S3-compatible object store.
+With nothing set, Winnow runs embedded: SQLite under var/ and a Celery broker on the local
+filesystem. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis/RabbitMQ.
 """
 
 import os
-import re
 from pathlib import Path
-from typing import Any
 
 import dj_database_url
 import plotly
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("WINNOW_VAR_DIR", BASE_DIR / "var"))
@@ -39,8 +35,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    # Before staticfiles: runserver (make run) serves static files through WhiteNoise too, with its cache headers.
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -93,7 +87,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.roles",
-                "core.context_processors.plotly_js",
             ],
         },
     },
@@ -159,59 +152,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-# plotly.js is served from the installed plotly package (no CDN: the app works offline), under a folder named for
-# the package's version (templates take it from the plotly_js context variable), so browsers may cache it for a
-# year (WHITENOISE_IMMUTABLE_FILE_TEST below): its 4.8 MB are fetched once, not revalidated on every chart page.
-PLOTLY_STATIC_DIR = f"plotly/{plotly.__version__}"
-STATICFILES_DIRS = [(PLOTLY_STATIC_DIR, str(Path(plotly.__file__).parent / "package_data"))]
+# plotly.js is served from the installed plotly package (no CDN: the app works offline).
+STATICFILES_DIRS = [("plotly", str(Path(plotly.__file__).parent / "package_data"))]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("WINNOW_MEDIA_ROOT", VAR_DIR / "media"))
-
-
-def default_storage_config() -> dict[str, Any]:
-    """Where stored files live (images, embeddings, checkpoints, exports, explanation maps).
-
-    WINNOW_STORAGE=local (the embedded default): files under MEDIA_ROOT. WINNOW_STORAGE=s3: an S3-compatible
-    object store (AWS, MinIO, Ceph; moto's server in the tests) through django-storages and boto3:
-    WINNOW_S3_BUCKET (required), WINNOW_S3_ENDPOINT_URL (empty: AWS), WINNOW_S3_REGION, WINNOW_S3_PREFIX (a
-    folder in the bucket). Credentials come from boto3's usual sources: AWS_ACCESS_KEY_ID and
-    AWS_SECRET_ACCESS_KEY, a profile, an instance role. Files of WINNOW_S3_MULTIPART_CHUNK_BYTES (16 MiB) or
-    more go up in parts of that size, WINNOW_S3_MAX_CONCURRENCY at a time.
-    """
-    kind = os.environ.get("WINNOW_STORAGE", "local").strip().lower() or "local"
-    if kind == "local":
-        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    if kind != "s3":
-        raise ImproperlyConfigured(f"WINNOW_STORAGE is {kind!r}: use local (the default) or s3")
-    bucket = os.environ.get("WINNOW_S3_BUCKET", "").strip()
-    if not bucket:
-        raise ImproperlyConfigured("WINNOW_STORAGE=s3 needs WINNOW_S3_BUCKET (and WINNOW_S3_ENDPOINT_URL off AWS)")
-    from boto3.s3.transfer import TransferConfig  # boto3 loads only where object storage is configured
-
-    part = env_int("WINNOW_S3_MULTIPART_CHUNK_BYTES", 16 * 1024**2)
-    transfer = TransferConfig(
-        multipart_threshold=part, multipart_chunksize=part, max_concurrency=env_int("WINNOW_S3_MAX_CONCURRENCY", 8)
-    )
-    options = {
-        "bucket_name": bucket,
-        "endpoint_url": os.environ.get("WINNOW_S3_ENDPOINT_URL") or None,
-        "region_name": os.environ.get("WINNOW_S3_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        "location": os.environ.get("WINNOW_S3_PREFIX", "").strip("/"),
-        "transfer_config": transfer,
-    }
-    return {"BACKEND": "core.s3.S3ObjectStorage", "OPTIONS": options}
-
-
 STORAGES = {
-    "default": default_storage_config(),
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Object storage only: each machine keeps local copies of stored files that readers open by path (memory-mapped
-# embeddings, FAISS indexes, checkpoints) here, checksum-verified, least recently used deleted past the limit.
-STORAGE_CACHE_DIR = os.environ.get("WINNOW_CACHE_DIR") or str(VAR_DIR / "cache" / "storage")
-STORAGE_CACHE_MAX_BYTES = env_int("WINNOW_CACHE_MAX_BYTES", 20 * 1024**3)
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_IMMUTABLE_FILE_TEST = "^" + re.escape(f"{STATIC_URL}{PLOTLY_STATIC_DIR}/")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

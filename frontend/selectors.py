@@ -17,12 +17,13 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from core.roles import Capability, user_can
-from curation.embeddings.models import DuplicateRun, EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
+from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
 from curation.exports.models import Export
 from curation.models import Dataset, DatasetVersion, VersionSample
-from curation.pruning.models import ClusterRun, PruneRun
+from curation.pruning.models import Cluster, ClusterRun, PruneRun
 from curation.review.models import ItemState, QueueStatus, ReviewItem, ReviewQueue, TaxonomyChange
 from explain.models import ExplanationRun
+from explain.slices.models import SliceReport
 from explain.spurious.models import SpuriousReport
 from robustness.evaluation.models import EvaluationRun
 from robustness.models import TrainingRun
@@ -30,6 +31,9 @@ from robustness.models import TrainingRun
 LOOP_ROWS_SHOWN = 5
 VERSION_CHOICES = 100
 BULK_QUEUES_SHOWN = 10
+# The grid's set filters list the newest runs of the version, and a duplicate run's largest groups.
+GRID_SET_RUNS_SHOWN = 3
+GRID_SET_GROUPS_SHOWN = 200
 
 
 # --- what the pages' forms offer -------------------------------------------------------------------
@@ -75,6 +79,38 @@ def bulk_label_queues(
         return []
     queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=user)
     return list(queues.order_by("-id")[:limit])
+
+
+@dataclass(frozen=True)
+class SetChoiceGroup:
+    """One run's sets as a grid filter's <optgroup>: options are ("<run id>:<member>", text)."""
+
+    label: str
+    options: list[tuple[str, str]]
+
+
+def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]:
+    """The grid's cluster, duplicate-group and failure-slice filter menus, from the version's newest runs:
+    every cluster of a finished cluster run, a duplicate run's largest groups, every slice of a report."""
+    cluster_runs = ClusterRun.objects.filter(version=version).exclude(assignment_key="")
+    clusters = [
+        SetChoiceGroup(
+            f"Cluster run {run.pk} (k={run.n_clusters})",
+            [(f"{run.pk}:{c.index}", f"cluster {c.index} ({c.size})") for c in Cluster.objects.filter(cluster_run=run)],
+        )
+        for run in cluster_runs.order_by("-id")[:GRID_SET_RUNS_SHOWN]
+    ]
+    duplicates = []
+    for run in DuplicateRun.objects.filter(version=version).order_by("-id")[:GRID_SET_RUNS_SHOWN]:
+        groups = DuplicateGroup.objects.filter(run=run).order_by("-size", "number")[:GRID_SET_GROUPS_SHOWN]
+        options = [(f"{run.pk}:{g.number}", f"group {g.number}, {g.kind} ({g.size})") for g in groups]
+        duplicates.append(SetChoiceGroup(f"Duplicate run {run.pk}", options))
+    slices = []
+    for report in SliceReport.objects.filter(version=version).order_by("-id")[:GRID_SET_RUNS_SHOWN]:
+        found = (report.results or {}).get("slices") or []
+        options = [(f"{report.pk}:{s['number']}", f"slice {s['number']}: {s['class']} ({s['size']})") for s in found]
+        slices.append(SetChoiceGroup(f"Failure-slice report {report.pk}", options))
+    return {"cluster": clusters, "duplicate_group": duplicates, "slice": slices}
 
 
 def open_queue_of_version(*, queue_id: int, version: DatasetVersion) -> ReviewQueue | None:

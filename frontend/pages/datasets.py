@@ -34,7 +34,13 @@ from curation.selectors import (
     version_stats,
 )
 from frontend.htmx import HtmxHttpRequest, htmx_target, is_htmx
-from frontend.selectors import bulk_label_queues, dataset_versions_with_parents, version_loop
+from frontend.selectors import (
+    SetChoiceGroup,
+    bulk_label_queues,
+    dataset_versions_with_parents,
+    grid_set_choices,
+    version_loop,
+)
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
@@ -47,6 +53,27 @@ SET_FILTER_NAMES = (
     "cluster_run", "cluster", "duplicate_run", "duplicate_group", "review_queue", "review_state",
     "slice_report", "slice",
 )  # fmt: skip
+# The grid's set menus: one <select> per kind, whose value "<run id>:<member>" stands for the pair of
+# parameters the sample-list API takes (the grid's URLs keep those pairs).
+SET_MENUS = {
+    "cluster_set": ("cluster_run", "cluster"),
+    "duplicate_set": ("duplicate_run", "duplicate_group"),
+    "slice_set": ("slice_report", "slice"),
+}
+
+
+def _set_params(query: Any) -> tuple[tuple[str, str], ...]:
+    """The set filters of a query: a menu's "<run>:<member>" wins over its pair of parameters."""
+    params = {name: query[name][:20] for name in SET_FILTER_NAMES if query.get(name)}
+    for menu, (run_name, member_name) in SET_MENUS.items():
+        if menu not in query:
+            continue
+        params.pop(run_name, None)
+        params.pop(member_name, None)
+        run, _, member = query[menu].partition(":")
+        if run.isdigit() and member.isdigit():
+            params |= {run_name: run, member_name: member}
+    return tuple((name, params[name]) for name in SET_FILTER_NAMES if name in params)
 
 
 @dataclass(frozen=True)
@@ -74,8 +101,16 @@ class SampleFilters:
             source=source if source in SampleSource.values else "",
             search=query.get("q", "").strip()[:200],
             sort=sort if sort in SAMPLE_ORDERS and sort != "id" else "",
-            set_params=tuple((name, query[name][:20]) for name in SET_FILTER_NAMES if query.get(name)),
+            set_params=_set_params(query),
         )
+
+    def set_menu_values(self) -> dict[str, str]:
+        """Each set menu's selected value ("<run>:<member>", "" for any)."""
+        params = dict(self.set_params)
+        return {
+            menu: f"{params[run]}:{params[member]}" if run in params and member in params else ""
+            for menu, (run, member) in SET_MENUS.items()
+        }
 
     def with_sets(self, version: DatasetVersion) -> "SampleFilters":
         """These filters with the set filters resolved to sample ids (ApplicationError when invalid)."""
@@ -225,10 +260,30 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "review_state_options": REVIEW_STATES,
         "review_state": dict(filters.set_params).get("review_state", ""),
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
+        "set_menus": _set_menus(filters, grid_set_choices(version)),
         "can_curate": user_can(request.user, Capability.CURATE),
         "bulk_queues": bulk_label_queues(request.user, version),
     }
     return render(request, "frontend/datasets/sample_grid.html", context)
+
+
+def _set_menus(filters: SampleFilters, choices: dict[str, list[SetChoiceGroup]]) -> list[dict[str, Any]]:
+    """The grid's cluster, duplicate-group and slice menus; a filter from a link to a run the menu does not
+    list (an older run) is kept as an option of its own, so changing another filter does not drop it."""
+    selected = filters.set_menu_values()
+    menus = []
+    for menu, kind, title in (
+        ("cluster_set", "cluster", "Cluster"),
+        ("duplicate_set", "duplicate_group", "Duplicate group"),
+        ("slice_set", "slice", "Failure slice"),
+    ):
+        groups = list(choices[kind])
+        listed = {value for group in groups for value, _ in group.options}
+        if selected[menu] and selected[menu] not in listed:
+            groups.append(SetChoiceGroup("From the link", [(selected[menu], selected[menu].replace(":", " / "))]))
+        if groups:  # a version without such runs shows no menu
+            menus.append({"name": menu, "title": title, "groups": groups, "selected": selected[menu]})
+    return menus
 
 
 @capability_required(Capability.VIEW)

@@ -37,7 +37,7 @@ from curation.review.services.queues import (
     review_queue_create,
     review_queue_reviewers_set,
 )
-from curation.review.services.taxonomy import taxonomy_class_add, taxonomy_class_rename, taxonomy_classes_merge
+from curation.review.services.taxonomy import taxonomy_change
 from curation.review.services.votes import (
     review_item_next,
     review_item_skip,
@@ -435,16 +435,14 @@ class TaxonomyChangeApi(CurateApi):
         data = s.TaxonomyChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values, dataset, user = data.validated_data, _dataset_or_404(dataset_id), cast(User, request.user)
-        action = values["action"]
-        if action == "add":
-            taxonomy_class_add(dataset=dataset, name=values.get("name", ""), user=user)
-        elif action == "rename":
-            taxonomy_class_rename(
-                dataset=dataset, name=values.get("name", ""), new_name=values.get("new_name", ""), user=user
-            )
-        else:
-            taxonomy_classes_merge(
-                dataset=dataset, names=values.get("names", []), into=values.get("into", ""), user=user
-            )
+        taxonomy_change(
+            dataset=dataset,
+            action=values["action"],
+            name=values.get("name", ""),
+            new_name=values.get("new_name", ""),
+            names=values.get("names", []),
+            into=values.get("into", ""),
+            user=user,
+        )
         dataset.refresh_from_db()
         return Response(_taxonomy_body(dataset), status=status.HTTP_201_CREATED)

@@ -17,6 +17,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("curation.pruning.urls")),
     path("", include("curation.review.urls")),
     path("", include("curation.exports.urls")),
+    path("", include("curation.masks.urls")),
     path("", include("curation.deletion.urls")),
     path("", include("jobs.urls")),
     path("", include("robustness.urls")),

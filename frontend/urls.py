@@ -1,7 +1,19 @@
 from django.urls import path
 
 from frontend import urls_explain, urls_slices, urls_spurious, urls_synthetic
-from frontend.pages import datasets, embeddings, evaluation, exports, imports, jobs, media, pruning, review, training
+from frontend.pages import (
+    datasets,
+    embeddings,
+    evaluation,
+    exports,
+    imports,
+    jobs,
+    masks,
+    media,
+    pruning,
+    review,
+    training,
+)
 from frontend.pages import grid_selection as selection_pages
 
 app_name = "frontend"
@@ -56,6 +68,7 @@ urlpatterns = [
         name="evaluation_example",
     ),
     path("datasets/<int:dataset_id>/v/<int:number>/export/", exports.version_export, name="version_export"),
+    path("datasets/<int:dataset_id>/v/<int:number>/masks/", masks.version_masks, name="version_masks"),
     path("exports/", exports.export_list_page, name="export_list"),
     # Clusters, pruning and version diffs (frontend/pages/pruning.py)
     path("pruning/", pruning.pruning_index, name="pruning_index"),

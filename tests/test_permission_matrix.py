@@ -245,6 +245,10 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     # Pages: exports (an empty export form is re-rendered with its errors)
     "frontend:version_export": [get(CURATOR, page_version_kwargs), post(CURATOR, page_version_kwargs)],
     "frontend:export_list": [get(CURATOR)],
+    # API and page: mask sets of a version (viewers read; curators start an estimate_masks job)
+    "api-mask-set-list": [get(VIEWER, version_kwargs)],
+    "api-mask-set-start": [post(CURATOR, version_kwargs)],
+    "frontend:version_masks": [get(VIEWER, page_version_kwargs), post(CURATOR, page_version_kwargs)],
     # API: clusters and pruning (starting and applying need curate; an empty start payload is refused with 400)
     "api-cluster-run-start": [post(CURATOR)],
     "api-cluster-run-detail": [get(VIEWER, lambda w: {"cluster_run_id": pruning_world(w).cluster_run.pk})],

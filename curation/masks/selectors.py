@@ -37,3 +37,8 @@ def provider_quality(provider: str) -> dict[str, Any] | None:
         .first()
     )
     return dict(measured.quality) if measured is not None and measured.quality else None
+
+
+def mask_set_list(*, version: DatasetVersion) -> list[MaskSet]:
+    """The version's own mask sets (one per provider), newest first, with their jobs."""
+    return list(MaskSet.objects.filter(version=version).select_related("job").order_by("-id"))

@@ -304,11 +304,19 @@ def _generated(result: dict[str, Any], job: Job) -> JobOutcome:
 
 @outcome_for("estimate_masks")
 def _masked(result: dict[str, Any], job: Job) -> JobOutcome:
+    """'N masks estimated with P on version V; median IoU X against the dataset's own masks' (or none to compare)."""
+    version = _version(result["version"])
+    where = f"{version.dataset.name} v{version.number}" if version is not None else f"version {result['version']}"
+    summary = f"{_plural(result['masks'], 'mask')} estimated with {result.get('provider', 'the provider')} on {where}"
     quality = result.get("quality") or {}
-    summary = f"{_plural(result['masks'], 'mask')} by {result.get('provider', 'the provider')}"
     if isinstance(quality, dict) and "median_iou" in quality:
-        summary += f"; median IoU {quality['median_iou']:.2f} against {_plural(quality.get('compared'), 'true mask')}"
-    links = _version_links(_version(result["version"]))
+        summary += f"; median IoU {quality['median_iou']:.2f} against the dataset's own masks"
+        summary += f" ({_plural(quality.get('compared'), 'image')} compared)"
+    else:
+        summary += "; no true masks to compare"
+    links = _version_links(version)
+    if version is not None:
+        links.append(ResultLink("Masks of this version", _url("version_masks", version.dataset_id, version.number)))
     links.append(
         ResultLink("Find spurious features", _url("spurious_report_start", version=result["version"]), next_step=True)
     )

@@ -63,6 +63,12 @@ SURFACES: dict[str, Surfaces] = {
         "robustness.forms:TrainingStartForm",
         "train",
     ),
+    "estimate_masks": Surfaces(
+        "curation.masks.params:MaskParams",
+        "curation.masks.apis:MaskSetStartInputSerializer",
+        "frontend.pages.masks:MaskForm",
+        "estimate_masks",
+    ),
     "export_version": Surfaces(
         "curation.exports.services.params:ExportParams",
         "curation.exports.apis:ExportCreateInputSerializer",
@@ -76,7 +82,6 @@ SURFACES: dict[str, Surfaces] = {
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans): API, batch page and `generate`",
-    "estimate_masks": "curation.masks.services.mask_set_start: a command (--provider) only, no API or page yet",
     "import_dataset": "ImportParams (curation.services.imports.params): API, import page and `import_dataset`",
     "embedding_map": "MapParams (curation.embeddings.services.maps): API and page, no command",
     # H1's run kit (issue #18 item 1) gives these their params dataclasses.

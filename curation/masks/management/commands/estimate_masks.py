@@ -1,10 +1,13 @@
-"""`manage.py estimate_masks VERSION_ID --provider NAME [--enqueue] [--user U]`."""
+"""`manage.py estimate_masks VERSION_ID --provider NAME [--enqueue] [--user U]`. The options come from MaskParams
+(core.params), as the masks API's and the version masks page's fields do."""
 
 from argparse import ArgumentParser
 from typing import Any
 
 from core.api_errors import ApplicationError
+from core.params import add_params_arguments, params_from_options
 from curation.masks.models import MaskSetStatus
+from curation.masks.params import MaskParams
 from curation.masks.services import mask_set_start
 from curation.models import DatasetVersion
 from jobs.cli import JobCommand
@@ -21,15 +24,15 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("version_id", type=int, help="id of the DatasetVersion")
-        parser.add_argument("--provider", default="estimated", help="mask provider name (default: estimated)")
+        add_params_arguments(parser, MaskParams)
 
     def run(self, **options: Any) -> dict[str, Any]:
         version = DatasetVersion.objects.select_related("dataset").filter(pk=options["version_id"]).first()
         if version is None:
             raise ApplicationError(f"no dataset version with id {options['version_id']}")
+        params = params_from_options({**options, "version_id": version.pk}, MaskParams)
         mask_set = mask_set_start(
-            version=version, provider=options["provider"], requested_by=self.job_user(), enqueue=options["enqueue"]
+            version=version, provider=params.provider, requested_by=self.job_user(), enqueue=options["enqueue"]
         )
         summary = {"mask_set": mask_set.pk, "version": version.pk, "provider": mask_set.provider}
         if mask_set.status == MaskSetStatus.READY:

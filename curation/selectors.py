@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from core.figures import BLUE, SPLIT_COLOURS, count_axis, figure
@@ -67,10 +67,28 @@ def sample_list(
         members = members.filter(Exists(found))
     if sample_ids is not None:
         members = members.filter(sample_id__in=sorted(sample_ids))
-    if after_sample_id is not None:
+    unfiltered = label is None and not (split or source or search or sample_ids is not None)
+    if limit is not None and unfiltered:
+        # An unfiltered page walks the (version, sample) index from the cursor. With `version = v ORDER BY
+        # sample_id` alone PostgreSQL may walk the sample index instead and filter out every member of other
+        # versions with lower sample ids (all of an older dataset's members: 100 ms per 200k). A row comparison
+        # only the (version, sample) index can serve makes it the cheap plan; the plain `sample_id > cursor`
+        # is what positions that index scan at the cursor.
+        after = -1 if after_sample_id is None else after_sample_id
+        members = members.alias(key=_row("version_id", "sample_id")).filter(
+            key__gt=_row(Value(version.pk), Value(after)), sample_id__gt=after
+        )
+    elif after_sample_id is not None:
         members = members.filter(sample_id__gt=after_sample_id)
     members = members.order_by("sample_id")
     return members[:limit] if limit is not None else members
+
+
+def _row(*parts: Any) -> Func:
+    """A row value, (a, b), as PostgreSQL and SQLite write it: compared field by field, and on PostgreSQL an index
+    condition on an index of (a, b)."""
+    fields = (F(part) if isinstance(part, str) else part for part in parts)
+    return Func(*fields, template="(%(expressions)s)", output_field=BigIntegerField())
 
 
 def dataset_list_with_version_stats() -> QuerySet[Dataset]:

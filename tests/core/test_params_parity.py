@@ -135,9 +135,11 @@ def _command_surface(command_name: str, extras: tuple[str, ...]) -> dict[str, An
 
 def test_every_job_kind_is_checked_or_listed():
     listed = set(SURFACES) | set(PENDING) | set(WITHOUT_SURFACES)
+    # Kinds that tests register for themselves (tests/jobs/conftest.py) are not the product's.
+    product_kinds = {name for name, kind in JOB_KINDS.items() if not kind.function.__module__.startswith("tests.")}
 
-    assert sorted(set(JOB_KINDS) - listed) == []  # a new job kind declares its params and joins SURFACES
-    assert sorted(set(SURFACES) - set(JOB_KINDS)) == []
+    assert sorted(product_kinds - listed) == []  # a new job kind declares its params and joins SURFACES
+    assert sorted(set(SURFACES) - product_kinds) == []
     assert not set(SURFACES) & set(PENDING) and not set(SURFACES) & set(WITHOUT_SURFACES)
 
 

@@ -15,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
@@ -43,15 +42,12 @@ from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.jobs import cluster_run_submit, prune_run_submit
 from curation.pruning.services.params import cluster_params_validate, prune_params_validate
 from curation.selectors import dataset_summary_list
+from frontend.htmx import HtmxHttpRequest, htmx_target, render_partial
 from frontend.pages.pruning_forms import ClusterStartForm, PruneStartForm, error_field
 from jobs.models import Job, JobStatus
 
 GALLERY_CLUSTERS = 6
 MEMBER_PAGE_SIZE = 48
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _version_or_404(dataset_id: int, number: int) -> DatasetVersion:
@@ -145,7 +141,7 @@ def cluster_detail(request: HtmxHttpRequest, cluster_run_id: int, index: int) ->
         "next_start": next_start,
         "nav_section": "pruning",
     }
-    if request.htmx and request.htmx.target == "members-more":
+    if htmx_target(request) == "members-more":
         return render(request, "frontend/pruning/_cluster_members.html", context)
     return render(request, "frontend/pruning/cluster_detail.html", context)
 
@@ -186,9 +182,7 @@ def prune_start(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "methods": PruneMethod.choices,
         "nav_section": "pruning",
     }
-    if request.htmx:
-        return render(request, "frontend/pruning/_prune_form.html", context)
-    return render(request, "frontend/pruning/prune.html", context)
+    return render_partial(request, "frontend/pruning/prune.html", "frontend/pruning/_prune_form.html", context)
 
 
 @capability_required(Capability.VIEW)

@@ -184,6 +184,9 @@ def _pruned(result: dict[str, Any], job: Job) -> JobOutcome:
         f" of {result['n_candidates']:,} candidates and removing {result['n_removed']:,};"
         " nothing changes until the run is applied."
     )
+    explanation = result.get("keep_explanation")
+    if isinstance(explanation, str) and explanation:  # why the number kept differs from the fraction asked for
+        summary += f" Why {result['n_kept']:,}: {explanation}"
     run_url = _url("prune_run_detail", result["prune_run"])
     links = [ResultLink("Review and apply the pruning", run_url, next_step=True)]
     return JobOutcome(summary, links + _version_links(_version(result["version"])))

@@ -95,6 +95,17 @@ def test_the_start_forms_open_with_the_model_and_version_of_the_link(admin_user)
             {"Review and apply the pruning": "/prune-runs/7/"},
         ),
         (
+            "prune",
+            {"prune_run": 7, "version": None, "method": "dbp", "n_candidates": 960, "n_kept": 768,
+             "n_removed": 192, "warnings": [],
+             "keep_explanation": "dbp keeps floor(0.8 × 960) = 768; kept 768 of 960 in the pruned splits; 40 test"
+                                 " samples were not pruned, so 808 of 1,000 are kept (0.808)."},
+            "Density-based pruning proposes keeping 768 of 960 candidates and removing 192; nothing changes until"
+            " the run is applied. Why 768: dbp keeps floor(0.8 × 960) = 768; kept 768 of 960 in the pruned splits;"
+            " 40 test samples were not pruned, so 808 of 1,000 are kept (0.808).",
+            {"Review and apply the pruning": "/prune-runs/7/"},
+        ),
+        (
             "label_proposals",
             {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 12, "flagged_samples": 10,
              "label_issues": 7, "shift_flags": 1},

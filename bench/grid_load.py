@@ -289,10 +289,10 @@ def captured_sql(paths: dict[str, list[str]], headers: dict[str, str], user: Any
     for name, urls in paths.items():
         captured[name] = []
         for url in urls:
-            extra = {"HTTP_AUTHORIZATION": headers["Authorization"]} if url.startswith("/api/") else {}
-            client.get(url, **extra)
+            extra = headers if url.startswith("/api/") else {}
+            client.get(url, headers=extra)
             with CaptureQueriesContext(connection) as queries:
-                response = client.get(url, **extra)
+                response = client.get(url, headers=extra)
             if response.status_code != 200:
                 raise RuntimeError(f"{url}: {response.status_code} {response.content[:300]!r}")
             captured[name].append([q["sql"] for q in queries.captured_queries])

@@ -3,17 +3,16 @@
 from typing import cast
 
 from django.contrib.auth.models import User
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.pagination import IdCursorPagination
+from core.api_errors import error_response, not_found
+from core.api_views import ReadApi, RunGpuJobsApi
+from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from core.params import param_help, params_fields, params_serializer
-from core.roles import Capability, HasCapability
 from curation.models import DatasetVersion
 from robustness.models import TrainedModel, TrainingRun
 from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list
@@ -73,25 +72,13 @@ class TrainedModelPageOutputSerializer(serializers.Serializer):
     results = TrainedModelOutputSerializer(many=True)
 
 
-def _error(description: str) -> OpenApiResponse:
-    """A structured error body ({"error": {"code", "message", "details"}})."""
-    return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+ERRORS_AUTH = {401: error_response("Not authenticated."), 403: error_response("The role lacks the capability.")}
+PAGE_RESPONSES = {404: error_response("not_found: an invalid cursor."), **ERRORS_AUTH}
+DETAIL_ERRORS = {404: error_response("Unknown id (code not_found)."), **ERRORS_AUTH}
 
 
-ERRORS_AUTH = {401: _error("Not authenticated."), 403: _error("The role lacks the capability.")}
-PAGE_PARAMETERS = [
-    OpenApiParameter("cursor", str, description="Opaque position from a `next`/`previous` URL."),
-    OpenApiParameter("page_size", int, description="Rows per page (capped at 500)."),
-]
-PAGE_RESPONSES = {404: _error("not_found: an invalid cursor."), **ERRORS_AUTH}
-DETAIL_ERRORS = {404: _error("Unknown id (code not_found)."), **ERRORS_AUTH}
-
-
-class TrainingRunStartApi(APIView):
+class TrainingRunStartApi(RunGpuJobsApi):
     """Start training a classifier on a dataset version (admins: run_gpu_jobs). Answers 201 with the run."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.RUN_GPU_JOBS
 
     class InputSerializer(params_serializer(TrainParams, name="TrainParamsInputSerializer")):  # type: ignore[misc]
         # TrainParams (core.params); the device keeps its length limit. No docstring: it would become the
@@ -100,7 +87,7 @@ class TrainingRunStartApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: TrainingRunOutputSerializer, 400: _error("validation_error."), **DETAIL_ERRORS},
+        responses={201: TrainingRunOutputSerializer, 400: error_response("validation_error."), **DETAIL_ERRORS},
     )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
@@ -115,15 +102,12 @@ class TrainingRunStartApi(APIView):
         return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
-class TrainingRunListApi(APIView):
+class TrainingRunListApi(ReadApi):
     """Training runs, newest first (cursor pagination)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="training_runs_list",
-        parameters=PAGE_PARAMETERS,
+        parameters=CURSOR_PAGE_PARAMETERS,
         responses={200: TrainingRunPageOutputSerializer, **PAGE_RESPONSES},
     )
     def get(self, request: Request) -> Response:
@@ -132,29 +116,23 @@ class TrainingRunListApi(APIView):
         return paginator.get_paginated_response(TrainingRunOutputSerializer(page, many=True).data)
 
 
-class TrainingRunDetailApi(APIView):
+class TrainingRunDetailApi(ReadApi):
     """One training run: status, per-epoch metrics, checkpoints, what it was trained on."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(responses={200: TrainingRunOutputSerializer, **DETAIL_ERRORS})
     def get(self, request: Request, run_id: int) -> Response:
         run = training_run_get(run_id=run_id)
         if run is None:
-            raise NotFound(f"Training run {run_id} does not exist.")
+            raise not_found("Training run", run_id)
         return Response(TrainingRunOutputSerializer(run).data)
 
 
-class TrainedModelListApi(APIView):
+class TrainedModelListApi(ReadApi):
     """Trained models, newest first (cursor pagination)."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(
         operation_id="trained_models_list",
-        parameters=PAGE_PARAMETERS,
+        parameters=CURSOR_PAGE_PARAMETERS,
         responses={200: TrainedModelPageOutputSerializer, **PAGE_RESPONSES},
     )
     def get(self, request: Request) -> Response:
@@ -163,15 +141,12 @@ class TrainedModelListApi(APIView):
         return paginator.get_paginated_response(TrainedModelOutputSerializer(page, many=True).data)
 
 
-class TrainedModelDetailApi(APIView):
+class TrainedModelDetailApi(ReadApi):
     """One trained model: classes, input size, normalization, checkpoints, metrics."""
-
-    permission_classes = [HasCapability]
-    required_capability = Capability.VIEW
 
     @extend_schema(responses={200: TrainedModelOutputSerializer, **DETAIL_ERRORS})
     def get(self, request: Request, trained_model_id: int) -> Response:
         trained_model = trained_model_get(trained_model_id=trained_model_id)
         if trained_model is None:
-            raise NotFound(f"Trained model {trained_model_id} does not exist.")
+            raise not_found("Trained model", trained_model_id)
         return Response(TrainedModelOutputSerializer(trained_model).data)

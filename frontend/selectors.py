@@ -75,9 +75,9 @@ def bulk_label_queues(
 ) -> list[ReviewQueue]:
     """Open review queues of `version` that `user` is assigned to, newest first: a selection of samples can
     be labeled there (none for a user who may not review)."""
-    if not user_can(user, Capability.REVIEW):
+    if not user_can(user, Capability.REVIEW) or user.pk is None:
         return []
-    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers=user)
+    queues = ReviewQueue.objects.filter(version=version, status=QueueStatus.OPEN, reviewers__pk=user.pk)
     return list(queues.order_by("-id")[:limit])
 
 

@@ -7,6 +7,7 @@ select thousands of samples, which it POSTs (too many for a URL); `?ids=` and `?
 the same grid by link. Reads need VIEW; starting jobs needs CURATE.
 """
 
+import math
 from typing import Any, cast
 
 from django.contrib import messages
@@ -33,6 +34,7 @@ from curation.embeddings.selectors.duplicates import (
     duplicate_group_page,
     duplicate_run_get,
     duplicate_run_list,
+    duplicate_similarity_floor,
 )
 from curation.embeddings.selectors.maps import (
     COLOR_OPTIONS,
@@ -201,14 +203,39 @@ def duplicate_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _or_404(duplicate_run_get(run_id), "No such duplicate run.")
     kind = request.GET.get("kind") if request.GET.get("kind") in ("near", "semantic", "exact") else None
     after = request.GET.get("after")
+    floor = duplicate_similarity_floor(run)
+    min_similarity = _min_similarity(request.GET.get("min_similarity"), floor)
     page = duplicate_group_page(
-        run=run, kind=kind, after_number=int(after) if after and after.isdigit() else None, size=GROUPS_PER_PAGE
+        run=run,
+        kind=kind,
+        after_number=int(after) if after and after.isdigit() else None,
+        size=GROUPS_PER_PAGE,
+        min_similarity=min_similarity,
     )
-    context = {"run": run, "page": page, "kind": kind or "", "version": run.version, "dataset": run.version.dataset}
+    context = {
+        "run": run,
+        "page": page,
+        "kind": kind or "",
+        "version": run.version,
+        "dataset": run.version.dataset,
+        "similarity_floor": floor,
+        "min_similarity": min_similarity,
+    }
     if wants_partial(request):
         return render(request, "frontend/embeddings/_groups_page.html", context)
     context |= {"calibration_figure": calibration_figure(run=run), "nav_section": "embeddings"}
     return render(request, "frontend/embeddings/duplicate_run.html", context)
+
+
+def _min_similarity(value: str | None, floor: float) -> float | None:
+    """The threshold slider's cosine, within [floor, 1]; None at the floor (the groups as stored) or unreadable."""
+    try:
+        chosen = float(value) if value else None
+    except ValueError:
+        return None
+    if chosen is None or not math.isfinite(chosen) or chosen <= floor:
+        return None
+    return min(chosen, 1.0)
 
 
 @require_POST

@@ -401,7 +401,7 @@ def params_from_data(params_cls: type, data: Mapping[str, Any], *, unknown: str 
 
 
 def _serializer_field(field: ParamField, *, alias_of: str | None = None, null_means_default: bool = False) -> Any:
-    from rest_framework import serializers
+    from rest_framework import serializers  # noqa: PLC0415 - DRF loaded only where a serializer is built (the job side needs none)
 
     help_text = f"Old name of {alias_of}; use {alias_of}." if alias_of else param_help(field)
     kwargs: dict[str, Any] = {"help_text": help_text}
@@ -444,7 +444,7 @@ def params_serializer(
     null for its default (else only those typed `X | None`). The class has `as_values()` (validated data
     keyed by dataclass field names, absent parameters left out) and `as_params()` (the dataclass).
     """
-    from rest_framework import serializers
+    from rest_framework import serializers  # noqa: PLC0415 - DRF loaded only where a serializer is built (the job side needs none)
 
     skipped = set(exclude)
     fields = [f for f in params_fields(params_cls) if f.spec.api and not {f.attr, f.name} & skipped]
@@ -511,7 +511,7 @@ def params_serializer(
 
 
 def _form_field(field: ParamField) -> Any:
-    from django import forms
+    from django import forms  # noqa: PLC0415 - Django forms loaded only where a form is built (the job side needs none)
 
     def check(value: Any) -> None:
         try:
@@ -558,7 +558,7 @@ def params_form(params_cls: type, *, name: str | None = None, exclude: Iterable[
     `values()` on a bound, valid form gives the values keyed by dataclass field names, an empty entry
     taking the default; `params_class` is the dataclass. Choices from a registry are read in __init__.
     """
-    from django import forms
+    from django import forms  # noqa: PLC0415 - Django forms loaded only where a form is built (the job side needs none)
 
     skipped = set(exclude)
     fields = [f for f in params_fields(params_cls) if f.spec.page and not {f.attr, f.name} & skipped]

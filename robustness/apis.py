@@ -96,7 +96,7 @@ class TrainingRunStartApi(RunGpuJobsApi):
         version = DatasetVersion.objects.select_related("dataset").filter(pk=params.version_id).first()
         if version is None:
             raise NotFound("That dataset version does not exist.")
-        from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
+        from robustness.services.training import training_run_start  # noqa: PLC0415 - torch: loaded on use, not at start-up
 
         run = training_run_start(version=version, requested_by=cast(User, request.user), **params.start_kwargs())
         return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)

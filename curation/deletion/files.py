@@ -43,43 +43,43 @@ class StoredFiles:
 
 
 def _embedding_set_folder(embedding_set_id: int) -> str:
-    from curation.embeddings.services.chunks import set_prefix
+    from curation.embeddings.services.chunks import set_prefix  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return set_prefix(embedding_set_id)
 
 
 def _export_folder(export_id: int) -> str:
-    from curation.exports.services.outputs import export_folder
+    from curation.exports.services.outputs import export_folder  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return export_folder(export_id)
 
 
 def _mask_set_folder(mask_set_id: int) -> str:
-    from curation.masks.services import MASKS_PREFIX
+    from curation.masks.services import MASKS_PREFIX  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return f"{MASKS_PREFIX}/{mask_set_id}"
 
 
 def _checkpoint_folder(training_run_id: int) -> str:
-    from robustness.services.checkpoints import CHECKPOINT_PREFIX
+    from robustness.services.checkpoints import CHECKPOINT_PREFIX  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return f"{CHECKPOINT_PREFIX}/{training_run_id}"
 
 
 def _evaluation_folder(evaluation_run_id: int) -> str:
-    from robustness.evaluation.services.inference import EXAMPLES_PREFIX
+    from robustness.evaluation.services.inference import EXAMPLES_PREFIX  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return f"{EXAMPLES_PREFIX}/{evaluation_run_id}"
 
 
 def _explanation_folder(explanation_run_id: int) -> str:
-    from explain.services.runs import RUNS_PREFIX
+    from explain.services.runs import RUNS_PREFIX  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return f"{RUNS_PREFIX}/{explanation_run_id}"
 
 
 def _spurious_folder(report_id: int) -> str:
-    from explain.spurious.services.reports import EXAMPLES_PREFIX
+    from explain.spurious.services.reports import EXAMPLES_PREFIX  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     return f"{EXAMPLES_PREFIX}/{report_id}"
 
@@ -133,7 +133,7 @@ def files_remove(model: type[Model], ids: list[int], keys: Iterable[str]) -> int
 
     Returns how many blobs and files went.
     """
-    from curation.embeddings.files import storage_delete_prefix
+    from curation.embeddings.files import storage_delete_prefix  # noqa: PLC0415 - the owning app's module, loaded on use (its services may load ML libraries)
 
     label = model._meta.label
     needed = None if label == SAMPLE_LABEL else run_keys_referenced

@@ -14,9 +14,9 @@ PRUNE_JOB_KIND = "prune"
 
 def cluster_job(ctx: JobContext) -> dict[str, Any]:
     """Spherical k-means of a version's embeddings, with per-cluster complexity."""
-    from core.api_errors import ApplicationError
-    from curation.pruning.services.clustering import cluster_run_create
-    from curation.pruning.services.params import cluster_params_validate
+    from core.api_errors import ApplicationError  # noqa: PLC0415 - the services (torch/FAISS) loaded when the job runs, not at start-up
+    from curation.pruning.services.clustering import cluster_run_create  # noqa: PLC0415 - the services (torch/FAISS) loaded when the job runs, not at start-up
+    from curation.pruning.services.params import cluster_params_validate  # noqa: PLC0415 - the services (torch/FAISS) loaded when the job runs, not at start-up
 
     try:
         params = cluster_params_validate(**ctx.params)
@@ -28,9 +28,9 @@ def cluster_job(ctx: JobContext) -> dict[str, Any]:
 
 def prune_job(ctx: JobContext) -> dict[str, Any]:
     """Propose a pruning of a version: a decision, a reason and a score for every sample."""
-    from core.api_errors import ApplicationError
-    from curation.pruning.services.params import prune_params_validate
-    from curation.pruning.services.pruning import prune_run_create
+    from core.api_errors import ApplicationError  # noqa: PLC0415 - the services (torch/FAISS) loaded when the job runs, not at start-up
+    from curation.pruning.services.params import prune_params_validate  # noqa: PLC0415 - the services (torch/FAISS) loaded when the job runs, not at start-up
+    from curation.pruning.services.pruning import prune_run_create  # noqa: PLC0415 - the services (torch/FAISS) loaded when the job runs, not at start-up
 
     try:
         params = prune_params_validate(**ctx.params)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import TextChoices
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
 from curation.models import DatasetVersion
@@ -282,8 +283,6 @@ def _spurious(result: dict[str, Any], job: Job) -> JobOutcome:
 
 @outcome_for("export_version")
 def _exported(result: dict[str, Any], job: Job) -> JobOutcome:
-    from django.template.defaultfilters import filesizeformat
-
     files = result.get("files") or []
     summary = (
         f"Exported {_plural(result['samples'], 'sample')} as {result.get('format', 'files')}"

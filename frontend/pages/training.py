@@ -56,7 +56,7 @@ def training_run_start_page(request: HttpRequest) -> HttpResponse:
     form = TrainingStartForm(request.POST)
     if not form.is_valid():
         return _list_page(request, form, status=400)
-    from robustness.services.training import training_run_start  # torch: loaded on use, not at start-up
+    from robustness.services.training import training_run_start  # noqa: PLC0415 - torch: loaded on use, not at start-up
 
     try:
         user = cast(User, request.user)  # capability_required let only signed-in admins in

@@ -25,7 +25,7 @@ class AugmentationPreset:
 
     def apply(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Augment a batch of [0, 1] pixels (N, 3, H, W) on any device; returns a new tensor."""
-        from robustness.ml.augmentations import augment
+        from robustness.ml.augmentations import augment  # noqa: PLC0415 - augmentations (kornia/torch) loaded on use
 
         return augment(self, pixels, generator)
 

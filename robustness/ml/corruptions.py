@@ -15,6 +15,7 @@ Built on `imagecorruptions-imaug` 1.1.5, which runs all 19 corruptions on NumPy 
 
 import functools
 import hashlib
+import importlib.resources
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ class Corruption:
         _check_image(image)
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of 1–5, not {severity!r}")
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - PIL/cv2 loaded on use, not at import
 
         kwargs = {"seed": seed} if self.name in _OWN_SEED else {}
         with _global_numpy_seed(seed):
@@ -90,9 +91,7 @@ FROST_MIX = ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75))
 @functools.lru_cache(maxsize=32)
 def _frost_layer(index: int, height: int, width: int) -> np.ndarray:
     """Frost photo `index` rescaled for images of height × width, exactly as imagecorruptions does it."""
-    import importlib.resources
-
-    import cv2
+    import cv2  # noqa: PLC0415 - PIL/cv2 loaded on use, not at import
 
     resource = importlib.resources.files("imagecorruptions") / "frost" / FROST_FILES[index]
     with importlib.resources.as_file(resource) as path:

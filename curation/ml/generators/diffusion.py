@@ -102,7 +102,7 @@ class DiffusersGenerator(Generator):
 
     def pipeline(self, mode: str) -> Any:
         if mode not in self._pipelines:
-            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting  # noqa: PLC0415 - diffusers/torch loaded on use, not at start-up
 
             factory = AutoPipelineForImage2Image if mode == "img2img" else AutoPipelineForInpainting
             built = factory.from_pipe(self._pipelines["text2img"])
@@ -131,7 +131,7 @@ class DiffusersGenerator(Generator):
             raise ValueError(f"{request.mode} runs steps × strength denoising steps: less than 1 with these values")
 
     def generate(self, request: GenerationRequest) -> GenerationOutput:
-        import torch
+        import torch  # noqa: PLC0415 - diffusers/torch loaded on use, not at start-up
 
         self.check(request)
         prompt, warnings = self.prompt_fit(request.prompt)
@@ -170,7 +170,7 @@ class DiffusersGenerator(Generator):
 
 
 def _dtype_for(device: Any, precision: str) -> Any:
-    import torch
+    import torch  # noqa: PLC0415 - diffusers/torch loaded on use, not at start-up
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -180,7 +180,7 @@ def _dtype_for(device: Any, precision: str) -> Any:
 
 
 def _device_for(name: str) -> Any:
-    import torch
+    import torch  # noqa: PLC0415 - diffusers/torch loaded on use, not at start-up
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -204,8 +204,8 @@ def build_diffusers_generator(
     if scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}; known: {', '.join(SCHEDULERS)}")
     source, local_only = diffusion_weights_resolve(argument, cache_dir=cache_dir, allow_download=allow_download)
-    import diffusers
-    from diffusers import AutoPipelineForText2Image
+    import diffusers  # noqa: PLC0415 - diffusers/torch loaded on use, not at start-up
+    from diffusers import AutoPipelineForText2Image  # noqa: PLC0415 - diffusers/torch loaded on use, not at start-up
 
     torch_device = _device_for(device)
     dtype = _dtype_for(torch_device, precision)

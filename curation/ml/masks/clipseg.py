@@ -37,9 +37,9 @@ def _looks_like_path(source: str) -> bool:
 
 def clipseg_load(source: str, *, cache_dir: str | Path | None = None, allow_download: bool = True) -> tuple[Any, Any]:
     """(model, processor) from a local folder or a hub id; MasksUnavailable when they cannot be had."""
-    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
+    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor  # noqa: PLC0415 - transformers/torch/cv2 and the hub helpers loaded on use, not at start-up
 
-    from curation.ml.encoders.hub import hub_cache_dir
+    from curation.ml.encoders.hub import hub_cache_dir  # noqa: PLC0415 - transformers/torch/cv2 and the hub helpers loaded on use, not at start-up
 
     folder = Path(source).expanduser()
     if folder.is_dir():
@@ -70,7 +70,7 @@ def clipseg_load(source: str, *, cache_dir: str | Path | None = None, allow_down
 
 
 def _download_blocked(allow_download: bool) -> str | None:
-    from curation.ml.encoders.hub import endpoint_reachable, hub_endpoint, hub_offline
+    from curation.ml.encoders.hub import endpoint_reachable, hub_endpoint, hub_offline  # noqa: PLC0415 - transformers/torch/cv2 and the hub helpers loaded on use, not at start-up
 
     if hub_offline():
         return "the hub is offline (HF_HUB_OFFLINE is set)"
@@ -107,7 +107,7 @@ class ClipSegMasks(MaskProvider):
         return found
 
     def _probabilities(self, images: Sequence[np.ndarray], prompts: list[str]) -> np.ndarray:
-        import torch
+        import torch  # noqa: PLC0415 - transformers/torch/cv2 and the hub helpers loaded on use, not at start-up
 
         inputs = self.processor(
             text=prompts, images=[np.ascontiguousarray(i[..., :3]) for i in images], padding=True, return_tensors="pt"
@@ -118,7 +118,7 @@ class ClipSegMasks(MaskProvider):
         return torch.sigmoid(logits.float()).reshape(len(images), *logits.shape[-2:]).cpu().numpy()
 
     def _mask(self, probability: np.ndarray, image: np.ndarray) -> np.ndarray:
-        import cv2
+        import cv2  # noqa: PLC0415 - transformers/torch/cv2 and the hub helpers loaded on use, not at start-up
 
         height, width = image.shape[:2]
         return cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR) >= self.threshold
@@ -140,7 +140,7 @@ def build_clipseg_masks(
     if not argument:
         raise ValueError("clipseg needs its weights: clipseg:<hub id or local folder>")
     if device == "auto":
-        import torch
+        import torch  # noqa: PLC0415 - transformers/torch/cv2 and the hub helpers loaded on use, not at start-up
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     model, processor = clipseg_load(argument, cache_dir=cache_dir, allow_download=allow_download)

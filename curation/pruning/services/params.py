@@ -263,8 +263,7 @@ def embedding_set_choose(*, version: DatasetVersion, embedding_set_id: int | Non
         if embedding_set is None:
             raise ApplicationError(f"Embedding set {embedding_set_id} does not exist.", code="embeddings_mismatch")
     else:
-        # Imported here: curation.embeddings.selectors imports torch and FAISS, which a prune job never needs.
-        from curation.embeddings.selectors import embedding_set_latest_ready
+        from curation.embeddings.selectors import embedding_set_latest_ready  # noqa: PLC0415 - embeddings selectors import torch and FAISS, which a prune job never needs
 
         embedding_set = embedding_set_latest_ready(version_id=version.pk)
         if embedding_set is None:

@@ -41,9 +41,9 @@ class ProbeConfig:
 
 
 def _probe(config: ProbeConfig) -> Pipeline | LogisticRegression:
-    from sklearn.linear_model import LogisticRegression  # scikit-learn loads SciPy: jobs only, not the web
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - scikit-learn loads SciPy: jobs only, not the web
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
 
     linear = LogisticRegression(C=config.C, max_iter=config.max_iter)
     return make_pipeline(StandardScaler(), linear) if config.standardize else linear
@@ -62,7 +62,7 @@ def out_of_fold_probabilities(
 
     labels: class indices 0..n_classes-1, every class present at least twice.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
 
     folds = effective_folds(labels, config.folds)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
@@ -77,7 +77,7 @@ def out_of_fold_multilabel_probabilities(
     features: np.ndarray, label_matrix: np.ndarray, config: ProbeConfig = ProbeConfig()
 ) -> tuple[np.ndarray, int]:
     """(N × K) independent per-class probabilities (one-vs-rest probes), each out of fold, and the folds used."""
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import KFold  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
 
     folds = max(2, min(config.folds, label_matrix.shape[0]))
     splitter = KFold(n_splits=folds, shuffle=True, random_state=config.seed)
@@ -111,8 +111,8 @@ class LabelIssues:
 
 def label_issues_single(labels: np.ndarray, probabilities: np.ndarray) -> LabelIssues:
     """Confident learning on single labels (cleanlab, prune by noise rate)."""
-    from cleanlab.filter import find_label_issues  # cleanlab loads when proposals are made, not at start-up
-    from cleanlab.rank import get_label_quality_scores
+    from cleanlab.filter import find_label_issues  # noqa: PLC0415 - cleanlab loads when proposals are made, not at start-up
+    from cleanlab.rank import get_label_quality_scores  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
 
     is_issue = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)
     quality = get_label_quality_scores(labels, probabilities, method="self_confidence")
@@ -121,8 +121,8 @@ def label_issues_single(labels: np.ndarray, probabilities: np.ndarray) -> LabelI
 
 def label_issues_multilabel(label_lists: list[list[int]], probabilities: np.ndarray) -> LabelIssues:
     """Confident learning on label sets (cleanlab's multi-label variant)."""
-    from cleanlab.multilabel_classification import filter as multilabel_filter
-    from cleanlab.multilabel_classification import rank as multilabel_rank
+    from cleanlab.multilabel_classification import filter as multilabel_filter  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
+    from cleanlab.multilabel_classification import rank as multilabel_rank  # noqa: PLC0415 - scikit-learn/cleanlab loaded when proposals are made, not at start-up
 
     is_issue = multilabel_filter.find_label_issues(label_lists, probabilities, n_jobs=1)
     quality = multilabel_rank.get_label_quality_scores(label_lists, probabilities)

@@ -168,3 +168,20 @@ class BlobClaim(models.Model):
 
     def __str__(self) -> str:
         return f"claim on {self.key} (job {self.job_id})"
+
+
+class SampleTag(models.Model):
+    """A curator's tag (e.g. "blurry", "check later") on samples of one dataset: a tag has many samples and a
+    sample many tags. Tags belong to samples, not versions, so every version of the dataset shows them."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=64)
+    samples = models.ManyToManyField(Sample, related_name="tags", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="unique_sample_tag_name")]
+
+    def __str__(self) -> str:
+        return self.name

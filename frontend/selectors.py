@@ -19,7 +19,7 @@ from django.urls import reverse
 from core.roles import Capability, user_can
 from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
 from curation.exports.models import Export
-from curation.models import Dataset, DatasetVersion, VersionSample
+from curation.models import Dataset, DatasetVersion, Sample, SampleTag, VersionSample
 from curation.pruning.models import Cluster, ClusterRun, PruneRun
 from curation.review.models import ItemState, QueueStatus, ReviewItem, ReviewQueue, TaxonomyChange
 from explain.models import ExplanationRun
@@ -111,6 +111,15 @@ def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]
         options = [(f"{report.pk}:{s['number']}", f"slice {s['number']}: {s['class']} ({s['size']})") for s in found]
         slices.append(SetChoiceGroup(f"Failure-slice report {report.pk}", options))
     return {"cluster": clusters, "duplicate_group": duplicates, "slice": slices}
+
+
+def dataset_tag_names(dataset: Dataset) -> list[str]:
+    """The dataset's sample tags, by name (the grid's tag filter and tag action)."""
+    return list(SampleTag.objects.filter(dataset=dataset).order_by("name").values_list("name", flat=True))
+
+
+def sample_tag_names(sample: Sample) -> list[str]:
+    return list(sample.tags.order_by("name").values_list("name", flat=True))
 
 
 def open_queue_of_version(*, queue_id: int, version: DatasetVersion) -> ReviewQueue | None:

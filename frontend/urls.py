@@ -123,4 +123,9 @@ urlpatterns += [
         selection_pages.grid_selection_map,
         name="grid_selection_map",
     ),
+    path(
+        "datasets/<int:dataset_id>/v/<int:number>/selection/tag/",
+        selection_pages.grid_selection_tag,
+        name="grid_selection_tag",
+    ),
 ]

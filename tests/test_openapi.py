@@ -60,6 +60,7 @@ def test_read_endpoints_document_their_parameters_and_error_bodies(client, db):
         "slice_report",
         "source",
         "split",
+        "tag",
         "version_id",
     ]
     assert sorted(sample_list["responses"]) == ["200", "400", "401", "403", "404"]

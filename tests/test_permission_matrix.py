@@ -308,6 +308,7 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:grid_selection_version": [post(CURATOR, page_version_kwargs)],
     "frontend:grid_selection_label": [post(REVIEWER, page_version_kwargs)],
     "frontend:grid_selection_map": [get(VIEWER, page_version_kwargs)],
+    "frontend:grid_selection_tag": [post(CURATOR, page_version_kwargs)],
     "frontend:sample_similar": [get(VIEWER, lambda w: {**page_version_kwargs(w), **sample_kwargs(w)})],
     # Training (reads for viewers; starting a run needs run_gpu_jobs: admins. Empty payloads answer 400)
     "api-training-run-start": [post(ADMIN)],

@@ -1,5 +1,5 @@
 """Sample-list filters that name a set of samples made by another feature: a cluster of a cluster run,
-a duplicate group of a duplicate run, the items of review queues in a given state, or a failure slice.
+a duplicate group of a duplicate run, the items of review queues in a given state, a failure slice, or a tag.
 
 Each resolves to sample ids (intersected when several are given); the listing then stays a keyset
 scan over the version's members restricted to those ids.
@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from core.api_errors import ApplicationError
-from curation.models import DatasetVersion
+from curation.models import DatasetVersion, SampleTag
 
 REVIEW_STATES = ("open", "agreed", "disputed")
 
@@ -31,6 +31,7 @@ SAMPLE_SET_PARAMETERS = [
     OpenApiParameter("review_state", OpenApiTypes.STR, enum=list(REVIEW_STATES), description="Review item state."),
     OpenApiParameter("slice_report", OpenApiTypes.INT, description="A failure-slice report (with `slice`)."),
     OpenApiParameter("slice", OpenApiTypes.INT, description="Slice number (rank) within `slice_report`."),
+    OpenApiParameter("tag", OpenApiTypes.STR, description="A tag of the dataset's samples (exact name)."),
 ]
 
 
@@ -71,6 +72,10 @@ def sample_set_filter_parse(query: Mapping[str, str], *, version: DatasetVersion
         raise sample_set_invalid("review_queue", "review_queue needs review_state")
     if state is not None:
         chosen.append(SAMPLE_SET_RESOLVERS["review_state"](version, queue_id, state))
+    if tag := (query.get("tag") or "").strip():
+        # An unknown tag matches no sample (tags come and go; the link that named it stays valid).
+        tagged = SampleTag.samples.through.objects.filter(sampletag__dataset_id=version.dataset_id, sampletag__name=tag)
+        chosen.append(set(tagged.values_list("sample_id", flat=True)))
     if not chosen:
         return None
     return set.intersection(*chosen)

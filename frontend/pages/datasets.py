@@ -37,8 +37,10 @@ from frontend.htmx import HtmxHttpRequest, htmx_target, is_htmx
 from frontend.selectors import (
     SetChoiceGroup,
     bulk_label_queues,
+    dataset_tag_names,
     dataset_versions_with_parents,
     grid_set_choices,
+    sample_tag_names,
     version_loop,
 )
 
@@ -51,7 +53,7 @@ DETAIL_MIN_SIDE = 384
 UNLABELED = "__unlabeled__"
 SET_FILTER_NAMES = (
     "cluster_run", "cluster", "duplicate_run", "duplicate_group", "review_queue", "review_state",
-    "slice_report", "slice",
+    "slice_report", "slice", "tag",
 )  # fmt: skip
 # The grid's set menus: one <select> per kind, whose value "<run id>:<member>" stands for the pair of
 # parameters the sample-list API takes (the grid's URLs keep those pairs).
@@ -64,7 +66,7 @@ SET_MENUS = {
 
 def _set_params(query: Any) -> tuple[tuple[str, str], ...]:
     """The set filters of a query: a menu's "<run>:<member>" wins over its pair of parameters."""
-    params = {name: query[name][:20] for name in SET_FILTER_NAMES if query.get(name)}
+    params = {name: query[name][:64] for name in SET_FILTER_NAMES if query.get(name)}
     for menu, (run_name, member_name) in SET_MENUS.items():
         if menu not in query:
             continue
@@ -259,6 +261,8 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "source_options": SampleSource.values,
         "review_state_options": REVIEW_STATES,
         "review_state": dict(filters.set_params).get("review_state", ""),
+        "tag": dict(filters.set_params).get("tag", ""),
+        "tag_options": dataset_tag_names(dataset),
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
         "set_menus": _set_menus(filters, grid_set_choices(version)),
         "can_curate": user_can(request.user, Capability.CURATE),
@@ -309,6 +313,7 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
             version=version, sample_id=sample.pk, order=filters.sort or "id", **filters.selector_kwargs()
         ),
         "aliases": sample_duplicate_names(sample=sample),
+        "tags": sample_tag_names(sample),
         "provenance": json.dumps(sample.provenance, indent=2, sort_keys=True, ensure_ascii=False),
         "browser_displayable": sample.format in BROWSER_FORMATS,
         "display_width": sample.width * scale,

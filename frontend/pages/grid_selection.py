@@ -23,6 +23,7 @@ from curation.review.selectors import queue_is_assigned
 from curation.review.services.bulk import review_bulk_label
 from curation.selectors import sample_list
 from curation.services.selections import version_from_selection
+from curation.services.tags import sample_tags_apply
 from frontend.pages.datasets import SampleFilters, _version_or_404
 from frontend.selectors import open_queue_of_version, version_latest_map
 
@@ -60,6 +61,11 @@ class SelectionLabelForm(SelectionForm):
 
     def clean_origin(self) -> str:
         return "bulk_map" if self.cleaned_data["origin"] == "bulk_map" else "bulk_grid"
+
+
+class SelectionTagForm(SelectionForm):
+    name = forms.CharField(max_length=64)
+    remove = forms.TypedChoiceField(choices=[("0", "tag"), ("1", "untag")], coerce=lambda value: value == "1")
 
 
 def _grid_url(dataset: Dataset, version: DatasetVersion) -> str:
@@ -130,3 +136,25 @@ def grid_selection_map(request: HttpRequest, dataset_id: int, number: int) -> Ht
         messages.info(request, f"v{version.number} has no embedding map yet: make one from an embedding set here.")
         return redirect("frontend:embeddings", dataset_id=dataset.pk, number=version.number)
     return redirect("frontend:embedding_map", map_id=latest.pk)
+
+
+@capability_required(Capability.CURATE)
+@require_POST
+def grid_selection_tag(request: HttpRequest, dataset_id: int, number: int) -> HttpResponse:
+    """Tag the selected samples (remove=0) or take the tag off them (remove=1); back to the grid as it was."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    version = _version_or_404(dataset, number)
+    form = SelectionTagForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the tag (up to 64 characters).")
+        return redirect(_grid_url(dataset, version))
+    name, remove = form.cleaned_data["name"].strip(), form.cleaned_data["remove"]
+    try:
+        ids, _how = form.sample_ids(version)
+        changed = sample_tags_apply(dataset=dataset, name=name, sample_ids=ids, remove=remove)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(_grid_url(dataset, version))
+    done = "untagged" if remove else "tagged"
+    messages.success(request, f"{changed} of {len(ids)} selected samples {done} “{name}”.")
+    return redirect(_grid_url(dataset, version))

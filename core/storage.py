@@ -25,14 +25,21 @@ import contextlib
 import errno
 import hashlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from typing import IO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.utils._os import safe_makedirs
+
+from core.local_cache import cache_adopt, cached_copy, file_sha256, verify_file
+
+if TYPE_CHECKING:
+    from core.s3 import S3ObjectStorage
 
 BLOB_COMPARE_MAX_BYTES = 64 * 1024
 TEMPORARY_SUFFIX = ".tmp"
@@ -249,6 +256,84 @@ def blob_sha256(key: str) -> str:
         while chunk := handle.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def storage_is_local() -> bool:
+    """Whether stored files are files on a local (or shared POSIX) disk, named by the storage's `path`."""
+    try:
+        storages["default"].path("probe")
+    except NotImplementedError:  # object storage (WINNOW_STORAGE=s3)
+        return False
+    return True
+
+
+def storage_local_path(key: str, *, sha256: str = "") -> Path:
+    """A path on this machine holding `key`'s content, for readers that need one (memory maps, FAISS, torch).
+
+    Local storage: the stored file itself (no copy). Object storage: a verified copy in this worker's
+    cache (core.local_cache), downloaded when missing. sha256: the checksum recorded when the file was
+    written; when given it is checked (CorruptStoredFile on a mismatch). FileNotFoundError when it is gone.
+    """
+    if not storage_is_local():
+        return cached_copy(_object_storage(), key, sha256=sha256)
+    path = Path(storages["default"].path(key))
+    if not path.is_file():
+        raise FileNotFoundError(f"{key} is missing from storage")
+    if sha256:
+        verify_file(path, key, sha256)
+    return path
+
+
+def storage_file_store(*, key: str, path: Path, sha256: str = "") -> None:
+    """Store the local file at `path` under `key`, replacing whatever is there; `path` is consumed.
+
+    Local storage: renamed into place (atomic: readers see the old file or the new one), copied first when
+    it lies on another file system. Object storage: streamed up (multipart for large files) with its
+    sha256 in the object's metadata, then kept as this worker's cached copy when `sha256` is known.
+    """
+    if storage_is_local():
+        target = Path(storages["default"].path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:16]}{TEMPORARY_SUFFIX}")
+            shutil.copyfile(path, partial)
+            os.replace(partial, target)
+            path.unlink()
+        return
+    storage = _object_storage()
+    storage.store_file(key, path, sha256=sha256 or file_sha256(path))
+    if sha256:
+        cache_adopt(key, path, sha256=sha256)
+    path.unlink(missing_ok=True)
+
+
+def storage_keys(prefix: str) -> list[str]:
+    """Every key under the folder `prefix`, recursively, sorted; [] when there is none.
+
+    `storage.exists(folder)` cannot say whether a folder holds files: object stores have no folders.
+    """
+    prefix = prefix.rstrip("/")
+    if not storage_is_local():
+        return sorted(_object_storage().keys(prefix))
+    try:
+        folders, files = storages["default"].listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    nested = [key for folder in folders for key in storage_keys(f"{prefix}/{folder}")]
+    return sorted([f"{prefix}/{name}" for name in files] + nested)
+
+
+def _object_storage() -> "S3ObjectStorage":
+    from core.s3 import S3ObjectStorage  # boto3 loads only where object storage is configured
+
+    storage = storages["default"]
+    if not isinstance(storage, S3ObjectStorage):
+        raise TypeError(f"{type(storage).__name__} has no local paths and is not core.s3.S3ObjectStorage")
+    return storage
 
 
 def blob_temporaries(prefixes: tuple[str, ...], *, older_than_s: float) -> Iterator[str]:

@@ -15,3 +15,19 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+# An S3-protocol server for the object-storage tests (tests/s3): moto's standalone server, its own process
+# reached over HTTP like a real object store. It keeps its state in memory: tests make their own buckets.
+S3_HOST=127.0.0.1
+S3_PORT=${WINNOW_TEST_S3_PORT:-5055}
+s3_answers() { curl -s -o /dev/null --max-time 2 "http://$S3_HOST:$S3_PORT/moto-api/" ; }
+if ! s3_answers; then
+  echo "Starting the S3 test server (moto) on $S3_HOST:$S3_PORT"
+  MOTO_SERVER=${VENV:-.venv}/bin/moto_server
+  [ -x "$MOTO_SERVER" ] || { echo "$MOTO_SERVER is missing: run make install" >&2; exit 1; }
+  S3_LOG_DIR=${TMPDIR:-/tmp}/winnow-moto
+  mkdir -p "$S3_LOG_DIR"
+  setsid nohup "$MOTO_SERVER" -H "$S3_HOST" -p "$S3_PORT" >"$S3_LOG_DIR/moto-$S3_PORT.log" 2>&1 < /dev/null &
+  echo $! >"$S3_LOG_DIR/moto-$S3_PORT.pid"
+  for _ in $(seq 30); do s3_answers && break; sleep 1; done
+fi
+s3_answers || { echo "The S3 test server is not reachable on $S3_HOST:$S3_PORT" >&2; exit 1; }

@@ -1,15 +1,18 @@
 """Settings shared by every mode, read from the environment.
 
-With nothing set, Winnow runs embedded: SQLite under var/ and a Celery broker on the local
-filesystem. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis/RabbitMQ.
+With nothing set, Winnow runs embedded: SQLite under var/, a Celery broker on the local
+filesystem and stored files under var/media. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL
+and Redis/RabbitMQ, WINNOW_STORAGE=s3 to an S3-compatible object store.
 """
 
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import plotly
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("WINNOW_VAR_DIR", BASE_DIR / "var"))
@@ -163,10 +166,50 @@ PLOTLY_STATIC_DIR = f"plotly/{plotly.__version__}"
 STATICFILES_DIRS = [(PLOTLY_STATIC_DIR, str(Path(plotly.__file__).parent / "package_data"))]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("WINNOW_MEDIA_ROOT", VAR_DIR / "media"))
+
+
+def default_storage_config() -> dict[str, Any]:
+    """Where stored files live (images, embeddings, checkpoints, exports, explanation maps).
+
+    WINNOW_STORAGE=local (the embedded default): files under MEDIA_ROOT. WINNOW_STORAGE=s3: an S3-compatible
+    object store (AWS, MinIO, Ceph; moto's server in the tests) through django-storages and boto3:
+    WINNOW_S3_BUCKET (required), WINNOW_S3_ENDPOINT_URL (empty: AWS), WINNOW_S3_REGION, WINNOW_S3_PREFIX (a
+    folder in the bucket). Credentials come from boto3's usual sources: AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, a profile, an instance role. Files of WINNOW_S3_MULTIPART_CHUNK_BYTES (16 MiB) or
+    more go up in parts of that size, WINNOW_S3_MAX_CONCURRENCY at a time.
+    """
+    kind = os.environ.get("WINNOW_STORAGE", "local").strip().lower() or "local"
+    if kind == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"WINNOW_STORAGE is {kind!r}: use local (the default) or s3")
+    bucket = os.environ.get("WINNOW_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ImproperlyConfigured("WINNOW_STORAGE=s3 needs WINNOW_S3_BUCKET (and WINNOW_S3_ENDPOINT_URL off AWS)")
+    from boto3.s3.transfer import TransferConfig  # boto3 loads only where object storage is configured
+
+    part = env_int("WINNOW_S3_MULTIPART_CHUNK_BYTES", 16 * 1024**2)
+    transfer = TransferConfig(
+        multipart_threshold=part, multipart_chunksize=part, max_concurrency=env_int("WINNOW_S3_MAX_CONCURRENCY", 8)
+    )
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": os.environ.get("WINNOW_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("WINNOW_S3_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "location": os.environ.get("WINNOW_S3_PREFIX", "").strip("/"),
+        "transfer_config": transfer,
+    }
+    return {"BACKEND": "core.s3.S3ObjectStorage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_config(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Object storage only: each machine keeps local copies of stored files that readers open by path (memory-mapped
+# embeddings, FAISS indexes, checkpoints) here, checksum-verified, least recently used deleted past the limit.
+STORAGE_CACHE_DIR = os.environ.get("WINNOW_CACHE_DIR") or str(VAR_DIR / "cache" / "storage")
+STORAGE_CACHE_MAX_BYTES = env_int("WINNOW_CACHE_MAX_BYTES", 20 * 1024**3)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_IMMUTABLE_FILE_TEST = "^" + re.escape(f"{STATIC_URL}{PLOTLY_STATIC_DIR}/")
 

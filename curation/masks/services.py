@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
 from core.api_errors import ApplicationError
-from core.storage import blob_delete, blob_read, blob_save
+from core.storage import blob_delete, blob_read, blob_save, storage_keys
 from curation.masks.models import EstimatedMask, MaskSet, MaskSetStatus
 from curation.ml.mask_registry import DATASET_MASKS, mask_provider_name_check
 from curation.models import DatasetVersion, VersionSample
@@ -187,9 +186,7 @@ def mask_set_cleanup(job: Job) -> None:
     for mask_set in MaskSet.objects.filter(job=job):
         for key in mask_set.masks.exclude(mask_key="").values_list("mask_key", flat=True):
             blob_delete(key)
-        folder = f"{MASKS_PREFIX}/{mask_set.pk}"
-        if default_storage.exists(folder):
-            for name in default_storage.listdir(folder)[1]:
-                blob_delete(f"{folder}/{name}")
+        for key in storage_keys(f"{MASKS_PREFIX}/{mask_set.pk}"):
+            blob_delete(key)
         mask_set.masks.all().delete()
         MaskSet.objects.filter(pk=mask_set.pk).update(status=MaskSetStatus.FAILED, done=0, with_mask=0)

@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
-from core.storage import blob_delete, blob_save
+from core.storage import blob_delete, blob_save, storage_keys
 from curation.models import DatasetVersion, VersionSample
 from explain.models import ExplanationRun, SampleExplanation
 from explain.services.params import explanation_params_validate
@@ -341,13 +340,4 @@ def explanation_rows_delete(run: ExplanationRun) -> None:
 
 def explanation_run_files(run_id: int) -> list[str]:
     """Every file stored under the run's folder, sorted."""
-    folder = f"{RUNS_PREFIX}/{run_id}"
-    if not default_storage.exists(folder):
-        return []
-    found, directories = [], [folder]
-    while directories:
-        current = directories.pop()
-        subfolders, files = default_storage.listdir(current)
-        directories += [f"{current}/{name}" for name in subfolders]
-        found += [f"{current}/{name}" for name in files]
-    return sorted(found)
+    return storage_keys(f"{RUNS_PREFIX}/{run_id}")

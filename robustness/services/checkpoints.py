@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from core.storage import blob_delete, blob_open
+from core.storage import blob_delete, blob_open, storage_keys
 from jobs.models import Job, JobStatus
 from jobs.runtime import JobContext
 from jobs.services import AttemptSuperseded
@@ -41,11 +41,7 @@ def checkpoint_store(*, run_id: int, name: str, local_path: Path) -> str:
 
 def checkpoint_keys_of_run(run_id: int) -> list[str]:
     """Every file stored under the run's checkpoint folder (referenced or not)."""
-    folder = f"{CHECKPOINT_PREFIX}/{run_id}"
-    if not default_storage.exists(folder):
-        return []
-    _, files = default_storage.listdir(folder)
-    return sorted(f"{folder}/{name}" for name in files)
+    return storage_keys(f"{CHECKPOINT_PREFIX}/{run_id}")
 
 
 def checkpoint_delete_unreferenced(*, run_id: int, keep: set[str]) -> list[str]:

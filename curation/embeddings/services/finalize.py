@@ -108,8 +108,8 @@ def _assemble(embedding_set: EmbeddingSet, chunks: list[EmbeddingChunk], rows: i
         index_kind = _build_index(folder, embedding_set.dim)
         checksums = {name: file_sha256(folder / name) for name in (EMBEDDINGS_FILE, ROW_IDS_FILE, INDEX_FILE)}
         for name, key in ((EMBEDDINGS_FILE, files.embeddings_key), (ROW_IDS_FILE, files.row_ids_key)):
-            storage_publish(folder / name, key)
-        storage_publish(folder / INDEX_FILE, files.index_key)
+            storage_publish(folder / name, key, sha256=checksums[name])
+        storage_publish(folder / INDEX_FILE, files.index_key, sha256=checksums[INDEX_FILE])
     return {
         "embeddings_key": files.embeddings_key,
         "row_ids_key": files.row_ids_key,

@@ -44,6 +44,14 @@ class _CappedReader:
         self.read_bytes = 0 if offset == 0 and whence == 0 else self.read_bytes
         return self.source.seek(offset, whence)
 
+    # What object storage asks of a file before uploading it (django-storages rewinds it, and hashes it first).
+    @property
+    def closed(self) -> bool:
+        return bool(self.source.closed)
+
+    def seekable(self) -> bool:
+        return True
+
 
 def upload_too_large_error() -> ApplicationError:
     cap = settings.IMPORT_UPLOAD_MAX_BYTES

@@ -13,6 +13,8 @@ null-edit control. Choices made:
   seeds one generator per image gets reproducible edits.
 - Images are uint8 H×W×3, masks bool H×W of the same size; a mask is usable when it has object
   pixels and some background (`mask_is_usable`).
+- The mask and paste primitives (`mask_is_usable`, `fit_background`, `paste_object`, `remove_object`)
+  live in curation.ml.pasting, shared with the compositing generator; they are re-exported here.
 - OpenCV is imported by the functions that call it: the web process imports this module's names
   (through the spurious-report and evaluation services) and never edits an image.
 """
@@ -22,62 +24,22 @@ from typing import ClassVar
 
 import numpy as np
 
+from curation.ml.pasting import (  # noqa: F401  (MIN_OBJECT_PIXELS, MAX_OBJECT_FRACTION re-exported)
+    IDENTITY,
+    MAX_OBJECT_FRACTION,
+    MIN_OBJECT_PIXELS,
+    fit_background,
+    mask_is_usable,
+    object_bbox,
+    paste_object,
+    remove_object,
+)
 from robustness.ml.registry import DEFAULT_EDITS, EDITS  # noqa: F401  (DEFAULT_EDITS re-exported)
-
-MIN_OBJECT_PIXELS = 4
-MAX_OBJECT_FRACTION = 0.95
-
-
-def mask_is_usable(mask: np.ndarray) -> bool:
-    """True when the mask marks an object (≥ 4 px) that leaves at least 5% of the image as background."""
-    count = int(np.count_nonzero(mask))
-    return count >= MIN_OBJECT_PIXELS and count <= MAX_OBJECT_FRACTION * mask.size
-
-
-def object_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) with exclusive ends of the mask's True pixels."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
-def remove_object(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The image with the object inpainted away (Telea), using the mask dilated by ~2% of the side."""
-    import cv2
-
-    radius = max(1, min(image.shape[:2]) // 48)
-    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
-    hole = cv2.dilate(mask.astype(np.uint8) * 255, kernel)
-    return cv2.inpaint(np.ascontiguousarray(image), hole, 3, cv2.INPAINT_TELEA)
-
-
-def fit_background(background: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Cover-resize `background` to height × width and crop the centre (uint8 H×W×3)."""
-    import cv2
-
-    bh, bw = background.shape[:2]
-    scale = max(height / bh, width / bw)
-    size = (max(width, round(bw * scale)), max(height, round(bh * scale)))
-    resized = cv2.resize(background, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    top, left = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
-    return np.ascontiguousarray(resized[top : top + height, left : left + width, :3])
-
-
-def paste_object(image: np.ndarray, mask: np.ndarray, background: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Warp the object (and its mask) by the 2×3 `matrix` and paste it over `background`."""
-    import cv2
-
-    height, width = mask.shape
-    warped = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    warped_mask = cv2.warpAffine(mask.astype(np.uint8) * 255, matrix, (width, height), flags=cv2.INTER_LINEAR)
-    return np.where((warped_mask > 127)[..., None], warped, background).astype(np.uint8)
 
 
 def _centre(mask: np.ndarray) -> tuple[float, float]:
     x0, y0, x1, y1 = object_bbox(mask)
     return (x0 + x1 - 1) / 2.0, (y0 + y1 - 1) / 2.0
-
-
-IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
 class AttributeEdit:
@@ -135,7 +97,7 @@ class ObjectScale(AttributeEdit):
         self.factor = float(factor)
 
     def matrix(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        import cv2
+        import cv2  # noqa: PLC0415 - OpenCV loaded on use: the web process imports this module, never edits
 
         return cv2.getRotationMatrix2D(_centre(mask), 0.0, self.factor)
 
@@ -165,7 +127,7 @@ class ObjectRotation(AttributeEdit):
         self.degrees = float(degrees)
 
     def matrix(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        import cv2
+        import cv2  # noqa: PLC0415 - OpenCV loaded on use: the web process imports this module, never edits
 
         sign = 1.0 if rng.random() < 0.5 else -1.0
         return cv2.getRotationMatrix2D(_centre(mask), sign * self.degrees, 1.0)

@@ -1,8 +1,9 @@
 """Masked compositing: the parent's object, unchanged, pasted onto another background (no weights, offline).
 
 The cheap counter-example of docs/METHODS.md §9: the object keeps its pixels and its mask, the background
-changes. The same copy-paste as the evaluation's background swap (robustness.ml.attribute_edits), so
-what training sees and what the evaluation measures are made the same way.
+changes. The same copy-paste as the evaluation's background swap (curation.ml.pasting, which
+robustness.ml.attribute_edits uses too), so what training sees and what the evaluation measures are made
+the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from curation.ml.generators.base import (
     Generator,
     GeneratorSpec,
 )
-from robustness.ml.attribute_edits import IDENTITY, fit_background, mask_is_usable, paste_object
+from curation.ml.pasting import IDENTITY, fit_background, mask_is_usable, paste_object
 
 
 class CompositingGenerator(Generator):

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from core.api_errors import ApplicationError
+from core.figures import class_colour
 from core.roles import Capability, capability_required, user_can
 from curation.apis.sample_sets import REVIEW_STATES, sample_set_filter_parse
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
@@ -319,6 +320,8 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
         "display_width": sample.width * scale,
         "display_height": sample.height * scale,
         "pixelated": scale > 1,
+        # the mask in its class's colour, as on every chart of the dataset (core.figures.class_colour)
+        "mask_colour": class_colour(member.label or "", list(dataset.classes or [])),
         "nav_section": "datasets",
     }
     return render(request, "frontend/datasets/sample_detail.html", context)

@@ -6,6 +6,7 @@ never change, so responses may be cached for a year — privately, since they ne
 
 import io
 import mimetypes
+import re
 
 import numpy as np
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
@@ -19,6 +20,7 @@ from curation.models import Sample
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 # Overlay colour (RGB) and opacities of the object's fill and its outline.
 OVERLAY_RGB = (236, 28, 120)
+OVERLAY_COLOUR = re.compile(r"[0-9a-f]{6}")  # ?colour=RRGGBB: the sample's class colour (the sample page sends it)
 OVERLAY_FILL_ALPHA = 110
 OVERLAY_EDGE_ALPHA = 255
 
@@ -83,15 +85,17 @@ def sample_mask_overlay(request: HttpRequest, sample_id: int) -> HttpResponseBas
     sample = _sample_or_404(sample_id)
     if not sample.mask_key:
         raise Http404("This sample has no mask.")
-    etag = f'"{sample.sha256}-overlay"'
+    colour = request.GET.get("colour", "").lower()
+    rgb = bytes.fromhex(colour) if OVERLAY_COLOUR.fullmatch(colour) else bytes(OVERLAY_RGB)
+    etag = f'"{sample.sha256}-overlay-{rgb.hex()}"'
     if _not_modified(request, etag):
         return _cached(HttpResponseNotModified(), etag)
-    response = HttpResponse(mask_overlay_png(blob_read(sample.mask_key)), content_type="image/png")
+    response = HttpResponse(mask_overlay_png(blob_read(sample.mask_key), rgb=tuple(rgb)), content_type="image/png")
     return _cached(response, etag)
 
 
-def mask_overlay_png(mask_png: bytes) -> bytes:
-    """Colour the object (mask > 127) translucently and its one-pixel outline opaquely."""
+def mask_overlay_png(mask_png: bytes, rgb: tuple[int, ...] = OVERLAY_RGB) -> bytes:
+    """Colour the object (mask > 127) translucently and its one-pixel outline opaquely, in `rgb`."""
     mask = Image.open(io.BytesIO(mask_png)).convert("L").point(lambda value: 255 if value > 127 else 0)
     inside = np.asarray(mask) > 0
     eroded = np.asarray(mask.filter(ImageFilter.MinFilter(3))) > 0
@@ -99,7 +103,7 @@ def mask_overlay_png(mask_png: bytes) -> bytes:
     alpha[inside] = OVERLAY_FILL_ALPHA
     alpha[inside & ~eroded] = OVERLAY_EDGE_ALPHA
     rgba = np.zeros((*inside.shape, 4), dtype=np.uint8)
-    rgba[..., :3] = OVERLAY_RGB
+    rgba[..., :3] = rgb
     rgba[..., 3] = alpha
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="PNG", optimize=True)

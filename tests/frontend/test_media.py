@@ -83,6 +83,17 @@ def test_mask_overlay_colours_the_object_translucently_and_its_outline_opaquely(
     assert overlay.getpixel((15, 15)) == (*OVERLAY_RGB, OVERLAY_FILL_ALPHA)
 
 
+def test_mask_overlay_takes_the_class_colour_and_ignores_a_malformed_one(viewer_client, ingested_sample):
+    url = reverse("frontend:sample_mask_overlay", args=[ingested_sample.pk])
+
+    coloured = viewer_client.get(url, {"colour": "2F9E74"})
+    malformed = viewer_client.get(url, {"colour": "red;"})
+
+    assert Image.open(io.BytesIO(coloured.content)).getpixel((15, 15)) == (47, 158, 116, OVERLAY_FILL_ALPHA)
+    assert Image.open(io.BytesIO(malformed.content)).getpixel((15, 15)) == (*OVERLAY_RGB, OVERLAY_FILL_ALPHA)
+    assert coloured["ETag"] == f'"{ingested_sample.sha256}-overlay-2f9e74"'  # a colour change is a new file
+
+
 @pytest.mark.parametrize("endpoint", ["frontend:sample_mask", "frontend:sample_mask_overlay"])
 def test_a_sample_without_a_mask_has_no_mask_media(viewer_client, endpoint):
     sample = SampleFactory()

@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -79,13 +80,31 @@ def test_sample_page_shows_the_full_image_enlarged_with_a_hidden_mask_overlay(vi
     page = response.content.decode()
     assert [src for src in attribute_values(page, "src") if "/media/" in src] == [
         f"/media/samples/{sample_id}/image",
-        f"/media/samples/{sample_id}/mask-overlay",
+        f"/media/samples/{sample_id}/mask-overlay?colour=e0913b",  # dog: class 2 of cat, dog
     ]
     assertContains(response, 'width="384"', count=1)
     assertContains(response, 'height="288"', count=1)
     assertContains(response, '<input type="checkbox" id="mask-toggle" aria-controls="mask-overlay">', count=1)
     assertContains(response, 'alt="Object mask"\n                 hidden>', count=1)
     assertContains(response, f'href="/media/samples/{sample_id}/image?download=1"', count=1)
+
+
+def test_the_mask_has_its_class_colour_and_a_legend_and_the_image_opens_a_zoom_dialog(
+    viewer_client, multi_label_member
+):
+    # when the page of a dog (class 2 of cat, dog: #e0913b on every chart) with a mask is opened
+    page = viewer_client.get(detail_url(multi_label_member)).content.decode()
+
+    # then the overlay is asked for in that colour, a legend names the class beside the toggle
+    legend = re.search(
+        r'<span class="mask-legend" id="mask-legend">\s*<span class="swatch" style="background: (#[0-9a-f]{6})"'
+        r' aria-hidden="true"></span>\s*(\S+)\s*</span>',
+        page,
+    )
+    assert legend is not None and legend.groups() == ("#e0913b", "dog")
+    # and the image opens a zoom dialog driven by zoom.js
+    assert 'class="viewer-stack js-zoomable' in page and '<dialog class="zoom-dialog" id="zoom-dialog"' in page
+    assert '<script src="/static/frontend/zoom.js" defer></script>' in page
 
 
 def test_sample_without_a_mask_has_no_toggle(viewer_client):

@@ -328,7 +328,7 @@ def storage_keys(prefix: str) -> list[str]:
 
 
 def _object_storage() -> "S3ObjectStorage":
-    from core.s3 import S3ObjectStorage  # boto3 loads only where object storage is configured
+    from core.s3 import S3ObjectStorage  # noqa: PLC0415 - boto3 loads only where object storage is configured
 
     storage = storages["default"]
     if not isinstance(storage, S3ObjectStorage):

@@ -186,7 +186,7 @@ def default_storage_config() -> dict[str, Any]:
     bucket = os.environ.get("WINNOW_S3_BUCKET", "").strip()
     if not bucket:
         raise ImproperlyConfigured("WINNOW_STORAGE=s3 needs WINNOW_S3_BUCKET (and WINNOW_S3_ENDPOINT_URL off AWS)")
-    from boto3.s3.transfer import TransferConfig  # boto3 loads only where object storage is configured
+    from boto3.s3.transfer import TransferConfig  # noqa: PLC0415 - boto3 loads only where object storage is configured
 
     part = env_int("WINNOW_S3_MULTIPART_CHUNK_BYTES", 16 * 1024**2)
     transfer = TransferConfig(

@@ -27,6 +27,7 @@ from core.storage import blob_delete, blob_read, blob_save, storage_keys
 from curation.masks.models import EstimatedMask, MaskSet, MaskSetStatus
 from curation.ml.mask_registry import DATASET_MASKS, mask_provider_name_check
 from curation.models import DatasetVersion, VersionSample
+from curation.services.ingest import sample_image_open
 from jobs.models import Job
 from jobs.runtime import JobContext, JobFailed
 from jobs.services import job_create, job_enqueue
@@ -97,8 +98,6 @@ def mask_set_start(
 
 
 def _decoded(member: VersionSample) -> np.ndarray | None:
-    from curation.services.ingest import sample_image_open
-
     try:
         return np.asarray(sample_image_open(member.sample).convert("RGB"))
     except (OSError, ValueError):  # an unreadable file gets no mask, and the job goes on
@@ -146,7 +145,7 @@ def mask_set_quality(mask_set: MaskSet) -> dict[str, Any] | None:
 
 def mask_set_execute(*, mask_set_id: int, ctx: JobContext) -> dict[str, Any]:
     """The `estimate_masks` job's body: masks batch by batch (progress after each), then the quality."""
-    from curation.ml.masks import MasksUnavailable, create_mask_provider  # OpenCV / torch: the job only
+    from curation.ml.masks import MasksUnavailable, create_mask_provider  # noqa: PLC0415 - OpenCV / torch: the job only
 
     mask_set = MaskSet.objects.select_related("version__dataset").filter(pk=mask_set_id).first()
     if mask_set is None:

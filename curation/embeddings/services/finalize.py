@@ -123,7 +123,7 @@ def _assemble(embedding_set: EmbeddingSet, chunks: list[EmbeddingChunk], rows: i
 
 def _build_index(folder: Path, dim: int) -> str:
     """FAISS inner-product index over the rows (ids = sample ids): flat up to flat_index_max(), IVF beyond."""
-    from curation.ml.similarity import FaissIndex  # FAISS: only the finalizing worker builds an index
+    from curation.ml.similarity import FaissIndex  # noqa: PLC0415 - FAISS: only the finalizing worker builds an index
 
     embeddings = np.load(folder / EMBEDDINGS_FILE, mmap_mode="r")
     row_ids = np.load(folder / ROW_IDS_FILE, mmap_mode="r")

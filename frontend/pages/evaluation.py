@@ -154,12 +154,31 @@ def _run_or_404(run_id: int) -> EvaluationRun:
     return run
 
 
+def _original_caption(example: dict[str, Any] | None) -> str:
+    """ "Original: cat, predicted cat" (runs before captions were stored: "Original")."""
+    if not example:
+        return "Original"
+    return f"Original: {example['label']}, predicted {example['clean_prediction']}"
+
+
+def _attack_examples(attack: str, adversarial: dict[str, Any]) -> list[tuple[str, str]]:
+    """(example image name, caption) of an attack's adversarial image and magnified perturbation."""
+    eps = f"ε = {float(adversarial.get('example_eps', 0)) * 255:g}/255"
+    predicted = (adversarial.get("example") or {}).get("adversarial_predictions", {}).get(attack)
+    adversarial_caption = f"{attack.upper()} at {eps}" + (f": predicted {predicted}" if predicted else "")
+    return [
+        (f"adversarial/{attack}/adversarial", adversarial_caption),
+        (f"adversarial/{attack}/perturbation", f"{attack.upper()} perturbation ({eps}, magnified)"),
+    ]
+
+
 def _example_rows(run: EvaluationRun) -> dict[str, Any]:
     """Example image names grouped for the report: per corruption by severity, per attack, per edit."""
     names = set(run.examples)
     corruptions = (run.results.get(Suite.CORRUPTIONS) or {}).get("corruptions", {})
     severities = (run.results.get(Suite.CORRUPTIONS) or {}).get("severities", [])
-    attacks = (run.results.get(Suite.ADVERSARIAL) or {}).get("curves", {})
+    adversarial = run.results.get(Suite.ADVERSARIAL) or {}
+    attacks = adversarial.get("curves", {})
     edits = (run.results.get(Suite.ATTRIBUTES) or {}).get("edits", {})
     return {
         "corruptions": [
@@ -167,9 +186,8 @@ def _example_rows(run: EvaluationRun) -> dict[str, Any]:
             for name in corruptions
         ],
         "corruption_severities": severities,
-        "attacks": [
-            (attack, [f"adversarial/{attack}/{kind}" for kind in ("adversarial", "perturbation")]) for attack in attacks
-        ],
+        "attacks": [(attack, _attack_examples(attack, adversarial)) for attack in attacks],
+        "original_caption": _original_caption(adversarial.get("example")),
         "edit_columns": ["original", *edits],
         "edit_rows": [
             [f"attributes/{column}/{n}" for column in ["original", *edits]]

@@ -51,8 +51,8 @@ class _Attacker:
         self.device: torch.device = kw["device"]
         self.batch_size: int = kw["batch_size"]
 
-    def run(self, make: AttackFactory) -> tuple[dict[str, float], np.ndarray]:
-        """({accuracy, robust_accuracy}, the first attacked image as H×W×3 floats in [0, 1])."""
+    def run(self, make: AttackFactory) -> tuple[dict[str, float], np.ndarray, int]:
+        """({accuracy, robust_accuracy}, the first attacked image as H×W×3 floats in [0, 1], its predicted class)."""
         predictions, first = [], None
         for index, start in enumerate(range(0, len(self.set), self.batch_size)):
             images = pixels_from_uint8(self.set.images[start : start + self.batch_size], self.device)
@@ -64,7 +64,12 @@ class _Attacker:
                 first = adversarial[0].detach().cpu().permute(1, 2, 0).double().numpy()
         correct = np.concatenate(predictions) == self.set.targets
         scores = {"accuracy": float(correct.mean()), "robust_accuracy": float((correct & self.clean_correct).mean())}
-        return scores, first  # type: ignore[return-value]
+        return scores, first, int(predictions[0][0])  # type: ignore[return-value]
+
+    def first_clean_prediction(self) -> int:
+        """The class predicted for the first image unattacked (the example's caption)."""
+        with torch.no_grad():
+            return int(self.model(pixels_from_uint8(self.set.images[:1], self.device)).argmax(dim=1)[0])
 
 
 def adversarial_results(
@@ -85,19 +90,28 @@ def adversarial_results(
     example_eps = settings["default_eps"] if settings["default_eps"] in settings["eps"] else max(settings["eps"])
     examples.save("adversarial/original", evaluation_set.images[0])
     curves: dict[str, list[dict[str, float]]] = {}
+    classes = evaluation_set.classes
+    # the captions of the example images: its label, what the model predicts clean and under each attack
+    adversarial_predictions: dict[str, str] = {}
+    example = {
+        "label": classes[int(evaluation_set.targets[0])],
+        "clean_prediction": classes[attacker.first_clean_prediction()],
+        "adversarial_predictions": adversarial_predictions,
+    }
     for name in settings["attacks"]:
         curves[name] = []
         for eps in settings["eps"]:
-            scores, first = attacker.run(_factory(name, eps, settings, seed, settings["steps"]))
+            scores, first, first_prediction = attacker.run(_factory(name, eps, settings, seed, settings["steps"]))
             curves[name].append({"eps": eps, **scores})
             if eps == example_eps:
+                adversarial_predictions[name] = classes[first_prediction]
                 examples.save(f"adversarial/{name}/adversarial", np.round(first * 255).astype(np.uint8))
                 examples.save(f"adversarial/{name}/perturbation", magnified_perturbation(first, original, eps))
             step(f"{name} ε={eps * 255:.1f}/255: robust accuracy {scores['robust_accuracy']:.3f}")
     pgd_long = None
     if "pgd" in settings["attacks"]:
         eps, steps = settings["default_eps"], settings["long_steps"]
-        scores, _ = attacker.run(_factory("pgd", eps, settings, seed, steps))
+        scores, _, _ = attacker.run(_factory("pgd", eps, settings, seed, steps))
         pgd_long = {"eps": eps, "steps": steps, **scores}
         step(f"pgd-{steps} ε={eps * 255:.1f}/255: robust accuracy {scores['robust_accuracy']:.3f}")
     return {
@@ -108,4 +122,5 @@ def adversarial_results(
         "curves": curves,
         "pgd_long": pgd_long,
         "example_sample_id": int(evaluation_set.sample_ids[0]),
+        "example": example,
     }

@@ -1,11 +1,13 @@
 """The report, compare and start pages, the API (start, list, detail) and `manage.py evaluate`."""
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from curation.models import VersionSample
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute
 from robustness.evaluation.models import EvaluationRun
@@ -53,6 +55,27 @@ def test_report_page_shows_every_suite_with_its_charts_and_says_errors_are_unnor
         assert f'id="{element}"' in page or f'data-figure="{element}"' in page, element
     assert "No baseline run was picked" in page
     assert f"/evaluations/{run.pk}/examples/corruptions/contrast/3.png" in page
+
+
+def test_adversarial_examples_are_captioned_with_label_predictions_and_eps(finished, viewer):
+    run = finished()
+    example = run.results["adversarial"]["example"]
+    first = VersionSample.objects.get(version=run.version, sample_id=run.results["adversarial"]["example_sample_id"])
+
+    page = signed_in(viewer).get(f"/evaluations/{run.pk}/").content.decode()
+
+    # the stored example names the sample's own label and a class of the model for each prediction
+    assert example["label"] == first.label
+    assert {example["clean_prediction"], *example["adversarial_predictions"].values()} <= {"cat", "dog"}
+    assert list(example["adversarial_predictions"]) == ["pgd", "fgsm"]
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", page)
+    assert [c for c in captions if c.startswith(("Original", "FGSM", "PGD"))] == [
+        f"Original: {example['label']}, predicted {example['clean_prediction']}",
+        f"PGD at ε = 8/255: predicted {example['adversarial_predictions']['pgd']}",
+        "PGD perturbation (ε = 8/255, magnified)",
+        f"FGSM at ε = 8/255: predicted {example['adversarial_predictions']['fgsm']}",
+        "FGSM perturbation (ε = 8/255, magnified)",
+    ]
 
 
 def test_report_page_names_the_baseline_that_normalises_mce(finished, viewer):

@@ -11,7 +11,8 @@
     var source = document.getElementById("sample-image");
     if (!trigger || !dialog || !source) return;
     var stage = document.getElementById("zoom-stage");
-    var image = document.getElementById("zoom-image");
+    // made on the first open: an <img> without a source would count as a broken image on the page
+    var image = null;
     var label = document.getElementById("zoom-scale");
     var view = { scale: 1, x: 0, y: 0 };
     var pointers = new Map();
@@ -36,6 +37,13 @@
     }
 
     trigger.addEventListener("click", function () {
+      if (!image) {
+        image = document.createElement("img");
+        image.id = "zoom-image";
+        image.alt = stage.dataset.alt;
+        image.draggable = false;
+        stage.appendChild(image);
+      }
       image.src = source.currentSrc || source.src;
       view = { scale: 1, x: 0, y: 0 };
       draw();
@@ -58,7 +66,7 @@
     });
     stage.addEventListener("pointermove", function (event) {
       var last = pointers.get(event.pointerId);
-      if (!last) return;
+      if (!last || !image) return;
       pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
       if (pointers.size === 2) {
         var points = Array.from(pointers.values());

@@ -16,7 +16,7 @@ Then the floors, also in the same process: for each k-means stage a bare FAISS s
 sample size, k, niter and seed) plus one IndexFlatIP search of the same rows, and for the decisions the same
 binary COPY payloads into an index-free temporary table; each stage is printed next to its floor with the
 wall and CPU ratios (on a loaded machine the CPU ratio is the one to read).
-Target (DESIGN.md §11, 2 cores): <= 90 s end to end and <= 3 GB peak RSS.
+Target (docs/ARCHITECTURE.md §11, 2 cores): <= 90 s end to end and <= 3 GB peak RSS.
 
 Django: DJANGO_SETTINGS_MODULE defaults to config.settings.local; WINNOW_VAR_DIR/WINNOW_MEDIA_ROOT point
 into a bench folder (--var, default a temporary one). DATABASE_URL must name a migrated database that
@@ -302,7 +302,7 @@ def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tup
 
 
 def naive_semdedup(vectors: np.ndarray, rows: np.ndarray, cluster: np.ndarray, distance: np.ndarray, eps: float):  # type: ignore[no-untyped-def]
-    """Straightforward per-cluster SemDeDup (METHODS.md §1): hardest first, S = X X^T, triu, column max."""
+    """Straightforward per-cluster SemDeDup (docs/METHODS.md §1): hardest first, S = X X^T, triu, column max."""
     remove = np.zeros(rows.size, dtype=bool)
     order = np.lexsort((np.arange(rows.size), -distance, cluster))
     bounds = np.searchsorted(cluster[order], np.arange(int(cluster.max()) + 2))

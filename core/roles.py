@@ -1,4 +1,4 @@
-"""Roles (DESIGN.md §9) as Django groups, and the capabilities each one grants.
+"""Roles (docs/ARCHITECTURE.md §9) as Django groups, and the capabilities each one grants.
 
 admin: everything, including training and evaluation; curator: import, prune, generate, export;
 reviewer: vote in assigned queues; viewer: read. Checked in views, API and tasks alike.

@@ -1,4 +1,4 @@
-"""Label proposal runs: one source over one version, stored as LabelProposal rows (METHODS.md §4).
+"""Label proposal runs: one source over one version, stored as LabelProposal rows (docs/METHODS.md §4).
 
 Sources: confident_learning (services/confident_learning.py), model_topk, clip_zero_shot and
 mixed_cluster (services/proposal_sources.py). A proposal is only made for a label the sample does

@@ -157,8 +157,8 @@ def test_dataset_page_lists_versions_with_operation_parent_count_and_browse_link
     # then the versions table has one row per version, newest first
     assert table_rows(response.content.decode(), "versions-table") == [
         ["Version", "Operation", "Parent", "Samples", "Created", "Actions"],
-        ["v2", "Prune", "v1", "2", f"{second.created_at:%Y-%m-%d %H:%M}", "Browse v2"],
-        ["v1", "Import", "—", "7", f"{first.created_at:%Y-%m-%d %H:%M}", "Browse v1"],
+        ["v2", "Prune", "v1", "2", f"{second.created_at:%Y-%m-%d %H:%M}", "Browse v2 · Masks of v2"],
+        ["v1", "Import", "—", "7", f"{first.created_at:%Y-%m-%d %H:%M}", "Browse v1 · Masks of v1"],
     ]
     assertContains(response, f'href="/datasets/{dataset.pk}/v/1/samples/"', count=1)
 

@@ -15,8 +15,8 @@ from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from core.params import param_help, params_fields, params_serializer
 from curation.models import DatasetVersion
 from robustness.models import TrainedModel, TrainingRun
+from robustness.params import TrainParams
 from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list
-from robustness.services.training_params import TrainParams
 
 TRAIN_DEVICE_HELP = param_help(next(f for f in params_fields(TrainParams) if f.name == "device"))
 

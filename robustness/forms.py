@@ -11,7 +11,7 @@ from django import forms
 from core.params import ParamError, param_help, params_fields, params_form, params_from_data
 from curation.models import DatasetVersion
 from robustness.ml.augmentation_presets import AUGMENTATIONS
-from robustness.services.training_params import TrainParams
+from robustness.params import TrainParams
 
 
 class TrainingStartForm(params_form(TrainParams, name="TrainParamsForm")):  # type: ignore[misc]

@@ -58,7 +58,7 @@ SURFACES: dict[str, Surfaces] = {
         "propose_labels",
     ),
     "train": Surfaces(
-        "robustness.services.training_params:TrainParams",
+        "robustness.params:TrainParams",
         "robustness.apis:TrainingRunStartApi.InputSerializer",
         "robustness.forms:TrainingStartForm",
         "train",

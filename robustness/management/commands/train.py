@@ -10,8 +10,8 @@ from core.params import add_params_arguments, params_from_options
 from curation.models import DatasetVersion
 from jobs.cli import JobCommand
 from jobs.models import JobStatus
+from robustness.params import TrainParams
 from robustness.services.training import training_run_start
-from robustness.services.training_params import TrainParams
 
 
 class Command(JobCommand):

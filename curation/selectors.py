@@ -67,9 +67,11 @@ def sample_list(
         members = members.filter(Exists(found))
     if sample_ids is not None:
         members = members.filter(sample_id__in=sorted(sample_ids))
-    unfiltered = label is None and not (split or source or search or sample_ids is not None)
-    if limit is not None and unfiltered:
-        # An unfiltered page walks the (version, sample) index from the cursor. With `version = v ORDER BY
+    # Label and split filters have (version, label|split, sample) indexes of their own; every other page walks the
+    # (version, sample) index, the source and search filters as semi-joins along it.
+    walks_version_index = label is None and not split and sample_ids is None
+    if limit is not None and walks_version_index:
+        # A page walks the (version, sample) index from the cursor. With `version = v ORDER BY
         # sample_id` alone PostgreSQL may walk the sample index instead and filter out every member of other
         # versions with lower sample ids (all of an older dataset's members: 100 ms per 200k). A row comparison
         # only the (version, sample) index can serve makes it the cheap plan; the plain `sample_id > cursor`

@@ -181,6 +181,7 @@ def test_report_page_shows_scores_per_class_with_charts(viewer, finished):
     assert 'id="reliance-figure"' in page and "plotly.min.js" in page
     assert f"{run.summary['overall']['background_reliance'] * 100:.1f}%" in page
     assert f'href="/explanations/{run.pk}/gallery/?label=dog"' in page
+    assert '<th scope="row">' in page.split('id="explanation-params"')[1]  # the shared parameters table, with rows
 
 
 def test_gallery_shows_overlays_with_an_opacity_slider_and_marks_absent_mask_scores(viewer, finished):

@@ -158,6 +158,7 @@ def test_report_and_slice_pages_show_the_chart_slices_and_galleries(finished, vi
     listing = client.get("/slices/")
 
     assert 'id="slice-accuracy-figure"' in report_page and 'id="compare"' in report_page
+    assert '<th scope="row">' in report_page.split('id="slices-params"')[1]  # the shared parameters table, with rows
     for s in finished.results["slices"]:
         assert f'id="slice-{s["number"]}"' in report_page
         for item in s["gallery"]:

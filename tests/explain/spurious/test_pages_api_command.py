@@ -42,6 +42,7 @@ def test_report_page_lists_each_class_ranking_with_examples_and_the_flip_rate_ch
     assert response.status_code == 200
     assert 'data-figure="flip-rate-figure"' in page and 'id="flip-rate-figure"' in page
     assert 'id="spurious-summary"' in page and "Null-edit flip rate (control)" in page
+    assert '<th scope="row">' in page.split('id="spurious-params"')[1]  # the shared parameters table, with rows
     for name, ranking in finished.results["rankings"].items():
         assert f"{name}\n" in page or f"{name} " in page
         for feature in ranking["ranked"]:

@@ -55,6 +55,7 @@ def test_report_page_shows_every_suite_with_its_charts_and_says_errors_are_unnor
         assert f'id="{element}"' in page or f'data-figure="{element}"' in page, element
     assert "No baseline run was picked" in page
     assert f"/evaluations/{run.pk}/examples/corruptions/contrast/3.png" in page
+    assert '<th scope="row">' in page.split('id="evaluation-params"')[1]  # the shared parameters table, with rows
 
 
 def test_adversarial_examples_are_captioned_with_label_predictions_and_eps(finished, viewer):

@@ -29,11 +29,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn_start(port: int, log: Path, *, workers: int, threads: int, probe_path: str) -> subprocess.Popen:
-    """gunicorn (gthread workers) on 127.0.0.1:port, once `probe_path` answers; the caller stops it."""
+def gunicorn_start(
+    port: int, log: Path, *, workers: int, threads: int, probe_path: str, prefix: Sequence[str] = ()
+) -> subprocess.Popen:
+    """gunicorn (gthread workers) on 127.0.0.1:port, once `probe_path` answers; the caller stops it.
+    `prefix` goes before the command (e.g. `taskset -c 0` to pin the server)."""
     command = [
-        str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
+        *prefix, str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+        "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(
         command, cwd=REPO_ROOT, env=os.environ.copy(), stdout=log.open("w"), stderr=subprocess.STDOUT

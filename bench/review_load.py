@@ -39,7 +39,6 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from http_load import gunicorn_start
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["cat", "dog", "bird", "fox", "owl"]
@@ -178,28 +178,6 @@ def pinning(args: argparse.Namespace) -> tuple[list[str], str]:
         f"on core {client_core} by sched_setaffinity; PostgreSQL not pinned (a shared system service): "
         f"it runs on whichever of cores {cores} is free"
     )
-
-
-def server_start(args: argparse.Namespace, port: int, log: Path, prefix: list[str]) -> subprocess.Popen:
-    command = [
-        *prefix, str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-        "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=os.environ.copy(), stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/me/", timeout=30)
-            return server
-        except (requests.ConnectionError, requests.Timeout):
-            if server.poll() is not None:
-                sys.exit(f"gunicorn exited: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
-    server.kill()
-    sys.exit("gunicorn did not answer within 120 s")
 
 
 class Recorder:
@@ -425,7 +403,14 @@ def main() -> None:
         floor = claim_floor(args) if args.floor_seconds > 0 else None
         queue_id, tokens = world_create(args)
         port = args.port or free_port()
-        server = server_start(args, port, Path(folder) / "gunicorn.log", prefix)
+        server = gunicorn_start(
+            port,
+            Path(folder) / "gunicorn.log",
+            workers=args.workers,
+            threads=args.threads,
+            probe_path="/api/me/",
+            prefix=prefix,
+        )
         recorder = Recorder()
         try:
             start = Start(len(tokens), args.seconds)

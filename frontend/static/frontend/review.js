@@ -3,7 +3,8 @@
 //   y / m / n vote yes / maybe / no on the focused label; a adds a label (type to filter the classes);
 //   Enter submits and shows the next item; s skips; u undoes the last action; z (or a click) zooms.
 // Votes, submit, skip and undo go to the JSON API; every vote carries a fresh request id, so a retried
-// request is recorded once. The next item is fetched (and its image loaded) while this one is shown.
+// request is recorded once. The next item is fetched (and its image loaded) while this one is shown; leaving
+// the page gives back the claims without votes (a beacon to the queue's release endpoint).
 (function () {
   "use strict";
 
@@ -359,6 +360,21 @@
 
   window.addEventListener("popstate", function () {
     loadItem(window.location.pathname, false).then(prefetch);
+  });
+
+  // Leaving the page (tab closed, another page opened): the reviewer's claims that carry no vote (the item shown
+  // and the one prefetched) go back to the other reviewers now, not when they expire. A beacon outlives the
+  // page; it cannot set headers, so the CSRF token goes as the form field that Django's check reads too.
+  window.addEventListener("pagehide", function () {
+    if (!root.dataset.releaseUrl || !navigator.sendBeacon) return;
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", window.WinnowApi.csrfToken());
+    navigator.sendBeacon(root.dataset.releaseUrl, body);
+  });
+
+  // Back to the page from the browser's cache: its claims went back on leaving, so claim the next item again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) prefetch();
   });
 
   init();

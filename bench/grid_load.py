@@ -13,6 +13,9 @@ with its own logged-in session, cycle for --seconds through: the grid page (firs
 version, a label filter), the sample page of a random member, and the sample list API unfiltered, deep, and
 with each filter (label, split, cluster, duplicate group, review state). p50/p95 per operation.
 
+Plans: EXPLAIN (ANALYZE, BUFFERS) of the member query of each filtered operation (first path), with the indexes
+it walks and any Seq Scan named; --plans-only stops there.
+
 Floor, in the same process: the SQL each request ran (captured once through Django's test client) replayed
 by psycopg from --clients threads for --seconds, no HTTP, no Python view code: p50/p95 per operation.
 Target (issue #19): p95 <= 150 ms for each at 20 clients. The load average is printed before and after.
@@ -53,6 +56,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=10, help="threads per gunicorn worker")
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "winnow-grid-bench")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plans-only", action="store_true", help="fill, print the filters' query plans, stop")
     return parser.parse_args()
 
 
@@ -235,6 +239,8 @@ def request_paths(ids: dict[str, int], rows: int, seed: int) -> dict[str, list[s
         "API list, duplicate group": [f"{api}?duplicate_run={ids['duplicate_run']}&duplicate_group="
                                       f"{rng.randrange(1, DUPLICATE_GROUPS + 1)}" for _ in range(20)],
         "API list, review state": [f"{api}?review_state={s}" for s in ("open", "agreed", "disputed")],
+        "API list, review state, deep": [f"{api}?review_state={('open', 'agreed', 'disputed')[i % 3]}&cursor="
+                                         f"{cursor(m)}" for i, m in enumerate(members[:20])],
     }  # fmt: skip
 
 
@@ -271,6 +277,43 @@ def viewer_login() -> tuple[dict[str, str], dict[str, str], Any]:
     token = Token.objects.create(user=user).key
     session = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
     return {"Authorization": f"Token {token}"}, session, user
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+
+def member_query(statements: list[str]) -> str | None:
+    """The statement that reads the page's members (the one the filters shape), or None."""
+    found = [sql for sql in statements if 'FROM "curation_versionsample"' in sql and "LIMIT" in sql]
+    return max(found, key=len) if found else None
+
+
+def plans_print(captured: dict[str, list[list[str]]]) -> dict[str, dict[str, Any]]:
+    """EXPLAIN ANALYZE of each filtered operation's member query (its first path): the plan, the indexes it
+    walks and whether any table is read whole (a Seq Scan)."""
+    import re
+
+    from django.db import connection
+
+    plans: dict[str, dict[str, Any]] = {}
+    for name, per_url in captured.items():
+        if "filter" not in name and not name.startswith("API list,"):
+            continue
+        sql = member_query(per_url[0])
+        if sql is None:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}")
+            lines = [row[0] for row in cursor.fetchall()]
+        indexes = sorted(set(re.findall(r"Index (?:Only )?Scan (?:Backward )?using (\w+)", "\n".join(lines))))
+        seq = sorted(set(re.findall(r"Seq Scan on (\w+)", "\n".join(lines))))
+        took = next((line.split(":")[1].strip() for line in lines if line.startswith("Execution Time")), "?")
+        plans[name] = {"indexes": indexes, "seq_scans": seq, "execution": took}
+        print(f"EXPLAIN ANALYZE {name}: {took}; indexes {', '.join(indexes) or 'none'}; "
+              f"seq scans {', '.join(seq) or 'none'}")  # fmt: skip
+        for line in lines:
+            print(f"    {line}")
+    return plans
 
 
 # --- floor ---------------------------------------------------------------------------------------------
@@ -345,6 +388,9 @@ def main() -> None:
     paths = request_paths(ids, args.rows, args.seed)
     headers, cookies, user = viewer_login()
     captured = captured_sql(paths, headers, user)
+    plans = plans_print(captured)
+    if args.plans_only:
+        return
     port = free_port()
     log = args.var / "gunicorn.log"
     load_before = os.getloadavg()
@@ -358,7 +404,8 @@ def main() -> None:
     floor = floor_run(captured, clients=args.clients, seconds=args.seconds)
     load_after = os.getloadavg()
     report: dict[str, Any] = {"rows": args.rows, "clients": args.clients, "load_before": load_before,
-                              "load_after": load_after, "errors": dict(result.errors), "operations": {}}  # fmt: skip
+                              "load_after": load_after, "errors": dict(result.errors), "operations": {},
+                              "plans": plans}  # fmt: skip
     print(f"{'operation':<28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}   floor: {'p50 ms':>7} {'p95 ms':>7}  queries  "
           "p95 / floor p95   (target p95 <= 150 ms)")  # fmt: skip
     for name in paths:

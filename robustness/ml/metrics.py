@@ -7,7 +7,8 @@
   image-averaged; top-k counts when any of the top k is in the set.
 - Multi-label accuracy of "When does dough become a bagel?" (Vasudevan et al. 2022): top-1 in the
   image's set of correct labels, averaged per class (the image's primary class) and then over classes.
-- Group accuracies, the worst group and the gap (mean accuracy − worst-group accuracy).
+- Group accuracies, the worst group and the gap (mean accuracy − worst-group accuracy); the Wilson 95%
+  score interval of an accuracy (failure slices and sample groups).
 - Corruption errors (ImageNet-C): CE and mCE against a baseline's errors, and relative CE/mCE
   that subtract each model's clean error first. mCE averages the 15 common corruptions only, as
   the benchmark defines it; the 4 held-out ones get their own mean (mce_held_out), never mixed in.
@@ -16,6 +17,7 @@
   left out of the sums and listed (severity_gaps), as are common corruptions the run lacks.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,18 @@ from curation.ml.label_sets import real_accuracy as review_real_accuracy
 from robustness.ml.corruptions import COMMON_CORRUPTIONS, HELD_OUT_CORRUPTIONS
 
 ECE_BINS = 15
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, count: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of `successes` out of `count` ((0, 1) when count is 0)."""
+    if count == 0:
+        return 0.0, 1.0
+    rate = successes / count
+    denominator = 1 + z * z / count
+    centre = (rate + z * z / (2 * count)) / denominator
+    half = z * math.sqrt(rate * (1 - rate) / count + z * z / (4 * count * count)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def topk_predictions(scores: np.ndarray, k: int) -> np.ndarray:

@@ -23,15 +23,14 @@ Choices made here:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from curation.ml.clustering import l2_normalize
+from robustness.ml.metrics import wilson_interval
 
-Z_95 = 1.959963984540054
 MAX_TRAIN_ROWS = 8192  # k-means trains on a seeded sample of a bigger class; every row is assigned
 
 
@@ -99,17 +98,6 @@ class SliceDiscovery:
         for found in self.slices:
             worst.setdefault(found.class_index, found)
         return worst
-
-
-def wilson_interval(successes: int, count: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval of `successes` out of `count` ((0, 1) when count is 0)."""
-    if count == 0:
-        return 0.0, 1.0
-    rate = successes / count
-    denominator = 1 + z * z / count
-    centre = (rate + z * z / (2 * count)) / denominator
-    half = z * math.sqrt(rate * (1 - rate) / count + z * z / (4 * count * count)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def clusters_per_class(count: int, settings: SliceSettings) -> int:

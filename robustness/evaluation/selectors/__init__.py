@@ -4,6 +4,7 @@ from robustness.evaluation.selectors.compare import (
     compare_figures,
     comparison_row,
     pruning_frontier_figure,
+    sample_group_compare,
     training_keep_fraction,
 )
 from robustness.evaluation.selectors.figures import report_figures
@@ -25,5 +26,6 @@ __all__ = [
     "evaluation_summary",
     "pruning_frontier_figure",
     "report_figures",
+    "sample_group_compare",
     "training_keep_fraction",
 ]

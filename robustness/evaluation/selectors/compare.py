@@ -61,6 +61,39 @@ def comparison_row(run: EvaluationRun) -> dict[str, Any]:
     }
 
 
+def sample_group_compare(runs: list[EvaluationRun]) -> list[dict[str, Any]]:
+    """Per group set (a failure-slice report) that any run scored: one row per group, one cell per run.
+
+    A cell is the run's accuracy on the group's members it evaluated (Wilson 95%), its count and the members
+    it missed, or None where the run did not score that set; `change` is the last scored run minus the first.
+    Groups are fixed sample sets, so equal counts mean the runs were scored on the same samples.
+    """
+    tables: dict[tuple[str, int], dict[str, Any]] = {}
+    for index, run in enumerate(runs):
+        for group_set in (run.results.get(Suite.CLEAN) or {}).get("sample_groups") or []:
+            table = tables.setdefault(
+                (group_set["source"], group_set["id"]),
+                {"source": group_set["source"], "id": group_set["id"], "label": group_set["label"], "rows": {}},
+            )
+            for group in group_set["groups"]:
+                row = table["rows"].setdefault(
+                    group["key"],
+                    {"key": group["key"], "name": group["name"], "members": group["members"],
+                     "cells": [None] * len(runs)},
+                )  # fmt: skip
+                row["cells"][index] = {
+                    k: group[k] for k in ("accuracy", "ci_low", "ci_high", "count", "correct", "missing")
+                }
+    result = []
+    for table in tables.values():
+        rows = list(table["rows"].values())
+        for row in rows:
+            scored = [c for c in row["cells"] if c is not None and c["accuracy"] is not None]
+            row["change"] = scored[-1]["accuracy"] - scored[0]["accuracy"] if len(scored) >= 2 else None
+        result.append({**table, "rows": rows})
+    return result
+
+
 def compare_figures(rows: list[dict[str, Any]], runs: list[EvaluationRun]) -> dict[str, dict[str, Any]]:
     """Grouped bars of the headline accuracies per run, mean accuracy vs severity and robust accuracy vs ε."""
     categories = [label for _, label in COMPARE_METRICS]

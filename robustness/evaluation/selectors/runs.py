@@ -172,6 +172,12 @@ def evaluation_summary(run: EvaluationRun) -> dict[str, Any]:
             "pgd_robust_accuracy": _curve_point(adversarial, "pgd", eps),
             "pgd_long_robust_accuracy": (adversarial.get("pgd_long") or {}).get("robust_accuracy"),
         }
+    if clean.get("sample_groups"):  # failure slices scored as groups: each set's worst group
+        summary["slice_groups"] = [
+            {k: group_set[k] for k in ("source", "id", "worst_group", "worst_accuracy")} | {
+                "groups": len(group_set["groups"])}
+            for group_set in clean["sample_groups"]
+        ]  # fmt: skip
     attributes = results.get(Suite.ATTRIBUTES)
     if attributes:
         summary["edit_drops"] = {name: edit["drop"] for name, edit in attributes["edits"].items()}

@@ -4,7 +4,8 @@ Defaults: the test split ("auto": test, else val, else every member), all member
 batches of 64, device "auto"; the 15 benchmark corruptions at severities 1–5; FGSM and PGD with
 docs/METHODS.md §6 defaults for the model's input size (chosen by the job), on at most 500 samples;
 the null control, background swap, object scale (×0.6), position and rotation (±45°); synthetic
-samples left out (include_synthetic false); masks "auto" (the dataset's own, else stored estimated ones).
+samples left out (include_synthetic false); masks "auto" (the dataset's own, else stored estimated ones); no
+sample groups (slice_reports: failure-slice reports whose slices are scored as groups, services/groups.py).
 """
 
 from typing import Any
@@ -13,6 +14,7 @@ from core.api_errors import ApplicationError
 from jobs.runs.kinds import params_defaults
 from robustness.evaluation.models import Suite
 from robustness.evaluation.params import EvaluationParams
+from robustness.evaluation.services.groups import GROUP_PARAMS, group_ids_check
 from robustness.evaluation.services.masks import masks_param_check
 from robustness.ml.corruptions import MIN_SIDE, SEVERITIES, corruption_names
 from robustness.ml.registry import ATTACKS, EDITS
@@ -89,6 +91,8 @@ def evaluation_params_validate(
     if not isinstance(merged["include_synthetic"], bool):
         raise _invalid("include_synthetic must be true or false.")
     merged["masks"] = masks_param_check(merged["masks"])
+    for name in GROUP_PARAMS:
+        merged[name] = group_ids_check(name, merged[name])
     if merged["background_source"] not in BACKGROUND_SOURCES:
         raise _invalid(f"background_source must be one of {', '.join(BACKGROUND_SOURCES)}.")
     if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):

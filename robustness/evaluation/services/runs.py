@@ -23,6 +23,7 @@ from robustness.evaluation.services.backgrounds import background_bank_for
 from robustness.evaluation.services.clean import clean_results
 from robustness.evaluation.services.corruptions import corruption_results
 from robustness.evaluation.services.dataset import EvaluationSet, evaluation_classes_check, evaluation_set_load
+from robustness.evaluation.services.groups import group_set_results, group_sets_resolve
 from robustness.evaluation.services.inference import ExampleWriter, predict_probabilities
 from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.evaluation.services.start import EVALUATE_JOB_KIND, evaluation_run_create  # noqa: F401  (re-exported)
@@ -112,10 +113,17 @@ class _Execution:
             self.total += len(p["edits"])
 
     def execute(self) -> dict[str, Any]:
+        try:  # the sample groups (failure slices) as they are now: a report deleted since the start fails the run
+            self.group_sets = group_sets_resolve(version=self.run.version, params=self.params)
+        except ApplicationError as error:
+            raise JobFailed(error.message)
         evaluation_set = self.load()
         self.count_steps(evaluation_set)
         probabilities = self.predict(evaluation_set.images)
         clean = clean_results(evaluation_set, probabilities, ece_bins=self.params["ece_bins"])
+        if self.group_sets:
+            correct = probabilities.argmax(axis=1) == evaluation_set.targets
+            clean["sample_groups"] = group_set_results(self.group_sets, evaluation_set.sample_ids, correct)
         self.save(Suite.CLEAN, clean)
         self.step(f"clean top-1 {clean['top1']:.3f}")
         predictions = probabilities.argmax(axis=1)

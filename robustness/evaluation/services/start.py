@@ -16,6 +16,7 @@ from curation.models import DatasetVersion
 from jobs.runs.services import run_create
 from robustness.evaluation.models import EvaluationRun, Suite
 from robustness.evaluation.services.dataset import evaluation_classes_check, evaluation_split_resolve
+from robustness.evaluation.services.groups import group_sets_resolve
 from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.evaluation.services.params import evaluation_params_validate
 from robustness.models import TrainedModel
@@ -44,7 +45,8 @@ def evaluation_run_create(
         requested_by: needs the run_gpu_jobs capability (admins); None for system runs.
         enqueue: False creates the job without sending it (the command runs it in-process).
     Raises ApplicationError: invalid_suites, invalid_params, classes_mismatch, empty_split,
-    invalid_baseline, no_masks (attributes without any masks; 400), permission_denied (403).
+    invalid_baseline, no_masks (attributes without any masks; 400), invalid_groups (a slice report that is not
+    finished or is of another dataset; 400), not_found (an unknown slice report; 404), permission_denied (403).
     """
     run = run_create(
         kind=EVALUATE_JOB_KIND, requested_by=requested_by, enqueue=enqueue, trained_model=trained_model,
@@ -66,6 +68,7 @@ def evaluation_run_prepare(
     params["split"] = evaluation_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
     _baseline_check(baseline, version, suites)
+    group_sets_resolve(version=version, params=params)  # an unknown or unfinished report is refused now, not later
     if Suite.ATTRIBUTES in suites:  # the edits need object masks: none at all is an error, not an empty result
         source = mask_source_resolve(
             version=version, split=params["split"], requested=params["masks"], purpose=" (attribute edits need them)"

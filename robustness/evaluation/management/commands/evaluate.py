@@ -1,6 +1,6 @@
 """`manage.py evaluate MODEL_ID VERSION_ID --suite clean,corruptions,adversarial,attributes [--baseline RUN_ID]
 [--severities 1,2,3,4,5] [--corruptions NAMES] [--split S] [--max-samples N] [--seed N] [--eps LIST] [--device D]
-[--masks PROVIDER] [--enqueue] [--user U]`."""
+[--masks PROVIDER] [--slice-report REPORT_ID ...] [--enqueue] [--user U]`."""
 
 from argparse import ArgumentParser
 from fractions import Fraction
@@ -52,6 +52,11 @@ class Command(RunCommand):
             "--masks", help="object masks of the attribute edits: auto (default: the dataset's own, else stored "
             "estimated ones), dataset, estimated or clipseg:<weights> (see estimate_masks)",
         )  # fmt: skip
+        parser.add_argument(
+            "--slice-report", type=int, action="append", dest="slice_reports", metavar="REPORT_ID",
+            help="a failure-slice report of this dataset whose slices are scored as groups (accuracy per slice, "
+            "Wilson 95%%); repeat for several",
+        )  # fmt: skip
 
     def run(self, **options: Any) -> dict[str, Any]:
         trained = TrainedModel.objects.filter(pk=options["model_id"]).first()
@@ -83,6 +88,7 @@ class Command(RunCommand):
             "batch_size": options["batch_size"],
             "device": options["device"],
             "masks": options["masks"],
+            "slice_reports": options["slice_reports"],
         }
         if options["severities"]:
             params["severities"] = [int(s) for s in _names(options["severities"])]

@@ -2,15 +2,17 @@
 
 from django.urls import path
 
-from curation.exports import apis
+from curation.exports.apis import views
 
 urlpatterns = [
-    path("versions/<int:version_id>/exports/", apis.VersionExportCreateApi.as_view(), name="api-version-export-create"),
-    path("exports/", apis.ExportListApi.as_view(), name="api-export-list"),
-    path("exports/<int:export_id>/", apis.ExportDetailApi.as_view(), name="api-export-detail"),
+    path(
+        "versions/<int:version_id>/exports/", views.VersionExportCreateApi.as_view(), name="api-version-export-create"
+    ),
+    path("exports/", views.ExportListApi.as_view(), name="api-export-list"),
+    path("exports/<int:export_id>/", views.ExportDetailApi.as_view(), name="api-export-detail"),
     path(
         "exports/<int:export_id>/download/<str:file_name>",
-        apis.ExportDownloadApi.as_view(),
+        views.ExportDownloadApi.as_view(),
         name="api-export-download",
     ),
 ]

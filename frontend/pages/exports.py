@@ -17,9 +17,9 @@ from core.api_errors import ApplicationError
 from core.params import params_form
 from core.roles import Capability, capability_required
 from curation.exports.models import ExportFormat
+from curation.exports.params import ExportParams
 from curation.exports.selectors import export_list
 from curation.exports.services.exports import FORMAT_OPTIONS, export_submit
-from curation.exports.services.params import ExportParams
 from frontend.htmx import render_partial
 from frontend.pages.run_lists import newest_first_page
 from frontend.selectors import version_of_dataset

@@ -70,8 +70,8 @@ SURFACES: dict[str, Surfaces] = {
         "estimate_masks",
     ),
     "export_version": Surfaces(
-        "curation.exports.services.params:ExportParams",
-        "curation.exports.apis:ExportCreateInputSerializer",
+        "curation.exports.params:ExportParams",
+        "curation.exports.apis.serializers:ExportCreateInputSerializer",
         "frontend.pages.exports:ExportForm",
         "export",
         command_extras=("out",),  # where the command copies the files it made

@@ -6,7 +6,7 @@ Downloads stream from storage with Range support (ranged.py).
 """
 
 import mimetypes
-from typing import Any, cast
+from typing import cast
 
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
@@ -15,22 +15,27 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import CurateApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
-from core.params import params_serializer
 from core.throttles import ExpensiveOperationThrottle
-from curation.exports.models import Export, ExportFormat
+from curation.exports.apis.serializers import (
+    ExportAcceptedOutputSerializer,
+    ExportCreateInputSerializer,
+    ExportFilterSerializer,
+    ExportOutputSerializer,
+    ExportPageOutputSerializer,
+)
+from curation.exports.models import Export
 from curation.exports.ranged import RangeNotSatisfiable, ranged_stored_file_response
 from curation.exports.selectors import export_get, export_is_foreign, export_list
 from curation.exports.services.exports import export_file_for_download, export_submit
 from curation.exports.services.outputs import CHECKSUM_FILE_NAME
-from curation.exports.services.params import ExportParams
 from curation.selectors import version_get
 
 CONTENT_TYPES = {
@@ -47,69 +52,6 @@ ERRORS_AUTH = {
     403: error_response("The role lacks the curate capability, or the export is another user's (export_foreign)."),
 }
 ERROR_NOT_FOUND = {404: error_response("Unknown id (code not_found).")}
-
-
-@extend_schema_field(serializers.ChoiceField(choices=ExportFormat.choices))
-class ExportFormatField(serializers.CharField):
-    """The format, validated by the service (so an unknown one answers code invalid_format)."""
-
-
-class ExportCreateInputSerializer(params_serializer(ExportParams, name="ExportParamsInputSerializer")):  # type: ignore[misc]
-    """ExportParams (core.params); the format stays a string the service checks (code invalid_format)."""
-
-    format = ExportFormatField(help_text="imagefolder-zip, csv, jsonl, hf-imagefolder or webdataset.")
-
-
-class ExportFileOutputSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    size = serializers.IntegerField()
-    sha256 = serializers.CharField()
-    url = serializers.CharField(help_text="Download URL (Range requests supported).")
-
-
-class ExportOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    version = serializers.IntegerField(source="version_id")
-    dataset = serializers.IntegerField(source="version.dataset_id")
-    format = ExportFormatField()
-    options = serializers.JSONField()
-    status = serializers.CharField(help_text="The job's status: queued, running, succeeded, failed, cancelled.")
-    progress = serializers.FloatField(source="job.progress", allow_null=True, default=None)
-    job = serializers.IntegerField(source="job_id", allow_null=True)
-    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
-    sample_count = serializers.IntegerField()
-    size = serializers.IntegerField(help_text="Bytes of the produced files together.")
-    files = serializers.SerializerMethodField(help_text="Produced files, empty until the job has succeeded.")
-    checksum_url = serializers.SerializerMethodField(help_text="SHA256SUMS of the files (sha256sum -c format).")
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    is_expired = serializers.BooleanField()
-
-    @extend_schema_field(ExportFileOutputSerializer(many=True))
-    def get_files(self, export: Export) -> list[dict[str, Any]]:
-        return [
-            {"name": f["name"], "size": f["size"], "sha256": f["sha256"], "url": download_path(export.pk, f["name"])}
-            for f in export.files
-        ]
-
-    def get_checksum_url(self, export: Export) -> str | None:
-        return download_path(export.pk, "SHA256SUMS") if export.checksum_key else None
-
-
-class ExportPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ExportOutputSerializer(many=True)
-
-
-class ExportAcceptedOutputSerializer(serializers.Serializer):
-    export = ExportOutputSerializer()
-    job = serializers.IntegerField(help_text="Id of the export job.")
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
-
-
-def download_path(export_id: int, name: str) -> str:
-    return reverse("api-export-download", args=[export_id, name])
 
 
 def _visible_export(request: Request, export_id: int) -> Export:
@@ -158,12 +100,6 @@ class VersionExportCreateApi(CurateApi):
         )
         body = {"export": export, "job": export.job_id, "url": reverse("api-job-detail", args=[export.job_id])}
         return Response(ExportAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
-
-
-class ExportFilterSerializer(serializers.Serializer):
-    version = serializers.IntegerField(required=False, min_value=1, help_text="Only exports of this version.")
-    # Not `format`: DRF reads that query parameter as a renderer override (?format=json).
-    export_format = serializers.ChoiceField(choices=ExportFormat.choices, required=False, help_text="Only this format.")
 
 
 class ExportListApi(CurateApi):

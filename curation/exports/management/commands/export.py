@@ -14,9 +14,9 @@ from django.core.files.storage import default_storage
 from core.api_errors import ApplicationError
 from core.params import add_params_arguments, params_from_options
 from curation.exports.models import Export
+from curation.exports.params import ExportParams
 from curation.exports.services.exports import export_create_inline, export_submit
 from curation.exports.services.outputs import CHECKSUM_FILE_NAME, COPY_CHUNK_BYTES
-from curation.exports.services.params import ExportParams
 from curation.models import DatasetVersion
 from jobs.cli import JobCommand
 from jobs.models import JobStatus

@@ -1,0 +1,1 @@
+"""REST API of exports (docs/ARCHITECTURE.md §8): views.py (one view per operation), serializers.py."""

@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from curation.masks import apis
+from curation.masks.apis import views
 
 urlpatterns = [
-    path("versions/<int:version_id>/mask-sets/", apis.VersionMaskSetListApi.as_view(), name="api-mask-set-list"),
+    path("versions/<int:version_id>/mask-sets/", views.VersionMaskSetListApi.as_view(), name="api-mask-set-list"),
     path(
         "versions/<int:version_id>/mask-sets/estimate/",
-        apis.VersionMaskSetStartApi.as_view(),
+        views.VersionMaskSetStartApi.as_view(),
         name="api-mask-set-start",
     ),
 ]

@@ -65,7 +65,7 @@ SURFACES: dict[str, Surfaces] = {
     ),
     "estimate_masks": Surfaces(
         "curation.masks.params:MaskParams",
-        "curation.masks.apis:MaskSetStartInputSerializer",
+        "curation.masks.apis.serializers:MaskSetStartInputSerializer",
         "frontend.pages.masks:MaskForm",
         "estimate_masks",
     ),

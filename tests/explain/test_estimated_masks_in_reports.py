@@ -207,7 +207,7 @@ def test_a_job_that_fails_between_batches_leaves_no_rows_or_files_and_can_start_
     eval_version, admin_user, monkeypatch
 ):
     # given 4 members estimated 2 per batch, and a failure in the second batch
-    from curation.masks import services
+    from curation.masks.services import mask_sets as services
 
     version = eval_version({"cat": 2, "dog": 2})
     monkeypatch.setattr(services, "BATCH_SIZE", 2)

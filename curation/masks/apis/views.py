@@ -8,15 +8,19 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api_errors import error_response, not_found
 from core.api_views import CurateApi, ReadApi
-from core.params import params_serializer
-from curation.masks.models import MaskSet, MaskSetStatus
-from curation.masks.params import MaskParams
+from curation.masks.apis.serializers import (
+    MaskSetAcceptedOutputSerializer,
+    MaskSetListOutputSerializer,
+    MaskSetOutputSerializer,
+    MaskSetStartInputSerializer,
+)
+from curation.masks.models import MaskSetStatus
 from curation.masks.selectors import mask_set_list
 from curation.masks.services import mask_set_start
 from curation.selectors import version_get
@@ -26,42 +30,6 @@ ERRORS_AUTH = {
     403: error_response("The role lacks the capability (code permission_denied)."),
 }
 ERROR_NOT_FOUND = {404: error_response("Unknown version (code not_found).")}
-MaskSetStartInputSerializer = params_serializer(MaskParams, name="MaskSetStartInputSerializer")
-
-
-class MaskSetOutputSerializer(serializers.ModelSerializer):
-    version = serializers.IntegerField(source="version_id", read_only=True)
-    job = serializers.IntegerField(source="job_id", read_only=True, allow_null=True)
-    coverage = serializers.SerializerMethodField(help_text="Share of the members the provider gave a mask (done).")
-    median_iou = serializers.SerializerMethodField(
-        help_text="Median IoU against the dataset's own masks; null when the version has none to compare."
-    )
-
-    class Meta:
-        model = MaskSet
-        fields = [
-            "id", "version", "provider", "provider_spec", "status", "job", "planned", "done", "with_mask",
-            "coverage", "median_iou", "quality", "seconds", "created_at", "finished_at",
-        ]  # fmt: skip
-        read_only_fields = fields
-
-    def get_coverage(self, mask_set: MaskSet) -> float | None:
-        return mask_set.with_mask / mask_set.done if mask_set.done else None
-
-    def get_median_iou(self, mask_set: MaskSet) -> float | None:
-        quality = mask_set.quality or {}
-        value = quality.get("median_iou") if isinstance(quality, dict) else None
-        return float(value) if value is not None else None
-
-
-class MaskSetListOutputSerializer(serializers.Serializer):
-    results = MaskSetOutputSerializer(many=True)
-
-
-class MaskSetAcceptedOutputSerializer(serializers.Serializer):
-    mask_set = MaskSetOutputSerializer()
-    job = serializers.IntegerField(allow_null=True, help_text="The estimate_masks job; null for a ready set.")
-    url = serializers.CharField(allow_null=True, help_text="The job's API URL; null for a ready set.")
 
 
 class VersionMaskSetListApi(ReadApi):

@@ -14,6 +14,12 @@ It prints images/s of both and their ratio, and the CPU seconds per image each s
 and its reaped decode workers): on a shared machine wall times swing with the neighbours' load, CPU
 time much less, so the CPU ratio says what the wall ratio would be on idle cores when CPU-bound.
 
+--storage s3 (bench/storage_switch.py) adds, in the same rounds, the pipeline as an embedding job runs it around
+the model on each storage: the JPEGs read through the storage API (``blob_read``, as a chunk does), the rows
+stored as the chunk's ``.npz``, then read back into the set's ``.npy`` and row ids, checksummed and published
+(the finalize step's storage work; the FAISS index is left out): once on local disk, once on an S3 bucket
+(moto's server by default) with an empty local cache; it prints both rates and the ratio S3 / local.
+
 --encoder takes any registry name. ``open_clip:<arch>:random-init`` (bench only) builds the arch with
 random weights offline, to measure speed where the real weights are not cached; it is labelled loudly.
 The default is the random-init ViT-B-32 (issue 4 §7: speed does not depend on the weights, and the
@@ -22,11 +28,14 @@ ImageNet model.
 """
 
 import argparse
+import io
+import os
 import resource
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +44,8 @@ from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+
+from storage_switch import cache_empty, on_s3, ratio_line, s3_bucket, storage_arguments  # noqa: E402
 
 from curation.ml.embedding import available_cores, decode_image, default_batch_size, embed_images  # noqa: E402
 from curation.ml.embedding_store import EmbeddingWriter  # noqa: E402
@@ -57,6 +68,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--num-workers", type=int, default=None, help="decode workers (default: the pipeline's)")
     parser.add_argument("--side", type=int, default=640, help="JPEG width; height is 3/4 of it (default 640)")
     parser.add_argument("--rounds", type=int, default=2, help="measurement rounds; the best counts (default 2)")
+    storage_arguments(parser)
     return parser.parse_args()
 
 
@@ -135,6 +147,74 @@ def pipeline(encoder: Encoder, paths: list[Path], batch_size: int, workers: int 
     assert not result.failures, result.failures
 
 
+def django_setup(var_dir: Path) -> None:
+    """Django on a temporary var dir (files only: the storage steps use no database)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["WINNOW_VAR_DIR"] = str(var_dir)
+    os.environ["WINNOW_MEDIA_ROOT"] = str(var_dir / "media")
+    import django
+
+    django.setup()
+
+
+def blobs_store(paths: list[Path]) -> list[str]:
+    """The JPEGs stored in the default storage as imports store images; their keys."""
+    from core.storage import blob_key, blob_save, sha256_bytes
+
+    keys = []
+    for path in paths:
+        data = path.read_bytes()
+        keys.append(blob_key(sha256=sha256_bytes(data), kind="images", extension="jpg"))
+        blob_save(key=keys[-1], data=data)
+    return keys
+
+
+def storage_pipeline(encoder: Encoder, keys: list[str], batch_size: int, workers: int | None, prefix: str) -> None:
+    """An embedding job's work around the model on the default storage: images read through the storage API, the
+    chunk's rows stored as its .npz, read back into the set's .npy and row ids, checksummed and published."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.storage import blob_read
+    from curation.embeddings.files import file_sha256, storage_publish, storage_workspace
+    from curation.embeddings.services.chunks import chunk_blob_read
+    from curation.ml.embedding_store import EMBEDDINGS_FILE, ROW_IDS_FILE
+
+    items = [(index, partial(blob_read, key)) for index, key in enumerate(keys)]
+    result = embed_images(encoder, items, batch_size=batch_size, num_workers=workers)
+    assert not result.failures, result.failures
+    buffer = io.BytesIO()
+    np.savez(buffer, ids=np.asarray(result.ids, dtype=np.int64), embeddings=result.embeddings.astype(np.float16))
+    chunk_key = default_storage.save(f"{prefix}/parts/chunk-000000.npz", ContentFile(buffer.getvalue()))
+    ids, vectors = chunk_blob_read(chunk_key)
+    with storage_workspace(prefix) as folder:
+        writer = EmbeddingWriter.create(folder, num_rows=len(ids), dim=encoder.spec.dim)
+        writer.write_chunk(0, len(ids), ids, vectors)
+        del writer
+        for name in (EMBEDDINGS_FILE, ROW_IDS_FILE):
+            storage_publish(folder / name, f"{prefix}/{name}", sha256=file_sha256(folder / name))
+
+
+def storage_rounds(
+    args: argparse.Namespace, encoder: Encoder, paths: list[Path], batch_size: int, root: Path
+) -> dict[str, list[tuple[float, float]]]:
+    """--storage s3: the storage pipeline on local disk and on an S3 bucket, --rounds times each, alternating."""
+    django_setup(root / "var")
+    runs: dict[str, list[tuple[float, float]]] = {"local": [], "s3": []}
+    with s3_bucket(args.s3_endpoint) as bucket:
+        keys = blobs_store(paths)
+        with on_s3(bucket, args.s3_endpoint):
+            blobs_store(paths)
+        for round_no in range(args.rounds):
+            prefix = f"embeddings/sets/bench-{round_no}"
+            run = partial(storage_pipeline, encoder, keys, batch_size, args.num_workers, prefix)
+            runs["local"].append(timed(run))
+            with on_s3(bucket, args.s3_endpoint):
+                cache_empty()
+                runs["s3"].append(timed(run))
+    return runs
+
+
 def main() -> None:
     args = parse_args()
     encoder = build_encoder(args.encoder, args.device)
@@ -152,6 +232,7 @@ def main() -> None:
             bare.append(timed(lambda: bare_forward(encoder, decoded, batch_size)))
             out = root / f"round{round_no}"
             piped.append(timed(lambda out=out: pipeline(encoder, paths, batch_size, args.num_workers, out)))
+        stored = storage_rounds(args, encoder, paths, batch_size, root) if args.storage == "s3" else None
     bare_s, pipeline_s = [wall for wall, _ in bare], [wall for wall, _ in piped]
     bare_rate, pipeline_rate = args.n / min(bare_s), args.n / min(pipeline_s)
     bare_cpu, pipeline_cpu = (min(cpu for _, cpu in runs) * 1000 / args.n for runs in (bare, piped))
@@ -164,6 +245,12 @@ def main() -> None:
     print(f"pipeline       {pipeline_rate:8.1f} images/s  ({stages}; rounds {_seconds(pipeline_s)})")
     print(f"ratio          {pipeline_rate / bare_rate:8.2f}  (target >= 0.85)")
     print(f"CPU per image  bare {bare_cpu:.1f} ms, pipeline {pipeline_cpu:.1f} ms: ratio {bare_cpu / pipeline_cpu:.2f}")
+    if stored is not None:
+        local_s, s3_s = (min(wall for wall, _ in stored[name]) for name in ("local", "s3"))
+        print(f"storage        the pipeline through the storage API (images read, chunk .npz, set .npy published), "
+              f"best of {args.rounds}; S3: {args.s3_endpoint}, empty local cache")  # fmt: skip
+        print(ratio_line("embed job's pipeline", local_s, s3_s, amount=args.n, unit="images"))
+        print(f"  vs bare forward: local {args.n / local_s / bare_rate:.2f}, S3 {args.n / s3_s / bare_rate:.2f}")
 
 
 def _seconds(values: list[float]) -> str:

@@ -182,17 +182,24 @@ class DeletionPlan:
                 cursor.execute(f"DROP TABLE IF EXISTS {_temporary(name)}")
         self.tables.clear()
 
-    def batches(self, model: type[Model], size: int, *, after: int = 0) -> Iterator[list[int]]:
-        """The doomed ids of `model` (materialized) in ascending keyset batches of `size`."""
-        sql = f"SELECT id FROM {self.tables[model]} WHERE id > %s ORDER BY id LIMIT %s"
+    def batches(self, model: type[Model], size: int, *, after: int = 0) -> Iterator[tuple[int, int, int]]:
+        """The doomed ids of `model` (materialized) in ascending keyset batches of `size`: (low, high, rows),
+        the batch being the ids in (low, high] (`batch_sql`). Only the bounds leave the database: a batch's
+        ids are never sent back as a parameter (quoting 10k ids costs the client more than the DELETE)."""
+        batch = f"SELECT id FROM {self.tables[model]} WHERE id > %s ORDER BY id LIMIT %s"
+        sql = f"SELECT max(id), count(*) FROM ({batch}) b"
         while True:
             with connection.cursor() as cursor:
                 cursor.execute(sql, [after, size])
-                ids = [row[0] for row in cursor.fetchall()]
-            if not ids:
+                high, rows = cursor.fetchone()
+            if not rows:
                 return
-            yield ids
-            after = ids[-1]
+            yield after, high, rows
+            after = high
+
+    def batch_sql(self, model: type[Model]) -> str:
+        """A SELECT of the doomed ids of `model` (materialized) in (%s, %s]: one batch of `batches`."""
+        return f"SELECT id FROM {self.tables[model]} WHERE id > %s AND id <= %s"
 
     # --- what forbids it ----------------------------------------------------------------------------
 

@@ -9,9 +9,10 @@ it failed or was cancelled, a new request starts a new job that finishes the wor
 The job plans again (rows may have changed since the request), stores each model's doomed ids in a
 temporary table, checks again (the per-sample tables too, which a request skips to stay fast), then deletes
 children before parents, each model in keyset batches of `batch_size` ids, one transaction per batch:
-the batch's stored keys are read, its rows deleted with one set-based DELETE (no ORM cascade: the plan
-holds the children already) and the audit counts updated. After each commit the blobs and files nothing
-needs any more are removed (files.files_remove) and progress is reported. A batch that runs twice finds
+its rows deleted with one set-based DELETE joined to a range of the temporary table, returning their ids
+and stored keys (no ORM cascade: the plan holds the children already; no id list sent back and forth),
+and the audit counts updated. After each commit the blobs and files nothing needs any more are
+removed (files.files_remove) and progress is reported. A batch that runs twice finds
 its rows gone, so a killed job run again finishes; the blobs of a batch committed just before a worker
 died may stay behind (a leak, never a loss). A version's members take with them the samples no other
 row needs any more (in no other version, no run's rows), in the same transaction.
@@ -263,10 +264,13 @@ class _DeletionBatches:
     def _model_delete(self, model: type[Model]) -> None:
         self._links_clear(model)
         label = model._meta.label
-        for ids in self.plan.batches(model, self.batch_size):
+        doomed = self.plan.batch_sql(model)
+        for low, high, rows in self.plan.batches(model, self.batch_size):
             with transaction.atomic():
-                member_samples = _member_samples(ids) if self.collect_orphans and model is VersionSample else []
-                deleted, keys = _rows_delete(model, ids)
+                member_samples = (
+                    _member_samples(doomed, [low, high]) if self.collect_orphans and model is VersionSample else []
+                )
+                deleted, ids, keys = _rows_delete(model, doomed, [low, high])
                 self._count(label, deleted)
                 orphans, orphan_keys = self._orphans_delete(member_samples)
                 Deletion.objects.filter(pk=self.deletion.pk).update(rows=self.rows)
@@ -274,7 +278,7 @@ class _DeletionBatches:
             if orphans:
                 self.removal.submit(Sample, orphans, orphan_keys)
             self._files_count()
-            self.done += len(ids)
+            self.done += rows
             self.ctx.progress(
                 self.done,
                 max(self.total, self.done),
@@ -329,27 +333,36 @@ def _nullable_check(link: Link) -> None:
         raise JobFailed(f"{link} links {link.child._meta.label} rows to each other and cannot be cleared")
 
 
-def _rows_delete(model: type[Model], ids: list[int]) -> tuple[int, list[str]]:
-    """One set-based DELETE of rows `ids` (their children are gone already: the plan deletes them first).
+def _rows_delete(model: type[Model], doomed: str, params: list[Any]) -> tuple[int, list[int], list[str]]:
+    """One set-based DELETE of the rows whose ids the SELECT `doomed` gives (one batch of the temporary table;
+    their children are gone already: the plan deletes them first).
 
-    Returns how many rows went and the storage keys they named (files.key_fields).
+    Returns how many rows went, their ids and the storage keys they named (files.key_fields).
     """
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
     column_of = {field.name: field.column for field in model._meta.concrete_fields}
-    columns = [quote(column_of[name]) for name in key_fields(model)]
+    columns = [f"t.{quote(column_of[name])}" for name in key_fields(model)]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one array parameter, not thousands of placeholders
-            returning = f" RETURNING {', '.join(columns)}" if columns else ""
-            cursor.execute(f"DELETE FROM {table} WHERE {pk} = ANY(%s){returning}", [ids])
-            keys = [key for row in cursor.fetchall() for key in row if key] if columns else []
-            return cursor.rowcount, keys
+        if connection.vendor == "postgresql":  # ids and keys come back from the DELETE itself
+            returning = ", ".join([f"t.{pk}", *columns])
+            sql = f"DELETE FROM {table} t USING ({doomed}) d WHERE t.{pk} = d.id RETURNING {returning}"
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            return len(rows), [row[0] for row in rows], [key for row in rows for key in row[1:] if key]
+        cursor.execute(doomed, params)
+        ids = [row[0] for row in cursor.fetchall()]
         keys = doomed_keys(model, ids)
-        cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({', '.join(['%s'] * len(ids))})", ids)
-        return cursor.rowcount, keys
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({doomed})", params)
+        return cursor.rowcount, ids, keys
 
 
-def _member_samples(member_ids: list[int]) -> list[int]:
-    return list(VersionSample.objects.filter(pk__in=member_ids).values_list("sample_id", flat=True))
+def _member_samples(doomed: str, params: list[Any]) -> list[int]:
+    """The samples of the doomed members that the SELECT `doomed` gives (read before they are deleted)."""
+    table, pk = quote(VersionSample._meta.db_table), quote(VersionSample._meta.pk.column)
+    sample = quote(VersionSample._meta.get_field("sample").column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT m.{sample} FROM {table} m WHERE m.{pk} IN ({doomed})", params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _unreferenced_samples(sample_ids: list[int]) -> list[int]:

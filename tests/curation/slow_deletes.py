@@ -13,9 +13,9 @@ from curation.deletion import services
 def _install(delay_s: float) -> None:
     rows_delete = services._rows_delete
 
-    def slow_rows_delete(model, ids):  # type: ignore[no-untyped-def]
+    def slow_rows_delete(*args, **kwargs):  # type: ignore[no-untyped-def]
         time.sleep(delay_s)
-        return rows_delete(model, ids)
+        return rows_delete(*args, **kwargs)
 
     services._rows_delete = slow_rows_delete  # type: ignore[assignment]
 

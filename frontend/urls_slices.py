@@ -11,4 +11,8 @@ urlpatterns = [
     path("slices/<int:report_id>/compare/", slices.slice_score_start_page, name="slice_score_start"),
     path("slices/<int:report_id>/<int:number>/", slices.slice_page, name="slice_detail"),
     path("slices/<int:report_id>/<int:number>/review/", slices.slice_review_queue_page, name="slice_review_queue"),
+    path(
+        "slices/<int:report_id>/<int:number>/synthetic/", slices.slice_synthetic_plan_page, name="slice_synthetic_plan"
+    ),
+    path("slices/<int:report_id>/evaluate/", slices.slice_evaluation_start_page, name="slice_evaluation_start"),
 ]

@@ -397,6 +397,8 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:slice_score_start": [post(ADMIN, slice_report_kwargs)],
     "frontend:slice_detail": [get(VIEWER, lambda w: {**slice_report_kwargs(w), "number": 0})],
     "frontend:slice_review_queue": [post(CURATOR, lambda w: {**slice_report_kwargs(w), "number": 0})],
+    "frontend:slice_synthetic_plan": [post(CURATOR, lambda w: {**slice_report_kwargs(w), "number": 0})],
+    "frontend:slice_evaluation_start": [post(ADMIN, slice_report_kwargs)],
     # --- Synthetic counter-examples (curation.synthetic): rows go here ---
     # API and pages: synthetic counter-examples (reads for viewers; generating, reviewing and applying for curators;
     # empty payloads answer 400, the matrix batch has nothing approved so apply answers 400 too)

@@ -23,6 +23,7 @@ class GenerationMode(models.TextChoices):
 class PlanSource(models.TextChoices):
     MANUAL = "manual"
     SPURIOUS_REPORT = "spurious_report"
+    SLICE_REPORT = "slice_report"
 
 
 class SyntheticBatch(models.Model):
@@ -36,6 +37,10 @@ class SyntheticBatch(models.Model):
     skipped = models.JSONField(default=list, blank=True, help_text="Planned items left out, with the reason.")
     plan_source = models.CharField(max_length=32, choices=PlanSource.choices, default=PlanSource.MANUAL)
     spurious_report_id = models.PositiveIntegerField(null=True, blank=True)
+    slice_report_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The failure-slice report whose slice the plan targets."
+    )
+    slice_number = models.PositiveIntegerField(null=True, blank=True, help_text="That slice's rank number.")
     flags_summary = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     applied_version = models.ForeignKey(

@@ -1,5 +1,6 @@
 """Failure-slice pages: the reports list, the start form (admins), a report (chart, slices, galleries, compare),
-one slice with all its samples (and a review queue made of them), and re-scoring a report with another model (admins).
+one slice with all its samples (and a review queue or a synthetic plan made of it), re-scoring a report with another
+model, and evaluating a model with the report's slices as groups (admins).
 
 The report's live part is the run kit's partial `frontend/runs/_status.html`: while the job runs it polls
 every 2 s (htmx requests get the partial alone); once the job has finished the next poll answers with
@@ -10,6 +11,7 @@ once as JSON (json_script), drawn by charts.js.
 from typing import Any, cast
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +23,10 @@ from core.roles import Capability, capability_required, user_can
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.models import DatasetVersion
 from curation.review.services.queues import slice_review_queue_create
+from curation.synthetic.models import GenerationMode
+from curation.synthetic.services.plans import plan_params_validate
+from curation.synthetic.services.report_plans import plan_from_slice
+from curation.synthetic.services.submit import synthetic_batch_start
 from explain.slices.job_kinds import SLICES
 from explain.slices.models import SliceReport
 from explain.slices.selectors import (
@@ -33,8 +39,10 @@ from explain.slices.selectors import (
 )
 from explain.slices.services.results import report_headline
 from explain.slices.services.scores import slice_score_create
+from frontend.model_choices import default_choice, generator_choices
 from frontend.pages.run_lists import newest_first_page
 from frontend.pages.runs import run_finished, run_start_page, run_status_poll
+from robustness.evaluation.services import evaluation_run_create
 from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
@@ -106,6 +114,7 @@ def _report_context(request: HttpRequest, report: SliceReport, score_form: Slice
         "summary": report_headline(results), "slices": results.get("slices") or [], "scores": scores,
         "figures": {"slice-accuracy-figure": slice_accuracy_figure(results)} if results else {},
         "params_items": sorted(report.params.items()), "score_form": score_form,
+        "evaluation_form": SliceEvaluationForm(),
         "can_start": user_can(request.user, Capability.RUN_GPU_JOBS), "nav_section": "slices",
     }  # fmt: skip
 
@@ -146,8 +155,7 @@ def slice_page(request: HttpRequest, report_id: int, number: int) -> HttpRespons
     found = slice_get(report, number)
     if found is None:
         raise Http404(f"Report {report_id} has no slice {number}.")
-    can_review = user_can(request.user, Capability.CURATE)
-    context = {"report": report, "slice": found, "nav_section": "slices", "can_review": can_review}
+    context = _slice_context(request, report, found, _slice_plan_form(request))
     return render(request, "frontend/slices/slice_detail.html", context)
 
 
@@ -160,3 +168,89 @@ def slice_review_queue_page(request: HttpRequest, report_id: int, number: int) -
         raise Http404(f"Report {report_id} has no slice {number}.")
     queue = slice_review_queue_create(report=report, number=number, user=cast(User, request.user))
     return redirect("frontend:review_queue_detail", queue_id=queue.pk)
+
+
+SLICE_PLAN_MODES = [(m, label) for m, label in GenerationMode.choices if m != GenerationMode.COMPOSITE]
+SLICE_PLAN_PARENTS = [
+    ("train", "the class's training images"),
+    ("slice", "this slice's own images (held out: the slice's accuracy after retraining is then optimistic)"),
+]
+
+
+class SlicePlanForm(forms.Form):
+    """A synthetic plan from a slice (curation.synthetic.services.report_plans.plan_from_slice fills the rest)."""
+
+    generator = forms.CharField(max_length=500, label="Generator", help_text="diffusers:<hub id or local folder>")
+    mode = forms.ChoiceField(choices=SLICE_PLAN_MODES, initial=GenerationMode.IMG2IMG)
+    parents = forms.ChoiceField(choices=SLICE_PLAN_PARENTS, initial="train", label="Parents")
+    per_class = forms.IntegerField(required=False, min_value=1, max_value=1000, label="Images",
+                                   help_text="Empty: twice the slice's size, at least 8.")  # fmt: skip
+    steps = forms.IntegerField(required=False, min_value=1, max_value=500, label="Denoising steps")
+
+
+class SliceEvaluationForm(forms.Form):
+    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Evaluate model")
+
+
+def _slice_plan_form(request: HttpRequest, data: Any = None) -> SlicePlanForm:
+    diffusion = [choice for choice in generator_choices(request.user) if choice.name.startswith("diffusers:")]
+    form = SlicePlanForm(data, initial={"generator": default_choice(diffusion)})
+    form.generator_choices = diffusion  # type: ignore[attr-defined]
+    return form
+
+
+def _slice_context(request: HttpRequest, report: SliceReport, found: dict, plan_form: SlicePlanForm) -> dict:
+    return {
+        "report": report, "slice": found, "nav_section": "slices", "can_review": user_can(request.user,
+        Capability.CURATE), "plan_form": plan_form,
+    }  # fmt: skip
+
+
+@require_POST
+@capability_required(Capability.CURATE)
+def slice_synthetic_plan_page(request: HttpRequest, report_id: int, number: int) -> HttpResponse:
+    """Turn a slice into a synthetic plan (its class in other classes' surroundings) and start its generation;
+    the images wait in review on the batch page, as every batch's."""
+    report = _report_or_404(report_id)
+    found = slice_get(report, number)
+    if found is None:
+        raise Http404(f"Report {report_id} has no slice {number}.")
+    form = _slice_plan_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            raw = plan_from_slice(report.pk, number, mode=data["mode"], parents=data["parents"])
+            raw |= {k: data[k] for k in ("generator", "mode", "per_class", "steps") if data[k] not in (None, "")}
+            batch = synthetic_batch_start(
+                params=plan_params_validate(**raw), user=cast(User, request.user),
+                name=f"Slice #{number} ({found['class']}) of failure-slice report {report.pk}",
+                plan_source="slice_report", report_id=report.pk, slice_number=number,
+            )  # fmt: skip
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Batch {batch.pk} planned with {len(batch.plan)} images; generating.")
+            return redirect("frontend:synthetic_batch_detail", batch.pk)
+    context = _slice_context(request, report, found, form)
+    return render(request, "frontend/slices/slice_detail.html", context, status=400)
+
+
+@require_POST
+@capability_required(Capability.RUN_GPU_JOBS)
+def slice_evaluation_start_page(request: HttpRequest, report_id: int) -> HttpResponse:
+    """Evaluate a model (clean suite) on the report's version with the report's slices as groups; opens the run."""
+    report = _report_or_404(report_id)
+    form = SliceEvaluationForm(request.POST)
+    if form.is_valid():
+        try:
+            run = evaluation_run_create(
+                trained_model=form.cleaned_data["trained_model"], version=report.version, suites=["clean"],
+                params={"split": report.split, "slice_reports": [report.pk]}, requested_by=cast(User, request.user),
+            )  # fmt: skip
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("frontend:evaluation_report", run.pk)
+    context = _report_context(request, report, SliceScoreForm())
+    context["evaluation_form"] = form
+    return render(request, "frontend/slices/slice_report.html", context, status=400)

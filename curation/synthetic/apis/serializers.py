@@ -42,11 +42,28 @@ class BatchInputSerializer(serializers.Serializer):
     spurious_report = serializers.IntegerField(
         required=False, allow_null=True, help_text="Take the avoid lists from this spurious-feature report."
     )
+    slice_report = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="Target a failure slice (with `slice`): its class, in other classes' surroundings "
+        "(docs/METHODS.md §13). Settings given here win over the slice's.",
+    )  # fmt: skip
+    slice = serializers.IntegerField(required=False, allow_null=True, help_text="The slice's rank number.")
+    parents = serializers.ChoiceField(
+        choices=["train", "slice"], required=False,
+        help_text="Slice plans: parents from the class's train split (default) or the slice's own held-out samples.",
+    )  # fmt: skip
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("slice_report") is None) != (attrs.get("slice") is None):
+            raise serializers.ValidationError("slice_report and slice go together.")
+        if attrs.get("slice_report") is not None and attrs.get("spurious_report") is not None:
+            raise serializers.ValidationError("Pick one source: spurious_report or slice_report.")
+        return attrs
 
     def as_params(self) -> dict[str, Any]:
         data = dict(self.validated_data)
-        data.pop("name", None)
-        data.pop("spurious_report", None)
+        for key in ("name", "spurious_report", "slice_report", "slice", "parents"):
+            data.pop(key, None)
         if "flag_model" in data:
             data["flag_model_id"] = data.pop("flag_model")
         return data
@@ -62,6 +79,8 @@ class BatchOutputSerializer(serializers.Serializer):
     params = serializers.JSONField()
     plan_source = serializers.CharField()
     spurious_report = serializers.IntegerField(source="spurious_report_id", allow_null=True)
+    slice_report = serializers.IntegerField(source="slice_report_id", allow_null=True)
+    slice = serializers.IntegerField(source="slice_number", allow_null=True)
     planned = serializers.SerializerMethodField()
     skipped = serializers.JSONField()
     counts = serializers.JSONField(help_text="Images per review status, flagged, planned and skipped.")

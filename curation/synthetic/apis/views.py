@@ -26,7 +26,7 @@ from curation.synthetic.selectors import (
 )
 from curation.synthetic.services.apply import synthetic_batch_apply
 from curation.synthetic.services.plans import plan_params_validate
-from curation.synthetic.services.report_plans import avoid_from_spurious_report
+from curation.synthetic.services.report_plans import avoid_from_spurious_report, plan_from_slice
 from curation.synthetic.services.review import synthetic_image_review, synthetic_images_review_bulk
 from curation.synthetic.services.submit import synthetic_batch_start
 
@@ -55,7 +55,8 @@ class SyntheticBatchCreateApi(CurateApi):
     """Plan a batch of synthetic counter-examples on a version and start its generation job (202).
 
     The plan (every image's class, prompt, seed, parent, background) is fixed and stored before the job
-    runs; with `spurious_report`, the avoid lists come from the report's suspected background features.
+    runs; with `spurious_report`, the avoid lists come from the report's suspected background features; with
+    `slice_report` + `slice`, the plan targets that failure slice's class in other classes' surroundings.
     """
 
     @extend_schema(
@@ -70,13 +71,20 @@ class SyntheticBatchCreateApi(CurateApi):
         data = s.BatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         raw = {**data.as_params(), "version_id": version_id}
-        report_id = data.validated_data.get("spurious_report")
+        report_id, source = data.validated_data.get("spurious_report"), "manual"
         if report_id is not None:
             raw["avoid"] = {**avoid_from_spurious_report(report_id), **raw.get("avoid", {})}
+            source = "spurious_report"
+        number = data.validated_data.get("slice")
+        if number is not None:
+            report_id, source = data.validated_data["slice_report"], "slice_report"
+            parents = data.validated_data.get("parents", "train")
+            fixed = plan_from_slice(report_id, number, mode=raw["mode"], parents=parents)
+            raw = {**fixed, **raw, "version_id": version_id}
         params = plan_params_validate(**raw)
         batch = synthetic_batch_start(
             params=params, user=cast(User, request.user), name=data.validated_data.get("name", ""),
-            plan_source="spurious_report" if report_id is not None else "manual", report_id=report_id,
+            plan_source=source, report_id=report_id, slice_number=number,
         )  # fmt: skip
         return Response(batch_body(_batch_or_404(batch.pk)), status=status.HTTP_202_ACCEPTED)
 

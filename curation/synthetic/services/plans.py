@@ -11,8 +11,10 @@ sample, background and strength:
 - composite: the object of a real sample pasted onto a background of the demo bank that is not on the
   class's avoid list (no weights, offline); samples without a mask are skipped likewise.
 Avoid lists come from a curator (background ids and context words per class) or from a spurious-feature
-report (its suspected background features). Seeds are `seed + position`, so a plan and its seed fix
-every image. Parents are drawn from the class's members in a shuffle seeded by `seed`.
+report (its suspected background features); a failure slice fixes the class, contexts and parents
+(report_plans.plan_from_slice). Seeds are `seed + position`, so a plan and its seed fix every image.
+Parents are drawn from the class's members in a shuffle seeded by `seed`, or are the listed
+`parent_samples` (members of the class in `parent_split`), in that order.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class PlanParams:
     height: int | None = None
     flag_model_id: int | None = None
     flag_encoder: str | None = None
+    parent_samples: list[int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "version_id"}
@@ -125,6 +128,11 @@ def plan_params_validate(**raw: Any) -> PlanParams:
         raise _invalid("prompt_template must contain {cls} (prompts name the class).")
     if not isinstance(params.avoid, dict) or not all(isinstance(v, list) for v in params.avoid.values()):
         raise _invalid("avoid must map class names to lists of background ids or context words.")
+    if params.parent_samples is not None and (
+        not isinstance(params.parent_samples, list)
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in params.parent_samples)
+    ):
+        raise _invalid("parent_samples must be a list of sample ids.")
     params.contexts = [str(c).strip() for c in params.contexts if str(c).strip()]
     if mode in (GenerationMode.TEXT2IMG, GenerationMode.IMG2IMG, GenerationMode.INPAINT) and not params.contexts:
         raise _invalid("contexts must not be empty.")
@@ -173,7 +181,11 @@ def _class_plan(
     parents: list[VersionSample] = []
     if mode in PARENT_MODES:
         members = _class_members(version, params.parent_split, cls)
-        members = [members[i] for i in rng.permutation(len(members))]
+        if params.parent_samples is not None:  # the listed parents, in their order
+            by_id = {member.sample_id: member for member in members}
+            members = [by_id[i] for i in dict.fromkeys(params.parent_samples) if i in by_id]
+        else:
+            members = [members[i] for i in rng.permutation(len(members))]
         for member in members:
             if mode in MASKED_MODES and not member.sample.mask_key:
                 plan.skip({"class": cls, "sample": member.sample_id, "reason": "no object mask"})
@@ -236,6 +248,8 @@ def synthetic_batch_create(
     name: str = "",
     plan_source: str = PlanSource.MANUAL,
     spurious_report_id: int | None = None,
+    slice_report_id: int | None = None,
+    slice_number: int | None = None,
 ) -> SyntheticBatch:
     """A batch with its plan (no job yet). Raises ApplicationError not_found, invalid_params, empty_plan.
 
@@ -259,5 +273,7 @@ def synthetic_batch_create(
         skipped=plan.skipped,
         plan_source=plan_source,
         spurious_report_id=spurious_report_id,
+        slice_report_id=slice_report_id,
+        slice_number=slice_number,
         created_by=user,
     )

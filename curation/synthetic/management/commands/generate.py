@@ -1,4 +1,5 @@
-"""`manage.py generate VERSION_ID --mode text2img|img2img|inpaint|composite [--generator diffusers:ID_OR_PATH] ...`."""
+"""`manage.py generate VERSION_ID --mode text2img|img2img|inpaint|composite [--generator diffusers:ID_OR_PATH] ...
+[--from-report SPURIOUS_ID | --from-slice REPORT_ID:NUMBER [--parents train|slice]]`."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -7,7 +8,7 @@ from core.api_errors import ApplicationError
 from curation.synthetic.job_kinds import GENERATE_JOB_KIND
 from curation.synthetic.models import GenerationMode, SyntheticBatch
 from curation.synthetic.services.plans import plan_params_validate, synthetic_batch_create
-from curation.synthetic.services.report_plans import avoid_from_spurious_report
+from curation.synthetic.services.report_plans import SLICE_PARENTS, avoid_from_spurious_report, plan_from_slice
 from jobs.cli import JobCommand
 
 
@@ -45,6 +46,11 @@ class Command(JobCommand):
         parser.add_argument("--contexts", default=None, help="semicolon-separated contexts for prompts")
         parser.add_argument("--avoid", action="append", default=[], help="CLASS=bg1,bg2 (repeatable)")
         parser.add_argument("--from-report", type=int, default=None, help="avoid lists from a spurious report")
+        parser.add_argument(
+            "--from-slice", default=None, metavar="REPORT_ID:NUMBER",
+            help="target a failure slice: its class in other classes' surroundings (options given here win)",
+        )  # fmt: skip
+        parser.add_argument("--parents", choices=SLICE_PARENTS, default="train", help="slice plans' parents")
         parser.add_argument("--scheduler", default=None, help="default|ddim|pndm|euler|euler_a|dpm++|lms")
         parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
         parser.add_argument("--width", type=int, default=None)
@@ -57,19 +63,36 @@ class Command(JobCommand):
         avoid = _avoid(options["avoid"])
         if options["from_report"] is not None:
             avoid = {**avoid_from_spurious_report(options["from_report"]), **avoid}
-        params = plan_params_validate(
-            version_id=options["version_id"], mode=options["mode"], generator=options["generator"],
-            per_class=options["per_class"], classes=options["classes"].split(",") if options["classes"] else None,
-            seed=options["seed"], steps=options["steps"], guidance=options["guidance"], strength=options["strength"],
-            negative_prompt=options["negative_prompt"], prompt_template=options["prompt_template"],
-            contexts=options["contexts"].split(";") if options["contexts"] else None, avoid=avoid,
-            scheduler=options["scheduler"], device=options["device"], width=options["width"],
-            height=options["height"], flag_model_id=options["flag_model"], flag_encoder=options["flag_encoder"],
-        )  # fmt: skip
+        fixed: dict[str, Any] = {}
+        report_id, number, source = options["from_report"], None, "manual"
+        if report_id is not None:
+            source = "spurious_report"
+        if options["from_slice"]:
+            if report_id is not None:
+                raise ApplicationError("pick one source: --from-report or --from-slice")
+            text, _, number_text = options["from_slice"].partition(":")
+            if not (text.isdigit() and number_text.isdigit()):
+                raise ApplicationError(f"--from-slice takes REPORT_ID:NUMBER (got {options['from_slice']!r})")
+            report_id, number, source = int(text), int(number_text), "slice_report"
+            fixed = plan_from_slice(report_id, number, mode=options["mode"], parents=options["parents"])
+            fixed.pop("version_id")
+        given = {
+            "mode": options["mode"], "generator": options["generator"], "per_class": options["per_class"],
+            "classes": options["classes"].split(",") if options["classes"] else None, "seed": options["seed"],
+            "steps": options["steps"], "guidance": options["guidance"], "strength": options["strength"],
+            "negative_prompt": options["negative_prompt"], "prompt_template": options["prompt_template"],
+            "contexts": options["contexts"].split(";") if options["contexts"] else None, "avoid": avoid,
+            "scheduler": options["scheduler"], "device": options["device"], "width": options["width"],
+            "height": options["height"], "flag_model_id": options["flag_model"],
+            "flag_encoder": options["flag_encoder"],
+        }  # fmt: skip
+        given = {k: v for k, v in given.items() if v is not None and not (k == "avoid" and not v)}
+        params = plan_params_validate(version_id=options["version_id"], **{**fixed, **given})
+        slice_plan = source == "slice_report"
         batch = synthetic_batch_create(
-            params=params, user=self.job_user(), name=options["name"],
-            plan_source="spurious_report" if options["from_report"] is not None else "manual",
-            spurious_report_id=options["from_report"],
+            params=params, user=self.job_user(), name=options["name"], plan_source=source,
+            spurious_report_id=None if slice_plan else report_id, slice_report_id=report_id if slice_plan else None,
+            slice_number=number,
         )  # fmt: skip
         summary = self.run_job(kind=GENERATE_JOB_KIND, params={"batch_id": batch.pk}, enqueue=options["enqueue"])
         if summary.get("job"):

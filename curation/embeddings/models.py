@@ -138,6 +138,9 @@ class DuplicateRun(models.Model):
     verify_threshold = models.FloatField(null=True, blank=True, help_text="Pixel verification score of a copy")
     semantic_group_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True, help_text="[{code, message}] the page shows above groups")
+    members_stored = models.BooleanField(
+        default=False, help_text="DuplicateMember rows were written (older runs' groups are read from sample_ids)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,6 +171,34 @@ class DuplicateGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} group {self.number} of run {self.run_id} ({self.size})"
+
+
+class DuplicateMember(models.Model):
+    """A sample in a group of a run (one row per group it is in): the grid's duplicate-group filter walks
+    (run, group, sample) and its sort by group size walks (run, size, sample) over each sample's `largest`
+    row (its biggest group; the lowest number among equals), so every sample appears once in that order."""
+
+    run = models.ForeignKey(DuplicateRun, on_delete=models.CASCADE, related_name="members", db_index=False)
+    sample = models.ForeignKey("curation.Sample", on_delete=models.PROTECT, related_name="+", db_index=False)
+    group_number = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="The group's size (DuplicateGroup.size).")
+    largest = models.BooleanField(help_text="This is the sample's largest group in the run.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "group_number", "sample"], name="unique_duplicate_member"),
+            models.UniqueConstraint(
+                fields=["run", "sample"], condition=models.Q(largest=True), name="unique_duplicate_largest"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["run", "size", "sample"], condition=models.Q(largest=True), name="duplicate_member_size"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.sample_id} in group {self.group_number} of run {self.run_id}"
 
 
 class DuplicateCalibration(models.Model):

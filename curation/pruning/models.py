@@ -25,6 +25,9 @@ class ClusterRun(models.Model):
     summary = models.JSONField(default=dict, blank=True, help_text="Timings and counts.")
     assignment_key = models.CharField(max_length=300, help_text="npz: sample_ids, cluster, distance.")
     centroids_key = models.CharField(max_length=300, help_text="npy: (k, d) float32 unit centroids.")
+    members_stored = models.BooleanField(
+        default=False, help_text="ClusterMember rows were written (runs made before them read the .npz)."
+    )
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -53,6 +56,32 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return f"cluster {self.index} of run {self.cluster_run_id}"
+
+
+class ClusterMember(models.Model):
+    """A sample's cluster in a run and its cosine distance to the centroid: the grid's cluster filter and its
+    sort by distance (keyset pages on (distance, sample) or (cluster, sample) within the run)."""
+
+    # No database constraints on the links, as for PruneDecision: the rows are written by COPY in the
+    # transaction that creates their run, and name members of its version, which PROTECTs them.
+    cluster_run = models.ForeignKey(
+        ClusterRun, on_delete=models.CASCADE, related_name="members", db_index=False, db_constraint=False
+    )
+    sample = models.ForeignKey(
+        "curation.Sample", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    cluster = models.IntegerField(help_text="The k-means label, 0..k-1.")
+    distance = models.FloatField(help_text="Cosine distance to the cluster's centroid.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster_run", "sample"], name="unique_cluster_member")]
+        indexes = [
+            models.Index(fields=["cluster_run", "cluster", "sample"], name="cluster_member_cluster"),
+            models.Index(fields=["cluster_run", "distance", "sample"], name="cluster_member_distance"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.sample_id} in cluster {self.cluster} of run {self.cluster_run_id}"
 
 
 class PruneMethod(models.TextChoices):

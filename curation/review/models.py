@@ -39,6 +39,7 @@ class ProposalRun(models.Model):
     summary = models.JSONField(default=dict, blank=True, help_text="Counts, timings, truth scores on the demo.")
     proposal_count = models.PositiveIntegerField(default=0)
     flagged_count = models.PositiveIntegerField(default=0, help_text="Samples with at least one proposal.")
+    issue_count = models.PositiveIntegerField(default=0, help_text="Samples with an issue score (ProposalIssue rows).")
     embedding_set = models.ForeignKey(
         "embeddings.EmbeddingSet", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -86,6 +87,22 @@ class LabelProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: sample {self.sample_id} -> {self.label} ({self.score:.3f})"
+
+
+class ProposalIssue(models.Model):
+    """A sample's issue score in a proposal run (the highest of its proposals'; samples without one have no
+    row): the grid's sort by issue score walks (run, issue_score, sample) as keyset pages."""
+
+    run = models.ForeignKey(ProposalRun, on_delete=models.CASCADE, related_name="issues", db_index=False)
+    sample = models.ForeignKey("curation.Sample", on_delete=models.PROTECT, related_name="+", db_index=False)
+    issue_score = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "sample"], name="unique_proposal_issue")]
+        indexes = [models.Index(fields=["run", "issue_score", "sample"], name="proposal_issue_score")]
+
+    def __str__(self) -> str:
+        return f"sample {self.sample_id}: issue {self.issue_score:.3f} in run {self.run_id}"
 
 
 class QueueKind(models.TextChoices):

@@ -17,6 +17,7 @@ EVALUATION = run_kind_register(
         params=EvaluationParams,
         prepare="robustness.evaluation.services.start:evaluation_run_prepare",
         execute="robustness.evaluation.services.runs:evaluation_run_execute",
+        cleanup="robustness.evaluation.services.predictions:predictions_delete",
         job_param="evaluation_run_id",
         noun="evaluation run",
         description="Evaluate a trained model on a dataset version: clean, corruptions, adversarial, attribute edits.",

@@ -40,6 +40,37 @@ class EvaluationRun(ModelRun):
     sample_count = models.PositiveIntegerField(default=0, help_text="Members evaluated.")
     results = models.JSONField(default=dict, blank=True, help_text="One object per finished suite.")
     examples = models.JSONField(default=dict, blank=True, help_text="Example image keys by name.")
+    prediction_count = models.PositiveIntegerField(
+        default=0, help_text="SamplePrediction rows of the clean pass (0: none stored, e.g. an older run)."
+    )
 
     def __str__(self) -> str:
         return f"Evaluation {self.pk}: {self.trained_model_id} on v{self.version_id}"
+
+
+class SamplePrediction(models.Model):
+    """The clean pass's prediction for one evaluated sample: the grid's prediction and model-error filters
+    and its sort by confidence walk (run, predicted | correct | confidence, sample) as keyset pages."""
+
+    # Written by COPY when the clean pass ends (its run's cleanup removes them after a failure); the links
+    # are unchecked as for PruneDecision: the run's version PROTECTs the samples.
+    evaluation_run = models.ForeignKey(
+        EvaluationRun, on_delete=models.CASCADE, related_name="predictions", db_index=False, db_constraint=False
+    )
+    sample = models.ForeignKey(
+        "curation.Sample", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    predicted = models.PositiveSmallIntegerField(help_text="Index of the predicted class in the model's classes.")
+    confidence = models.FloatField(help_text="The predicted class's probability.")
+    correct = models.BooleanField(help_text="The prediction equals the sample's primary label in the version.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evaluation_run", "sample"], name="unique_sample_prediction")]
+        indexes = [
+            models.Index(fields=["evaluation_run", "predicted", "sample"], name="prediction_class"),
+            models.Index(fields=["evaluation_run", "correct", "sample"], name="prediction_correct"),
+            models.Index(fields=["evaluation_run", "confidence", "sample"], name="prediction_confidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.sample_id}: class {self.predicted} ({self.confidence:.3f}), run {self.evaluation_run_id}"

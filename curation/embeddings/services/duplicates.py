@@ -27,6 +27,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.api_errors import ApplicationError
+from core.bulk_rows import columns_write
 from core.params import param, params_from_data
 from curation.embeddings.files import CorruptEmbeddingFile
 from curation.embeddings.ml.calibration import DEFAULT_TARGET
@@ -34,6 +35,7 @@ from curation.embeddings.models import (
     DuplicateCalibration,
     DuplicateGroup,
     DuplicateKind,
+    DuplicateMember,
     DuplicateRun,
     EmbeddingSet,
     EmbeddingSetStatus,
@@ -284,6 +286,7 @@ def _run_save(
         near_group_count=len(near),
         near_duplicate_samples=sum(len(group.ids) for group in near),
         semantic_group_count=len(semantic),
+        members_stored=True,
     )
     numbered = [(DuplicateKind.NEAR, group) for group in near] + [(DuplicateKind.SEMANTIC, g) for g in semantic]
     rows = [
@@ -311,7 +314,29 @@ def _run_save(
         for number, (sample_id, names) in enumerate(exact, start=1)
     ]
     DuplicateGroup.objects.bulk_create(rows, batch_size=2000)
+    duplicate_members_write(run, rows)
     return run
+
+
+def duplicate_members_write(run: DuplicateRun, groups: list[DuplicateGroup]) -> None:
+    """One DuplicateMember per (group, sample) of the run; each sample's `largest` row is its biggest group
+    (the lowest number among equals), which the grid's sort by group size walks."""
+    pairs = sorted(((g.number, g.size, int(i)) for g in groups for i in g.sample_ids), key=lambda p: (-p[1], p[0]))
+    largest_seen: set[int] = set()
+    largest = []
+    for _number, _size, sample_id in pairs:
+        largest.append(sample_id not in largest_seen)
+        largest_seen.add(sample_id)
+    columns_write(
+        DuplicateMember,
+        {
+            "run_id": np.full(len(pairs), run.pk, dtype=np.int64),
+            "sample_id": np.array([p[2] for p in pairs], dtype=np.int64),
+            "group_number": np.array([p[0] for p in pairs], dtype=np.int32),
+            "size": np.array([p[1] for p in pairs], dtype=np.int32),
+            "largest": np.array(largest, dtype=bool),
+        },
+    )
 
 
 def duplicate_run_result(run: DuplicateRun) -> dict[str, Any]:

@@ -15,11 +15,12 @@ import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from core.bulk_rows import columns_write
 from curation.embeddings.models import EmbeddingSet
 from curation.ml.clustering import KMeansConfig, cluster_complexity, default_n_clusters, spherical_kmeans
 from curation.models import DatasetVersion, VersionSample
 from curation.pruning.blobs import arrays_save, blobs_delete, run_blob_prefix
-from curation.pruning.models import Cluster, ClusterRun
+from curation.pruning.models import Cluster, ClusterMember, ClusterRun
 from curation.pruning.services.embeddings import Progress, version_embeddings_load
 from curation.pruning.services.params import ClusterParams
 from jobs.models import Job
@@ -53,6 +54,19 @@ def class_mix(cluster: np.ndarray, label_codes: np.ndarray, label_names: list[st
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
+
+
+def cluster_members_write(run: ClusterRun, sample_ids: np.ndarray, labels: np.ndarray, distances: np.ndarray) -> None:
+    """The run's ClusterMember rows (the grid's cluster filter and distance sort), by COPY where it can."""
+    columns_write(
+        ClusterMember,
+        {
+            "cluster_run_id": np.full(sample_ids.size, run.pk, dtype=np.int64),
+            "sample_id": sample_ids.astype(np.int64),
+            "cluster": labels.astype(np.int32),
+            "distance": distances.astype(np.float64),
+        },
+    )
 
 
 def cluster_run_create(
@@ -119,9 +133,11 @@ def cluster_run_create(
                 summary=summary,
                 assignment_key=keys[0],
                 centroids_key=keys[1],
+                members_stored=True,
                 job=job,
                 created_by=user,
             )
+            cluster_members_write(run, loaded.sample_ids, assignment.labels, assignment.dist_to_centroid)
             Cluster.objects.bulk_create(
                 [
                     Cluster(

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from curation.models import DatasetVersion
-from curation.review.models import LabelProposal, ProposalRun, ProposalSource
+from curation.review.models import LabelProposal, ProposalIssue, ProposalRun, ProposalSource
 from curation.review.services.confident_learning import confident_learning
 from curation.review.services.proposal_inputs import Members, Proposal
 from curation.review.services.proposal_params import SOURCE_FIELDS, ProposalParams
@@ -53,6 +53,10 @@ def proposal_run_create(
     proposals, summary = SOURCE_RUNNERS[params.source](params, version, members, report)
     summary = {**summary, "seconds": round(time.perf_counter() - started, 3), "members": int(members.sample_ids.size)}
     summary["truth"] = proposal_truth_scores(version, ((p.sample_id, p.label) for p in proposals))
+    issues: dict[int, float] = {}  # per sample, the highest issue score of its proposals (the grid's sort)
+    for p in proposals:
+        if p.issue_score is not None:
+            issues[p.sample_id] = max(p.issue_score, issues.get(p.sample_id, p.issue_score))
     with transaction.atomic():
         run = ProposalRun.objects.create(
             version=version,
@@ -61,6 +65,7 @@ def proposal_run_create(
             summary=summary,
             proposal_count=len(proposals),
             flagged_count=len({p.sample_id for p in proposals}),
+            issue_count=len(issues),
             embedding_set_id=params.embedding_set_id if "embedding_set_id" in SOURCE_FIELDS[params.source] else None,
             cluster_run_id=params.cluster_run_id if params.source == ProposalSource.MIXED_CLUSTER else None,
             trained_model_id=params.trained_model_id if params.source == ProposalSource.MODEL_TOPK else None,
@@ -77,6 +82,10 @@ def proposal_run_create(
             ],
             batch_size=BULK_BATCH,
         )  # fmt: skip
+        ProposalIssue.objects.bulk_create(
+            [ProposalIssue(run=run, sample_id=sample_id, issue_score=score) for sample_id, score in issues.items()],
+            batch_size=BULK_BATCH,
+        )
     return run
 
 

@@ -26,6 +26,7 @@ from robustness.evaluation.services.dataset import EvaluationSet, evaluation_cla
 from robustness.evaluation.services.groups import group_set_results, group_sets_resolve
 from robustness.evaluation.services.inference import ExampleWriter, predict_probabilities
 from robustness.evaluation.services.masks import mask_source_resolve
+from robustness.evaluation.services.predictions import predictions_write
 from robustness.evaluation.services.start import EVALUATE_JOB_KIND, evaluation_run_create  # noqa: F401  (re-exported)
 from robustness.ml.checkpoints import CheckpointInvalid
 from robustness.ml.devices import device_describe, device_resolve
@@ -125,6 +126,8 @@ class _Execution:
             correct = probabilities.argmax(axis=1) == evaluation_set.targets
             clean["sample_groups"] = group_set_results(self.group_sets, evaluation_set.sample_ids, correct)
         self.save(Suite.CLEAN, clean)
+        # The clean pass's per-sample predictions, for the sample grid; a failed run's cleanup removes them.
+        predictions_write(self.run, evaluation_set, probabilities)
         self.step(f"clean top-1 {clean['top1']:.3f}")
         predictions = probabilities.argmax(axis=1)
         if Suite.CORRUPTIONS in self.run.suites:

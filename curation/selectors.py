@@ -15,6 +15,10 @@ from django.db.models.functions import Coalesce, Greatest
 
 from core.figures import BLUE, SPLIT_COLOURS, count_axis, figure
 from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, Split, VersionSample
+from curation.sample_sorts import MEMBER_ORDERS, RunSort
+
+# What a set filter resolves to: sample ids, or a queryset of rows with a `sample_id` column (a subquery).
+SampleIds = Collection[int] | QuerySet[Any]
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -31,7 +35,7 @@ def sample_list(
     label: str | None = None,
     split: str | None = None,
     source: str | None = None,
-    sample_ids: Collection[int] | None = None,
+    sample_ids: SampleIds | None = None,
     after_sample_id: int | None = None,
     limit: int | None = None,
     search: str | None = None,
@@ -41,7 +45,8 @@ def sample_list(
     Args:
         version: the version whose members are listed.
         label / split / source: exact-match filters; None means any, and label "" means unlabeled.
-        sample_ids: restrict to these samples (a cluster, a duplicate group, a review state); None means any.
+        sample_ids: restrict to these samples (a cluster, a duplicate group, a review state): ids, or a queryset of
+            rows with a `sample_id` (a subquery); None means any.
         after_sample_id: return only members with a larger sample id (the keyset cursor).
         limit: page size; None returns the whole (lazy) queryset.
         search: case-insensitive substring of the sample's file name or caption; None or "" means any.
@@ -66,7 +71,8 @@ def sample_list(
             found = found.filter(pk__gt=after_sample_id)
         members = members.filter(Exists(found))
     if sample_ids is not None:
-        members = members.filter(sample_id__in=sorted(sample_ids))
+        # A set filter: a subquery of sample ids (a per-sample table's rows) or a small set of ids.
+        members = members.filter(sample_id__in=sample_ids if isinstance(sample_ids, QuerySet) else sorted(sample_ids))
     # Label and split filters have (version, label|split, sample) indexes of their own; every other page walks the
     # (version, sample) index, the source and search filters as semi-joins along it.
     walks_version_index = label is None and not split and sample_ids is None
@@ -321,19 +327,22 @@ def image_size_figure(*, stats: VersionStats, max_bins: int = 20) -> dict[str, A
     )
 
 
-# Orders of the grid, each with its keyset: id ascending, id descending, and (label, id).
-SAMPLE_ORDERS = ("id", "-id", "label")
+# Orders of the grid by the members' own columns, each with its keyset: id ascending, id descending, and
+# (label, id). Orders by a run's per-sample values (curation.sample_sorts) are keyed (value, id).
+SAMPLE_ORDERS = MEMBER_ORDERS
 
 
 @dataclass(frozen=True)
 class SamplePage:
     """One keyset page of a version's members; `next_after` is the cursor of the next page
     (the last sample id shown) or None on the last page; in label order `next_after_label` is the
-    last label shown (the cursor is the pair)."""
+    last label shown, in a run's order `next_after_value` the last value (the cursor is the pair).
+    In a run's order each member carries its value as `sort_value`."""
 
     members: list[VersionSample]
     next_after: int | None
     next_after_label: str | None = None
+    next_after_value: float | None = None
 
 
 def sample_page(
@@ -347,7 +356,9 @@ def sample_page(
     search: str | None = None,
     order: str = "id",
     after_label: str | None = None,
-    sample_ids: Collection[int] | None = None,
+    sample_ids: SampleIds | None = None,
+    run_sort: RunSort | None = None,
+    after_value: float | None = None,
 ) -> SamplePage:
     """A page of `sample_list`: one indexed query, no COUNT and no OFFSET.
 
@@ -356,10 +367,15 @@ def sample_page(
         size: members per page (one extra row is read to know whether a next page exists).
         order: "id" (default), "-id" (newest first) or "label" (then id); unknown orders mean "id".
         after_label: in label order, the label of the cursor's member (with `after_sample_id`).
+        run_sort: an order by a run's per-sample values (curation.sample_sorts; it wins over `order`): only
+            the members with a value are listed, by (value, sample id), descending if the sort says so.
+        after_value: with `run_sort`, the value of the cursor's member (with `after_sample_id`).
     """
     filtered = partial(
         sample_list, version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
     )
+    if run_sort is not None:
+        return _run_sort_page(version, filtered(), run_sort, after_sample_id, after_value, size)
     if order not in ("-id", "label"):
         rows = list(filtered(after_sample_id=after_sample_id, limit=size + 1))
         members = rows[:size]
@@ -384,6 +400,42 @@ def sample_page(
     return SamplePage(members=members, next_after=last.sample_id, next_after_label=last.label)
 
 
+def _run_sorted_rows(members: QuerySet[VersionSample], run_sort: RunSort) -> QuerySet[Any]:
+    """The run's per-sample rows of the (filtered) members, keyed by the row value (sort_value, sample_id)."""
+    in_members = members.prefetch_related(None).order_by().filter(sample_id=OuterRef("sample_id"))
+    return run_sort.rows.filter(Exists(in_members)).alias(key=_row("sort_value", "sample_id"))
+
+
+def _run_sort_page(
+    version: DatasetVersion,
+    members: QuerySet[VersionSample],
+    run_sort: RunSort,
+    after_sample_id: int | None,
+    after_value: float | None,
+    size: int,
+) -> SamplePage:
+    # The page's keys walk the run's (run, value, sample) index from the cursor, each row checked against the
+    # filtered members (a semi-join); the members are then read by those keys, in one query with their values.
+    keys = _run_sorted_rows(members, run_sort)
+    if after_sample_id is not None and after_value is not None:
+        cursor = _row(Value(after_value), Value(after_sample_id))
+        keys = keys.filter(key__lt=cursor) if run_sort.descending else keys.filter(key__gt=cursor)
+    ordering = ("-sort_value", "-sample_id") if run_sort.descending else ("sort_value", "sample_id")
+    page_keys = keys.order_by(*ordering).values("sample_id")[: size + 1]
+    value = Subquery(run_sort.rows.filter(sample_id=OuterRef("sample_id")).values("sort_value")[:1])
+    rows: list[VersionSample] = list(
+        VersionSample.objects.filter(version=version, sample_id__in=page_keys)
+        .annotate(sort_value=value)
+        .order_by(*ordering)
+        .prefetch_related("sample")
+    )
+    found = rows[:size]
+    if len(rows) <= size:
+        return SamplePage(members=found, next_after=None)
+    last = found[-1]
+    return SamplePage(members=found, next_after=last.sample_id, next_after_value=last.sort_value)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class SampleNeighbors:
     previous_id: int | None
@@ -398,21 +450,33 @@ def sample_neighbors(
     split: str | None = None,
     source: str | None = None,
     search: str | None = None,
-    sample_ids: Collection[int] | None = None,
+    sample_ids: SampleIds | None = None,
     order: str = "id",
+    run_sort: RunSort | None = None,
 ) -> SampleNeighbors:
     """The sample ids just before and after `sample_id` among the version's (filtered) members, in the
-    grid's `order` (as `sample_page` takes it: "id", "-id" or "label" then id; unknown orders mean "id")."""
+    grid's `order` (as `sample_page` takes it: "id", "-id" or "label" then id, or a `run_sort` by
+    (value, id); unknown orders mean "id"). In a run's order a sample without a value has no neighbours."""
     members = sample_list(
         version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
     )
+    if run_sort is not None:
+        # The keyset is (value, sample id): the nearest pairs on either side of the sample's own pair.
+        rows = _run_sorted_rows(members, run_sort)
+        here = _row(Subquery(run_sort.rows.filter(sample_id=sample_id).values("sort_value")[:1]), Value(sample_id))
+        keys = rows.values_list("sample_id", flat=True)
+        lower = keys.filter(key__lt=here).order_by("-sort_value", "-sample_id").first()
+        higher = keys.filter(key__gt=here).order_by("sort_value", "sample_id").first()
+        if run_sort.descending:
+            return SampleNeighbors(previous_id=higher, next_id=lower)
+        return SampleNeighbors(previous_id=lower, next_id=higher)
     ids = members.prefetch_related(None).values_list("sample_id", flat=True)
     if order == "label":
         # The keyset is (label, sample id): the neighbours are the nearest pairs on either side.
         current = VersionSample.objects.filter(version=version, sample_id=sample_id).values_list("label", flat=True)
-        here = current.first() or ""
-        before = Q(label__lt=here) | Q(label=here, sample_id__lt=sample_id)
-        after = Q(label__gt=here) | Q(label=here, sample_id__gt=sample_id)
+        here_label = current.first() or ""
+        before = Q(label__lt=here_label) | Q(label=here_label, sample_id__lt=sample_id)
+        after = Q(label__gt=here_label) | Q(label=here_label, sample_id__gt=sample_id)
         previous_id = ids.filter(before).order_by("-label", "-sample_id").first()
         next_id = ids.filter(after).order_by("label", "sample_id").first()
         return SampleNeighbors(previous_id=previous_id, next_id=next_id)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import ReadApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
-from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SamplePageRequest
+from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SampleCursor, SamplePageRequest
 from curation.apis.sample_sets import SAMPLE_SET_PARAMETERS, sample_set_filter_parse
 from curation.apis.serializers import (
     DatasetDetailOutputSerializer,
@@ -26,12 +26,13 @@ from curation.apis.serializers import (
 )
 from curation.deletion.apis import DatasetDeleteMixin, VersionDeleteMixin
 from curation.models import Dataset, SampleSource, Split
+from curation.sample_sorts import RUN_SORTS, sample_order_parse, sample_orders
 from curation.selectors import (
     dataset_get,
     dataset_list_with_version_stats,
     dataset_versions,
     sample_get,
-    sample_list,
+    sample_page,
     version_class_counts,
     version_get,
 )
@@ -142,20 +143,43 @@ SAMPLE_FILTER_PARAMETERS = [
 ]
 
 
-class SampleListApi(ReadApi):
-    """A version's members (sample facts plus this version's split and labels) in sample-id order.
+def _sort_parameters() -> list[OpenApiParameter]:
+    run_sorts = "; ".join(f"`{key}`: {kind.title.lower()} of a {kind.run_noun}" for key, kind in RUN_SORTS.items())
+    return [
+        OpenApiParameter(
+            "sort",
+            OpenApiTypes.STR,
+            enum=sample_orders(),
+            description="Order of the members: `id` (default), `-id` (newest first), `label` (then id), or a run's "
+            f"per-sample value with `sort_run` ({run_sorts}); a leading `-` is highest first. A run's order lists "
+            "only the members the run has a value for, ties by sample id.",
+        ),
+        OpenApiParameter(
+            "sort_run",
+            OpenApiTypes.INT,
+            description="The run whose values `sort` orders by (a run of this version that stored them).",
+        ),
+    ]
 
-    `next` carries a cursor holding the page's last sample id, so every page costs one index range scan.
+
+class SampleListApi(ReadApi):
+    """A version's members (sample facts plus this version's split and labels), in sample-id order or `sort`.
+
+    `next` carries a cursor holding the page's last sample id (and its label or sort value), so every page
+    costs one index range scan.
     """
 
     @extend_schema(
         operation_id="sample_list",
         tags=["samples"],
-        summary="List a version's members in sample-id order, filtered, with keyset pagination",
-        parameters=SAMPLE_FILTER_PARAMETERS + SAMPLE_SET_PARAMETERS + SAMPLE_PAGE_PARAMETERS,
+        summary="List a version's members, filtered and sorted, with keyset pagination",
+        parameters=SAMPLE_FILTER_PARAMETERS + SAMPLE_SET_PARAMETERS + SAMPLE_PAGE_PARAMETERS + _sort_parameters(),
         responses={
             200: SamplePageOutputSerializer,
-            400: error_response("invalid_filter, invalid_cursor or invalid_page_size."),
+            400: error_response(
+                "invalid_filter, invalid_sort (an unknown sort), invalid_sort_run (a run that is missing, of another "
+                "version or without stored values), invalid_cursor or invalid_page_size."
+            ),
             **ERRORS_READ,
             **ERROR_NOT_FOUND,
         },
@@ -166,16 +190,28 @@ class SampleListApi(ReadApi):
             raise not_found("Version", version_id)
         filters = sample_filters_parse(request.query_params, dataset=version.dataset)
         sample_ids = sample_set_filter_parse(request.query_params, version=version)
+        query = request.query_params
+        order, run_sort = sample_order_parse(query.get("sort") or None, query.get("sort_run") or None, version=version)
         page_request = SamplePageRequest.from_request(request)
-        members = sample_list(
+        cursor = page_request.cursor_for(order)
+        page = sample_page(
             version=version,
             **filters,
             sample_ids=sample_ids,
-            after_sample_id=page_request.after_sample_id,
-            limit=page_request.page_size + 1,
+            size=page_request.page_size,
+            order=order,
+            run_sort=run_sort,
+            after_sample_id=cursor.sample_id if cursor else None,
+            after_label=cursor.label if cursor else None,
+            after_value=cursor.value if cursor else None,
         )
-        page, next_url = page_request.page(request, list(members))
-        return Response({"next": next_url, "results": SampleListItemOutputSerializer(page, many=True).data})
+        next_cursor = None
+        if page.next_after is not None:
+            next_cursor = SampleCursor(
+                sample_id=page.next_after, order=order, label=page.next_after_label, value=page.next_after_value
+            )
+        next_url = page_request.next_url(request, next_cursor)
+        return Response({"next": next_url, "results": SampleListItemOutputSerializer(page.members, many=True).data})
 
 
 class SampleDetailApi(ReadApi):

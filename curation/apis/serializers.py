@@ -101,9 +101,15 @@ class SampleListItemOutputSerializer(serializers.Serializer):
     label = serializers.CharField(help_text="Primary label; empty when unlabeled.")  # type: ignore[assignment]
     labels = LabelEntryOutputSerializer(many=True, help_text="The multi-label set with each label's origin.")
     thumbnail_url = serializers.SerializerMethodField()
+    sort_value = serializers.SerializerMethodField(
+        help_text="In an order by a run's values (`sort` with `sort_run`), this member's value; null otherwise."
+    )
 
     def get_thumbnail_url(self, member: Any) -> str:
         return sample_media_path(member.sample_id, "thumbnail")
+
+    def get_sort_value(self, member: Any) -> float | None:
+        return getattr(member, "sort_value", None)
 
 
 class SamplePageOutputSerializer(serializers.Serializer):

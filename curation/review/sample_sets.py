@@ -1,11 +1,17 @@
-"""The sample list's `review_state` (+ `review_queue`) filter (registered in ReviewConfig.ready)."""
+"""The sample list's `review_state` (+ `review_queue`) filter and its sort by a proposal run's issue score
+(`sort=issue_score` with `sort_run`), both registered in ReviewConfig.ready."""
+
+from typing import Any
+
+from django.db.models import F, QuerySet
 
 from curation.apis.sample_sets import REVIEW_STATES, sample_set_invalid
 from curation.models import DatasetVersion
-from curation.review.models import ReviewItem
+from curation.review.models import ProposalIssue, ProposalRun, ReviewItem
+from curation.sample_sorts import RunSortKind, sort_run_invalid
 
 
-def review_state_sample_set(version: DatasetVersion, queue_id: int | None, state: str) -> set[int]:
+def review_state_sample_set(version: DatasetVersion, queue_id: int | None, state: str) -> QuerySet[Any]:
     """The samples whose review items (of one queue, or of every queue of the version) are in `state`."""
     if state not in REVIEW_STATES:
         allowed = ", ".join(REVIEW_STATES)
@@ -13,4 +19,15 @@ def review_state_sample_set(version: DatasetVersion, queue_id: int | None, state
     items = ReviewItem.objects.filter(queue__version=version, state=state)
     if queue_id is not None:
         items = items.filter(queue_id=queue_id)
-    return set(items.values_list("sample_id", flat=True))
+    return items.values("sample_id")
+
+
+def issue_score_rows(version: DatasetVersion, run_id: int) -> tuple[QuerySet[Any], int]:
+    """A proposal run's samples by issue score (the grid's sort); samples without one are not listed."""
+    run = ProposalRun.objects.filter(pk=run_id, version=version).first()
+    if run is None or not run.issue_count:
+        raise sort_run_invalid(f"proposal run {run_id} of this version has no issue scores", sort_run=run_id)
+    return ProposalIssue.objects.filter(run=run).annotate(sort_value=F("issue_score")), run.issue_count
+
+
+ISSUE_SCORE = RunSortKind(key="issue_score", title="Issue score", run_noun="proposal run", rows=issue_score_rows)

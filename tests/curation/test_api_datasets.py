@@ -210,6 +210,7 @@ def test_sample_list_returns_members_with_this_versions_labels(api, cats_and_dog
                 "label": label,
                 "labels": [{"label": label, "origin": origin}],
                 "thumbnail_url": f"/media/samples/{sample.pk}/thumbnail",
+                "sort_value": None,
             }
             for sample, split, label, origin in [
                 (samples[0], "train", "cat", "import"),

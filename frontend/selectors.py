@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import CharField, F, QuerySet, Subquery, Value
 from django.urls import reverse
 
 from core.roles import Capability, user_can
@@ -21,7 +21,16 @@ from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingMa
 from curation.exports.models import Export
 from curation.models import Dataset, DatasetVersion, Sample, SampleTag, VersionSample
 from curation.pruning.models import Cluster, ClusterRun, PruneRun
-from curation.review.models import ItemState, QueueStatus, ReviewItem, ReviewQueue, TaxonomyChange
+from curation.review.models import (
+    ItemState,
+    ProposalRun,
+    ProposalSource,
+    QueueStatus,
+    ReviewItem,
+    ReviewQueue,
+    TaxonomyChange,
+)
+from curation.sample_sorts import RUN_SORTS
 from explain.models import ExplanationRun
 from explain.slices.models import SliceReport
 from explain.spurious.models import SpuriousReport
@@ -83,34 +92,141 @@ def bulk_label_queues(
 
 @dataclass(frozen=True)
 class SetChoiceGroup:
-    """One run's sets as a grid filter's <optgroup>: options are ("<run id>:<member>", text)."""
+    """One run's sets as a grid filter's <optgroup>: options are ("<run id>:<member>", text); `notes` are shown
+    as disabled options (why a run offers nothing, e.g. it was made before its per-sample rows were stored)."""
 
     label: str
     options: list[tuple[str, str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def _sort_group(key: str, run_pk: int, label: str, stored: bool, missing: str) -> SetChoiceGroup:
+    """A run's two orders of the grid's sort menu ("<sort>:<run id>"), or why it has none."""
+    kind = RUN_SORTS.get(key)
+    if kind is None:
+        return SetChoiceGroup(label, [])
+    if not stored:
+        return SetChoiceGroup(label, [], [f"{kind.title}: {missing}"])
+    return SetChoiceGroup(
+        label,
+        [
+            (f"-{key}:{run_pk}", f"{kind.title}, {kind.descending}"),
+            (f"{key}:{run_pk}", f"{kind.title}, {kind.ascending}"),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _ReportRow:
+    """A run or report of the grid's menus: `text` and `count` are a proposal run's source and issue count or an
+    evaluation's model name and prediction count; `data` a slice report's results or the evaluated classes."""
+
+    kind: str
+    pk: int
+    text: str
+    count: int
+    data: Any
+
+
+def _newest_reports(version: DatasetVersion) -> dict[str, list[_ReportRow]]:
+    """The version's newest failure-slice reports, proposal runs and evaluations, in one UNION query (the grid's
+    menus stay a fixed number of queries), newest first per kind."""
+
+    def newest(model: Any, kind: str, **columns: Any) -> QuerySet[Any]:
+        ids = model.objects.filter(version=version).order_by("-id").values("pk")[:GRID_SET_RUNS_SHOWN]
+        rows = model.objects.filter(pk__in=Subquery(ids)).annotate(menu_kind=Value(kind, output_field=CharField()))
+        return rows.annotate(**columns).values_list("menu_kind", "pk", "menu_text", "menu_count", "menu_data")
+
+    rows = newest(
+        SliceReport, "slice", menu_text=Value("", output_field=CharField()), menu_count=Value(0), menu_data=F("results")
+    ).union(
+        newest(ProposalRun, "proposal", menu_text=F("source"), menu_count=F("issue_count"), menu_data=F("params")),
+        newest(
+            EvaluationRun,
+            "evaluation",
+            menu_text=F("trained_model__name"),
+            menu_count=F("prediction_count"),
+            menu_data=F("trained_model__classes"),
+        ),
+        all=True,
+    )
+    found: dict[str, list[_ReportRow]] = {"slice": [], "proposal": [], "evaluation": []}
+    for row in sorted((_ReportRow(*values) for values in rows), key=lambda row: -row.pk):
+        found[row.kind].append(row)
+    return found
+
+
+def _prediction_group(run: _ReportRow) -> SetChoiceGroup:
+    label = f"Evaluation run {run.pk} ({run.text})"
+    if not run.count:
+        return SetChoiceGroup(label, [], ["no stored predictions (the run is unfinished, or older than them)"])
+    options = [(f"{run.pk}:error", "wrong (prediction ≠ label)"), (f"{run.pk}:correct", "right (prediction = label)")]
+    return SetChoiceGroup(label, options + [(f"{run.pk}:class:{name}", f"predicted {name}") for name in run.data or []])
 
 
 def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]:
-    """The grid's cluster, duplicate-group and failure-slice filter menus, from the version's newest runs:
-    every cluster of a finished cluster run, a duplicate run's largest groups, every slice of a report."""
-    cluster_runs = ClusterRun.objects.filter(version=version).exclude(assignment_key="")
+    """The grid's filter menus from the version's newest runs: every cluster of a finished cluster run, a duplicate
+    run's largest groups, every slice of a report, an evaluation's predictions ("prediction"); and its sort menu's
+    orders by a run's per-sample values ("sort": issue score, duplicate group size, prediction confidence, distance
+    to the cluster centroid). Runs made before their per-sample rows were stored say so in the sort menu."""
+    cluster_runs = ClusterRun.objects.filter(version=version).exclude(assignment_key="").order_by("-id")
+    shown_cluster_runs = list(cluster_runs[:GRID_SET_RUNS_SHOWN])
     clusters = [
         SetChoiceGroup(
             f"Cluster run {run.pk} (k={run.n_clusters})",
             [(f"{run.pk}:{c.index}", f"cluster {c.index} ({c.size})") for c in Cluster.objects.filter(cluster_run=run)],
         )
-        for run in cluster_runs.order_by("-id")[:GRID_SET_RUNS_SHOWN]
+        for run in shown_cluster_runs
     ]
+    duplicate_runs = list(DuplicateRun.objects.filter(version=version).order_by("-id")[:GRID_SET_RUNS_SHOWN])
     duplicates = []
-    for run in DuplicateRun.objects.filter(version=version).order_by("-id")[:GRID_SET_RUNS_SHOWN]:
+    for run in duplicate_runs:
         groups = DuplicateGroup.objects.filter(run=run).order_by("-size", "number")[:GRID_SET_GROUPS_SHOWN]
         options = [(f"{run.pk}:{g.number}", f"group {g.number}, {g.kind} ({g.size})") for g in groups]
         duplicates.append(SetChoiceGroup(f"Duplicate run {run.pk}", options))
+    reports = _newest_reports(version)
     slices = []
-    for report in SliceReport.objects.filter(version=version).order_by("-id")[:GRID_SET_RUNS_SHOWN]:
-        found = (report.results or {}).get("slices") or []
+    for report in reports["slice"]:
+        found = (report.data or {}).get("slices") or []
         options = [(f"{report.pk}:{s['number']}", f"slice {s['number']}: {s['class']} ({s['size']})") for s in found]
         slices.append(SetChoiceGroup(f"Failure-slice report {report.pk}", options))
-    return {"cluster": clusters, "duplicate_group": duplicates, "slice": slices}
+    proposal_runs, evaluations = reports["proposal"], reports["evaluation"]
+    older = "made before per-sample values were stored"
+    sorts = [
+        *(
+            _sort_group(
+                "issue_score",
+                run.pk,
+                f"Proposal run {run.pk} ({ProposalSource(run.text).label})",
+                run.count > 0,
+                "no issue scores",
+            )
+            for run in proposal_runs
+        ),
+        *(
+            _sort_group("duplicate_size", run.pk, f"Duplicate run {run.pk}", run.members_stored, older)
+            for run in duplicate_runs
+        ),
+        *(
+            _sort_group(
+                "confidence", run.pk, f"Evaluation run {run.pk} ({run.text})", run.count > 0, "no stored predictions"
+            )
+            for run in evaluations
+        ),
+        *(
+            _sort_group(
+                "cluster_distance", run.pk, f"Cluster run {run.pk} (k={run.n_clusters})", run.members_stored, older
+            )
+            for run in shown_cluster_runs
+        ),
+    ]
+    return {
+        "cluster": clusters,
+        "duplicate_group": duplicates,
+        "slice": slices,
+        "prediction": [_prediction_group(run) for run in evaluations],
+        "sort": [group for group in sorts if group.options or group.notes],
+    }
 
 
 def dataset_tag_names(dataset: Dataset) -> list[str]:

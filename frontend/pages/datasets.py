@@ -6,21 +6,23 @@ cached statistics.
 """
 
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from core.api_errors import ApplicationError
 from core.figures import class_colour
 from core.roles import Capability, capability_required, user_can
-from curation.apis.sample_sets import REVIEW_STATES, sample_set_filter_parse
+from curation.apis.sample_sets import REVIEW_STATES, SampleIds, sample_set_filter_parse
 from curation.models import Dataset, DatasetVersion, SampleSource, Split
+from curation.sample_sorts import MEMBER_ORDERS, RunSort, sample_order_parse, sample_orders
 from curation.selectors import (
-    SAMPLE_ORDERS,
     VersionStats,
     class_split_figure,
     dataset_summary_list,
@@ -54,7 +56,7 @@ DETAIL_MIN_SIDE = 384
 UNLABELED = "__unlabeled__"
 SET_FILTER_NAMES = (
     "cluster_run", "cluster", "duplicate_run", "duplicate_group", "review_queue", "review_state",
-    "slice_report", "slice", "tag",
+    "slice_report", "slice", "tag", "prediction_run", "predicted", "model_error",
 )  # fmt: skip
 # The grid's set menus: one <select> per kind, whose value "<run id>:<member>" stands for the pair of
 # parameters the sample-list API takes (the grid's URLs keep those pairs).
@@ -76,7 +78,32 @@ def _set_params(query: Any) -> tuple[tuple[str, str], ...]:
         run, _, member = query[menu].partition(":")
         if run.isdigit() and member.isdigit():
             params |= {run_name: run, member_name: member}
+    if "prediction_set" in query:
+        for name in ("prediction_run", "predicted", "model_error"):
+            params.pop(name, None)
+        params |= _prediction_params(query["prediction_set"][:300])
     return tuple((name, params[name]) for name in SET_FILTER_NAMES if name in params)
+
+
+def _prediction_params(value: str) -> dict[str, str]:
+    """The prediction menu's "<run>:error", "<run>:correct" or "<run>:class:<name>" as the API's parameters."""
+    run, _, member = value.partition(":")
+    if not run.isdigit():
+        return {}
+    if member in ("error", "correct"):
+        return {"prediction_run": run, "model_error": "true" if member == "error" else "false"}
+    if member.startswith("class:") and member != "class:":
+        return {"prediction_run": run, "predicted": member.removeprefix("class:")}
+    return {}
+
+
+def _sort_params(query: Any) -> tuple[str, str]:
+    """(sort, sort_run) of a query: the sort menu's "<sort>:<run>" or the API's pair; unknown sorts mean "id"."""
+    sort, _, run = query.get("sort", "").partition(":")
+    run = run or query.get("sort_run", "")
+    if sort not in sample_orders() or sort == "id":
+        return "", ""
+    return sort, ("" if sort in MEMBER_ORDERS else run[:20])
 
 
 @dataclass(frozen=True)
@@ -88,49 +115,73 @@ class SampleFilters:
     source: str = ""
     search: str = ""
     sort: str = ""
-    # Sets made by other features (a cluster, a duplicate group, a review state, a failure slice), as
-    # the sample-list API takes them; `sample_ids` is what they resolve to (see `with_sets`).
+    # The run of an order by a run's per-sample values (issue score, duplicate size, confidence, cluster
+    # distance) and that order resolved (see `with_sort`).
+    sort_run: str = ""
+    run_sort: RunSort | None = None
+    # Sets made by other features (a cluster, a duplicate group, a review state, a failure slice, an evaluation's
+    # predictions), as the sample-list API takes them; `sample_ids` is what they resolve to (see `with_sets`).
     set_params: tuple[tuple[str, str], ...] = ()
-    sample_ids: frozenset[int] | None = None
+    sample_ids: SampleIds | None = None
 
     @classmethod
     def from_query(cls, query: Any) -> "SampleFilters":
         split = query.get("split", "")
         source = query.get("source", "")
-        sort = query.get("sort", "")
+        sort, sort_run = _sort_params(query)
         return cls(
             label=query.get("label", "")[:200],
             split=split if split in Split.values else "",
             source=source if source in SampleSource.values else "",
             search=query.get("q", "").strip()[:200],
-            sort=sort if sort in SAMPLE_ORDERS and sort != "id" else "",
+            sort=sort,
+            sort_run=sort_run,
             set_params=_set_params(query),
         )
 
     def set_menu_values(self) -> dict[str, str]:
         """Each set menu's selected value ("<run>:<member>", "" for any)."""
         params = dict(self.set_params)
-        return {
+        values = {
             menu: f"{params[run]}:{params[member]}" if run in params and member in params else ""
             for menu, (run, member) in SET_MENUS.items()
         }
+        prediction = ""
+        if run := params.get("prediction_run"):
+            if params.get("predicted"):
+                prediction = f"{run}:class:{params['predicted']}"
+            elif params.get("model_error"):
+                prediction = f"{run}:{'error' if params['model_error'] in ('true', '1') else 'correct'}"
+        return values | {"prediction_set": prediction}
+
+    @property
+    def sort_menu_value(self) -> str:
+        """The sort menu's selected value: "<sort>:<run>" for a run's order."""
+        return f"{self.sort}:{self.sort_run}" if self.sort_run else self.sort
+
+    def with_sort(self, version: DatasetVersion) -> "SampleFilters":
+        """These filters with a run's order resolved (ApplicationError when the run is invalid)."""
+        if self.sort in MEMBER_ORDERS or not self.sort:
+            return self
+        _order, run_sort = sample_order_parse(self.sort, self.sort_run, version=version)
+        return replace(self, run_sort=run_sort)
 
     def with_sets(self, version: DatasetVersion) -> "SampleFilters":
         """These filters with the set filters resolved to sample ids (ApplicationError when invalid)."""
         if not self.set_params:
             return self
         ids = sample_set_filter_parse(dict(self.set_params), version=version)
-        return replace(self, sample_ids=frozenset(ids) if ids is not None else None)
+        return replace(self, sample_ids=ids)
 
     def as_query(self, **extra: Any) -> str:
         """The filters (and `extra`) as a URL query string without empty values."""
         params = {"label": self.label, "split": self.split, "source": self.source, "q": self.search}
-        params |= {**dict(self.set_params), "sort": self.sort, **extra}
+        params |= {**dict(self.set_params), "sort": self.sort, "sort_run": self.sort_run, **extra}
         return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
     @property
     def active(self) -> bool:
-        return bool(self.label or self.split or self.source or self.search or self.set_params)
+        return bool(self.label or self.split or self.source or self.search or self.set_params or self.run_sort)
 
     @property
     def label_display(self) -> str:
@@ -140,12 +191,27 @@ class SampleFilters:
         """The filters as `sample_list` takes them: None means any, label "" means unlabeled."""
         label = "" if self.label == UNLABELED else (self.label or None)
         kwargs = {"label": label, "split": self.split or None, "source": self.source or None, "search": self.search}
-        return kwargs | {"sample_ids": self.sample_ids}
+        return kwargs | {"sample_ids": self._restricted_ids()}
+
+    def _restricted_ids(self) -> SampleIds | None:
+        """The set filters' samples, and in a run's order only those the run has a value for (the grid lists,
+        counts, selects and steps through the same members)."""
+        if self.run_sort is None:
+            return self.sample_ids
+        scored = self.run_sort.rows.values("sample_id")
+        if self.sample_ids is None:
+            return scored
+        return scored.filter(
+            sample_id__in=self.sample_ids if isinstance(self.sample_ids, QuerySet) else sorted(self.sample_ids)
+        )
 
     def matching(self, *, stats: VersionStats, version: DatasetVersion) -> int:
         """Members matching the filters: from the cached counts, or by a COUNT when searching names or
-        restricting to a set (the counts cannot answer those)."""
-        if self.search or self.sample_ids is not None:
+        restricting to a set (the counts cannot answer those); in a run's order alone, the run's count."""
+        only_run_sort = not (self.label or self.split or self.source or self.search or self.set_params)
+        if self.run_sort is not None and only_run_sort and self.run_sort.count is not None:
+            return self.run_sort.count
+        if self.search or self._restricted_ids() is not None:
             return sample_list(version=version, **self.selector_kwargs()).prefetch_related(None).count()
         kwargs = self.selector_kwargs()
         return stats.matching(label=kwargs["label"], split=kwargs["split"], source=kwargs["source"])
@@ -155,10 +221,15 @@ def grid_filters(request: HttpRequest, version: DatasetVersion) -> SampleFilters
     """The request's grid filters with their sets resolved; an invalid set filter is dropped with a message."""
     filters = SampleFilters.from_query(request.GET)
     try:
-        return filters.with_sets(version)
+        filters = filters.with_sets(version)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return replace(filters, set_params=())
+        filters = replace(filters, set_params=())
+    try:
+        return filters.with_sort(version)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return replace(filters, sort="", sort_run="")
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -166,6 +237,14 @@ def _int_or_none(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+def _float_or_none(value: str | None) -> float | None:
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _version_or_404(dataset: Dataset, number: int | None) -> DatasetVersion:
@@ -236,15 +315,18 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         size=GRID_PAGE_SIZE,
         order=filters.sort or "id",
         after_label=after_label,
+        run_sort=filters.run_sort,
+        after_value=_float_or_none(request.GET.get("after_value")) if filters.run_sort else None,
     )
+    next_cursor = {"after": page.next_after, "after_label": page.next_after_label}
+    if page.next_after_value is not None:
+        next_cursor["after_value"] = repr(page.next_after_value)
     context: dict[str, Any] = {
         "dataset": dataset,
         "version": version,
         "filters": filters,
         "filter_query": filters.as_query(),
-        "next_query": filters.as_query(after=page.next_after, after_label=page.next_after_label)
-        if page.next_after
-        else "",
+        "next_query": filters.as_query(**next_cursor) if page.next_after else "",
         "page": page,
         "after": after,
         "nav_section": "datasets",
@@ -256,6 +338,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     if is_htmx(request):  # a filter change: the whole grid, counts included
         return render(request, "frontend/datasets/_grid.html", context)
     label_options = version_label_options(stats=stats, classes=dataset.classes)
+    choices = grid_set_choices(version)
     context |= {
         "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
         "split_options": Split.values,
@@ -265,7 +348,8 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "tag": dict(filters.set_params).get("tag", ""),
         "tag_options": dataset_tag_names(dataset),
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
-        "set_menus": _set_menus(filters, grid_set_choices(version)),
+        "sort_groups": _sort_groups(filters, choices["sort"]),
+        "set_menus": _set_menus(filters, choices),
         "can_curate": user_can(request.user, Capability.CURATE),
         "bulk_queues": bulk_label_queues(request.user, version),
     }
@@ -281,6 +365,7 @@ def _set_menus(filters: SampleFilters, choices: dict[str, list[SetChoiceGroup]])
         ("cluster_set", "cluster", "Cluster"),
         ("duplicate_set", "duplicate_group", "Duplicate group"),
         ("slice_set", "slice", "Failure slice"),
+        ("prediction_set", "prediction", "Prediction"),
     ):
         groups = list(choices[kind])
         listed = {value for group in groups for value, _ in group.options}
@@ -289,6 +374,16 @@ def _set_menus(filters: SampleFilters, choices: dict[str, list[SetChoiceGroup]])
         if groups:  # a version without such runs shows no menu
             menus.append({"name": menu, "title": title, "groups": groups, "selected": selected[menu]})
     return menus
+
+
+def _sort_groups(filters: SampleFilters, groups: list[SetChoiceGroup]) -> list[SetChoiceGroup]:
+    """The sort menu's orders by a run's values; one from a link to a run the menu does not list is kept."""
+    listed = {value for group in groups for value, _ in group.options}
+    if filters.run_sort is not None and filters.sort_menu_value not in listed:
+        direction = "highest first" if filters.run_sort.descending else "lowest first"
+        text = f"{filters.run_sort.title}, run {filters.sort_run}, {direction}"
+        groups = [*groups, SetChoiceGroup("From the link", [(filters.sort_menu_value, text)])]
+    return groups
 
 
 @capability_required(Capability.VIEW)
@@ -311,7 +406,11 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
         "filters": filters,
         "filter_query": filters.as_query(),
         "neighbors": sample_neighbors(
-            version=version, sample_id=sample.pk, order=filters.sort or "id", **filters.selector_kwargs()
+            version=version,
+            sample_id=sample.pk,
+            order=filters.sort or "id",
+            run_sort=filters.run_sort,
+            **filters.selector_kwargs(),
         ),
         "aliases": sample_duplicate_names(sample=sample),
         "tags": sample_tag_names(sample),

@@ -38,9 +38,12 @@ class SelectionForm(forms.Form):
     def sample_ids(self, version: DatasetVersion) -> tuple[list[int], dict[str, str]]:
         """The selected members' sample ids and how they were chosen (for the new version's params).
 
-        Raises ApplicationError `invalid_filter` for a set filter that no longer resolves."""
+        Raises ApplicationError `invalid_filter` for a set filter that no longer resolves (`invalid_sort_run`
+        for a run order whose run is gone)."""
         if self.cleaned_data["mode"] == "query":
+            # In a run's order the grid lists only the samples the run has a value for: "all matching" is those.
             filters = SampleFilters.from_query(QueryDict(self.cleaned_data["query"])).with_sets(version)
+            filters = filters.with_sort(version)
             members = sample_list(version=version, **filters.selector_kwargs()).prefetch_related(None)
             return list(members.values_list("sample_id", flat=True)), {"filters": filters.as_query() or "all"}
         raw = self.cleaned_data["ids"].replace(" ", ",").split(",")

@@ -15,6 +15,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from core.models import TokenPasswordBinding
+from core.roles import roles_annotate, roles_remember
 
 _FINGERPRINT_SALT = "winnow.core.tokens.password-binding"
 
@@ -70,10 +71,13 @@ class PasswordBoundTokenAuthentication(TokenAuthentication):
     """DRF's token authentication that also refuses a token issued under a password since changed."""
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
+        # The user's roles come in the same statement: the permission check of every API call needs them.
+        tokens = roles_annotate(Token.objects.select_related("user", "password_binding"), user_id_field="user_id")
         try:
-            token = Token.objects.select_related("user", "password_binding").get(key=key)
+            token = tokens.get(key=key)
         except Token.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid token.")
+        roles_remember(token, token.user)
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         if not token_password_current(token=token):

@@ -82,14 +82,16 @@ WITH mine AS MATERIALIZED (
 SELECT i.* FROM {ITEMS} i JOIN own ON own.item_id = i.id
 """  # noqa: S608
 
-# Statement 1 of a batch claim: free items in position order (a window of PREFETCH x reviewers, enough to
-# tell the fair share), the first `share` of them that no other transaction holds, locked.
+# Statement 1 of a batch claim (nothing for a reviewer not assigned to the queue): free items in position order (a
+# window of PREFETCH x reviewers, enough to tell the fair share), the first `share` of them that no other
+# transaction holds, locked.
 _CANDIDATES_SQL = f"""
 WITH reviewers AS (
     SELECT GREATEST(1, count(*)) AS n FROM {QUEUE_REVIEWERS} WHERE reviewqueue_id = %(queue)s
 ), free AS (
     SELECT i.id FROM {ITEMS} i
     WHERE i.queue_id = %(queue)s AND i.state = 'open' AND NOT (i.id = ANY(%(exclude)s))
+      AND EXISTS (SELECT 1 FROM {QUEUE_REVIEWERS} r WHERE r.reviewqueue_id = %(queue)s AND r.user_id = %(reviewer)s)
       AND NOT EXISTS (
           SELECT 1 FROM {ASSIGNMENTS} a WHERE a.item_id = i.id AND a.reviewer_id = %(reviewer)s
             AND (a.state <> 'claimed' OR a.claimed_at >= %(servable)s)
@@ -171,11 +173,12 @@ def _serve_own(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> Review
 
 
 def _claim_batch(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> ReviewItem | None:
-    _require_assigned(queue, reviewer)
+    # Statement 1 finds nothing for a reviewer who is not assigned: only then is that asked (403).
     params = {**_params(queue, reviewer, exclude), "prefetch": PREFETCH}
     for _ in range(CLAIM_TRIES):
         locked, claimed = _claim_locked(params, "SKIP LOCKED")
         if not locked:
+            _require_assigned(queue, reviewer)
             # Nothing free, or every free item is locked by someone right now (the end of a queue): wait
             # for one item (one lock held while waiting, so no deadlock with item-locking writers).
             locked, claimed = _claim_locked({**params, "prefetch": 1}, "")

@@ -234,8 +234,9 @@ def test_next_vote_and_submit_run_a_fixed_small_number_of_statements(claim_queue
     other.get(next_url)
     closing = statements(lambda: other.post(f"/api/review-items/{item['id']}/submit/"))
 
-    # then: queue, own claims (none), assigned?, [candidates locked, claims inserted], my votes, labels
-    assert claim == ["SELECT", "WITH", "SELECT", "SAVEPOINT", "WITH", "WITH", "RELEASE", "SELECT", "SELECT"]
+    # then: queue, own claims (none), [candidates locked (the assignment checked in it), claims inserted], my votes,
+    # labels
+    assert claim == ["SELECT", "WITH", "SAVEPOINT", "WITH", "WITH", "RELEASE", "SELECT", "SELECT"]
     # queue, own claim served (with its item), my votes, the sample's labels
     assert serve == ["SELECT", "WITH", "SELECT", "SELECT"]
     # item locked (+ assigned?), repeat or current vote, assignment, the vote

@@ -73,11 +73,11 @@ def slice_contexts(found: dict[str, Any], classes: list[str]) -> list[str]:
 def plan_from_slice(report_id: int, number: int, *, mode: str, parents: str = "train") -> dict[str, Any]:
     """The plan settings a slice fixes, to merge under the caller's own (which win):
 
-    classes (the slice's class), contexts (slice_contexts), strength (0.75: the prompt's context replaces more
-    of the parent's than a manual img2img's 0.6; img2img only), per_class (twice the slice's size, at least 8),
-    the version (the report's), and with `parents="slice"` the slice's members as parents, most typical first
-    (modes with parents). Raises
-    ApplicationError not_found (report or slice), invalid_params (parents), slice_reports_unavailable.
+    mode (as given), classes (the slice's class), contexts (slice_contexts), strength (0.75: the prompt's context
+    replaces more of the parent's than a manual img2img's 0.6; img2img only), per_class (twice the slice's size,
+    at least 8), the version (the report's), and with `parents="slice"` the slice's members as parents, most
+    typical first (modes with parents). Raises ApplicationError not_found (report or slice), invalid_params
+    (parents), slice_reports_unavailable.
     """
     if parents not in SLICE_PARENTS:
         raise ApplicationError(f"parents must be one of {', '.join(SLICE_PARENTS)}.", code="invalid_params")
@@ -89,7 +89,8 @@ def plan_from_slice(report_id: int, number: int, *, mode: str, parents: str = "t
         )
     classes = list((report.results or {}).get("classes") or report.version.dataset.classes or [])
     fields: dict[str, Any] = {
-        "version_id": report.version_id, "classes": [found["class"]], "contexts": slice_contexts(found, classes),
+        "version_id": report.version_id, "mode": mode, "classes": [found["class"]],
+        "contexts": slice_contexts(found, classes),
         "per_class": max(SLICE_MIN_PER_CLASS, 2 * int(found["size"])), "parent_split": "train",
     }  # fmt: skip
     if mode == "img2img":

@@ -1,3 +1,5 @@
+# Over 300 lines: one declaration feeds four surfaces (dataclass, DRF serializer, Django form, argparse options)
+# that must stay in step, so their builders sit together.
 """One parameter source per job kind (issue #18): a frozen dataclass whose fields say everything.
 
 A job kind's parameters are declared once, with `param(...)` carrying the help, the bounds, the

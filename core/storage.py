@@ -1,3 +1,5 @@
+# Over 300 lines: every blob read and write goes through here, and the local-file durability path (temporary write,
+# fsync, link, group) mirrors the generic one beside it.
 """Content-addressed blobs in Django's storage API (never hand-built filesystem paths).
 
 A blob's key is derived from its sha256, so identical bytes are stored once whatever the

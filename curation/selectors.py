@@ -1,3 +1,5 @@
+# Over 300 lines: the sample list's filters, sorts and keyset cursor build one query together; apart, each would
+# need the others' internals.
 """Reads of datasets, versions and samples that are more than a `get`.
 
 Lists leave out datasets and versions marked `deleting` (a deletion job is removing them); a detail

@@ -1,3 +1,5 @@
+# Over 300 lines: the page reads no app's selectors answer (form choices, cross-app rows, the dataset page's Loop
+# section), one small function each.
 """Reads of the pages that no app's selectors answer: the choices a form lists, a page's rows across apps,
 and the dataset page's "Loop" section (what has been made from one version).
 

@@ -1,3 +1,5 @@
+# Over 300 lines: every setting read from the environment in one file, as Django expects, so an operator sees them
+# all.
 """Settings shared by every mode, read from the environment.
 
 With nothing set, Winnow runs embedded: SQLite under var/, a Celery broker on the local

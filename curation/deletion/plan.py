@@ -1,3 +1,5 @@
+# Over 300 lines: Django's delete collector redone set-based: links, blockers and the children-first order are one
+# algorithm over one plan.
 """Which rows a deletion removes, in which order, and what forbids it: Django's delete collector, set-based.
 
 `Model.delete()` loads every related row into Python objects (a cascade over 1M samples took more

@@ -1,3 +1,5 @@
+# Over 300 lines: the review reads (runs, queues, progress, an item, agreement, the vote audit) share the item and
+# queue annotations.
 """Reads of the review app: proposal runs, queues and their progress, one item as a reviewer sees it,
 agreement between reviewers, the vote audit, and the label sets a version's metrics use."""
 

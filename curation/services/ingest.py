@@ -1,3 +1,5 @@
+# Over 300 lines: decode, thumbnail, mask and store are one pipeline every image path shares (import, demo,
+# synthetic), with its limits applied in one place.
 """Turning bytes into stored samples: decode safely, hash, thumbnail, store once.
 
 Shared by every path that adds images (import, demo builder, synthetic batches). The content

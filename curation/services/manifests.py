@@ -1,3 +1,5 @@
+# Over 300 lines: the ImageFolder layout, the CSV/JSONL parsers and the layout detection share one row-checking
+# state and one report format.
 """How the files of an import map to labels and splits: the ImageFolder layout and CSV/JSONL manifests.
 
 Choices made:

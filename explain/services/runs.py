@@ -1,3 +1,5 @@
+# Over 300 lines: one run-kit plug-in: the request checks and the batched explain job with its undo share the run's
+# storage layout.
 """Explanation runs: check a request (the run kit creates the run and its `explain` job), explain in batches.
 
 What fails fast does so before any job exists (the API answers 400): an unknown method or

@@ -1,3 +1,5 @@
+# Over 300 lines: one page module per area (docs/ARCHITECTURE.md §14): the datasets list, versions, the sample grid
+# and a sample.
 """Browsing pages: the datasets list, a dataset's versions and charts, the sample grid and a sample.
 
 Every page needs the VIEW capability. The grid pages through members with a keyset cursor on

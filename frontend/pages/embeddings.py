@@ -1,3 +1,5 @@
+# Over 300 lines: one page module per area (docs/ARCHITECTURE.md §14): sets, similar samples, text search,
+# duplicates, the map and its grid.
 """Pages of the embeddings app: sets of a version (and the forms that start embed, duplicates and map
 jobs), "more like this" for a sample, text search, a duplicate run's groups, the embedding map, and a
 grid of any selection of samples (a map lasso, a duplicate group).

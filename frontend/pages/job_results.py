@@ -1,3 +1,5 @@
+# Over 300 lines: one outcome function per job kind, registered in one place, so every kind's summary and links are
+# found together.
 """What a finished job made, for its page: a one-line summary and links to the things it made and to the next step.
 
 Each job kind registers one function `(result, job) -> JobOutcome` reading the keys of the dict the kind

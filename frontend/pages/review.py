@@ -1,3 +1,5 @@
+# Over 300 lines: one page module per area (docs/ARCHITECTURE.md §14): queues, creating one, progress and the review
+# page.
 """Review pages: queues, creating one (and starting label proposals), a queue's progress and agreement,
 and the keyboard-first review page of one item.
 

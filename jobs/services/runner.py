@@ -1,3 +1,5 @@
+# Over 300 lines: one attempt's claim, heartbeat thread and fenced end writes guard the same (status, attempts) row
+# and must be read together.
 """Running one attempt of a job: claim it, call its kind with a JobContext, record how it ended."""
 
 import json

@@ -1,3 +1,5 @@
+# Over 300 lines: the training loop with its out-of-memory and non-finite handling, optimiser and batching is one
+# algorithm.
 """The supervised training loop: cross-entropy, AdamW or SGD, cosine schedule per step.
 
 Images arrive decoded once as uint8 tensors (N, 3, S, S); each batch is converted to [0, 1] and

@@ -1,3 +1,5 @@
+# Over 300 lines: the find_duplicates job's params, thresholds, calibration warnings and stored groups are one
+# pipeline, step after step.
 """The `find_duplicates` job: exact groups (aliases), near duplicates (the same photo) and semantic ones.
 
 Exact duplicates were already merged at import (one sample, one alias per file name), so an exact

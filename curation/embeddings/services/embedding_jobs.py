@@ -1,3 +1,5 @@
+# Over 300 lines: the coordinator and the chunk workers share one chunk protocol (plan, dispatch, work, finalize)
+# that reads best in one place.
 """The `embed` job: plan a version's chunks, share them with every worker, finalize, report.
 
 The job's own attempt is the coordinator. It creates the EmbeddingSet and one EmbeddingChunk per

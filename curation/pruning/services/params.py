@@ -1,3 +1,5 @@
+# Over 300 lines: ClusterParams and PruneParams with each method's defaults and checks are the one contract the API,
+# form and command read.
 """Parameters of cluster and prune runs: defaults in one place, validated before any job starts.
 
 Every refusal is an ApplicationError with a stable code (the API answers 400 with it, commands

@@ -1,3 +1,5 @@
+# Over 300 lines: the prune job's summaries (stages, eps sweep, splits, budgets) are stored with the run in one
+# transaction.
 """The prune job: run one method of docs/METHODS.md §1-3 on a version and store a decision for every sample.
 
 Methods (curation.ml.pruning, Django-free): semdedup, dbp, ssp (prototypicality), random (the

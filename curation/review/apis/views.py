@@ -1,3 +1,5 @@
+# Over 300 lines: one thin view per review operation (proposal runs, queues, items, votes, undo, audit): a dozen
+# lines of schema and one service call each.
 """Views of the review API; each calls one service or selector. Errors are structured JSON with stable codes:
 not_found (404), not_assigned (403), invalid_vote / label_not_in_taxonomy / empty_filter / invalid_filter (400),
 consensus_reached / already_submitted / queue_closed (409)."""

@@ -1,3 +1,5 @@
+# Over 300 lines: the queue filters (proposals, members, slices, clusters) and the three queue creators share
+# QueueFilter and item_candidates.
 """Creating review queues from a filter, assigning reviewers, and queues of disputed items.
 
 A filter (JSON) chooses samples of the queue's version:

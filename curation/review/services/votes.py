@@ -1,3 +1,5 @@
+# Over 300 lines: every reviewer write (vote, submit, skip, undo) takes the same item lock and assignment checks:
+# together they are the concurrency contract.
 """Reviewers at work: the next item, votes, submit, skip and undo — safe under parallel clients.
 
 Every write locks the item row first (SELECT ... FOR UPDATE), so two reviewers on one item, or one

@@ -1,3 +1,5 @@
+# Over 300 lines: one run-kit plug-in: the request checks and the find_spurious job share the report's features and
+# storage layout.
 """Spurious-feature reports: check a request (the run kit creates the report and its `find_spurious` job), run it.
 
 The checks that can fail fast do so before any job exists (the API answers 400): unknown or bad

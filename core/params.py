@@ -40,6 +40,7 @@ import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from core.api_errors import ApplicationError
@@ -80,6 +81,8 @@ class ParamSpec:
     api_enum: bool = True
     cli_enum: bool = True
     api_bounds: bool = False
+    row: bool = False
+    queryset: Callable[[], Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +152,8 @@ def param(
     api_enum: bool = True,
     cli_enum: bool = True,
     api_bounds: bool = False,
+    row: bool = False,
+    queryset: Callable[[], Any] | None = None,
 ) -> Any:
     """A dataclass field of a job kind's parameters.
 
@@ -174,7 +179,13 @@ def param(
         the same for the command's option (argparse would otherwise refuse a value with its usage line).
     api_bounds: True gives the API field the inclusive bounds as DRF min_value/max_value (the schema's
         minimum/maximum; a refusal is then a validation_error), for an API that had them.
-    Multiple values: annotate the field `tuple[str, ...]` (or list[...]).
+    row: a field of a run's request itself (its row's column: the model, the version, the suites), not a key
+        of the job's `params` (jobs.runs: `params_defaults` leaves it out; the start API has it beside `params`).
+    queryset: a related row by id (annotate `int`): a callable returning the rows to pick from; the API
+        takes the id (PrimaryKeyRelatedField), the form is a select, the command takes the id
+        (`params_related_get` turns it into the row). `default_text` is the select's empty choice.
+    Multiple values: annotate the field `tuple[str, ...]` (or list[...]); the form and the command take
+        them as a comma list (the command also as a repeated flag), "none" for an empty one.
     """
     if isinstance(default, list):
         default = tuple(default)
@@ -199,6 +210,8 @@ def param(
         api_enum=api_enum,
         cli_enum=cli_enum,
         api_bounds=api_bounds,
+        row=row,
+        queryset=queryset,
     )
     return dataclasses.field(default=default, metadata={METADATA_KEY: spec})
 
@@ -290,6 +303,8 @@ _FALSE = {"false", "0", "no", "off", "f", "n", ""}
 
 def _coerce_one(field: ParamField, value: Any) -> Any:
     base, name = field.base, field.name
+    if field.spec.queryset is not None and hasattr(value, "pk"):
+        return value  # a related row, as a form or serializer picked it
     try:
         if base is bool:
             if isinstance(value, bool):
@@ -308,14 +323,14 @@ def _coerce_one(field: ParamField, value: Any) -> Any:
         if base is float:
             if isinstance(value, bool):
                 raise ValueError
-            number = float(value)
+            number = float(Fraction(value.strip())) if isinstance(value, str) else float(value)  # "2/255"
             if not math.isfinite(number):
                 raise ValueError
             return number
         if not isinstance(value, str):
             raise ValueError
         return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ZeroDivisionError):
         kind = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}[base]
         raise ParamError(name, f"{name} must be {kind}, got {value!r}.", code="invalid_parameter")
 
@@ -341,6 +356,25 @@ def param_value_check(field: ParamField, value: Any) -> None:
             template = spec.message or "{name} must {verb} {bounds}, got {value!r}."
             message = template.format(name=field.name, verb=verb, bounds=bounds, value=item)
             raise ParamError(field.name, message, code=spec.code)
+
+
+def param_items(text: str) -> list[str]:
+    """A comma list as the form and the command take a multiple parameter ("none": an empty one)."""
+    if text.strip().lower() == "none":
+        return []
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def param_related_get(field: ParamField, value: Any) -> Any:
+    """The row a related parameter's id names (a row stays as it is; None stays); ParamError when none has it."""
+    if value is None or hasattr(value, "pk"):
+        return value
+    assert field.spec.queryset is not None, f"{field.name} is not a related parameter"
+    rows = field.spec.queryset()
+    row = rows.filter(pk=value).first()
+    if row is None:
+        raise ParamError(field.name, f"no {rows.model._meta.verbose_name} with id {value}", code="not_found")
+    return row
 
 
 def param_coerce(field: ParamField, value: Any) -> Any:
@@ -422,6 +456,10 @@ def _serializer_field(field: ParamField, *, alias_of: str | None = None, null_me
         str: serializers.CharField,
         bool: serializers.BooleanField,
     }
+    if field.spec.queryset is not None:
+        return serializers.PrimaryKeyRelatedField(queryset=field.spec.queryset(), **kwargs)
+    if field.base is str and field.default == "" and not field.multiple:
+        kwargs["allow_blank"] = True
     if field.multiple:
         child = serializers.ChoiceField(choices=pairs) if pairs is not None else one_of[field.base]()
         if not alias_of and field.default is not None:
@@ -512,8 +550,23 @@ def params_serializer(
 # --- Django form -------------------------------------------------------------------------------------
 
 
-def _form_field(field: ParamField) -> Any:
+def _form_field(field: ParamField, *, empty_multiple_default: bool = False) -> Any:
     from django import forms  # noqa: PLC0415 - Django forms loaded only where a form is built (the job side needs none)
+
+    class ListTextField(forms.CharField):
+        """A multiple parameter without choices: a comma list ("none": empty; nothing: the default)."""
+
+        def to_python(self, value: Any) -> Any:
+            text = super().to_python(value)
+            if not text:
+                return None
+            try:
+                return tuple(_coerce_one(field, item) for item in param_items(text))
+            except ParamError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code)
+
+        def prepare_value(self, value: Any) -> Any:
+            return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     def check(value: Any) -> None:
         try:
@@ -529,7 +582,10 @@ def _form_field(field: ParamField) -> Any:
     }
     if field.base is bool and not field.multiple:
         return forms.BooleanField(required=False, **kwargs)
-    required = field.required or (field.multiple and bool(field.default))
+    required = field.required or (field.multiple and bool(field.default) and not empty_multiple_default)
+    if field.spec.queryset is not None:
+        empty = field.spec.default_text or "---------"
+        return forms.ModelChoiceField(queryset=field.spec.queryset(), required=required, empty_label=empty, **kwargs)
     coerce: Callable[[Any], Any] = {int: int, float: float, str: str}[field.base]
     if field.spec.choices is not None:
         pairs: list[tuple[Any, str]] = [] if callable(field.spec.choices) else field.choice_pairs() or []
@@ -541,7 +597,7 @@ def _form_field(field: ParamField) -> Any:
             pairs = [("", "—"), *pairs]
         return forms.TypedChoiceField(choices=pairs, coerce=coerce, empty_value=None, required=required, **kwargs)
     if field.multiple:
-        raise TypeError(f"{field.name}: a multiple parameter on a form needs choices")
+        return ListTextField(required=required, validators=[check], **kwargs)
     # The bounds go to the browser as min/max attributes and are checked by `check` alone, so a refusal
     # reads the same as on the API and the command (Django's own min_value would add a second message).
     attrs: dict[str, Any] = {"step": "any"} if field.base is float else {}
@@ -554,17 +610,21 @@ def _form_field(field: ParamField) -> Any:
     return made_field
 
 
-def params_form(params_cls: type, *, name: str | None = None, exclude: Iterable[str] = ()) -> type:
+def params_form(
+    params_cls: type, *, name: str | None = None, exclude: Iterable[str] = (), empty_multiple_default: bool = False
+) -> type:
     """A Django form with one field per parameter with page=True (public names; initial = default).
 
     `values()` on a bound, valid form gives the values keyed by dataclass field names, an empty entry
     taking the default; `params_class` is the dataclass. Choices from a registry are read in __init__.
+    `empty_multiple_default`: a multiple parameter left empty takes its default (else one with a default
+    must be given), as the API and the command do.
     """
     from django import forms  # noqa: PLC0415 - Django forms loaded only where a form is built (the job side needs none)
 
     skipped = set(exclude)
     fields = [f for f in params_fields(params_cls) if f.spec.page and not {f.attr, f.name} & skipped]
-    attrs: dict[str, Any] = {f.name: _form_field(f) for f in fields}
+    attrs: dict[str, Any] = {f.name: _form_field(f, empty_multiple_default=empty_multiple_default) for f in fields}
     registry_choices = [f for f in fields if callable(f.spec.choices)]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -580,8 +640,8 @@ def params_form(params_cls: type, *, name: str | None = None, exclude: Iterable[
         given: dict[str, Any] = {}
         for field in fields:
             value = self.cleaned_data.get(field.name)
-            if value in (None, "") or (field.multiple and not value):
-                continue
+            if value is None or value == "" or (field.multiple and not value and not isinstance(value, tuple)):
+                continue  # empty: the default (a comma list's "none" is the empty tuple, kept)
             given[field.attr] = value
         return params_values(params_cls, given, unknown="ignore", check_required=False)
 
@@ -604,19 +664,38 @@ def params_form(params_cls: type, *, name: str | None = None, exclude: Iterable[
 
 
 class _AppendOverDefault(argparse.Action):
-    """`action="append"` whose default is replaced by the first value given, not appended to."""
+    """`action="extend"` whose default is replaced by the first values given, not added to."""
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
         current = getattr(namespace, self.dest, None)
         items = [] if current is None or current is self.default else list(current)
-        setattr(namespace, self.dest, [*items, values])
+        setattr(namespace, self.dest, [*items, *values])
+
+
+def _items_type(field: ParamField, choices: list[Any] | None) -> Callable[[str], list[Any]]:
+    """argparse's `type` of a multiple option: a comma list of typed values, each among `choices`."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            items = [_coerce_one(field, item) for item in param_items(text)]
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(exc.message)
+        wrong = [item for item in items if choices is not None and item not in choices]
+        if wrong:
+            listed = ", ".join(str(choice) for choice in choices or ())
+            raise argparse.ArgumentTypeError(f"invalid choice: {wrong[0]!r} (choose from {listed})")
+        return items
+
+    parse.__name__ = field.base.__name__
+    return parse
 
 
 def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, exclude: Iterable[str] = ()) -> None:
     """One option per parameter with command=True: `--public-name` (aliases as more flags), typed, with
     the declared choices and the default written into the help; booleans as `--x/--no-x`; multiple
-    values as a repeatable flag; a `cli` without dashes is a positional argument. The dest is the
-    dataclass field name and the argparse default is the declared default (None when required)."""
+    values as a comma list or a repeated flag; a `cli` without dashes is a positional argument (a related
+    row: its id). The dest is the dataclass field name and the argparse default is the declared default
+    (None when required)."""
     skipped = set(exclude)
     for field in params_fields(params_cls):
         if not field.spec.command or {field.attr, field.name} & skipped:
@@ -625,14 +704,18 @@ def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, e
         choices = field.choice_values() if field.spec.cli_enum else None
         default = None if field.required else field.default
         if field.positional:
-            parser.add_argument(field.attr, type=field.base, choices=choices, help=help_text)
+            metavar = field.cli_flags[0] if field.cli_flags[0] != field.attr else None
+            parser.add_argument(field.attr, type=field.base, choices=choices, help=help_text, metavar=metavar)
             continue
         kwargs: dict[str, Any] = {"dest": field.attr, "help": help_text}
         if field.base is bool and not field.multiple:
             kwargs |= {"action": argparse.BooleanOptionalAction, "default": default}
         elif field.multiple:
-            kwargs |= {"action": _AppendOverDefault, "type": field.base, "choices": choices}
+            kwargs |= {"action": _AppendOverDefault, "type": _items_type(field, choices)}
             kwargs["default"] = list(default) if default is not None else None
+            kwargs["metavar"] = (
+                "{" + ",".join(str(c) for c in choices) + "}" if choices else field.base.__name__.upper()
+            )
         else:
             kwargs |= {"type": field.base, "choices": choices, "default": default, "required": field.required}
         parser.add_argument(*field.cli_flags, **kwargs)

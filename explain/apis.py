@@ -22,9 +22,8 @@ from core.api_errors import ApplicationError, ErrorOutputSerializer
 from core.pagination import IdCursorPagination
 from core.roles import Capability, HasCapability
 from core.storage import blob_open
-from curation.models import DatasetVersion
 from explain.job_kinds import EXPLANATION
-from explain.models import CamMethod, ExplanationRun, SampleExplanation
+from explain.models import ExplanationRun, SampleExplanation
 from explain.selectors import (
     GalleryFilters,
     explanation_run_get,
@@ -43,7 +42,6 @@ from jobs.runs.apis import (
     read_errors,
     run_started_serializer,
 )
-from robustness.models import TrainedModel
 
 
 def raw_map_file_url(run_id: int, name: str) -> str:
@@ -105,23 +103,6 @@ class ExplanationListApi(RunListApi):
     rows = staticmethod(explanation_run_list)
 
 
-class ExplanationStartInputSerializer(serializers.Serializer):
-    trained_model = serializers.PrimaryKeyRelatedField(queryset=TrainedModel.objects.all())
-    version = serializers.PrimaryKeyRelatedField(queryset=DatasetVersion.objects.select_related("dataset"))
-    # A plain string (the service checks it: invalid_method): another enum named "method" would collide in the schema.
-    method = serializers.CharField(
-        default=CamMethod.GRADCAM.value, help_text=f"One of {', '.join(CamMethod.values)} (default gradcam)."
-    )
-    target_layer = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Dotted module path; default: the last conv block."
-    )
-    params = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text="target, split, classes, max_samples, seed, batch_size, device, road_percentiles.",
-    )
-
-
 ExplanationStartedOutputSerializer = run_started_serializer(
     "ExplanationStartedOutputSerializer", "explanation_run", module=__name__, more=("target_layer",)
 )
@@ -131,9 +112,7 @@ class ExplanationStartApi(RunStartApi):
     """Start explaining a trained model on a dataset version; returns 202 with the run and its job."""
 
     run_kind, tag = EXPLANATION, "explanations"
-    input_serializer, started_serializer, started_id = (
-        ExplanationStartInputSerializer, ExplanationStartedOutputSerializer, "explanation_run",
-    )  # fmt: skip
+    started_serializer, started_id = ExplanationStartedOutputSerializer, "explanation_run"
     started_fields = ("target_layer",)
     refusals = "invalid_method, invalid_target_layer, invalid_params, classes_mismatch, ..."
 

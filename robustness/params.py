@@ -1,6 +1,9 @@
 """What a training run takes, declared once (core.params): the train API's input serializer, the training
 page's start form (robustness.forms) and `manage.py train` come from TrainParams. Torch-free: the defaults
-are TrainingConfig's (robustness.ml.training_options), the choices the registries' listings."""
+are TrainingConfig's (robustness.ml.training_options), the choices the registries' listings.
+
+`ModelOnVersionParams` is the start of every run kind's params (jobs.runs): the trained model and the
+dataset version it is applied to, the run's own fields (`row=True`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.params import param
+from curation.models import DatasetVersion
 from robustness.ml.augmentation_presets import AUGMENTATIONS, DEFAULT_AUGMENTATION
 from robustness.ml.registry import architecture_names
 from robustness.ml.training_options import (
@@ -21,6 +25,7 @@ from robustness.ml.training_options import (
     OPTIMIZERS,
     PRECISIONS,
 )
+from robustness.models import TrainedModel
 
 MAX_SEED = 2**63 - 1
 
@@ -68,3 +73,34 @@ class TrainParams:
         values = dataclasses.asdict(self)
         del values["version_id"]
         return values
+
+
+# The splits a run's start page offers after its own "auto" (the API and the command take any string: the
+# kind's service refuses another with invalid_params).
+SPLITS: tuple[tuple[str, str], ...] = (
+    ("test", "test"),
+    ("val", "val"),
+    ("train", "train"),
+    ("unassigned", "unassigned"),
+)
+SPLITS += (("all", "all members"),)
+
+
+def _trained_models() -> Any:
+    return TrainedModel.objects.order_by("-id")
+
+
+def _versions() -> Any:
+    return DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number")
+
+
+@dataclass(frozen=True)
+class ModelOnVersionParams:
+    """What every run kind's request starts with: a trained model applied to a dataset version (by id)."""
+
+    trained_model: int = param(
+        row=True, queryset=_trained_models, cli="model_id", label="Trained model", help="Id of the trained model."
+    )
+    version: int = param(
+        row=True, queryset=_versions, cli="version_id", label="Dataset version", help="Id of the dataset version."
+    )

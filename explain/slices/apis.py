@@ -16,8 +16,6 @@ from rest_framework.views import APIView
 
 from core.api_errors import ErrorOutputSerializer
 from core.roles import Capability, HasCapability
-from curation.embeddings.models import EmbeddingSet
-from curation.models import DatasetVersion
 from explain.slices.job_kinds import SLICES
 from explain.slices.models import SliceReport
 from explain.slices.selectors import slice_compare_rows, slice_report_get, slice_report_list, slice_scores
@@ -78,18 +76,6 @@ class SliceReportListApi(RunListApi):
     rows = staticmethod(slice_report_list)
 
 
-class SliceReportStartInputSerializer(serializers.Serializer):
-    trained_model = serializers.PrimaryKeyRelatedField(queryset=TrainedModel.objects.all())
-    version = serializers.PrimaryKeyRelatedField(queryset=DatasetVersion.objects.select_related("dataset"))
-    embedding_set = serializers.PrimaryKeyRelatedField(queryset=EmbeddingSet.objects.all(), required=False)
-    params = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text="split (auto = test, else val), max_samples, min_size, max_slices_per_class, prediction_weight, "
-        "gallery_size, batch_size, device, seed.",
-    )
-
-
 SliceReportStartedOutputSerializer = run_started_serializer(
     "SliceReportStartedOutputSerializer", "slice_report", module=__name__
 )
@@ -99,9 +85,7 @@ class SliceReportStartApi(RunStartApi):
     """Start a failure-slice report of a trained model on a version's held-out samples; 202 with report and job."""
 
     run_kind, tag = SLICES, "slices"
-    input_serializer, started_serializer, started_id = (
-        SliceReportStartInputSerializer, SliceReportStartedOutputSerializer, "slice_report",
-    )  # fmt: skip
+    started_serializer, started_id = SliceReportStartedOutputSerializer, "slice_report"
     refusals = "validation_error, classes_mismatch, no_held_out, empty_split, invalid_embeddings, invalid_params."
 
 

@@ -1,20 +1,44 @@
-"""The parameters of a failure-slice report, declared once (checked by services/params.py)."""
+"""What a failure-slice report takes, declared once: the start API, the start page and `manage.py find_slices`
+are generated from SliceParams (jobs.runs); services/params.py checks the values."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.params import param
+from curation.embeddings.models import EmbeddingSet
+from explain.params import DEVICE_HELP
+from robustness.params import SPLITS, ModelOnVersionParams
+
+
+def _embedding_sets() -> Any:
+    return EmbeddingSet.objects.order_by("-id")
 
 
 @dataclass(frozen=True)
-class SliceParams:
-    """Every parameter of a failure-slice report, with its default (the embedding set is the request's own field)."""
+class SliceParams(ModelOnVersionParams):
+    """The model, the version and the embedding set (the report's own fields), then every parameter."""
 
-    split: str = param("auto", help="test, val, train, unassigned or all; auto: test, else val.")
-    max_samples: int | None = param(None, help="Search a seeded subset of at most this many samples.")
-    min_size: int = param(5, help="Samples a slice needs to be ranked.")
-    max_slices_per_class: int = param(8, help="k-means clusters per class at most.")
-    prediction_weight: float = param(0.0, help="Weight of the prediction in the clustering (0 to 10).")
-    gallery_size: int = param(8, help="Typical images shown per slice.")
-    batch_size: int = param(64, help="Images per forward pass.")
-    device: str = param("auto", help="auto, cpu, cuda or cuda:N.")
-    seed: int = param(0, help="Seed of the subset and of k-means.")
+    embedding_set: int | None = param(
+        None,
+        row=True,
+        queryset=_embedding_sets,
+        cli="--embeddings",
+        label="Embeddings",
+        help="Id of a ready embedding set of the dataset to cluster.",
+        default_text="the model's own penultimate features",
+    )
+    split: str = param(
+        "auto",
+        choices=(("auto", "held out: test, else val"), *SPLITS),
+        api_enum=False,
+        cli_enum=False,
+        help="test, val, train, unassigned or all; auto: test, else val (samples the model did not train on).",
+    )
+    max_samples: int | None = param(None, min=1, help="Search a seeded subset of at most this many samples.")
+    min_size: int = param(5, min=1, label="Minimum slice size", help="Samples a slice needs to be ranked.")
+    max_slices_per_class: int = param(8, min=1, label="Clusters per class at most", help="k-means clusters per class.")
+    prediction_weight: float = param(0.0, min=0, max=10, help="Weight of the prediction in the clustering.")
+    gallery_size: int = param(8, min=1, help="Typical images shown per slice.")
+    batch_size: int = param(64, min=1, help="Images per forward pass.")
+    device: str = param("auto", help=DEVICE_HELP)
+    seed: int = param(0, min=0, help="Seed of the subset and of k-means.")

@@ -9,13 +9,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from curation.models import DatasetVersion
 from explain.spurious.job_kinds import SPURIOUS
 from explain.spurious.models import SpuriousReport
 from explain.spurious.selectors import spurious_report_get, spurious_report_list, suspected_spurious_features
 from explain.spurious.services.reports import report_headline
 from jobs.runs.apis import RunDetailApi, RunListApi, RunOutputSerializer, RunStartApi, run_started_serializer
-from robustness.models import TrainedModel
 
 
 class SpuriousReportOutputSerializer(RunOutputSerializer):
@@ -72,17 +70,6 @@ class SpuriousReportListApi(RunListApi):
     rows = staticmethod(spurious_report_list)
 
 
-class SpuriousReportStartInputSerializer(serializers.Serializer):
-    trained_model = serializers.PrimaryKeyRelatedField(queryset=TrainedModel.objects.all())
-    version = serializers.PrimaryKeyRelatedField(queryset=DatasetVersion.objects.select_related("dataset"))
-    params = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text="split (auto = train), max_samples, seed, swaps_per_image, min_support, pull, pull_max_samples, "
-        "batch_size, device, example_features, examples_per_feature.",
-    )
-
-
 SpuriousReportStartedOutputSerializer = run_started_serializer(
     "SpuriousReportStartedOutputSerializer", "spurious_report", module=__name__
 )
@@ -92,9 +79,7 @@ class SpuriousReportStartApi(RunStartApi):
     """Start a spurious-feature report of a trained model on a dataset version; returns 202 with the report and job."""
 
     run_kind, tag = SPURIOUS, "spurious"
-    input_serializer, started_serializer, started_id = (
-        SpuriousReportStartInputSerializer, SpuriousReportStartedOutputSerializer, "spurious_report",
-    )  # fmt: skip
+    started_serializer, started_id = SpuriousReportStartedOutputSerializer, "spurious_report"
     refusals = "validation_error (unknown model or version), classes_mismatch, no_masks, empty_split, invalid_params."
 
 

@@ -6,7 +6,6 @@ finished the next poll answers with HX-Refresh, so the page reloads once with it
 figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
 """
 
-from fractions import Fraction
 from typing import Any
 
 from django import forms
@@ -15,11 +14,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from core.roles import Capability, capability_required, user_can
-from curation.models import DatasetVersion
-from frontend.pages.run_lists import newest_first_page, start_form_initial
+from frontend.pages.run_lists import newest_first_page
 from frontend.pages.runs import run_example_image, run_finished, run_start_page, run_status_poll
 from robustness.evaluation.job_kinds import EVALUATION
 from robustness.evaluation.models import EvaluationRun, Suite
+from robustness.evaluation.params import SUITES
 from robustness.evaluation.selectors import (
     compare_figures,
     comparison_row,
@@ -33,92 +32,17 @@ from robustness.evaluation.selectors import (
     sample_group_compare,
 )
 from robustness.evaluation.selectors.runs import run_label
-from robustness.ml.corruptions import COMMON_CORRUPTIONS, SEVERITIES
-from robustness.models import TrainedModel
 
 RUNS_PAGE_SIZE = 50
 COMPARE_MAX_RUNS = 12
-SUITE_LABELS = {
-    Suite.CLEAN: "Clean (always)",
-    Suite.CORRUPTIONS: "Corruptions (15 × 5 severities)",
-    Suite.ADVERSARIAL: "Adversarial (FGSM, PGD)",
-    Suite.ATTRIBUTES: "Attribute edits (needs masks)",
-}
-
-SPLIT_CHOICES = [("auto", "test (else val, else all)"), ("test", "test"), ("val", "val"), ("train", "train")]
-SPLIT_CHOICES += [("all", "all members")]
-
-
-class EvaluationStartForm(forms.Form):
-    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
-    version = forms.ModelChoiceField(
-        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
-        label="Dataset version",
-    )
-    suites = forms.MultipleChoiceField(
-        choices=list(SUITE_LABELS.items()), widget=forms.CheckboxSelectMultiple, initial=[Suite.CLEAN], required=False
-    )
-    baseline = forms.ModelChoiceField(
-        queryset=evaluation_baseline_candidates(dataset_id=None),
-        required=False,
-        label="Baseline run for mCE",
-        help_text="A finished run on the same dataset with corruption results; without one, errors stay unnormalised.",
-    )
-    split = forms.ChoiceField(choices=SPLIT_CHOICES, initial="auto")
-    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
-    # The limits the command line has (--corruptions, --severities, --eps), shown with their suite only.
-    corruptions = forms.MultipleChoiceField(
-        choices=[(name, name.replace("_", " ")) for name in COMMON_CORRUPTIONS],
-        initial=list(COMMON_CORRUPTIONS),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text="Fewer corruptions finish sooner; mCE over a subset is not comparable with the full benchmark.",
-    )
-    severities = forms.TypedMultipleChoiceField(
-        choices=[(level, str(level)) for level in SEVERITIES],
-        coerce=int,
-        initial=list(SEVERITIES),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-    eps = forms.CharField(
-        required=False,
-        label="Attack ε values",
-        help_text="Comma list, fractions allowed: 0, 2/255, 8/255. Empty: chosen by input size.",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        suite_ids = {suite: f"id_suites_{index}" for index, suite in enumerate(SUITE_LABELS)}
-        for name, suite in (
-            ("corruptions", Suite.CORRUPTIONS),
-            ("severities", Suite.CORRUPTIONS),
-            ("eps", Suite.ADVERSARIAL),
-        ):
-            self.fields[name].show_for = suite_ids[suite]  # type: ignore[attr-defined]
-
-    def clean_eps(self) -> list[float] | None:
-        text = self.cleaned_data["eps"].strip()
-        if not text:
-            return None
-        try:
-            return [float(Fraction(part.strip())) for part in text.split(",") if part.strip()]
-        except (ValueError, ZeroDivisionError):
-            raise forms.ValidationError("Write ε values as numbers or fractions, e.g. 0, 2/255, 8/255.")
-
-    def limits(self) -> dict[str, Any]:
-        """The suite limits the user narrowed (an empty choice keeps the default: every one)."""
-        data = self.cleaned_data
-        limits = {name: data[name] for name in ("corruptions", "severities") if data[name]}
-        return limits | ({"eps": data["eps"]} if data["eps"] else {})
-
-    def start_request(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The evaluation's start request (robustness.evaluation.services.start) from the cleaned form."""
-        params = {"split": data["split"], "max_samples": data["max_samples"], **self.limits()}
-        return {
-            "trained_model": data["trained_model"], "version": data["version"],
-            "suites": data["suites"] or [Suite.CLEAN], "params": params, "baseline": data["baseline"],
-        }  # fmt: skip
+# Which suite's checkbox shows a parameter on the start form (method_fields.js hides the others).
+SHOWN_WITH = {
+    Suite.CORRUPTIONS: ("corruptions", "severities"),
+    # (not random_start: a hidden checkbox is not sent, which would read as false)
+    Suite.ADVERSARIAL: ("attacks", "eps", "default_eps", "alpha_ratio", "pgd_steps", "pgd_long_steps",
+                        "adversarial_max_samples"),
+    Suite.ATTRIBUTES: ("edits", "background_source", "masks"),
+}  # fmt: skip
 
 
 @capability_required(Capability.VIEW)
@@ -138,14 +62,22 @@ def evaluation_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required(Capability.RUN_GPU_JOBS)
 def evaluation_start(request: HttpRequest) -> HttpResponse:
-    """The start form; a valid request creates the run and its job and opens the report page."""
-    form = EvaluationStartForm(request.POST or None, initial=start_form_initial(request))
-    form.fields["baseline"].label_from_instance = run_label  # type: ignore[attr-defined]
+    """The start form (generated from EvaluationParams); a valid request creates the run and opens the report."""
     return run_start_page(
-        request, kind=EVALUATION, form=form, start_request=form.start_request,
-        template="frontend/evaluation/evaluation_start.html", list_url_name="frontend:evaluation_list",
-        nav_section="evaluations",
+        request, kind=EVALUATION, template="frontend/evaluation/evaluation_start.html",
+        list_url_name="frontend:evaluation_list", nav_section="evaluations", form_setup=_start_form_setup,
     )  # fmt: skip
+
+
+def _start_form_setup(form: forms.Form) -> None:
+    """Baselines: the finished runs with corruption results, by their label; a suite's parameters show with it."""
+    baseline = form.fields["baseline"]
+    baseline.queryset = evaluation_baseline_candidates(dataset_id=None)  # type: ignore[attr-defined]
+    baseline.label_from_instance = run_label  # type: ignore[attr-defined]
+    suite_ids = {suite: f"id_suites_{index}" for index, (suite, _) in enumerate(SUITES)}
+    for suite, names in SHOWN_WITH.items():
+        for name in names:
+            form.fields[name].show_for = suite_ids[suite]  # type: ignore[attr-defined]
 
 
 def _run_or_404(run_id: int) -> EvaluationRun:

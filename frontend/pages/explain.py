@@ -7,18 +7,14 @@ sets the heatmap's opacity (explain_gallery.js). A run whose model was deleted s
 everything it stored, under the name it had; only starting a new run from it is offered no more.
 """
 
-from typing import Any
-
-from django import forms
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from core.roles import Capability, capability_required, user_can
 from core.storage import blob_open
-from curation.models import DatasetVersion
 from explain.job_kinds import EXPLANATION
-from explain.models import CamMethod, ExplanationRun, SampleExplanation
+from explain.models import ExplanationRun, SampleExplanation
 from explain.selectors import (
     GALLERY_SORTS,
     GalleryFilters,
@@ -32,31 +28,13 @@ from explain.selectors import (
     run_label,
     sample_explanation_list,
 )
-from frontend.pages.run_lists import newest_first_page, start_form_initial
+from frontend.pages.run_lists import newest_first_page
 from frontend.pages.runs import run_finished, run_start_page, run_status_poll
-from robustness.models import TrainedModel
 
 RUNS_PAGE_SIZE = 50
 GALLERY_PAGE_SIZE = 48
 IMAGE_KINDS = ("input", "heatmap", "overlay")
 SHOW_CHOICES = {"all": None, "misclassified": False, "correct": True}
-SPLIT_CHOICES = [("auto", "test (else val, else all)"), ("test", "test"), ("val", "val"), ("train", "train")]
-SPLIT_CHOICES += [("all", "all members")]
-
-
-class ExplanationStartForm(forms.Form):
-    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
-    version = forms.ModelChoiceField(
-        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
-        label="Dataset version",
-    )
-    method = forms.ChoiceField(choices=CamMethod.choices, initial=CamMethod.GRADCAM)
-    target_layer = forms.CharField(
-        required=False, label="Target layer", help_text="Dotted module path; empty: the architecture's last conv block."
-    )
-    split = forms.ChoiceField(choices=SPLIT_CHOICES, initial="auto")
-    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
-    road = forms.BooleanField(required=False, initial=True, label="ROAD faithfulness (slower)")
 
 
 @capability_required(Capability.VIEW)
@@ -76,23 +54,11 @@ def explanation_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required(Capability.RUN_GPU_JOBS)
 def explanation_start(request: HttpRequest) -> HttpResponse:
-    """The start form; a valid request creates the run and its job and opens the report."""
-    form = ExplanationStartForm(request.POST or None, initial={"road": True, **start_form_initial(request)})
+    """The start form (generated from ExplanationParams); a valid request creates the run and opens the report."""
     return run_start_page(
-        request, kind=EXPLANATION, form=form, start_request=_start_request,
-        template="frontend/explain/explanation_start.html", list_url_name="frontend:explanation_list",
-        nav_section="explanations",
+        request, kind=EXPLANATION, template="frontend/explain/explanation_start.html",
+        list_url_name="frontend:explanation_list", nav_section="explanations",
     )  # fmt: skip
-
-
-def _start_request(data: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {"split": data["split"], "max_samples": data["max_samples"]}
-    if not data["road"]:
-        params["road_percentiles"] = []
-    return {
-        "trained_model": data["trained_model"], "version": data["version"], "method": data["method"],
-        "target_layer": data["target_layer"] or None, "params": params,
-    }  # fmt: skip
 
 
 def _run_or_404(run_id: int) -> ExplanationRun:

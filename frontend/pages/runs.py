@@ -1,7 +1,8 @@
 """The run kit's pages (jobs.runs): a run kind's start form, the live status of its report, its stored images.
 
 A family's page module keeps its own views (their URL names and docstrings) and hands the shared part to
-these: `run_start_page` (validate, run_create, open the report; a refusal is a 400 with the reason),
+these: `run_start_page` (the kind's generated form, run_create, open the report; a refusal is a 400 with the
+reason),
 `run_status_poll` (the htmx poll of a report: the partial frontend/runs/_status.html while the job runs,
 HX-Refresh once it has finished) and `run_example_image` (one example image a run recorded by name).
 """
@@ -16,7 +17,8 @@ from django.shortcuts import redirect, render
 
 from core.api_errors import ApplicationError
 from core.storage import blob_open
-from frontend.pages.run_lists import version_label
+from frontend.pages.run_lists import start_form_initial, version_label
+from jobs.runs.forms import run_start_form
 from jobs.runs.kinds import RunKind
 from jobs.runs.models import JobRun
 from jobs.runs.services import run_create
@@ -26,18 +28,21 @@ def run_start_page(
     request: HttpRequest,
     *,
     kind: RunKind,
-    form: forms.Form,
-    start_request: Callable[[dict[str, Any]], dict[str, Any]],
     template: str,
     list_url_name: str,
     nav_section: str,
+    form_setup: Callable[[forms.Form], None] | None = None,
 ) -> HttpResponse:
-    """The start form of `kind`: a valid POST creates the run (`start_request(cleaned_data)` is its request)
-    and opens its report; a request the kind refuses shows the reason above the form (400)."""
-    form.fields["version"].label_from_instance = version_label  # type: ignore[attr-defined]
+    """The start form of `kind`, generated from its params (jobs.runs.forms; `?trained_model=&version=` fill
+    it in): a valid POST creates the run and opens its report; a request the kind refuses shows the reason
+    above the form (400). `form_setup(form)` adjusts how the page presents a field (narrower choices, labels)."""
+    form: Any = run_start_form(kind)(request.POST or None, initial=start_form_initial(request))
+    form.fields["version"].label_from_instance = version_label
+    if form_setup is not None:
+        form_setup(form)
     if request.method == "POST" and form.is_valid():
         try:
-            run = run_create(kind=kind, requested_by=cast(User, request.user), **start_request(form.cleaned_data))
+            run = run_create(kind=kind, requested_by=cast(User, request.user), **form.start_request())
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:

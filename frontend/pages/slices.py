@@ -20,8 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.api_errors import ApplicationError
 from core.roles import Capability, capability_required, user_can
-from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
-from curation.models import DatasetVersion
+from curation.embeddings.models import EmbeddingSetStatus
 from curation.review.services.queues import slice_review_queue_create
 from curation.synthetic.models import GenerationMode
 from curation.synthetic.services.plans import plan_params_validate
@@ -46,24 +45,6 @@ from robustness.evaluation.services import evaluation_run_create
 from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
-SPLIT_CHOICES = [("auto", "held out: test, else val"), ("test", "test"), ("val", "val"), ("train", "train")]
-SPLIT_CHOICES += [("all", "all members")]
-
-
-class SliceReportStartForm(forms.Form):
-    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
-    version = forms.ModelChoiceField(
-        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
-        label="Dataset version",
-    )
-    split = forms.ChoiceField(choices=SPLIT_CHOICES, initial="auto", help_text="Samples the model did not train on.")
-    embedding_set = forms.ModelChoiceField(
-        queryset=EmbeddingSet.objects.filter(status=EmbeddingSetStatus.READY).order_by("-id"), required=False,
-        label="Embeddings", empty_label="the model's own penultimate features",
-    )  # fmt: skip
-    min_size = forms.IntegerField(min_value=1, initial=5, label="Minimum slice size")
-    max_slices_per_class = forms.IntegerField(min_value=1, max_value=64, initial=8, label="Clusters per class at most")
-    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
 
 
 class SliceScoreForm(forms.Form):
@@ -84,19 +65,17 @@ def slice_report_list_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required(Capability.RUN_GPU_JOBS)
 def slice_report_start_page(request: HttpRequest) -> HttpResponse:
-    """The start form; a valid request creates the report and its job and opens the report page."""
+    """The start form (generated from SliceParams; the embeddings listed are the ready ones); a valid request
+    creates the report and its job and opens the report page."""
     return run_start_page(
-        request, kind=SLICES, form=SliceReportStartForm(request.POST or None), start_request=_start_request,
-        template="frontend/slices/slice_start.html", list_url_name="frontend:slice_report_list", nav_section="slices",
+        request, kind=SLICES, template="frontend/slices/slice_start.html", list_url_name="frontend:slice_report_list",
+        nav_section="slices", form_setup=_ready_embedding_sets,
     )  # fmt: skip
 
 
-def _start_request(data: dict[str, Any]) -> dict[str, Any]:
-    params = {k: data[k] for k in ("split", "min_size", "max_slices_per_class", "max_samples")}
-    return {
-        "trained_model": data["trained_model"], "version": data["version"], "params": params,
-        "embedding_set": data["embedding_set"],
-    }  # fmt: skip
+def _ready_embedding_sets(form: forms.Form) -> None:
+    embedding_sets = form.fields["embedding_set"]
+    embedding_sets.queryset = embedding_sets.queryset.filter(status=EmbeddingSetStatus.READY)  # type: ignore[attr-defined]
 
 
 def _report_or_404(report_id: int) -> SliceReport:

@@ -6,15 +6,11 @@ finished the next poll answers with HX-Refresh, so the page reloads once with it
 figures are built by the selectors and sent once as JSON (json_script), drawn by charts.js.
 """
 
-from typing import Any
-
-from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from core.roles import Capability, capability_required, user_can
-from curation.models import DatasetVersion
 from explain.spurious.job_kinds import SPURIOUS
 from explain.spurious.models import SpuriousReport
 from explain.spurious.selectors import (
@@ -24,31 +20,10 @@ from explain.spurious.selectors import (
     spurious_report_list,
 )
 from explain.spurious.services.reports import report_headline
-from frontend.pages.run_lists import newest_first_page, start_form_initial
+from frontend.pages.run_lists import newest_first_page
 from frontend.pages.runs import run_example_image, run_finished, run_start_page, run_status_poll
-from robustness.models import TrainedModel
 
 REPORTS_PAGE_SIZE = 50
-SPLIT_CHOICES = [("auto", "train (else all)"), ("train", "train"), ("val", "val"), ("test", "test")]
-SPLIT_CHOICES += [("all", "all members")]
-
-
-class SpuriousReportStartForm(forms.Form):
-    trained_model = forms.ModelChoiceField(queryset=TrainedModel.objects.order_by("-id"), label="Trained model")
-    version = forms.ModelChoiceField(
-        queryset=DatasetVersion.objects.select_related("dataset").order_by("dataset__name", "-number"),
-        label="Dataset version",
-        help_text="Its samples need object masks: backgrounds are swapped and objects removed with them.",
-    )
-    split = forms.ChoiceField(
-        choices=SPLIT_CHOICES, initial="auto", help_text="The training split shows what the model learnt to rely on."
-    )
-    max_samples = forms.IntegerField(required=False, min_value=1, label="At most this many samples")
-    swaps_per_image = forms.IntegerField(min_value=1, max_value=20, initial=3, label="Background swaps per image")
-    min_support = forms.IntegerField(
-        min_value=1, initial=5, label="Minimum support", help_text="Images of a class a feature needs to be ranked."
-    )
-    seed = forms.IntegerField(min_value=0, initial=0)
 
 
 @capability_required(Capability.VIEW)
@@ -68,18 +43,11 @@ def spurious_report_list_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @capability_required(Capability.RUN_GPU_JOBS)
 def spurious_report_start_page(request: HttpRequest) -> HttpResponse:
-    """The start form; a valid request creates the report and its job and opens the report page."""
-    form = SpuriousReportStartForm(request.POST or None, initial=start_form_initial(request))
+    """The start form (generated from SpuriousParams); a valid request creates the report and opens it."""
     return run_start_page(
-        request, kind=SPURIOUS, form=form, start_request=_start_request,
-        template="frontend/spurious/spurious_start.html", list_url_name="frontend:spurious_report_list",
-        nav_section="spurious",
+        request, kind=SPURIOUS, template="frontend/spurious/spurious_start.html",
+        list_url_name="frontend:spurious_report_list", nav_section="spurious",
     )  # fmt: skip
-
-
-def _start_request(data: dict[str, Any]) -> dict[str, Any]:
-    params = {k: data[k] for k in ("split", "max_samples", "swaps_per_image", "min_support", "seed")}
-    return {"trained_model": data["trained_model"], "version": data["version"], "params": params}
 
 
 def _report_or_404(report_id: int) -> SpuriousReport:

@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -24,6 +30,7 @@ from rest_framework.views import APIView
 
 from core.api_errors import ErrorOutputSerializer
 from core.pagination import IdCursorPagination
+from core.params import params_fields, params_serializer
 from core.roles import Capability, HasCapability
 from jobs.runs.kinds import RunKind
 from jobs.runs.models import JobRun
@@ -126,7 +133,29 @@ def run_started_serializer(name: str, run_id: str, *, module: str, more: tuple[s
     return type(name, (serializers.Serializer,), {**fields, "__module__": module})
 
 
+def run_start_serializer(kind: RunKind, name: str) -> type[serializers.Serializer]:
+    """The start API's input serializer of `kind`, generated from its params dataclass (core.params): the run's
+    own fields (`row=True`: the model and the version as ids, ...) and `params`, an object whose fields the
+    schema documents from the dataclass. `params` reaches the kind's `prepare` as given: it checks every value
+    (and refuses an unknown one) with the kind's own error codes."""
+    row = [f.attr for f in params_fields(kind.params) if f.spec.row]
+    rest = [f.attr for f in params_fields(kind.params) if not f.spec.row]
+    documented = params_serializer(kind.params, name=f"{kind.params.__name__}Serializer", exclude=row)
+
+    @extend_schema_field(documented)
+    class ParamsField(serializers.DictField):
+        params_serializer = documented  # what the parity test and the schema read
+
+    params = ParamsField(required=False, default=dict, help_text="Every parameter may be left out (its default).")
+    top = params_serializer(kind.params, name=name, exclude=rest)
+    return type(name, (top,), {"params": params, "__module__": kind.params.__module__})
+
+
 class RunStartApi(APIView):
+    """Start a run of `run_kind` (a family's subclass names it): the input serializer is generated from the
+    kind's params dataclass (`run_start_serializer`, named after the view: EvaluationStartApi ->
+    EvaluationStartInputSerializer) unless the subclass gives one."""
+
     permission_classes = [HasCapability]
     required_capability = Capability.RUN_GPU_JOBS
     run_kind: ClassVar[RunKind]
@@ -139,6 +168,9 @@ class RunStartApi(APIView):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "input_serializer" not in cls.__dict__:
+            name = cls.__name__.removesuffix("Api") + "InputSerializer"
+            cls.input_serializer = run_start_serializer(cls.run_kind, name)
         schema = extend_schema(
             tags=[cls.tag],
             request=cls.input_serializer,

@@ -14,11 +14,12 @@ Registering also registers the job kind of the same name, whose function loads t
 `execute(run, ctx)`, and whose cleanup deletes the row's files and partial results (services.py).
 """
 
-from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, is_dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from core.params import params_fields
 from core.roles import Capability
 from jobs.runtime import JobContext, deferred, job_kind
 
@@ -75,12 +76,14 @@ class RunKind:
 
 
 RUN_KINDS: dict[str, RunKind] = {}
+# The job's body and cleanup (services.py), by name: services.py imports this registry, so importing it here
+# would be a cycle.
+_run_job_execute = deferred("jobs.runs.services:run_job_execute")
+_run_cleanup = deferred("jobs.runs.services:run_cleanup")
 
 
 def run_kind_register(kind: RunKind) -> RunKind:
     """Add `kind` to the registry and register its job kind (same name, queue and capability)."""
-    from jobs.runs.services import run_cleanup, run_job_execute
-
     if not is_dataclass(kind.params):
         raise TypeError(f"run kind {kind.name!r}: params must be a dataclass, not {kind.params!r}")
     existing = RUN_KINDS.get(kind.name)
@@ -91,10 +94,11 @@ def run_kind_register(kind: RunKind) -> RunKind:
     RUN_KINDS[kind.name] = kind
 
     def run_job(ctx: JobContext) -> dict[str, Any]:
-        return run_job_execute(kind, ctx)
+        result: dict[str, Any] = _run_job_execute(kind, ctx)
+        return result
 
     run_job.__name__ = run_job.__qualname__ = f"{kind.name}_job"
-    cleanup = partial(run_cleanup, kind)
+    cleanup = partial(_run_cleanup, kind)
     job_kind(kind.name, queue=kind.queue, description=kind.description, capability=kind.capability, cleanup=cleanup)(
         run_job
     )
@@ -110,9 +114,23 @@ def run_kind_get(name: str) -> RunKind:
 
 def params_defaults(params: type) -> dict[str, Any]:
     """Every parameter of a params dataclass with its default, in declaration order, as job params store them
-    (a fresh copy each call; tuples, which frozen dataclasses hold, as lists)."""
-    defaults = {}
-    for f in fields(params):
-        value = f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
-        defaults[f.name] = list(value) if isinstance(value, tuple) else value
-    return defaults
+    (a fresh copy each call; tuples, which frozen dataclasses hold, as lists). The run's own fields (`row=True`:
+    the model, the version, ...) are no job parameters and are left out."""
+    return {f.attr: _stored(f.default) for f in params_fields(params) if not f.spec.row}
+
+
+def _stored(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def run_request(kind: RunKind, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A start request (what the kind's `prepare` takes) from checked values keyed by field name, as the
+    generated form and command give them: each row field (its default where absent) and `params`, the
+    parameters given (`prepare` fills in the rest)."""
+    request: dict[str, Any] = {"params": {}}
+    for f in params_fields(kind.params):
+        if f.spec.row and (f.attr in values or not f.required):
+            request[f.attr] = _stored(values.get(f.attr, f.default))
+        elif not f.spec.row and f.attr in values:
+            request["params"][f.attr] = _stored(values[f.attr])
+    return request

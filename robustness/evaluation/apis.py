@@ -9,7 +9,6 @@ from typing import Any
 
 from rest_framework import serializers
 
-from curation.models import DatasetVersion
 from jobs.runs.apis import RunDetailApi, RunListApi, RunOutputSerializer, RunStartApi, run_started_serializer
 from robustness.evaluation.job_kinds import EVALUATION
 from robustness.evaluation.models import EvaluationRun
@@ -19,8 +18,6 @@ from robustness.evaluation.selectors import (
     evaluation_run_list,
     evaluation_summary,
 )
-from robustness.evaluation.services.params import SUITE_ORDER
-from robustness.models import TrainedModel
 
 
 class EvaluationRunOutputSerializer(RunOutputSerializer):
@@ -60,20 +57,6 @@ class EvaluationListApi(RunListApi):
     rows = staticmethod(evaluation_run_list)
 
 
-class EvaluationStartInputSerializer(serializers.Serializer):
-    trained_model = serializers.PrimaryKeyRelatedField(queryset=TrainedModel.objects.all())
-    version = serializers.PrimaryKeyRelatedField(queryset=DatasetVersion.objects.select_related("dataset"))
-    suites = serializers.ListField(
-        child=serializers.ChoiceField(choices=SUITE_ORDER), default=lambda: ["clean"], help_text="clean always runs."
-    )
-    baseline = serializers.PrimaryKeyRelatedField(
-        queryset=EvaluationRun.objects.select_related("version"), required=False, allow_null=True
-    )
-    params = serializers.DictField(
-        required=False, default=dict, help_text="split, max_samples, seed, severities, corruptions, eps, edits, ..."
-    )
-
-
 EvaluationStartedOutputSerializer = run_started_serializer(
     "EvaluationStartedOutputSerializer", "evaluation_run", module=__name__
 )
@@ -83,9 +66,7 @@ class EvaluationStartApi(RunStartApi):
     """Start evaluating a trained model on a dataset version; returns 202 with the run and its job."""
 
     run_kind, tag = EVALUATION, "evaluations"
-    input_serializer, started_serializer, started_id = (
-        EvaluationStartInputSerializer, EvaluationStartedOutputSerializer, "evaluation_run",
-    )  # fmt: skip
+    started_serializer, started_id = EvaluationStartedOutputSerializer, "evaluation_run"
     refusals = "classes_mismatch, invalid_params, ..."
 
 

@@ -14,6 +14,8 @@ from django.core.management import get_commands, load_command_class
 from rest_framework.fields import empty
 
 from core.params import ParamField, params_fields
+from jobs.runs.forms import run_start_form
+from jobs.runs.kinds import run_kind_get
 from jobs.runtime import JOB_KINDS
 
 
@@ -59,7 +61,7 @@ SURFACES: dict[str, Surfaces] = {
     ),
     "train": Surfaces(
         "robustness.params:TrainParams",
-        "robustness.apis:TrainingRunStartApi.InputSerializer",
+        "robustness.apis.views:TrainingRunStartApi.InputSerializer",
         "robustness.forms:TrainingStartForm",
         "train",
     ),
@@ -78,18 +80,44 @@ SURFACES: dict[str, Surfaces] = {
     ),
 }
 
+# The run kit's kinds (jobs.runs): the start API's input serializer (its `params` object documented from the
+# dataclass), the start page's form (jobs.runs.forms.run_start_form, "kit:<kind>") and the command's options
+# are generated from the kind's params dataclass.
+SURFACES |= {
+    "evaluate": Surfaces(
+        "robustness.evaluation.params:EvaluationParams",
+        "robustness.evaluation.apis:EvaluationStartApi.input_serializer",
+        "kit:evaluate",
+        "evaluate",
+    ),
+    "explain": Surfaces(
+        "explain.params:ExplanationParams",
+        "explain.apis:ExplanationStartApi.input_serializer",
+        "kit:explain",
+        "explain",
+        command_extras=("filter",),  # the command's shorthand of --split, --classes and --max-samples
+    ),
+    "find_spurious": Surfaces(
+        "explain.spurious.params:SpuriousParams",
+        "explain.spurious.apis:SpuriousReportStartApi.input_serializer",
+        "kit:find_spurious",
+        "find_spurious",
+    ),
+    "find_slices": Surfaces(
+        "explain.slices.params:SliceParams",
+        "explain.slices.apis:SliceReportStartApi.input_serializer",
+        "kit:find_slices",
+        "find_slices",
+        command_extras=("compare_with",),  # a second model that re-scores the report's slices
+    ),
+}
+
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans): API, batch page and `generate`",
     "import_dataset": "ImportParams (curation.services.imports.params): API, import page and `import_dataset`",
     "embedding_map": "MapParams (curation.embeddings.services.maps): API and page, no command",
-    # The run kit's kinds (jobs/runs) declare their params with core.params.param, but their start forms, API
-    # input serializers and command options are still written by hand (docs/ARCHITECTURE.md §15, hand-off).
-    "evaluate": "EvaluationParams (robustness.evaluation.params): hand-written form, serializer and options",
-    "explain": "ExplanationParams (explain.params): hand-written form, serializer and options",
-    "find_spurious": "SpuriousParams (explain.spurious.params): hand-written form, serializer and options",
-    "find_slices": "SliceParams (explain.slices.params): hand-written form, serializer and options",
 }
 
 # Job kinds that no person starts with parameters of their own: another job or service submits them.
@@ -105,6 +133,8 @@ COMMAND_OPTIONS |= {"skip_checks", "enqueue", "user"}
 
 def _load(target: str) -> Any:
     module, _, attribute = target.partition(":")
+    if module == "kit":  # a run kind's start form (jobs.runs.forms), as the run kit's start page makes it
+        return run_start_form(run_kind_get(attribute))
     found = importlib.import_module(module)
     for name in attribute.split("."):  # a view's nested serializer: "View.InputSerializer"
         found = getattr(found, name)
@@ -121,7 +151,12 @@ def _expected(field: ParamField) -> Any:
 def _serializer_surface(serializer_class: type) -> dict[str, Any]:
     fields = serializer_class().fields
     aliases = getattr(serializer_class, "param_aliases", {})
-    return {name: None if f.default is empty else f.default for name, f in fields.items() if name not in aliases}
+    surface = {name: None if f.default is empty else f.default for name, f in fields.items() if name not in aliases}
+    for name, field in fields.items():  # a run kind's `params` object: its documented fields
+        if hasattr(field, "params_serializer"):
+            del surface[name]
+            surface |= _serializer_surface(field.params_serializer)
+    return surface
 
 
 def _form_surface(form_class: type) -> dict[str, Any]:
@@ -131,7 +166,8 @@ def _form_surface(form_class: type) -> dict[str, Any]:
 def _command_surface(command_name: str, extras: tuple[str, ...]) -> dict[str, Any]:
     command = load_command_class(get_commands()[command_name], command_name)
     parser = command.create_parser("manage.py", command_name)
-    return {a.dest: a.default for a in parser._actions if a.dest not in COMMAND_OPTIONS | set(extras)}
+    own = COMMAND_OPTIONS | set(extras)  # (a run kind's positional `version` is no Django --version)
+    return {a.dest: a.default for a in parser._actions if not (a.dest in own and a.option_strings)}
 
 
 def test_every_job_kind_is_checked_or_listed():

@@ -2,17 +2,23 @@
 files, storage_delete_prefix keeps sibling prefixes, and every registered run kind supplies what the kit needs."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, is_dataclass
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import get_commands, load_command_class
 from django.template.loader import get_template
+from django.urls import get_resolver
 
 from core.api_errors import ApplicationError
+from core.params import params_fields
 from core.storage import blob_save, storage_delete_prefix
 from explain.spurious.models import SpuriousReport
 from jobs.models import Job, JobStatus
+from jobs.runs.apis import RunStartApi
+from jobs.runs.cli import RunCommand
+from jobs.runs.forms import run_start_form
 from jobs.runs.kinds import RUN_KINDS, RunKind, params_defaults, run_kind_register
 from jobs.runs.models import ModelRun
 from jobs.runs.services import run_create
@@ -141,13 +147,19 @@ def test_storage_delete_prefix_refuses_to_empty_the_whole_storage():
         storage_delete_prefix("/")
 
 
+def _subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
+
+
 @pytest.mark.parametrize("name", PRODUCTION_KINDS)
 def test_every_run_kind_supplies_params_functions_a_template_and_its_job_kind(name):
     kind = RUN_KINDS[name]
     job_kind = job_kind_get(name)
+    declared = params_fields(kind.params)
 
     assert is_dataclass(kind.params) and kind.params.__dataclass_params__.frozen  # type: ignore[attr-defined]
-    assert list(params_defaults(kind.params)) == [f.name for f in fields(kind.params)]
+    assert {"trained_model", "version"} <= {f.attr for f in declared if f.spec.row}  # the run's own fields
+    assert list(params_defaults(kind.params)) == [f.attr for f in declared if not f.spec.row]
     assert issubclass(kind.model, ModelRun)
     for target in (kind.prepare, kind.execute, *([kind.cleanup] if kind.cleanup else [])):
         module, _, function = target.partition(":")
@@ -155,3 +167,21 @@ def test_every_run_kind_supplies_params_functions_a_template_and_its_job_kind(na
     assert "frontend/runs/_status.html" in get_template(kind.report_template).template.source
     assert (job_kind.queue, job_kind.capability, job_kind.cleanup is not None) == ("gpu", "run_gpu_jobs", True)
     assert job_kind.description == kind.description
+
+
+@pytest.mark.parametrize("name", PRODUCTION_KINDS)
+def test_every_run_kinds_start_api_form_and_command_are_generated_from_its_params(name):
+    kind = RUN_KINDS[name]
+    assert get_resolver().url_patterns  # imports every API module
+    declared = params_fields(kind.params)
+    row = [f.name for f in declared if f.spec.row]
+
+    (start_api,) = [api for api in _subclasses(RunStartApi) if getattr(api, "run_kind", None) is kind]
+    api_fields = start_api.input_serializer().fields
+    form_fields = run_start_form(kind).base_fields
+    command = load_command_class(get_commands()[name], name)
+
+    assert list(api_fields) == [*row, "params"]
+    assert list(api_fields["params"].params_serializer().fields) == [f.name for f in declared if not f.spec.row]
+    assert list(form_fields) == [f.name for f in declared]
+    assert isinstance(command, RunCommand) and command.run_kind is kind

@@ -29,10 +29,16 @@ from core.api_errors import ApplicationError
 from core.storage import blob_delete, blob_save, storage_keys
 from curation.models import DatasetVersion, VersionSample
 from explain.models import ExplanationRun, SampleExplanation
+from explain.selectors import explanation_scores_summary
 from explain.services.params import explanation_params_validate
 from jobs.runs.services import run_create
 from jobs.runtime import JobContext, JobFailed
-from robustness.evaluation.services.dataset import ALL_SPLITS, evaluation_classes_check, evaluation_split_resolve
+from robustness.evaluation.services.dataset import (
+    ALL_SPLITS,
+    evaluation_classes_check,
+    evaluation_set_load,
+    evaluation_split_resolve,
+)
 from robustness.evaluation.services.masks import mask_source_resolve
 from robustness.models import TrainedModel
 
@@ -53,8 +59,8 @@ def explanation_target_layer_check(*, arch: str, classes: list[str], target_laye
     Builds the architecture without weights (no checkpoint is read). Raises ApplicationError
     `invalid_target_layer` (400) with the reason, `unknown_architecture` for an unregistered one.
     """
-    from explain.ml.cams import TargetLayerError, target_layer_resolve
-    from robustness.ml.models import create_model
+    from explain.ml.cams import TargetLayerError, target_layer_resolve  # noqa: PLC0415 - torch: loaded when a run is started (the layer check), not at start-up
+    from robustness.ml.models import create_model  # noqa: PLC0415 - torch: loaded when a run is started (the layer check), not at start-up
 
     try:
         model = create_model(arch, len(classes), pretrained=False)
@@ -160,12 +166,11 @@ class _Execution:
         self.run, self.ctx, self.params = run, ctx, run.params
 
     def load(self) -> None:
-        from explain.ml.cams import TargetLayerError, create_explainer
-        from robustness.evaluation.services.dataset import evaluation_set_load
-        from robustness.ml.checkpoints import CheckpointInvalid
-        from robustness.ml.devices import device_describe, device_resolve
-        from robustness.ml.models import WeightsUnavailable
-        from robustness.services import load_trained_model
+        from explain.ml.cams import TargetLayerError, create_explainer  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.ml.checkpoints import CheckpointInvalid  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.ml.devices import device_describe, device_resolve  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.ml.models import WeightsUnavailable  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.services import load_trained_model  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         trained = self.run.trained_model
         if trained is None:
@@ -237,9 +242,9 @@ class _Execution:
         return self.finish(total)
 
     def explain_batch(self, batch: _Batch) -> None:
-        import torch
+        import torch  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
-        from robustness.evaluation.services.inference import pixels_from_uint8
+        from robustness.evaluation.services.inference import pixels_from_uint8  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         torch.manual_seed(self.params["seed"] * 100_003 + batch.index)  # ROAD's imputation noise, per batch
         images = self.set.images[batch.positions]
@@ -255,8 +260,8 @@ class _Execution:
     def score_and_store(
         self, batch: _Batch, images: np.ndarray, pixels: "torch.Tensor", cams: "CamBatch"
     ) -> list[SampleExplanation]:
-        from explain.ml.overlays import heatmap_rgb, overlay_rgb, png_bytes, raw_maps_bytes
-        from explain.ml.scores import confidence_drop, mask_scores_batch, road_combined, upsample
+        from explain.ml.overlays import heatmap_rgb, overlay_rgb, png_bytes, raw_maps_bytes  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from explain.ml.scores import confidence_drop, mask_scores_batch, road_combined, upsample  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         size = images.shape[1]
         samples = [self.set.samples[p] for p in batch.positions]
@@ -301,8 +306,6 @@ class _Execution:
         return rows
 
     def finish(self, total: int) -> dict[str, Any]:
-        from explain.selectors import explanation_scores_summary
-
         self.run.summary = explanation_scores_summary(self.run)
         self.run.summary["masks"] = self.masks.describe() if self.masks else None  # "estimated" marks the scores
         self.run.finished_at = timezone.now()

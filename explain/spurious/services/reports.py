@@ -101,10 +101,10 @@ class _Execution:
 
     def load(self) -> EvaluationSet:
         # torch: only the job loads a model; the API and pages import this module without it
-        from robustness.ml.checkpoints import CheckpointInvalid
-        from robustness.ml.devices import device_describe, device_resolve
-        from robustness.ml.models import WeightsUnavailable
-        from robustness.services import load_trained_model
+        from robustness.ml.checkpoints import CheckpointInvalid  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.ml.devices import device_describe, device_resolve  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.ml.models import WeightsUnavailable  # noqa: PLC0415 - torch: loaded by the job, not at start-up
+        from robustness.services import load_trained_model  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         try:
             model, classes, preprocessing = load_trained_model(self.report.trained_model)
@@ -124,7 +124,7 @@ class _Execution:
         )  # fmt: skip
 
     def classify(self, images: np.ndarray) -> np.ndarray:
-        from robustness.evaluation.services.inference import predict_probabilities  # torch: the job only
+        from robustness.evaluation.services.inference import predict_probabilities  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         probabilities = predict_probabilities(
             self.model, images, device=self.device, batch_size=self.params["batch_size"],
@@ -136,7 +136,7 @@ class _Execution:
         return lambda done, count: self.ctx.progress(offset + done, total, f"{phase}: {done} of {count}")
 
     def execute(self) -> dict[str, Any]:
-        from robustness.evaluation.services.runs import json_safe  # torch (the evaluation job's module)
+        from robustness.evaluation.services.runs import json_safe  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         evaluation_set = self.load()
         predictions = self.classify(evaluation_set.images)
@@ -185,7 +185,7 @@ class _Execution:
 
     def save_example(self, name: str, image: np.ndarray) -> str:
         key = example_key(self.report.pk, name)
-        from robustness.evaluation.services.inference import png_bytes  # torch: the job only
+        from robustness.evaluation.services.inference import png_bytes  # noqa: PLC0415 - torch: loaded by the job, not at start-up
 
         blob_delete(key)  # a retried attempt rewrites its examples
         blob_save(key=key, data=png_bytes(image))

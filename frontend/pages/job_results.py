@@ -16,6 +16,7 @@ from django.db.models import TextChoices
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
+from core.roles import Capability, user_can
 from curation.models import DatasetVersion
 from curation.pruning.models import PruneMethod
 from curation.review.models import ProposalSource
@@ -31,6 +32,7 @@ class ResultLink:
     label: str
     url: str
     next_step: bool = False  # a button that carries the loop on (drawn as the primary action)
+    capability: Capability = Capability.VIEW  # what the link's page needs (next steps shown elsewhere are filtered)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ def job_outcome(job: Job) -> JobOutcome:
         return builder(result, job)
     except (KeyError, TypeError, ValueError):  # a result written by an older version of the kind
         return _dataset_links(result, job)
+
+
+def job_next_steps(job: Job, user: Any) -> list[ResultLink]:
+    """The next-step links of a finished job that `user` may follow, for the pages a start form opens (a training
+    run's page, a run report), so the loop goes on from where the result is shown, not only from the job page."""
+    return [link for link in job_outcome(job).links if link.next_step and user_can(user, link.capability)]
 
 
 def _version(version_id: Any) -> DatasetVersion | None:
@@ -212,10 +220,11 @@ def _proposed(result: dict[str, Any], job: Job) -> JobOutcome:
 
 def _model_steps(model_id: int, version_id: Any) -> list[ResultLink]:
     query = {"trained_model": model_id, "version": version_id if isinstance(version_id, int) else None}
+    gpu = Capability.RUN_GPU_JOBS
     return [
-        ResultLink("Evaluate this model", _url("evaluation_start", **query), next_step=True),
-        ResultLink("Explain", _url("explanation_start", **query), next_step=True),
-        ResultLink("Find spurious features", _url("spurious_report_start", **query), next_step=True),
+        ResultLink("Evaluate this model", _url("evaluation_start", **query), next_step=True, capability=gpu),
+        ResultLink("Explain", _url("explanation_start", **query), next_step=True, capability=gpu),
+        ResultLink("Find spurious features", _url("spurious_report_start", **query), next_step=True, capability=gpu),
     ]
 
 
@@ -278,7 +287,12 @@ def _spurious(result: dict[str, Any], job: Job) -> JobOutcome:
     report_id = result["spurious_report"]
     links = [
         ResultLink(f"Spurious-feature report {report_id}", _url("spurious_report", report_id)),
-        ResultLink("Generate counter-examples", _url("synthetic_batch_new", report=report_id), next_step=True),
+        ResultLink(
+            "Generate counter-examples",
+            _url("synthetic_batch_new", report=report_id),
+            next_step=True,
+            capability=Capability.CURATE,
+        ),
     ]
     return JobOutcome(summary, links)
 

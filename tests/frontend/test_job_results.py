@@ -1,5 +1,7 @@
 """A finished job's page says what the job made in one line and links to it and to the next step."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -82,6 +84,25 @@ def test_the_start_forms_open_with_the_model_and_version_of_the_link(admin_user)
         html = client.get(f"{path}?trained_model={model.pk}&version={version.pk}").content.decode()
         assert f'<option value="{model.pk}" selected>' in html, path
         assert f'<option value="{version.pk}" selected>' in html, path
+
+
+def test_the_training_run_page_offers_the_next_steps_its_reader_may_take(admin_user, curator):
+    version = DatasetVersionFactory(number=2)
+    model = trained_model_row(version, admin_user)
+    query = f"?trained_model={model.pk}&amp;version={version.pk}"
+    pages = {}
+    for user in (admin_user, curator):
+        client = Client()
+        client.force_login(user)
+        pages[user.username] = client.get(f"/training/runs/{model.run.pk}/").content.decode()
+
+    steps = re.findall(r'<a class="[^"]*" href="([^"]+)" data-next-step>([^<]+)</a>', pages[admin_user.username])
+    assert steps == [
+        (f"/evaluations/start/{query}", "Evaluate this model"),
+        (f"/explanations/start/{query}", "Explain"),
+        (f"/spurious/start/{query}", "Find spurious features"),
+    ]
+    assert "data-next-step" not in pages[curator.username]  # a curator may not start these runs
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,10 @@ def sample_list(
             found = found.filter(pk__gt=after_sample_id)
         members = members.filter(Exists(found))
     if sample_ids is not None:
-        # A set filter: a subquery of sample ids (a per-sample table's rows) or a small set of ids.
+        # A set filter: a subquery of sample ids (a per-sample table's rows) or a small set of ids. The subquery is
+        # bounded by the cursor too, so that a deep page walks its sample index from there (as source and search).
+        if isinstance(sample_ids, QuerySet) and after_sample_id is not None:
+            sample_ids = sample_ids.filter(sample_id__gt=after_sample_id)
         members = members.filter(sample_id__in=sample_ids if isinstance(sample_ids, QuerySet) else sorted(sample_ids))
     # Label and split filters have (version, label|split, sample) indexes of their own; every other page walks the
     # (version, sample) index, the source and search filters as semi-joins along it.

@@ -23,7 +23,8 @@ or claim a batch with SELECT ... FOR UPDATE SKIP LOCKED, then mark it submitted)
 threads over psycopg, without Django or HTTP: what a "next item" costs the database at this
 concurrency. Skipped for code without batch claims.
 
-Printed: p50 / p95 / max in ms of "next item", of a vote round trip and of submit, requests per second,
+Printed: the load average before and after the run, p50 / p95 / max in ms of "next item", of a vote round trip
+and of submit, requests per second,
 errors by code; then the audit: every vote the API accepted (201) is one row, no (item, reviewer, label)
 has two current votes, every item whose quorum was met is closed, no item is held (submitted or
 claimed) by more than --reviewers-per-item reviewers, and no claim without a vote is left after the
@@ -402,6 +403,7 @@ def main() -> None:
         django_setup(Path(folder))
         floor = claim_floor(args) if args.floor_seconds > 0 else None
         queue_id, tokens = world_create(args)
+        load_before = os.getloadavg()
         port = args.port or free_port()
         server = gunicorn_start(
             port,
@@ -446,6 +448,8 @@ def main() -> None:
             "errors": dict(recorder.errors),
             "audit": audit(queue_id, recorder.accepted_votes),
             "floor_next_item_bare_sql": floor,
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
         }
     audited = result["audit"]
     stored_once = (
@@ -457,6 +461,7 @@ def main() -> None:
     rate = result["requests_per_second"]
     print(f"{args.reviewers} reviewer clients, {result['server']}, {result['seconds']} s, {rate} req/s")
     print(f"  pinning: {pinned}")
+    print(f"  load average (1, 5, 15 min) before {result['load_average_before']}, after {result['load_average_after']}")
     cpu = result["cpu_ms_per_request"]
     print(
         f"  CPU per request: server {cpu['server']} ms, PostgreSQL {cpu['postgres']} ms, clients {cpu['clients']} ms; "

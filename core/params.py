@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import types
 import typing
@@ -96,6 +97,7 @@ class ParamField:
     nullable: bool
     multiple: bool
     default: Any  # dataclasses.MISSING when required
+    mapping: bool = False  # a dict: names -> the value type (`multiple`: a list of `base`)
 
     @property
     def required(self) -> bool:
@@ -186,6 +188,9 @@ def param(
         (`params_related_get` turns it into the row). `default_text` is the select's empty choice.
     Multiple values: annotate the field `tuple[str, ...]` (or list[...]); the form and the command take
         them as a comma list (the command also as a repeated flag), "none" for an empty one.
+    A mapping: annotate `dict[str, tuple[str, ...]]` (or `dict[str, int]`, ...) with a dict default; the API
+        takes a JSON object, the form one `key = value` line per entry (a comma list when the values are
+        lists), the command a repeated `--name KEY=VALUE` or a JSON object.
     """
     if isinstance(default, list):
         default = tuple(default)
@@ -213,14 +218,17 @@ def param(
         row=row,
         queryset=queryset,
     )
+    if isinstance(default, dict):  # a dataclass takes no mutable default: each instance gets a copy
+        return dataclasses.field(default_factory=lambda: dict(default), metadata={METADATA_KEY: spec})
     return dataclasses.field(default=default, metadata={METADATA_KEY: spec})
 
 
 # --- introspection -----------------------------------------------------------------------------------
 
 
-def _resolve_type(annotation: Any) -> tuple[type, bool, bool]:
-    """(base type, nullable, multiple) of an annotation such as `int | None` or `tuple[str, ...] | None`."""
+def _resolve_type(annotation: Any) -> tuple[type, bool, bool, bool]:
+    """(base type, nullable, multiple, mapping) of an annotation such as `int | None`, `tuple[str, ...] | None`
+    or `dict[str, tuple[str, ...]]`."""
     nullable = False
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -229,12 +237,17 @@ def _resolve_type(annotation: Any) -> tuple[type, bool, bool]:
         if len(rest) != 1:
             raise TypeError(f"unsupported parameter type {annotation!r}")
         annotation, args = rest[0], typing.get_args(rest[0])
+    mapping = typing.get_origin(annotation) in (dict, Mapping)
+    if mapping:
+        if args[0] is not str:
+            raise TypeError(f"a mapping parameter's keys are strings, not {args[0]!r}")
+        annotation, args = args[1], typing.get_args(args[1])
     multiple = typing.get_origin(annotation) in (tuple, list)
     if multiple:
         annotation = args[0]
     if annotation not in (int, float, str, bool):
         raise TypeError(f"unsupported parameter type {annotation!r}")
-    return annotation, nullable, multiple
+    return annotation, nullable, multiple, mapping
 
 
 def params_fields(params_cls: type) -> list[ParamField]:
@@ -243,11 +256,11 @@ def params_fields(params_cls: type) -> list[ParamField]:
     result = []
     for f in dataclasses.fields(params_cls):
         spec = f.metadata.get(METADATA_KEY, ParamSpec())
-        base, nullable, multiple = _resolve_type(hints[f.name])
+        base, nullable, multiple, mapping = _resolve_type(hints[f.name])
         default = f.default
         if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
-        result.append(ParamField(f.name, spec.name or f.name, spec, base, nullable, multiple, default))
+        result.append(ParamField(f.name, spec.name or f.name, spec, base, nullable, multiple, default, mapping))
     return result
 
 
@@ -279,6 +292,8 @@ def param_default_text(field: ParamField) -> str:
         return "none"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, dict):
+        return "; ".join(param_mapping_lines(value)) or "none"
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value) or "none"
     return _number_text(value) if isinstance(value, (int, float)) else str(value)
@@ -339,6 +354,10 @@ def param_value_check(field: ParamField, value: Any) -> None:
     """Refuse a value outside the declared bounds or choices (ParamError with the field's code)."""
     if value is None:
         return
+    if field.mapping:
+        for item in value.values():
+            param_value_check(dataclasses.replace(field, mapping=False), item)
+        return
     for item in value if field.multiple else (value,):
         allowed = field.choice_values()
         if allowed is not None and item not in allowed:
@@ -365,6 +384,35 @@ def param_items(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def param_mapping_lines(value: Mapping[str, Any]) -> list[str]:
+    """A mapping as the form shows it: one `key = value` line per entry (a list as a comma list)."""
+    return [
+        f"{key} = {', '.join(str(v) for v in item) if isinstance(item, (list, tuple)) else item}"
+        for key, item in value.items()
+    ]
+
+
+def param_mapping_parse(field: ParamField, text: str) -> dict[str, Any]:
+    """`{"cat": ["indoor"]}` (a JSON object) or `key = value` entries, one per line (or `;`-separated), the
+    values typed as declared (a comma list when they are lists); ParamError names the field otherwise."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise ParamError(field.name, f"{field.name} is not a JSON object: {exc}.")
+        return param_coerce(field, loaded)  # type: ignore[no-any-return]
+    entries: dict[str, Any] = {}
+    for line in (part.strip() for part in text.replace(";", "\n").splitlines()):
+        if not line:
+            continue
+        key, sep, value = line.partition("=") if "=" in line else line.partition(":")
+        if not sep or not key.strip():
+            raise ParamError(field.name, f"{field.name}: write each entry as KEY=VALUE, got {line!r}.")
+        entries[key.strip()] = param_items(value) if field.multiple else value.strip()
+    return param_coerce(field, entries)  # type: ignore[no-any-return]
+
+
 def param_related_get(field: ParamField, value: Any) -> Any:
     """The row a related parameter's id names (a row stays as it is; None stays); ParamError when none has it."""
     if value is None or hasattr(value, "pk"):
@@ -381,6 +429,13 @@ def param_coerce(field: ParamField, value: Any) -> Any:
     """The value typed as declared (a tuple when `multiple`), checked against bounds and choices; None stays."""
     if value is None:
         return None
+    if field.mapping:
+        if isinstance(value, str):
+            return param_mapping_parse(field, value)
+        if not isinstance(value, Mapping):
+            raise ParamError(field.name, f"{field.name} must be an object (names to values), got {value!r}.")
+        item_field = dataclasses.replace(field, mapping=False)
+        return {str(key): param_coerce(item_field, item) for key, item in value.items()}
     if field.multiple:
         items = [value] if isinstance(value, (str, bytes)) else list(value)
         value = tuple(_coerce_one(field, item) for item in items)
@@ -458,11 +513,18 @@ def _serializer_field(field: ParamField, *, alias_of: str | None = None, null_me
     }
     if field.spec.queryset is not None:
         return serializers.PrimaryKeyRelatedField(queryset=field.spec.queryset(), **kwargs)
+    if field.mapping:  # a JSON object; its values typed as declared (the check is params_check's)
+        item = _serializer_field(dataclasses.replace(field, mapping=False, default=dataclasses.MISSING))
+        item.help_text = None
+        if not alias_of and field.default is not None:
+            default = dict(field.default)
+            kwargs["default"] = lambda: dict(default)
+        return serializers.DictField(child=item, **kwargs)
     if field.base is str and field.default == "" and not field.multiple:
         kwargs["allow_blank"] = True
     if field.multiple:
         child = serializers.ChoiceField(choices=pairs) if pairs is not None else one_of[field.base]()
-        if not alias_of and field.default is not None:
+        if not alias_of and not field.required and field.default is not None:
             kwargs["default"] = list(field.default)
         return serializers.ListField(child=child, **kwargs)
     if pairs is not None:
@@ -568,6 +630,23 @@ def _form_field(field: ParamField, *, empty_multiple_default: bool = False) -> A
         def prepare_value(self, value: Any) -> Any:
             return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
+    class MappingTextField(forms.CharField):
+        """A mapping: one `key = value` line per entry (or a JSON object); nothing: the default."""
+
+        widget = forms.Textarea(attrs={"rows": 3})
+
+        def to_python(self, value: Any) -> Any:
+            text = super().to_python(value)
+            if not text:
+                return None
+            try:
+                return param_mapping_parse(field, text)
+            except ParamError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code)
+
+        def prepare_value(self, value: Any) -> Any:
+            return "\n".join(param_mapping_lines(value)) if isinstance(value, Mapping) else value
+
     def check(value: Any) -> None:
         try:
             param_value_check(field, value)
@@ -575,6 +654,10 @@ def _form_field(field: ParamField, *, empty_multiple_default: bool = False) -> A
             raise forms.ValidationError(exc.message, code=exc.code)
 
     initial = None if field.required or field.default is None else field.default
+    if field.mapping:
+        return MappingTextField(
+            required=field.required, label=field.label, help_text=param_help(field), initial=initial
+        )
     kwargs: dict[str, Any] = {
         "label": field.label,
         "help_text": param_help(field),
@@ -597,7 +680,7 @@ def _form_field(field: ParamField, *, empty_multiple_default: bool = False) -> A
             pairs = [("", "—"), *pairs]
         return forms.TypedChoiceField(choices=pairs, coerce=coerce, empty_value=None, required=required, **kwargs)
     if field.multiple:
-        return ListTextField(required=required, validators=[check], **kwargs)
+        return ListTextField(required=field.required, validators=[check], **kwargs)  # empty: the default
     # The bounds go to the browser as min/max attributes and are checked by `check` alone, so a refusal
     # reads the same as on the API and the command (Django's own min_value would add a second message).
     attrs: dict[str, Any] = {"step": "any"} if field.base is float else {}
@@ -672,6 +755,26 @@ class _AppendOverDefault(argparse.Action):
         setattr(namespace, self.dest, [*items, *values])
 
 
+class _MergeMapping(argparse.Action):
+    """A repeated `--name KEY=VALUE` (or a JSON object): the entries merged, the default replaced by the first."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        current = getattr(namespace, self.dest, None)
+        merged = {} if current is None or current is self.default else dict(current)
+        setattr(namespace, self.dest, {**merged, **values})
+
+
+def _mapping_type(field: ParamField) -> Callable[[str], dict[str, Any]]:
+    def parse(text: str) -> dict[str, Any]:
+        try:
+            return param_mapping_parse(field, text)
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(exc.message)
+
+    parse.__name__ = "mapping"
+    return parse
+
+
 def _items_type(field: ParamField, choices: list[Any] | None) -> Callable[[str], list[Any]]:
     """argparse's `type` of a multiple option: a comma list of typed values, each among `choices`."""
 
@@ -708,7 +811,10 @@ def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, e
             parser.add_argument(field.attr, type=field.base, choices=choices, help=help_text, metavar=metavar)
             continue
         kwargs: dict[str, Any] = {"dest": field.attr, "help": help_text}
-        if field.base is bool and not field.multiple:
+        if field.mapping:
+            kwargs |= {"action": _MergeMapping, "type": _mapping_type(field), "metavar": "KEY=VALUE"}
+            kwargs["default"] = dict(default) if default is not None else None
+        elif field.base is bool and not field.multiple:
             kwargs |= {"action": argparse.BooleanOptionalAction, "default": default}
         elif field.multiple:
             kwargs |= {"action": _AppendOverDefault, "type": _items_type(field, choices)}

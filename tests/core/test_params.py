@@ -258,3 +258,56 @@ def test_api_bounds_are_drf_bounds_where_asked():
 
     assert (fields["size"].min_value, fields["size"].max_value) == (1, 8)
     assert (fields["other"].min_value, fields["other"].max_value) == (None, None)
+
+
+@dataclass(frozen=True)
+class ListingParams:
+    """A mapping parameter (synthetic batches' `avoid`: class -> words) and comma-list multiples."""
+
+    avoid: dict[str, tuple[str, ...]] = param({}, help="Words each class's prompts avoid.")
+    weights: dict[str, float] = param({"cat": 1.0}, min=0)
+    eps: tuple[float, ...] | None = param(None, min=0, max=1)
+    percentiles: tuple[int, ...] = param((20, 40))
+
+
+def test_a_mapping_is_typed_from_json_from_lines_and_checked():
+    fields = {f.name: f for f in params_fields(ListingParams)}
+
+    assert fields["avoid"].mapping and fields["avoid"].multiple and fields["avoid"].base is str
+    assert ListingParams().avoid == {} and ListingParams().avoid is not ListingParams().avoid
+    assert param_help(fields["weights"]) == "At least 0. Default: cat = 1.0."
+    assert params_from_data(ListingParams, {"avoid": {"cat": ["sofa", "bed"]}}).avoid == {"cat": ("sofa", "bed")}
+    assert params_from_data(ListingParams, {"avoid": "cat = sofa, bed\ndog = leash"}).avoid == {
+        "cat": ("sofa", "bed"), "dog": ("leash",)
+    }  # fmt: skip
+    assert params_from_data(ListingParams, {"weights": '{"dog": "2"}'}).weights == {"dog": 2.0}
+    for bad in ({"weights": {"dog": -1}}, {"avoid": ["cat"]}, {"avoid": "cat sofa"}, {"weights": "{nope"}):
+        with pytest.raises(ParamError) as refused:
+            params_from_data(ListingParams, bad)
+        assert refused.value.field == next(iter(bad))
+
+
+def test_a_mapping_on_the_api_the_form_and_the_command():
+    serializer = params_serializer(ListingParams)(data={"avoid": {"cat": ["sofa"]}})
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.as_values()["avoid"] == {"cat": ("sofa",)}
+    assert params_serializer(ListingParams)().fields["weights"].get_default() == {"cat": 1.0}
+
+    form = params_form(ListingParams)({"avoid": "cat = sofa, bed", "weights": "", "eps": "0, 2/255", "percentiles": ""})
+    assert form.is_valid(), form.errors
+    assert form.values() == {"avoid": {"cat": ("sofa", "bed")}, "eps": (0.0, 2 / 255)}
+    assert "cat = 1.0" in str(params_form(ListingParams)()["weights"])  # a line per entry, not a Python repr
+    assert not params_form(ListingParams)({"avoid": "cat sofa"}).is_valid()
+    none = params_form(ListingParams)({"percentiles": "none"})
+    assert none.is_valid() and none.values()["percentiles"] == ()  # "none": empty, not the default
+
+    parser = argparse.ArgumentParser()
+    add_params_arguments(parser, ListingParams)
+    argv = ["--avoid", "cat=sofa,bed", "--avoid", '{"dog": ["leash"]}', "--eps", "0,8/255", "--percentiles", "none"]
+    options = vars(parser.parse_args(argv))
+    assert params_from_options(options, ListingParams) == ListingParams(
+        avoid={"cat": ("sofa", "bed"), "dog": ("leash",)}, eps=(0.0, 8 / 255), percentiles=()
+    )
+    assert vars(parser.parse_args([]))["weights"] == {"cat": 1.0}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--avoid", "cat"])

@@ -151,7 +151,9 @@ def _expected(field: ParamField) -> Any:
 def _serializer_surface(serializer_class: type) -> dict[str, Any]:
     fields = serializer_class().fields
     aliases = getattr(serializer_class, "param_aliases", {})
-    surface = {name: None if f.default is empty else f.default for name, f in fields.items() if name not in aliases}
+    surface = {  # (a mapping's default is a callable: get_default calls it)
+        name: None if f.default is empty else f.get_default() for name, f in fields.items() if name not in aliases
+    }
     for name, field in fields.items():  # a run kind's `params` object: its documented fields
         if hasattr(field, "params_serializer"):
             del surface[name]

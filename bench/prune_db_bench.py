@@ -18,6 +18,11 @@ binary COPY payloads into an index-free temporary table; each stage is printed n
 wall and CPU ratios (on a loaded machine the CPU ratio is the one to read).
 Target (docs/ARCHITECTURE.md §11, 2 cores): <= 90 s end to end and <= 3 GB peak RSS.
 
+--storage s3 (bench/storage_switch.py): after the local run, the same prune_run_create again in this process with
+the default storage on an S3 bucket (moto's server by default) holding the embedding set's files, read by a worker
+with an empty local cache (downloaded, checksum-verified, then memory-mapped); each stage and the end-to-end time
+printed beside the local run's with the ratio S3 / local.
+
 Django: DJANGO_SETTINGS_MODULE defaults to config.settings.local; WINNOW_VAR_DIR/WINNOW_MEDIA_ROOT point
 into a bench folder (--var, default a temporary one). DATABASE_URL must name a migrated database that
 holds no real data: the bench dataset is deleted at the end unless --reuse.
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from storage_switch import cache_empty, on_s3, ratio_line, s3_bucket, storage_arguments
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATASET = "prune-bench-{n}x{d}"
@@ -59,6 +65,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-naive", action="store_true", help="skip the straightforward NumPy SemDeDup")
     parser.add_argument("--skip-floors", action="store_true", help="skip the bare FAISS and COPY floors")
     parser.add_argument("--seed", type=int, default=0)
+    storage_arguments(parser)
     return parser.parse_args()
 
 
@@ -248,10 +255,12 @@ class StageTimer:
         self.cpu_seconds: dict[str, float] = {}
         self.kept: dict[str, Any] = {}
         self.originals: dict[str, Any] = {}
+        self.wrapped: list[tuple[Any, str, Any]] = []
 
     def wrap(self, module: Any, attribute: str, label: str, keep: bool = False) -> None:
         original = getattr(module, attribute)
         self.originals[label] = original
+        self.wrapped.append((module, attribute, original))
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -268,6 +277,12 @@ class StageTimer:
             return result
 
         setattr(module, attribute, timed)
+
+    def unwrap(self) -> None:
+        """The wrapped functions back as they were (another run is timed by another timer)."""
+        for module, attribute, original in reversed(self.wrapped):
+            setattr(module, attribute, original)
+        self.wrapped = []
 
 
 def run_prune(version: Any, embedding_set: Any, args: argparse.Namespace) -> tuple[Any, StageTimer, float, float]:
@@ -401,6 +416,40 @@ def floors_report(timer: StageTimer, summary: dict[str, object]) -> None:
     summary["floors"] = ratios
 
 
+def s3_run(version: Any, embedding_set: Any, args: argparse.Namespace, local: StageTimer, local_total: float) -> dict:
+    """The prune job again with the set's files on an S3 bucket, read by a worker that never saw them."""
+    import shutil
+
+    from django.core.files.storage import default_storage
+
+    from core.storage import storage_file_store
+
+    local.unwrap()
+    files = [(embedding_set.embeddings_key, embedding_set.checksum)]
+    files.append((embedding_set.row_ids_key, embedding_set.row_ids_checksum))
+    on_disk = {key: default_storage.path(key) for key, _ in files}
+    with s3_bucket(args.s3_endpoint) as bucket, on_s3(bucket, args.s3_endpoint), tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        for key, sha256 in files:  # as the finalize step of an embedding job on another worker publishes them
+            copy = Path(tmp) / Path(key).name
+            shutil.copyfile(on_disk[key], copy)
+            storage_file_store(key=key, path=copy, sha256=sha256)
+        cache_empty()
+        print(f"S3 ({args.s3_endpoint}): the set's files uploaded in {time.perf_counter() - started:.1f} s; "
+              "the same pipeline with an empty local cache:")  # fmt: skip
+        _run, timer, total, _cpu = run_prune(version, embedding_set, args)
+        timer.unwrap()
+    print(f"S3 / local (same process; load {os.getloadavg()}):")
+    figures: dict[str, object] = {}
+    for label, seconds in timer.seconds.items():
+        if label in local.seconds:
+            print(ratio_line(label, local.seconds[label], seconds))
+            figures[label] = {"local_s": round(local.seconds[label], 2), "s3_s": round(seconds, 2)}
+    print(ratio_line("END TO END", local_total, total))
+    figures["end to end"] = {"local_s": round(local_total, 1), "s3_s": round(total, 1)}
+    return figures
+
+
 def main() -> None:
     args = parse_args()
     var_dir = args.var or Path(tempfile.mkdtemp(prefix="winnow-prune-bench-"))
@@ -457,6 +506,8 @@ def main() -> None:
         summary["naive_semdedup_cpu_s"] = round(naive_cpu, 1)
     if not args.skip_floors:
         floors_report(timer, summary)
+    if args.storage == "s3":
+        summary["s3"] = s3_run(version, embedding_set, args, timer, total)
     if not args.reuse:
         bench_data_delete(version)
     print(f"load {os.getloadavg()}")

@@ -3,10 +3,14 @@
     DATABASE_URL=postgres://.../winnow_bench python bench/chart_pages_bench.py
     DATABASE_URL=... python bench/chart_pages_bench.py --rounds 3
 
-Setup (not timed): a dataset version of --samples samples (3 classes, 2 splits) and a duplicate run of 20 near
-groups over it, made the way the tests make them (tests/curation/pruning/factories.py); an admin to log in as.
-The other chart pages (embedding map, evaluation report, prune run, training curves) are timed for the newest
-run of each kind already in the database, and listed as absent otherwise.
+Setup (not timed), each run in a new dataset: a dataset version of --samples samples (3 classes, 2 splits) with an
+embedding set of random vectors, made the way the tests make them (tests/curation/pruning/factories.py), and over
+it a duplicate run of 20 near groups, a PCA embedding map (the `embedding_map` job run in this process) and a
+SemDeDup-then-DBP prune run of its train split (the prune service); a demo dataset of --demo-size images
+(build_demo_dataset's builder), a small CNN trained on it for --epochs epochs at 32 px (the `train` job in this
+process: its page draws the loss and accuracy curves) and an evaluation of that model with every suite (clean,
+3 corruptions x 3 severities, FGSM/PGD at 3 epsilons, the attribute edits: the `evaluate` job in this process);
+an admin to log in as.
 
 Timed: `manage.py runserver --noreload` with the development settings (what `make run` starts), headless
 Debian Chromium. Each page is opened in a fresh browser context (cold: empty cache) and then again in the same
@@ -48,6 +52,8 @@ LAST_NETWORK_JS = """() => {
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=600)
+    parser.add_argument("--demo-size", type=int, default=240, help="images of the demo dataset the model trains on")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs of the small CNN (its curves' points)")
     parser.add_argument("--rounds", type=int, default=3, help="cold + warm visits of every page, best kept")
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "winnow-chart-bench")
     return parser.parse_args()
@@ -64,16 +70,17 @@ def django_setup(var_dir: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def seed(samples: int) -> dict[str, str]:
-    """The chart pages to time, by name: URL path (absent kinds are skipped)."""
+def seed(args: argparse.Namespace) -> dict[str, str]:
+    """The chart pages to time, by name: URL path."""
     import numpy as np
     from django.contrib.auth.models import User
     from django.urls import reverse
 
     from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingMap
-    from curation.pruning.models import PruneRun
-    from robustness.evaluation.models import EvaluationRun
-    from robustness.models import TrainingRun
+    from curation.embeddings.services.maps import EMBEDDING_MAP_JOB_KIND, map_params_validate
+    from curation.pruning.services.params import prune_params_validate
+    from curation.pruning.services.pruning import prune_run_create
+    from jobs.services import job_create, job_execute
     from tests.curation.pruning.factories import embedding_set_create, member_ids, version_with_samples
     from tests.factories import DatasetFactory
 
@@ -81,7 +88,9 @@ def seed(samples: int) -> dict[str, str]:
     user.set_password(PASSWORD)
     user.save()
     dataset = DatasetFactory(name=f"chart-bench-{time.time_ns()}")  # a new one each run
-    version = version_with_samples(samples, labels=["cat", "dog", "bird"], splits=["train", "val"], dataset=dataset)
+    version = version_with_samples(
+        args.samples, labels=["cat", "dog", "bird"], splits=["train", "val"], dataset=dataset
+    )
     ids = [int(i) for i in member_ids(version)]
     embedding_set = embedding_set_create(
         version=version, vectors=np.random.default_rng(0).normal(size=(len(ids), 8)).astype(np.float32), sample_ids=ids
@@ -93,24 +102,62 @@ def seed(samples: int) -> dict[str, str]:
         DuplicateGroup.objects.create(
             run=duplicates, number=number + 1, kind="near", size=3, sample_ids=ids[3 * number : 3 * number + 3]
         )
-    pages = {
+    map_job = job_create(
+        kind=EMBEDDING_MAP_JOB_KIND,
+        params=map_params_validate(embedding_set_id=embedding_set.pk, method="pca").as_job_params(),
+        requested_by=user,
+    )
+    succeeded(job_execute(map_job.pk))
+    embedding_map = EmbeddingMap.objects.get(job=map_job)
+    prune_params = prune_params_validate(
+        version_id=version.pk, method="semdedup+dbp", keep_fraction=0.5, embedding_set_id=embedding_set.pk
+    )
+    prune_run = prune_run_create(params=prune_params, user=user)
+    training, evaluation = seed_model_runs(user, args)
+    return {
         "baseline: datasets list (no plotly)": "/",
         "dataset page": reverse("frontend:dataset_detail", args=[version.dataset_id]),
         "duplicates": reverse("frontend:duplicate_run", args=[duplicates.pk]),
+        "embedding map": reverse("frontend:embedding_map", args=[embedding_map.pk]),
+        "prune run": reverse("frontend:prune_run_detail", args=[prune_run.pk]),
+        "training curves": reverse("frontend:training_run_detail", args=[training.pk]),
+        "evaluation report": reverse("frontend:evaluation_report", args=[evaluation.pk]),
     }
-    newest = {
-        "embedding map": (EmbeddingMap, "frontend:embedding_map"),
-        "evaluation report": (EvaluationRun, "frontend:evaluation_report"),
-        "prune run": (PruneRun, "frontend:prune_run_detail"),
-        "training curves": (TrainingRun, "frontend:training_run_detail"),
+
+
+def succeeded(job) -> None:
+    if job.status != "succeeded":
+        raise RuntimeError(f"setup job {job.pk} ({job.kind}) {job.status}: {job.error}")
+
+
+def seed_model_runs(user, args: argparse.Namespace):
+    """A small demo dataset, a small CNN trained on it and its evaluation with every suite, each job run in this
+    process as `manage.py train` / `evaluate` run them: (training run, evaluation run)."""
+    from curation.demo.plan import DemoConfig
+    from curation.services.demo import demo_dataset_build
+    from jobs.services import job_execute
+    from robustness.evaluation.services import evaluation_run_create
+    from robustness.models import TrainedModel
+    from robustness.services.training import training_run_start
+
+    demo = demo_dataset_build(config=DemoConfig(seed=0, size=args.demo_size), name=f"chart-bench-demo-{time.time_ns()}")
+    training = training_run_start(
+        version=demo.version, arch="small-cnn", requested_by=user, epochs=args.epochs, batch_size=32, lr=3e-3,
+        img_size=32, device="cpu", augmentation="none", enqueue=False,
+    )  # fmt: skip
+    succeeded(job_execute(training.job_id))
+    params = {
+        "device": "cpu",
+        "corruptions": ["gaussian_noise", "fog", "contrast"],
+        "severities": [1, 3, 5],
+        "eps": [0.0, 2 / 255, 8 / 255],
     }
-    for name, (model, url_name) in newest.items():
-        row = model.objects.order_by("-pk").first()
-        if row is None:
-            print(f"{name}: no run in this database, not timed")
-        else:
-            pages[name] = reverse(url_name, args=[row.pk])
-    return pages
+    evaluation = evaluation_run_create(
+        trained_model=TrainedModel.objects.get(run=training), version=demo.version,
+        suites=["clean", "corruptions", "adversarial", "attributes"], params=params, requested_by=user, enqueue=False,
+    )  # fmt: skip
+    succeeded(job_execute(evaluation.job_id))
+    return training, evaluation
 
 
 def runserver_start(port: int, log: Path) -> subprocess.Popen:
@@ -171,7 +218,7 @@ def main() -> None:
     args = parse_args()
     args.var.mkdir(parents=True, exist_ok=True)
     django_setup(args.var)
-    pages = seed(args.samples)
+    pages = seed(args)
     with open("/proc/loadavg") as loadavg:
         print(f"load average before: {loadavg.read().split()[:3]}")
     port = free_port()

@@ -53,7 +53,7 @@ from curation.models import Dataset, DatasetVersion
 from curation.selectors import version_by_number
 from frontend.htmx import render_partial, wants_partial
 from frontend.model_choices import default_choice, encoder_choices
-from frontend.pages.embedding_forms import EmbedForm, duplicates_form_for, form_error
+from frontend.pages.embedding_forms import EmbedForm, duplicates_form_for, form_error, map_form_for
 from frontend.selectors import (
     bulk_label_queues,
     member_labels,
@@ -122,7 +122,9 @@ def version_embeddings(request: HttpRequest, dataset_id: int, number: int) -> Ht
         "maps": version_embedding_maps(version),
         "encoder_choices": encoders,
         "embed_form": EmbedForm(request.POST if request.POST.get("action") == "embed" else None),
-        "duplicate_forms": [(ready, duplicates_form_for(ready.pk)) for ready in sets if ready.is_ready],
+        "duplicate_forms": [
+            (ready, duplicates_form_for(ready.pk), map_form_for(ready.pk)) for ready in sets if ready.is_ready
+        ],
         "encoder_default": request.POST.get("encoder") or default_choice(encoders),
         "error": error,
         "nav_section": "embeddings",
@@ -149,7 +151,10 @@ def _start_job(request: HttpRequest, version: DatasetVersion) -> Any:
         duplicates = duplicate_params_validate(**{**chosen.values(), "embedding_set_id": embedding_set.pk})
         return duplicate_run_submit(params=duplicates, requested_by=user)
     if action == "map":
-        mapped = map_params_validate(embedding_set_id=embedding_set.pk, method=form.get("method", "pca"))
+        chosen = map_form_for(embedding_set.pk, form)
+        if not chosen.is_valid():
+            raise ApplicationError(form_error(chosen))
+        mapped = map_params_validate(embedding_set_id=embedding_set.pk, **chosen.values())
         return embedding_map_submit(params=mapped, requested_by=user)
     raise ApplicationError(f"unknown action {action!r}")
 

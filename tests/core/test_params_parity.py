@@ -78,6 +78,12 @@ SURFACES: dict[str, Surfaces] = {
         "export",
         command_extras=("out",),  # where the command copies the files it made
     ),
+    "embedding_map": Surfaces(
+        "curation.embeddings.services.maps:MapParams",
+        "curation.embeddings.apis.duplicates:EmbeddingMapInputSerializer",
+        "frontend.pages.embedding_forms:MapForm",
+        "embedding_map",
+    ),
 }
 
 # The run kit's kinds (jobs.runs): the start API's input serializer (its `params` object documented from the
@@ -117,7 +123,6 @@ SURFACES |= {
 PENDING: dict[str, str] = {
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans): API, batch page and `generate`",
     "import_dataset": "ImportParams (curation.services.imports.params): API, import page and `import_dataset`",
-    "embedding_map": "MapParams (curation.embeddings.services.maps): API and page, no command",
 }
 
 # Job kinds that no person starts with parameters of their own: another job or service submits them.

@@ -15,7 +15,7 @@ from curation.embeddings.apis.sets import ERRORS_READ
 from curation.embeddings.models import DuplicateKind, DuplicateRun
 from curation.embeddings.selectors.duplicates import duplicate_group_page, duplicate_run_get
 from curation.embeddings.services.duplicates import DuplicateParams, duplicate_params_validate, duplicate_run_submit
-from curation.embeddings.services.maps import MAP_METHODS, embedding_map_submit, map_params_validate
+from curation.embeddings.services.maps import MapParams, embedding_map_submit, map_params_validate
 from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 
 ERRORS_START = {
@@ -137,10 +137,8 @@ class DuplicateGroupListApi(ReadApi):
         return Response(DuplicateGroupPageOutputSerializer(body).data)
 
 
-class EmbeddingMapInputSerializer(serializers.Serializer):
-    method = serializers.ChoiceField(choices=MAP_METHODS, default="pca")
-    max_points = serializers.IntegerField(required=False, allow_null=True, default=None)
-    seed = serializers.IntegerField(default=0)
+# MapParams (core.params); the set comes from the URL.
+EmbeddingMapInputSerializer = params_serializer(MapParams, name="EmbeddingMapInputSerializer")
 
 
 class EmbeddingMapCreateApi(CurateApi):
@@ -156,5 +154,5 @@ class EmbeddingMapCreateApi(CurateApi):
     def post(self, request: Request, embedding_set_id: int) -> Response:
         data = EmbeddingMapInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = map_params_validate(embedding_set_id=embedding_set_id, **data.validated_data)
+        params = map_params_validate(embedding_set_id=embedding_set_id, **data.as_values())
         return job_accepted(embedding_map_submit(params=params, requested_by=cast(User, request.user)))

@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from core.api_errors import ApplicationError
+from core.params import param
 from curation.embeddings.files import CorruptEmbeddingFile, file_sha256, storage_output
 from curation.embeddings.ml.map_projection import map_coordinates
 from curation.embeddings.models import EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
@@ -34,14 +35,37 @@ MAP_METHODS = ("pca", "tsne")
 
 @dataclass(frozen=True)
 class MapParams:
-    """embedding_set_id; method: "pca" (every row) or "tsne" (a stratified sample); max_points: rows PCA is
-    fitted on (50k) or t-SNE places (5k); seed; perplexity (t-SNE)."""
+    """What an embedding map takes, declared once: the API's input, the page's form and `manage.py
+    embedding_map` are generated from it (core.params); `map_params_validate` checks the set with its codes."""
 
-    embedding_set_id: int
-    method: str = "pca"
-    max_points: int | None = None
-    seed: int = 0
-    perplexity: float = 30.0
+    embedding_set_id: int = param(
+        name="embedding_set", cli="embedding_set_id", api=False, page=False, help="Id of a ready embedding set."
+    )
+    method: str = param(
+        "pca",
+        choices=MAP_METHODS,
+        code="invalid",
+        message="method must be pca or tsne, got {value!r}",
+        help="pca: every row; tsne: PCA, then t-SNE of a stratified sample.",
+    )
+    max_points: int | None = param(
+        None,
+        min=10,
+        max=1_000_000,
+        code="invalid",
+        message="max_points must lie between 10 and 1000000, got {value}",
+        help="Rows PCA is fitted on, or t-SNE places.",
+        default_text="50000 for PCA, 5000 for t-SNE",
+    )
+    seed: int = param(0, help="Seed of the sample and of the projection.")
+    perplexity: float = param(
+        30.0,
+        min=2,
+        max=100,
+        code="invalid",
+        message="perplexity must lie between 2 and 100, got {value}",
+        help="t-SNE perplexity.",
+    )
 
     def as_job_params(self) -> dict[str, Any]:
         return asdict(self)

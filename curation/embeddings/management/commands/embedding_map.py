@@ -1,9 +1,11 @@
-"""`manage.py embedding_map EMBEDDING_SET_ID [--method pca|tsne] [--max-points N] [--seed S] [--enqueue]`."""
+"""`manage.py embedding_map EMBEDDING_SET_ID [--method pca|tsne] [--max-points N] [--seed S] [--perplexity P]
+[--enqueue]`: the options are generated from MapParams (core.params)."""
 
 from argparse import ArgumentParser
 from typing import Any
 
-from curation.embeddings.services.maps import EMBEDDING_MAP_JOB_KIND, MAP_METHODS, map_params_validate
+from core.params import add_params_arguments, params_values_from_options
+from curation.embeddings.services.maps import EMBEDDING_MAP_JOB_KIND, MapParams, map_params_validate
 from jobs.cli import JobCommand
 
 
@@ -12,16 +14,8 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("embedding_set_id", type=int, help="id of a ready embedding set")
-        parser.add_argument("--method", choices=MAP_METHODS, default="pca")
-        parser.add_argument("--max-points", type=int, default=None, help="PCA fit sample / t-SNE points")
-        parser.add_argument("--seed", type=int, default=0)
+        add_params_arguments(parser, MapParams)
 
     def run(self, **options: Any) -> dict[str, Any]:
-        params = map_params_validate(
-            embedding_set_id=options["embedding_set_id"],
-            method=options["method"],
-            max_points=options["max_points"],
-            seed=options["seed"],
-        )
+        params = map_params_validate(**params_values_from_options(options, MapParams))
         return self.run_job(kind=EMBEDDING_MAP_JOB_KIND, params=params.as_job_params(), enqueue=options["enqueue"])

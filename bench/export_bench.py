@@ -18,6 +18,11 @@ every 20 ms:
 Each ratio is export / floor in rows/s or MB/s (1.0: as fast as the floor; the target is >= 0.8), by
 wall clock and by CPU seconds of this process (robust when other processes share the cores).
 
+--storage s3 (bench/storage_switch.py): then, in the same process, the export jobs again on an S3 bucket (moto's
+server by default; the images stored there too, the outputs stored and checksummed there as on a worker with
+WINNOW_STORAGE=s3): JSONL on the large version, WebDataset on the small one (it reads every image, a HEAD and a
+GET each on S3), each printed beside its local-disk run with the ratio S3 / local of the seconds.
+
 Django is set up as in bench/import_bench.py: DJANGO_SETTINGS_MODULE defaults to
 config.settings.local, WINNOW_VAR_DIR and WINNOW_MEDIA_ROOT point into a temporary folder, and the
 temporary SQLite database there is migrated. With DATABASE_URL set, that (migrated) database is used
@@ -37,6 +42,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from storage_switch import on_s3, ratio_line, s3_bucket, storage_arguments
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSERT_BATCH = 5000
 
@@ -49,6 +56,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--side", type=int, default=128, help="JPEG width; height is 3/4 of it (default 128)")
     parser.add_argument("--shard-size", type=int, default=1000, help="WebDataset samples per shard (default 1000)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark datasets (DATABASE_URL only)")
+    storage_arguments(parser)
     return parser.parse_args()
 
 
@@ -300,16 +308,19 @@ def main() -> None:
               f"(avg {average_kb:.1f} KiB) in {built_s:.1f} s; {os.cpu_count()} CPUs")  # fmt: skip
         print(f"RSS before measuring (Django and every app imported): {rss_now() / 2**20:.0f} MiB")
         try:
-            report(args, small, large)
+            local = report(args, small, large)
+            if args.storage == "s3":
+                s3_report(args, small, large, local)
         finally:
             if not temporary_db and not args.keep:
                 for version in (small, large):
                     datasets_delete(version)
 
 
-def report(args: argparse.Namespace, small: Any, large: Any) -> None:
+def report(args: argparse.Namespace, small: Any, large: Any) -> dict[str, tuple[float, float]]:
     """Wall-clock rates, and rates per CPU second of this process (robust when other processes share
-    the cores: the CPU figures are what the export itself costs), each beside its floor."""
+    the cores: the CPU figures are what the export itself costs), each beside its floor. Returns the large
+    version's (seconds, bytes) of each export job, for the S3 comparison."""
     from curation.exports.selectors import version_class_names
 
     small_s, small_cpu, small_peak, _ = export_timed(small, "jsonl")
@@ -343,6 +354,26 @@ def report(args: argparse.Namespace, small: Any, large: Any) -> None:
     print(f"  ratio export / raw tar: {(tar_bytes / wds_s) / (tar_floor_bytes / tar_s):.2f} MB/s wall, "
           f"{(tar_bytes / wds_cpu) / (tar_floor_bytes / tar_cpu):.2f} MB per CPU s (target >= 0.8); "
           f"export / raw copy of the images: {(tar_bytes / wds_s) / (raw_bytes / raw_s):.2f} MB/s wall")  # fmt: skip
+    return {"jsonl": (large_s, jsonl.size), "webdataset": (wds_s, tar_bytes)}
+
+
+def s3_report(args: argparse.Namespace, small: Any, large: Any, local: dict[str, tuple[float, float]]) -> None:
+    """The export jobs again with the default storage on an S3 bucket: images read from it, outputs stored in it
+    (multipart, checksummed); each beside its local run, S3 / local. JSONL on the large version; WebDataset (two
+    requests per image on S3: a HEAD, then a GET) on the small one, measured on local disk here too."""
+    local_wds_s, _cpu, _peak, _shards = export_timed(small, "webdataset", shard_size=args.shard_size)
+    with s3_bucket(args.s3_endpoint) as bucket, on_s3(bucket, args.s3_endpoint):
+        started = time.perf_counter()
+        blobs_store(args.blobs, args.side)  # the same keys (content hashes), now in the bucket
+        stored_s, load = time.perf_counter() - started, os.getloadavg()
+        print(f"S3 ({args.s3_endpoint}): {args.blobs} images stored in {stored_s:.1f} s; export jobs on S3 storage "
+              f"vs local disk (same process, load {load}):", flush=True)  # fmt: skip
+        jsonl_s, _cpu, _peak, _jsonl = export_timed(large, "jsonl")
+        print(ratio_line(f"JSONL manifest, {args.n} rows", local["jsonl"][0], jsonl_s, amount=args.n, unit="rows"))
+        wds_s, _cpu, wds_peak, shards = export_timed(small, "webdataset", shard_size=args.shard_size)
+    tar_mb = sum(item["size"] for item in shards.files if item["name"].endswith(".tar")) / 1e6
+    print(ratio_line(f"WebDataset, {args.small} samples", local_wds_s, wds_s, amount=tar_mb, unit="MB"))
+    print(f"  WebDataset on S3: peak RSS +{wds_peak / 2**20:.1f} MiB; load {os.getloadavg()}", flush=True)
 
 
 def datasets_delete(version: Any) -> None:

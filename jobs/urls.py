@@ -1,9 +1,9 @@
 from django.urls import path
 
-from jobs import apis
+from jobs.apis import views
 
 urlpatterns = [
-    path("jobs/", apis.JobListApi.as_view(), name="api-job-list"),
-    path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="api-job-detail"),
-    path("jobs/<int:job_id>/cancel/", apis.JobCancelApi.as_view(), name="api-job-cancel"),
+    path("jobs/", views.JobListApi.as_view(), name="api-job-list"),
+    path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
+    path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
 ]

@@ -10,52 +10,14 @@ from rest_framework.response import Response
 from core.api_errors import error_response
 from core.api_views import ReadApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from jobs.apis.serializers import (
+    JobAcceptedOutputSerializer,
+    JobOutputSerializer,
+    JobPageOutputSerializer,
+)
 from jobs.models import Job, JobStatus
 from jobs.selectors import job_get, job_list, jobs_as_seen_by
 from jobs.services import job_cancel_request
-
-
-class JobOutputSerializer(serializers.ModelSerializer):
-    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
-    is_finished = serializers.BooleanField(read_only=True)
-
-    class Meta:
-        model = Job
-        fields = (
-            "id",
-            "kind",
-            "status",
-            "progress",
-            "message",
-            "error",
-            "params",
-            "result",
-            "log_tail",
-            "queue",
-            "attempts",
-            "cancel_requested",
-            "is_finished",
-            "requested_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "heartbeat_at",
-        )
-        read_only_fields = fields
-
-
-class JobPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = JobOutputSerializer(many=True)
-
-
-class JobAcceptedOutputSerializer(serializers.Serializer):
-    job = serializers.IntegerField(help_text="Id of the job.")
-    status = serializers.CharField()
-    url = serializers.CharField(help_text="Where to follow the job: /api/jobs/{id}/.")
 
 
 def job_accepted(job: Job) -> Response:

@@ -14,62 +14,16 @@ from core.api_views import ReadApi, RunGpuJobsApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from core.params import param_help, params_fields, params_serializer
 from curation.models import DatasetVersion
-from robustness.models import TrainedModel, TrainingRun
+from robustness.apis.serializers import (
+    TrainedModelOutputSerializer,
+    TrainedModelPageOutputSerializer,
+    TrainingRunOutputSerializer,
+    TrainingRunPageOutputSerializer,
+)
 from robustness.params import TrainParams
 from robustness.selectors import trained_model_get, trained_model_list, training_run_get, training_run_list
 
 TRAIN_DEVICE_HELP = param_help(next(f for f in params_fields(TrainParams) if f.name == "device"))
-
-
-class TrainingRunOutputSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(source="job.status", read_only=True)
-    progress = serializers.FloatField(source="job.progress", read_only=True)
-    error = serializers.CharField(source="job.error", read_only=True)
-    job = serializers.IntegerField(source="job_id", read_only=True)
-    version = serializers.IntegerField(source="version_id", read_only=True)
-    trained_model = serializers.SerializerMethodField()
-    requested_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
-
-    class Meta:
-        model = TrainingRun
-        fields = (
-            "id", "job", "status", "progress", "error", "version", "arch", "hyperparameters", "augmentation",
-            "augmentation_spec", "seed", "device", "device_used", "precision", "code_version", "classes",
-            "validation", "train_count", "val_count", "epoch_metrics", "best_epoch", "checkpoint_last_key",
-            "checkpoint_best_key", "trained_model", "requested_by", "created_at",
-        )  # fmt: skip
-        read_only_fields = fields
-
-    def get_trained_model(self, run: TrainingRun) -> int | None:
-        trained_model = getattr(run, "trained_model", None)
-        return trained_model.pk if trained_model is not None else None
-
-
-class TrainedModelOutputSerializer(serializers.ModelSerializer):
-    trained_on = serializers.IntegerField(source="trained_on_id", read_only=True)
-    run = serializers.IntegerField(source="run_id", read_only=True)
-
-    class Meta:
-        model = TrainedModel
-        fields = (
-            "id", "name", "arch", "classes", "img_size", "normalization", "checkpoint_best_key",
-            "checkpoint_last_key", "metrics", "trained_on", "run", "created_at",
-        )  # fmt: skip
-        read_only_fields = fields
-
-
-class TrainingRunPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = TrainingRunOutputSerializer(many=True)
-
-
-class TrainedModelPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = TrainedModelOutputSerializer(many=True)
 
 
 ERRORS_AUTH = {401: error_response("Not authenticated."), 403: error_response("The role lacks the capability.")}

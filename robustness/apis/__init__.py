@@ -1,0 +1,1 @@
+"""REST API of training (views.py: start a run, list and read runs and trained models; serializers.py)."""

@@ -1,5 +1,5 @@
 """Read API for datasets, versions and samples (docs/ARCHITECTURE.md §8): every view needs the VIEW capability;
-DELETE on a dataset or a version (curators) starts its deletion job (curation/deletion/apis.py)."""
+DELETE on a dataset or a version (curators) starts its deletion job (curation/deletion/apis/views.py)."""
 
 from collections.abc import Mapping
 

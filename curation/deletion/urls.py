@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from curation.deletion import apis
+from curation.deletion.apis import views
 
 urlpatterns = [
-    path("runs/<str:kind>/<int:run_id>/", apis.RunDeleteApi.as_view(), name="api-run-delete"),
-    path("deletions/", apis.DeletionListApi.as_view(), name="api-deletion-list"),
+    path("runs/<str:kind>/<int:run_id>/", views.RunDeleteApi.as_view(), name="api-run-delete"),
+    path("deletions/", views.DeletionListApi.as_view(), name="api-deletion-list"),
 ]

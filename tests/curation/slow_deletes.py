@@ -7,7 +7,7 @@ sleeps that long first, so that a test can SIGKILL the worker midway. Without it
 import os
 import time
 
-from curation.deletion import services
+from curation.deletion.services import job as services
 
 
 def _install(delay_s: float) -> None:

@@ -10,7 +10,6 @@ from typing import cast
 from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,11 +17,16 @@ from core.api_errors import error_response, not_found
 from core.api_views import CurateApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from core.roles import Capability
+from curation.deletion.apis.serializers import (
+    DeletionAcceptedOutputSerializer,
+    DeletionOutputSerializer,
+    DeletionPageOutputSerializer,
+)
 from curation.deletion.models import Deletion
 from curation.deletion.selectors import deletion_list
 from curation.deletion.services import RUN_KINDS, dataset_delete_start, run_delete_start, version_delete_start
 from curation.models import Dataset, DatasetVersion
-from jobs.apis import JobAcceptedOutputSerializer, job_accepted
+from jobs.apis import job_accepted
 
 DELETE_ERRORS = {
     401: error_response("Not authenticated (code not_authenticated)."),
@@ -33,37 +37,6 @@ DELETE_ERRORS = {
         "details.blockers lists them: [{model, name, count, ids, reason (depends, other_dataset, busy), link}]."
     ),
 }
-
-
-class DeletionAcceptedOutputSerializer(JobAcceptedOutputSerializer):
-    deletion = serializers.IntegerField(help_text="The audit row (GET /api/deletions/).")
-
-
-class DeletionOutputSerializer(serializers.ModelSerializer):
-    job_status = serializers.CharField(source="job.status", default=None, allow_null=True)
-
-    class Meta:
-        model = Deletion
-        fields = [
-            "id",
-            "target",
-            "target_id",
-            "target_name",
-            "requested_by_name",
-            "job",
-            "job_status",
-            "status",
-            "rows",
-            "files",
-            "created_at",
-            "finished_at",
-        ]
-
-
-class DeletionPageOutputSerializer(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = DeletionOutputSerializer(many=True)
 
 
 def deletion_accepted(deletion: Deletion) -> Response:

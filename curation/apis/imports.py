@@ -17,9 +17,10 @@ from rest_framework.response import Response
 
 from core.api_errors import ApplicationError, error_response
 from core.api_views import CurateApi
+from core.params import params_serializer
 from core.throttles import ExpensiveOperationThrottle
 from curation.services.imports import (
-    IMPORT_FORMATS,
+    ImportParams,
     dataset_import_submit,
     dataset_import_upload_submit,
     import_params_validate,
@@ -28,20 +29,19 @@ from jobs.apis import JobAcceptedOutputSerializer, job_accepted
 from jobs.models import Job
 
 
-class ImportRequestSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, help_text="Name of the new dataset (must be free).")
-    format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto", help_text="Default: detected.")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+def _request_serializer(name: str, *, exclude: tuple[str, ...] = (), **more: serializers.Field) -> type:
+    """ImportParams' input (core.params), the dataset name with its column's length limit, and `more` fields."""
+    base = params_serializer(ImportParams, name=name, exclude=exclude)
+    limited = serializers.CharField(max_length=200, help_text=base().fields["name"].help_text)
+    return type(name, (base,), {"name": limited, **more, "__module__": __name__})
 
 
-class ImportUploadInputSerializer(ImportRequestSerializer):
-    file = serializers.FileField(help_text="A zip archive: ImageFolder layout or a CSV/JSONL manifest inside.")
-
-
-class ImportServerInputSerializer(ImportRequestSerializer):
-    source = serializers.CharField(  # type: ignore[assignment]
-        help_text="Absolute path of a folder, zip or manifest on the server (admins)."
-    )
+ImportUploadInputSerializer = _request_serializer(
+    "ImportUploadInputSerializer",
+    exclude=("source",),
+    file=serializers.FileField(help_text="A zip archive: ImageFolder layout or a CSV/JSONL manifest inside."),
+)
+ImportServerInputSerializer = _request_serializer("ImportServerInputSerializer")
 
 
 class DatasetImportApi(CurateApi):
@@ -89,5 +89,5 @@ class DatasetImportApi(CurateApi):
     def _server_path(self, request: Request) -> Job:
         data = ImportServerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        params = import_params_validate(user=request.user, **data.validated_data)
+        params = import_params_validate(user=request.user, **data.as_values())
         return dataset_import_submit(params=params, requested_by=cast(User, request.user))

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.api_errors import ApplicationError
+from core.params import params_form
 from core.roles import Capability, capability_required, user_can
 from curation.services.imports import (
-    IMPORT_FORMATS,
+    ImportParams,
     dataset_import_submit,
     dataset_import_upload_submit,
     import_params_validate,
@@ -26,13 +27,6 @@ from curation.services.imports import (
 from frontend.htmx import HtmxHttpRequest, render_partial
 from jobs.models import Job
 
-FORMAT_LABELS = {
-    "auto": "Detect automatically",
-    "imagefolder": "ImageFolder (class/… or split/class/…)",
-    "zip": "Zip archive (ImageFolder or a manifest inside)",
-    "csv": "CSV manifest",
-    "jsonl": "JSONL manifest",
-}
 ERROR_FIELDS = {
     "name_required": "name",
     "name_taken": "name",
@@ -46,10 +40,11 @@ ERROR_FIELDS = {
 }
 
 
-class DatasetImportForm(forms.Form):
+class DatasetImportForm(params_form(ImportParams, name="ImportParamsForm")):  # type: ignore[misc]
+    """ImportParams (core.params) with the page's own file field; a zip or (admins) a server path."""
+
     name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    format = forms.ChoiceField(choices=[(f, FORMAT_LABELS[f]) for f in IMPORT_FORMATS], initial="auto")
+    description = forms.CharField(required=False, initial="", widget=forms.Textarea(attrs={"rows": 2}))
     file = forms.FileField(required=False, widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}))
     source = forms.CharField(required=False, max_length=1000, help_text="Absolute path on the server (admins).")
 

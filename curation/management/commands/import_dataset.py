@@ -1,10 +1,13 @@
-"""`manage.py import_dataset SOURCE --name NAME [--format F] [--description D] [--enqueue] [--user U]`."""
+"""`manage.py import_dataset SOURCE --name NAME [--format F] [--description D] [--batch-size N] [--enqueue]
+[--user U]`: the options are generated from ImportParams (core.params)."""
 
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from curation.services.imports import IMPORT_FORMATS, IMPORT_JOB_KIND, import_params_validate
+from core.params import add_params_arguments, params_values_from_options
+from curation.services.imports import IMPORT_JOB_KIND, ImportParams, import_params_validate
+from curation.services.imports.params import DEFAULT_BATCH_SIZE
 from jobs.cli import JobCommand
 
 SUMMARY_KEYS = ("job", "dataset", "version", "imported", "rejected", "duplicates", "report_key")
@@ -18,21 +21,15 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("source", help="folder, .zip, .csv or .jsonl on this machine")
-        parser.add_argument("--name", required=True, help="name of the new dataset (must be free)")
-        parser.add_argument("--format", default="auto", choices=IMPORT_FORMATS, help="default: detect it")
-        parser.add_argument("--description", default="", help="description of the new dataset")
-        parser.add_argument("--batch-size", type=int, default=None, help="files per progress report")
+        add_params_arguments(parser, ImportParams)  # SOURCE (a folder, .zip, .csv or .jsonl here), --name, ...
 
     def run(self, **options: Any) -> dict[str, Any]:
-        params = import_params_validate(
-            source=str(Path(options["source"]).expanduser().absolute()),
-            name=options["name"],
-            format=options["format"],
-            description=options["description"],
-        ).as_job_params()
-        if options["batch_size"]:
-            params["batch_size"] = options["batch_size"]
+        values = params_values_from_options(options, ImportParams)
+        batch_size = values.pop("batch_size")
+        values["source"] = str(Path(values["source"]).expanduser().absolute())
+        params = import_params_validate(**values).as_job_params()
+        if batch_size != DEFAULT_BATCH_SIZE:
+            params["batch_size"] = batch_size
         result = self.run_job(kind=IMPORT_JOB_KIND, params=params, enqueue=options["enqueue"])
         if options["enqueue"]:
             return result

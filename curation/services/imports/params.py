@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.storage import default_storage
 
 from core.api_errors import ApplicationError
+from core.params import param
 from core.roles import Capability, user_can
 from curation.models import Dataset
 from curation.services.archives import upload_key_is_valid
@@ -21,15 +22,30 @@ DEFAULT_BATCH_SIZE = 100
 DEFAULT_DECODE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
+FORMAT_LABELS = {
+    "auto": "Detect automatically",
+    "imagefolder": "ImageFolder (class/… or split/class/…)",
+    "zip": "Zip archive (ImageFolder or a manifest inside)",
+    "csv": "CSV manifest",
+    "jsonl": "JSONL manifest",
+}
+
+
 @dataclass(frozen=True)
 class ImportParams:
-    source: str
-    name: str
-    format: str = "auto"
-    description: str = ""
-    batch_size: int = DEFAULT_BATCH_SIZE
-    decode_threads: int = DEFAULT_DECODE_THREADS
-    upload_name: str = ""
+    """An import's job params, declared once: the API's server-path input, the import page's form and
+    `manage.py import_dataset` are generated from the fields (core.params); `import_params_validate` checks
+    a request with its own codes. The upload API and page add their file; the job alone sets the rest."""
+
+    source: str = param(cli="source", help="Absolute path of a folder, zip or manifest on the server (admins).")
+    name: str = param(help="Name of the new dataset (must be free).")
+    format: str = param(
+        "auto", choices=[(f, FORMAT_LABELS[f]) for f in IMPORT_FORMATS], help="The source's layout; auto: detected."
+    )
+    description: str = param("", help="Description of the new dataset.")
+    batch_size: int = param(DEFAULT_BATCH_SIZE, min=1, api=False, page=False, help="Files per progress report.")
+    decode_threads: int = param(DEFAULT_DECODE_THREADS, api=False, page=False, command=False)
+    upload_name: str = param("", api=False, page=False, command=False)
 
     @classmethod
     def from_job(cls, params: dict[str, Any]) -> "ImportParams":

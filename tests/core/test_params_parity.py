@@ -129,6 +129,7 @@ SURFACES |= {
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
 PENDING: dict[str, str] = {
+    # core.params types its `avoid` mapping now (tests/core/test_params.py); the surfaces are still hand-written.
     "synthetic_generate": "PlanParams (curation.synthetic.services.plans): API, batch page and `generate`",
 }
 

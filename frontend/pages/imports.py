@@ -19,6 +19,7 @@ from core.api_errors import ApplicationError
 from core.params import params_form
 from core.roles import Capability, capability_required, user_can
 from curation.services.imports import (
+    IMPORT_FORMATS,
     ImportParams,
     dataset_import_submit,
     dataset_import_upload_submit,
@@ -27,6 +28,13 @@ from curation.services.imports import (
 from frontend.htmx import HtmxHttpRequest, render_partial
 from jobs.models import Job
 
+FORMAT_LABELS = {
+    "auto": "Detect automatically",
+    "imagefolder": "ImageFolder (class/… or split/class/…)",
+    "zip": "Zip archive (ImageFolder or a manifest inside)",
+    "csv": "CSV manifest",
+    "jsonl": "JSONL manifest",
+}
 ERROR_FIELDS = {
     "name_required": "name",
     "name_taken": "name",
@@ -50,6 +58,7 @@ class DatasetImportForm(params_form(ImportParams, name="ImportParamsForm")):  # 
 
     def __init__(self, *args: Any, allow_server_path: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.fields["format"].choices = [(f, FORMAT_LABELS[f]) for f in IMPORT_FORMATS]  # type: ignore[attr-defined]
         if not allow_server_path:
             del self.fields["source"]
 

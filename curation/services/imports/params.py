@@ -22,15 +22,6 @@ DEFAULT_BATCH_SIZE = 100
 DEFAULT_DECODE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
-FORMAT_LABELS = {
-    "auto": "Detect automatically",
-    "imagefolder": "ImageFolder (class/… or split/class/…)",
-    "zip": "Zip archive (ImageFolder or a manifest inside)",
-    "csv": "CSV manifest",
-    "jsonl": "JSONL manifest",
-}
-
-
 @dataclass(frozen=True)
 class ImportParams:
     """An import's job params, declared once: the API's server-path input, the import page's form and
@@ -39,9 +30,7 @@ class ImportParams:
 
     source: str = param(cli="source", help="Absolute path of a folder, zip or manifest on the server (admins).")
     name: str = param(help="Name of the new dataset (must be free).")
-    format: str = param(
-        "auto", choices=[(f, FORMAT_LABELS[f]) for f in IMPORT_FORMATS], help="The source's layout; auto: detected."
-    )
+    format: str = param("auto", choices=IMPORT_FORMATS, help="The source's layout; auto: detected.")
     description: str = param("", help="Description of the new dataset.")
     batch_size: int = param(DEFAULT_BATCH_SIZE, min=1, api=False, page=False, help="Files per progress report.")
     decode_threads: int = param(DEFAULT_DECODE_THREADS, api=False, page=False, command=False)

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from core import apis
+from core.apis import views
 
 urlpatterns = [
-    path("auth/token/", apis.TokenObtainApi.as_view(), name="api-token"),
-    path("auth/token/revoke/", apis.TokenRevokeApi.as_view(), name="api-token-revoke"),
-    path("me/", apis.MeApi.as_view(), name="api-me"),
+    path("auth/token/", views.TokenObtainApi.as_view(), name="api-token"),
+    path("auth/token/revoke/", views.TokenRevokeApi.as_view(), name="api-token-revoke"),
+    path("me/", views.MeApi.as_view(), name="api-me"),
 ]

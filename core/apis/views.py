@@ -4,20 +4,21 @@ from django.contrib.auth.views import redirect_to_login
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerView
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.apis.serializers import (
+    MeOutputSerializer,
+    TokenOutputSerializer,
+    TokenRevokeOutputSerializer,
+)
 from core.login_throttle import client_ip, login_failure_record, login_refusal, login_success_record
 from core.roles import user_capabilities, user_roles
 from core.tokens import token_issue, token_revoke
-
-
-class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
 
 
 class TokenObtainApi(APIView):
@@ -52,10 +53,6 @@ class TokenObtainApi(APIView):
         return Response({"token": token_issue(user=serializer.validated_data["user"]).key})
 
 
-class TokenRevokeOutputSerializer(serializers.Serializer):
-    revoked = serializers.BooleanField(help_text="Whether the caller had a token (now deleted).")
-
-
 class TokenRevokeApi(APIView):
     """Delete the caller's API token: requests with it get 401 from now on; obtain a new one to continue."""
 
@@ -72,12 +69,6 @@ class TokenRevokeApi(APIView):
     def post(self, request: Request) -> Response:
         user: Any = request.user
         return Response({"revoked": token_revoke(user=user)})
-
-
-class MeOutputSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
-    capabilities = serializers.ListField(child=serializers.CharField())
 
 
 class MeApi(APIView):

@@ -185,3 +185,16 @@ def test_every_run_kinds_start_api_form_and_command_are_generated_from_its_param
     assert list(api_fields["params"].params_serializer().fields) == [f.name for f in declared if not f.spec.row]
     assert list(form_fields) == [f.name for f in declared]
     assert isinstance(command, RunCommand) and command.run_kind is kind
+
+
+START_PAGES = {"evaluate": "/evaluations/start/", "explain": "/explanations/start/",
+               "find_spurious": "/spurious/start/", "find_slices": "/slices/start/"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", PRODUCTION_KINDS)
+def test_every_run_kinds_start_page_renders_each_generated_field(name, admin_user, client):
+    client.force_login(admin_user)
+
+    page = client.get(START_PAGES[name]).content.decode()
+
+    assert all(f'name="{f.name}"' in page for f in params_fields(RUN_KINDS[name].params))

@@ -5,6 +5,7 @@ offline and quiet (Debian's Chromium; never a browser download).
 """
 
 import io
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +14,13 @@ from PIL import Image, ImageDraw
 
 from curation.models import Dataset, DatasetVersion, Sample, VersionOperation
 from curation.services.ingest import mask_encode, sample_ingest
+from frontend.model_choices import ModelChoice
+from frontend.pages import embeddings as embedding_pages
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, log_in  # noqa: F401  (re-exported)
+from tests.curation.embeddings.conftest import encoder_name, tiny_clip  # noqa: F401  (the tiny open_clip on disk)
+from tests.curation.ml.tiny_clip import TINY_ARCH, TinyClip
 from tests.factories import DatasetFactory, DatasetVersionFactory, VersionSampleFactory
+from tests.worker import celery_worker, worker_job_modules  # noqa: F401  (a real worker for the whole-loop test)
 
 # Each class is drawn as its own shape and colour on a background gradient, so screenshots show
 # recognisably different thumbnails; the object's exact shape is the sample's mask.
@@ -93,3 +99,40 @@ def browse_dataset() -> BrowseDataset:
             VersionSampleFactory(version=second, sample=sample, label=label, split=split, labels=labels_set)
             samples_by_label[label].append(sample.pk)
     return BrowseDataset(dataset=dataset, version=second, samples_by_label=samples_by_label)
+
+
+# The whole-loop upload: split/class folders of drawn shapes; two of the train "dog" files are drawn cats
+# (wrong labels, so the label proposals have something to find).
+LOOP_ZIP_COUNTS = {"train": {"cat": 6, "dog": 6, "bird": 6}, "val": {"cat": 2, "dog": 2, "bird": 2},
+                   "test": {"cat": 2, "dog": 2, "bird": 2}}  # fmt: skip
+LOOP_MISLABELLED = {("train", "dog"): 2}
+
+
+def loop_zip() -> bytes:
+    """An ImageFolder zip (split/class/file.png) of LOOP_ZIP_COUNTS drawn images, each distinct."""
+    buffer, index = io.BytesIO(), 0
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for split, counts in LOOP_ZIP_COUNTS.items():
+            for label, count in counts.items():
+                for position in range(count):
+                    drawn = "cat" if position < LOOP_MISLABELLED.get((split, label), 0) else label
+                    data, _mask = picture_png(label=drawn, index=index, size=(64, 56))
+                    archive.writestr(f"{split}/{label}/{label}_{index:03d}.png", data)
+                    index += 1
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def offered_tiny_encoder(tiny_clip: TinyClip, settings, monkeypatch) -> str:  # noqa: F811  (the fixture imported above)
+    """The embed form offers the tiny open_clip (a local folder under WINNOW_WEIGHTS_ROOTS) first, as it offers
+    an encoder whose weights are on this machine; its name. Only the list is the test's: the name is checked,
+    allowed and loaded by the same code as any local-folder encoder (the worker needs the same weights root)."""
+    name = f"open_clip:{TINY_ARCH}:{tiny_clip.local_dir}"
+    settings.WEIGHTS_ROOTS = [str(tiny_clip.local_dir)]
+    offered = embedding_pages.encoder_choices
+
+    def with_tiny(user):
+        return [ModelChoice(name, True, "tiny test weights on disk"), *offered(user)]
+
+    monkeypatch.setattr(embedding_pages, "encoder_choices", with_tiny)
+    return name

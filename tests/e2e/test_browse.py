@@ -14,18 +14,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def watch_for_errors(page: Page) -> list[str]:
-    """Collect console errors and failed responses (a missing static file, a 500, a 403 on media)."""
+    """Collect console errors, uncaught page errors and failed responses (a missing static file, a 500, a 403 on
+    media), each with the page it happened on."""
     errors: list[str] = []
 
     def on_console(message) -> None:
         if message.type == "error":
-            errors.append(message.text)
+            errors.append(f"{message.text} (on {page.url})")
+
+    def on_page_error(error) -> None:
+        errors.append(f"page error: {error} (on {page.url})")
 
     def on_response(response) -> None:
         if response.status >= 400:
-            errors.append(f"{response.status} {response.url}")
+            errors.append(f"{response.status} {response.url} (on {page.url})")
 
     page.on("console", on_console)
+    page.on("pageerror", on_page_error)
     page.on("response", on_response)
     return errors
 

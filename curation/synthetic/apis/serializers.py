@@ -4,41 +4,19 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.params import params_serializer
 from curation.apis.serializers import sample_media_path
 from curation.models import Split
-from curation.synthetic.models import GenerationMode, ReviewStatus
+from curation.synthetic.models import ReviewStatus
+from curation.synthetic.services.plans import PlanParams
 
 
-class BatchInputSerializer(serializers.Serializer):
-    """A generation plan; settings left out take their defaults (GET the batch to see every value used)."""
+class BatchInputSerializer(params_serializer(PlanParams, name="BatchInputBaseSerializer")):  # type: ignore[misc]
+    """A generation plan; settings left out take their defaults (GET the batch to see every value used).
 
-    mode = serializers.ChoiceField(choices=GenerationMode.values)
-    generator = serializers.CharField(required=False, help_text="diffusers:<hub id or folder>; composite: omit.")
+    The settings are generated from PlanParams (core.params); the batch's own fields follow."""
+
     name = serializers.CharField(required=False, allow_blank=True)
-    per_class = serializers.IntegerField(required=False)
-    classes = serializers.ListField(child=serializers.CharField(), required=False)
-    seed = serializers.IntegerField(required=False)
-    steps = serializers.IntegerField(required=False)
-    guidance = serializers.FloatField(required=False)
-    strength = serializers.FloatField(required=False, allow_null=True)
-    negative_prompt = serializers.CharField(required=False, allow_blank=True)
-    prompt_template = serializers.CharField(required=False)
-    contexts = serializers.ListField(child=serializers.CharField(), required=False)
-    avoid = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Per class, background ids (composite) or context words (prompts) to avoid.",
-    )
-    parent_split = serializers.ChoiceField(choices=["train", "val", "test", "unassigned", "all"], required=False)
-    scheduler = serializers.CharField(required=False)
-    device = serializers.CharField(required=False)
-    precision = serializers.CharField(required=False)
-    width = serializers.IntegerField(required=False, allow_null=True)
-    height = serializers.IntegerField(required=False, allow_null=True)
-    flag_model = serializers.IntegerField(required=False, allow_null=True, help_text="Trained model for flags.")
-    flag_encoder = serializers.CharField(
-        required=False, allow_null=True, help_text="Or CLIP for flags: open_clip:<arch>:<tag or path>."
-    )
     spurious_report = serializers.IntegerField(
         required=False, allow_null=True, help_text="Take the avoid lists from this spurious-feature report."
     )
@@ -53,6 +31,14 @@ class BatchInputSerializer(serializers.Serializer):
         help_text="Slice plans: parents from the class's train split (default) or the slice's own held-out samples.",
     )  # fmt: skip
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # As the API took them before: an empty negative prompt is allowed, an empty generator or a null class
+        # list are not.
+        self.fields["negative_prompt"].allow_blank = True
+        self.fields["generator"].allow_blank = False
+        self.fields["classes"].allow_null = False
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("slice_report") is None) != (attrs.get("slice") is None):
             raise serializers.ValidationError("slice_report and slice go together.")
@@ -60,8 +46,10 @@ class BatchInputSerializer(serializers.Serializer):
             raise serializers.ValidationError("Pick one source: spurious_report or slice_report.")
         return attrs
 
-    def as_params(self) -> dict[str, Any]:
-        data = dict(self.validated_data)
+    def as_params(self) -> dict[str, Any]:  # type: ignore[override]
+        """The settings given (not their defaults: a slice plan's own settings must not be overridden), keyed by
+        PlanParams' field names, for plan_params_validate (which checks them)."""
+        data = {key: value for key, value in self.validated_data.items() if key in self.initial_data}
         for key in ("name", "spurious_report", "slice_report", "slice", "parents"):
             data.pop(key, None)
         if "flag_model" in data:

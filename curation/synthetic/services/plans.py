@@ -27,6 +27,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.api_errors import ApplicationError
+from core.params import param
 from curation.models import DatasetVersion, VersionSample
 from curation.synthetic.models import GenerationMode, PlanSource, SyntheticBatch
 
@@ -51,30 +52,45 @@ MAX_SKIPPED_LISTED = 200
 
 @dataclass
 class PlanParams:
-    """Every setting of a batch, defaults included (stored as the batch's params)."""
+    """Every setting of a batch, defaults included (stored as the batch's params).
 
-    version_id: int
-    mode: str
-    generator: str = ""
-    per_class: int = 8
-    classes: list[str] | None = None
-    seed: int = 0
-    steps: int = 25
-    guidance: float = 7.5
-    strength: float | None = None
-    negative_prompt: str = "blurry, deformed, text, watermark"
-    prompt_template: str = "a photo of a {cls} {context}"
-    contexts: list[str] = field(default_factory=lambda: list(DEFAULT_CONTEXTS))
-    avoid: dict[str, list[str]] = field(default_factory=dict)
-    parent_split: str = "train"
-    scheduler: str = "default"
-    device: str = "auto"
-    precision: str = "auto"
-    width: int | None = None
-    height: int | None = None
-    flag_model_id: int | None = None
-    flag_encoder: str | None = None
-    parent_samples: list[int] | None = None
+    Declared with core.params (help, bounds, choices): the API's input serializer is generated from it.
+    `plan_params_validate` checks the values (invalid_params) and resolves the mode's defaults, so the
+    dataclass stays mutable (not frozen like the other kinds' params).
+    """
+
+    version_id: int = param(cli="version_id", name="version", api=False, page=False, help="Id of the version.")
+    mode: str = param(choices=GenerationMode.values, code="invalid_params", help="How the images are made.")
+    generator: str = param("", help="diffusers:<hub id or folder>; composite: omit.", default_text="composite")
+    per_class: int = param(8, min=1, max=MAX_PER_CLASS, code="invalid_params", help="Images per class.")
+    classes: list[str] | None = param(None, help="Classes to plan for.", default_text="every labelled class")
+    seed: int = param(0, min=0, code="invalid_params", help="Seed of image 0; image i uses seed + i.")
+    steps: int = param(25, min=1, max=500, code="invalid_params", help="Denoising steps.")
+    guidance: float = param(7.5, min=0.0, max=50.0, code="invalid_params", help="Guidance scale.")
+    strength: float | None = param(
+        None, min=0.0, max=1.0, min_exclusive=True, code="invalid_params",
+        help="img2img and inpaint: how far from the parent.", default_text="img2img 0.6, inpaint 1.0",
+    )  # fmt: skip
+    negative_prompt: str = param("blurry, deformed, text, watermark", help="Negative prompt.")
+    prompt_template: str = param("a photo of a {cls} {context}", help="Prompt; must contain {cls}.")
+    contexts: list[str] = param(list(DEFAULT_CONTEXTS), help="Contexts for the prompts, taken in turn.")
+    avoid: dict[str, list[str]] = param(
+        {}, help="Per class, background ids (composite) or context words (prompts) to avoid."
+    )
+    parent_split: str = param(
+        "train", choices=("train", "val", "test", "unassigned", "all"), code="invalid_params",
+        help="Split of the parents (img2img, inpaint, composite).",
+    )  # fmt: skip
+    scheduler: str = param("default", help="default, ddim, pndm, euler, euler_a, dpm++ or lms.")
+    device: str = param("auto", help="auto, cpu, cuda or cuda:N.")
+    precision: str = param("auto", help="auto, fp32, fp16 or bf16.")
+    width: int | None = param(None, min=8, max=2048, code="invalid_params", help="Image width.")
+    height: int | None = param(None, min=8, max=2048, code="invalid_params", help="Image height.")
+    flag_model_id: int | None = param(None, name="flag_model", help="Trained model for flags.")
+    flag_encoder: str | None = param(None, help="Or CLIP for flags: open_clip:<arch>:<tag or path>.")
+    parent_samples: list[int] | None = param(
+        None, api=False, page=False, command=False, help="Listed parents (a slice plan's held-out samples)."
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "version_id"}

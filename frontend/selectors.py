@@ -136,7 +136,9 @@ def _newest_reports(version: DatasetVersion) -> dict[str, list[_ReportRow]]:
 
     def newest(model: Any, kind: str, **columns: Any) -> QuerySet[Any]:
         ids = model.objects.filter(version=version).order_by("-id").values("pk")[:GRID_SET_RUNS_SHOWN]
-        rows = model.objects.filter(pk__in=Subquery(ids)).annotate(menu_kind=Value(kind, output_field=CharField()))
+        # No ORDER BY in a part of the UNION (the models' default ordering): SQLite refuses it.
+        rows = model.objects.filter(pk__in=Subquery(ids)).order_by()
+        rows = rows.annotate(menu_kind=Value(kind, output_field=CharField()))
         return rows.annotate(**columns).values_list("menu_kind", "pk", "menu_text", "menu_count", "menu_data")
 
     rows = newest(

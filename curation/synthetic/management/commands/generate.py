@@ -5,11 +5,17 @@ from argparse import ArgumentParser
 from typing import Any
 
 from core.api_errors import ApplicationError
+from core.params import add_params_arguments, params_fields
 from curation.synthetic.job_kinds import GENERATE_JOB_KIND
-from curation.synthetic.models import GenerationMode, SyntheticBatch
-from curation.synthetic.services.plans import plan_params_validate, synthetic_batch_create
+from curation.synthetic.models import SyntheticBatch
+from curation.synthetic.services.plans import PlanParams, plan_params_validate, synthetic_batch_create
 from curation.synthetic.services.report_plans import SLICE_PARENTS, avoid_from_spurious_report, plan_from_slice
 from jobs.cli import JobCommand
+
+HAND_WRITTEN = ("contexts", "avoid")
+GENERATED = tuple(
+    f.attr for f in params_fields(PlanParams) if f.spec.command and not f.positional and f.attr not in HAND_WRITTEN
+)
 
 
 def _avoid(entries: list[str]) -> dict[str, list[str]]:
@@ -32,17 +38,12 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("version_id", type=int, help="id of the version to plan on")
-        parser.add_argument("--mode", required=True, choices=GenerationMode.values)
-        parser.add_argument("--generator", default=None, help="diffusers:<hub id or local folder> (not composite)")
-        parser.add_argument("--per-class", type=int, default=None, help="images per class (default 8)")
-        parser.add_argument("--classes", default=None, help="comma-separated classes (default: all)")
-        parser.add_argument("--seed", type=int, default=None, help="seed of image 0; image i uses seed + i")
-        parser.add_argument("--steps", type=int, default=None, help="denoising steps (default 25)")
-        parser.add_argument("--guidance", type=float, default=None, help="guidance scale (default 7.5)")
-        parser.add_argument("--strength", type=float, default=None, help="img2img 0.6 / inpaint 1.0 by default")
-        parser.add_argument("--negative-prompt", default=None)
-        parser.add_argument("--prompt-template", default=None, help="default 'a photo of a {cls} {context}'")
+        # The plan's settings come from PlanParams (core.params). Their options default to None ("not given"):
+        # a slice plan's own settings apply unless an option says otherwise, then the declared defaults.
+        add_params_arguments(parser, PlanParams, exclude=HAND_WRITTEN)
+        parser.set_defaults(**dict.fromkeys(GENERATED, None))
+        # --contexts is a semicolon list (contexts may hold commas) and --avoid extends a class's list when
+        # repeated, as before core.params (whose lists are comma lists and whose mappings replace per key).
         parser.add_argument("--contexts", default=None, help="semicolon-separated contexts for prompts")
         parser.add_argument("--avoid", action="append", default=[], help="CLASS=bg1,bg2 (repeatable)")
         parser.add_argument("--from-report", type=int, default=None, help="avoid lists from a spurious report")
@@ -51,12 +52,6 @@ class Command(JobCommand):
             help="target a failure slice: its class in other classes' surroundings (options given here win)",
         )  # fmt: skip
         parser.add_argument("--parents", choices=SLICE_PARENTS, default="train", help="slice plans' parents")
-        parser.add_argument("--scheduler", default=None, help="default|ddim|pndm|euler|euler_a|dpm++|lms")
-        parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
-        parser.add_argument("--width", type=int, default=None)
-        parser.add_argument("--height", type=int, default=None)
-        parser.add_argument("--flag-model", type=int, default=None, help="trained model id for agreement flags")
-        parser.add_argument("--flag-encoder", default=None, help="or CLIP for flags: open_clip:<arch>:<tag or path>")
         parser.add_argument("--name", default="")
 
     def run(self, **options: Any) -> dict[str, Any]:
@@ -76,16 +71,10 @@ class Command(JobCommand):
             report_id, number, source = int(text), int(number_text), "slice_report"
             fixed = plan_from_slice(report_id, number, mode=options["mode"], parents=options["parents"])
             fixed.pop("version_id")
-        given = {
-            "mode": options["mode"], "generator": options["generator"], "per_class": options["per_class"],
-            "classes": options["classes"].split(",") if options["classes"] else None, "seed": options["seed"],
-            "steps": options["steps"], "guidance": options["guidance"], "strength": options["strength"],
-            "negative_prompt": options["negative_prompt"], "prompt_template": options["prompt_template"],
-            "contexts": options["contexts"].split(";") if options["contexts"] else None, "avoid": avoid,
-            "scheduler": options["scheduler"], "device": options["device"], "width": options["width"],
-            "height": options["height"], "flag_model_id": options["flag_model"],
-            "flag_encoder": options["flag_encoder"],
-        }  # fmt: skip
+        given: dict[str, Any] = {attr: options[attr] for attr in GENERATED}
+        given["classes"] = list(options["classes"]) if options["classes"] else None
+        given["contexts"] = options["contexts"].split(";") if options["contexts"] else None
+        given["avoid"] = avoid
         given = {k: v for k, v in given.items() if v is not None and not (k == "avoid" and not v)}
         params = plan_params_validate(version_id=options["version_id"], **{**fixed, **given})
         slice_plan = source == "slice_report"

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from robustness.evaluation import apis
+from robustness.evaluation.apis import views
 
 urlpatterns = [
-    path("evaluations/", apis.EvaluationListApi.as_view(), name="api-evaluation-list"),
-    path("evaluations/start/", apis.EvaluationStartApi.as_view(), name="api-evaluation-start"),
-    path("evaluations/<int:run_id>/", apis.EvaluationDetailApi.as_view(), name="api-evaluation-detail"),
+    path("evaluations/", views.EvaluationListApi.as_view(), name="api-evaluation-list"),
+    path("evaluations/start/", views.EvaluationStartApi.as_view(), name="api-evaluation-start"),
+    path("evaluations/<int:run_id>/", views.EvaluationDetailApi.as_view(), name="api-evaluation-detail"),
 ]

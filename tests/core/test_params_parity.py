@@ -100,7 +100,7 @@ SURFACES: dict[str, Surfaces] = {
 SURFACES |= {
     "evaluate": Surfaces(
         "robustness.evaluation.params:EvaluationParams",
-        "robustness.evaluation.apis:EvaluationStartApi.input_serializer",
+        "robustness.evaluation.apis.views:EvaluationStartApi.input_serializer",
         "kit:evaluate",
         "evaluate",
     ),

@@ -2,20 +2,20 @@
 
 from django.urls import path
 
-from explain import apis
+from explain.apis import views
 
 urlpatterns = [
-    path("explanations/", apis.ExplanationListApi.as_view(), name="api-explanation-list"),
-    path("explanations/start/", apis.ExplanationStartApi.as_view(), name="api-explanation-start"),
-    path("explanations/<int:run_id>/", apis.ExplanationDetailApi.as_view(), name="api-explanation-detail"),
+    path("explanations/", views.ExplanationListApi.as_view(), name="api-explanation-list"),
+    path("explanations/start/", views.ExplanationStartApi.as_view(), name="api-explanation-start"),
+    path("explanations/<int:run_id>/", views.ExplanationDetailApi.as_view(), name="api-explanation-detail"),
     path(
         "explanations/<int:run_id>/samples/",
-        apis.ExplanationSampleListApi.as_view(),
+        views.ExplanationSampleListApi.as_view(),
         name="api-explanation-samples",
     ),
     path(
         "explanations/<int:run_id>/raw/<str:file_name>",
-        apis.ExplanationRawMapsApi.as_view(),
+        views.ExplanationRawMapsApi.as_view(),
         name="api-explanation-raw-maps",
     ),
 ]

@@ -106,7 +106,7 @@ SURFACES |= {
     ),
     "explain": Surfaces(
         "explain.params:ExplanationParams",
-        "explain.apis:ExplanationStartApi.input_serializer",
+        "explain.apis.views:ExplanationStartApi.input_serializer",
         "kit:explain",
         "explain",
         command_extras=("filter",),  # the command's shorthand of --split, --classes and --max-samples

@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from explain.spurious import apis
+from explain.spurious.apis import views
 
 urlpatterns = [
-    path("spurious-reports/", apis.SpuriousReportListApi.as_view(), name="api-spurious-report-list"),
-    path("spurious-reports/start/", apis.SpuriousReportStartApi.as_view(), name="api-spurious-report-start"),
+    path("spurious-reports/", views.SpuriousReportListApi.as_view(), name="api-spurious-report-list"),
+    path("spurious-reports/start/", views.SpuriousReportStartApi.as_view(), name="api-spurious-report-start"),
     path(
-        "spurious-reports/<int:report_id>/", apis.SpuriousReportDetailApi.as_view(), name="api-spurious-report-detail"
+        "spurious-reports/<int:report_id>/", views.SpuriousReportDetailApi.as_view(), name="api-spurious-report-detail"
     ),
 ]

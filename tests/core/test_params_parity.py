@@ -113,7 +113,7 @@ SURFACES |= {
     ),
     "find_spurious": Surfaces(
         "explain.spurious.params:SpuriousParams",
-        "explain.spurious.apis:SpuriousReportStartApi.input_serializer",
+        "explain.spurious.apis.views:SpuriousReportStartApi.input_serializer",
         "kit:find_spurious",
         "find_spurious",
     ),

@@ -1,9 +1,4 @@
-"""REST API of spurious-feature reports: list, start, detail (one view per operation).
-
-Starting needs the run_gpu_jobs capability (admins); reading needs view. A request the service
-refuses (unknown model or version, classes that do not match the version, a split without masks,
-bad parameters) is a structured 400 and creates nothing.
-"""
+"""Input and output serializers of the explain.spurious API (views.py uses them)."""
 
 from typing import Any
 
@@ -11,9 +6,9 @@ from rest_framework import serializers
 
 from explain.spurious.job_kinds import SPURIOUS
 from explain.spurious.models import SpuriousReport
-from explain.spurious.selectors import spurious_report_get, spurious_report_list, suspected_spurious_features
+from explain.spurious.selectors import suspected_spurious_features
 from explain.spurious.services.reports import report_headline
-from jobs.runs.apis import RunDetailApi, RunListApi, RunOutputSerializer, RunStartApi, run_started_serializer
+from jobs.runs.apis import RunOutputSerializer, run_started_serializer
 
 
 class SpuriousReportOutputSerializer(RunOutputSerializer):
@@ -62,31 +57,6 @@ class SpuriousReportDetailOutputSerializer(SpuriousReportOutputSerializer):
         return (report.results or {}).get("rankings") or {}
 
 
-class SpuriousReportListApi(RunListApi):
-    """Spurious-feature reports, newest first, optionally of one version or one trained model (cursor pagination)."""
-
-    run_kind, tag, operation_id = SPURIOUS, "spurious", "spurious_reports_list"
-    output_serializer = SpuriousReportOutputSerializer
-    rows = staticmethod(spurious_report_list)
-
-
 SpuriousReportStartedOutputSerializer = run_started_serializer(
     "SpuriousReportStartedOutputSerializer", "spurious_report", module=__name__
 )
-
-
-class SpuriousReportStartApi(RunStartApi):
-    """Start a spurious-feature report of a trained model on a dataset version; returns 202 with the report and job."""
-
-    run_kind, tag = SPURIOUS, "spurious"
-    started_serializer, started_id = SpuriousReportStartedOutputSerializer, "spurious_report"
-    refusals = "validation_error (unknown model or version), classes_mismatch, no_masks, empty_split, invalid_params."
-
-
-class SpuriousReportDetailApi(RunDetailApi):
-    """One report: parameters, status, the headline, suspected features and the per-class rankings."""
-
-    run_kind, tag = SPURIOUS, "spurious"
-    detail_serializer = SpuriousReportDetailOutputSerializer
-    row = staticmethod(spurious_report_get)
-    lookup_url_kwarg = "report_id"

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from explain.slices import apis
+from explain.slices.apis import views
 
 urlpatterns = [
-    path("slice-reports/", apis.SliceReportListApi.as_view(), name="api-slice-report-list"),
-    path("slice-reports/start/", apis.SliceReportStartApi.as_view(), name="api-slice-report-start"),
-    path("slice-reports/<int:report_id>/", apis.SliceReportDetailApi.as_view(), name="api-slice-report-detail"),
-    path("slice-reports/<int:report_id>/scores/", apis.SliceScoreStartApi.as_view(), name="api-slice-score-start"),
+    path("slice-reports/", views.SliceReportListApi.as_view(), name="api-slice-report-list"),
+    path("slice-reports/start/", views.SliceReportStartApi.as_view(), name="api-slice-report-start"),
+    path("slice-reports/<int:report_id>/", views.SliceReportDetailApi.as_view(), name="api-slice-report-detail"),
+    path("slice-reports/<int:report_id>/scores/", views.SliceScoreStartApi.as_view(), name="api-slice-score-start"),
 ]

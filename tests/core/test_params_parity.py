@@ -119,7 +119,7 @@ SURFACES |= {
     ),
     "find_slices": Surfaces(
         "explain.slices.params:SliceParams",
-        "explain.slices.apis:SliceReportStartApi.input_serializer",
+        "explain.slices.apis.views:SliceReportStartApi.input_serializer",
         "kit:find_slices",
         "find_slices",
         command_extras=("compare_with",),  # a second model that re-scores the report's slices

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains
 
+from core.roles import Role
 from curation.models import Sample, VersionOperation
 from tests.factories import DatasetFactory, DatasetVersionFactory, SampleFactory, VersionSampleFactory
 from tests.frontend.page_text import json_script, table_rows
@@ -55,9 +56,11 @@ def test_empty_datasets_list_says_how_to_build_the_demo_or_import(viewer_client)
     assertContains(response, 'href="/datasets/import/"', count=1)
 
 
-def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer, curator, admin_user):
+def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer, curator, admin_user, user_with_role):
+    # (the Django admin lets in staff only: an admin by role without is_staff gets no link that would refuse them)
+    staff_admin = user_with_role(Role.ADMIN, is_staff=True)
     pages = {}
-    for user in (viewer, curator, admin_user):
+    for user in (viewer, curator, admin_user, staff_admin):
         client.force_login(user)
         pages[user.username] = client.get(reverse("frontend:dataset_list")).content.decode()
 
@@ -79,7 +82,8 @@ def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer,
     ]
     assert nav_links(pages[viewer.username]) == ["Datasets", *everyone, "API docs"]
     assert nav_links(pages[curator.username]) == ["Datasets", "Import", *everyone, "Exports", "API docs"]
-    assert nav_links(pages[admin_user.username]) == ["Datasets", "Import", *everyone, "Exports", "Admin", "API docs"]
+    assert nav_links(pages[admin_user.username]) == ["Datasets", "Import", *everyone, "Exports", "API docs"]
+    assert nav_links(pages[staff_admin.username]) == ["Datasets", "Import", *everyone, "Exports", "Admin", "API docs"]
 
 
 @pytest.fixture

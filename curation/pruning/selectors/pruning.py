@@ -7,6 +7,7 @@ grouped query over the source version's members (cached: a run never changes).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from curation.ml.pruning import PruneReason
 from curation.models import DatasetVersion, VersionSample
 from curation.pruning.blobs import arrays_load
 from curation.pruning.models import PruneDecision, PruneRun
+
+logger = logging.getLogger(__name__)
 
 KEPT_COLOR, REMOVED_COLOR = BLUE, "#d8613b"
 
@@ -136,7 +139,15 @@ def prune_class_changes(prune_run: PruneRun) -> list[dict[str, Any]]:
 
 
 def budget_arrays(prune_run: PruneRun) -> dict[str, np.ndarray]:
-    return dict(arrays_load(prune_run.budgets_key)) if prune_run.budgets_key else {}
+    """The run's per-cluster budgets; none when it has no file or the file is gone from storage (the page then
+    shows "No data." for the chart instead of failing: the decisions, which the rest of the page reads, are rows)."""
+    if not prune_run.budgets_key:
+        return {}
+    try:
+        return dict(arrays_load(prune_run.budgets_key))
+    except FileNotFoundError:
+        logger.warning("prune run %s: budgets file %s is missing from storage", prune_run.pk, prune_run.budgets_key)
+        return {}
 
 
 def budget_figure(prune_run: PruneRun) -> dict[str, Any]:

@@ -6,7 +6,9 @@ import re
 import pytest
 from django.test import Client
 
+from core.storage import blob_delete
 from curation.models import DatasetVersion
+from curation.pruning.blobs import arrays_load
 from curation.pruning.models import PruneRun
 from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.clustering import cluster_run_create
@@ -151,6 +153,26 @@ def test_prune_run_page_previews_duplicates_beside_what_they_duplicate(curator_c
     sweep = _figure(html, "sweep-figure")
     assert sweep["data"][0]["x"] == [0.005, 0.01, 0.02, 0.05, 0.1]
     assert 'id="class-changes"' in html
+
+
+def test_prune_run_page_without_its_budgets_file_shows_the_rest(curator_client, small_version):
+    # given a finished prune run whose per-cluster budgets file is gone from storage (e.g. a restored database)
+    version, _, _ = small_version
+    run = prune_run_create(
+        params=prune_params_validate(version_id=version.pk, method="semdedup+dbp", keep_fraction=0.5, n_clusters=3)
+    )
+    assert run.budgets_key
+    blob_delete(run.budgets_key)
+    arrays_load.cache_clear()
+
+    # when its page is opened
+    response = curator_client.get(f"/prune-runs/{run.pk}/")
+
+    # then the page answers, the budget chart has no data and the decisions' tables are there
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _figure(html, "budget-figure")["data"] == []
+    assert 'id="class-changes"' in html and 'id="apply-button"' in html
 
 
 def test_apply_from_the_page_makes_one_version_and_shows_the_diff(curator_client, small_version):

@@ -15,9 +15,8 @@ from PIL import Image
 
 from core.storage import blob_read
 from curation.models import Sample
-from curation.services import decode_budget as budget_module
 from curation.services import ingest
-from curation.services.decode_budget import DecodeBudget
+from curation.services.decode_budget import DecodeBudget, decode_budget
 from curation.services.ingest import _thumbnail_render, _thumbnail_size, _to_display_rgb, image_decode
 from tests.factories import UserFactory
 from tests.worker import worker_database_url
@@ -270,8 +269,8 @@ def test_image_decode_reserves_its_decoded_bytes_and_returns_them(monkeypatch):
 def test_the_process_budget_follows_the_setting(settings):
     # given the setting at 1 MiB; when the process budget is asked for, then it has that capacity
     settings.IMPORT_DECODE_BUDGET_BYTES = 2**20
-    assert budget_module.decode_budget().capacity == 2**20
+    assert decode_budget().capacity == 2**20
     # and a rejected file releases its reservation
     with pytest.raises(ingest.ImageRejected):
         image_decode(encoded(Image.new("RGB", (64, 64)), "PNG")[:-30])
-    assert budget_module.decode_budget().in_use == 0
+    assert decode_budget().in_use == 0

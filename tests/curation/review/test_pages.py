@@ -9,6 +9,7 @@ from curation.models import DatasetVersion, VersionSample
 from curation.review.models import ProposalRun, ReviewQueue, ReviewVote
 from curation.review.services.votes import review_item_submit, review_vote_cast
 from jobs.models import Job
+from tests.curation.pruning.factories import embedding_set_create
 from tests.curation.review.conftest import CLASSES, embedding_set_with_index, proposals_add
 from tests.factories import DatasetVersionFactory, UserFactory, VersionSampleFactory
 
@@ -72,6 +73,19 @@ def test_starting_proposals_from_the_page_queues_a_job(picture_version):
     assert bad.status_code == 302 and bad["Location"] == f"/review/new/?version={picture_version.pk}"
     assert good.status_code == 302
     assert Job.objects.count() == 0  # both refused before a job: no embedding set, no trained model
+
+
+def test_a_version_without_embeddings_links_to_where_it_is_embedded(picture_version):
+    client = signed_in(UserFactory(role=Role.CURATOR))
+    embeddings_page = f"/datasets/{picture_version.dataset_id}/v/{picture_version.number}/embeddings/"
+
+    without = client.get(f"/review/new/?version={picture_version.pk}")
+    embedding_set_create(version=picture_version, vectors=np.eye(3, 8, dtype=np.float32))
+    ready = client.get(f"/review/new/?version={picture_version.pk}")
+
+    assert b'id="proposal-needs-embeddings"' in without.content
+    assert f'href="{embeddings_page}#start-title"'.encode() in without.content
+    assert b'id="proposal-needs-embeddings"' not in ready.content
 
 
 def make_queue(version, reviewers, **kwargs) -> ReviewQueue:

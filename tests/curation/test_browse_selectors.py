@@ -9,13 +9,13 @@ from django.core.cache import cache
 from curation.models import VersionSample
 from curation.selectors import (
     VersionStats,
-    _nice_step,
     image_size_figure,
     sample_neighbors,
     sample_page,
     version_label_options,
     version_stats,
 )
+from curation.selectors.stats import _nice_step
 from tests.factories import DatasetVersionFactory, SampleFactory, VersionSampleFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import ReadApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from curation.apis.lookups import version_or_404
 from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SampleCursor, SamplePageRequest
 from curation.apis.sample_sets import SAMPLE_SET_PARAMETERS, sample_set_filter_parse
 from curation.apis.serializers import (
@@ -34,7 +35,6 @@ from curation.selectors import (
     sample_get,
     sample_page,
     version_class_counts,
-    version_get,
 )
 
 ERRORS_READ = {
@@ -106,9 +106,7 @@ class VersionDetailApi(VersionDeleteMixin, ReadApi):
         responses={200: VersionDetailOutputSerializer, **ERRORS_READ, **ERROR_NOT_FOUND},
     )
     def get(self, request: Request, version_id: int) -> Response:
-        version = version_get(version_id)
-        if version is None:
-            raise not_found("Version", version_id)
+        version = version_or_404(version_id)
         context = {"class_counts": version_class_counts(version)}
         return Response(VersionDetailOutputSerializer(version, context=context).data)
 
@@ -185,9 +183,7 @@ class SampleListApi(ReadApi):
         },
     )
     def get(self, request: Request, version_id: int) -> Response:
-        version = version_get(version_id)
-        if version is None:
-            raise not_found("Version", version_id)
+        version = version_or_404(version_id)
         filters = sample_filters_parse(request.query_params, dataset=version.dataset)
         sample_ids = sample_set_filter_parse(request.query_params, version=version)
         query = request.query_params

@@ -1,5 +1,9 @@
 """REST API of jobs: list, detail, cancel (one view per operation), and the 202 answer of every API that starts one."""
 
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.contrib.auth.models import User
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -24,6 +28,23 @@ def job_accepted(job: Job) -> Response:
     """202 Accepted with the job that was started and the API URL to follow it at."""
     body = {"job": job.pk, "status": job.status, "url": reverse("api-job-detail", args=[job.pk])}
     return Response(JobAcceptedOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+def params_job_accepted(
+    request: Request,
+    input_serializer: type[serializers.Serializer],
+    *,
+    validate: Callable[..., Any],
+    submit: Callable[..., Job],
+    **ids: int,
+) -> Response:
+    """The POST of an API that starts a job from a params dataclass: the body read by its generated input serializer
+    (core.params; 400 on a bad field), the params checked by `validate(**ids, **values)` (the ids come from the URL),
+    the job made by `submit(params=..., requested_by=the caller)`, and 202 with it (`job_accepted`)."""
+    data = input_serializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    params = validate(**ids, **data.as_values())  # type: ignore[attr-defined]
+    return job_accepted(submit(params=params, requested_by=cast(User, request.user)))
 
 
 ERRORS_READ = {401: error_response("Not authenticated."), 403: error_response("The role lacks the view capability.")}

@@ -24,6 +24,7 @@ from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import CurateApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
 from core.throttles import ExpensiveOperationThrottle
+from curation.apis.lookups import version_or_404
 from curation.exports.apis.serializers import (
     ExportAcceptedOutputSerializer,
     ExportCreateInputSerializer,
@@ -36,7 +37,6 @@ from curation.exports.ranged import RangeNotSatisfiable, ranged_stored_file_resp
 from curation.exports.selectors import export_get, export_is_foreign, export_list
 from curation.exports.services.exports import export_file_for_download, export_submit
 from curation.exports.services.outputs import CHECKSUM_FILE_NAME
-from curation.selectors import version_get
 
 CONTENT_TYPES = {
     ".zip": "application/zip",
@@ -86,9 +86,7 @@ class VersionExportCreateApi(CurateApi):
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        version = version_get(version_id)
-        if version is None:
-            raise not_found("Version", version_id)
+        version = version_or_404(version_id)
         data = ExportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)  # the service checks the format and its options (invalid_format, ...)

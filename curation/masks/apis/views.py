@@ -12,8 +12,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api_errors import error_response, not_found
+from core.api_errors import error_response
 from core.api_views import CurateApi, ReadApi
+from curation.apis.lookups import version_or_404
 from curation.masks.apis.serializers import (
     MaskSetAcceptedOutputSerializer,
     MaskSetListOutputSerializer,
@@ -23,7 +24,6 @@ from curation.masks.apis.serializers import (
 from curation.masks.models import MaskSetStatus
 from curation.masks.selectors import mask_set_list
 from curation.masks.services import mask_set_start
-from curation.selectors import version_get
 
 ERRORS_AUTH = {
     401: error_response("Not authenticated (code not_authenticated)."),
@@ -42,9 +42,7 @@ class VersionMaskSetListApi(ReadApi):
         responses={200: MaskSetListOutputSerializer, **ERRORS_AUTH, **ERROR_NOT_FOUND},
     )
     def get(self, request: Request, version_id: int) -> Response:
-        version = version_get(version_id)
-        if version is None:
-            raise not_found("Version", version_id)
+        version = version_or_404(version_id)
         return Response({"results": MaskSetOutputSerializer(mask_set_list(version=version), many=True).data})
 
 
@@ -66,9 +64,7 @@ class VersionMaskSetStartApi(CurateApi):
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        version = version_get(version_id)
-        if version is None:
-            raise not_found("Version", version_id)
+        version = version_or_404(version_id)
         data = MaskSetStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.as_params(version_id=version.pk)

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import CurateApi, ReadApi
 from core.pagination import IdCursorPagination
+from curation.apis.lookups import version_or_404
 from curation.ml.pruning import PruneReason
-from curation.models import DatasetVersion
 from curation.pruning.apis.serializers import (
     AppliedOutputSerializer,
     ClusterRunDetailOutputSerializer,
@@ -33,7 +33,7 @@ from curation.pruning.selectors.pruning import prune_decisions, prune_run_get, p
 from curation.pruning.services.apply import prune_run_apply
 from curation.pruning.services.jobs import cluster_run_submit, prune_run_submit
 from curation.pruning.services.params import cluster_params_validate, method_defaults, prune_params_validate
-from jobs.apis import JobAcceptedOutputSerializer, job_accepted
+from jobs.apis import JobAcceptedOutputSerializer, params_job_accepted
 
 ERRORS = {
     401: error_response("Not authenticated."),
@@ -48,13 +48,6 @@ ERROR_INVALID = {
 }
 
 
-def _version_or_404(version_id: int) -> DatasetVersion:
-    version = DatasetVersion.objects.filter(pk=version_id).first()
-    if version is None:
-        raise not_found("Version", version_id)
-    return version
-
-
 class ClusterRunStartApi(CurateApi):
     """Start a clustering job (spherical k-means + per-cluster complexity); returns 202 with the job."""
 
@@ -65,10 +58,9 @@ class ClusterRunStartApi(CurateApi):
         responses={202: JobAcceptedOutputSerializer, **ERROR_INVALID, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = ClusterRunInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        params = cluster_params_validate(**data.as_values())
-        return job_accepted(cluster_run_submit(params=params, requested_by=cast(User, request.user)))
+        return params_job_accepted(
+            request, ClusterRunInputSerializer, validate=cluster_params_validate, submit=cluster_run_submit
+        )
 
 
 class ClusterRunDetailApi(ReadApi):
@@ -96,7 +88,7 @@ class VersionClusterRunListApi(ReadApi):
         responses={200: ClusterRunOutputSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, version_id: int) -> Response:
-        runs = cluster_runs_of_version(_version_or_404(version_id))
+        runs = cluster_runs_of_version(version_or_404(version_id))
         return Response(ClusterRunOutputSerializer(runs, many=True).data)
 
 
@@ -123,10 +115,9 @@ class PruneRunStartApi(CurateApi):
         responses={202: JobAcceptedOutputSerializer, **ERROR_INVALID, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = PruneRunInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        params = prune_params_validate(**data.as_values())
-        return job_accepted(prune_run_submit(params=params, requested_by=cast(User, request.user)))
+        return params_job_accepted(
+            request, PruneRunInputSerializer, validate=prune_params_validate, submit=prune_run_submit
+        )
 
 
 class PruneRunDetailApi(ReadApi):
@@ -149,7 +140,7 @@ class VersionPruneRunListApi(ReadApi):
         operation_id="prune_run_list", tags=["pruning"], responses={200: PruneRunOutputSerializer(many=True), **ERRORS}
     )
     def get(self, request: Request, version_id: int) -> Response:
-        runs = prune_runs_of_version(_version_or_404(version_id))
+        runs = prune_runs_of_version(version_or_404(version_id))
         return Response(PruneRunOutputSerializer(runs, many=True).data)
 
 
@@ -230,7 +221,7 @@ class VersionDiffApi(ReadApi):
         operation_id="version_diff", tags=["versions"], responses={200: VersionDiffOutputSerializer, **ERRORS}
     )
     def get(self, request: Request, version_id: int, other_id: int) -> Response:
-        before, after = _version_or_404(version_id), _version_or_404(other_id)
+        before, after = version_or_404(version_id), version_or_404(other_id)
         if before.dataset_id != after.dataset_id:
             raise ApplicationError("Only versions of the same dataset can be compared.", code="different_datasets")
         diff = version_diff(before=before, after=after)

@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from core.api_errors import error_response, not_found
 from core.api_views import CurateApi, ReadApi, ReviewApi
 from core.pagination import IdCursorPagination
-from curation.models import Dataset, DatasetVersion
+from curation.apis.lookups import version_or_404
+from curation.models import Dataset
 from curation.review.apis import serializers as s
 from curation.review.models import AssignmentState, ReviewQueue, ReviewVote
 from curation.review.selectors import (
@@ -47,7 +48,7 @@ from curation.review.services.votes import (
     review_undo,
     review_vote_cast,
 )
-from jobs.apis import JobAcceptedOutputSerializer, job_accepted
+from jobs.apis import JobAcceptedOutputSerializer, params_job_accepted
 
 ERRORS = {
     401: error_response("Not authenticated."),
@@ -63,13 +64,6 @@ def _queue_or_404(queue_id: int) -> ReviewQueue:
     if queue is None:
         raise not_found("Review queue", queue_id)
     return queue
-
-
-def _version_or_404(version_id: int) -> DatasetVersion:
-    version = DatasetVersion.objects.select_related("dataset").filter(pk=version_id).first()
-    if version is None:
-        raise not_found("Version", version_id)
-    return version
 
 
 def _item_body(item_id: int, user: Any) -> dict[str, Any]:
@@ -89,10 +83,9 @@ class ProposalRunStartApi(CurateApi):
         responses={202: JobAcceptedOutputSerializer, **INVALID, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = s.ProposalRunInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        params = proposal_params_validate(**data.as_values())
-        return job_accepted(proposal_run_submit(params=params, requested_by=cast(User, request.user)))
+        return params_job_accepted(
+            request, s.ProposalRunInputSerializer, validate=proposal_params_validate, submit=proposal_run_submit
+        )
 
 
 class ProposalRunDetailApi(ReadApi):
@@ -117,7 +110,7 @@ class VersionProposalRunListApi(ReadApi):
         responses={200: s.ProposalRunOutputSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, version_id: int) -> Response:
-        runs = proposal_runs_of_version(_version_or_404(version_id))
+        runs = proposal_runs_of_version(version_or_404(version_id))
         return Response(s.ProposalRunOutputSerializer(runs, many=True).data)
 
 
@@ -153,7 +146,7 @@ class ReviewQueueCreateApi(CurateApi):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         queue = review_queue_create(
-            version=_version_or_404(version_id),
+            version=version_or_404(version_id),
             name=values["name"],
             filter=values["filter"],
             kind=values["kind"],
@@ -369,7 +362,7 @@ class ReviewQueueApplyApi(CurateApi):
         base_id = data.validated_data.get("base_version")
         already = queue.applied_version_id is not None
         version = review_queue_apply(
-            queue=queue, user=cast(User, request.user), base=_version_or_404(base_id) if base_id else None
+            queue=queue, user=cast(User, request.user), base=version_or_404(base_id) if base_id else None
         )
         body = {
             "version": version.pk, "number": version.number, "parent": version.parent_id,

@@ -1,7 +1,8 @@
-"""The prune form in a real browser: switching the method keeps what was typed, and the job runs with it."""
+"""The prune form in a real browser: switching the method keeps what was typed, and the job runs with it; the
+submit button waits for the method's form to arrive (a click during the reload did nothing)."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from jobs.models import Job
 from tests.browser import log_in
@@ -28,4 +29,28 @@ def test_switching_the_method_keeps_the_typed_keep_fraction(live_server, page: P
     page.wait_for_url(f"{live_server.url}/jobs/**")
     job = Job.objects.get(kind="prune")
     assert (job.params["method"], job.params["keep_fraction"], job.params["tau"]) == ("dbp", 0.8, 0.2)
+    assert errors == []
+
+
+def test_the_submit_button_waits_while_the_method_change_reloads_the_form(
+    live_server, page: Page, small_version, curator
+):
+    version, _, _ = small_version
+    errors = watch_for_errors(page)
+    prune_path = f"/datasets/{version.dataset_id}/v/1/prune/"
+    log_in(page, live_server.url, curator.username, next_path=prune_path)
+    held: list[Route] = []
+    page.route("**/prune/?*method=dbp*", lambda route: held.append(route))  # the reload stays in flight
+
+    page.get_by_label("Method").select_option("dbp")
+    page.wait_for_function("() => document.querySelector('#prune-form button[type=submit]').disabled")
+    submit = page.get_by_role("button", name="Compute the prune run")
+
+    expect(submit).to_be_disabled()
+    held[0].continue_()
+    expect(page.locator("[data-parameter='eps']")).to_have_count(0)
+    expect(submit).to_be_enabled()
+    submit.click()
+    page.wait_for_url(f"{live_server.url}/jobs/**")
+    assert Job.objects.get(kind="prune").params["method"] == "dbp"
     assert errors == []

@@ -84,6 +84,8 @@ class ParamSpec:
     api_bounds: bool = False
     row: bool = False
     queryset: Callable[[], Any] | None = None
+    lines: bool = False
+    default_by: tuple[str, Mapping[Any, Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +158,8 @@ def param(
     api_bounds: bool = False,
     row: bool = False,
     queryset: Callable[[], Any] | None = None,
+    lines: bool = False,
+    default_by: tuple[str, Mapping[Any, Any]] | None = None,
 ) -> Any:
     """A dataclass field of a job kind's parameters.
 
@@ -188,9 +192,16 @@ def param(
         (`params_related_get` turns it into the row). `default_text` is the select's empty choice.
     Multiple values: annotate the field `tuple[str, ...]` (or list[...]); the form and the command take
         them as a comma list (the command also as a repeated flag), "none" for an empty one.
+    lines: a multiple parameter whose items may hold commas (prompt contexts): the API takes a JSON list, the
+        form one item per line, the command one item per flag (repeated) or a JSON list; "none": an empty one.
     A mapping: annotate `dict[str, tuple[str, ...]]` (or `dict[str, int]`, ...) with a dict default; the API
         takes a JSON object, the form one `key = value` line per entry (a comma list when the values are
-        lists), the command a repeated `--name KEY=VALUE` or a JSON object.
+        lists), the command a repeated `--name KEY=VALUE` or a JSON object. A key given twice (two lines, two
+        flags) adds its values to the first's when they are lists; a scalar's last value wins.
+    default_by: the default depends on another parameter: `("mode", {"img2img": 0.6, "inpaint": 1.0})` gives
+        0.6 when mode is img2img and the parameter is not given; other values of mode keep `default`. The
+        surfaces show `default` (the page cannot know the other value yet); `params_from_data` and
+        `params_from_options` resolve it, and the help texts write it ("img2img 0.6, inpaint 1.0").
     """
     if isinstance(default, list):
         default = tuple(default)
@@ -217,6 +228,8 @@ def param(
         api_bounds=api_bounds,
         row=row,
         queryset=queryset,
+        lines=lines,
+        default_by=(default_by[0], dict(default_by[1])) if default_by is not None else None,
     )
     if isinstance(default, dict):  # a dataclass takes no mutable default: each instance gets a copy
         return dataclasses.field(default_factory=lambda: dict(default), metadata={METADATA_KEY: spec})
@@ -286,6 +299,13 @@ def param_default_text(field: ParamField) -> str:
     if field.spec.default_text is not None:
         return field.spec.default_text
     value = field.default
+    if field.spec.default_by is not None:
+        _, by_value = field.spec.default_by
+        cases = [f"{key} {param_default_text(dataclasses.replace(field, spec=_plain_spec(field), default=v))}"
+                 for key, v in by_value.items()]  # fmt: skip
+        if value not in (None, "", ()):
+            cases.append(f"else {param_default_text(dataclasses.replace(field, spec=_plain_spec(field)))}")
+        return ", ".join(cases)
     if value is dataclasses.MISSING:
         return ""
     if value is None:
@@ -295,8 +315,12 @@ def param_default_text(field: ParamField) -> str:
     if isinstance(value, dict):
         return "; ".join(param_mapping_lines(value)) or "none"
     if isinstance(value, tuple):
-        return ", ".join(str(v) for v in value) or "none"
+        return ("; " if field.spec.lines else ", ").join(str(v) for v in value) or "none"
     return _number_text(value) if isinstance(value, (int, float)) else str(value)
+
+
+def _plain_spec(field: ParamField) -> ParamSpec:
+    return dataclasses.replace(field.spec, default_by=None, default_text=None)
 
 
 def param_help(field: ParamField, *, with_default: bool = True) -> str:
@@ -384,6 +408,30 @@ def param_items(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def param_lines(field: ParamField, text: str) -> list[str]:
+    """The items of a `lines` parameter: a JSON list, or one item per non-empty line ("none": an empty list)."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise ParamError(field.name, f"{field.name} is not a JSON list: {exc}.")
+        if not isinstance(loaded, list):
+            raise ParamError(field.name, f"{field.name} must be a list, got {loaded!r}.")
+        return [str(item).strip() if isinstance(item, str) else item for item in loaded]
+    if text.lower() == "none":
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _mapping_add(field: ParamField, entries: dict[str, Any], key: str, value: Any) -> None:
+    """A key given again: its values added to the first's (list values), or the last wins (scalars)."""
+    if field.multiple and key in entries:
+        entries[key] = (*entries[key], *(v for v in value if v not in entries[key]))
+    else:
+        entries[key] = value
+
+
 def param_mapping_lines(value: Mapping[str, Any]) -> list[str]:
     """A mapping as the form shows it: one `key = value` line per entry (a list as a comma list)."""
     return [
@@ -409,7 +457,7 @@ def param_mapping_parse(field: ParamField, text: str) -> dict[str, Any]:
         key, sep, value = line.partition("=") if "=" in line else line.partition(":")
         if not sep or not key.strip():
             raise ParamError(field.name, f"{field.name}: write each entry as KEY=VALUE, got {line!r}.")
-        entries[key.strip()] = param_items(value) if field.multiple else value.strip()
+        _mapping_add(field, entries, key.strip(), tuple(param_items(value)) if field.multiple else value.strip())
     return param_coerce(field, entries)  # type: ignore[no-any-return]
 
 
@@ -437,8 +485,13 @@ def param_coerce(field: ParamField, value: Any) -> Any:
         item_field = dataclasses.replace(field, mapping=False)
         return {str(key): param_coerce(item_field, item) for key, item in value.items()}
     if field.multiple:
-        items = [value] if isinstance(value, (str, bytes)) else list(value)
+        if isinstance(value, str) and field.spec.lines:
+            items: list[Any] = param_lines(field, value)
+        else:
+            items = [value] if isinstance(value, (str, bytes)) else list(value)
         value = tuple(_coerce_one(field, item) for item in items)
+        if field.spec.lines and field.base is str:  # whole items: blank ones dropped, the rest stripped
+            value = tuple(item.strip() for item in value if item.strip())
     else:
         value = _coerce_one(field, value)
     param_value_check(field, value)
@@ -483,9 +536,27 @@ def params_values(
     return values
 
 
+def params_defaults_resolve(params_cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` (keyed by field name) with the defaults that depend on another parameter (`default_by`) added
+    for the parameters not given (absent, None or blank); the other defaults are left to the dataclass."""
+    fields = params_fields(params_cls)
+    by_key = {key: f for f in fields for key in (f.attr, f.name)}
+    resolved = dict(values)
+    for field in fields:
+        if field.spec.default_by is None or resolved.get(field.attr) not in (None, ""):
+            continue  # (a blank string is not given either: a form's empty entry)
+        other_name, by_value = field.spec.default_by
+        other = by_key[other_name]
+        current = resolved.get(other.attr, None if other.required else other.default)
+        if current in by_value:
+            resolved[field.attr] = by_value[current]
+    return resolved
+
+
 def params_from_data(params_cls: type, data: Mapping[str, Any], *, unknown: str = "error") -> Any:
-    """A params instance from a dict (see `params_values`); defaults come from the dataclass, once."""
-    return params_cls(**params_values(params_cls, data, unknown=unknown))
+    """A params instance from a dict (see `params_values`); defaults come from the dataclass, once (those that
+    depend on another parameter from `params_defaults_resolve`)."""
+    return params_cls(**params_defaults_resolve(params_cls, params_values(params_cls, data, unknown=unknown)))
 
 
 # --- DRF serializer ----------------------------------------------------------------------------------
@@ -590,6 +661,13 @@ def params_serializer(
         given = {public[key]: value for key, value in self.validated_data.items() if key in public}
         return params_values(params_cls, given, unknown="ignore", check_required=False)
 
+    def given_values(self: Any) -> dict[str, Any]:
+        """As `as_values`, but only the parameters the request gave (not the serializer's defaults): for a
+        service that puts another source's settings (a slice plan's) between them and the declared defaults."""
+        given = {aliases.get(key, key) for key in self.initial_data}
+        values = self.as_values()
+        return {f.attr: values[f.attr] for f in fields if f.name in given and f.attr in values}
+
     def as_params(self: Any, **extra: Any) -> Any:
         """The dataclass; `extra` (keyed by field name) supplies what the serializer leaves out."""
         return params_from_data(params_cls, {**self.as_values(), **extra})
@@ -598,6 +676,7 @@ def params_serializer(
         "__init__": __init__,
         "to_internal_value": to_internal_value,
         "as_values": as_values,
+        "given_values": given_values,
         "as_params": as_params,
         "params_class": params_cls,
         "param_aliases": dict(aliases),
@@ -629,6 +708,23 @@ def _form_field(field: ParamField, *, empty_multiple_default: bool = False) -> A
 
         def prepare_value(self, value: Any) -> Any:
             return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    class LinesTextField(forms.CharField):
+        """A `lines` parameter: one item per line (or a JSON list; "none": empty; nothing: the default)."""
+
+        widget = forms.Textarea(attrs={"rows": 6})
+
+        def to_python(self, value: Any) -> Any:
+            text = super().to_python(value)
+            if not text:
+                return None
+            try:
+                return param_coerce(field, param_lines(field, text))
+            except ParamError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code)
+
+        def prepare_value(self, value: Any) -> Any:
+            return "\n".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     class MappingTextField(forms.CharField):
         """A mapping: one `key = value` line per entry (or a JSON object); nothing: the default."""
@@ -679,8 +775,9 @@ def _form_field(field: ParamField, *, empty_multiple_default: bool = False) -> A
         if not required:
             pairs = [("", "—"), *pairs]
         return forms.TypedChoiceField(choices=pairs, coerce=coerce, empty_value=None, required=required, **kwargs)
-    if field.multiple:
-        return ListTextField(required=field.required, validators=[check], **kwargs)  # empty: the default
+    if field.multiple:  # empty: the default
+        made_list = LinesTextField if field.spec.lines else ListTextField
+        return made_list(required=field.required, validators=[check], **kwargs)
     # The bounds go to the browser as min/max attributes and are checked by `check` alone, so a refusal
     # reads the same as on the API and the command (Django's own min_value would add a second message).
     attrs: dict[str, Any] = {"step": "any"} if field.base is float else {}
@@ -746,22 +843,51 @@ def params_form(
 # --- management command options ---------------------------------------------------------------------
 
 
-class _AppendOverDefault(argparse.Action):
+GIVEN_KEY = "params_given"  # the namespace attribute where the generated options record that they were given
+
+
+class _RecordGiven(argparse.Action):
+    """An action that also records its dest in the namespace's `params_given` (see `params_given_from_options`)."""
+
+    def record(self, namespace: Any) -> None:
+        setattr(namespace, GIVEN_KEY, {*(getattr(namespace, GIVEN_KEY, None) or ()), self.dest})
+
+
+class _Store(_RecordGiven):
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        self.record(namespace)
+
+
+class _Boolean(argparse.BooleanOptionalAction, _RecordGiven):
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        self.record(namespace)
+
+
+class _AppendOverDefault(_RecordGiven):
     """`action="extend"` whose default is replaced by the first values given, not added to."""
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
         current = getattr(namespace, self.dest, None)
         items = [] if current is None or current is self.default else list(current)
         setattr(namespace, self.dest, [*items, *values])
+        self.record(namespace)
 
 
-class _MergeMapping(argparse.Action):
-    """A repeated `--name KEY=VALUE` (or a JSON object): the entries merged, the default replaced by the first."""
+class _MergeMapping(_RecordGiven):
+    """A repeated `--name KEY=VALUE` (or a JSON object): the entries merged, the default replaced by the first; a
+    key given again adds its values to the first's (list values) or replaces it (a scalar)."""
+
+    field: ParamField
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
         current = getattr(namespace, self.dest, None)
         merged = {} if current is None or current is self.default else dict(current)
-        setattr(namespace, self.dest, {**merged, **values})
+        for key, value in values.items():
+            _mapping_add(self.field, merged, key, value)
+        setattr(namespace, self.dest, merged)
+        self.record(namespace)
 
 
 def _mapping_type(field: ParamField) -> Callable[[str], dict[str, Any]]:
@@ -772,6 +898,20 @@ def _mapping_type(field: ParamField) -> Callable[[str], dict[str, Any]]:
             raise argparse.ArgumentTypeError(exc.message)
 
     parse.__name__ = "mapping"
+    return parse
+
+
+def _lines_type(field: ParamField) -> Callable[[str], list[Any]]:
+    """argparse's `type` of a `lines` option: the value is one item (commas kept), or a JSON list of items."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            items = param_lines(field, text) if text.strip().startswith("[") else [text]
+            return list(param_coerce(field, items))
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(exc.message)
+
+    parse.__name__ = field.base.__name__
     return parse
 
 
@@ -812,10 +952,14 @@ def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, e
             continue
         kwargs: dict[str, Any] = {"dest": field.attr, "help": help_text}
         if field.mapping:
-            kwargs |= {"action": _MergeMapping, "type": _mapping_type(field), "metavar": "KEY=VALUE"}
+            action = type("MergeMapping", (_MergeMapping,), {"field": field})
+            kwargs |= {"action": action, "type": _mapping_type(field), "metavar": "KEY=VALUE"}
             kwargs["default"] = dict(default) if default is not None else None
         elif field.base is bool and not field.multiple:
-            kwargs |= {"action": argparse.BooleanOptionalAction, "default": default}
+            kwargs |= {"action": _Boolean, "default": default}
+        elif field.multiple and field.spec.lines:
+            kwargs |= {"action": _AppendOverDefault, "type": _lines_type(field), "metavar": "TEXT"}
+            kwargs["default"] = list(default) if default is not None else None
         elif field.multiple:
             kwargs |= {"action": _AppendOverDefault, "type": _items_type(field, choices)}
             kwargs["default"] = list(default) if default is not None else None
@@ -823,7 +967,8 @@ def add_params_arguments(parser: argparse.ArgumentParser, params_cls: type, *, e
                 "{" + ",".join(str(c) for c in choices) + "}" if choices else field.base.__name__.upper()
             )
         else:
-            kwargs |= {"type": field.base, "choices": choices, "default": default, "required": field.required}
+            kwargs |= {"action": _Store, "type": field.base, "choices": choices, "default": default}
+            kwargs["required"] = field.required
         parser.add_argument(*field.cli_flags, **kwargs)
 
 
@@ -833,6 +978,21 @@ def params_values_from_options(options: Mapping[str, Any], params_cls: type) -> 
     return params_values(params_cls, {k: v for k, v in options.items() if k in attrs}, unknown="ignore")
 
 
+def params_given_from_options(options: Mapping[str, Any], params_cls: type) -> dict[str, Any]:
+    """As `params_values_from_options`, but only the options given (on the command line, or by `call_command`
+    with another value than the default): for a command that puts another source's settings (a slice plan's)
+    between them and the declared defaults. Positional arguments are always given."""
+    given = set(options.get(GIVEN_KEY) or ())
+    picked: dict[str, Any] = {}
+    for field in params_fields(params_cls):
+        value = options.get(field.attr)
+        if not field.spec.command or value is None:
+            continue
+        if field.attr in given or field.positional or param_coerce(field, value) != field.default:
+            picked[field.attr] = value
+    return params_values(params_cls, picked, unknown="ignore", check_required=False)
+
+
 def params_from_options(options: Mapping[str, Any], params_cls: type) -> Any:
     """The params dataclass from a command's options (see `add_params_arguments`)."""
-    return params_cls(**params_values_from_options(options, params_cls))
+    return params_cls(**params_defaults_resolve(params_cls, params_values_from_options(options, params_cls)))

@@ -15,8 +15,6 @@ from curation.models import Split
 from curation.review.models import Aggregation, QueueKind
 from curation.review.services.taxonomy import TAXONOMY_ACTIONS
 from curation.synthetic.models import ReviewStatus
-from curation.synthetic.services.plans import PlanParams, plan_params_validate
-from curation.synthetic.services.report_plans import avoid_from_spurious_report
 
 
 def id_list(text: str) -> list[int]:
@@ -188,67 +186,3 @@ class SyntheticFilterForm(forms.Form):
 
     def clean_flagged(self) -> bool | None:
         return {"1": True, "0": False}.get(self.cleaned_data["flagged"])
-
-
-def _avoid_parse(text: str) -> dict[str, list[str]]:
-    """Lines `class: term, term` → {class: [terms]}."""
-    avoid: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        cls, sep, terms = line.partition(":")
-        if not line.strip():
-            continue
-        if not sep or not cls.strip():
-            raise ApplicationError(f"Avoid lines read 'class: term, term' (got {line.strip()!r}).")
-        avoid.setdefault(cls.strip(), []).extend(t.strip() for t in terms.split(",") if t.strip())
-    return avoid
-
-
-def _number(text: str | None, kind: type) -> Any:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return kind(text)
-    except ValueError:
-        raise ApplicationError(f"{text!r} is not a number.", code="invalid_params") from None
-
-
-class SyntheticPlanForm(forms.Form):
-    """The synthetic plan form: the text of each field as posted (None when absent), turned into PlanParams by
-    `plan_params()`, which plan_params_validate checks (ApplicationError invalid_params, as the API's)."""
-
-    name = PostedText(default="")
-    version = PostedText(default=None)
-    mode = PostedText(default=None)
-    generator = PostedText(default=None)
-    per_class = PostedText(default=None)
-    seed = PostedText(default=None)
-    steps = PostedText(default=None)
-    guidance = PostedText(default=None)
-    strength = PostedText(default=None)
-    negative_prompt = PostedText(default=None)
-    contexts = PostedText(default=None)
-    avoid = PostedText(default=None)
-    flag_model = PostedText(default=None)
-    flag_encoder = PostedText(default=None)
-    report = PostedText(default=None)
-
-    def report_id(self) -> int | None:
-        """The spurious-feature report whose features the plan avoids (ApplicationError for a bad number)."""
-        return _number(self.cleaned_data["report"], int)
-
-    def plan_params(self) -> PlanParams:
-        data, report_id = self.cleaned_data, self.report_id()
-        contexts = [c.strip() for c in (data["contexts"] or "").splitlines() if c.strip()]
-        avoid = _avoid_parse(data["avoid"] or "")
-        if report_id is not None:
-            avoid = {**avoid_from_spurious_report(report_id), **avoid}
-        return plan_params_validate(
-            version_id=_number(data["version"], int), mode=data["mode"],
-            generator=(data["generator"] or "").strip() or None, per_class=_number(data["per_class"], int),
-            seed=_number(data["seed"], int), steps=_number(data["steps"], int),
-            guidance=_number(data["guidance"], float), strength=_number(data["strength"], float),
-            negative_prompt=data["negative_prompt"], contexts=contexts or None,
-            avoid=avoid, flag_model_id=_number(data["flag_model"], int),
-            flag_encoder=(data["flag_encoder"] or "").strip() or None,
-        )  # fmt: skip

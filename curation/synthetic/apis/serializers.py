@@ -14,7 +14,9 @@ from curation.synthetic.services.plans import PlanParams
 class BatchInputSerializer(params_serializer(PlanParams, name="BatchInputBaseSerializer")):  # type: ignore[misc]
     """A generation plan; settings left out take their defaults (GET the batch to see every value used).
 
-    The settings are generated from PlanParams (core.params); the batch's own fields follow."""
+    The settings are generated from PlanParams (core.params); the batch's own fields follow. `given_values()`
+    holds the settings the request gave (not their defaults: a slice plan's own settings must not be
+    overridden), keyed by PlanParams' field names, for plan_params_validate."""
 
     name = serializers.CharField(required=False, allow_blank=True)
     spurious_report = serializers.IntegerField(
@@ -45,16 +47,6 @@ class BatchInputSerializer(params_serializer(PlanParams, name="BatchInputBaseSer
         if attrs.get("slice_report") is not None and attrs.get("spurious_report") is not None:
             raise serializers.ValidationError("Pick one source: spurious_report or slice_report.")
         return attrs
-
-    def as_params(self) -> dict[str, Any]:  # type: ignore[override]
-        """The settings given (not their defaults: a slice plan's own settings must not be overridden), keyed by
-        PlanParams' field names, for plan_params_validate (which checks them)."""
-        data = {key: value for key, value in self.validated_data.items() if key in self.initial_data}
-        for key in ("name", "spurious_report", "slice_report", "slice", "parents"):
-            data.pop(key, None)
-        if "flag_model" in data:
-            data["flag_model_id"] = data.pop("flag_model")
-        return data
 
 
 class BatchOutputSerializer(serializers.Serializer):

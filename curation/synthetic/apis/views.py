@@ -70,7 +70,7 @@ class SyntheticBatchCreateApi(CurateApi):
             raise not_found("Version", version_id)
         data = s.BatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        raw = {**data.as_params(), "version_id": version_id}
+        raw = {**data.given_values(), "version_id": version_id}
         report_id, source = data.validated_data.get("spurious_report"), "manual"
         if report_id is not None:
             raw["avoid"] = {**avoid_from_spurious_report(report_id), **raw.get("avoid", {})}

@@ -27,7 +27,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.api_errors import ApplicationError
-from core.params import param
+from core.params import ParamError, param, params_fields, params_from_data
 from curation.models import DatasetVersion, VersionSample
 from curation.synthetic.models import GenerationMode, PlanSource, SyntheticBatch
 
@@ -48,114 +48,125 @@ MASKED_MODES = (GenerationMode.INPAINT, GenerationMode.COMPOSITE)
 PARENT_MODES = (GenerationMode.IMG2IMG, GenerationMode.INPAINT, GenerationMode.COMPOSITE)
 MAX_PER_CLASS = 1000
 MAX_SKIPPED_LISTED = 200
+INVALID = "invalid_params"
 
 
 @dataclass
 class PlanParams:
     """Every setting of a batch, defaults included (stored as the batch's params).
 
-    Declared with core.params (help, bounds, choices): the API's input serializer is generated from it.
-    `plan_params_validate` checks the values (invalid_params) and resolves the mode's defaults, so the
-    dataclass stays mutable (not frozen like the other kinds' params).
+    Declared with core.params: the batch API's settings, the batch page's form and `generate`'s options are
+    generated from it, and `params_from_data` checks types, bounds and choices and resolves the mode's defaults
+    (strength, generator). `plan_params_check` keeps the rules between settings. A plan's source (a failure
+    slice, plan_from_slice) sits between the settings given and these defaults: every surface passes only what
+    was given. Lists stay lists (the dataclass is not frozen: the stored params are its dict).
     """
 
-    version_id: int = param(cli="version_id", name="version", api=False, page=False, help="Id of the version.")
-    mode: str = param(choices=GenerationMode.values, code="invalid_params", help="How the images are made.")
-    generator: str = param("", help="diffusers:<hub id or folder>; composite: omit.", default_text="composite")
-    per_class: int = param(8, min=1, max=MAX_PER_CLASS, code="invalid_params", help="Images per class.")
+    version_id: int = param(cli="version_id", name="version", api=False, help="Id of the version.")
+    mode: str = param(choices=GenerationMode.values, code=INVALID, help="How the images are made.")
+    generator: str = param(
+        "", default_by=("mode", {GenerationMode.COMPOSITE.value: "composite"}), default_text="composite",
+        help="diffusers:<hub id or folder>; composite: omit.",
+    )  # fmt: skip
+    per_class: int = param(
+        8, min=1, max=MAX_PER_CLASS, code=INVALID, label="Images per class", help="Images per class."
+    )
     classes: list[str] | None = param(None, help="Classes to plan for.", default_text="every labelled class")
-    seed: int = param(0, min=0, code="invalid_params", help="Seed of image 0; image i uses seed + i.")
-    steps: int = param(25, min=1, max=500, code="invalid_params", help="Denoising steps.")
-    guidance: float = param(7.5, min=0.0, max=50.0, code="invalid_params", help="Guidance scale.")
+    seed: int = param(0, min=0, code=INVALID, help="Seed of image 0; image i uses seed + i.")
+    steps: int = param(25, min=1, max=500, code=INVALID, help="Denoising steps.")
+    guidance: float = param(7.5, min=0.0, max=50.0, code=INVALID, help="Guidance scale.")
     strength: float | None = param(
-        None, min=0.0, max=1.0, min_exclusive=True, code="invalid_params",
+        None, min=0.0, max=1.0, min_exclusive=True, code=INVALID,
+        default_by=("mode", {mode.value: value for mode, value in DEFAULT_STRENGTH.items()}),
         help="img2img and inpaint: how far from the parent.", default_text="img2img 0.6, inpaint 1.0",
     )  # fmt: skip
     negative_prompt: str = param("blurry, deformed, text, watermark", help="Negative prompt.")
     prompt_template: str = param("a photo of a {cls} {context}", help="Prompt; must contain {cls}.")
-    contexts: list[str] = param(list(DEFAULT_CONTEXTS), help="Contexts for the prompts, taken in turn.")
+    contexts: list[str] = param(
+        list(DEFAULT_CONTEXTS), lines=True, cli="--context", label="Contexts for prompts",
+        help="Contexts for the prompts, taken in turn (they may hold commas): one per line on the page, one per "
+        "--context (repeated) or a JSON list on the command.",
+    )  # fmt: skip
     avoid: dict[str, list[str]] = param(
-        {}, help="Per class, background ids (composite) or context words (prompts) to avoid."
-    )
+        {}, label="Avoid per class",
+        help="Per class, background ids (composite) or context words (prompts) to avoid. A class given twice "
+        "adds up its terms; a class given replaces that class's list from a spurious report.",
+    )  # fmt: skip
     parent_split: str = param(
-        "train", choices=("train", "val", "test", "unassigned", "all"), code="invalid_params",
+        "train", choices=("train", "val", "test", "unassigned", "all"), code=INVALID,
         help="Split of the parents (img2img, inpaint, composite).",
     )  # fmt: skip
     scheduler: str = param("default", help="default, ddim, pndm, euler, euler_a, dpm++ or lms.")
     device: str = param("auto", help="auto, cpu, cuda or cuda:N.")
     precision: str = param("auto", help="auto, fp32, fp16 or bf16.")
-    width: int | None = param(None, min=8, max=2048, code="invalid_params", help="Image width.")
-    height: int | None = param(None, min=8, max=2048, code="invalid_params", help="Image height.")
-    flag_model_id: int | None = param(None, name="flag_model", help="Trained model for flags.")
-    flag_encoder: str | None = param(None, help="Or CLIP for flags: open_clip:<arch>:<tag or path>.")
+    width: int | None = param(None, min=8, max=2048, code=INVALID, help="Image width.")
+    height: int | None = param(None, min=8, max=2048, code=INVALID, help="Image height.")
+    flag_model_id: int | None = param(
+        None, name="flag_model", label="Trained model for agreement flags", help="Trained model for flags."
+    )
+    flag_encoder: str | None = param(
+        None, label="Or CLIP for agreement flags", help="Or CLIP for flags: open_clip:<arch>:<tag or path>."
+    )
     parent_samples: list[int] | None = param(
         None, api=False, page=False, command=False, help="Listed parents (a slice plan's held-out samples)."
     )
+
+    def __post_init__(self) -> None:  # core.params gives tuples; the stored params and the plan read lists
+        for name in ("classes", "contexts", "parent_samples"):
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                setattr(self, name, list(value))
+        self.avoid = {cls: list(terms) for cls, terms in self.avoid.items()}
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "version_id"}
 
 
-def _invalid(message: str) -> ApplicationError:
-    return ApplicationError(message, code="invalid_params")
+PLAN_PARAM_NAMES = frozenset(name for f in params_fields(PlanParams) for name in (f.attr, f.name))
+DIFFUSION_MODES = (GenerationMode.TEXT2IMG, GenerationMode.IMG2IMG, GenerationMode.INPAINT)
+
+
+def plan_params_check(params: PlanParams) -> None:
+    """The rules between settings (the declaration checks each one alone); ParamError invalid_params naming the
+    setting otherwise."""
+    mode = params.mode
+    if mode == GenerationMode.COMPOSITE and params.generator != "composite":
+        raise ParamError("generator", "composite plans use the composite generator.", code=INVALID)
+    if mode != GenerationMode.COMPOSITE and (
+        not params.generator.startswith("diffusers:") or len(params.generator) <= len("diffusers:")
+    ):
+        raise ParamError(
+            "generator", f"{mode} needs a diffusers generator: diffusers:<hub id or local folder>.", code=INVALID
+        )
+    if params.strength is not None and mode not in (GenerationMode.IMG2IMG, GenerationMode.INPAINT):
+        raise ParamError("strength", "strength applies to img2img and inpaint only.", code=INVALID)
+    if params.strength is not None and int(params.steps * params.strength) < 1:
+        runs = params.steps * params.strength
+        message = f"{mode} runs steps × strength = {runs:g} denoising steps; raise either."
+        raise ParamError("steps", message, code=INVALID)
+    if params.flag_model_id is not None and params.flag_encoder:
+        message = "Pick one checker for the flags: flag_model_id (a trained model) or flag_encoder (CLIP)."
+        raise ParamError("flag_encoder", message, code=INVALID)
+    if "{cls}" not in params.prompt_template:
+        raise ParamError(
+            "prompt_template", "prompt_template must contain {cls} (prompts name the class).", code=INVALID
+        )
+    if mode in DIFFUSION_MODES and not params.contexts:
+        raise ParamError("contexts", "contexts must not be empty.", code=INVALID)
 
 
 def plan_params_validate(**raw: Any) -> PlanParams:
-    """Defaults filled in and every value checked; ApplicationError invalid_params otherwise."""
-    known = set(PlanParams.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
+    """The settings given (field or public names; None: not given) checked as declared (types, bounds, choices),
+    the defaults filled in (the mode's too), then the rules between settings (`plan_params_check`). Every refusal
+    is ParamError invalid_params whose details.field names the setting."""
+    unknown = sorted(set(raw) - PLAN_PARAM_NAMES)
     if unknown:
-        raise _invalid(f"Unknown parameter(s): {', '.join(unknown)}.")
-    values = {k: v for k, v in raw.items() if v is not None}
-    if "mode" not in values or values["mode"] not in GenerationMode.values:
-        raise _invalid(f"mode must be one of {', '.join(GenerationMode.values)}.")
+        raise ParamError(unknown[0], f"Unknown parameter(s): {', '.join(unknown)}.", code=INVALID)
     try:
-        params = PlanParams(**values)
-    except TypeError as error:
-        raise _invalid(str(error)) from None
-    mode = params.mode
-    if mode == GenerationMode.COMPOSITE:
-        params.generator = params.generator or "composite"
-        if params.generator != "composite":
-            raise _invalid("composite plans use the composite generator.")
-    elif not params.generator.startswith("diffusers:") or len(params.generator) <= len("diffusers:"):
-        raise _invalid(f"{mode} needs a diffusers generator: diffusers:<hub id or local folder>.")
-    if not isinstance(params.per_class, int) or not 1 <= params.per_class <= MAX_PER_CLASS:
-        raise _invalid(f"per_class must be an integer in [1, {MAX_PER_CLASS}].")
-    if not isinstance(params.seed, int) or params.seed < 0:
-        raise _invalid("seed must be an integer ≥ 0.")
-    if not isinstance(params.steps, int) or not 1 <= params.steps <= 500:
-        raise _invalid("steps must be an integer in [1, 500].")
-    if not 0.0 <= float(params.guidance) <= 50.0:
-        raise _invalid("guidance must lie in [0, 50].")
-    params.guidance = float(params.guidance)
-    if params.strength is None:
-        params.strength = DEFAULT_STRENGTH.get(GenerationMode(mode))
-    elif mode not in (GenerationMode.IMG2IMG, GenerationMode.INPAINT):
-        raise _invalid("strength applies to img2img and inpaint only.")
-    elif not 0.0 < float(params.strength) <= 1.0:
-        raise _invalid("strength must lie in (0, 1].")
-    if params.strength is not None and int(params.steps * params.strength) < 1:
-        runs = params.steps * params.strength
-        raise _invalid(f"{mode} runs steps × strength = {runs:g} denoising steps; raise either.")
-    if params.flag_model_id is not None and params.flag_encoder:
-        raise _invalid("Pick one checker for the flags: flag_model_id (a trained model) or flag_encoder (CLIP).")
-    if "{cls}" not in params.prompt_template:
-        raise _invalid("prompt_template must contain {cls} (prompts name the class).")
-    if not isinstance(params.avoid, dict) or not all(isinstance(v, list) for v in params.avoid.values()):
-        raise _invalid("avoid must map class names to lists of background ids or context words.")
-    if params.parent_samples is not None and (
-        not isinstance(params.parent_samples, list)
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in params.parent_samples)
-    ):
-        raise _invalid("parent_samples must be a list of sample ids.")
-    params.contexts = [str(c).strip() for c in params.contexts if str(c).strip()]
-    if mode in (GenerationMode.TEXT2IMG, GenerationMode.IMG2IMG, GenerationMode.INPAINT) and not params.contexts:
-        raise _invalid("contexts must not be empty.")
-    for side in ("width", "height"):
-        value = getattr(params, side)
-        if value is not None and (not isinstance(value, int) or not 8 <= value <= 2048):
-            raise _invalid(f"{side} must be an integer in [8, 2048].")
+        params = params_from_data(PlanParams, raw)
+    except ParamError as refused:  # a type refused (the API, the page and the command refuse it earlier)
+        raise ParamError(refused.field, refused.message, code=INVALID) from None
+    plan_params_check(params)
     return params
 
 
@@ -244,7 +255,8 @@ def plan_build(*, params: PlanParams, version: DatasetVersion, bank_ids: list[st
     classes = params.classes or [c for c in (version.dataset.classes or present) if c in present] or present
     unknown = sorted(set(classes) - set(present))
     if unknown:
-        raise _invalid(f"Version {version.number} has no sample labelled {', '.join(unknown)}.")
+        message = f"Version {version.number} has no sample labelled {', '.join(unknown)}."
+        raise ParamError("classes", message, code=INVALID)
     if params.mode == GenerationMode.COMPOSITE and bank_ids is None:
         from robustness.evaluation.services.backgrounds import demo_background_bank  # noqa: PLC0415 - torch: loaded on first use, not at start-up
 

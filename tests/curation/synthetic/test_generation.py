@@ -185,23 +185,46 @@ def test_an_unknown_model_offline_fails_the_job_fast_and_leaves_nothing(curator,
 
 
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("raw", "field", "message"),
     [
-        ({"mode": "text2img"}, "text2img needs a diffusers generator"),
-        ({"mode": "composite", "strength": 0.5}, "strength applies to img2img and inpaint only."),
-        ({"mode": "img2img", "generator": "diffusers:x", "strength": 1.5}, "strength must lie in (0, 1]."),
-        ({"mode": "composite", "per_class": 0}, "per_class must be an integer in [1, 1000]."),
-        ({"mode": "img2img", "generator": "diffusers:x", "steps": 2, "strength": 0.4}, "= 0.8 denoising steps"),
-        ({"mode": "text2img", "generator": "diffusers:x", "prompt_template": "a {context}"}, "must contain {cls}"),
-        ({"mode": "sketch"}, "mode must be one of"),
-        ({"mode": "composite", "colour": "red"}, "Unknown parameter(s): colour."),
+        ({"mode": "text2img"}, "generator", "text2img needs a diffusers generator"),
+        ({"mode": "composite", "generator": "diffusers:x"}, "generator", "composite plans use the composite generator"),
+        ({"mode": "composite", "strength": 0.5}, "strength", "strength applies to img2img and inpaint only."),
+        ({"mode": "img2img", "generator": "diffusers:x", "strength": 1.5}, "strength", "strength must lie in (0, 1],"),
+        ({"mode": "composite", "per_class": 0}, "per_class", "per_class must lie in [1, 1000], got 0."),
+        (
+            {"mode": "img2img", "generator": "diffusers:x", "steps": 2, "strength": 0.4},
+            "steps",
+            "= 0.8 denoising steps",
+        ),
+        (
+            {"mode": "text2img", "generator": "diffusers:x", "prompt_template": "a {context}"},
+            "prompt_template",
+            "must contain {cls}",
+        ),
+        ({"mode": "text2img", "generator": "diffusers:x", "contexts": ["  "]}, "contexts", "must not be empty"),
+        ({"mode": "composite", "flag_model": 1, "flag_encoder": "open_clip:x:y"}, "flag_encoder", "Pick one checker"),
+        ({"mode": "composite", "seed": "x"}, "seed", "seed must be an integer"),
+        ({"mode": "composite", "avoid": ["cat"]}, "avoid", "avoid must be an object"),
+        ({"mode": "sketch"}, "mode", "mode must be one of"),
+        ({"mode": "composite", "colour": "red"}, "colour", "Unknown parameter(s): colour."),
     ],
 )
-def test_invalid_plan_parameters_are_refused_with_the_reason(raw, message):
+def test_invalid_plan_parameters_are_refused_with_the_reason_and_the_field(raw, field, message):
     with pytest.raises(ApplicationError) as refused:
         plan_params_validate(version_id=1, **raw)
 
     assert refused.value.code == "invalid_params" and message in refused.value.message
+    assert refused.value.details == {"field": field}
+
+
+def test_the_modes_defaults_are_declared_and_a_given_value_wins():
+    assert plan_params_validate(version_id=1, mode="img2img", generator="diffusers:x").strength == 0.6
+    assert plan_params_validate(version_id=1, mode="inpaint", generator="diffusers:x").strength == 1.0
+    assert plan_params_validate(version_id=1, mode="inpaint", generator="diffusers:x", strength=0.3).strength == 0.3
+    assert plan_params_validate(version_id=1, mode="text2img", generator="diffusers:x").strength is None
+    composite = plan_params_validate(version_id=1, mode="composite", generator="")
+    assert (composite.generator, composite.strength) == ("composite", None)
 
 
 def test_a_cancelled_generation_leaves_no_image_and_no_sample(curator, masked_version):

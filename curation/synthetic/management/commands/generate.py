@@ -1,32 +1,17 @@
 """`manage.py generate VERSION_ID --mode text2img|img2img|inpaint|composite [--generator diffusers:ID_OR_PATH] ...
-[--from-report SPURIOUS_ID | --from-slice REPORT_ID:NUMBER [--parents train|slice]]`."""
+[--context TEXT ...] [--avoid CLASS=TERMS ...] [--from-report SPURIOUS_ID | --from-slice REPORT_ID:NUMBER
+[--parents train|slice]]`."""
 
 from argparse import ArgumentParser
 from typing import Any
 
 from core.api_errors import ApplicationError
-from core.params import add_params_arguments, params_fields
+from core.params import add_params_arguments, params_given_from_options
 from curation.synthetic.job_kinds import GENERATE_JOB_KIND
 from curation.synthetic.models import SyntheticBatch
 from curation.synthetic.services.plans import PlanParams, plan_params_validate, synthetic_batch_create
 from curation.synthetic.services.report_plans import SLICE_PARENTS, avoid_from_spurious_report, plan_from_slice
 from jobs.cli import JobCommand
-
-HAND_WRITTEN = ("contexts", "avoid")
-GENERATED = tuple(
-    f.attr for f in params_fields(PlanParams) if f.spec.command and not f.positional and f.attr not in HAND_WRITTEN
-)
-
-
-def _avoid(entries: list[str]) -> dict[str, list[str]]:
-    """`--avoid CLASS=term1,term2` (repeatable) → {class: [terms]}."""
-    avoid: dict[str, list[str]] = {}
-    for entry in entries:
-        cls, sep, terms = entry.partition("=")
-        if not sep or not cls.strip():
-            raise ApplicationError(f"--avoid takes CLASS=term1,term2 (got {entry!r})")
-        avoid.setdefault(cls.strip(), []).extend(t.strip() for t in terms.split(",") if t.strip())
-    return avoid
 
 
 class Command(JobCommand):
@@ -38,14 +23,10 @@ class Command(JobCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        # The plan's settings come from PlanParams (core.params). Their options default to None ("not given"):
-        # a slice plan's own settings apply unless an option says otherwise, then the declared defaults.
-        add_params_arguments(parser, PlanParams, exclude=HAND_WRITTEN)
-        parser.set_defaults(**dict.fromkeys(GENERATED, None))
-        # --contexts is a semicolon list (contexts may hold commas) and --avoid extends a class's list when
-        # repeated, as before core.params (whose lists are comma lists and whose mappings replace per key).
-        parser.add_argument("--contexts", default=None, help="semicolon-separated contexts for prompts")
-        parser.add_argument("--avoid", action="append", default=[], help="CLASS=bg1,bg2 (repeatable)")
+        # The plan's settings, generated from PlanParams (core.params) with their declared defaults. Only the
+        # options given count as given (params_given_from_options): a slice plan's own settings apply unless an
+        # option says otherwise, then the defaults.
+        add_params_arguments(parser, PlanParams)
         parser.add_argument("--from-report", type=int, default=None, help="avoid lists from a spurious report")
         parser.add_argument(
             "--from-slice", default=None, metavar="REPORT_ID:NUMBER",
@@ -55,13 +36,12 @@ class Command(JobCommand):
         parser.add_argument("--name", default="")
 
     def run(self, **options: Any) -> dict[str, Any]:
-        avoid = _avoid(options["avoid"])
-        if options["from_report"] is not None:
-            avoid = {**avoid_from_spurious_report(options["from_report"]), **avoid}
+        given = params_given_from_options(options, PlanParams)
         fixed: dict[str, Any] = {}
         report_id, number, source = options["from_report"], None, "manual"
         if report_id is not None:
             source = "spurious_report"
+            given["avoid"] = {**avoid_from_spurious_report(report_id), **given.get("avoid", {})}
         if options["from_slice"]:
             if report_id is not None:
                 raise ApplicationError("pick one source: --from-report or --from-slice")
@@ -69,14 +49,9 @@ class Command(JobCommand):
             if not (text.isdigit() and number_text.isdigit()):
                 raise ApplicationError(f"--from-slice takes REPORT_ID:NUMBER (got {options['from_slice']!r})")
             report_id, number, source = int(text), int(number_text), "slice_report"
-            fixed = plan_from_slice(report_id, number, mode=options["mode"], parents=options["parents"])
+            fixed = plan_from_slice(report_id, number, mode=given["mode"], parents=options["parents"])
             fixed.pop("version_id")
-        given: dict[str, Any] = {attr: options[attr] for attr in GENERATED}
-        given["classes"] = list(options["classes"]) if options["classes"] else None
-        given["contexts"] = options["contexts"].split(";") if options["contexts"] else None
-        given["avoid"] = avoid
-        given = {k: v for k, v in given.items() if v is not None and not (k == "avoid" and not v)}
-        params = plan_params_validate(version_id=options["version_id"], **{**fixed, **given})
+        params = plan_params_validate(**{**fixed, **given})
         slice_plan = source == "slice_report"
         batch = synthetic_batch_create(
             params=params, user=self.job_user(), name=options["name"], plan_source=source,

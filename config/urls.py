@@ -22,6 +22,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("jobs.urls")),
     path("", include("robustness.urls")),
     path("", include("robustness.evaluation.urls")),
+    path("", include("robustness.reports.urls")),
     path("", include("explain.urls")),
     path("", include("explain.spurious.urls")),
     path("", include("explain.slices.urls")),

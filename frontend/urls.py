@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import urls_explain, urls_slices, urls_spurious, urls_synthetic
+from frontend import urls_explain, urls_reports, urls_slices, urls_spurious, urls_synthetic
 from frontend.pages import (
     datasets,
     embeddings,
@@ -105,6 +105,7 @@ urlpatterns = [
 # Grad-CAM, spurious features and synthetic counter-examples: each area keeps its own route list.
 urlpatterns += urls_explain.urlpatterns + urls_spurious.urlpatterns + urls_synthetic.urlpatterns
 urlpatterns += urls_slices.urlpatterns
+urlpatterns += urls_reports.urlpatterns  # the generic reports' pages, one set per kind
 
 # Bulk actions on a sample-grid selection (ids or "all matching these filters").
 urlpatterns += [

@@ -149,6 +149,18 @@ def slice_report_kwargs(world: World) -> dict[str, Any]:
     return {"report_id": report.pk}
 
 
+def confidence_report_kwargs(world: World) -> dict[str, Any]:
+    """A confidence report (a generic report row) on the world's version (its job queued, no summary yet)."""
+    from robustness.reports.models import ModelReport
+    from tests.robustness.factories import TrainedModelFactory
+
+    report = ModelReport.objects.filter(version=world.version, kind="confidence_report").first()
+    report = report or ModelReport.objects.create(
+        kind="confidence_report", trained_model=TrainedModelFactory(run__version=world.version), version=world.version
+    )
+    return {"report_id": report.pk}
+
+
 def training_run_kwargs(world: World) -> dict[str, Any]:
     """A training run on the world's version (queued, no checkpoint yet: a download answers 404, allowed)."""
     from robustness.models import TrainingRun
@@ -399,6 +411,13 @@ PERMISSION_MATRIX: dict[str, list[Access]] = {
     "frontend:slice_review_queue": [post(CURATOR, lambda w: {**slice_report_kwargs(w), "number": 0})],
     "frontend:slice_synthetic_plan": [post(CURATOR, lambda w: {**slice_report_kwargs(w), "number": 0})],
     "frontend:slice_evaluation_start": [post(ADMIN, slice_report_kwargs)],
+    # --- Generic reports (robustness.reports: URLs generated per kind): start admins, reads viewers ---
+    "api-confidence-report-list": [get(VIEWER)],
+    "api-confidence-report-start": [post(ADMIN)],
+    "api-confidence-report-detail": [get(VIEWER, confidence_report_kwargs)],
+    "frontend:confidence_report_list": [get(VIEWER)],
+    "frontend:confidence_report_start": [get(ADMIN), post(ADMIN)],
+    "frontend:confidence_report": [get(VIEWER, confidence_report_kwargs)],
     # --- Synthetic counter-examples (curation.synthetic): rows go here ---
     # API and pages: synthetic counter-examples (reads for viewers; generating, reviewing and applying for curators;
     # empty payloads answer 400, the matrix batch has nothing approved so apply answers 400 too)

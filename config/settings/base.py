@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "curation.deletion",
     "robustness",
     "robustness.evaluation",
+    "robustness.reports",
     "explain",
     "explain.spurious",
     "explain.slices",

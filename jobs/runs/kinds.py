@@ -12,12 +12,20 @@ start-up, and these functions load torch or FAISS):
 
 Registering also registers the job kind of the same name, whose function loads the row and calls
 `execute(run, ctx)`, and whose cleanup deletes the row's files and partial results (services.py).
+
+A report that needs no column of its own names neither a model nor a prepare: its rows are the generic
+report rows (`REPORT_MODEL`, robustness.reports: kind, model, version, params, summary) and its request is
+checked against its params dataclass by the default prepare (`REPORT_PREPARE`); both are named by label and
+path, not imported (the run kit sits below the apps that define them).
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, is_dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.db.models import QuerySet
 
 from core.params import params_fields
 from core.roles import Capability
@@ -27,39 +35,46 @@ if TYPE_CHECKING:
     from jobs.runs.models import JobRun
 
 RowFunction = Callable[..., Any]
+# The defaults of a kind that names no model or prepare (robustness.reports): the generic report row, by its
+# app label, and the prepare that checks a request against the kind's params dataclass (given the kind first).
+REPORT_MODEL = "reports.ModelReport"
+REPORT_PREPARE = "robustness.reports.services:model_report_prepare"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunKind:
     """One model-run report (see the module docstring).
 
     name: the job kind's name, also the registry key ("evaluate").
-    model: the row (a jobs.runs.models.ModelRun).
+    model: the row (a jobs.runs.models.ModelRun); default: the generic report row (REPORT_MODEL), which
+        records the kind's name, the model, the version, the params and the execute function's result.
     params: the params dataclass: every parameter with its default (`params_defaults`) and help.
     prepare: "module:function", keyword arguments of a start request -> the row's fields (params,
-        defaults filled in, included); raises ApplicationError, before any job or row exists.
+        defaults filled in, included); raises ApplicationError, before any job or row exists. Default
+        (""): REPORT_PREPARE, the params dataclass's own checks and the model's and version's.
     execute: "module:function", (run, ctx) -> the job's result; the job's body.
-    job_param: the key of the row's id in the job's params ("evaluation_run_id").
+    job_param: the key of the row's id in the job's params ("evaluation_run_id"); default "report_id".
     noun: how messages name a row ("evaluation run").
     description: what the job does (the job pages show it).
     label, slug: the pages' title ("Evaluations") and the prefix of their element ids ("evaluation").
-    report_url_name: the page of one row ("frontend:evaluation_report"), reversed with its pk.
+    report_url_name: the page of one row ("frontend:evaluation_report"), reversed with its pk; default
+        "frontend:<slug>_report" (the generated page of a generic report).
     report_template: the report page; it includes the shared status partial frontend/runs/_status.html.
     select_related: what the job loads with the row.
     cleanup: optional "module:function", run -> None: more to undo after a failure (rows of its own).
     """
 
     name: str
-    model: type["JobRun"]
+    model: type["JobRun"] = None  # type: ignore[assignment]  # None: REPORT_MODEL (__post_init__)
     params: type
-    prepare: str
+    prepare: str = ""
     execute: str
-    job_param: str
+    job_param: str = "report_id"
     noun: str
     description: str
     label: str
     slug: str
-    report_url_name: str
+    report_url_name: str = ""
     report_template: str
     select_related: tuple[str, ...] = ("trained_model", "version__dataset")
     queue: str = "gpu"
@@ -70,7 +85,12 @@ class RunKind:
     cleanup_function: RowFunction | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "prepare_function", deferred(self.prepare))
+        if self.model is None:
+            object.__setattr__(self, "model", apps.get_model(REPORT_MODEL))
+        if not self.report_url_name:
+            object.__setattr__(self, "report_url_name", f"frontend:{self.slug}_report")
+        prepare = deferred(self.prepare) if self.prepare else partial(deferred(REPORT_PREPARE), self)
+        object.__setattr__(self, "prepare_function", prepare)
         object.__setattr__(self, "execute_function", deferred(self.execute))
         object.__setattr__(self, "cleanup_function", deferred(self.cleanup) if self.cleanup else None)
 
@@ -110,6 +130,13 @@ def run_kind_get(name: str) -> RunKind:
         return RUN_KINDS[name]
     except KeyError:
         raise KeyError(f"unknown run kind {name!r}; known: {', '.join(sorted(RUN_KINDS))}") from None
+
+
+def run_rows(kind: RunKind) -> QuerySet:
+    """The rows of `kind`: its model's, those of this kind only when several kinds share the table
+    (the model's KIND_FIELD)."""
+    rows = kind.model._default_manager.all()
+    return rows.filter(**{kind.model.KIND_FIELD: kind.name}) if kind.model.KIND_FIELD else rows
 
 
 def params_defaults(params: type) -> dict[str, Any]:

@@ -13,11 +13,14 @@ class JobRun(models.Model):
     """A row whose work one job does: who asked, when it finished, and its status, which is its job's.
 
     `STORAGE_PREFIX`: the storage folder under which a row keeps its files (`<prefix>/<pk>/...`), or ""
-    when it stores none; `RESULT_FIELDS`: the JSON fields emptied when its job fails or is cancelled.
+    when it stores none; `RESULT_FIELDS`: the JSON fields emptied when its job fails or is cancelled;
+    `KIND_FIELD`: on a table several run kinds share, the column that holds the kind's name (the run kit
+    fills it in and filters by it), else "".
     """
 
     STORAGE_PREFIX = ""
     RESULT_FIELDS: tuple[str, ...] = ("results",)
+    KIND_FIELD = ""
 
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

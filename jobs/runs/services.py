@@ -7,7 +7,7 @@ from django.db import transaction
 
 from core.storage import blob_delete, storage_delete_prefix
 from jobs.models import Job
-from jobs.runs.kinds import RunKind, run_kind_get
+from jobs.runs.kinds import RunKind, run_kind_get, run_rows
 from jobs.runs.models import JobRun
 from jobs.runtime import JobContext, JobFailed
 from jobs.services import job_create, job_enqueue
@@ -25,6 +25,8 @@ def run_create(*, kind: RunKind | str, requested_by: User | None, enqueue: bool 
     """
     kind = run_kind_get(kind) if isinstance(kind, str) else kind
     fields = kind.prepare_function(**request)
+    if kind.model.KIND_FIELD:
+        fields[kind.model.KIND_FIELD] = kind.name
     with transaction.atomic():
         job = job_create(kind=kind.name, params={}, requested_by=requested_by)
         run = kind.model._default_manager.create(**fields, job=job, requested_by=requested_by)
@@ -38,7 +40,7 @@ def run_create(*, kind: RunKind | str, requested_by: User | None, enqueue: bool 
 def run_job_execute(kind: RunKind, ctx: JobContext) -> dict[str, Any]:
     """The body of a run kind's job: load the row (a vanished one fails the job), then `execute(run, ctx)`."""
     run_id = int(ctx.params[kind.job_param])
-    run = kind.model._default_manager.select_related(*kind.select_related).filter(pk=run_id).first()
+    run = run_rows(kind).select_related(*kind.select_related).filter(pk=run_id).first()
     if run is None:
         raise JobFailed(f"{kind.noun} {run_id} no longer exists")
     ctx.check_cancelled()
@@ -53,7 +55,7 @@ def run_cleanup(kind: RunKind, job: Job) -> None:
     storage prefix (also those an attempt wrote before it could record them), then its result fields are
     emptied and `finished_at` cleared. The row itself stays, with its job's reason.
     """
-    for run in kind.model._default_manager.filter(job=job):
+    for run in run_rows(kind).filter(job=job):
         if kind.cleanup_function is not None:
             kind.cleanup_function(run)
         for key in (getattr(run, "examples", None) or {}).values():

@@ -19,15 +19,19 @@ from jobs.models import Job, JobStatus
 from jobs.runs.apis import RunStartApi
 from jobs.runs.cli import RunCommand
 from jobs.runs.forms import run_start_form
-from jobs.runs.kinds import RUN_KINDS, RunKind, params_defaults, run_kind_register
+from jobs.runs.kinds import REPORT_PREPARE, RUN_KINDS, RunKind, params_defaults, run_kind_register
 from jobs.runs.models import ModelRun
 from jobs.runs.services import run_create
 from jobs.runtime import JOB_KINDS, JobContext, JobFailed, job_kind_get
 from jobs.services import job_execute
+from robustness.reports.cli import report_command
 from tests.factories import DatasetVersionFactory
 from tests.robustness.factories import TrainedModelFactory
 
-PRODUCTION_KINDS = ("evaluate", "explain", "find_spurious", "find_slices")
+PRODUCTION_KINDS = ("evaluate", "explain", "find_spurious", "find_slices", "confidence_report")
+# Kinds on the generic report row (robustness.reports): no model or prepare of their own, and their command is a
+# subcommand of `manage.py report`.
+GENERIC_KINDS = ("confidence_report",)
 
 
 @dataclass(frozen=True)
@@ -161,10 +165,15 @@ def test_every_run_kind_supplies_params_functions_a_template_and_its_job_kind(na
     assert {"trained_model", "version"} <= {f.attr for f in declared if f.spec.row}  # the run's own fields
     assert list(params_defaults(kind.params)) == [f.attr for f in declared if not f.spec.row]
     assert issubclass(kind.model, ModelRun)
-    for target in (kind.prepare, kind.execute, *([kind.cleanup] if kind.cleanup else [])):
+    assert (kind.prepare == "") == (name in GENERIC_KINDS)  # the default prepare: REPORT_PREPARE
+    for target in (kind.prepare or REPORT_PREPARE, kind.execute, *([kind.cleanup] if kind.cleanup else [])):
         module, _, function = target.partition(":")
         assert callable(getattr(__import__(module, fromlist=[function]), function)), target
-    assert "frontend/runs/_status.html" in get_template(kind.report_template).template.source
+    source = get_template(kind.report_template).template.source
+    if name in GENERIC_KINDS:  # one template block in the generic report frame, which has the status partial
+        assert source.startswith('{% extends "frontend/runs/report.html" %}') and "{% block report %}" in source
+        source = get_template("frontend/runs/report.html").template.source
+    assert "frontend/runs/_status.html" in source
     assert (job_kind.queue, job_kind.capability, job_kind.cleanup is not None) == ("gpu", "run_gpu_jobs", True)
     assert job_kind.description == kind.description
 
@@ -179,7 +188,7 @@ def test_every_run_kinds_start_api_form_and_command_are_generated_from_its_param
     (start_api,) = [api for api in _subclasses(RunStartApi) if getattr(api, "run_kind", None) is kind]
     api_fields = start_api.input_serializer().fields
     form_fields = run_start_form(kind).base_fields
-    command = load_command_class(get_commands()[name], name)
+    command = _command(kind)
 
     assert list(api_fields) == [*row, "params"]
     assert list(api_fields["params"].params_serializer().fields) == [f.name for f in declared if not f.spec.row]
@@ -187,8 +196,18 @@ def test_every_run_kinds_start_api_form_and_command_are_generated_from_its_param
     assert isinstance(command, RunCommand) and command.run_kind is kind
 
 
+def _command(kind: RunKind) -> RunCommand:
+    """The kind's command: its own (named after it), or for a generic report `manage.py report <kind>`'s."""
+    if kind.name not in GENERIC_KINDS:
+        return load_command_class(get_commands()[kind.name], kind.name)
+    report = load_command_class(get_commands()["report"], "report")
+    assert report.create_parser("manage.py", "report").parse_args([kind.name, "1", "2"]).kind == kind.name
+    return report_command(kind)()
+
+
 START_PAGES = {"evaluate": "/evaluations/start/", "explain": "/explanations/start/",
-               "find_spurious": "/spurious/start/", "find_slices": "/slices/start/"}  # fmt: skip
+               "find_spurious": "/spurious/start/", "find_slices": "/slices/start/",
+               "confidence_report": "/reports/confidence/start/"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", PRODUCTION_KINDS)

@@ -1,30 +1,36 @@
-"""Embedding sets: list, detail, start an embedding job, neighbours of a sample, text-to-image search."""
+"""Views of the embeddings API (docs/ARCHITECTURE.md §8): embedding sets (list, detail, start an embedding job,
+neighbours of a sample, text-to-image search), duplicate runs (start, detail, groups) and embedding maps (start).
+Each calls one service or selector."""
 
-from typing import cast
-
-from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api_errors import error_response, not_found
 from core.api_views import CurateApi, ReadApi
 from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
-from core.params import params_serializer
-from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
-from curation.embeddings.selectors import (
-    DEFAULT_NEIGHBOURS,
-    MAX_NEIGHBOURS,
-    Neighbour,
-    embedding_set_get,
-    embedding_set_list,
-    sample_similar,
-    text_search,
+from curation.embeddings.apis.serializers import (
+    DuplicateGroupPageOutputSerializer,
+    DuplicateGroupsInputSerializer,
+    DuplicateRunInputSerializer,
+    DuplicateRunOutputSerializer,
+    EmbeddingMapInputSerializer,
+    EmbeddingSetFilterSerializer,
+    EmbeddingSetOutputSerializer,
+    EmbeddingSetPageOutputSerializer,
+    EmbedInputSerializer,
+    NeighbourListOutputSerializer,
+    NeighboursInputSerializer,
+    TextSearchInputSerializer,
 )
-from curation.embeddings.services.embedding_jobs import EmbedParams, embed_params_validate, embedding_set_submit
-from jobs.apis import JobAcceptedOutputSerializer, job_accepted
+from curation.embeddings.models import DuplicateRun, EmbeddingSet, EmbeddingSetStatus
+from curation.embeddings.selectors import Neighbour, embedding_set_get, embedding_set_list, sample_similar, text_search
+from curation.embeddings.selectors.duplicates import duplicate_group_page, duplicate_run_get
+from curation.embeddings.services.duplicates import duplicate_params_validate, duplicate_run_submit
+from curation.embeddings.services.embedding_jobs import embed_params_validate, embedding_set_submit
+from curation.embeddings.services.maps import embedding_map_submit, map_params_validate
+from jobs.apis import JobAcceptedOutputSerializer, params_job_accepted
 
 ERRORS_READ = {
     401: error_response("Not authenticated (code not_authenticated)."),
@@ -36,6 +42,11 @@ ERRORS_SEARCH = {
     400: error_response("Bad parameters; encoder_mismatch; no_text_tower."),
     409: error_response("not_ready; corrupt_embeddings (embed again)."),
 }
+ERRORS_START = {
+    400: error_response("A parameter out of range (code invalid)."),
+    409: error_response("The embedding set is not ready (code not_ready)."),
+    **ERRORS_READ,
+}
 
 
 def embedding_set_or_404(embedding_set_id: int) -> EmbeddingSet:
@@ -45,31 +56,16 @@ def embedding_set_or_404(embedding_set_id: int) -> EmbeddingSet:
     return embedding_set
 
 
-class EmbeddingSetOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    dataset = serializers.IntegerField(source="dataset_id")
-    version = serializers.IntegerField(source="version_id")
-    job = serializers.IntegerField(source="job_id", allow_null=True)
-    status = serializers.ChoiceField(choices=EmbeddingSetStatus.choices)
-    encoder_name = serializers.CharField()
-    encoder_spec = serializers.JSONField(help_text="EncoderSpec: arch, weights, dim, preprocessing, text tower.")
-    dim = serializers.IntegerField()
-    dtype = serializers.CharField()
-    planned_rows = serializers.IntegerField()
-    rows = serializers.IntegerField()
-    skipped = serializers.IntegerField()
-    chunk_count = serializers.IntegerField()
-    chunks_done = serializers.IntegerField()
-    index_kind = serializers.CharField()
-    checksum = serializers.CharField(help_text="sha256 of the float16 embeddings .npy")
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
+def run_or_404(run_id: int) -> DuplicateRun:
+    run = duplicate_run_get(run_id)
+    if run is None:
+        raise not_found("Duplicate run", run_id)
+    return run
 
 
-class EmbeddingSetPageOutputSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = EmbeddingSetOutputSerializer(many=True)
+def neighbours_response(embedding_set: EmbeddingSet, found: list[Neighbour]) -> Response:
+    body = {"embedding_set": embedding_set.pk, "results": [vars(n) for n in found]}
+    return Response(NeighbourListOutputSerializer(body).data)
 
 
 class EmbeddingSetListApi(ReadApi):
@@ -100,12 +96,6 @@ class EmbeddingSetListApi(ReadApi):
         return paginator.get_paginated_response(EmbeddingSetOutputSerializer(page, many=True).data)
 
 
-class EmbeddingSetFilterSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField(required=False)
-    version = serializers.IntegerField(required=False)
-    status = serializers.ChoiceField(choices=EmbeddingSetStatus.choices, required=False)
-
-
 class EmbeddingSetDetailApi(ReadApi):
     """One embedding set: encoder spec, counts, index kind, checksum."""
 
@@ -117,10 +107,6 @@ class EmbeddingSetDetailApi(ReadApi):
     )
     def get(self, request: Request, embedding_set_id: int) -> Response:
         return Response(EmbeddingSetOutputSerializer(embedding_set_or_404(embedding_set_id)).data)
-
-
-# Generated from EmbedParams (core.params): the fields, help and defaults of the page form and `manage.py embed`.
-EmbedInputSerializer = params_serializer(EmbedParams, name="EmbedInputSerializer")
 
 
 class EmbeddingSetCreateApi(CurateApi):
@@ -138,33 +124,13 @@ class EmbeddingSetCreateApi(CurateApi):
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        data = EmbedInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        params = embed_params_validate(version_id=version_id, **data.as_values())
-        return job_accepted(embedding_set_submit(params=params, requested_by=cast(User, request.user)))
-
-
-class NeighbourOutputSerializer(serializers.Serializer):
-    sample_id = serializers.IntegerField()
-    score = serializers.FloatField(help_text="Cosine similarity.")
-
-
-class NeighbourListOutputSerializer(serializers.Serializer):
-    embedding_set = serializers.IntegerField()
-    results = NeighbourOutputSerializer(many=True)
-
-
-def neighbours_response(embedding_set: EmbeddingSet, found: list[Neighbour]) -> Response:
-    body = {"embedding_set": embedding_set.pk, "results": [vars(n) for n in found]}
-    return Response(NeighbourListOutputSerializer(body).data)
-
-
-class NeighboursInputSerializer(serializers.Serializer):
-    sample_id = serializers.IntegerField(help_text="The sample whose neighbours are wanted.")
-    k = serializers.IntegerField(default=DEFAULT_NEIGHBOURS, min_value=1, max_value=MAX_NEIGHBOURS)
-    query_set = serializers.IntegerField(
-        required=False, help_text="Read the sample's vector from this set (same encoder), e.g. of another version."
-    )
+        return params_job_accepted(
+            request,
+            EmbedInputSerializer,
+            validate=embed_params_validate,
+            submit=embedding_set_submit,
+            version_id=version_id,
+        )
 
 
 class EmbeddingNeighboursApi(ReadApi):
@@ -192,11 +158,6 @@ class EmbeddingNeighboursApi(ReadApi):
         return neighbours_response(embedding_set, found)
 
 
-class TextSearchInputSerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=500, help_text="What to look for, e.g. 'a dog on grass'.")
-    k = serializers.IntegerField(default=DEFAULT_NEIGHBOURS, min_value=1, max_value=MAX_NEIGHBOURS)
-
-
 class EmbeddingTextSearchApi(ReadApi):
     """The samples whose images best match a text (open_clip sets: the encoder's text tower)."""
 
@@ -217,3 +178,80 @@ class EmbeddingTextSearchApi(ReadApi):
         embedding_set = embedding_set_or_404(embedding_set_id)
         found = text_search(embedding_set=embedding_set, text=data.validated_data["q"], k=data.validated_data["k"])
         return neighbours_response(embedding_set, found)
+
+
+class DuplicateRunCreateApi(CurateApi):
+    """Start finding exact and near duplicates in an embedding set; 202 with the job (curators)."""
+
+    @extend_schema(
+        operation_id="duplicate_run_create",
+        tags=["duplicates"],
+        summary="Find exact and near-duplicate groups (starts a job)",
+        request=DuplicateRunInputSerializer,
+        responses={202: JobAcceptedOutputSerializer, **ERRORS_START},
+    )
+    def post(self, request: Request, embedding_set_id: int) -> Response:
+        return params_job_accepted(
+            request,
+            DuplicateRunInputSerializer,
+            validate=duplicate_params_validate,
+            submit=duplicate_run_submit,
+            embedding_set_id=embedding_set_id,
+        )
+
+
+class DuplicateRunDetailApi(ReadApi):
+    """A duplicate run: threshold and how it was chosen, search summary, truth metrics."""
+
+    @extend_schema(
+        operation_id="duplicate_run_detail",
+        tags=["duplicates"],
+        summary="A duplicate run",
+        responses={200: DuplicateRunOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(DuplicateRunOutputSerializer(run_or_404(run_id)).data)
+
+
+class DuplicateGroupListApi(ReadApi):
+    """A run's groups: near groups (copies) largest first, then semantic ones, then exact groups (keyset pages on
+    the group number)."""
+
+    @extend_schema(
+        operation_id="duplicate_group_list",
+        tags=["duplicates"],
+        summary="Duplicate groups of a run",
+        parameters=[DuplicateGroupsInputSerializer],
+        responses={200: DuplicateGroupPageOutputSerializer, **ERRORS_READ},
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        data = DuplicateGroupsInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        page = duplicate_group_page(
+            run=run_or_404(run_id),
+            kind=data.validated_data.get("kind"),
+            after_number=data.validated_data.get("after"),
+            size=data.validated_data["page_size"],
+        )
+        body = {"run": run_id, "next_after": page.next_after, "results": [view.group for view in page.groups]}
+        return Response(DuplicateGroupPageOutputSerializer(body).data)
+
+
+class EmbeddingMapCreateApi(CurateApi):
+    """Start computing the 2-D map of an embedding set; 202 with the job (curators)."""
+
+    @extend_schema(
+        operation_id="embedding_map_create",
+        tags=["embeddings"],
+        summary="Compute the embedding map (PCA of every row, or t-SNE of a sample; starts a job)",
+        request=EmbeddingMapInputSerializer,
+        responses={202: JobAcceptedOutputSerializer, **ERRORS_START},
+    )
+    def post(self, request: Request, embedding_set_id: int) -> Response:
+        return params_job_accepted(
+            request,
+            EmbeddingMapInputSerializer,
+            validate=map_params_validate,
+            submit=embedding_map_submit,
+            embedding_set_id=embedding_set_id,
+        )

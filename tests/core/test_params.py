@@ -18,6 +18,7 @@ from core.params import (
     params_form,
     params_from_data,
     params_from_options,
+    params_given_from_options,
     params_serializer,
 )
 
@@ -311,3 +312,100 @@ def test_a_mapping_on_the_api_the_form_and_the_command():
     assert vars(parser.parse_args([]))["weights"] == {"cat": 1.0}
     with pytest.raises(SystemExit):
         parser.parse_args(["--avoid", "cat"])
+
+
+@dataclass(frozen=True)
+class PromptParams:
+    """Whole-line items (prompt contexts may hold commas), a default that depends on the mode, a list mapping."""
+
+    mode: str = param(choices=("a", "b"))
+    contexts: tuple[str, ...] = param(("on grass", "by a lake, at dusk"), lines=True, cli="--context")
+    strength: float | None = param(None, min=0, max=1, default_by=("mode", {"a": 0.6}))
+    avoid: dict[str, tuple[str, ...]] = param({})
+    weights: dict[str, float] = param({})
+
+
+def _prompt_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    add_params_arguments(parser, PromptParams)
+    return parser
+
+
+def test_lines_keep_commas_on_the_api_the_form_and_the_command():
+    fields = {f.name: f for f in params_fields(PromptParams)}
+    assert param_help(fields["contexts"]) == "Default: on grass; by a lake, at dusk."
+
+    serializer = params_serializer(PromptParams)(data={"mode": "a", "contexts": ["on a beach, at dusk", "in snow"]})
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.as_values()["contexts"] == ("on a beach, at dusk", "in snow")
+
+    assert "on grass\nby a lake, at dusk</textarea>" in str(params_form(PromptParams)()["contexts"])
+    form = params_form(PromptParams)({"mode": "a", "contexts": "on a beach, at dusk\n\n  in snow  \n"})
+    assert form.is_valid(), form.errors
+    assert form.values()["contexts"] == ("on a beach, at dusk", "in snow")
+    as_json = params_form(PromptParams)({"mode": "a", "contexts": '["x, y", "z"]'})
+    assert as_json.is_valid() and as_json.values()["contexts"] == ("x, y", "z")
+    assert not params_form(PromptParams)({"mode": "a", "contexts": '["x", 3]'}).is_valid()
+
+    parser = _prompt_parser()
+    argv = ["--mode", "a", "--context", "on a beach, at dusk", "--context", '["in snow", "on ice"]']
+    assert params_from_options(vars(parser.parse_args(argv)), PromptParams).contexts == (
+        "on a beach, at dusk", "in snow", "on ice"
+    )  # fmt: skip
+    assert vars(parser.parse_args(["--mode", "a"]))["contexts"] == ["on grass", "by a lake, at dusk"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--mode", "a", "--context", '["x", 3]'])
+
+    assert params_from_data(PromptParams, {"mode": "a", "contexts": "x, y\n z \n"}).contexts == ("x, y", "z")
+    assert params_from_data(PromptParams, {"mode": "a", "contexts": ["x, y", "  "]}).contexts == ("x, y",)
+    with pytest.raises(ParamError) as refused:
+        params_from_data(PromptParams, {"mode": "a", "contexts": "[nope"})
+    assert refused.value.field == "contexts"
+
+
+def test_a_default_that_depends_on_another_parameter_is_resolved_on_every_surface():
+    fields = {f.name: f for f in params_fields(PromptParams)}
+    assert param_help(fields["strength"]) == "In [0, 1]. Default: a 0.6."
+
+    assert params_from_data(PromptParams, {"mode": "a"}).strength == 0.6
+    assert params_from_data(PromptParams, {"mode": "b"}).strength is None
+    assert params_from_data(PromptParams, {"mode": "a", "strength": 0.25}).strength == 0.25
+
+    serializer = params_serializer(PromptParams)(data={"mode": "a"})
+    assert serializer.is_valid() and serializer.as_params().strength == 0.6
+    form = params_form(PromptParams)({"mode": "a", "strength": ""})
+    assert form.is_valid() and form.params().strength == 0.6
+    assert params_from_options(vars(_prompt_parser().parse_args(["--mode", "a"])), PromptParams).strength == 0.6
+
+
+def test_a_mapping_key_given_twice_adds_up_its_list_and_a_scalars_last_value_wins():
+    argv = ["--mode", "a", "--avoid", "cat=sofa", "--avoid", "cat=bed,sofa", "--avoid", "dog=leash"]
+    argv += ["--weights", "cat=1", "--weights", "cat=2"]
+    given = params_from_options(vars(_prompt_parser().parse_args(argv)), PromptParams)
+    assert given.avoid == {"cat": ("sofa", "bed"), "dog": ("leash",)} and given.weights == {"cat": 2.0}
+
+    form = params_form(PromptParams)({"mode": "a", "avoid": "cat: sofa\ncat = bed", "weights": "cat=1\ncat=3"})
+    assert form.is_valid(), form.errors
+    assert form.values()["avoid"] == {"cat": ("sofa", "bed")} and form.values()["weights"] == {"cat": 3.0}
+
+
+def test_only_the_values_given_on_the_api_and_the_command():
+    parser = _prompt_parser()
+
+    options = vars(parser.parse_args(["--mode", "a", "--avoid", "cat=sofa"]))
+    assert params_given_from_options(options, PromptParams) == {"mode": "a", "avoid": {"cat": ("sofa",)}}
+    same_as_default = vars(
+        parser.parse_args(["--mode", "b", "--context", "on grass", "--context", "by a lake, at dusk"])
+    )
+    assert params_given_from_options(same_as_default, PromptParams) == {  # given, though it is the default
+        "mode": "b", "contexts": ("on grass", "by a lake, at dusk")
+    }  # fmt: skip
+    # call_command's keyword options bypass argparse: a value other than the default counts as given
+    assert params_given_from_options({**vars(parser.parse_args(["--mode", "a"])), "strength": 0.5}, PromptParams) == {
+        "mode": "a", "strength": 0.5
+    }  # fmt: skip
+
+    serializer = params_serializer(PromptParams)(data={"mode": "b", "strength": 0.5})
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.given_values() == {"mode": "b", "strength": 0.5}
+    assert serializer.as_values()["contexts"] == ("on grass", "by a lake, at dusk")

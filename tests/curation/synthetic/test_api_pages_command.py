@@ -144,3 +144,43 @@ def test_plan_form_shows_the_reason_of_a_refused_plan(unmasked_version, curator)
     assert error.startswith("Nothing to generate: ")
     assert "cat: no sample with an object mask in split train; 8 not planned" in error
     assert SyntheticBatch.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("plan", "field", "message"),
+    [
+        ({"mode": "composite", "per_class": 0}, "per_class", "per_class must lie in [1, 1000], got 0."),
+        ({"mode": "composite", "strength": 0.5}, "strength", "strength applies to img2img and inpaint only."),
+        ({"mode": "text2img", "generator": "diffusers:x", "contexts": []}, "contexts", "contexts must not be empty."),
+    ],
+)
+def test_api_and_page_refuse_a_setting_with_invalid_params_naming_it(masked_version, curator, plan, field, message):
+    version = masked_version.version
+
+    answer = client_for(curator).post(f"/api/versions/{version.pk}/synthetic-batches/", plan,
+                                      content_type="application/json")  # fmt: skip
+    posted = {"version": version.pk, **plan, "contexts": "none" if plan.get("contexts") == [] else ""}
+    page = client_for(curator).post("/synthetic/new/", posted).content.decode()
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {"code": "invalid_params", "message": message, "details": {"field": field}}
+    shown = page.split(f'data-parameter="{field}"')[1].split("</div>")[0]  # beside the field it names
+    assert f'<p class="field-error">{message}</p>' in shown
+    assert SyntheticBatch.objects.count() == 0
+
+
+def test_generate_takes_whole_contexts_and_a_repeated_avoid(masked_version, admin_user):
+    out = io.StringIO()
+
+    call_command("generate", str(masked_version.version.pk), "--mode", "text2img", "--generator", "diffusers:x",
+                 "--context", "on a beach, at dusk", "--context", '["in the snow"]', "--avoid", "cat=snow",
+                 "--avoid", "cat=lawn", "--per-class", "2", "--enqueue", "--user", admin_user.username,
+                 stdout=out)  # fmt: skip
+
+    batch = SyntheticBatch.objects.get(pk=json.loads(out.getvalue().strip().splitlines()[-1])["batch"])
+    assert batch.params["contexts"] == ["on a beach, at dusk", "in the snow"]
+    assert batch.params["avoid"] == {"cat": ["snow", "lawn"]}
+    assert [(i["class"], i["context"]) for i in batch.plan] == [
+        ("cat", "on a beach, at dusk"), ("cat", "on a beach, at dusk"), ("dog", "on a beach, at dusk"),
+        ("dog", "in the snow"),
+    ]  # fmt: skip

@@ -12,6 +12,7 @@ from django.test import Client
 from core.api_errors import ApplicationError
 from curation.models import VersionSample
 from curation.synthetic.models import SyntheticBatch
+from curation.synthetic.services.plans import DEFAULT_CONTEXTS
 from curation.synthetic.services.report_plans import SLICE_CONTEXT_TEMPLATE, plan_from_slice, slice_contexts
 from explain.slices.services import slice_report_create
 from jobs.models import JobStatus
@@ -139,3 +140,33 @@ def test_generate_command_takes_from_slice(report, curator, capsys):
     batch = SyntheticBatch.objects.get(pk=summary["batch"])
     assert summary["planned"] == 3 and batch.slice_report_id == report.pk and batch.slice_number == entry["number"]
     assert all(item["class"] == entry["class"] and item["parent_sample"] is None for item in batch.plan)
+
+
+def test_generate_on_a_slice_plan_keeps_its_settings_unless_given_and_takes_contexts_and_avoid_lists(
+    report, curator, capsys
+):
+    entry, version = report.results["slices"][0], str(report.version_id)
+    cls, slice_option = entry["class"], f"{report.pk}:{entry['number']}"
+
+    def generate(*argv: str) -> SyntheticBatch:
+        call_command("generate", version, "--mode", "text2img", "--generator", GENERATOR, "--from-slice",
+                     slice_option, *argv, "--enqueue", "--user", curator.username)  # fmt: skip
+        return SyntheticBatch.objects.get(pk=json.loads(capsys.readouterr().out.strip().splitlines()[-1])["batch"])
+
+    # Nothing given: the slice's own settings, not the declared defaults (every class, the default contexts)
+    plain = generate()
+    fixed = plan_from_slice(report.pk, entry["number"], mode="text2img")
+    assert (plain.params["classes"], plain.params["contexts"]) == ([cls], fixed["contexts"])
+    assert fixed["contexts"] != list(DEFAULT_CONTEXTS) and plain.params["per_class"] == fixed["per_class"]
+
+    # Given: contexts whole (commas kept) replace the slice's; a class's --avoid repeated adds up its terms
+    given = generate("--context", "on a beach, at dusk", "--context", '["in the snow", "on a lawn"]',
+                     "--avoid", f"{cls}=beach", "--avoid", f"{cls}=snow", "--per-class", "2")  # fmt: skip
+    assert given.params["contexts"] == ["on a beach, at dusk", "in the snow", "on a lawn"]
+    assert given.params["avoid"] == {cls: ["beach", "snow"]} and given.params["classes"] == [cls]
+    assert [item["context"] for item in given.plan] == ["on a lawn", "on a lawn"]
+
+    # The avoid list applies to the slice's own contexts too: avoiding them all leaves nothing to plan
+    with pytest.raises(SystemExit):
+        generate("--avoid", f"{cls}=usual surroundings")
+    assert "every context is on the avoid list" in capsys.readouterr().err

@@ -1,9 +1,14 @@
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
 
 
 class IdCursorPagination(CursorPagination):
@@ -32,3 +37,12 @@ CURSOR_PAGE_PARAMETERS = [
     ),
 ]
 """The query parameters of an IdCursorPagination list, for `extend_schema(parameters=...)`."""
+
+
+def id_cursor_page(
+    request: Request, view: APIView, rows: QuerySet[Any], output_serializer: type[Serializer]
+) -> Response:
+    """One IdCursorPagination page of `rows`, each written by `output_serializer`: the body of a list API."""
+    paginator = IdCursorPagination()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    return paginator.get_paginated_response(output_serializer(page, many=True).data)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import ReadApi
-from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from core.pagination import CURSOR_PAGE_PARAMETERS, id_cursor_page
 from curation.apis.lookups import version_or_404
 from curation.apis.pagination import SAMPLE_PAGE_PARAMETERS, SampleCursor, SamplePageRequest
 from curation.apis.sample_sets import SAMPLE_SET_PARAMETERS, sample_set_filter_parse
@@ -56,9 +56,7 @@ class DatasetListApi(ReadApi):
         responses={200: DatasetPageOutputSerializer, **ERROR_INVALID_CURSOR, **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(dataset_list_with_version_stats(), request, view=self)
-        return paginator.get_paginated_response(DatasetListOutputSerializer(page, many=True).data)
+        return id_cursor_page(request, self, dataset_list_with_version_stats(), DatasetListOutputSerializer)
 
 
 class DatasetDetailApi(DatasetDeleteMixin, ReadApi):
@@ -91,9 +89,7 @@ class VersionListApi(ReadApi):
         dataset = Dataset.objects.filter(pk=dataset_id).first()
         if dataset is None:
             raise not_found("Dataset", dataset_id)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(dataset_versions(dataset), request, view=self)
-        return paginator.get_paginated_response(VersionListOutputSerializer(page, many=True).data)
+        return id_cursor_page(request, self, dataset_versions(dataset), VersionListOutputSerializer)
 
 
 class VersionDetailApi(VersionDeleteMixin, ReadApi):

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.api_errors import error_response, not_found
 from core.api_views import ReadApi, RunGpuJobsApi
-from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from core.pagination import CURSOR_PAGE_PARAMETERS, id_cursor_page
 from core.params import param_help, params_fields, params_serializer
 from curation.models import DatasetVersion
 from robustness.apis.serializers import (
@@ -65,9 +65,7 @@ class TrainingRunListApi(ReadApi):
         responses={200: TrainingRunPageOutputSerializer, **PAGE_RESPONSES},
     )
     def get(self, request: Request) -> Response:
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(training_run_list(), request, view=self)
-        return paginator.get_paginated_response(TrainingRunOutputSerializer(page, many=True).data)
+        return id_cursor_page(request, self, training_run_list(), TrainingRunOutputSerializer)
 
 
 class TrainingRunDetailApi(ReadApi):
@@ -90,9 +88,7 @@ class TrainedModelListApi(ReadApi):
         responses={200: TrainedModelPageOutputSerializer, **PAGE_RESPONSES},
     )
     def get(self, request: Request) -> Response:
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(trained_model_list(), request, view=self)
-        return paginator.get_paginated_response(TrainedModelOutputSerializer(page, many=True).data)
+        return id_cursor_page(request, self, trained_model_list(), TrainedModelOutputSerializer)
 
 
 class TrainedModelDetailApi(ReadApi):

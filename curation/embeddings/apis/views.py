@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.api_errors import error_response, not_found
 from core.api_views import CurateApi, ReadApi
-from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from core.pagination import CURSOR_PAGE_PARAMETERS, id_cursor_page
 from curation.embeddings.apis.serializers import (
     DuplicateGroupPageOutputSerializer,
     DuplicateGroupsInputSerializer,
@@ -91,9 +91,7 @@ class EmbeddingSetListApi(ReadApi):
             version_id=filters.validated_data.get("version"),
             status=filters.validated_data.get("status"),
         )
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(sets, request, view=self)
-        return paginator.get_paginated_response(EmbeddingSetOutputSerializer(page, many=True).data)
+        return id_cursor_page(request, self, sets, EmbeddingSetOutputSerializer)
 
 
 class EmbeddingSetDetailApi(ReadApi):

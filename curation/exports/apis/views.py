@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from core.api_errors import ApplicationError, error_response, not_found
 from core.api_views import CurateApi
-from core.pagination import CURSOR_PAGE_PARAMETERS, IdCursorPagination
+from core.pagination import CURSOR_PAGE_PARAMETERS, id_cursor_page
 from core.throttles import ExpensiveOperationThrottle
 from curation.apis.lookups import version_or_404
 from curation.exports.apis.serializers import (
@@ -126,9 +126,7 @@ class ExportListApi(CurateApi):
             version_id=filters.validated_data.get("version"),
             format=filters.validated_data.get("export_format"),
         )
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(exports, request, view=self)
-        return paginator.get_paginated_response(ExportOutputSerializer(page, many=True).data)
+        return id_cursor_page(request, self, exports, ExportOutputSerializer)
 
 
 class ExportDetailApi(CurateApi):

@@ -14,9 +14,10 @@ from curation.synthetic.services.plans import PlanParams
 class BatchInputSerializer(params_serializer(PlanParams, name="BatchInputBaseSerializer")):  # type: ignore[misc]
     """A generation plan; settings left out take their defaults (GET the batch to see every value used).
 
-    The settings are generated from PlanParams (core.params); the batch's own fields follow. `given_values()`
-    holds the settings the request gave (not their defaults: a slice plan's own settings must not be
-    overridden), keyed by PlanParams' field names, for plan_params_validate."""
+    The settings are generated from PlanParams (core.params); the batch's own fields follow."""
+
+    # (the docstring is the OpenAPI description.) `given_values()` holds the settings the request gave, not their
+    # defaults (a slice plan's own settings must not be overridden), keyed by PlanParams' field names.
 
     name = serializers.CharField(required=False, allow_blank=True)
     spurious_report = serializers.IntegerField(

@@ -23,7 +23,9 @@ from curation.review.models import ProposalSource
 from explain.selectors import explanation_run_get
 from frontend.selectors import version_get
 from jobs.models import Job
+from jobs.runs.kinds import run_kind_get
 from robustness.evaluation.selectors import evaluation_run_get
+from robustness.reports.job_kinds import report_kinds
 from robustness.selectors import training_run_get
 
 
@@ -63,11 +65,19 @@ def job_outcome(job: Job) -> JobOutcome:
     result = job.result if isinstance(job.result, dict) else {}
     if not job.is_finished or not result:
         return JobOutcome()
-    builder = OUTCOME_BUILDERS.get(job.kind, _dataset_links)
+    generic = job.kind in {kind.name for kind in report_kinds()}
+    builder = OUTCOME_BUILDERS.get(job.kind, _report_link if generic else _dataset_links)
     try:
         return builder(result, job)
     except (KeyError, TypeError, ValueError):  # a result written by an older version of the kind
         return _dataset_links(result, job)
+
+
+def _report_link(result: dict[str, Any], job: Job) -> JobOutcome:
+    """A generic report's job (robustness.reports: its result names the report): the report's page."""
+    kind = run_kind_get(job.kind)
+    name = f"{kind.noun.capitalize()} {result['report']}"
+    return JobOutcome(f"{name} stored.", [ResultLink(name, reverse(kind.report_url_name, args=[result["report"]]))])
 
 
 def job_next_steps(job: Job, user: Any) -> list[ResultLink]:

@@ -78,6 +78,7 @@ def test_navigation_shows_import_to_curators_and_admin_to_admins(client, viewer,
         "Grad-CAM",
         "Spurious",
         "Failure slices",
+        "Confidence thresholds",  # a generic report kind (robustness.reports): its entry is generated
         "Synthetic",
     ]
     assert nav_links(pages[viewer.username]) == ["Datasets", *everyone, "API docs"]

@@ -3,6 +3,7 @@ its curve against a brute-force count, the default prepare's checks and refusals
 through the generated API, job, report page and `manage.py report` command (and on a real worker)."""
 
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,6 +193,13 @@ def test_the_report_end_to_end_api_job_page_detail_and_command(eval_version, sto
     html = page.content.decode()
     assert f'id="confidence-threshold">{point["threshold"]:.3f}<' in html and 'id="confidence-classes"' in html
     assert 'id="confidence-coverage-figure"' in html and 'data-figure="confidence-coverage-figure"' in html
+
+    job_page = signed_in(viewer).get(f"/jobs/{job.pk}/").content.decode()
+    assert f'href="{body["report_url"]}"' in job_page  # the job's outcome links its report
+    listing = signed_in(viewer).get("/reports/confidence/").content.decode()
+    assert f'href="{body["report_url"]}"' in listing
+    current = re.search(r'<a href="/reports/confidence/"\s+aria-current="page">([^<]+)</a>', listing)
+    assert current is not None and current[1] == "Confidence thresholds"  # the navigation's generated entry
 
     detail = signed_in(viewer).get(f"/api/reports/confidence/{report.pk}/").json()
     assert detail["summary"]["operating_point"] == point and detail["kind"] == "confidence_report"

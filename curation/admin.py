@@ -14,30 +14,12 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from core.admin import NoAddDeleteAdmin, ReadOnly, ReadOnlyAdmin
 from curation.deletion.admin import deletion_action
 from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, VersionSample
 
 
-class NoAddDeleteAdmin(admin.ModelAdmin):
-    """Rows made and removed by services only."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(NoAddDeleteAdmin):
-    """Immutable rows: viewable, never changed."""
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class VersionInline(admin.TabularInline):
+class VersionInline(ReadOnly, admin.TabularInline):
     model = DatasetVersion
     fk_name = "dataset"
     fields = ("number", "operation", "parent", "sample_count", "created_by", "created_at")
@@ -45,15 +27,6 @@ class VersionInline(admin.TabularInline):
     ordering = ("-number",)
     show_change_link = True
     extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Dataset)

@@ -4,25 +4,10 @@ Decisions reach millions of rows, so they are not listed here (the API pages the
 samples and versions are raw ids and change lists skip the full count.
 """
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from curation.pruning.models import Cluster, ClusterRun, PruneRun
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ClusterInline(admin.TabularInline):

@@ -1,25 +1,10 @@
 """Django admin for proposals and review queues: read-only (services make and change them; votes are never
 edited or deleted). Vote and proposal tables grow large: foreign keys are raw ids, change lists skip counts."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from curation.review.models import ProposalRun, ReviewItem, ReviewQueue, ReviewVote, TaxonomyChange
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ProposalRun)

@@ -53,7 +53,9 @@ class SpuriousReportDetailOutputSerializer(SpuriousReportOutputSerializer):
         return {name: SuspectedFeatureOutputSerializer(features, many=True).data for name, features in by_class.items()}
 
     def get_rankings(self, report: SpuriousReport) -> dict[str, Any]:
-        """Per class: ranked features (flip and null rates, support, Wilson interval, suspected), low-support ones."""
+        """Per class: ranked features (flip and null rates, support, Wilson interval, the flip rule's verdict, the
+        share of flips toward the swapped-in background's class with its lower bound, chance and bar, suspected),
+        low-support ones."""
         return (report.results or {}).get("rankings") or {}
 
 

@@ -22,7 +22,8 @@ classifier's prediction flips. Choices made here:
   score, then support, then name; the rest are listed apart ("low support"), unranked. The Wilson
   95% interval of the flip rate uses the image count as n (the swaps of one image are not
   independent trials). A ranked feature is *suspected* when the interval's lower bound lies above
-  the class's null flip rate.
+  the class's null flip rate and, for a background, when the swaps' flips go to the class of the
+  swapped-in background in most cases (the direction rule, ranking.py).
 - Background pull, a separate measure (the reverse test): objects of other classes are pasted onto
   background b; pull(b → c) = the share then predicted c, minus the share predicted c after the
   null edit of the same images (control). Images already on b are left out of b's row.
@@ -72,10 +73,18 @@ class FlipTestImages:
 
 @dataclass(frozen=True, eq=False)
 class SwapBank:
-    """Backgrounds to swap in, already fitted to the input size, each with its identity."""
+    """Backgrounds to swap in, already fitted to the input size, each with its identity.
+
+    classes: per background, the index of the class it belongs to (the class that owns it, or the class of the
+    image it was cut from), -1 for none; None when unknown (the direction of flips is then not tested).
+    """
 
     values: list[str]
     images: list[np.ndarray]
+    classes: list[int] | None = None
+
+    def class_of(self, index: int) -> int:
+        return -1 if self.classes is None else int(self.classes[index])
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class FlipTestSettings:
     seed: int = 0
     batch_images: int = 32
     z: float = 1.96
+    directed_bar: float = 0.5  # the direction rule's bar for the share of flips toward the background's class
 
 
 @dataclass(frozen=True)

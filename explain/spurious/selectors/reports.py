@@ -58,7 +58,8 @@ def feature_description(results: dict[str, Any], kind: str, value: str) -> str:
 def suspected_spurious_features(*, report: SpuriousReport) -> dict[str, list[SuspectedFeature]]:
     """Per class (every class with a ranking), its suspected features in rank order; {} before the report has results.
 
-    Suspected = enough support and the Wilson lower bound of the flip rate above the class's null flip rate.
+    Suspected = enough support, the Wilson lower bound of the flip rate above the class's null flip rate and, for a
+    background, most flips going to the class of the swapped-in background (the direction rule, ml/ranking.py).
     """
     results = report.results or {}
     suspected: dict[str, list[SuspectedFeature]] = {}

@@ -9,6 +9,9 @@ Choices made:
 - Swap bank: the demo's background bank for demo versions; otherwise the taking-part images with
   their objects inpainted away, each carrying its own background value, so a swap never brings back
   the image's own background (or, with captions, any background of the same name).
+- The class of each bank background (the direction rule of ranking.py): on the demo the class that owns
+  it in the truth (`class_backgrounds`; none for the others); otherwise the label of the image it was
+  cut from.
 - Secondary objects: only the demo truth locates them (a box per object, in file pixels). The
   object's region is the stored union mask inside its box, scaled like the image, minus the primary
   object's box (the masks are a union, so overlapping pixels cannot be told apart); a region that
@@ -175,7 +178,16 @@ def _demo_setup(
     features = [f if not f.startswith("sample:") else GENERIC_BACKGROUND for f in features]
     size = evaluation_set.images.shape[1]
     bank = demo_background_bank()
-    swap_bank = SwapBank(values=bank.ids, images=[fit_background(image, size, size) for image in bank.images])
+    owners = {
+        background: evaluation_set.classes.index(name)
+        for name, background in document.get("class_backgrounds", {}).items()
+        if name in evaluation_set.classes
+    }
+    swap_bank = SwapBank(
+        values=bank.ids,
+        images=[fit_background(image, size, size) for image in bank.images],
+        classes=[owners.get(background, -1) for background in bank.ids],
+    )
     return FeatureSetup(
         data=_flip_images(evaluation_set, positions, masks, features, values, objects),
         bank=swap_bank,
@@ -204,7 +216,7 @@ def _caption_setup(evaluation_set: EvaluationSet, positions: list[int], masks: l
         ]
     return FeatureSetup(
         data=data,
-        bank=SwapBank(values=values, images=emptied),
+        bank=SwapBank(values=values, images=emptied, classes=[int(label) for label in data.labels]),
         positions=np.array(positions, dtype=np.int64),
         source=SOURCE_CAPTIONS if with_captions else SOURCE_GENERIC,
         bank_source=BANK_VERSION,

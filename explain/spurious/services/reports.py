@@ -39,6 +39,10 @@ from robustness.models import TrainedModel
 FIND_SPURIOUS_JOB_KIND = "find_spurious"
 EXAMPLES_PREFIX = SpuriousReport.STORAGE_PREFIX
 LEFT_OUT_LISTED = 200
+HEADLINE_FEATURE_KEYS = (
+    "kind", "value", "flip_rate", "null_flip_rate", "support", "flips_above_null", "directed_share", "directed_chance",
+    "suspected",
+)  # fmt: skip
 
 
 def spurious_report_create(
@@ -164,9 +168,8 @@ class _Execution:
             setup.data, setup.bank, self.classify, original_predictions=predictions[setup.positions],
             settings=settings, progress=self.progress("flip test, images", 0, total),
         )  # fmt: skip
-        rankings = {
-            name: r.as_dict() for name, r in class_rankings(run, setup.data, evaluation_set.classes, settings).items()
-        }
+        ranked = class_rankings(run, setup.data, evaluation_set.classes, settings, bank=setup.bank)
+        rankings = {name: r.as_dict() for name, r in ranked.items()}
         pull = None
         if do_pull:
             pull = background_pull(
@@ -284,12 +287,12 @@ def _results(
 
 
 def report_headline(results: dict[str, Any]) -> dict[str, Any]:
-    """The numbers a command prints: counts, null flip rate, worst group and each class's top feature."""
+    """The numbers a command prints: counts, null flip rate, worst group and each class's top feature (its flip rate,
+    its share of flips toward the swapped-in background's class against chance, suspected or not)."""
     top = {
-        name: ({k: r["ranked"][0][k] for k in ("kind", "value", "flip_rate", "null_flip_rate", "support", "suspected")}
-               if r["ranked"] else None)
+        name: ({k: r["ranked"][0].get(k) for k in HEADLINE_FEATURE_KEYS} if r["ranked"] else None)
         for name, r in (results.get("rankings") or {}).items()
-    }  # fmt: skip
+    }
     groups = results.get("groups") or {}
     return {
         "samples": results.get("samples"), "with_masks": results.get("with_masks"),

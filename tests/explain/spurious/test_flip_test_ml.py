@@ -12,8 +12,11 @@ import pytest
 
 from explain.spurious.ml.flip_test import (
     BACKGROUND,
+    NULL,
     OBJECT,
+    EditRecord,
     FlipTestImages,
+    FlipTestRun,
     FlipTestSettings,
     ObjectRegion,
     SwapBank,
@@ -62,9 +65,11 @@ def scenes(rows: list[tuple[str, str, str | None]]) -> FlipTestImages:
 
 
 def bank() -> SwapBank:
+    """The three backgrounds, each belonging to the class that owns it."""
     values = list(BACKGROUND_COLOURS)
     images = [np.tile(np.array(BACKGROUND_COLOURS[v], np.uint8), (SIDE, SIDE, 1)) for v in values]
-    return SwapBank(values=values, images=images)
+    owner = {background: CLASSES.index(label) for label, background in OWN.items()}
+    return SwapBank(values=values, images=images, classes=[owner[v] for v in values])
 
 
 def nearest(colour: np.ndarray, table: dict[str, tuple[int, int, int]]) -> str:
@@ -95,7 +100,7 @@ def biased_rows() -> list[tuple[str, str, str | None]]:
 def run_flip_test(data, classify, **settings):
     settings = FlipTestSettings(**{"swaps_per_image": 2, "min_support": 3, "batch_images": 4, **settings})
     run = flip_test_run(data, bank(), classify, original_predictions=classify(data.images), settings=settings)
-    return run, class_rankings(run, data, CLASSES, settings)
+    return run, class_rankings(run, data, CLASSES, settings, bank=bank())
 
 
 def test_a_background_reader_gets_its_own_background_ranked_first_with_every_swap_flipped():
@@ -110,6 +115,9 @@ def test_a_background_reader_gets_its_own_background_ranked_first_with_every_swa
         top = ranking.ranked[0]
         assert (top.kind, top.value, top.rank, top.support, top.edits) == (BACKGROUND, OWN[label], 1, 6, 12)
         assert top.flip_rate == 1.0 and top.score == 1.0 and top.suspected
+        # every swap lands on the other class's background and is called that class
+        assert (top.directed_share, top.directed_flips, top.directed_of, top.directed_images) == (1.0, 12, 12, 6)
+        assert top.directed_chance == 0.5 and top.directed_ci_low > 0.5
         assert [(f.kind, f.flip_rate, f.support) for f in ranking.low_support] == [(OBJECT, 0.0, 2)]
 
 
@@ -124,6 +132,27 @@ def test_an_object_reader_flips_on_no_edit_and_nothing_is_suspected():
         assert ranking.images == 7 and ranking.misclassified == 0
         assert ranking.null_flip_rate == 0.0
         assert [(f.value, f.flip_rate, f.suspected) for f in ranking.ranked] == [(OWN[label], 0.0, False)]
+
+
+def test_a_model_that_flips_under_any_swap_towards_one_class_is_not_suspected():
+    # Given a reader of objects that is lost off its own background and then always says the next class: every
+    # swap flips it (flip rate 1 against a null flip rate of 0), but not towards the class the new background
+    # belongs to (half of the swaps land on that class's background: chance with three classes)
+    data = scenes(biased_rows())
+
+    def lost_off_its_background(images: np.ndarray) -> np.ndarray:
+        objects = object_classifier(images)
+        corners = [nearest(image[0, 0], BACKGROUND_COLOURS) for image in images]
+        home = np.array([corner == OWN[CLASSES[o]] for corner, o in zip(corners, objects, strict=True)])
+        return np.where(home, objects, (objects + 1) % len(CLASSES))
+
+    _run, rankings = run_flip_test(data, lost_off_its_background, min_support=3)
+
+    for label in CLASSES:
+        top = rankings[label].ranked[0]
+        assert (top.value, top.flip_rate, top.null_flip_rate, top.flips_above_null) == (OWN[label], 1.0, 0.0, True)
+        assert top.directed_share == 0.5 and top.directed_ci_low < top.directed_chance == 0.5
+        assert not top.suspected
 
 
 def test_removing_a_second_object_that_the_model_reads_flips_it():
@@ -249,3 +278,99 @@ def test_wilson_interval_matches_the_textbook_values():
     assert wilson_interval(0.5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     assert wilson_interval(1.0, 6) == pytest.approx((0.6097, 1.0), abs=1e-4)
     assert wilson_interval(0.0, 0) == (0.0, 1.0)
+
+
+def flip_table(rows: list[tuple[int, int, int]], labels: list[int]) -> tuple[FlipTestRun, FlipTestImages]:
+    """A hand-made run: rows of (image, bank index swapped in, prediction after); every image's null edit holds.
+
+    Image p is of class labels[p] and predicted so before the edits.
+    """
+    records = [EditRecord(p, NULL, "") for p in range(len(labels))]
+    records += [
+        EditRecord(p, BACKGROUND, "background", bank_index=b, prediction=after, flipped=after != labels[p])
+        for p, b, after in rows
+    ]
+    images = np.zeros((len(labels), 2, 2, 3), np.uint8)
+    data = FlipTestImages(
+        images=images, masks=[np.ones((2, 2), bool)] * len(labels), labels=np.array(labels),
+        image_ids=np.arange(len(labels)), background_features=["background"] * len(labels),
+        background_values=[f"sample:{p}" for p in range(len(labels))], objects=[[] for _ in labels],
+    )  # fmt: skip
+    run = FlipTestRun(original_predictions=np.array(labels), taking_part=np.arange(len(labels)), records=records)
+    return run, data
+
+
+SIX = ["a", "b", "c", "d", "e", "f"]
+# bank entry b belongs to class BANK_CLASSES[b]: two of class a (the images' own class), one of b-e, one of none
+BANK_CLASSES = [0, 0, 1, 2, 3, 4, -1]
+
+
+def six_class_bank(classes: list[int] | None = BANK_CLASSES) -> SwapBank:
+    images = [np.zeros((2, 2, 3), np.uint8)] * 7
+    return SwapBank(values=[f"sample:{b}" for b in range(7)], images=images, classes=classes)
+
+
+def test_the_direction_rule_counts_flips_towards_the_swapped_in_background_s_class_per_image():
+    # Given 12 images of class a, each swapped onto backgrounds of b, c and d (bank 2, 3, 4): images 0-9 flip to the
+    # background's class on every swap; images 10 and 11 flip once each, to a class that is not the background's;
+    # plus swaps that do not count: onto a background of class a itself (bank 0) and onto one of no class (bank 6)
+    rows = [(p, b, BANK_CLASSES[b]) for p in range(10) for b in (2, 3, 4)]
+    rows += [(10, 2, 5), (10, 3, 0), (10, 4, 0), (11, 2, 0), (11, 3, 0), (11, 4, 1)]
+    rows += [(p, 0, 5) for p in range(12)] + [(p, 6, 1) for p in range(12)]
+    run, data = flip_table(rows, [0] * 12)
+    settings = FlipTestSettings(min_support=5)
+
+    feature = class_rankings(run, data, SIX, settings, bank=six_class_bank())["a"].ranked[0]
+
+    assert feature.support == 12 and feature.flips_above_null
+    # per image: 1.0 for images 0-9, 0.0 for 10 and 11; n = the 12 images with a flip onto another class's background
+    assert (feature.directed_flips, feature.directed_of, feature.directed_images) == (30, 32, 12)
+    assert feature.directed_share == pytest.approx(10 / 12)
+    assert feature.directed_ci_low == pytest.approx(wilson_interval(10 / 12, 12)[0])
+    assert feature.directed_chance == pytest.approx(1 / 5) and feature.directed_bar == 0.5
+    assert feature.directed_ci_low > 0.5 and feature.suspected
+
+
+def test_flips_toward_the_background_s_class_above_chance_but_not_in_most_cases_are_not_suspected():
+    # Given 40 images of class a flipped by every swap onto b, c and d's backgrounds: 16 images flip to the
+    # background's class each time, 24 to a class that is not the background's (share 0.4: twice chance at six
+    # classes, what a control probe's model measured with backgrounds it had memorised with their images' labels)
+    rows = [(p, b, BANK_CLASSES[b] if p < 16 else 5) for p in range(40) for b in (2, 3, 4)]
+    run, data = flip_table(rows, [0] * 40)
+
+    feature = class_rankings(run, data, SIX, FlipTestSettings(), bank=six_class_bank())["a"].ranked[0]
+
+    assert feature.flips_above_null and feature.directed_share == pytest.approx(0.4)
+    assert feature.directed_chance < feature.directed_ci_low < feature.directed_bar
+    assert not feature.suspected
+
+
+def test_flips_that_scatter_over_the_other_classes_are_not_suspected_however_often_they_happen():
+    # Given 10 images of class a that flip on every swap onto b, c and d's backgrounds, each flip to the next
+    # class after the background's: one of five other classes, never the background's own
+    rows = [(p, b, BANK_CLASSES[b] % 5 + 1) for p in range(10) for b in (2, 3, 4)]
+    run, data = flip_table(rows, [0] * 10)
+    settings = FlipTestSettings(min_support=5)
+
+    feature = class_rankings(run, data, SIX, settings, bank=six_class_bank())["a"].ranked[0]
+    unknown = class_rankings(run, data, SIX, settings, bank=six_class_bank(None))["a"].ranked[0]
+    no_bank = class_rankings(run, data, SIX, settings)["a"].ranked[0]
+
+    assert feature.flip_rate == 1.0 and feature.null_flip_rate == 0.0 and feature.flips_above_null
+    assert (feature.directed_share, feature.directed_flips, feature.directed_of) == (0.0, 0, 30)
+    assert not feature.suspected
+    # a bank that does not know its backgrounds' classes cannot test the direction: the flip rule alone decides
+    for score in (unknown, no_bank):
+        assert score.directed_share is None and score.directed_images == 0 and score.suspected
+
+
+def test_a_background_whose_flips_all_land_on_backgrounds_of_no_other_class_is_not_suspected():
+    # Given swaps only onto a background of the image's own class and onto one of no class: nothing to test the
+    # direction with, so nothing shows that the background pulls anywhere
+    rows = [(p, b, 1) for p in range(6) for b in (1, 6)]
+    run, data = flip_table(rows, [0] * 6)
+
+    feature = class_rankings(run, data, SIX, FlipTestSettings(min_support=5), bank=six_class_bank())["a"].ranked[0]
+
+    assert feature.flips_above_null and feature.directed_images == 0 and feature.directed_share is None
+    assert not feature.suspected

@@ -6,11 +6,15 @@
   copy (core.local_cache) can be verified against what was stored.
 - Large files go up in parts (boto3's TransferConfig: WINNOW_S3_MULTIPART_* settings); a part upload that
   fails aborts the multipart upload, so no object, whole or partial, appears under the key.
-- Reading streams with ranged GETs: `open(key, "rb")` returns a seekable stream that issues one GET from the
-  current position on and a new one after a seek (django-storages' own file downloads the whole object to
-  a temporary file before the first byte is returned, so a 1 KiB Range of a 10 GB export would fetch 10 GB).
-  Reads are pinned to the object's ETag: an object replaced while it is read fails the read
-  (412) instead of mixing two versions.
+- Reading streams with GETs: `open(key, "rb")` sends one GET of the whole object and returns a seekable stream
+  over its body, whose size and ETag come from that response (no HEAD: a whole-object read is one round trip,
+  and a missing object raises FileNotFoundError at `open` as on local disk). Seeks are lazy: a read after a
+  seek continues the open response when the target lies at most SKIP_READ_MAX_BYTES ahead, else issues one
+  ranged GET from there (seeking to the end and back, as FileResponse does to measure a file, costs
+  nothing). django-storages' own file downloads the whole object to a temporary file before the first byte
+  is returned, so a 1 KiB Range of a 10 GB export would fetch 10 GB. Every GET after the first is pinned to
+  the first one's ETag: an object replaced while it is read fails the read (412) instead of mixing two
+  versions.
 """
 
 from __future__ import annotations
@@ -49,10 +53,13 @@ class S3ObjectStorage(S3Storage):
         if "w" in mode or "a" in mode or "+" in mode:
             return super()._open(name, mode)
         key = self._normalize_name(clean_name(name))
-        head = self.head(name)
-        reader = ObjectReader(self.connection.meta.client, self.bucket_name, key, head["ContentLength"], head["ETag"])
+        reader = ObjectReader(self.connection.meta.client, self.bucket_name, key, None, "")
+        reader.start()  # the whole object's GET: FileNotFoundError now, and the size and ETag for what follows
         stream = io.BufferedReader(reader, READ_BUFFER_BYTES)
-        return File(stream if "b" in mode else io.TextIOWrapper(stream, encoding="utf-8"), name=name)
+        file: File = File(stream if "b" in mode else io.TextIOWrapper(stream, encoding="utf-8"), name=name)
+        if reader.size is not None:  # File.size would otherwise seek to the end and back to measure the stream
+            file.size = reader.size
+        return file
 
     def head(self, name: str) -> dict[str, Any]:
         """The object's HEAD response (ContentLength, ETag, Metadata); FileNotFoundError when there is none."""
@@ -76,6 +83,16 @@ class S3ObjectStorage(S3Storage):
         key = self._normalize_name(clean_name(name))
         params = {**self._get_write_parameters(key), "Metadata": {SHA256_METADATA: sha256}}
         self.bucket.Object(key).upload_file(str(path), ExtraArgs=params, Config=self.transfer_config)
+
+    def store_bytes(self, name: str, data: bytes, *, sha256: str) -> None:
+        """PUT `data` under exactly `name` in one request, replacing any object there (a PUT is atomic).
+
+        No free-name probe as `save` does (a HEAD per call): for content-addressed blobs, whose bytes under a
+        key are the same whoever writes them.
+        """
+        key = self._normalize_name(clean_name(name))
+        params = {**self._get_write_parameters(key), "Metadata": {SHA256_METADATA: sha256}}
+        self.connection.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=data, **params)
 
     def download(self, name: str, target: Any, *, etag: str = "") -> None:
         """Stream the object into `target` (anything with `write`), pinned to `etag` when one is given."""
@@ -107,13 +124,24 @@ class S3ObjectStorage(S3Storage):
 
 
 class ObjectReader(io.RawIOBase):
-    """A stored object as a seekable raw stream: one open-ended ranged GET per run of sequential reads."""
+    """A stored object as a seekable raw stream: one GET per run of sequential reads, none for a seek alone.
+
+    The first GET pins the ETag (unless one was given) and gives the size; a seek only moves the position,
+    and the next read either continues the open response (a target at most SKIP_READ_MAX_BYTES ahead) or
+    drops it and sends a ranged GET from the target.
+    """
 
     def __init__(self, client: Any, bucket: str, key: str, size: int | None, etag: str):
         super().__init__()
         self.client, self.bucket, self.key, self.size, self.etag = client, bucket, key, size, etag
         self._position = 0
         self._body: Any = None
+        self._body_position = 0  # where the open response's next byte lies in the object
+
+    def start(self) -> None:
+        """Send the GET of the whole object now (`open` does): FileNotFoundError when there is none."""
+        if self._body is None:
+            self._body = self._get()
 
     def readable(self) -> bool:
         return True
@@ -126,19 +154,13 @@ class ObjectReader(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size()}[whence]
-        target = max(base + offset, 0)
-        skip = target - self._position
-        if self._body is not None and 0 < skip <= SKIP_READ_MAX_BYTES:
-            while skip > 0 and (data := self._body.read(skip)):
-                skip -= len(data)
-        if skip != 0:
-            self._drop_body()
-        self._position = target
-        return target
+        self._position = max(base + offset, 0)
+        return self._position
 
     def readinto(self, buffer: Any) -> int:
         if self.size is not None and self._position >= self.size:
             return 0
+        self._body_align()
         if self._body is None:
             self._body = self._get()
             if self._body is None:  # a range starting at the end of the object
@@ -152,18 +174,31 @@ class ObjectReader(io.RawIOBase):
                 raise OSError(f"{self.key}: the response ended at byte {self._position} of {self.size}")
         buffer[: len(data)] = data
         self._position += len(data)
+        self._body_position = self._position
         return len(data)
 
     def close(self) -> None:
         self._drop_body()
         super().close()
 
+    def _body_align(self) -> None:
+        """Bring the open response to the position: read on through a short gap ahead, else drop it."""
+        if self._body is None or self._body_position == self._position:
+            return
+        skip = self._position - self._body_position
+        if 0 < skip <= SKIP_READ_MAX_BYTES:
+            while skip > 0 and (data := self._body.read(min(skip, READ_BUFFER_BYTES))):
+                skip -= len(data)
+                self._body_position += len(data)
+        if self._body_position != self._position:
+            self._drop_body()
+
     def _get(self) -> Any:
+        """A GET from the position on (the first from byte 0 asks for the whole object, without a Range)."""
+        ranged = {"Range": f"bytes={self._position}-"} if self._position or self.size is not None else {}
         pinned = {"IfMatch": self.etag} if self.etag else {}
         try:
-            response = self.client.get_object(
-                Bucket=self.bucket, Key=self.key, Range=f"bytes={self._position}-", **pinned
-            )
+            response = self.client.get_object(Bucket=self.bucket, Key=self.key, **ranged, **pinned)
         except ClientError as error:
             if _status(error) == 416:
                 return None
@@ -171,7 +206,10 @@ class ObjectReader(io.RawIOBase):
                 raise FileNotFoundError(f"{self.key} does not exist in storage") from None
             raise
         if self.size is None:
-            self.size = int(response["ContentRange"].rpartition("/")[2])
+            content_range = response.get("ContentRange")
+            self.size = int(content_range.rpartition("/")[2]) if content_range else int(response["ContentLength"])
+        self.etag = self.etag or response.get("ETag", "")
+        self._body_position = self._position
         return response["Body"]
 
     def _size(self) -> int:

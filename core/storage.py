@@ -13,8 +13,8 @@ fsynced. A process killed mid-write leaves at most a temporary file (`.<name>.<r
 by `manage.py verify_blobs --repair`), never a partial file under the key. The direct path honours the
 storage's permission settings and group, and stays cheaper than Django's generic save, which
 re-validates and re-joins the name several times and probes for a free one (about 0.4 ms of CPU per
-blob, bench/import_bench.py). Any other storage (a subclass, S3, whose PUT is atomic) takes the
-generic path.
+blob, bench/import_bench.py). Object storage (core.s3, whose PUT is atomic) takes one HEAD, and one PUT
+when the key holds no intact copy; any other storage (a subclass) takes the generic path.
 
 A file already under the key is not trusted blindly: it counts as the blob only when its size is the
 size of the bytes being saved and, when it is small enough to compare cheaply (BLOB_COMPARE_MAX_BYTES:
@@ -28,6 +28,7 @@ import errno
 import hashlib
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from core.s3 import S3ObjectStorage
 
 BLOB_COMPARE_MAX_BYTES = 64 * 1024
+SHA256_METADATA_KEY = "sha256"  # core.s3.SHA256_METADATA (not imported: that would load boto3)
 TEMPORARY_SUFFIX = ".tmp"
 HASH_CHUNK_BYTES = 1024 * 1024
 _FLAGS = getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -80,7 +82,30 @@ def blob_save(*, key: str, data: bytes, replace: bool = False) -> bool:
     storage = storages["default"]
     if type(storage) is FileSystemStorage:
         return _local_file_store(storage, key, data, replace=replace)
+    objects = _loaded_object_storage(storage)
+    if objects is not None:
+        return _object_store(objects, key, data, replace=replace)
     return _generic_store(storage, key, data, replace=replace)
+
+
+def _object_store(storage: "S3ObjectStorage", key: str, data: bytes, *, replace: bool) -> bool:
+    """One HEAD (size and recorded sha256 of what stands under the key), then one PUT unless it is intact.
+
+    The generic path costs three requests for a new blob (exists, `save`'s free-name probe, the PUT) and up
+    to four for a stored one (exists, size, then a GET to compare small blobs).
+    """
+    digest = sha256_bytes(data)
+    if not replace:
+        try:
+            head = storage.head(key)
+        except FileNotFoundError:
+            head = None
+        if head is not None and int(head["ContentLength"]) == len(data):
+            recorded = head.get("Metadata", {}).get(SHA256_METADATA_KEY, "")
+            if recorded == digest or (not recorded and _stored_copy_is_intact(storage, key, data)):
+                return False
+    storage.store_bytes(key, data, sha256=digest)
+    return True
 
 
 def _generic_store(storage: Storage, key: str, data: bytes, *, replace: bool) -> bool:
@@ -256,6 +281,12 @@ def blob_url(key: str) -> str:
 
 def blob_size(key: str) -> int | None:
     """The stored blob's size in bytes, or None when nothing is stored under `key`."""
+    objects = _loaded_object_storage(storages["default"])
+    if objects is not None:  # one HEAD, not exists() and size()
+        try:
+            return int(objects.head(key)["ContentLength"])
+        except FileNotFoundError:
+            return None
     if not default_storage.exists(key):
         return None
     return default_storage.size(key)
@@ -337,6 +368,12 @@ def storage_keys(prefix: str) -> list[str]:
         return []
     nested = [key for folder in folders for key in storage_keys(f"{prefix}/{folder}")]
     return sorted([f"{prefix}/{name}" for name in files] + nested)
+
+
+def _loaded_object_storage(storage: Storage) -> "S3ObjectStorage | None":
+    """`storage` when it is core.s3's object storage, else None; never imports boto3 (no S3 storage without it)."""
+    s3 = sys.modules.get("core.s3")
+    return storage if s3 is not None and isinstance(storage, s3.S3ObjectStorage) else None
 
 
 def _object_storage() -> "S3ObjectStorage":

@@ -139,7 +139,8 @@ def test_a_seek_then_a_read_fetches_only_that_range(s3_storage, s3_bucket):
         start = handle.read(20)
 
     assert (part, start) == (data[2_000_000:2_001_000], data[10:30])
-    assert [headers["Range"] for headers in ranges] == ["bytes=2000000-", "bytes=10-"]
+    # open's GET of the whole object, dropped by the seek; then one ranged GET per jump
+    assert [headers.get("Range") for headers in ranges] == [None, "bytes=2000000-", "bytes=10-"]
 
 
 def test_reading_an_object_replaced_meanwhile_fails_instead_of_mixing_versions(s3_storage, s3_bucket):

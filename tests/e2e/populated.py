@@ -6,7 +6,8 @@ train, val and test. Over it: an embedding set of the tiny open_clip saved to di
 a cluster run, a prune run (not applied: the dataset page shows its newest version, which must be this one),
 label proposals and a review queue with a vote, a small CNN trained
 for 2 epochs (its curves), an evaluation with every suite, Grad-CAM maps, a spurious-feature report, a
-failure-slice report, estimated masks, a synthetic batch (compositing) and an export.
+failure-slice report, a confidence report (a generic report), estimated masks, a synthetic batch (compositing)
+and an export.
 """
 
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from explain.services.runs import explanation_run_create
 from explain.slices.services import slice_report_create
 from explain.spurious.services import spurious_report_create
 from jobs.models import Job, JobStatus
+from jobs.runs.services import run_create
 from jobs.services import job_create, job_execute
 from robustness.evaluation.services import evaluation_run_create
 from robustness.models import TrainedModel
@@ -105,6 +107,11 @@ def populate(admin, encoder_name: str) -> Populated:
         trained_model=model, version=version, params={"device": "cpu", "min_size": 2}, requested_by=admin, enqueue=False
     )
     succeeded(job_execute(slices.job_id))
+    confidence = run_create(
+        kind="confidence_report", requested_by=admin, enqueue=False, trained_model=model, version=version,
+        params={"device": "cpu"},
+    )  # fmt: skip
+    succeeded(job_execute(confidence.job_id))
     masks = mask_set_start(version=version, provider="estimated", requested_by=admin, enqueue=False)
     succeeded(job_execute(masks.job_id))
     batch = synthetic_batch_create(

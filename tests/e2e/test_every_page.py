@@ -50,6 +50,7 @@ EXPECTED = {
     "/explanations/N/gallery/",
     "/spurious/N/",
     "/slices/N/",
+    "/reports/confidence/N/",  # a generic report (robustness.reports), reached from the navigation's list
     "/synthetic/",
     "/synthetic/N/",
     "/exports/",

@@ -2,7 +2,8 @@
 
 The row is written when the deletion is asked for (who, what, when) and completed by the deletion
 job, in the transaction of each batch, with the rows deleted per table and the files removed, so its
-counts stay exact when a job is killed and run again. It keeps the user's name and the target's
+counts stay exact when a job is killed and run again, and how the foreign keys of each referenced table were
+checked (deletion/integrity.py). It keeps the user's name and the target's
 name as text: both outlive what they name.
 """
 
@@ -25,6 +26,13 @@ class Deletion(models.Model):
     status = models.CharField(max_length=16, choices=DeletionStatus.choices, default=DeletionStatus.RUNNING)
     rows = models.JSONField(default=dict, blank=True, help_text="Rows deleted per model, e.g. {'curation.Sample': 3}.")
     files = models.PositiveIntegerField(default=0, help_text="Blobs and files removed from storage.")
+    integrity = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the rows of each table that foreign keys point at were deleted, e.g. {'curation.Sample': "
+        "'set_check'}: set_check (one set-based check per batch, the per-row foreign-key triggers skipped) or "
+        "triggers (one foreign-key trigger per row: the database role may not set session_replication_role).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,6 +7,7 @@ from curation.deletion.models import Deletion
 from curation.deletion.services import dataset_delete_start
 from curation.models import Dataset, DatasetVersion, Sample, VersionSample
 from jobs.models import JobStatus
+from jobs.services import job_submit
 from tests.curation.pruning.factories import version_with_samples
 from tests.factories import SampleFactory, VersionSampleFactory
 from tests.worker import celery_worker, wait_for_job  # noqa: F401  (celery_worker: the fixture)
@@ -26,10 +27,14 @@ def test_a_deletion_whose_worker_is_killed_is_finished_by_the_retry(celery_worke
         VersionSampleFactory(version=version, sample=sample)
     first = celery_worker(WINNOW_TEST_SLOW_DELETES="0.1")
 
-    deletion = dataset_delete_start(dataset=version.dataset, requested_by=curator)
+    def create_job(**kwargs):  # type: ignore[no-untyped-def]  # batches of 20 from the job's first run on
+        return job_submit(**{**kwargs, "params": {**kwargs["params"], "batch_size": 20}})
+
+    # (Saving the batch size after the request raced the worker, which may start the job at once with the default
+    # size: one batch per table, the progress window below never seen.)
+    deletion = dataset_delete_start(dataset=version.dataset, requested_by=curator, create_job=create_job)
     job = deletion.job
-    job.params = {**job.params, "batch_size": 20}
-    job.save(update_fields=["params"])  # before the worker picks it up: the message is sent on commit
+    assert job.params["batch_size"] == 20
     wait_for_job(job.pk, lambda j: j.status == JobStatus.RUNNING and 0.2 <= j.progress < 0.6, timeout=30)
     first.kill()
     halfway = Deletion.objects.get(pk=deletion.pk).rows

@@ -26,6 +26,16 @@ from django.db.models import Model
 from django.utils import timezone
 
 from curation.deletion.files import FileRemoval, doomed_keys, key_fields
+from curation.deletion.integrity import (
+    Mode,
+    Reference,
+    ReferencedError,
+    batch_lock,
+    batch_unreferenced_check,
+    references_to,
+    replica_role,
+    replica_role_allowed,
+)
 from curation.deletion.models import Deletion, DeletionStatus
 from curation.deletion.plan import DeletionPlan, Link, Scope, links_to, quote
 from curation.deletion.services.start import blocked_error, has_deleting_flag, target_model
@@ -42,8 +52,9 @@ MAX_BATCH_SIZE = 100_000
 def deletion_run(ctx: JobContext) -> dict[str, Any]:
     """The `delete` job: delete the target of Deletion ctx.params["deletion"] in batches (see the module doc).
 
-    Returns {"deletion", "target", "target_id", "rows": {model label: rows}, "files", "seconds"}.
-    Raises JobFailed when the audit row is gone or something now forbids the deletion (nothing deleted then).
+    Returns {"deletion", "target", "target_id", "rows": {model label: rows}, "files", "integrity": {model label:
+    Mode}, "seconds"}. Raises JobFailed when the audit row is gone or something now forbids the deletion (nothing
+    deleted then), or when a row written after the plan references a batch (that batch not deleted: integrity.py).
     """
     deletion = Deletion.objects.filter(pk=int(ctx.params.get("deletion") or 0)).first()
     if deletion is None:
@@ -72,6 +83,7 @@ def deletion_run(ctx: JobContext) -> dict[str, Any]:
         "target_id": deletion.target_id,
         "rows": deletion.rows,
         "files": deletion.files,
+        "integrity": deletion.integrity,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -84,6 +96,7 @@ class _DeletionBatches:
         self.batch_size = min(max(int(ctx.params.get("batch_size") or DEFAULT_BATCH_SIZE), 1), MAX_BATCH_SIZE)
         self.plan = DeletionPlan(model, [deletion.target_id], scope)
         self.rows: dict[str, int] = dict(deletion.rows)
+        self.integrity: dict[str, str] = dict(deletion.integrity)
         self.done = 0
         # A version's members take the samples only they held: found per batch, among the batch's samples.
         self.collect_orphans = model is DatasetVersion
@@ -91,7 +104,7 @@ class _DeletionBatches:
     def run(self) -> None:
         self.ctx.progress(0, 0, "planning")
         try:
-            counts = self.plan.materialize()
+            self.counts = counts = self.plan.materialize()
             blockers = self.plan.blockers()
             if blockers:
                 if has_deleting_flag(self.model):
@@ -99,6 +112,7 @@ class _DeletionBatches:
                 row = self.model._base_manager.get(pk=self.deletion.target_id)
                 raise JobFailed(blocked_error(self.model, row, blockers).message)
             self.total = sum(counts.values())
+            self.replica = replica_role_allowed()
             self.ctx.log("to delete: " + ", ".join(f"{label} {n}" for label, n in counts.items() if n))
             with FileRemoval() as self.removal:
                 for model in reversed(self.plan.order):
@@ -111,15 +125,19 @@ class _DeletionBatches:
         self._links_clear(model)
         label = model._meta.label
         doomed = self.plan.batch_sql(model)
+        references = self._integrity_mode(model) if self.counts.get(label) else []
         for low, high, rows in self.plan.batches(model, self.batch_size):
             with transaction.atomic():
                 member_samples = (
                     _member_samples(doomed, low, high) if self.collect_orphans and model is VersionSample else []
                 )
-                deleted, ids, keys = _rows_delete(model, doomed, low, high)
+                if references:
+                    deleted, ids, keys = self._checked_delete(model, references, doomed, low, high)
+                else:
+                    deleted, ids, keys = _rows_delete(model, doomed, low, high)
                 self._count(label, deleted)
                 orphans, orphan_keys = self._orphans_delete(member_samples)
-                Deletion.objects.filter(pk=self.deletion.pk).update(rows=self.rows)
+                Deletion.objects.filter(pk=self.deletion.pk).update(rows=self.rows, integrity=self.integrity)
             self.removal.submit(model, ids, keys)
             if orphans:
                 self.removal.submit(Sample, orphans, orphan_keys)
@@ -130,6 +148,46 @@ class _DeletionBatches:
                 max(self.total, self.done),
                 f"{model._meta.verbose_name_plural}: {self.done} of {self.total} rows",
             )
+
+    def _integrity_mode(self, model: type[Model]) -> list[Reference]:
+        """The foreign keys the set-based check stands in for while deleting `model` (empty: its rows' own triggers,
+        if any, check them); records and logs the path taken when foreign keys point at the table."""
+        if connection.vendor != "postgresql":
+            return []
+        references = references_to(model._meta.db_table)
+        if references == []:
+            return []
+        label = model._meta.label
+        if references is not None and self.replica:
+            self.integrity[label] = Mode.SET_CHECK.value
+            self.ctx.log(f"{label}: {len(references)} foreign keys checked set-based per batch, their triggers off")
+            return references
+        if references is None:
+            why = "the table has triggers of its own or a multi-column foreign key pointing at it"
+        else:
+            why = "the database role may not set session_replication_role"
+        self.integrity[label] = Mode.TRIGGERS.value
+        self.ctx.log(f"{label}: deleted with per-row foreign-key triggers ({why})")
+        logger.warning("deletion %s: %s with per-row foreign-key triggers: %s", self.deletion.pk, label, why)
+        return []
+
+    def _checked_delete(
+        self, model: type[Model], references: list[Reference], doomed: str, low: int, high: int
+    ) -> tuple[int, list[int], list[str]]:
+        """One batch of a referenced table: lock its rows, check set-based that nothing references them, then delete
+        them with the RI triggers off (integrity.py). Raises JobFailed (the batch rolled back) when something does."""
+        table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+        batch_lock(table, pk, doomed, low, high)
+        try:
+            batch_unreferenced_check(references, doomed, low, high)
+        except ReferencedError as error:
+            raise JobFailed(
+                f"Cannot delete {model._meta.verbose_name_plural} of ids {low + 1} to {high}: {error}, rows the "
+                "deletion's plan did not include (written while it ran?). Nothing of this batch was deleted; "
+                "ask for the deletion again: a new plan takes them or says what forbids it."
+            ) from error
+        with replica_role():
+            return _rows_delete(model, doomed, low, high)
 
     def _links_clear(self, model: type[Model]) -> None:
         """Clear links to the model's doomed rows: its own among themselves, and SET_NULL ones from survivors."""

@@ -8,15 +8,19 @@ the minimum support of 5). Rule asserted, for every class: its own background is
 of the class's correctly classified images carry it). With the Debian images `make test` installs
 (tuxpaint-stamps-default, mate-backgrounds: many stamps per class, 19 backgrounds), the model leans on the backgrounds
 and the test also asserts that each own background is *suspected* (the Wilson 95% lower bound of its flip rate lies
-above the class's null-edit flip rate) and pulls other classes' objects towards its class more than the null edit
-does. Measured with demo seed 0 (287 train images, 32 px, 12 epochs): own-background flip rates 0.62-0.96 (lower
-bounds 0.45-0.83) against null flip rates 0-0.03; in the background pull the own background came first for 6 of 7
-classes (fruit: a water-drops background nobody owns, 0.848, just above its own aqua one, 0.836). Demo seed 1: flip
-rates 0.55-1.00 (lower bounds 0.39-0.90), null 0-0.03, own background first in the pull for all 7 classes.
+above the class's null-edit flip rate, and that of the share of its swaps' flips going to the class that owns the
+swapped-in background lies above 1/2: the direction rule, docs/METHODS.md §9) and pulls other classes' objects
+towards its class more than the null edit does. Measured with demo seed 0 (287 train images, 32 px, 12 epochs):
+own-background flip rates 0.62-0.96 (lower bounds 0.45-0.83) against null flip rates 0-0.03, shares of flips toward
+the background's owner 0.84-1.00 (23-29 images each; chance 1/6); in the background pull the own background came
+first for 6 of 7 classes (fruit: a water-drops background nobody owns, 0.848, just above its own aqua one, 0.836).
+Demo seed 1 (before the direction rule): flip rates 0.55-1.00 (lower bounds 0.39-0.90), null 0-0.03, own background
+first in the pull for all 7 classes.
 Without those packages the demo falls back to objects cut from a handful of scikit-image/scikit-learn photos: every
 object of a class is nearly the same picture, the model learns the objects (0.90 validation accuracy on shuffled
 backgrounds) and relies on backgrounds only a little, so only the ranking is asserted there (measured: own-background
-flip rates 0-0.33, null 0; suspected for 6 of 7 classes, not colour wheel).
+flip rates 0-0.33, null 0; suspected for 6 of 7 classes, not colour wheel, by the flip rule alone, before the
+direction rule existed).
 
 Run alone, with the numbers printed: `pytest tests/explain/spurious/test_demo_ranking.py -s`
 (DEMO_SEED=1 for another demo seed).
@@ -64,6 +68,8 @@ def measured_numbers(report, class_backgrounds: dict[str, str]) -> dict:
                     round(f["flip_rate"], 3),
                     f["support"],
                     round(f["ci_low"], 3),
+                    None if f["directed_share"] is None else round(f["directed_share"], 3),
+                    f["directed_images"],
                     f["suspected"],
                 )
                 for f in ranking["ranked"]
@@ -113,6 +119,7 @@ def test_each_class_ranks_its_injected_background_first(admin_user):
         if strong_bias:
             top = ranking["ranked"][0]
             assert top["suspected"] and top["ci_low"] > ranking["null_flip_rate"], (name, top)
+            assert top["directed_ci_low"] > top["directed_bar"] >= top["directed_chance"], (name, top)
             assert suspected[name][0].value == own and suspected[name][0].rank == 1
             own_pull = next(e for e in report.results["pull"]["ranking"][name] if e["value"] == own)
             assert own_pull["pull"] > 0, (name, own_pull)

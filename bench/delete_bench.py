@@ -15,17 +15,24 @@ Timed, in this process:
    the whole process), where the time went;
 2. the floor, on a second dataset filled the same way: one bare DELETE per table, children first, in one
    transaction (no plan, no batches, no blob collection): what PostgreSQL itself needs to remove these rows,
-   foreign-key checks included.
-Prints the ratio 1 / 2, and where the floor's time goes: the DELETE statements, and the COMMIT, which runs the
-deferred foreign-key checks (Django's constraints are DEFERRABLE INITIALLY DEFERRED): one RI trigger per deleted
-row and per constraint pointing at its table, empty referencing tables included, with the constraints counted.
-The job's own commits are timed too (each batch's checks run there).
+   foreign-key checks included;
+3. the floor of the job's own path, on a third dataset: the same bare DELETEs in one transaction, each table that
+   foreign keys point at deleted the way the job does (curation/deletion/integrity.py): its doomed rows locked,
+   one set-based check per foreign key read from the catalog, the DELETE under session_replication_role =
+   replica (no RI trigger per row).
+Prints the ratios 1 / 2 and 1 / 3, and where the floor's time goes: the DELETE statements, and the COMMIT, which
+runs the deferred foreign-key checks (Django's constraints are DEFERRABLE INITIALLY DEFERRED): one RI trigger per
+deleted row and per constraint pointing at its table, empty referencing tables included, with the constraints
+counted. The job's own commits, row locks and set-based checks are timed too.
 Targets (issue #19 item 8): <= 60 s and <= 1 GB peak RSS at 1M samples.
 
 The bench's sample rows name keys with no stored file behind them (prune_db_bench's fill): the collector
 does all of its database work per key (try-lock, claims, rows still naming it) and one storage delete call
 (of a missing file), but unlinks no image file. DATABASE_URL must name a migrated database that holds no real data.
 """
+
+# SQL here is built from the bench's own table names and the catalog's (quoted); every value is a parameter.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -55,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dim", type=int, default=16, help="embedding columns of the bench's embedding set")
     parser.add_argument("--var", type=Path, default=None, help="bench var folder (default: a temporary one)")
     parser.add_argument("--skip-floor", action="store_true", help="measure the deletion job only")
-    parser.add_argument("--fill", choices=["ours", "floor"], help=argparse.SUPPRESS)  # the child process's part
+    parser.add_argument("--fill", choices=["ours", "floor", "checked"], help=argparse.SUPPRESS)  # the child's part
     return parser.parse_args()
 
 
@@ -158,6 +165,9 @@ def delete_through_the_job(dataset_id: int, batch_size: int | None) -> tuple[flo
     totals.wrap(plan.DeletionPlan, "materialize", "job: temporary tables of doomed ids")
     totals.wrap(plan.DeletionPlan, "blockers", "checks (request and job)")
     totals.wrap(job_module, "_rows_delete", "job: DELETE … RETURNING ids, keys, per batch")
+    if hasattr(job_module, "batch_lock"):  # the set-based foreign-key check (deletion/integrity.py)
+        totals.wrap(job_module, "batch_lock", "job: referenced rows locked FOR UPDATE")
+        totals.wrap(job_module, "batch_unreferenced_check", "job: set-based foreign-key checks")
     totals.wrap(files, "files_remove", "job: blob collector (own thread, overlaps)")
     commit: Callable[..., Any] = BaseDatabaseWrapper._commit
 
@@ -224,7 +234,19 @@ def delete_bare(dataset_id: int) -> tuple[float, float]:
     """
     from django.db import connection, transaction
 
-    statements = [
+    statements = bare_statements()
+    started = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql, [dataset_id])
+        statements_done = time.perf_counter()
+    return time.perf_counter() - started, time.perf_counter() - statements_done
+
+
+def bare_statements() -> list[str]:
+    """One DELETE per table of BARE_TABLES (in its order) removing the rows of dataset %s."""
+    return [
         "DELETE FROM pruning_prunedecision d USING pruning_prunerun r, curation_datasetversion v "
         "WHERE d.prune_run_id = r.id AND r.version_id = v.id AND v.dataset_id = %s",
         "DELETE FROM pruning_prunerun r USING curation_datasetversion v "
@@ -236,13 +258,54 @@ def delete_bare(dataset_id: int) -> tuple[float, float]:
         "DELETE FROM curation_datasetversion WHERE dataset_id = %s",
         "DELETE FROM curation_dataset WHERE id = %s",
     ]
+
+
+# The doomed ids of each table that foreign keys point at, for the checked floor (the other tables: BARE's DELETE).
+REFERENCED_ROWS = {
+    "pruning_prunerun": "SELECT r.id FROM pruning_prunerun r JOIN curation_datasetversion v ON r.version_id = v.id "
+    "WHERE v.dataset_id = %s",
+    "embeddings_embeddingset": "SELECT id FROM embeddings_embeddingset WHERE dataset_id = %s",
+    "curation_sample": "SELECT id FROM curation_sample WHERE dataset_id = %s",
+    "curation_datasetversion": "SELECT id FROM curation_datasetversion WHERE dataset_id = %s",
+    "curation_dataset": "SELECT id FROM curation_dataset WHERE id = %s",
+}
+
+
+def delete_bare_checked(dataset_id: int) -> tuple[float, float, float]:
+    """The job's own floor: `delete_bare`'s DELETEs in one transaction, each table that foreign keys point at deleted
+    as the job does (integrity.py) in one go: rows locked, one check per foreign key, the DELETE with the RI
+    triggers off. Returns (seconds in all, of which the locks and checks, of which the COMMIT)."""
+    from django.db import connection, transaction
+
+    from curation.deletion.integrity import references_to, replica_role
+
+    checks = 0.0
     started = time.perf_counter()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql, [dataset_id])
+            for table, sql in zip(BARE_TABLES, bare_statements(), strict=True):
+                references = references_to(table) if table in REFERENCED_ROWS else []
+                if not references:
+                    assert references == [], f"{table}: no set-based check possible"
+                    cursor.execute(sql, [dataset_id])
+                    continue
+                doomed = REFERENCED_ROWS[table]
+                checked = time.perf_counter()
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT id FROM {table} WHERE id IN ({doomed}) FOR UPDATE) l", [dataset_id]
+                )
+                for reference in references:
+                    column = f"c.{reference.column}"
+                    cursor.execute(
+                        f"SELECT 1 FROM {reference.table} c WHERE {column} IN ({doomed}) LIMIT 1", [dataset_id]
+                    )
+                    if cursor.fetchone():
+                        raise SystemExit(f"{reference} references a doomed row of {table}")
+                checks += time.perf_counter() - checked
+                with replica_role():
+                    cursor.execute(f"DELETE FROM {table} WHERE id IN ({doomed})", [dataset_id])
         statements_done = time.perf_counter()
-    return time.perf_counter() - started, time.perf_counter() - statements_done
+    return time.perf_counter() - started, checks, time.perf_counter() - statements_done
 
 
 def main() -> None:
@@ -267,6 +330,7 @@ def main() -> None:
     for label, seconds in sorted(totals.seconds.items(), key=lambda item: -item[1]):
         print(f"  {label:<40} {seconds:7.1f} s")
     print(f"  rows: {json.dumps(result['rows'])}")
+    print(f"  foreign keys (deletion/integrity.py): {json.dumps(result.get('integrity', {}))}")
     summary: dict[str, Any] = {
         "rows": args.rows,
         "seconds": round(ours, 1),
@@ -287,6 +351,15 @@ def main() -> None:
         summary.update(
             floor_seconds=round(floor, 1), floor_fk_checks_seconds=round(checks, 1), ratio=round(ours / floor, 2)
         )
+        print(f"load {os.getloadavg()}")
+        checked_id = fill_in_child(args, var_dir, "checked")
+        checked_floor, set_checks, commit = delete_bare_checked(checked_id)
+        print(
+            f"floor with the same set-based check and replica role (bare DELETEs, one transaction): "
+            f"{checked_floor:.1f} s, of which the row locks and set-based checks {set_checks:.1f} s, the COMMIT "
+            f"{commit:.1f} s;  deletion job / this floor: {ours / checked_floor:.2f}"
+        )
+        summary.update(checked_floor_seconds=round(checked_floor, 1), checked_ratio=round(ours / checked_floor, 2))
     print(f"load {os.getloadavg()}")
     print(json.dumps(summary))
 

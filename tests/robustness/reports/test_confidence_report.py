@@ -13,10 +13,11 @@ from django.test import Client
 
 from core.api_errors import ApplicationError
 from core.params import param
+from curation.deletion.services import dataset_delete_start, version_delete_start
 from jobs.models import Job, JobStatus
 from jobs.runs.kinds import RunKind
 from jobs.runs.services import run_create
-from jobs.services import job_execute
+from jobs.services import job_create, job_execute
 from robustness.params import ModelOnVersionParams
 from robustness.reports.job_kinds import CONFIDENCE, report_kinds
 from robustness.reports.models import ModelReport
@@ -277,3 +278,18 @@ def test_a_worker_runs_the_report(celery_worker, eval_version, stored_model, adm
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.result["report"] == report.pk and report.summary["count"] == 6 and report.finished_at is not None
     assert job.progress == 1.0
+
+
+def test_a_datasets_deletion_takes_its_reports_and_a_report_blocks_deleting_its_version_alone(subjects, admin_user):
+    report = run_create(kind=CONFIDENCE, requested_by=admin_user, enqueue=False, **subjects)
+    job_execute(report.job_id)
+    version = subjects["version"]
+
+    with pytest.raises(ApplicationError) as blocked:
+        version_delete_start(version=version, requested_by=admin_user, create_job=job_create)
+    deletion = dataset_delete_start(dataset=version.dataset, requested_by=admin_user, create_job=job_create)
+    job = job_execute(deletion.job_id)
+
+    assert blocked.value.code == "deletion_blocked" and "reports.ModelReport" in str(blocked.value.details)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["rows"]["reports.ModelReport"] == 1 and not ModelReport.objects.exists()

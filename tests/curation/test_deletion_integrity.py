@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from psycopg import errors
+from rest_framework.test import APIClient
 
 from curation.deletion.integrity import Mode, replica_role
 from curation.deletion.models import Deletion
@@ -107,6 +108,9 @@ def test_the_job_deletes_samples_checked_set_based_and_leaves_nothing_dangling(c
     assert job.result["rows"][SAMPLE] == 5 and job.result["rows"]["curation.SampleAlias"] == 1
     assert Deletion.objects.get(pk=deletion.pk).integrity[SAMPLE] == Mode.SET_CHECK
     assert job.result["integrity"][SAMPLE] == Mode.SET_CHECK
+    client = APIClient()
+    client.force_authenticate(curator)
+    assert client.get("/api/deletions/").json()["results"][0]["integrity"][SAMPLE] == "set_check"
     assert list(Sample.objects.values_list("pk", flat=True)) == [survivor.pk]
     assert dangling_references() == []
     with connection.cursor() as cursor:  # the replica role was for each DELETE only

@@ -26,6 +26,7 @@ class DeletionOutputSerializer(serializers.ModelSerializer):
             "status",
             "rows",
             "files",
+            "integrity",
             "created_at",
             "finished_at",
         ]

@@ -20,16 +20,24 @@ from tqdm import tqdm
 
 from core.api_errors import ApplicationError
 from core.cli import WinnowCommand
+from core.params import add_params_arguments
 from jobs.models import Job, JobStatus
 from jobs.services import job_create, job_execute, job_submit
 
 
 class JobCommand(WinnowCommand):
-    """A WinnowCommand that runs one job kind as the admin user, or `--user NAME`."""
+    """A WinnowCommand that runs one job kind as the admin user, or `--user NAME`.
+
+    `params_class`, where set, is the job kind's params dataclass (core.params): one option per parameter.
+    """
+
+    params_class: type | None = None
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--enqueue", action="store_true", help="submit the job to the workers and return")
         parser.add_argument("--user", help="run as this user (default: the admin user)")
+        if self.params_class is not None:
+            add_params_arguments(parser, self.params_class)
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.options = options

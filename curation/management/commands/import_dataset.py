@@ -1,11 +1,10 @@
 """`manage.py import_dataset SOURCE --name NAME [--format F] [--description D] [--batch-size N] [--enqueue]
 [--user U]`: the options are generated from ImportParams (core.params)."""
 
-from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.services.imports import IMPORT_JOB_KIND, ImportParams, import_params_validate
 from curation.services.imports.params import DEFAULT_BATCH_SIZE
 from jobs.cli import JobCommand
@@ -19,9 +18,7 @@ class Command(JobCommand):
         "Runs here with a progress bar, or with --enqueue on the workers. The last stdout line is JSON."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, ImportParams)  # SOURCE (a folder, .zip, .csv or .jsonl here), --name, ...
+    params_class = ImportParams  # SOURCE (a folder, .zip, .csv or .jsonl here), --name, ...
 
     def run(self, **options: Any) -> dict[str, Any]:
         values = params_values_from_options(options, ImportParams)

@@ -2,11 +2,10 @@
 --augmentation --optimizer --weight-decay --precision] [--enqueue] [--user U]`. The options come from TrainParams
 (core.params), as the train API's and the training page's fields do."""
 
-from argparse import ArgumentParser
 from typing import Any
 
 from core.api_errors import ApplicationError
-from core.params import add_params_arguments, params_from_options
+from core.params import params_from_options
 from curation.models import DatasetVersion
 from jobs.cli import JobCommand
 from jobs.models import JobStatus
@@ -21,9 +20,7 @@ class Command(JobCommand):
         "The last stdout line is JSON."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, TrainParams)
+    params_class = TrainParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         version = DatasetVersion.objects.select_related("dataset").filter(pk=options["version_id"]).first()

@@ -3,10 +3,9 @@
 The options come from EmbedParams (core.params), as the API's and the page's fields do.
 """
 
-from argparse import ArgumentParser
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.embeddings.services.embedding_jobs import EMBED_JOB_KIND, EmbedParams, embed_params_validate
 from jobs.cli import JobCommand
 
@@ -22,9 +21,7 @@ class Command(JobCommand):
         "line is JSON."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, EmbedParams)
+    params_class = EmbedParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         given = params_values_from_options(options, EmbedParams)

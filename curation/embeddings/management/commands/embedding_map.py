@@ -1,10 +1,9 @@
 """`manage.py embedding_map EMBEDDING_SET_ID [--method pca|tsne] [--max-points N] [--seed S] [--perplexity P]
 [--enqueue]`: the options are generated from MapParams (core.params)."""
 
-from argparse import ArgumentParser
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.embeddings.services.maps import EMBEDDING_MAP_JOB_KIND, MapParams, map_params_validate
 from jobs.cli import JobCommand
 
@@ -12,9 +11,7 @@ from jobs.cli import JobCommand
 class Command(JobCommand):
     help = "Compute the 2-D embedding map of an embedding set (PCA of every row, or t-SNE of a sample)."
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, MapParams)
+    params_class = MapParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         params = map_params_validate(**params_values_from_options(options, MapParams))

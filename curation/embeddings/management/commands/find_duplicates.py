@@ -4,10 +4,9 @@
 The options come from DuplicateParams (core.params), as the API's and the page's fields do.
 """
 
-from argparse import ArgumentParser
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.embeddings.services.duplicates import (
     FIND_DUPLICATES_JOB_KIND,
     DuplicateParams,
@@ -28,9 +27,7 @@ class Command(JobCommand):
         "calibrated once per set on perturbed copies of its own images and reused. The last stdout line is JSON."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, DuplicateParams)
+    params_class = DuplicateParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         params = duplicate_params_validate(**params_values_from_options(options, DuplicateParams))

@@ -1,11 +1,10 @@
 """`manage.py estimate_masks VERSION_ID --provider NAME [--enqueue] [--user U]`. The options come from MaskParams
 (core.params), as the masks API's and the version masks page's fields do."""
 
-from argparse import ArgumentParser
 from typing import Any
 
 from core.api_errors import ApplicationError
-from core.params import add_params_arguments, params_from_options
+from core.params import params_from_options
 from curation.masks.models import MaskSetStatus
 from curation.masks.params import MaskParams
 from curation.masks.services import mask_set_start
@@ -22,9 +21,7 @@ class Command(JobCommand):
         "The last stdout line is JSON."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, MaskParams)
+    params_class = MaskParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         version = DatasetVersion.objects.select_related("dataset").filter(pk=options["version_id"]).first()

@@ -3,10 +3,9 @@
 The options come from ClusterParams (core.params): the same names, help and defaults as the API and the page.
 """
 
-from argparse import ArgumentParser
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.pruning.job_kinds import CLUSTER_JOB_KIND
 from curation.pruning.services.params import ClusterParams, cluster_params_validate
 from jobs.cli import JobCommand
@@ -19,9 +18,7 @@ class Command(JobCommand):
     )
     params_class = ClusterParams
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, ClusterParams)
+    params_class = ClusterParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         params = cluster_params_validate(**params_values_from_options(options, ClusterParams))

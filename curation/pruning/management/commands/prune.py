@@ -4,10 +4,9 @@ Every parameter of PruneParams is an option (core.params): the same names, help 
 the page; `--k` and `--dbp-k` still work for `--n-clusters` and `--dbp-n-clusters`.
 """
 
-from argparse import ArgumentParser
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.pruning.job_kinds import PRUNE_JOB_KIND
 from curation.pruning.services.params import PruneParams, prune_params_validate
 from jobs.cli import JobCommand
@@ -21,9 +20,7 @@ class Command(JobCommand):
     )
     params_class = PruneParams
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, PruneParams)
+    params_class = PruneParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         params = prune_params_validate(**params_values_from_options(options, PruneParams))

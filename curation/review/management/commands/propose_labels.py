@@ -4,10 +4,9 @@
 Every parameter of ProposalParams is an option (core.params), as on the API and the page.
 """
 
-from argparse import ArgumentParser
 from typing import Any
 
-from core.params import add_params_arguments, params_values_from_options
+from core.params import params_values_from_options
 from curation.review.services.proposal_params import ProposalParams, proposal_params_validate
 from curation.review.services.proposals import PROPOSALS_JOB_KIND
 from jobs.cli import JobCommand
@@ -21,9 +20,7 @@ class Command(JobCommand):
         "explains) and proposals."
     )
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        add_params_arguments(parser, ProposalParams)
+    params_class = ProposalParams
 
     def run(self, **options: Any) -> dict[str, Any]:
         params = proposal_params_validate(**params_values_from_options(options, ProposalParams))

@@ -55,6 +55,36 @@ def test_report_page_lists_each_class_ranking_with_examples_and_the_flip_rate_ch
     assert figure["data"][1]["y"] == [finished.results["rankings"][n]["null_flip_rate"] for n in ranked]
 
 
+def test_report_page_and_api_show_the_share_of_flips_toward_the_background_s_class_beside_the_flip_rate(
+    eval_version, stored_model, admin_user, viewer
+):
+    # Given a finished report of a three-class model (with two classes every flip lands on the other class, so the
+    # direction rule is not tested there)
+    version = eval_version({"cat": 3, "dog": 3, "bird": 3}, split="train")
+    trained = stored_model(["cat", "dog", "bird"])
+    report = spurious_report_create(trained_model=trained, version=version, params=QUICK, requested_by=admin_user,
+                                    enqueue=False)  # fmt: skip
+    job_execute(report.job_id)
+    report.refresh_from_db()
+    assert report.status == JobStatus.SUCCEEDED, report.job.error
+
+    page = signed_in(viewer).get(f"/spurious/{report.pk}/").content.decode()
+    detail = signed_in(viewer).get(f"/api/spurious-reports/{report.pk}/").json()
+
+    backgrounds = [f for r in report.results["rankings"].values() for f in r["ranked"] if f["kind"] == "background"]
+    assert backgrounds and "Flips toward the background's class" in page
+    for feature in backgrounds:
+        assert feature["directed_chance"] == 0.5 and feature["directed_bar"] == 0.5
+        assert feature["suspected"] == (feature["flips_above_null"] and feature["directed_ci_low"] > 0.5)
+        if feature["directed_images"]:
+            shown = f'{feature["directed_share"] * 100:.1f}% <span class="muted">(chance 50.0%;'
+            assert shown in page
+        else:
+            assert "no flip onto another class's background (chance 50.0%)" in page
+    for name, ranking in detail["rankings"].items():
+        assert ranking["ranked"] == report.results["rankings"][name]["ranked"]
+
+
 def test_example_images_are_served_as_png_and_unknown_names_are_404(finished, viewer):
     client = signed_in(viewer)
     name = next(iter(finished.examples))

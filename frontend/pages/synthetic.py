@@ -62,6 +62,11 @@ class SyntheticPlanForm(params_form(PlanParams, name="PlanParamsForm", empty_mul
     name = forms.CharField(required=False)
     report = forms.IntegerField(required=False, label="Avoid lists from a spurious-feature report")
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        avoid = self.fields["avoid"]
+        avoid.help_text = f"One line per class: cat: grass, skimage:brick. {avoid.help_text}"
+
     def plan_params(self) -> PlanParams:
         """The settings given, the report's avoid lists under the classes given here; plan_params_validate checks
         the rules between settings (ApplicationError invalid_params naming the field, as the API's)."""

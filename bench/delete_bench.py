@@ -62,7 +62,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dim", type=int, default=16, help="embedding columns of the bench's embedding set")
     parser.add_argument("--var", type=Path, default=None, help="bench var folder (default: a temporary one)")
     parser.add_argument("--skip-floor", action="store_true", help="measure the deletion job only")
-    parser.add_argument("--fill", choices=["ours", "floor", "checked"], help=argparse.SUPPRESS)  # the child's part
+    parser.add_argument(
+        "--per-key",
+        action="store_true",
+        help="instead: the cost of each foreign key pointing at curation_sample (one DELETE of the samples per key)",
+    )
+    parser.add_argument("--fill", choices=["ours", "floor", "checked", "keys"], help=argparse.SUPPRESS)  # the child's
     return parser.parse_args()
 
 
@@ -308,6 +313,50 @@ def delete_bare_checked(dataset_id: int) -> tuple[float, float, float]:
     return time.perf_counter() - started, checks, time.perf_counter() - statements_done
 
 
+def per_key_costs(dataset_id: int) -> None:
+    """What each foreign key pointing at curation_sample costs the DELETE of the dataset's samples: in one
+    transaction (rolled back: the dataset is deleted by `delete_bare` after), the children deleted, then the samples
+    deleted again and again under savepoints, with their RI triggers all off, one on at a time, all on (constraints
+    IMMEDIATE: each statement runs its checks). A key's cost is its run's time less the run with all off. Superuser
+    only (ALTER TABLE … DISABLE TRIGGER on internal triggers)."""
+    from django.db import connection, transaction
+
+    def timed(cursor: Any, enabled: list[str]) -> float:
+        cursor.execute("SAVEPOINT probe")
+        cursor.execute("ALTER TABLE curation_sample DISABLE TRIGGER ALL")
+        for name in enabled:
+            cursor.execute(f'ALTER TABLE curation_sample ENABLE TRIGGER "{name}"')
+        started = time.perf_counter()
+        cursor.execute("DELETE FROM curation_sample WHERE dataset_id = %s", [dataset_id])
+        seconds = time.perf_counter() - started
+        cursor.execute("ROLLBACK TO SAVEPOINT probe")
+        return seconds
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for sql in bare_statements()[: BARE_TABLES.index("curation_sample")]:
+            cursor.execute(sql, [dataset_id])
+        cursor.execute(  # the referenced side's triggers that fire on DELETE (tgtype bit 3), one per constraint
+            "SELECT t.tgname, c.conrelid::regclass::text || '.' || a.attname, "
+            "(SELECT reltuples::bigint FROM pg_class WHERE oid = c.conrelid) FROM pg_trigger t "
+            "JOIN pg_constraint c ON c.oid = t.tgconstraint "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "WHERE t.tgrelid = 'curation_sample'::regclass AND t.tgisinternal AND t.tgtype & 8 <> 0 ORDER BY 2"
+        )
+        triggers = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM curation_sample WHERE dataset_id = %s", [dataset_id])
+        rows = cursor.fetchone()[0]
+        base = timed(cursor, [])
+        print(f"DELETE of {rows} samples, every RI trigger off: {base:.2f} s")
+        for name, key, tuples in triggers:
+            seconds = timed(cursor, [name]) - base
+            print(f"  + {key:<44} {seconds:6.2f} s, {seconds / rows * 1e6:5.1f} µs a row (~{max(tuples, 0)} rows)")
+        every = timed(cursor, [name for name, _, _ in triggers]) - base
+        print(f"  + all {len(triggers)} keys together {every:6.2f} s, {every / rows * 1e6:5.1f} µs a row")
+        print(f"  every RI trigger off, again: {timed(cursor, []):.2f} s")
+        transaction.set_rollback(True)
+
+
 def main() -> None:
     args = parse_args()
     var_dir = args.var or Path(tempfile.mkdtemp(prefix="winnow-delete-bench-"))
@@ -317,6 +366,12 @@ def main() -> None:
         return
     django_setup(var_dir)
     print(f"cores {os.cpu_count()}, load {os.getloadavg()}, prune_db_bench fill from {prune_db_bench.__file__}")
+    if args.per_key:
+        keys_id = fill_in_child(args, var_dir, "keys")
+        per_key_costs(keys_id)
+        delete_bare(keys_id)
+        print(f"load {os.getloadavg()}")
+        return
     dataset_id = fill_in_child(args, var_dir, "ours")
     baseline = peak_rss_gb()
     print(f"before deleting: rss {rss_gb():.2f} GB, peak {baseline:.2f} GB (Django and every app's imports)")

@@ -153,8 +153,19 @@ class PruneDecision(models.Model):
         "4 over budget, 5 prototypicality, 6 random, 7 outside the pruned splits (kept)."
     )
     score = models.FloatField(null=True, blank=True, help_text="The method's score; null where undefined.")
+    # No index: nothing looks decisions up by the sample they duplicate (pages and API read it off the row), and
+    # SemDeDup names one for nearly every row (999,000 of 1M in bench/prune_db_bench.py), so a partial index
+    # WHERE NOT NULL would be as large. Its unordered values made it the dearest of the table's five indexes to
+    # maintain: 1M decisions inserted in 61-62 s with it, 28-37 s without, 5 s into a table with none (load 10-13).
+    # Only a deletion's PROTECT check reads by it: one sequential scan of the table (0.7 s per 1M rows, loaded).
     duplicate_of = models.ForeignKey(
-        "curation.Sample", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        "curation.Sample",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     cluster = models.IntegerField(null=True, blank=True)
 

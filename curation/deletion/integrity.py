@@ -61,9 +61,10 @@ class ReferencedError(Exception):
     """Rows outside the deletion reference rows of the batch about to be deleted."""
 
 
-def references_to(table: str) -> list[Reference] | None:
-    """The foreign-key constraints pointing at `table`, read from the catalog; None when the set-based check cannot
-    stand in for them: a multi-column key, or triggers of the table's own, which the replica role would skip."""
+def references_to(table: str, pk: str | None = "id") -> list[Reference] | None:
+    """The foreign-key constraints pointing at `table` (primary key column `pk`), read from the catalog; None when the
+    set-based check cannot stand in for them: a multi-column key, a key to another column than `pk`, or triggers of
+    the table's own, which the replica role would skip."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [table])
         if cursor.fetchone()[0]:
@@ -71,14 +72,15 @@ def references_to(table: str) -> list[Reference] | None:
         cursor.execute(
             "SELECT c.conname, c.conrelid::regclass::text, array_length(c.conkey, 1), "
             "(SELECT quote_ident(a.attname) FROM pg_attribute a "
-            "WHERE a.attrelid = c.conrelid AND a.attnum = c.conkey[1]) "
+            "WHERE a.attrelid = c.conrelid AND a.attnum = c.conkey[1]), "
+            "(SELECT p.attname FROM pg_attribute p WHERE p.attrelid = c.confrelid AND p.attnum = c.confkey[1]) "
             "FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid = %s::regclass ORDER BY 2, 4",
             [table],
         )
         rows = cursor.fetchall()
-    if any(columns != 1 for _, _, columns, _ in rows):
+    if any(columns != 1 or referenced != pk for _, _, columns, _, referenced in rows):
         return None
-    return [Reference(name, referencing, column) for name, referencing, _, column in rows]
+    return [Reference(name, referencing, column) for name, referencing, _, column, _ in rows]
 
 
 def replica_role_allowed() -> bool:

@@ -252,3 +252,30 @@ def test_a_role_may_skip_the_triggers_only_when_granted_set_on_session_replicati
     assert list(Sample.objects.values_list("pk", flat=True)) == [survivor.pk]
     assert not VersionSample.objects.filter(sample__in=samples).exists()
     assert dangling_references() == []
+
+
+@pytest.mark.django_db
+def test_a_table_with_a_trigger_of_its_own_is_deleted_with_its_triggers_on(curator):
+    doomed, samples, survivor = two_datasets()
+    with connection.cursor() as cursor:  # the replica role would skip this trigger too: the job must not take it
+        cursor.execute("CREATE TABLE test_samples_deleted (id bigint)")
+        cursor.execute(
+            "CREATE FUNCTION test_sample_deleted() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN INSERT INTO test_samples_deleted VALUES (OLD.id); RETURN OLD; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_sample_deleted AFTER DELETE ON curation_sample "
+            "FOR EACH ROW EXECUTE FUNCTION test_sample_deleted()"
+        )
+
+    deletion = dataset_delete_start(dataset=doomed, requested_by=curator, create_job=small_batches)
+    job = job_execute(deletion.job_id)
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    integrity = Deletion.objects.get(pk=deletion.pk).integrity
+    assert integrity[SAMPLE] == Mode.TRIGGERS and integrity["curation.DatasetVersion"] == Mode.SET_CHECK
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM test_samples_deleted ORDER BY id")
+        assert [row[0] for row in cursor.fetchall()] == [s.pk for s in samples]
+    assert list(Sample.objects.values_list("pk", flat=True)) == [survivor.pk]
+    assert dangling_references() == []

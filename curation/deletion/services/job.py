@@ -154,7 +154,7 @@ class _DeletionBatches:
         if any, check them); records and logs the path taken when foreign keys point at the table."""
         if connection.vendor != "postgresql":
             return []
-        references = references_to(model._meta.db_table)
+        references = references_to(model._meta.db_table, model._meta.pk.column)
         if references == []:
             return []
         label = model._meta.label
@@ -163,7 +163,7 @@ class _DeletionBatches:
             self.ctx.log(f"{label}: {len(references)} foreign keys checked set-based per batch, their triggers off")
             return references
         if references is None:
-            why = "the table has triggers of its own or a multi-column foreign key pointing at it"
+            why = "the table has triggers of its own, or a foreign key points at other columns than its id"
         else:
             why = "the database role may not set session_replication_role"
         self.integrity[label] = Mode.TRIGGERS.value

@@ -20,8 +20,9 @@ wall clock and by CPU seconds of this process (robust when other processes share
 
 --storage s3 (bench/storage_switch.py): then, in the same process, the export jobs again on an S3 bucket (moto's
 server by default; the images stored there too, the outputs stored and checksummed there as on a worker with
-WINNOW_STORAGE=s3): JSONL on the large version, WebDataset on the small one (it reads every image, a HEAD and a
-GET each on S3), each printed beside its local-disk run with the ratio S3 / local of the seconds.
+WINNOW_STORAGE=s3): JSONL on the large version, WebDataset on the small one (it reads every image, one GET each
+on S3: tests/s3/test_request_counts.py), each printed beside its local-disk run with the ratio S3 / local of the
+seconds.
 
 Django is set up as in bench/import_bench.py: DJANGO_SETTINGS_MODULE defaults to
 config.settings.local, WINNOW_VAR_DIR and WINNOW_MEDIA_ROOT point into a temporary folder, and the

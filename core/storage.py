@@ -354,6 +354,20 @@ def storage_file_store(*, key: str, path: Path, sha256: str = "") -> None:
     path.unlink(missing_ok=True)
 
 
+def storage_object_put(*, key: str, path: Path, sha256: str) -> bool:
+    """On object storage, upload the local file at `path` under exactly `key` and return True; else False.
+
+    One PUT (a multipart upload for a large file) that replaces any object under the key, with `sha256` (the
+    caller's, computed as it wrote the file) recorded: no existence probe, no free-name probe, no second pass
+    over the file to hash it. The file is left in place and not cached (exports: written once, read elsewhere).
+    """
+    objects = _loaded_object_storage(storages["default"])
+    if objects is None:
+        return False
+    objects.store_file(key, path, sha256=sha256)
+    return True
+
+
 def storage_keys(prefix: str) -> list[str]:
     """Every key under the folder `prefix`, recursively, sorted; [] when there is none.
 

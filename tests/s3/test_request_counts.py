@@ -149,7 +149,7 @@ def test_a_stored_blob_whose_recorded_checksum_differs_is_replaced(s3_bucket, se
 
 
 @pytest.mark.django_db
-def test_a_webdataset_export_reads_each_image_with_one_get_and_no_head(s3_storage, sent, curator):
+def test_a_webdataset_export_reads_each_image_with_one_get_and_stores_each_file_with_one_put(s3_storage, sent, curator):
     version = pets_version(created_by=curator)
     image_keys = sorted({member.sample.image_key for member in version.members.select_related("sample")})
     sent.clear()
@@ -158,6 +158,9 @@ def test_a_webdataset_export_reads_each_image_with_one_get_and_no_head(s3_storag
 
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert {key: sent.to(key) for key in image_keys} == {key: ["GET"] for key in image_keys}
+    outputs = [item["key"] for item in export.files] + [export.checksum_key]
+    assert {key: sent.to(key) for key in outputs} == {key: ["PUT"] for key in outputs}  # no probe before a PUT
+    assert "HEAD" not in sent.methods()
     shards = [item["name"] for item in export.files if item["name"].endswith(".tar")]
     names = []
     for shard in shards:

@@ -11,6 +11,9 @@ Choices made:
 - The spool offers `temporary_file_path()`, as Django's uploaded temporary files do, so the
   file-system storage moves it into place (a rename within one file system) instead of copying;
   other backends read it like any file. Hence EXPORT_TEMP_DIR defaults to a folder under var/.
+- On object storage (core.s3) the spool goes up in one PUT (multipart when large) under exactly its key,
+  its sha256 the one computed while writing: not `save`'s three requests (exists, a free-name probe, the
+  PUT) and second read of the spool to hash it.
 """
 
 import hashlib
@@ -21,11 +24,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+
+from core.storage import storage_object_put
 
 COPY_CHUNK_BYTES = 1024 * 1024
 CHECKSUM_FILE_NAME = "SHA256SUMS"
@@ -158,7 +164,8 @@ class ExportOutputs:
         spool.flush()
         size = spool.seek(0, 2)
         key = export_file_key(self.export_id, name)
-        stored_save(key, spool, name=name)
+        if not storage_object_put(key=key, path=Path(spool.name), sha256=digest):  # object storage: one request
+            stored_save(key, spool, name=name)
         produced = ProducedFile(name=name, key=key, size=size, sha256=digest)
         if record:
             self.produced.append(produced)

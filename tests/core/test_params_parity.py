@@ -5,6 +5,7 @@ listed, with the reason, in PENDING or WITHOUT_SURFACES."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
 from typing import Any
@@ -17,6 +18,7 @@ from core.params import ParamField, params_fields
 from jobs.runs.forms import run_start_form
 from jobs.runs.kinds import run_kind_get
 from jobs.runtime import JOB_KINDS
+from robustness.reports.apis import report_apis
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Surfaces:
     command: str  # the management command
     command_extras: tuple[str, ...] = ()  # the command's own options that are no parameter of the job
     form_extras: tuple[str, ...] = ()  # the form's own fields that are no parameter of the job
+    api_extras: tuple[str, ...] = ()  # the API's own fields that are no parameter of the job
 
 
 SURFACES: dict[str, Surfaces] = {
@@ -44,13 +47,13 @@ SURFACES: dict[str, Surfaces] = {
     ),
     "embed": Surfaces(
         "curation.embeddings.services.embedding_jobs:EmbedParams",
-        "curation.embeddings.apis.sets:EmbedInputSerializer",
+        "curation.embeddings.apis.serializers:EmbedInputSerializer",
         "frontend.pages.embedding_forms:EmbedForm",
         "embed",
     ),
     "find_duplicates": Surfaces(
         "curation.embeddings.services.duplicates:DuplicateParams",
-        "curation.embeddings.apis.duplicates:DuplicateRunInputSerializer",
+        "curation.embeddings.apis.serializers:DuplicateRunInputSerializer",
         "frontend.pages.embedding_forms:DuplicatesForm",
         "find_duplicates",
     ),
@@ -88,9 +91,20 @@ SURFACES: dict[str, Surfaces] = {
     ),
     "embedding_map": Surfaces(
         "curation.embeddings.services.maps:MapParams",
-        "curation.embeddings.apis.duplicates:EmbeddingMapInputSerializer",
+        "curation.embeddings.apis.serializers:EmbeddingMapInputSerializer",
         "frontend.pages.embedding_forms:MapForm",
         "embedding_map",
+    ),
+    "synthetic_generate": Surfaces(
+        "curation.synthetic.services.plans:PlanParams",
+        "curation.synthetic.apis.serializers:BatchInputSerializer",
+        "frontend.pages.synthetic:SyntheticPlanForm",
+        "generate",
+        # The batch's own fields: its name and the source of a plan (a spurious report's avoid lists, a failure
+        # slice and where its parents come from), which sits between the settings given and their defaults.
+        command_extras=("name", "from_report", "from_slice", "parents"),
+        form_extras=("name", "report"),
+        api_extras=("name", "spurious_report", "slice_report", "slice", "parents"),
     ),
 }
 
@@ -124,18 +138,19 @@ SURFACES |= {
         "find_slices",
         command_extras=("compare_with",),  # a second model that re-scores the report's slices
     ),
+    # A generic report (robustness.reports): its start API is generated per kind ("report-api:<kind>") and its
+    # command is a subcommand of `manage.py report`.
+    "confidence_report": Surfaces(
+        "robustness.reports.params:ConfidenceParams",
+        "report-api:confidence_report",
+        "kit:confidence_report",
+        "report confidence_report",
+    ),
 }
 
 # Job kinds whose parameters are not declared with core.params yet: each still has its own hand-written
 # serializer, form and command options. The lead empties this set as the kinds are converted.
-PENDING: dict[str, str] = {
-    # PlanParams (curation.synthetic.services.plans) is declared with core.params; the batch API's settings and
-    # most of `generate`'s options are generated from it. Still hand-written: the batch page's form (contexts one
-    # per line, its own avoid syntax), `generate`'s --contexts (a semicolon list) and --avoid (a repeated
-    # CLASS=terms that extends), and the checks (plan_params_validate, invalid_params). The command's options
-    # default to None (a slice plan's settings apply unless given), so its defaults are not the declared ones.
-    "synthetic_generate": "PlanParams: the batch page's form is hand-written; `generate` keeps --contexts, --avoid",
-}
+PENDING: dict[str, str] = {}
 
 # Job kinds that no person starts with parameters of their own: another job or service submits them.
 WITHOUT_SURFACES: dict[str, str] = {
@@ -152,6 +167,8 @@ def _load(target: str) -> Any:
     module, _, attribute = target.partition(":")
     if module == "kit":  # a run kind's start form (jobs.runs.forms), as the run kit's start page makes it
         return run_start_form(run_kind_get(attribute))
+    if module == "report-api":  # a generic report's start API input (robustness.reports.apis, generated per kind)
+        return report_apis(run_kind_get(attribute))[1].input_serializer
     found = importlib.import_module(module)
     for name in attribute.split("."):  # a view's nested serializer: "View.InputSerializer"
         found = getattr(found, name)
@@ -182,9 +199,19 @@ def _form_surface(form_class: type) -> dict[str, Any]:
     return {name: field.initial for name, field in form_class.base_fields.items()}
 
 
-def _command_surface(command_name: str, extras: tuple[str, ...]) -> dict[str, Any]:
+def _command_parser(command_name: str) -> argparse.ArgumentParser:
+    """The command's parser; "report <kind>": the subcommand's own."""
+    command_name, _, subcommand = command_name.partition(" ")
     command = load_command_class(get_commands()[command_name], command_name)
     parser = command.create_parser("manage.py", command_name)
+    if subcommand:
+        (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = subparsers.choices[subcommand]
+    return parser
+
+
+def _command_surface(command_name: str, extras: tuple[str, ...]) -> dict[str, Any]:
+    parser = _command_parser(command_name)
     own = COMMAND_OPTIONS | set(extras)  # (a run kind's positional `version` is no Django --version)
     return {a.dest: a.default for a in parser._actions if not (a.dest in own and a.option_strings)}
 
@@ -204,7 +231,7 @@ def test_api_form_and_command_accept_the_same_parameters_with_the_same_defaults(
     surfaces = SURFACES[kind]
     declared = params_fields(_load(surfaces.params))
 
-    api = _serializer_surface(_load(surfaces.serializer))
+    api = {k: v for k, v in _serializer_surface(_load(surfaces.serializer)).items() if k not in surfaces.api_extras}
     form = {k: v for k, v in _form_surface(_load(surfaces.form)).items() if k not in surfaces.form_extras}
     command = _command_surface(surfaces.command, surfaces.command_extras)
 
@@ -222,8 +249,7 @@ def test_old_names_are_accepted_by_the_api_and_the_command(kind):
     surfaces = SURFACES[kind]
     declared = params_fields(_load(surfaces.params))
     serializer_class = _load(surfaces.serializer)
-    command = load_command_class(get_commands()[surfaces.command], surfaces.command)
-    flags = {s for a in command.create_parser("manage.py", surfaces.command)._actions for s in a.option_strings}
+    flags = {s for a in _command_parser(surfaces.command)._actions for s in a.option_strings}
 
     for field in declared:
         for alias in field.spec.aliases:

@@ -1,3 +1,5 @@
+# Over 300 lines: PlanParams (about 75 lines of declared settings with their help) sits beside the plan it decides,
+# so that a setting and the rule that uses it are read together; split the plan builder out if it grows.
 """Generation plans: what a batch will make, decided (and stored) before any pixel is drawn.
 
 Per class, `per_class` planned images, each with its mode, prompt, negative prompt, seed, parent

@@ -1,7 +1,8 @@
 """A failure-slice report's parameters: defaults filled in and every value checked, so the job never guesses.
 
 Defaults: the held-out split ("auto": test when the version has one, else val; never the training data
-unless `all` is asked for), every labelled member, the model's own penultimate features, slices of at
+unless `all` is asked for), every labelled member, features "auto" (the embedding set named, else the version's
+newest ready set, else the model's own penultimate features: services/reports.py resolves it), slices of at
 least 5 samples, at most 8 clusters per class, embeddings alone (prediction_weight 0), 8 typical images
 per slice, batches of 64 on device "auto", seed 0.
 """
@@ -16,6 +17,7 @@ from robustness.evaluation.services.dataset import ALL_SPLITS
 
 HELD_OUT_ORDER = (Split.TEST, Split.VAL)
 DEFAULTS: dict[str, Any] = params_defaults(SliceParams)
+FEATURES = ("auto", "embeddings", "model")
 POSITIVE_INTS = ("min_size", "max_slices_per_class", "gallery_size", "batch_size")
 
 
@@ -65,6 +67,8 @@ def slices_params_validate(params: dict[str, Any]) -> dict[str, Any]:
     merged["prediction_weight"] = float(weight)
     if not isinstance(merged["seed"], int) or isinstance(merged["seed"], bool) or merged["seed"] < 0:
         raise _invalid("seed must be an integer ≥ 0.")
+    if merged["features"] not in FEATURES:
+        raise _invalid(f"features must be one of {', '.join(FEATURES)}.")
     if not isinstance(merged["split"], str):
         raise _invalid("split must be a string.")
     if not isinstance(merged["device"], str) or merged["device"].split(":")[0] not in ("auto", "cpu", "cuda"):

@@ -3,9 +3,12 @@
 The checks that can fail fast do so before any job exists (the API answers 400): bad parameters, a
 version without held-out samples (`no_held_out`), a split without labelled samples (`empty_split`), a
 model whose classes cannot cover the version's labels (`classes_mismatch`), an embedding set that is not
-ready or not of this dataset (`invalid_embeddings`). The job repeats the class check, decodes the split
-at the model's input size, runs the model once (predictions and penultimate features), takes the
-encoder's embeddings instead when a set is named, and runs the discovery (explain/slices/ml). A failed
+ready or not of this dataset, or none to take (`invalid_embeddings`). What is clustered (params `features`):
+by default ("auto") the embedding set named, else the version's newest ready set, else the model's penultimate
+features; the report records the set and `results.embeddings.chosen` says whether it was asked for or the
+default. The job repeats the class check, decodes the split at the model's input size, runs the model once
+(predictions and penultimate features), takes the encoder's rows when a set is recorded, and runs the discovery
+(explain/slices/ml). A failed
 or cancelled report keeps its row and its job's reason; the run kit's cleanup removes its partial results.
 """
 
@@ -17,7 +20,7 @@ from django.utils import timezone
 
 from core.api_errors import ApplicationError
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
-from curation.embeddings.selectors.sets import embedding_set_arrays
+from curation.embeddings.selectors.sets import embedding_set_arrays, embedding_set_latest_ready
 from curation.models import DatasetVersion
 from explain.slices.ml.discovery import SliceSettings, slices_discover
 from explain.slices.models import SliceReport
@@ -42,6 +45,31 @@ def _embedding_set_check(embedding_set: EmbeddingSet, version: DatasetVersion) -
         raise ApplicationError(
             f"Embedding set {embedding_set.pk} is {embedding_set.status}, not ready.", code="invalid_embeddings"
         )
+
+
+def _embedding_set_choose(
+    features: str, embedding_set: EmbeddingSet | None, version: DatasetVersion
+) -> EmbeddingSet | None:
+    """The set to cluster: the one named, else (features auto or embeddings) the version's newest ready set; None:
+    the model's features. Encoder embeddings are the default because they found the background slices on more
+    composite probes than the model's features or both together (docs/METHODS.md §13)."""
+    if features == "model":
+        if embedding_set is not None:
+            raise ApplicationError(
+                "features=model clusters the model's own features: name no embedding set with it.",
+                code="invalid_params",
+            )
+        return None
+    if embedding_set is not None:
+        return embedding_set
+    latest = embedding_set_latest_ready(version_id=version.pk)
+    if latest is None and features == "embeddings":
+        raise ApplicationError(
+            f"Version {version.number} of {version.dataset.name!r} has no ready embedding set: embed it first "
+            "(manage.py embed), name one, or use features=model.",
+            code="invalid_embeddings",
+        )
+    return latest
 
 
 def slice_report_create(
@@ -85,6 +113,9 @@ def slice_report_prepare(
     params = slices_params_validate(params or {})
     params["split"] = slices_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
+    if embedding_set is not None and params["features"] == "auto":
+        params["features"] = "embeddings"  # a named set is asked for: "auto" stays only where the default chose
+    embedding_set = _embedding_set_choose(params["features"], embedding_set, version)
     if embedding_set is not None:
         _embedding_set_check(embedding_set, version)
     return {
@@ -109,9 +140,14 @@ def _encoder_rows(embedding_set: EmbeddingSet, sample_ids: np.ndarray) -> tuple[
 
 def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The vectors to cluster, the positions they cover, and how they were made."""
+    requested = report.params.get("features", "auto")
     if report.embedding_set is None:
+        if requested == "embeddings":
+            raise JobFailed("the embedding set of this report was deleted: start a new report")
         dim = int(outputs.features.shape[1]) if outputs.features.ndim == 2 else 0
-        source = {"kind": "model", "description": f"penultimate features of {report.trained_model.name} ({dim}-d)"}
+        chosen = "asked for" if requested == "model" else "default: the version had no ready embedding set"
+        source = {"kind": "model", "description": f"penultimate features of {report.trained_model.name} ({dim}-d)",
+                  "chosen": chosen}  # fmt: skip
         return outputs.features, np.arange(len(outputs.predictions)), {**source, "missing": 0}
     vectors, positions = _encoder_rows(report.embedding_set, outputs.evaluation_set.sample_ids)
     if positions.size == 0:
@@ -120,7 +156,10 @@ def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.n
             "searched: embed this version first"
         )
     encoder = report.embedding_set.encoder_name
-    source = {"kind": "encoder", "description": f"{encoder} embeddings (set {report.embedding_set.pk})"}
+    source = {
+        "kind": "encoder", "description": f"{encoder} embeddings (set {report.embedding_set.pk})",
+        "chosen": "default: the version's newest ready embedding set" if requested == "auto" else "asked for",
+    }  # fmt: skip
     return vectors, positions, {**source, "missing": int(len(outputs.predictions) - positions.size)}
 
 

@@ -1,0 +1,115 @@
+"""Measurement harness (not collected: run by path) for failure slices' feature choice on composite probes.
+
+Stage 1 (`pytest tests/explain/slices/measure_features_probe.py -p no:randomly -s`, env H8_SEED=N): build the
+probe (tests/probes/composite_probe.py, default config: 6 classes, own_background_rate 0.9), import it, train a
+small CNN by Winnow (64 px, 15 epochs, CPU, as docs/METHODS.md §13), embed the version with efficientnet-lite0,
+and cache the test split's model outputs, the encoder's rows and each sample's truth in H8_CACHE/seedN.npz.
+Stage 2 (`python tests/explain/slices/measure_features_probe.py CHOICE seedN.npz ...`) runs the discovery with
+default settings on one feature choice (model, encoder, both) and prints, per class, the share of its worst slice
+made of images on another class's background, and how many classes reach 0.7. Stage 2 is separate so that the
+held-out probes can be trained while the choice is made on the tuning ones, and measured only once afterwards.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path(os.environ.get("H8_CACHE", "/tmp/h8/cache"))
+
+
+def features_of(choice: str, data) -> np.ndarray:
+    from curation.ml.clustering import l2_normalize
+
+    if choice == "model":
+        return data["features"]
+    if choice == "encoder":
+        return data["encoder"]
+    return np.concatenate([l2_normalize(data["features"]), l2_normalize(data["encoder"].astype(np.float32))], axis=1)
+
+
+def measure(choice: str, path: Path) -> dict:
+    from explain.slices.ml.discovery import slices_discover
+
+    data = np.load(path)
+    targets, predictions = data["targets"], data["predictions"]
+    found = slices_discover(
+        features_of(choice, data), targets, predictions, num_classes=int(data["classes"]), losses=data["losses"]
+    )
+    other = data["other_background"]
+    shares = {c: round(float(other[s.members].mean()), 2) for c, s in sorted(found.worst_per_class().items())}
+    chance = {c: round(float(other[targets == c].mean()), 2) for c in shares}  # the class's whole test set
+    return {"probe": path.stem, "choice": choice, "accuracy": round(float((targets == predictions).mean()), 3),
+            "shares": shares, "chance": chance, "reached": sum(v >= 0.7 for v in shares.values())}  # fmt: skip
+
+
+def test_stage_one(admin_user, tmp_path, capsys):
+    """Build, import, train, embed and cache one probe (H8_SEED)."""
+    import pytest
+    from django.core.management import call_command
+
+    from curation.embeddings.selectors.sets import embedding_set_arrays, embedding_set_latest_ready
+    from curation.models import DatasetVersion, Sample, VersionSample
+    from explain.slices.services.inference import model_outputs
+    from jobs.models import JobStatus
+    from jobs.services import job_execute
+    from robustness.models import TrainedModel
+    from robustness.services.training import training_run_start
+    from tests.probes.composite_probe import ProbeConfig, probe_build
+
+    pytest.importorskip("faiss")
+    seed = int(os.environ["H8_SEED"])
+    started = time.monotonic()
+    truth = probe_build(tmp_path / "probe", ProbeConfig(seed=seed))
+    call_command("import_dataset", str(tmp_path / "probe" / "images"), "--name", "probe", "--user", admin_user.username)
+    version = DatasetVersion.objects.get(dataset__name="probe")
+    training = training_run_start(
+        version=version, arch="small-cnn", requested_by=admin_user, epochs=15, batch_size=32, lr=3e-3, img_size=64,
+        seed=0, device="cpu", enqueue=False,
+    )  # fmt: skip
+    assert job_execute(training.job_id).status == JobStatus.SUCCEEDED
+    trained = TrainedModel.objects.get(run=training)
+    trained_at = time.monotonic()
+    call_command(
+        "embed", str(version.pk), "--encoder", "efficientnet-lite0", "--device", "cpu", "--user", admin_user.username
+    )
+    embedded_at = time.monotonic()
+    capsys.readouterr()
+
+    class Ctx:
+        def progress(self, *args, **kwargs): ...
+        def log(self, line): ...
+        def check_cancelled(self): ...
+
+    outputs = model_outputs(trained_model=trained, version=version, split="test", params={"device": "cpu"}, ctx=Ctx())
+    ids = outputs.evaluation_set.sample_ids
+    arrays = embedding_set_arrays(embedding_set_latest_ready(version_id=version.pk))
+    rows = np.searchsorted(arrays.row_ids, ids)
+    assert (arrays.row_ids[rows] == ids).all()
+    names = dict(Sample.objects.filter(pk__in=ids.tolist()).values_list("pk", "original_name"))
+    assert VersionSample.objects.filter(version=version, split="test").count() == len(ids)
+    classes = outputs.evaluation_set.classes
+    other = []
+    for sample_id, target in zip(ids.tolist(), outputs.evaluation_set.targets.tolist(), strict=True):
+        entry = truth.files[names[sample_id]]
+        owner = entry["own_background_of"]
+        other.append(owner is not None and owner != classes[target])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        CACHE / f"seed{seed}.npz", features=outputs.features, encoder=np.asarray(arrays.embeddings[rows], np.float32),
+        targets=outputs.evaluation_set.targets, predictions=outputs.predictions, losses=outputs.true_class_losses(),
+        other_background=np.asarray(other), classes=len(classes), sample_ids=ids,
+    )  # fmt: skip
+    with capsys.disabled():
+        print(json.dumps({"seed": seed, "samples": len(ids), "other_background": float(np.mean(other)),
+                          "train_s": round(trained_at - started), "embed_s": round(embedded_at - trained_at),
+                          "total_s": round(time.monotonic() - started)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+    for argument in sys.argv[2:]:
+        print(json.dumps(measure(sys.argv[1], Path(argument))))

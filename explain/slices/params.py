@@ -25,17 +25,17 @@ class SliceParams(ModelOnVersionParams):
         cli="--embeddings",
         label="Embeddings",
         help="Id of a ready embedding set of the dataset to cluster.",
-        default_text="the version's newest ready embedding set, else the model's own penultimate features",
+        default_text="the model's own penultimate features",
     )
     features: str = param(
         "auto",
         choices=(
-            ("auto", "auto: the embedding set named, else the version's newest ready one, else the model's features"),
-            ("embeddings", "embeddings: an encoder's embedding set (the one named, else the version's newest)"),
+            ("auto", "auto: the embedding set named, else the model's own penultimate features"),
+            ("embeddings", "embeddings: an encoder's embedding set (the one named, else the version's newest ready)"),
             ("model", "model: the model's own penultimate features"),
         ),
-        help="What is clustered: auto, embeddings or model (auto: encoder embeddings when the version has a ready "
-        "set; measured on the composite probes, docs/METHODS.md §13).",
+        help="What is clustered: auto, embeddings or model (neither won on held-out composite probes: "
+        "docs/METHODS.md §13).",
     )
     split: str = param(
         "auto",

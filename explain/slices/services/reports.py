@@ -4,12 +4,12 @@ The checks that can fail fast do so before any job exists (the API answers 400):
 version without held-out samples (`no_held_out`), a split without labelled samples (`empty_split`), a
 model whose classes cannot cover the version's labels (`classes_mismatch`), an embedding set that is not
 ready or not of this dataset, or none to take (`invalid_embeddings`). What is clustered (params `features`):
-by default ("auto") the embedding set named, else the version's newest ready set, else the model's penultimate
-features; the report records the set and `results.embeddings.chosen` says whether it was asked for or the
-default. The job repeats the class check, decodes the split at the model's input size, runs the model once
-(predictions and penultimate features), takes the encoder's rows when a set is recorded, and runs the discovery
-(explain/slices/ml). A failed
-or cancelled report keeps its row and its job's reason; the run kit's cleanup removes its partial results.
+by default ("auto") the embedding set named, else the model's penultimate features; "embeddings" takes the
+version's newest ready set when none is named, "model" refuses a named set. The report records the set and
+`results.embeddings.chosen` says how it was chosen. The job repeats the class check, decodes the split at the
+model's input size, runs the model once (predictions and penultimate features), takes the encoder's rows when
+a set is recorded, and runs the discovery (explain/slices/ml). A failed or cancelled report keeps its row and
+its job's reason; the run kit's cleanup removes its partial results.
 """
 
 from typing import Any, cast
@@ -50,9 +50,9 @@ def _embedding_set_check(embedding_set: EmbeddingSet, version: DatasetVersion) -
 def _embedding_set_choose(
     features: str, embedding_set: EmbeddingSet | None, version: DatasetVersion
 ) -> EmbeddingSet | None:
-    """The set to cluster: the one named, else (features auto or embeddings) the version's newest ready set; None:
-    the model's features. Encoder embeddings are the default because they found the background slices on more
-    composite probes than the model's features or both together (docs/METHODS.md §13)."""
+    """The set to cluster: the one named, else (features=embeddings) the version's newest ready set; None: the
+    model's features. The default stays the model's features: on held-out composite probes neither the encoder's
+    embeddings nor both together found the background slices more often (docs/METHODS.md §13)."""
     if features == "model":
         if embedding_set is not None:
             raise ApplicationError(
@@ -60,10 +60,10 @@ def _embedding_set_choose(
                 code="invalid_params",
             )
         return None
-    if embedding_set is not None:
+    if embedding_set is not None or features == "auto":
         return embedding_set
     latest = embedding_set_latest_ready(version_id=version.pk)
-    if latest is None and features == "embeddings":
+    if latest is None:
         raise ApplicationError(
             f"Version {version.number} of {version.dataset.name!r} has no ready embedding set: embed it first "
             "(manage.py embed), name one, or use features=model.",
@@ -113,8 +113,6 @@ def slice_report_prepare(
     params = slices_params_validate(params or {})
     params["split"] = slices_split_resolve(version=version, split=params["split"])
     count = evaluation_classes_check(version=version, split=params["split"], classes=trained_model.classes)
-    if embedding_set is not None and params["features"] == "auto":
-        params["features"] = "embeddings"  # a named set is asked for: "auto" stays only where the default chose
     embedding_set = _embedding_set_choose(params["features"], embedding_set, version)
     if embedding_set is not None:
         _embedding_set_check(embedding_set, version)
@@ -145,7 +143,7 @@ def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.n
         if requested == "embeddings":
             raise JobFailed("the embedding set of this report was deleted: start a new report")
         dim = int(outputs.features.shape[1]) if outputs.features.ndim == 2 else 0
-        chosen = "asked for" if requested == "model" else "default: the version had no ready embedding set"
+        chosen = "features=model" if requested == "model" else "default"
         source = {"kind": "model", "description": f"penultimate features of {report.trained_model.name} ({dim}-d)",
                   "chosen": chosen}  # fmt: skip
         return outputs.features, np.arange(len(outputs.predictions)), {**source, "missing": 0}
@@ -158,7 +156,7 @@ def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.n
     encoder = report.embedding_set.encoder_name
     source = {
         "kind": "encoder", "description": f"{encoder} embeddings (set {report.embedding_set.pk})",
-        "chosen": "default: the version's newest ready embedding set" if requested == "auto" else "asked for",
+        "chosen": "the set named" if requested == "auto" else "features=embeddings",
     }  # fmt: skip
     return vectors, positions, {**source, "missing": int(len(outputs.predictions) - positions.size)}
 

@@ -1,6 +1,7 @@
-"""What a failure-slice report clusters (params `features`): by default the version's newest ready embedding set,
-else the model's own features; `features=model` and `features=embeddings` ask for one; the report and its page say
-which and whether it was the default. The default was chosen on the composite probes (docs/METHODS.md §13)."""
+"""What a failure-slice report clusters (params `features`): by default the embedding set named, else the model's
+own features, even when the version has a ready set (encoder embeddings did not win on held-out composite probes,
+docs/METHODS.md §13); `features=embeddings` takes the version's newest ready set; `features=model` refuses a named
+set; the report and its page say how the features were chosen."""
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def finished(report):
     return report
 
 
-def test_by_default_the_versions_newest_ready_embedding_set_is_clustered(eval_version, stored_model, admin_user):
+def test_features_embeddings_clusters_the_versions_newest_ready_set(eval_version, stored_model, admin_user):
     # given a version with an older ready set, the newest ready set (planted groups) and a newer one still running
     version = eval_version({"cat": 6, "dog": 6}, split="test")
     ids = member_ids(version)
@@ -42,15 +43,16 @@ def test_by_default_the_versions_newest_ready_embedding_set_is_clustered(eval_ve
     newest = embedding_set_create(version=version, vectors=vectors, encoder_name="test:planted")
     embedding_set_create(version=version, vectors=np.ones((ids.size, 8)), status=EmbeddingSetStatus.EMBEDDING)
 
-    # when a report is started naming no set
+    # when a report is started with features=embeddings, naming no set
     report = finished(slice_report_create(trained_model=stored_model(["cat", "dog"]), version=version,
-                                          params=QUICK, requested_by=admin_user, enqueue=False))  # fmt: skip
+                                          params={**QUICK, "features": "embeddings"}, requested_by=admin_user,
+                                          enqueue=False))  # fmt: skip
 
     # then the newest ready set was clustered: each slice is one planted group of its class
-    assert report.embedding_set == newest != older and report.params["features"] == "auto"
+    assert report.embedding_set == newest != older and report.params["features"] == "embeddings"
     source = report.results["embeddings"]
     assert source["kind"] == "encoder" and "test:planted" in source["description"]
-    assert source["chosen"] == "default: the version's newest ready embedding set"
+    assert source["chosen"] == "features=embeddings"
     group_of = dict(zip(ids.tolist(), group.tolist(), strict=True))
     assert len(report.results["slices"]) == 4
     for entry in report.results["slices"]:
@@ -59,22 +61,23 @@ def test_by_default_the_versions_newest_ready_embedding_set_is_clustered(eval_ve
     client = Client()
     client.force_login(admin_user)
     page = client.get(f"/slices/{report.pk}/").content.decode()
-    assert "(features: default: the version&#x27;s newest ready embedding set)" in page
+    assert "(features: features=embeddings)" in page
 
 
-def test_without_a_ready_set_and_when_asked_the_models_features_are_clustered(eval_version, stored_model, admin_user):
+def test_by_default_and_when_asked_the_models_features_are_clustered(eval_version, stored_model, admin_user):
+    # given a version with a ready embedding set
     version = eval_version({"cat": 6, "dog": 6}, split="test")
     trained = stored_model(["cat", "dog"])
-    bare = finished(slice_report_create(trained_model=trained, version=version, params=QUICK,
-                                        requested_by=admin_user, enqueue=False))  # fmt: skip
-    assert bare.embedding_set is None and bare.results["embeddings"]["kind"] == "model"
-    assert bare.results["embeddings"]["chosen"] == "default: the version had no ready embedding set"
-
     embedding_set_create(version=version, vectors=planted_vectors(12)[0])
+    # when reports name no set, with the default features and with features=model
+    default = finished(slice_report_create(trained_model=trained, version=version, params=QUICK,
+                                           requested_by=admin_user, enqueue=False))  # fmt: skip
     asked = finished(slice_report_create(trained_model=trained, version=version, params={**QUICK, "features": "model"},
                                          requested_by=admin_user, enqueue=False))  # fmt: skip
-    assert asked.embedding_set is None and asked.results["embeddings"]["kind"] == "model"
-    assert asked.results["embeddings"]["chosen"] == "asked for"
+    # then both cluster the model's own features and say why
+    for report, chosen in ((default, "default"), (asked, "features=model")):
+        assert report.embedding_set is None and report.results["embeddings"]["kind"] == "model"
+        assert report.results["embeddings"]["chosen"] == chosen
 
 
 def test_a_named_set_is_asked_for_and_impossible_choices_are_refused(eval_version, stored_model, admin_user):
@@ -94,5 +97,5 @@ def test_a_named_set_is_asked_for_and_impossible_choices_are_refused(eval_versio
         slice_report_create(**start, params={**QUICK, "features": "model"}, embedding_set=named)
     assert refused.value.code == "invalid_params"
     report = finished(slice_report_create(**start, params=QUICK, embedding_set=named))
-    assert report.embedding_set == named and report.params["features"] == "embeddings"
-    assert report.results["embeddings"]["chosen"] == "asked for"
+    assert report.embedding_set == named and report.params["features"] == "auto"
+    assert report.results["embeddings"]["chosen"] == "the set named"

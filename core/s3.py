@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ HASH_CHUNK_BYTES = 4 * 1024 * 1024
 READ_BUFFER_BYTES = 1024 * 1024
 # A forward seek shorter than this reads on through the open response instead of starting a new GET.
 SKIP_READ_MAX_BYTES = 1024 * 1024
+DELETE_OBJECTS_MAX_KEYS = 1000  # S3's limit on the keys of one DeleteObjects request
 
 
 class S3ObjectStorage(S3Storage):
@@ -93,6 +94,32 @@ class S3ObjectStorage(S3Storage):
         key = self._normalize_name(clean_name(name))
         params = {**self._get_write_parameters(key), "Metadata": {SHA256_METADATA: sha256}}
         self.connection.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=data, **params)
+
+    def delete_many(self, names: Iterable[str]) -> dict[str, str]:
+        """Delete the objects `names`, one DeleteObjects request per DELETE_OBJECTS_MAX_KEYS keys (`delete` sends one
+        request per key). A missing object is no error (S3 reports its key deleted). Returns {name: "Code: Message"}
+        for each object the server did not delete (the request's quiet mode lists only those); a request refused
+        whole raises as any other.
+        """
+        client = self.connection.meta.client
+        errors: dict[str, str] = {}
+        names_of: dict[str, str] = {}  # the object's key (under the storage's location) -> the name asked for
+        for name in names:
+            names_of[self._normalize_name(clean_name(name))] = name
+            if len(names_of) == DELETE_OBJECTS_MAX_KEYS:
+                errors.update(self._objects_delete(client, names_of))
+                names_of = {}
+        if names_of:
+            errors.update(self._objects_delete(client, names_of))
+        return errors
+
+    def _objects_delete(self, client: Any, names_of: dict[str, str]) -> dict[str, str]:
+        objects = [{"Key": key} for key in names_of]
+        response = client.delete_objects(Bucket=self.bucket_name, Delete={"Objects": objects, "Quiet": True})
+        return {
+            names_of.get(error["Key"], error["Key"]): f"{error.get('Code', '')}: {error.get('Message', '')}"
+            for error in response.get("Errors", ())
+        }
 
     def download(self, name: str, target: Any, *, etag: str = "") -> None:
         """Stream the object into `target` (anything with `write`), pinned to `etag` when one is given."""

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.utils._os import safe_makedirs
@@ -265,14 +266,65 @@ def blob_delete(key: str) -> None:
         default_storage.delete(key)
 
 
+class BlobsNotDeleted(OSError):
+    """Some blobs could not be deleted (the others are gone): `errors` maps each such key to the storage's reason."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        shown = "; ".join(f"{key}: {reason}" for key, reason in list(errors.items())[:10])
+        more = f" and {len(errors) - 10} more" if len(errors) > 10 else ""
+        super().__init__(f"{len(errors)} blobs not deleted: {shown}{more}")
+
+
 def blobs_delete(keys: Iterable[str]) -> None:
-    """Delete the blobs of `keys`; a key with nothing stored is no error. One storage call per key: without
-    `blob_delete`'s existence check, which FileSystemStorage's and S3's delete do not need (a missing file is
-    ignored) and which cost as much again per key (the deletion job's collector removes a million)."""
-    delete = default_storage.delete
+    """Delete the blobs of `keys` in bulk; a key with nothing stored is no error (blank keys are ignored).
+
+    Object storage (core.s3): one DeleteObjects request per 1,000 keys. FileSystemStorage: each key's file unlinked
+    at its path inside the storage root, every path checked before the first unlink (`_local_paths`), without
+    FileSystemStorage.delete's folder test and the full safe_join per key, which made half of the deletion job's
+    collector time (1M keys). Any other storage: its `delete` per key. Every key is tried; BlobsNotDeleted then
+    names each one that failed and why.
+    """
+    wanted = [key for key in keys if key]
+    storage = storages["default"]
+    objects = _loaded_object_storage(storage)
+    if objects is not None:
+        errors = objects.delete_many(wanted)
+    elif type(storage) is FileSystemStorage:
+        errors = _local_files_delete(_local_paths(storage, wanted))
+    else:
+        for key in wanted:
+            storage.delete(key)
+        errors = {}
+    if errors:
+        raise BlobsNotDeleted(errors)
+
+
+def _local_paths(storage: FileSystemStorage, keys: list[str]) -> dict[str, str]:
+    """Each key's path, as FileSystemStorage.path (safe_join) gives it: the key joined to the storage root and
+    normalised, refused (SuspiciousFileOperation) unless it lies inside the root; the root resolved once."""
+    root = os.path.abspath(storage.location)
+    inside = root if os.path.dirname(root) == root else root + os.sep  # the file system's root: any absolute path
+    paths = {}
     for key in keys:
-        if key:
-            delete(key)
+        path = os.path.abspath(os.path.join(root, key))
+        if not path.startswith(inside):
+            raise SuspiciousFileOperation(f"The joined path ({path}) is located outside of the base path ({root})")
+        paths[key] = path
+    return paths
+
+
+def _local_files_delete(paths: dict[str, str]) -> dict[str, str]:
+    """Unlink each path; a missing file is no error. Returns {key: reason} for the files that could not go."""
+    errors = {}
+    for key, path in paths.items():
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # a folder under the key (blob keys name files), a permission refused…
+            errors[key] = f"{type(exc).__name__}: {exc.strerror or exc}"
+    return errors
 
 
 def blob_url(key: str) -> str:

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 import core.storage
-from core.storage import blob_key, blob_read, blob_save, sha256_bytes
+from core.storage import BlobsNotDeleted, blob_key, blob_read, blob_save, blobs_delete, sha256_bytes
 
 DATA = b"\xff\xd8 some image bytes"
 KEY = blob_key(sha256=sha256_bytes(DATA), kind="images", extension="jpg")
@@ -114,3 +114,39 @@ def test_an_intact_file_already_under_the_key_is_kept(isolated_media: Path):
     # when the blob is saved, then nothing is written over it
     assert blob_save(key=KEY, data=DATA) is False
     assert ((isolated_media / KEY).read_bytes(), (isolated_media / KEY).stat().st_ino) == (DATA, inode)
+
+
+def stored_blobs(root: Path, count: int) -> list[str]:
+    keys = []
+    for n in range(count):
+        data = f"blob {n}".encode()
+        keys.append(blob_key(sha256=sha256_bytes(data), kind="images", extension="jpg"))
+        blob_save(key=keys[-1], data=data)
+    assert all((root / key).is_file() for key in keys)
+    return keys
+
+
+def test_deleting_blobs_checks_every_key_before_it_deletes_any(isolated_media: Path):
+    # given two stored blobs and, between them, a key that leads out of the storage root to an existing file
+    first, last = stored_blobs(isolated_media, 2)
+    outside = isolated_media.parent / "outside.jpg"
+    outside.write_bytes(DATA)
+    # when they are deleted, then the key is refused as FileSystemStorage.path refuses it, and nothing is deleted
+    with pytest.raises(SuspiciousFileOperation):
+        blobs_delete([first, "../outside.jpg", last])
+    assert [(isolated_media / first).exists(), outside.exists(), (isolated_media / last).exists()] == [True] * 3
+
+
+def test_a_blob_that_cannot_be_deleted_is_named_and_the_others_are_deleted(isolated_media: Path):
+    # given stored blobs and, under one more key, a folder holding a file (never a blob)
+    first, last = stored_blobs(isolated_media, 2)
+    folder = "images/aa/folder.jpg"
+    (isolated_media / folder).mkdir(parents=True)
+    (isolated_media / folder / "inside").write_bytes(DATA)
+    # when they are deleted with a missing key and a blank one
+    with pytest.raises(BlobsNotDeleted) as raised:
+        blobs_delete([first, folder, "images/zz/missing.jpg", "", last])
+    # then the error names only the folder's key, the blobs are gone and the folder is untouched
+    assert list(raised.value.errors) == [folder]
+    assert [(isolated_media / first).exists(), (isolated_media / last).exists()] == [False, False]
+    assert (isolated_media / folder / "inside").read_bytes() == DATA

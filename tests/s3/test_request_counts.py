@@ -15,7 +15,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from core.storage import blob_key, blob_read, blob_save, blob_size, sha256_bytes
+from core.storage import blob_key, blob_read, blob_save, blob_size, blobs_delete, sha256_bytes
 from jobs.models import JobStatus
 from tests.curation.exports.builders import export_file_bytes, pets_version, run_export
 from tests.factories import SampleFactory
@@ -167,3 +167,18 @@ def test_a_webdataset_export_reads_each_image_with_one_get_and_stores_each_file_
         with tarfile.open(fileobj=io.BytesIO(export_file_bytes(export, shard))) as tar:
             names += tar.getnames()
     assert len([name for name in names if name.endswith(".png")]) == len(image_keys)
+
+
+def test_deleting_blobs_sends_one_request_per_thousand_keys(s3_bucket, sent):
+    # given 2,100 keys to delete, seven of them stored, most with nothing stored, and a stored blob not among them
+    stored = [f"images/{n:02x}/stored-{n}.jpg" for n in range(7)]
+    kept = "images/ff/kept.jpg"
+    for key in [*stored, kept]:
+        put(s3_bucket, key, b"bytes")
+    missing = [f"images/{n % 256:02x}/missing-{n}.jpg" for n in range(2100 - len(stored))]
+    # when they are deleted (a blank key among them)
+    blobs_delete([*missing[:1000], *stored, "", *missing[1000:]])
+    # then three DeleteObjects requests went (not one per key), the stored ones are gone and the other one stays
+    assert sent.methods() == ["POST"] * 3
+    listed = s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+    assert [entry["Key"] for entry in listed] == [kept]

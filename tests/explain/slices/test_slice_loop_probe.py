@@ -22,7 +22,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from curation.models import DatasetVersion, SampleSource, VersionOperation, VersionSample
+from curation.models import DatasetVersion, Sample, SampleSource, VersionOperation, VersionSample
 from curation.synthetic.models import ReviewStatus
 from curation.synthetic.services.apply import synthetic_batch_apply
 from curation.synthetic.services.plans import plan_params_validate, synthetic_batch_create
@@ -34,6 +34,7 @@ from jobs.services import job_create, job_execute
 from robustness.evaluation.models import EvaluationRun
 from robustness.evaluation.selectors import sample_group_compare
 from robustness.evaluation.services import evaluation_run_create
+from robustness.ml.augmentations import DEFAULT_AUGMENTATION
 from robustness.models import TrainedModel
 from robustness.services.training import training_run_start
 from tests.curation.synthetic.tiny_sd import tiny_sd_pipeline_write
@@ -43,12 +44,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 PROBE = ProbeConfig(seed=7, images_per_class=40, near_duplicates=0, exact_duplicates=0, wrong_label_fraction=0.0)
 IMG_SIZE, EPOCHS, PER_CLASS = 32, 3, 6
+# Issue 16's target for failure slices, asserted on held-out probe 13 with the recipe of docs/METHODS.md §13.
+HELD_OUT, TARGET_SHARE, TARGET_CLASSES = ProbeConfig(seed=13, own_background_rate=0.9), 0.7, 4
 
 
-def train(version: DatasetVersion, user) -> TrainedModel:
+def train(version: DatasetVersion, user, **recipe) -> TrainedModel:
+    recipe = {"epochs": EPOCHS, "img_size": IMG_SIZE, "augmentation": "none", **recipe}
     run = training_run_start(
-        version=version, arch="small-cnn", requested_by=user, epochs=EPOCHS, batch_size=32, lr=3e-3,
-        img_size=IMG_SIZE, seed=0, device="cpu", augmentation="none", enqueue=False,
+        version=version, arch="small-cnn", requested_by=user, batch_size=32, lr=3e-3, seed=0, device="cpu",
+        enqueue=False, **recipe,
     )  # fmt: skip
     assert job_execute(run.job_id).status == JobStatus.SUCCEEDED
     return TrainedModel.objects.get(run=run)
@@ -131,3 +135,47 @@ def test_a_slice_turned_into_counter_examples_is_scored_before_and_after_retrain
     print(json.dumps({"worst_slice": {k: worst[k] for k in ("number", "class", "size", "correct")},
                       "before": first, "after": second, "top1": [before.results["clean"]["top1"],
                                                                   after.results["clean"]["top1"]]}))  # fmt: skip
+
+
+def worst_slice_shares(results: dict, truth) -> dict[str, float]:
+    """Per class, the share of its worst slice's members that sit on another class's background (truth.json)."""
+    names = dict(Sample.objects.values_list("pk", "original_name"))
+    slices = {s["number"]: s for s in results["slices"]}
+    shares = {}
+    for name, number in results["worst_per_class"].items():
+        owners = [truth.files[names[i]]["own_background_of"] for i in slices[number]["sample_ids"]]
+        shares[name] = sum(owner is not None and owner != name for owner in owners) / len(owners)
+    return shares
+
+
+@pytest.mark.skipif(not STAMPS_DIR.is_dir(), reason="the probe needs Debian's tuxpaint-stamps-default")
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="held-out probes 13 and 17 reach 1 and 1 of 6 classes with the model's features (1 and 2 with "
+    "efficientnet-lite0 embeddings, the choice of the tuning probes): docs/METHODS.md §13",
+)
+def test_the_worst_slice_of_most_classes_is_made_of_images_on_another_classs_background(admin_user, tmp_path, capsys):
+    """Issue 16's target on held-out probe 13 (6 classes, 90% of train on the class's own background, test
+    backgrounds shuffled): with default settings, the worst slice `find_slices` reports per class is >= 70% made of
+    images on another class's background for >= 4 of 6 classes. The threshold and the default were fixed on tuning
+    probes 7 and 11 before this probe was measured; measured 1 of 6, hence a strict expected failure."""
+    # given the held-out probe imported as a plain ImageFolder and a small CNN trained as in METHODS §13
+    truth = probe_build(tmp_path / "probe", HELD_OUT)
+    call_command("import_dataset", str(tmp_path / "probe" / "images"), "--name", "probe", "--user", admin_user.username)
+    capsys.readouterr()
+    version = DatasetVersion.objects.get(dataset__name="probe")
+    trained = train(version, admin_user, epochs=15, img_size=64, augmentation=DEFAULT_AUGMENTATION)
+    # when failure slices are found with the default settings
+    report = slice_report_create(trained_model=trained, version=version, params={"device": "cpu"},
+                                 requested_by=admin_user, enqueue=False)  # fmt: skip
+    assert job_execute(report.job_id).status == JobStatus.SUCCEEDED
+    report.refresh_from_db()
+
+    # then the worst slice of most classes is made of images on another class's background
+    shares = worst_slice_shares(report.results, truth)
+    with capsys.disabled():
+        print(json.dumps({"probe": HELD_OUT.seed, "accuracy": report.results["accuracy"],
+                          "shares": {k: round(v, 2) for k, v in shares.items()}}))  # fmt: skip
+    assert set(shares) == set(truth.classes)
+    assert sum(share >= TARGET_SHARE for share in shares.values()) >= TARGET_CLASSES, shares

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
@@ -25,7 +26,7 @@ from curation.embeddings.models import EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_list
 from curation.models import DatasetVersion, Split
 from curation.pruning.selectors.clusters import cluster_runs_of_version
-from curation.review.models import Aggregation, ProposalSource, QueueKind, ReviewQueue
+from curation.review.models import Aggregation, AssignmentState, ProposalSource, QueueKind, ReviewQueue
 from curation.review.selectors import (
     item_view,
     proposal_run_get,
@@ -40,6 +41,7 @@ from curation.review.selectors import (
 from curation.review.selectors import review_queue_list as queues_select
 from curation.review.services.apply import review_queue_apply
 from curation.review.services.bulk import review_bulk_label
+from curation.review.services.claims import review_claim_page_stamp
 from curation.review.services.proposal_params import STARTABLE_SOURCES, proposal_params_validate
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import review_disagreement_queue_create, review_queue_reviewers_set
@@ -265,11 +267,18 @@ def review_item(request: HttpRequest, item_id: int) -> HttpResponse:
     if item is None:
         raise Http404("No such review item.")
     _require_assigned(item.queue, request)
-    view = item_view(item, request.user)
-    context = {"view": view, "item": item, "queue": item.queue, "nav_section": "review"}
     if wants_partial(request):
+        context = {"view": item_view(item, request.user), "item": item, "queue": item.queue, "nav_section": "review"}
         return render(request, "frontend/review/_item.html", context)
-    context["progress"] = queue_progress(item.queue)
+    # A new page: its claim on the item is stamped with the page's opening time (which the page carries to its
+    # next-item requests and its release beacon), so an earlier page's late beacon leaves it.
+    opened_at = timezone.now()
+    claimed = review_claim_page_stamp(item=item, reviewer=cast(User, request.user), opened_at=opened_at)
+    view = item_view(item, request.user, assignment_state=AssignmentState.CLAIMED if claimed else None)
+    context = {
+        "view": view, "item": item, "queue": item.queue, "nav_section": "review",
+        "progress": queue_progress(item.queue), "opened_at": opened_at.isoformat(),
+    }  # fmt: skip
     return render(request, "frontend/review/review_item.html", context)
 
 

@@ -1,13 +1,17 @@
 """A reviewer who leaves the review page gives their claims back at once (issue #19 item 4): the page sends
 a beacon to the queue's release endpoint on `pagehide`, so the items it showed and prefetched go to the
-other reviewers now instead of when the claims expire (15 minutes later)."""
+other reviewers now instead of when the claims expire (15 minutes later). On a reload the beacon reaches the
+server after the new page was served: it frees only what the page it came from held, not what the new page
+shows (the beacon is held at the server until the new page has loaded, so the late order is certain)."""
 
+import threading
 import time
 
 import pytest
 from playwright.sync_api import Page
 
 from core.roles import Role
+from curation.review.apis.views import ReviewQueueReleaseApi
 from curation.review.models import AssignmentState, ReviewAssignment
 from curation.review.services.claims import review_item_next
 from curation.review.services.queues import review_queue_create
@@ -62,4 +66,50 @@ def test_leaving_the_review_page_frees_the_claimed_items_for_another_reviewer(
     assert wait_until(lambda: not claimed_by(reviewer)), claimed_by(reviewer)
     found = review_item_next(queue=queue, reviewer=other)
     assert found is not None and found.pk == first.pk
+    assert errors == []
+
+
+def test_a_reload_keeps_the_items_of_the_new_page_when_the_old_pages_beacon_arrives_late(
+    live_server, page: Page, browse_dataset: BrowseDataset, reviewer, user_with_role, monkeypatch
+):
+    # given a queue of five items, one reviewer per item, two reviewers: a first claim takes a fair share of 3
+    other = user_with_role(Role.REVIEWER, username="other-reviewer")
+    version = browse_dataset.version
+    cats = browse_dataset.samples_by_label["cat"][:5]
+    proposals_add(version, [(sample_id, "dog", 0.8, 0.7) for sample_id in cats])
+    queue = review_queue_create(version=version, name="reloading", reviewer_ids=[reviewer.pk, other.pk])
+    first, second, third, *_ = queue.items.order_by("position")
+    prefetched = (
+        f"performance.getEntriesByType('resource').some(e => e.name.includes('/review/items/{second.pk}/?partial=1'))"
+    )
+    errors = watch_for_errors(page)
+    log_in(page, live_server.url, reviewer.username)
+    page.goto(f"{live_server.url}/review/queues/{queue.pk}/work/")
+    page.wait_for_url(f"{live_server.url}/review/items/{first.pk}/")
+    page.wait_for_function(prefetched)
+    assert claimed_by(reviewer) == {first.pk, second.pk, third.pk}
+
+    # when the reviewer reloads, and the old page's beacon is held at the server until the new page has loaded and
+    # prefetched (the live server answers each request on its own thread)
+    arrived, go = threading.Event(), threading.Event()
+    release = ReviewQueueReleaseApi.post
+
+    def held(view, request, queue_id):
+        arrived.set()
+        go.wait(30)
+        return release(view, request, queue_id)
+
+    monkeypatch.setattr(ReviewQueueReleaseApi, "post", held)
+    page.reload()
+    page.wait_for_url(f"{live_server.url}/review/items/{first.pk}/")
+    page.wait_for_function(prefetched)
+    assert arrived.wait(10)
+    assert claimed_by(reviewer) == {first.pk, second.pk, third.pk}
+    go.set()
+
+    # then the beacon frees only the claim the new page does not hold; the other reviewer gets that item
+    assert wait_until(lambda: third.pk not in claimed_by(reviewer)), claimed_by(reviewer)
+    assert claimed_by(reviewer) == {first.pk, second.pk}
+    found = review_item_next(queue=queue, reviewer=other)
+    assert found is not None and found.pk == third.pk
     assert errors == []

@@ -120,6 +120,30 @@ class NextItemOutputSerializer(serializers.Serializer):
     item = ItemOutputSerializer(allow_null=True, help_text="Null when nothing is left for you in this queue.")
 
 
+class NextItemInputSerializer(serializers.Serializer):
+    opened_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the asking review page was rendered (server time, the page's data-opened-at): your claims "
+        "stamped before it (by an earlier page) are stamped now, so that the earlier page's release leaves them.",
+    )
+
+
+class ClaimsReleaseInputSerializer(serializers.Serializer):
+    opened_at = serializers.DateTimeField(
+        required=False,
+        help_text="A review page's beacon: when that page was rendered (server time, its data-opened-at). Only the "
+        "claims stamped no later than opened_at + elapsed_ms (clamped to now: when the page was left) go back; "
+        "the ones a newer page of yours has shown or served since stay. Without it, every claim without a vote.",
+    )
+    elapsed_ms = serializers.FloatField(
+        required=False,
+        default=0.0,
+        min_value=0.0,
+        max_value=1e11,
+        help_text="With opened_at: milliseconds from the page receiving its response to its being left.",
+    )
+
+
 class ClaimsReleasedOutputSerializer(serializers.Serializer):
     released = serializers.IntegerField(help_text="Claims without votes given back (prefetched items included).")
 

@@ -4,6 +4,7 @@
 not_found (404), not_assigned (403), invalid_vote / label_not_in_taxonomy / empty_filter / invalid_filter (400),
 consensus_reached / already_submitted / queue_closed (409)."""
 
+from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -32,7 +33,7 @@ from curation.review.selectors import (
 )
 from curation.review.services.apply import review_queue_apply
 from curation.review.services.bulk import review_bulk_label
-from curation.review.services.claims import review_claims_release
+from curation.review.services.claims import page_left_at, review_claims_release
 from curation.review.services.proposal_params import proposal_params_validate
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import (
@@ -195,13 +196,21 @@ class ReviewQueueNextApi(ReviewApi):
     @extend_schema(
         operation_id="review_queue_next",
         tags=["review"],
-        parameters=[OpenApiParameter("exclude", OpenApiTypes.STR, description="Comma-separated item ids.")],
-        responses={200: s.NextItemOutputSerializer, **ERRORS},
+        parameters=[
+            OpenApiParameter("exclude", OpenApiTypes.STR, description="Comma-separated item ids."),
+            s.NextItemInputSerializer,
+        ],
+        responses={200: s.NextItemOutputSerializer, **INVALID, **ERRORS},
     )
     def get(self, request: Request, queue_id: int) -> Response:
         exclude = tuple(int(i) for i in str(request.query_params.get("exclude", "")).split(",") if i.strip().isdigit())
+        data = s.NextItemInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
         item = review_item_next(
-            queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), exclude_item_ids=exclude
+            queue=_queue_or_404(queue_id),
+            reviewer=cast(User, request.user),
+            exclude_item_ids=exclude,
+            page_opened_at=data.validated_data.get("opened_at"),
         )
         if item is None:
             return Response({"item": None})
@@ -273,16 +282,25 @@ class ReviewItemSkipApi(ReviewApi):
 
 
 class ReviewQueueReleaseApi(ReviewApi):
-    """The caller closes the queue: their claims without votes (the prefetched items) go back to the others."""
+    """The caller closes the queue: their claims without votes (the prefetched items) go back to the others.
+    A review page's beacon names the page (opened_at, elapsed_ms): the claims a newer page took stay."""
 
     @extend_schema(
         operation_id="review_queue_release",
         tags=["review"],
-        request=None,
-        responses={200: s.ClaimsReleasedOutputSerializer, **ERRORS},
+        request=s.ClaimsReleaseInputSerializer,
+        responses={200: s.ClaimsReleasedOutputSerializer, **INVALID, **ERRORS},
     )
     def post(self, request: Request, queue_id: int) -> Response:
-        released = review_claims_release(queue=_queue_or_404(queue_id), reviewer=cast(User, request.user))
+        data = s.ClaimsReleaseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        left_at = None
+        if "opened_at" in values:
+            left_at = page_left_at(opened_at=values["opened_at"], elapsed=timedelta(milliseconds=values["elapsed_ms"]))
+        released = review_claims_release(
+            queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), left_at=left_at
+        )
         return Response(s.ClaimsReleasedOutputSerializer({"released": released}).data)
 
 

@@ -15,19 +15,24 @@ claim a batch, their prefetch: up to PREFETCH items, no more than their fair sha
   2. insert the claims on those locked items that are still not full, counted again now. Every writer
      of an item's assignments (claim, vote, submit, skip, undo, bulk) locks the item row first, so a
      count made after the lock sees all of them; the count in 1 (its snapshot is older) only pre-filters.
-A claim is refreshed when it is served after CLAIM_TTL / 3 (so it holds while the page shows it);
-serving only claims younger than CLAIM_TTL - SERVE_MARGIN is what makes that refresh, made without
-the item's lock, safe: no claimer counts such a claim as stale.
+A claim is refreshed when it is served after CLAIM_TTL / 3 (so it holds while the page shows it), and
+when a review page that opened after it was last stamped serves it (`page_opened_at`) or shows it
+(review_claim_page_stamp, on rendering the page): its claimed_at is then later than the moment the
+previous page was left. Serving or stamping only claims younger than CLAIM_TTL - SERVE_MARGIN is what
+makes that refresh, made without the item's lock, safe: no claimer counts such a claim as stale.
 
 Released: a reviewer's claims on which they cast no vote, when they close the queue
 (review_claims_release), and other reviewers' such claims on an item that closes (consensus reached).
+A review page's beacon releases only the claims stamped no later than the moment that page was left
+(`left_at`: the page's server-side opening time plus its own elapsed time, clamped to now): a beacon that
+arrives after the next page (a reload) was served cannot free the claims that page shows or serves.
 Other databases (SQLite: no SKIP LOCKED, and its write transactions are serialised) claim one item at a
 time, scanning the first NEXT_SCAN free ones.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -65,6 +70,7 @@ _HELD_BY_OTHERS = f"""(
 
 # The reviewer's own claim of lowest position, refreshed when older than `refresh_before`; with its item.
 # `mine` first (MATERIALIZED): a reviewer holds a handful of claims, a queue may have thousands of open items.
+# A claim whose refresh found no row (released meanwhile by a concurrent beacon) is not served.
 _SERVE_SQL = f"""
 WITH mine AS MATERIALIZED (
     SELECT a.id, a.item_id, a.claimed_at FROM {ASSIGNMENTS} a
@@ -78,8 +84,10 @@ WITH mine AS MATERIALIZED (
 ), refreshed AS (
     UPDATE {ASSIGNMENTS} a SET claimed_at = %(now)s FROM own
     WHERE a.id = own.id AND own.claimed_at < %(refresh_before)s
+    RETURNING a.id
 )
 SELECT i.* FROM {ITEMS} i JOIN own ON own.item_id = i.id
+WHERE own.claimed_at >= %(refresh_before)s OR EXISTS (SELECT 1 FROM refreshed)
 """  # noqa: S608
 
 # Statement 1 of a batch claim (nothing for a reviewer not assigned to the queue): free items in position order (a
@@ -137,20 +145,26 @@ def claims_batched() -> bool:
 
 
 def review_item_next(
-    *, queue: ReviewQueue, reviewer: User, exclude_item_ids: tuple[int, ...] = ()
+    *,
+    queue: ReviewQueue,
+    reviewer: User,
+    exclude_item_ids: tuple[int, ...] = (),
+    page_opened_at: datetime | None = None,
 ) -> ReviewItem | None:
     """The item this reviewer should review next (claimed for them), or None when nothing is left.
 
     Their own fresh claims come first, in position order; then new claims (see the module comment).
-    ``exclude_item_ids``: items the page already shows (prefetching the one after). The item's queue is
-    ``queue``. Raises ApplicationError not_assigned (403).
+    ``exclude_item_ids``: items the page already shows (prefetching the one after). ``page_opened_at``: when
+    the asking review page was rendered (server time): an own claim last stamped before it (by an earlier
+    page) is stamped now, in the same statement, so that the earlier page's late release leaves it. The
+    item's queue is ``queue``. Raises ApplicationError not_assigned (403).
     """
     if queue.status != QueueStatus.OPEN:
         _require_assigned(queue, reviewer)
         return None
     exclude = sorted({int(i) for i in exclude_item_ids})
     if claims_batched():
-        item = _serve_own(queue, reviewer, exclude) or _claim_batch(queue, reviewer, exclude)
+        item = _serve_own(queue, reviewer, exclude, page_opened_at) or _claim_batch(queue, reviewer, exclude)
     else:
         _require_assigned(queue, reviewer)
         item = _serve_own_one(queue, reviewer, exclude) or _claim_one_by_one(queue, reviewer, exclude)
@@ -159,17 +173,25 @@ def review_item_next(
     return item
 
 
-def _params(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> dict[str, Any]:
+def _params(
+    queue: ReviewQueue, reviewer: User, exclude: list[int], page_opened_at: datetime | None = None
+) -> dict[str, Any]:
     now = timezone.now()
+    refresh_before = now - CLAIM_TTL / 3
+    if page_opened_at is not None:  # a page's own serves need no refresh; its predecessor's claims do
+        refresh_before = max(refresh_before, min(page_opened_at, now))
     return {
         "queue": queue.pk, "reviewer": reviewer.pk, "exclude": exclude, "per_item": queue.reviewers_per_item,
         "now": now, "fresh": now - CLAIM_TTL, "servable": now - CLAIM_TTL + SERVE_MARGIN,
-        "refresh_before": now - CLAIM_TTL / 3,
+        "refresh_before": refresh_before,
     }  # fmt: skip
 
 
-def _serve_own(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> ReviewItem | None:
-    return next(iter(ReviewItem.objects.raw(_SERVE_SQL, _params(queue, reviewer, exclude))), None)
+def _serve_own(
+    queue: ReviewQueue, reviewer: User, exclude: list[int], page_opened_at: datetime | None = None
+) -> ReviewItem | None:
+    params = _params(queue, reviewer, exclude, page_opened_at)
+    return next(iter(ReviewItem.objects.raw(_SERVE_SQL, params)), None)
 
 
 def _claim_batch(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> ReviewItem | None:
@@ -267,11 +289,36 @@ def _unvoted_claims() -> Q:
     return Q(state=AssignmentState.CLAIMED) & ~Q(Exists(voted))
 
 
-def review_claims_release(*, queue: ReviewQueue, reviewer: User) -> int:
+def review_claim_page_stamp(*, item: ReviewItem, reviewer: User, opened_at: datetime) -> bool:
+    """A review page showing ``item`` is rendered at ``opened_at`` (server time, which the page carries): the
+    reviewer's fresh claim on it is stamped with that time, later than the moment any earlier page of theirs
+    was left, so that page's release (often a beacon arriving after this page was served) leaves it.
+    Only a claim younger than CLAIM_TTL - SERVE_MARGIN is stamped (see the module comment). Returns whether
+    the reviewer holds such a claim (the page then knows their assignment state without reading it)."""
+    servable = opened_at - CLAIM_TTL + SERVE_MARGIN
+    stamped = ReviewAssignment.objects.filter(
+        item=item, reviewer=reviewer, state=AssignmentState.CLAIMED, claimed_at__gte=servable
+    ).update(claimed_at=opened_at)
+    return stamped > 0
+
+
+def page_left_at(*, opened_at: datetime, elapsed: timedelta) -> datetime:
+    """When a review page was left, in server time: its server-side opening time (which the page carries)
+    plus the time the page itself measured from receiving its response to leaving (no client clock is
+    compared with the server's); never later than now."""
+    now = timezone.now()
+    return min(min(opened_at, now) + max(elapsed, timedelta(0)), now)
+
+
+def review_claims_release(*, queue: ReviewQueue, reviewer: User, left_at: datetime | None = None) -> int:
     """The reviewer closes the queue: their claims on which they cast no vote go back (their prefetch, and
-    the items their page showed). Claims with votes stay theirs until they expire. Returns claims released."""
+    the items their page showed). Claims with votes stay theirs until they expire. ``left_at`` (a review
+    page's beacon, see page_left_at): only the claims stamped no later than it go back; the ones a newer
+    page of theirs has served or shown since (stamped later) stay. Returns claims released."""
     _require_assigned(queue, reviewer)
     claims = ReviewAssignment.objects.filter(item__queue=queue, reviewer=reviewer).filter(_unvoted_claims())
+    if left_at is not None:
+        claims = claims.filter(claimed_at__lte=min(left_at, timezone.now()))
     deleted, _ = claims.delete()
     return deleted
 

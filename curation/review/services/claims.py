@@ -1,3 +1,5 @@
+# Over 300 lines: the claim protocol (the SQL statements and the functions that run them) keeps the invariants its
+# docstring states (fresh, servable, refreshed, released); split apart, a statement would sit away from its rule.
 """Claiming review items: which item a reviewer gets next, safe under many reviewers asking at once.
 
 A claim is a ReviewAssignment in state "claimed". It holds its item for CLAIM_TTL from when it was made

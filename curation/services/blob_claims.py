@@ -34,7 +34,10 @@ from core.storage import blobs_delete
 from curation.models import BlobClaim, Sample
 
 LOCK_NAMESPACE = 0x57424C42  # "WBLB": the first key of the two-int advisory locks
-COLLECT_CHUNK = 500
+# Keys per collector transaction: one DeleteObjects request on S3 (its limit); as many advisory locks held, of the
+# 6,400 the server's lock table holds by default (max_locks_per_transaction 64 x max_connections 100).
+COLLECT_CHUNK = 1000
+SAMPLE_KEY_COLUMNS = ("image_key", "thumbnail_key", "mask_key")
 SEPARATOR = "\x1f"  # the ASCII unit separator, which no storage key holds (one that does goes as a list)
 
 
@@ -65,13 +68,7 @@ def blob_claims_drop_for_job(job_id: int) -> set[str]:
 def blob_keys_referenced(keys: list[str]) -> set[str]:
     """Those of `keys` that some sample row names as its image, thumbnail or mask (each column is indexed)."""
     if connection.vendor == "postgresql":
-        columns = ("image_key", "thumbnail_key", "mask_key")
-        array, params = _text_array(keys)
-        where = " OR ".join(f"{column} = ANY({array})" for column in columns)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {', '.join(columns)} FROM {Sample._meta.db_table} WHERE {where}", params * 3)  # noqa: S608
-            named = {key for row in cursor.fetchall() for key in row}
-        return named.intersection(keys)
+        return _keys_named(keys, claims=False, samples=True)
     rows = Sample.objects.filter(Q(image_key__in=keys) | Q(thumbnail_key__in=keys) | Q(mask_key__in=keys))
     named = {key for row in rows.values_list("image_key", "thumbnail_key", "mask_key") for key in row}
     return named.intersection(keys)
@@ -97,21 +94,41 @@ def blobs_collect(keys: Iterable[str], *, needed: Callable[[list[str]], set[str]
 def _unneeded_delete(keys: list[str], needed: Callable[[list[str]], set[str]]) -> list[str]:
     if not keys:
         return []
-    claimed = _claimed(keys)
-    kept = claimed | needed(keys)
+    if connection.vendor != "postgresql":
+        kept = _claimed(keys) | needed(keys)
+    elif needed is blob_keys_referenced:  # the claims and the sample rows in one statement
+        kept = _keys_named(keys, claims=True, samples=True)
+    else:
+        kept = _keys_named(keys, claims=True, samples=False) | needed(keys)
     unneeded = [key for key in keys if key not in kept]
     blobs_delete(unneeded)
     return unneeded
 
 
 def _claimed(keys: list[str]) -> set[str]:
-    """Those of `keys` that a claim names. On PostgreSQL one array (`_text_array`), as in `blob_keys_referenced`: with
-    a placeholder per key, planning the collector's queries cost more than running them (bench/delete_bench.py)."""
-    if connection.vendor != "postgresql":
-        return set(BlobClaim.objects.filter(key__in=keys).values_list("key", flat=True))
+    return set(BlobClaim.objects.filter(key__in=keys).values_list("key", flat=True))
+
+
+def _keys_named(keys: list[str], *, claims: bool, samples: bool) -> set[str]:
+    """On PostgreSQL, those of `keys` that a claim names (`claims`) or a sample row as its image, thumbnail or mask.
+
+    One statement: an index scan per column, each probing with the whole array of keys, their rows appended (UNION
+    ALL). The array is written once (`_text_array`: with a placeholder per key, planning cost more than running) and
+    read as an InitPlan's value, so the planner does not count its keys and always probes the indexes. With the keys
+    in the plan and the columns ORed, it read the whole table instead when the table was small against the keys: the
+    100k samples a deletion had just removed, 1,000 keys: a parallel seq scan, 85 ms, against 6 ms probed (500 keys:
+    bitmap scans, 23.5 µs a key against 6; load 5-7, bench/delete_bench.py).
+    """
+    # The models' own table and column names; the keys are parameters. `(SELECT a FROM k)::text[]` is an expression:
+    # `= ANY (SELECT …)` would compare with the rows of the subquery.
+    keyed = "= ANY((SELECT a FROM k)::text[])"
+    branches = [f"SELECT key FROM {BlobClaim._meta.db_table} WHERE key {keyed}"] if claims else []  # noqa: S608
+    if samples:
+        table = Sample._meta.db_table
+        branches += [f"SELECT {column} FROM {table} WHERE {column} {keyed}" for column in SAMPLE_KEY_COLUMNS]  # noqa: S608
     array, params = _text_array(keys)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT key FROM {BlobClaim._meta.db_table} WHERE key = ANY({array})", params)  # noqa: S608
+        cursor.execute(f"WITH k AS MATERIALIZED (SELECT {array} AS a) {' UNION ALL '.join(branches)}", params)
         return {row[0] for row in cursor.fetchall()}
 
 

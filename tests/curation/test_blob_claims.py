@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from core.storage import blob_key, blob_save, sha256_bytes
 from curation.models import BlobClaim
@@ -105,3 +106,22 @@ def test_a_claim_taken_while_the_collector_deletes_waits_and_then_finds_the_blob
     # and, once claimed, finds no blob: it stores it again (nothing it relies on can vanish)
     assert key not in media_files()
     assert list(BlobClaim.objects.values_list("key", flat=True)) == [key]
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_the_collector_sends_two_statements_per_chunk_of_keys(isolated_media: Path):
+    # given 1,500 candidate keys: two chunks, one key a row names and one a writer claimed
+    keys = [f"images/{n % 256:02x}/gone-{n}.jpg" for n in range(1500)]
+    SampleFactory(image_key=keys[10])
+    blob_claims_take([keys[1200]], job_id=3)
+    # when they are collected
+    with CaptureQueriesContext(connection) as queries:
+        deleted = blobs_collect(keys)
+    # then each chunk took its keys' locks, then read the claims and the rows naming them in one statement
+    statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"]]
+    assert [("pg_try_advisory_xact_lock" in sql, "UNION ALL" in sql) for sql in statements] == [
+        (True, False),
+        (False, True),
+    ] * 2
+    assert sorted(deleted) == sorted(set(keys) - {keys[10], keys[1200]})

@@ -27,8 +27,9 @@ counted. The job's own commits, row locks and set-based checks are timed too.
 Targets (issue #19 item 8): <= 60 s and <= 1 GB peak RSS at 1M samples.
 
 The bench's sample rows name keys with no stored file behind them (prune_db_bench's fill): the collector
-does all of its database work per key (try-lock, claims, rows still naming it) and one storage delete call
-(of a missing file), but unlinks no image file. DATABASE_URL must name a migrated database that holds no real data.
+does all of its database work per key (try-lock; claims and rows still naming it, one statement per chunk of keys)
+and one unlink of a missing file (core.storage.blobs_delete), but removes no image file.
+DATABASE_URL must name a migrated database that holds no real data.
 """
 
 # SQL here is built from the bench's own table names and the catalog's (quoted); every value is a parameter.

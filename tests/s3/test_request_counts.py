@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from core.storage import blob_key, blob_read, blob_save, blob_size, blobs_delete, sha256_bytes
+from curation.services.blob_claims import blobs_collect
 from jobs.models import JobStatus
 from tests.curation.exports.builders import export_file_bytes, pets_version, run_export
 from tests.factories import SampleFactory
@@ -182,3 +183,18 @@ def test_deleting_blobs_sends_one_request_per_thousand_keys(s3_bucket, sent):
     assert sent.methods() == ["POST"] * 3
     listed = s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])
     assert [entry["Key"] for entry in listed] == [kept]
+
+
+@pytest.mark.django_db
+def test_the_blob_collector_deletes_a_chunk_of_unneeded_blobs_with_one_request(s3_bucket, sent):
+    # given three stored blobs, one of them named by a sample row
+    keys = [f"images/{n:02x}/collected-{n}.jpg" for n in range(3)]
+    for key in keys:
+        put(s3_bucket, key, b"bytes")
+    SampleFactory(image_key=keys[1])
+    sent.clear()
+    # when the collector looks at them, then the two unneeded ones go in one DeleteObjects request
+    assert sorted(blobs_collect(keys)) == [keys[0], keys[2]]
+    assert sent.methods() == ["POST"]
+    listed = {entry["Key"] for entry in s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])}
+    assert [key in listed for key in keys] == [False, True, False]

@@ -12,7 +12,13 @@ from django.test.utils import CaptureQueriesContext
 
 from core.storage import blob_key, blob_save, sha256_bytes
 from curation.models import BlobClaim
-from curation.services.blob_claims import blob_claims_drop, blob_claims_drop_for_job, blob_claims_take, blobs_collect
+from curation.services.blob_claims import (
+    COLLECT_CHUNK,
+    blob_claims_drop,
+    blob_claims_drop_for_job,
+    blob_claims_take,
+    blobs_collect,
+)
 from tests.curation.test_import_helpers import media_files
 from tests.factories import SampleFactory
 
@@ -111,10 +117,10 @@ def test_a_claim_taken_while_the_collector_deletes_waits_and_then_finds_the_blob
 @POSTGRESQL_ONLY
 @pytest.mark.django_db
 def test_the_collector_sends_two_statements_per_chunk_of_keys(isolated_media: Path):
-    # given 1,500 candidate keys: two chunks, one key a row names and one a writer claimed
-    keys = [f"images/{n % 256:02x}/gone-{n}.jpg" for n in range(1500)]
+    # given 1.5 chunks of candidate keys: two chunks, one key a row names and one a writer claimed
+    keys = [f"images/{n % 256:02x}/gone-{n}.jpg" for n in range(COLLECT_CHUNK * 3 // 2)]
     SampleFactory(image_key=keys[10])
-    blob_claims_take([keys[1200]], job_id=3)
+    blob_claims_take([keys[-10]], job_id=3)
     # when they are collected
     with CaptureQueriesContext(connection) as queries:
         deleted = blobs_collect(keys)
@@ -124,4 +130,4 @@ def test_the_collector_sends_two_statements_per_chunk_of_keys(isolated_media: Pa
         (True, False),
         (False, True),
     ] * 2
-    assert sorted(deleted) == sorted(set(keys) - {keys[10], keys[1200]})
+    assert sorted(deleted) == sorted(set(keys) - {keys[10], keys[-10]})

@@ -320,7 +320,7 @@ def _local_files_delete(paths: dict[str, str]) -> dict[str, str]:
     for key, path in paths.items():
         try:
             os.unlink(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # nothing stored: no such file, or a file where a folder goes
             pass
         except OSError as exc:  # a folder under the key (blob keys name files), a permission refused…
             errors[key] = f"{type(exc).__name__}: {exc.strerror or exc}"

@@ -150,3 +150,13 @@ def test_a_blob_that_cannot_be_deleted_is_named_and_the_others_are_deleted(isola
     assert list(raised.value.errors) == [folder]
     assert [(isolated_media / first).exists(), (isolated_media / last).exists()] == [False, False]
     assert (isolated_media / folder / "inside").read_bytes() == DATA
+
+
+def test_a_key_under_a_file_where_its_folder_goes_is_missing_not_an_error(isolated_media: Path):
+    # given a stored blob, and a file standing where another key's folder goes (an import that failed to write)
+    (stored,) = stored_blobs(isolated_media, 1)
+    (isolated_media / "thumbnails").write_bytes(DATA)
+    # when both keys are deleted
+    blobs_delete([stored, "thumbnails/ab/never-written.jpg"])
+    # then the blob is gone and nothing is reported: nothing can be stored under that key
+    assert [(isolated_media / stored).exists(), (isolated_media / "thumbnails").read_bytes()] == [False, DATA]

@@ -19,6 +19,14 @@ it walks and any Seq Scan named; --plans-only stops there.
 Floor, in the same process: the SQL each request ran (captured once through Django's test client) replayed
 by psycopg from --clients threads for --seconds, no HTTP, no Python view code: p50/p95 per operation.
 Target (issue #19): p95 <= 150 ms for each at 20 clients. The load average is printed before and after.
+
+CPU per request (as bench/review_load.py measures it): the CPU time of the server's processes, of the bench
+database's PostgreSQL backends and of the clients over the timed run, divided by the requests served; and the
+backends' CPU per replayed request of the floor. On a machine shared with other work these, not the latencies,
+compare runs.
+
+--profile N: no server; each operation's paths requested N times through Django's test client in this process:
+CPU ms and statements per request, then cProfile's top functions (where the time goes).
 """
 
 # ruff: noqa: S608 - SQL built from model table names, values bound as parameters
@@ -39,6 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_load import REPO_ROOT, free_port, gunicorn_start, load_run, percentiles, server_stop
+from review_load import CpuMeter
 
 BENCH_DATASET = "grid-bench-{rows}"
 CLASSES = [f"class{i}" for i in range(10)]
@@ -57,6 +66,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "winnow-grid-bench")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plans-only", action="store_true", help="fill, print the filters' query plans, stop")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N requests of each operation in process (test client, cProfile), then stop",
+    )
+    parser.add_argument("--only", default="", help="with --profile: only the operations whose name starts so")
     return parser.parse_args()
 
 
@@ -316,6 +333,47 @@ def plans_print(captured: dict[str, list[list[str]]]) -> dict[str, dict[str, Any
     return plans
 
 
+# --- profile -------------------------------------------------------------------------------------------
+
+
+def profile_run(paths: dict[str, list[str]], headers: dict[str, str], user: Any, *, repeat: int, top: int) -> None:
+    """Each operation's paths requested `repeat` times in turn through Django's test client, in this process (no
+    HTTP, no other clients): CPU ms per request (process time, the SQL's wait on PostgreSQL excluded) and statements
+    per request; then cProfile of every operation together, its `top` functions by own and by cumulative time."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    print(f"{'operation (in process)':<28} {'CPU ms':>7} {'wall ms':>8} {'statements':>10}")
+    for name, urls in paths.items():
+        cpu = wall = 0.0
+        statements = 0
+        for index in range(repeat):
+            url = urls[index % len(urls)]
+            extra = headers if url.startswith("/api/") else {}
+            started_cpu, started = time.process_time(), time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url, headers=extra)
+            cpu += time.process_time() - started_cpu
+            wall += time.perf_counter() - started
+            statements += len(queries.captured_queries)
+        print(f"{name:<28} {1000 * cpu / repeat:>7.2f} {1000 * wall / repeat:>8.2f} {statements / repeat:>10.1f}")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for urls in paths.values():
+        for index in range(repeat):
+            url = urls[index % len(urls)]
+            client.get(url, headers=headers if url.startswith("/api/") else {})
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats(order).print_stats(top)
+
+
 # --- floor ---------------------------------------------------------------------------------------------
 
 
@@ -342,15 +400,19 @@ def captured_sql(paths: dict[str, list[str]], headers: dict[str, str], user: Any
     return captured
 
 
-def floor_run(captured: dict[str, list[list[str]]], *, clients: int, seconds: float) -> dict[str, list[float]]:
+def floor_run(
+    captured: dict[str, list[list[str]]], *, clients: int, seconds: float
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Each request's statements replayed by psycopg from `clients` threads (own connections) for `seconds`, the
-    operations taken in turn as the HTTP clients take them."""
+    operations taken in turn as the HTTP clients take them: the times per operation, and the CPU per replayed
+    request of the PostgreSQL backends (read before the connections close)."""
     import psycopg
 
     names = list(captured)
     times: dict[str, list[float]] = {name: [] for name in captured}
     lock = threading.Lock()
     barrier = threading.Barrier(clients + 1)
+    done, measured = threading.Barrier(clients + 1), threading.Event()
     until = [time.monotonic() + 3600]
 
     def client(index: int) -> None:
@@ -364,19 +426,26 @@ def floor_run(captured: dict[str, list[list[str]]], *, clients: int, seconds: fl
                 step += 1
                 started = time.perf_counter()
                 for statement in statements:  # reads only: a session touch or savepoint is not a read
-                    if statement.lstrip().upper().startswith("SELECT"):
+                    if statement.lstrip("( \n").upper().startswith(("SELECT", "WITH")):  # "(": a UNION
                         connection.execute(statement.encode()).fetchall()
                 with lock:
                     times[name].append(time.perf_counter() - started)
+            done.wait()
+            measured.wait()
 
+    meter = CpuMeter(os.getpid())  # its "postgres" side: the backends replaying the SQL
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for thread in threads:
         thread.start()
     barrier.wait()
+    cpu_start = meter.sample()
     until[0] = time.monotonic() + seconds
+    done.wait()
+    cpu = CpuMeter.per_request(cpu_start, meter.sample(), sum(len(values) for values in times.values()))
+    measured.set()
     for thread in threads:
         thread.join()
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -388,6 +457,10 @@ def main() -> None:
     paths = request_paths(ids, args.rows, args.seed)
     headers, cookies, user = viewer_login()
     captured = captured_sql(paths, headers, user)
+    if args.profile:
+        profile_run({name: urls for name, urls in paths.items() if name.startswith(args.only)}, headers, user,
+                    repeat=args.profile, top=30)  # fmt: skip
+        return
     plans = plans_print(captured)
     if args.plans_only:
         return
@@ -397,15 +470,27 @@ def main() -> None:
     server = gunicorn_start(port, log, workers=args.workers, threads=args.threads, probe_path="/api/me/")
     try:
         print(f"server: gunicorn gthread {args.workers}x{args.threads}; {args.clients} clients for {args.seconds} s")
+        meter, cpu_start = CpuMeter(server.pid), {}
+        started = [0.0]
+
+        def timed_start() -> None:
+            cpu_start.update(meter.sample())
+            started[0] = time.monotonic()
+
         result = load_run(f"http://127.0.0.1:{port}", paths, clients=args.clients, seconds=args.seconds,
-                          headers=headers, cookies=cookies)  # fmt: skip
+                          headers=headers, cookies=cookies, on_start=timed_start)  # fmt: skip
+        elapsed = time.monotonic() - started[0]
+        served = sum(len(times) for times in result.times.values())
+        server_cpu = CpuMeter.per_request(cpu_start, meter.sample(), served)
     finally:
         server_stop(server)
-    floor = floor_run(captured, clients=args.clients, seconds=args.seconds)
+    floor, floor_cpu = floor_run(captured, clients=args.clients, seconds=args.seconds)
     load_after = os.getloadavg()
     report: dict[str, Any] = {"rows": args.rows, "clients": args.clients, "load_before": load_before,
                               "load_after": load_after, "errors": dict(result.errors), "operations": {},
-                              "plans": plans}  # fmt: skip
+                              "requests_per_second": round(served / max(elapsed, 1e-9), 1),
+                              "cpu_ms_per_request": server_cpu, "floor_postgres_cpu_ms_per_request":
+                              floor_cpu["postgres"], "plans": plans}  # fmt: skip
     print(f"{'operation':<28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8}   floor: {'p50 ms':>7} {'p95 ms':>7}  queries  "
           "p95 / floor p95   (target p95 <= 150 ms)")  # fmt: skip
     for name in paths:
@@ -415,6 +500,9 @@ def main() -> None:
         print(f"{name:<28} {ours['count']:>5} {ours.get('p50_ms', 0):>8.1f} {ours.get('p95_ms', 0):>8.1f}   floor: "
               f"{bare.get('p50_ms', 0):>7.1f} {bare.get('p95_ms', 0):>7.1f}  {queries:>7}  {ratio:6.1f}")  # fmt: skip
         report["operations"][name] = {"server": ours, "floor": bare, "queries": queries}
+    print(f"{served} requests in {elapsed:.1f} s ({report['requests_per_second']} requests/s); CPU per request: "
+          f"server {server_cpu['server']} ms, PostgreSQL {server_cpu['postgres']} ms, clients {server_cpu['clients']} "
+          f"ms; the floor's PostgreSQL {floor_cpu['postgres']} ms per replayed request")  # fmt: skip
     if result.errors:
         print(f"errors: {dict(result.errors)}; server log: {log}")
     print(f"load average before {load_before}, after {load_after}")

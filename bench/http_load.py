@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,10 +99,12 @@ def load_run(
     seconds: float,
     headers: dict[str, str] | None = None,
     cookies: dict[str, str] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> LoadResult:
     """`clients` threads, each with its own session, take the operations in turn (client i starts at operation i;
     each operation's paths in turn) for `seconds`, after one untimed request each; every request's wall time is
-    recorded. Each operation gets about the same number of requests, whatever its number of paths."""
+    recorded. Each operation gets about the same number of requests, whatever its number of paths. `on_start` is
+    called once everyone is warm, as the timed run starts (e.g. to read the server's CPU time)."""
     names = list(requests_by_operation)
     result = LoadResult()
     barrier = threading.Barrier(clients + 1)
@@ -128,6 +130,8 @@ def load_run(
     for thread in threads:
         thread.start()
     barrier.wait()
+    if on_start is not None:
+        on_start()
     until[0] = time.monotonic() + seconds
     for thread in threads:
         thread.join()

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, F, QuerySet, Subquery, Value
+from django.db.models import BooleanField, CharField, F, JSONField, QuerySet, Subquery, Value, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from core.roles import Capability, user_can
@@ -120,43 +121,70 @@ def _sort_group(key: str, run_pk: int, label: str, stored: bool, missing: str) -
 
 @dataclass(frozen=True)
 class _ReportRow:
-    """A run or report of the grid's menus: `text` and `count` are a proposal run's source and issue count or an
-    evaluation's model name and prediction count; `data` a slice report's results or the evaluated classes."""
+    """A run, report or tag of the grid's menus: `text` and `count` are a proposal run's source and issue count, an
+    evaluation's model name and prediction count, a cluster run's k or a tag's name; `data` a slice report's results
+    or the evaluated classes; `stored` whether a cluster or duplicate run stored its per-sample rows."""
 
     kind: str
     pk: int
     text: str
     count: int
     data: Any
+    stored: bool
 
 
-def _newest_reports(version: DatasetVersion) -> dict[str, list[_ReportRow]]:
-    """The version's newest failure-slice reports, proposal runs and evaluations, in one UNION query (the grid's
-    menus stay a fixed number of queries), newest first per kind."""
+def _grid_menu_rows(version: DatasetVersion) -> dict[str, list[_ReportRow]]:
+    """The version's newest finished cluster runs, duplicate runs, failure-slice reports, proposal runs and
+    evaluations, and its dataset's tags, in one UNION query (the grid's menus stay a fixed number of queries), newest
+    first per kind (tags by name)."""
 
-    def newest(model: Any, kind: str, **columns: Any) -> QuerySet[Any]:
-        ids = model.objects.filter(version=version).order_by("-id").values("pk")[:GRID_SET_RUNS_SHOWN]
+    def newest(rows: QuerySet[Any], kind: str, **columns: Any) -> QuerySet[Any]:
+        ids = rows.order_by("-id").values("pk")[:GRID_SET_RUNS_SHOWN]
         # No ORDER BY in a part of the UNION (the models' default ordering): SQLite refuses it.
-        rows = model.objects.filter(pk__in=Subquery(ids)).order_by()
-        rows = rows.annotate(menu_kind=Value(kind, output_field=CharField()))
-        return rows.annotate(**columns).values_list("menu_kind", "pk", "menu_text", "menu_count", "menu_data")
+        return menu_part(rows.model.objects.filter(pk__in=Subquery(ids)), kind, **columns)
 
-    rows = newest(
-        SliceReport, "slice", menu_text=Value("", output_field=CharField()), menu_count=Value(0), menu_data=F("results")
-    ).union(
-        newest(ProposalRun, "proposal", menu_text=F("source"), menu_count=F("issue_count"), menu_data=F("params")),
+    def menu_part(rows: QuerySet[Any], kind: str, **columns: Any) -> QuerySet[Any]:
+        columns = {
+            "menu_text": Value("", output_field=CharField()),
+            "menu_count": Value(0),
+            "menu_data": Value(None, output_field=JSONField()),
+            "menu_stored": Value(False, output_field=BooleanField()),
+        } | columns
+        rows = rows.order_by().annotate(menu_kind=Value(kind, output_field=CharField()))
+        return rows.annotate(**columns).values_list(
+            "menu_kind", "pk", "menu_text", "menu_count", "menu_data", "menu_stored"
+        )
+
+    rows = newest(SliceReport.objects.filter(version=version), "slice", menu_data=F("results")).union(
         newest(
-            EvaluationRun,
+            ProposalRun.objects.filter(version=version),
+            "proposal",
+            menu_text=F("source"),
+            menu_count=F("issue_count"),
+            menu_data=F("params"),
+        ),
+        newest(
+            EvaluationRun.objects.filter(version=version),
             "evaluation",
             menu_text=F("trained_model__name"),
             menu_count=F("prediction_count"),
             menu_data=F("trained_model__classes"),
         ),
+        newest(
+            ClusterRun.objects.filter(version=version).exclude(assignment_key=""),
+            "cluster",
+            menu_count=F("n_clusters"),
+            menu_stored=F("members_stored"),
+        ),
+        newest(DuplicateRun.objects.filter(version=version), "duplicate", menu_stored=F("members_stored")),
+        menu_part(SampleTag.objects.filter(dataset_id=version.dataset_id), "tag", menu_text=F("name")),
         all=True,
     )
-    found: dict[str, list[_ReportRow]] = {"slice": [], "proposal": [], "evaluation": []}
+    found: dict[str, list[_ReportRow]] = {kind: [] for kind in ("slice", "proposal", "evaluation", "cluster")}
+    found |= {"duplicate": [], "tag": []}
     for row in sorted((_ReportRow(*values) for values in rows), key=lambda row: -row.pk):
         found[row.kind].append(row)
+    found["tag"].sort(key=lambda row: row.text)
     return found
 
 
@@ -168,33 +196,62 @@ def _prediction_group(run: _ReportRow) -> SetChoiceGroup:
     return SetChoiceGroup(label, options + [(f"{run.pk}:class:{name}", f"predicted {name}") for name in run.data or []])
 
 
-def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]:
+def _duplicate_groups_shown(run_ids: list[int]) -> dict[int, list[tuple[int, str, int]]]:
+    """(number, kind, size) of each duplicate run's largest groups, largest first: one query for all the runs."""
+    if not run_ids:
+        return {}
+    rank = Window(RowNumber(), partition_by=F("run_id"), order_by=[F("size").desc(), F("number").asc()])
+    groups = DuplicateGroup.objects.filter(run_id__in=run_ids).annotate(rank=rank)
+    shown: dict[int, list[tuple[int, str, int]]] = {run_id: [] for run_id in run_ids}
+    rows = groups.filter(rank__lte=GRID_SET_GROUPS_SHOWN).order_by("run_id", "-size", "number")
+    for run_id, number, kind, size in rows.values_list("run_id", "number", "kind", "size"):
+        shown[run_id].append((number, kind, size))
+    return shown
+
+
+@dataclass(frozen=True)
+class GridMenus:
+    """What the grid's menus list: the set filters and sorts (`grid_set_choices`) and the dataset's tags."""
+
+    choices: dict[str, list[SetChoiceGroup]]
+    tag_names: list[str]
+
+
+def grid_menus(version: DatasetVersion) -> GridMenus:
     """The grid's filter menus from the version's newest runs: every cluster of a finished cluster run, a duplicate
-    run's largest groups, every slice of a report, an evaluation's predictions ("prediction"); and its sort menu's
-    orders by a run's per-sample values ("sort": issue score, duplicate group size, prediction confidence, distance
-    to the cluster centroid). Runs made before their per-sample rows were stored say so in the sort menu."""
-    cluster_runs = ClusterRun.objects.filter(version=version).exclude(assignment_key="").order_by("-id")
-    shown_cluster_runs = list(cluster_runs[:GRID_SET_RUNS_SHOWN])
-    clusters = [
+    run's largest groups, every slice of a report, an evaluation's predictions ("prediction"); its sort menu's orders
+    by a run's per-sample values ("sort": issue score, duplicate group size, prediction confidence, distance to the
+    cluster centroid; runs made before their per-sample rows were stored say so there); and the dataset's tags. Three
+    queries whatever the runs: the runs and tags (a UNION), the runs' clusters, and the duplicate runs' groups."""
+    rows = _grid_menu_rows(version)
+    cluster_runs = rows["cluster"]
+    sizes: dict[int, list[tuple[int, int]]] = {run.pk: [] for run in cluster_runs}
+    if cluster_runs:
+        clusters = Cluster.objects.filter(cluster_run_id__in=list(sizes)).order_by("cluster_run_id", "index")
+        for run_id, index, size in clusters.values_list("cluster_run_id", "index", "size"):
+            sizes[run_id].append((index, size))
+    clusters_menu = [
         SetChoiceGroup(
-            f"Cluster run {run.pk} (k={run.n_clusters})",
-            [(f"{run.pk}:{c.index}", f"cluster {c.index} ({c.size})") for c in Cluster.objects.filter(cluster_run=run)],
+            f"Cluster run {run.pk} (k={run.count})",
+            [(f"{run.pk}:{index}", f"cluster {index} ({size})") for index, size in sizes[run.pk]],
         )
-        for run in shown_cluster_runs
+        for run in cluster_runs
     ]
-    duplicate_runs = list(DuplicateRun.objects.filter(version=version).order_by("-id")[:GRID_SET_RUNS_SHOWN])
-    duplicates = []
-    for run in duplicate_runs:
-        groups = DuplicateGroup.objects.filter(run=run).order_by("-size", "number")[:GRID_SET_GROUPS_SHOWN]
-        options = [(f"{run.pk}:{g.number}", f"group {g.number}, {g.kind} ({g.size})") for g in groups]
-        duplicates.append(SetChoiceGroup(f"Duplicate run {run.pk}", options))
-    reports = _newest_reports(version)
+    duplicate_runs = rows["duplicate"]
+    groups = _duplicate_groups_shown([run.pk for run in duplicate_runs])
+    duplicates = [
+        SetChoiceGroup(
+            f"Duplicate run {run.pk}",
+            [(f"{run.pk}:{number}", f"group {number}, {kind} ({size})") for number, kind, size in groups[run.pk]],
+        )
+        for run in duplicate_runs
+    ]
     slices = []
-    for report in reports["slice"]:
+    for report in rows["slice"]:
         found = (report.data or {}).get("slices") or []
         options = [(f"{report.pk}:{s['number']}", f"slice {s['number']}: {s['class']} ({s['size']})") for s in found]
         slices.append(SetChoiceGroup(f"Failure-slice report {report.pk}", options))
-    proposal_runs, evaluations = reports["proposal"], reports["evaluation"]
+    proposal_runs, evaluations = rows["proposal"], rows["evaluation"]
     older = "made before per-sample values were stored"
     sorts = [
         *(
@@ -208,7 +265,7 @@ def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]
             for run in proposal_runs
         ),
         *(
-            _sort_group("duplicate_size", run.pk, f"Duplicate run {run.pk}", run.members_stored, older)
+            _sort_group("duplicate_size", run.pk, f"Duplicate run {run.pk}", run.stored, older)
             for run in duplicate_runs
         ),
         *(
@@ -218,19 +275,23 @@ def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]
             for run in evaluations
         ),
         *(
-            _sort_group(
-                "cluster_distance", run.pk, f"Cluster run {run.pk} (k={run.n_clusters})", run.members_stored, older
-            )
-            for run in shown_cluster_runs
+            _sort_group("cluster_distance", run.pk, f"Cluster run {run.pk} (k={run.count})", run.stored, older)
+            for run in cluster_runs
         ),
     ]
-    return {
-        "cluster": clusters,
+    choices = {
+        "cluster": clusters_menu,
         "duplicate_group": duplicates,
         "slice": slices,
         "prediction": [_prediction_group(run) for run in evaluations],
         "sort": [group for group in sorts if group.options or group.notes],
     }
+    return GridMenus(choices=choices, tag_names=[row.text for row in rows["tag"]])
+
+
+def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]:
+    """The grid's set filters and sorts (see `grid_menus`)."""
+    return grid_menus(version).choices
 
 
 def dataset_tag_names(dataset: Dataset) -> list[str]:

@@ -19,11 +19,11 @@ from curation.apis.serializers import (
     DatasetListOutputSerializer,
     DatasetPageOutputSerializer,
     SampleDetailOutputSerializer,
-    SampleListItemOutputSerializer,
     SamplePageOutputSerializer,
     VersionDetailOutputSerializer,
     VersionListOutputSerializer,
     VersionPageOutputSerializer,
+    sample_list_items,
 )
 from curation.deletion.apis import DatasetDeleteMixin, VersionDeleteMixin
 from curation.models import Dataset, SampleSource, Split
@@ -203,7 +203,7 @@ class SampleListApi(ReadApi):
                 sample_id=page.next_after, order=order, label=page.next_after_label, value=page.next_after_value
             )
         next_url = page_request.next_url(request, next_cursor)
-        return Response({"next": next_url, "results": SampleListItemOutputSerializer(page.members, many=True).data})
+        return Response({"next": next_url, "results": sample_list_items(page.members)})
 
 
 class SampleDetailApi(ReadApi):

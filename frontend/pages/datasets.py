@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from core.api_errors import ApplicationError
 from core.figures import class_colour
@@ -42,12 +43,13 @@ from frontend.htmx import HtmxHttpRequest, htmx_target, is_htmx
 from frontend.selectors import (
     SetChoiceGroup,
     bulk_label_queues,
-    dataset_tag_names,
     dataset_versions_with_parents,
-    grid_set_choices,
+    grid_menus,
     sample_tag_names,
     version_loop,
+    version_of_dataset,
 )
+from frontend.templatetags.sample_grid import id_url_pattern
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
@@ -256,6 +258,14 @@ def _version_or_404(dataset: Dataset, number: int | None) -> DatasetVersion:
     return version
 
 
+def _dataset_version_or_404(dataset_id: int, number: int) -> tuple[Dataset, DatasetVersion]:
+    """Version `number` of a dataset and the dataset, in one query (404 when either is missing)."""
+    version = version_of_dataset(dataset_id=dataset_id, number=number)
+    if version is None:
+        raise Http404("No such version.")
+    return version.dataset, version
+
+
 @capability_required(Capability.VIEW)
 def dataset_list(request: HttpRequest) -> HttpResponse:
     context = {"datasets": dataset_summary_list(), "nav_section": "datasets"}
@@ -305,8 +315,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     htmx requests get only a partial: the whole grid (`_grid.html`) for a filter change, or just
     the next page's cards (`_grid_page.html`) for "Load more", which replaces its own button.
     """
-    dataset = get_object_or_404(Dataset, pk=dataset_id)
-    version = _version_or_404(dataset, number)
+    dataset, version = _dataset_version_or_404(dataset_id, number)
     filters = grid_filters(request, version)
     after = _int_or_none(request.GET.get("after"))
     after_label = request.GET.get("after_label", "")[:200] if filters.sort == "label" else None
@@ -332,6 +341,9 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "page": page,
         "after": after,
         "nav_section": "datasets",
+        "grid_url": reverse("frontend:sample_grid", args=[dataset.pk, version.number]),
+        "detail_url_pattern": id_url_pattern("frontend:sample_detail", dataset.pk, version.number),
+        "thumbnail_url_pattern": id_url_pattern("frontend:sample_thumbnail"),
     }
     if htmx_target(request) == "grid-more":
         return render(request, "frontend/datasets/_grid_page.html", context)
@@ -340,7 +352,8 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     if is_htmx(request):  # a filter change: the whole grid, counts included
         return render(request, "frontend/datasets/_grid.html", context)
     label_options = version_label_options(stats=stats, classes=dataset.classes)
-    choices = grid_set_choices(version)
+    menus = grid_menus(version)
+    choices = menus.choices
     context |= {
         "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
         "split_options": Split.values,
@@ -348,7 +361,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "review_state_options": REVIEW_STATES,
         "review_state": dict(filters.set_params).get("review_state", ""),
         "tag": dict(filters.set_params).get("tag", ""),
-        "tag_options": dataset_tag_names(dataset),
+        "tag_options": menus.tag_names,
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
         "sort_groups": _sort_groups(filters, choices["sort"]),
         "set_menus": _set_menus(filters, choices),
@@ -392,8 +405,7 @@ def _sort_groups(filters: SampleFilters, groups: list[SetChoiceGroup]) -> list[S
 def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id: int) -> HttpResponse:
     """One member of a version: image with a mask overlay, labels, metadata, and previous/next
     within the same filters as the grid it was opened from."""
-    dataset = get_object_or_404(Dataset, pk=dataset_id)
-    version = _version_or_404(dataset, number)
+    dataset, version = _dataset_version_or_404(dataset_id, number)
     member = version_member_get(version=version, sample_id=sample_id)
     if member is None:
         raise Http404("This sample is not in this version.")

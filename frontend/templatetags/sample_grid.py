@@ -1,0 +1,99 @@
+"""The sample grid's tags, for the parts of the page that repeat hundreds of times per request.
+
+`{% optgroups groups selected %}`: a menu's <optgroup>s of options (frontend.selectors.SetChoiceGroup), the one
+whose value is `selected` marked so, each group's notes as disabled options. The grid's cluster menu lists every
+cluster of a run (a thousand options for k = 1000): written here in one pass, escaped as the template engine
+escapes, it costs a fraction of a `{% for %}` loop over them in the template.
+
+`{% grid_cards members run_sort filter_query detail_url_pattern thumbnail_url_pattern %}`: the grid's cards, one
+<li> per member (the markup is `CARD` below). A page of sixty cards written by the template engine cost more than
+the rest of the page (about 900 variable nodes, each int localized); here one format per card. The links come
+from URLs reversed once per page with `ID_SENTINEL` as the last argument (`id_url_pattern`), a sample's id put in
+its place, and the thumbnail frame is frontend/_thumb_frame.html's markup.
+"""
+
+from collections.abc import Iterable
+from html import escape
+from typing import Any
+
+from django import template
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+
+from frontend.selectors import SetChoiceGroup
+
+register = template.Library()
+
+ID_SENTINEL = 9_876_543_210  # in no URL prefix of this site (a dataset or version would need that many rows)
+
+
+def id_url_pattern(name: str, *args: Any) -> str:
+    """The URL `name` with `args` and `ID_SENTINEL` as its last argument (for `grid_cards`)."""
+    return reverse(name, args=[*args, ID_SENTINEL])
+
+
+@register.simple_tag
+def optgroups(groups: Iterable[SetChoiceGroup], selected: str) -> SafeString:
+    parts: list[str] = []
+    for group in groups:
+        parts.append(f'<optgroup label="{escape(str(group.label))}">')
+        for value, text in group.options:
+            mark = " selected" if value == selected else ""
+            parts.append(f'<option value="{escape(str(value))}"{mark}>{escape(str(text))}</option>')
+        parts.extend(f"<option disabled>{escape(str(note))}</option>" for note in group.notes)
+        parts.append("</optgroup>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+
+
+# One card (frontend/datasets/_grid_page.html places them); every {name} is escaped before it is put in.
+CARD = (
+    '<li class="thumb" data-sample-id="{id}" data-label="{label}">'
+    '<input class="thumb-select" type="checkbox" value="{id}" aria-label="Select sample {id}">'
+    '<a class="thumb-link" title="{name}" href="{href}">'
+    '<span class="thumb-frame"><img src="{thumbnail}" loading="lazy" decoding="async" alt="{alt}, sample {id}">'
+    "</span>"
+    '<span class="thumb-meta"><span class="thumb-label">{label_shown}</span>{multi}</span>'
+    '<span class="thumb-sub"><span class="split-dot split-{split}" aria-hidden="true"></span>{split}{synthetic} '
+    '<span class="thumb-id">#{id}</span></span>{sort_value}</a></li>'
+)
+MULTI_LABEL_BADGE = ' <span class="badge badge-multi" title="Labels: {names}">{count} labels</span>'
+SYNTHETIC_BADGE = ' <span class="badge badge-synthetic">synthetic</span>'
+SORT_VALUE = '<span class="thumb-sort-value" title="{title}">{title}: {value}</span>'
+
+
+@register.simple_tag
+def grid_cards(
+    members: Iterable[Any], run_sort: Any, filter_query: str, detail_url_pattern: str, thumbnail_url_pattern: str
+) -> SafeString:
+    """The cards of `members` (VersionSample rows with their sample; in a run's order each with `sort_value`)."""
+    query = f"?{filter_query}" if filter_query else ""
+    detail_head, _, detail_tail = detail_url_pattern.rpartition(str(ID_SENTINEL))
+    thumb_head, _, thumb_tail = thumbnail_url_pattern.rpartition(str(ID_SENTINEL))
+    title = escape(str(run_sort.title)) if run_sort else ""
+    cards = []
+    for member in members:
+        sample_id, label, labels = member.sample_id, member.label, member.labels
+        multi = ""
+        if len(labels) > 1:
+            names = escape(", ".join(str(entry["label"]) for entry in labels))
+            multi = MULTI_LABEL_BADGE.format(names=names, count=len(labels))
+        sort_value = ""
+        if run_sort:
+            sort_value = SORT_VALUE.format(title=title, value=escape(str(floatformat(member.sort_value, "-3"))))
+        cards.append(
+            CARD.format(
+                id=sample_id,
+                label=escape(label),
+                name=escape(member.sample.original_name),
+                href=escape(f"{detail_head}{sample_id}{detail_tail}{query}"),
+                thumbnail=escape(f"{thumb_head}{sample_id}{thumb_tail}"),
+                alt=escape(label or "unlabeled"),
+                label_shown=escape(label or "(unlabeled)"),
+                multi=multi,
+                split=escape(member.split),
+                synthetic=SYNTHETIC_BADGE if member.sample.source == "synthetic" else "",
+                sort_value=sort_value,
+            )
+        )
+    return mark_safe("".join(cards))  # noqa: S308 - every value above is escaped

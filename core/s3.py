@@ -53,11 +53,17 @@ class S3ObjectStorage(S3Storage):
     def _open(self, name: str, mode: str = "rb") -> File:
         if "w" in mode or "a" in mode or "+" in mode:
             return super()._open(name, mode)
+        return self.open_from(name, 0, text="b" not in mode)
+
+    def open_from(self, name: str, start: int, *, text: bool = False) -> File:
+        """The object opened for reading at byte `start`, with one GET: of the whole object from 0, else of the
+        range from `start` to its end (a download of a byte range); FileNotFoundError when there is none."""
         key = self._normalize_name(clean_name(name))
         reader = ObjectReader(self.connection.meta.client, self.bucket_name, key, None, "")
-        reader.start()  # the whole object's GET: FileNotFoundError now, and the size and ETag for what follows
+        reader.seek(start)
+        reader.start()  # the GET: FileNotFoundError now, and the size and ETag for what follows
         stream = io.BufferedReader(reader, READ_BUFFER_BYTES)
-        file: File = File(stream if "b" in mode else io.TextIOWrapper(stream, encoding="utf-8"), name=name)
+        file: File = File(io.TextIOWrapper(stream, encoding="utf-8") if text else stream, name=name)
         if reader.size is not None:  # File.size would otherwise seek to the end and back to measure the stream
             file.size = reader.size
         return file
@@ -180,7 +186,10 @@ class ObjectReader(io.RawIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size()}[whence]
+        if whence not in (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END):
+            raise ValueError(f"invalid whence ({whence})")
+        # the size only for SEEK_END: before the first GET it would cost a HEAD
+        base = 0 if whence == io.SEEK_SET else self._position if whence == io.SEEK_CUR else self._size()
         self._position = max(base + offset, 0)
         return self._position
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.utils._os import safe_makedirs
@@ -256,14 +257,32 @@ def blob_open(key: str) -> IO[bytes]:
     return default_storage.open(key, "rb")
 
 
+def blob_open_at(key: str, start: int) -> File:
+    """The stored blob opened for reading at byte `start`, its size in `.size`; FileNotFoundError when it is gone.
+
+    Object storage: one GET, of the range from `start` to the end when `start` is not 0 (not `open`'s GET of the
+    whole object, dropped by the seek that follows, and a second, ranged, GET), the size taken from its response.
+    """
+    objects = _loaded_object_storage(storages["default"])
+    if objects is not None:
+        return objects.open_from(key, start)
+    handle: File = default_storage.open(key, "rb")
+    handle.seek(start)
+    return handle
+
+
 def blob_read(key: str) -> bytes:
     with default_storage.open(key, "rb") as handle:
         return handle.read()
 
 
 def blob_delete(key: str) -> None:
-    if key and default_storage.exists(key):
-        default_storage.delete(key)
+    """Delete the blob under `key`; nothing stored there (or a blank key) is no error.
+
+    As blobs_delete (one request on object storage, no HEAD before it); BlobsNotDeleted when it cannot go.
+    """
+    if key:
+        blobs_delete([key])
 
 
 class BlobsNotDeleted(OSError):
@@ -339,9 +358,10 @@ def blob_size(key: str) -> int | None:
             return int(objects.head(key)["ContentLength"])
         except FileNotFoundError:
             return None
-    if not default_storage.exists(key):
+    try:
+        return default_storage.size(key)
+    except (FileNotFoundError, NotADirectoryError):  # no such file, or a file where the key's folder goes
         return None
-    return default_storage.size(key)
 
 
 def blob_sha256(key: str) -> str:
@@ -483,14 +503,19 @@ def _modified_before(path: str, deadline: float) -> bool:
 def storage_delete_prefix(prefix: str) -> int:
     """Delete every file under the storage folder `prefix`, recursively; returns how many files were deleted.
 
-    Only the storage API is used (listdir, delete), so it works on any backend: on S3 a listing of
-    "runs/1" covers "runs/1/..." and never the sibling "runs/10/...". Emptied folders are removed too
-    where the storage has folders (FileSystemStorage's delete removes an empty one); a folder a
+    Object storage (core.s3): one recursive listing of "runs/1/" (never the sibling "runs/10/...") and the keys
+    deleted in bulk (blobs_delete: BlobsNotDeleted names any that could not go, after every key was tried).
+    Otherwise only the storage API is used (listdir, delete), so it works on any backend. Emptied folders are
+    removed too where the storage has folders (FileSystemStorage's delete removes an empty one); a folder a
     concurrent writer has just filled again stays.
     """
     prefix = prefix.strip("/")
     if not prefix:
         raise ValueError("storage_delete_prefix needs a prefix: it never empties the whole storage")
+    if _loaded_object_storage(storages["default"]) is not None:  # one listing, one request per 1,000 keys
+        keys = storage_keys(prefix)
+        blobs_delete(keys)
+        return len(keys)
     try:
         folders, files = default_storage.listdir(prefix)
     except (FileNotFoundError, NotADirectoryError):

@@ -343,9 +343,10 @@ def _reader_open(
 ) -> tuple[SourceReader, str | None]:
     """The reader for `source`, and the manifest's path when the source is a manifest file."""
     if upload_key_is_valid(source):
-        if not default_storage.exists(source):
-            raise SourceRejected("the uploaded archive is gone")
-        handles.append(default_storage.open(source, "rb"))
+        try:  # one request on object storage; no window between a check and the open
+            handles.append(default_storage.open(source, "rb"))
+        except FileNotFoundError:
+            raise SourceRejected("the uploaded archive is gone") from None
         return ZipReader(handles[-1], limits=limits), None
     path = Path(source)
     if path.is_dir():

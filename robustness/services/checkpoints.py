@@ -9,6 +9,7 @@ epoch; an epoch interrupted half-way is recomputed from its start, a recorded on
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from core.storage import blob_delete, blob_open, storage_keys
+from core.storage import blob_open, blobs_delete, storage_keys
 from jobs.models import Job, JobStatus
 from jobs.runtime import JobContext
 from jobs.services import AttemptSuperseded
@@ -27,6 +28,7 @@ from robustness.ml.training import EpochEnd
 from robustness.models import TrainedModel, TrainingRun
 
 CHECKPOINT_PREFIX = "checkpoints/training-runs"
+logger = logging.getLogger(__name__)
 
 
 def checkpoint_store(*, run_id: int, name: str, local_path: Path) -> str:
@@ -45,10 +47,13 @@ def checkpoint_keys_of_run(run_id: int) -> list[str]:
 
 
 def checkpoint_delete_unreferenced(*, run_id: int, keep: set[str]) -> list[str]:
-    """Delete the run's checkpoint files other than ``keep``; returns the deleted keys."""
+    """Delete the run's checkpoint files other than ``keep``; returns the deleted keys.
+
+    One listing and one bulk delete (one request per 1,000 keys on object storage). Raises BlobsNotDeleted naming
+    the files that could not go, once every other one is deleted; the next call lists them again.
+    """
     deleted = [key for key in checkpoint_keys_of_run(run_id) if key not in keep]
-    for key in deleted:
-        blob_delete(key)
+    blobs_delete(deleted)
     return deleted
 
 
@@ -100,7 +105,7 @@ class EpochRecorder:
             owned = attempt.exists()
             keep = self._record(epoch, end, last_key, best_key) if owned else set()
         if not owned:  # another attempt owns the run now: what this one uploaded is nobody's
-            _blobs_delete(last_key, best_key)
+            _superseded_uploads_delete(last_key, best_key)
             raise AttemptSuperseded()
         checkpoint_delete_unreferenced(run_id=self.run.pk, keep=keep)
         metrics = end.metrics
@@ -132,6 +137,10 @@ class EpochRecorder:
         return key
 
 
-def _blobs_delete(*keys: str) -> None:
-    for key in keys:
-        blob_delete(key)
+def _superseded_uploads_delete(*keys: str) -> None:
+    """Delete a superseded attempt's uploads in one bulk request. One that cannot go is logged, not raised: the
+    attempt must end as superseded, and the owning attempt's next sweep (checkpoint_delete_unreferenced) lists it."""
+    try:
+        blobs_delete(keys)
+    except Exception:
+        logger.exception("a superseded attempt's checkpoints were not all deleted: %s", ", ".join(filter(None, keys)))

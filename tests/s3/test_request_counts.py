@@ -5,21 +5,32 @@ on S3 two requests per image. Each test records what the storage's boto3 client 
 after signing, one per HTTP request, retries included) while the operation runs.
 """
 
+import hashlib
 import io
 import os
 import tarfile
 from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from core.storage import blob_key, blob_read, blob_save, blob_size, blobs_delete, sha256_bytes
+from curation.embeddings.services.maps import embedding_map_cleanup, map_key
+from curation.pruning.blobs import blobs_delete as run_blobs_delete
+from curation.pruning.blobs import job_blobs_delete
+from curation.services.archives import ArchiveLimits
 from curation.services.blob_claims import blobs_collect
-from jobs.models import JobStatus
+from curation.services.manifests import SourceRejected, import_layout_open
+from jobs.models import Job, JobStatus
+from robustness.evaluation.services.corruptions import CorruptionCacheKey, corrupted_set, sample_digest
+from robustness.evaluation.services.dataset import EvaluationSet, demo_truth_records
+from robustness.services.checkpoints import checkpoint_delete_unreferenced
 from tests.curation.exports.builders import export_file_bytes, pets_version, run_export
-from tests.factories import SampleFactory
+from tests.factories import DatasetVersionFactory, ExportFactory, JobFactory, SampleFactory
 from tests.s3.conftest import s3_client
 
 
@@ -198,3 +209,122 @@ def test_the_blob_collector_deletes_a_chunk_of_unneeded_blobs_with_one_request(s
     assert sent.methods() == ["POST"]
     listed = {entry["Key"] for entry in s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])}
     assert [key in listed for key in keys] == [False, True, False]
+
+
+def bucket_keys(bucket: str) -> list[str]:
+    return sorted(entry["Key"] for entry in s3_client().list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_a_failed_runs_blobs_go_in_one_request_and_a_jobs_prefix_with_one_listing_and_one_request(s3_bucket, sent):
+    # given a failed run's two stored arrays, blobs under job 7's prefix, and one under job 70's
+    run = ["pruning/runs/abc/assignment.npz", "pruning/runs/abc/centroids.npz"]
+    job_seven = [f"pruning/jobs/7/{folder}/arrays.npz" for folder in ("a1", "a2", "b1")]
+    other_job = "pruning/jobs/70/a1/arrays.npz"
+    for key in [*run, *job_seven, other_job]:
+        put(s3_bucket, key, b"arrays")
+    # when the run's blobs are deleted (with one it never wrote), then job 7's
+    run_blobs_delete([*run, "pruning/runs/abc/budgets.npz"])
+    for_the_run = sent.methods()
+    sent.clear()
+    deleted = job_blobs_delete(Job(pk=7))
+    # then one DeleteObjects request for the run; one listing and one DeleteObjects request for the job
+    assert (for_the_run, sent.methods(), deleted) == (["POST"], ["GET", "POST"], 3)
+    assert bucket_keys(s3_bucket) == [other_job]
+
+
+def test_unreferenced_checkpoints_go_with_one_listing_and_one_request(s3_bucket, sent):
+    # given three checkpoints of run 5, two of them referenced, and one of run 50
+    keys = [f"checkpoints/training-runs/5/{name}.pt" for name in ("last-epoch001", "last-epoch002", "best-epoch001")]
+    other_run = "checkpoints/training-runs/50/last-epoch001.pt"
+    for key in [*keys, other_run]:
+        put(s3_bucket, key, b"weights")
+    # when the unreferenced ones are deleted
+    deleted = checkpoint_delete_unreferenced(run_id=5, keep={keys[1], keys[2]})
+    # then the run's folder was listed once and the one unreferenced checkpoint went in one request
+    assert (deleted, sent.methods()) == ([keys[0]], ["GET", "POST"])
+    assert bucket_keys(s3_bucket) == sorted([keys[1], keys[2], other_run])
+
+
+def download(api: APIClient, url: str, sent: Requests, **headers: str) -> tuple[int, bytes, list[tuple]]:
+    """The status, body and requests (method, key, Range) of one download."""
+    sent.clear()
+    response = api.get(url, headers=headers)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, body, [(method, key, sent_headers.get("Range")) for method, key, sent_headers in sent]
+
+
+@pytest.mark.django_db
+def test_an_export_download_whole_or_by_range_is_one_get(sent, curator):
+    # given an export whose manifest (300 kB) and SHA256SUMS are in the bucket
+    data = os.urandom(300_000)
+    export = ExportFactory(created_by=curator, stored_files=data)
+    key, url = export.files[0]["key"], f"/api/exports/{export.pk}/download/manifest.jsonl"
+    api = APIClient()
+    api.force_authenticate(curator)
+    # when it is downloaded whole, by ranges, by a range past its end, and its checksums; then once it is gone
+    whole = download(api, url, sent)
+    tail = download(api, url, sent, Range="bytes=-100")
+    middle = download(api, url, sent, Range="bytes=200000-200099")
+    past_the_end = download(api, url, sent, Range="bytes=300000-")
+    checksums = download(api, url.replace("manifest.jsonl", "SHA256SUMS"), sent)
+    s3_client().delete_object(Bucket=default_storage.bucket_name, Key=key)
+    gone = download(api, url, sent)
+    # then each read of the file is one GET (no HEAD for its size), ranged from where the range starts
+    assert whole == (200, data, [("GET", key, None)])
+    assert tail == (206, data[-100:], [("GET", key, "bytes=299900-")])
+    assert middle == (206, data[200_000:200_100], [("GET", key, "bytes=200000-")])
+    assert (past_the_end[0], past_the_end[2]) == (416, [])  # chosen from the recorded size: no request
+    assert (checksums[0], checksums[2]) == (200, [("GET", export.checksum_key, None)])
+    assert checksums[1].decode().startswith(hashlib.sha256(data).hexdigest() + "  ")
+    assert (gone[0], gone[2]) == (410, [("GET", key, None)])
+
+
+def evaluation_set(count: int) -> EvaluationSet:
+    rng = np.random.default_rng(0)
+    return EvaluationSet(
+        classes=["a"],
+        sample_ids=np.arange(count, dtype=np.int64),
+        images=rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8),
+        targets=np.zeros(count, dtype=np.int64),
+        label_sets=[{0}] * count,
+    )
+
+
+def test_a_corrupted_set_is_read_with_one_get_and_a_cache_miss_costs_one_get(sent):
+    # given no corrupted set stored for the key
+    images = evaluation_set(3)
+    cached = {"corruption": "gaussian_noise", "severity": 2, "seed": 0, "size": 32}
+    key = CorruptionCacheKey(version_id=1, sample_digest=sample_digest(images.sample_ids), **cached)
+    # when it is asked for twice
+    first, hit_first = corrupted_set(images, key)
+    missed = sent.to(key.storage_key)
+    sent.clear()
+    second, hit_second = corrupted_set(images, key)
+    # then the miss was one GET before the set was stored (HEAD, PUT), and the hit one GET
+    assert (hit_first, hit_second, missed, sent.methods()) == (False, True, ["GET", "HEAD", "PUT"], ["GET"])
+    assert np.array_equal(first, second)
+
+
+@pytest.mark.django_db
+def test_reads_that_find_nothing_are_one_get_each_and_a_cleanup_one_delete_request(s3_bucket, sent):
+    # given a version naming a truth document that is not stored, an upload key with nothing under it, and a failed
+    # map job whose map file is stored
+    version = DatasetVersionFactory(operation_params={"truth_key": "demo/truth/none.json"})
+    upload = f"uploads/{'0' * 32}.zip"
+    job = JobFactory(kind="embedding_map", params={"embedding_set_id": 12})
+    put(s3_bucket, map_key(12, job.pk), b"points")
+    sent.clear()
+    # when the truth is read, the upload opened, and the job cleaned up
+    truth = demo_truth_records(version)
+    truth_requests = sent.to("demo/truth/none.json")
+    with (
+        pytest.raises(SourceRejected, match=r"^the uploaded archive is gone$"),
+        import_layout_open(source=upload, format="zip", limits=ArchiveLimits.from_settings()),
+    ):
+        pass
+    upload_requests = sent.to(upload)
+    sent.clear()
+    embedding_map_cleanup(job)
+    # then one GET each finds nothing (no HEAD first), and the map file goes in one request
+    assert (truth, truth_requests, upload_requests, sent.methods()) == (None, ["GET"], ["GET"], ["POST"])
+    assert bucket_keys(s3_bucket) == []

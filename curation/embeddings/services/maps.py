@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from core.api_errors import ApplicationError
 from core.params import param
+from core.storage import blob_delete
 from curation.embeddings.files import CorruptEmbeddingFile, file_sha256, storage_output
 from curation.embeddings.ml.map_projection import map_coordinates
 from curation.embeddings.models import EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
@@ -158,6 +158,4 @@ def embedding_map_cleanup(job: Job) -> None:
     """After a failure or cancel: the map file the job may have stored (its row is created last)."""
     embedding_set_id = (job.params or {}).get("embedding_set_id")
     if embedding_set_id is not None and not EmbeddingMap.objects.filter(job=job).exists():
-        key = map_key(int(embedding_set_id), job.pk)
-        if default_storage.exists(key):
-            default_storage.delete(key)
+        blob_delete(map_key(int(embedding_set_id), job.pk))  # nothing stored there is no error

@@ -167,26 +167,28 @@ class ExportDownloadApi(CurateApi):
         if export is None:
             raise not_found("Export", export_id)
         ref = export_file_for_download(export=export, name=file_name, user=request.user)
-        try:
-            size = default_storage.size(ref.key)
-        except (FileNotFoundError, OSError):
-            raise ApplicationError(
-                f"The files of export {export.pk} were removed.", code="export_files_gone", status_code=410
-            )
         prefix = f"{slugify(export.version.dataset.name) or 'dataset'}-v{export.version.number}-"
-        if file_name == CHECKSUM_FILE_NAME:
-            return _checksums_as_served(ref.key, prefix)
         extension = "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ""
         content_type = CONTENT_TYPES.get(extension) or mimetypes.guess_type(file_name)[0] or "text/plain"
-        filename = prefix + file_name
-        try:
+        try:  # one read of storage, the size recorded with the export (no HEAD before the GET)
+            if file_name == CHECKSUM_FILE_NAME:
+                return _checksums_as_served(ref.key, prefix)
             return ranged_stored_file_response(
-                request, key=ref.key, size=size, content_type=content_type, filename=filename, etag=ref.sha256
+                request,
+                key=ref.key,
+                size=ref.size,
+                content_type=content_type,
+                filename=prefix + file_name,
+                etag=ref.sha256,
             )
+        except OSError:  # FileNotFoundError and the storage's other refusals to read it
+            raise ApplicationError(
+                f"The files of export {export.pk} were removed.", code="export_files_gone", status_code=410
+            ) from None
         except RangeNotSatisfiable as exc:
             error = ApplicationError(str(exc), code="range_not_satisfiable", status_code=416)
             response = self.handle_exception(error)
-            response["Content-Range"] = f"bytes */{size}"
+            response["Content-Range"] = f"bytes */{exc.size}"
             return response
 
 

@@ -234,6 +234,7 @@ class ExportFileRef:
     name: str
     key: str
     sha256: str  # "" for SHA256SUMS itself
+    size: int | None = None  # as recorded when it was stored; None for SHA256SUMS
 
 
 def export_file_for_download(*, export: Export, name: str, user: AbstractBaseUser | AnonymousUser) -> ExportFileRef:
@@ -258,7 +259,7 @@ def export_file_for_download(*, export: Export, name: str, user: AbstractBaseUse
         )
     for item in export.files:
         if item["name"] == name:
-            return ExportFileRef(name=name, key=item["key"], sha256=item["sha256"])
+            return ExportFileRef(name=name, key=item["key"], sha256=item["sha256"], size=item.get("size"))
     if name == CHECKSUM_FILE_NAME and export.checksum_key:
         return ExportFileRef(name=name, key=export.checksum_key, sha256="")
     raise ApplicationError(f"Export {export.pk} has no file named '{name}'.", code="file_not_found", status_code=404)

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from core.storage import storage_object_put
+from core.storage import blobs_delete, storage_keys, storage_object_put
 
 COPY_CHUNK_BYTES = 1024 * 1024
 CHECKSUM_FILE_NAME = "SHA256SUMS"
@@ -173,12 +173,11 @@ class ExportOutputs:
 
 
 def export_files_delete(export_id: int) -> int:
-    """Delete every stored file of an export (complete or partial); returns how many were deleted."""
-    folder = export_folder(export_id)
-    try:
-        _, names = default_storage.listdir(folder)
-    except FileNotFoundError:  # nothing was ever stored (object stores just list nothing)
-        return 0
-    for name in names:
-        default_storage.delete(f"{folder}/{name}")
-    return len(names)
+    """Delete every stored file of an export (complete or partial); returns how many were deleted.
+
+    One listing and one bulk delete (one request per 1,000 files on object storage, not one per file); raises
+    BlobsNotDeleted naming any file that could not go, once the others are deleted.
+    """
+    keys = storage_keys(export_folder(export_id))  # [] when nothing was ever stored
+    blobs_delete(keys)
+    return len(keys)

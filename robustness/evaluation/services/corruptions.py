@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.files.storage import default_storage
 
 from core.storage import blob_read, blob_save
 from robustness.evaluation.services.dataset import EvaluationSet
@@ -53,8 +52,12 @@ def _npz_bytes(sample_ids: np.ndarray, images: np.ndarray) -> bytes:
 
 def corrupted_set(evaluation_set: EvaluationSet, key: CorruptionCacheKey) -> tuple[np.ndarray, bool]:
     """The corrupted images for `key` (from the cache when present) and whether it was a cache hit."""
-    if default_storage.exists(key.storage_key):
-        with np.load(io.BytesIO(blob_read(key.storage_key))) as stored:
+    try:  # a cache miss costs one request (a GET on object storage), not exists() and then the read
+        cached = blob_read(key.storage_key)
+    except FileNotFoundError:
+        cached = None
+    if cached is not None:
+        with np.load(io.BytesIO(cached)) as stored:
             if np.array_equal(stored["sample_ids"], evaluation_set.sample_ids):
                 return stored["images"], True
     images = corrupt_images(

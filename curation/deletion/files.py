@@ -36,10 +36,11 @@ SAMPLE_BLOB_FIELDS = ("image_key", "thumbnail_key", "mask_key")
 
 @dataclass(frozen=True)
 class StoredFiles:
-    """key_fields: fields holding storage keys; folder: the storage folder of a row, from its id."""
+    """key_fields: fields holding storage keys; folder: the storage folder of a row, from its id (or the folders
+    it may be in, when the folder depends on more than the id: a generic report's is per kind)."""
 
     key_fields: tuple[str, ...] = ()
-    folder: Callable[[int], str] | None = None
+    folder: Callable[[int], str | tuple[str, ...]] | None = None
 
 
 def _embedding_set_folder(embedding_set_id: int) -> str:
@@ -84,6 +85,14 @@ def _spurious_folder(report_id: int) -> str:
     return f"{EXAMPLES_PREFIX}/{report_id}"
 
 
+def _model_report_folders(report_id: int) -> tuple[str, ...]:
+    # `reports/<kind>/<id>` (ModelReport.storage_prefix): the row, and so its kind, is gone when its files go.
+    from robustness.reports.job_kinds import report_kinds  # noqa: PLC0415 - the owning app's module, loaded on use
+    from robustness.reports.models import ModelReport  # noqa: PLC0415 - the owning app's module, loaded on use
+
+    return tuple(f"{ModelReport.STORAGE_PREFIX}/{kind.name}/{report_id}" for kind in report_kinds())
+
+
 STORED_FILES: dict[str, StoredFiles] = {
     "embeddings.EmbeddingSet": StoredFiles(("embeddings_key", "row_ids_key", "index_key"), _embedding_set_folder),
     "embeddings.EmbeddingChunk": StoredFiles(("blob_key",)),
@@ -97,6 +106,7 @@ STORED_FILES: dict[str, StoredFiles] = {
     "evaluation.EvaluationRun": StoredFiles(folder=_evaluation_folder),
     "explain.ExplanationRun": StoredFiles(folder=_explanation_folder),
     "spurious.SpuriousReport": StoredFiles(folder=_spurious_folder),
+    "reports.ModelReport": StoredFiles(folder=_model_report_folders),
 }
 # Models with `*_key` fields that own no file a deletion must remove itself, and why.
 KEYS_NOT_OWNED: dict[str, str] = {
@@ -140,7 +150,9 @@ def files_remove(model: type[Model], ids: list[int], keys: Iterable[str]) -> int
     removed = len(blobs_collect(keys) if needed is None else blobs_collect(keys, needed=needed))
     folder = STORED_FILES.get(label, StoredFiles()).folder
     if folder is not None:
-        removed += sum(storage_delete_prefix(folder(pk)) for pk in ids)
+        for pk in ids:
+            folders = folder(pk)
+            removed += sum(storage_delete_prefix(f) for f in ((folders,) if isinstance(folders, str) else folders))
     return removed
 
 

@@ -33,6 +33,7 @@ from explain.models import ExplanationRun
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute
 from robustness.evaluation.models import EvaluationRun
+from robustness.reports.models import ModelReport
 from tests.curation.pruning.factories import embedding_set_create, stored_files
 from tests.factories import (
     DatasetFactory,
@@ -250,6 +251,42 @@ def test_a_deleted_model_leaves_its_explanations_and_the_checkpoints_its_run_sti
     job = run_inline(run_delete_start(kind="training_run", run_id=run.pk, requested_by=curator))
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert [default_storage.exists(key) for key in keys] == [False, False]
+
+
+def test_a_generic_report_is_deleted_alone_through_the_api_with_its_files_and_an_audit_line(db, curator, caplog):
+    # given two confidence reports of one model, each with a file in its folder (reports/<kind>/<id>/)
+    model = TrainedModelFactory()
+    doomed_report, kept_report = (
+        ModelReport.objects.create(kind="confidence_report", trained_model=model, version=model.trained_on)
+        for _ in range(2)
+    )
+    files = [
+        default_storage.save(f"{r.storage_prefix}/curve.json", ContentFile(b"{}")) for r in (doomed_report, kept_report)
+    ]
+    client = APIClient()
+    client.force_authenticate(curator)
+
+    # when a curator deletes the first through DELETE /api/runs/model_report/<id>/ and its job runs
+    with caplog.at_level("INFO", logger="winnow.audit"):
+        response = client.delete(f"/api/runs/model_report/{doomed_report.pk}/")
+    deletion = Deletion.objects.get()
+    job = run_inline(deletion)
+
+    # then it goes with its file, the other report stays, and the audit has its row and its log line
+    assert response.status_code == 202 and response.json()["deletion"] == deletion.pk
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["rows"] == {"reports.ModelReport": 1}
+    assert list(ModelReport.objects.values_list("pk", flat=True)) == [kept_report.pk]
+    assert [default_storage.exists(key) for key in files] == [False, True]
+    deletion.refresh_from_db()
+    assert (deletion.target, deletion.target_id, deletion.requested_by_name, deletion.files) == (
+        "model_report",
+        doomed_report.pk,
+        curator.username,
+        1,
+    )
+    assert f"{curator.username} asked to delete model_report {doomed_report.pk}" in caplog.text
+    assert client.get("/api/deletions/", {"target": "model_report"}).json()["results"][0]["id"] == deletion.pk
 
 
 def test_a_dataset_whose_model_is_evaluated_on_another_dataset_is_refused(db, curator):

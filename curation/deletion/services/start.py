@@ -48,6 +48,7 @@ RUN_KINDS: dict[str, str] = {
     "explanation_run": "explain.ExplanationRun",
     "spurious_report": "spurious.SpuriousReport",
     "slice_report": "slices.SliceReport",
+    "model_report": "reports.ModelReport",  # the generic reports of every kind (robustness.reports)
 }
 TARGETS: dict[str, tuple[str, Scope]] = {
     "dataset": ("curation.Dataset", "dataset"),

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
@@ -158,11 +159,22 @@ def review_proposal_start(request: HttpRequest) -> HttpResponse:
             params=proposal_params_validate(**form.values()), requested_by=cast(User, request.user)
         )
     except (ApplicationError, ValueError) as exc:
-        messages.error(request, getattr(exc, "message", f"Invalid parameters: {exc}"))
         version = request.POST.get("version", "")
+        messages.error(request, _proposal_refusal(exc, version_get(version)))
         return redirect(f"{reverse('frontend:review_queue_create')}?version={version}")
     messages.success(request, f"Label proposals started (job {job.pk}).")
     return redirect("frontend:job_detail", job_id=job.pk)
+
+
+def _proposal_refusal(exc: Exception, version: DatasetVersion | None) -> str:
+    """The message of a refused proposal run; a version with no embeddings gets a link to its embed form."""
+    message = getattr(exc, "message", f"Invalid parameters: {exc}")
+    if getattr(exc, "code", "") != "embeddings_required" or version is None:
+        return message
+    embed = reverse("frontend:embeddings", args=[version.dataset_id, version.number])
+    return format_html(
+        '{} <a href="{}#start-title" id="embed-version-link">Embed v{}</a>', message, embed, version.number
+    )
 
 
 @capability_required(Capability.VIEW)

@@ -1,8 +1,8 @@
 """Parameters of label proposal runs: defaults in one place, checked before any job starts.
 
 Refusals are ApplicationErrors with stable codes: invalid_source, invalid_parameter, not_found (404),
-embeddings_required, embeddings_not_ready, no_text_tower, cluster_run_required,
-trained_model_required, dataset_mismatch.
+embeddings_required (details: version_id, embed_url, the endpoint that embeds it), embeddings_not_ready,
+no_text_tower, cluster_run_required, trained_model_required, dataset_mismatch.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+from django.urls import reverse
 
 from core.api_errors import ApplicationError
 from core.params import ParamError, param, params_from_data
@@ -154,11 +156,21 @@ def proposal_params_validate(**raw: Any) -> ProposalParams:
     return params
 
 
+def embeddings_required(version: DatasetVersion) -> ApplicationError:
+    """The error of a version with no ready embedding set (a pruned version has none until embedded): its details
+    name the version and the endpoint that embeds it (POST `embed_url`)."""
+    return ApplicationError(
+        f"Version {version.pk} has no ready embedding set: embed it first.",
+        code="embeddings_required",
+        details={"version_id": version.pk, "embed_url": reverse("api-embedding-set-create", args=[version.pk])},
+    )
+
+
 def _embedding_set_for(params: ProposalParams, version: DatasetVersion) -> EmbeddingSet:
     if params.embedding_set_id is None:
         embedding_set = embedding_set_latest_ready(version_id=version.pk)
         if embedding_set is None:
-            raise _invalid(f"Version {version.pk} has no ready embedding set: embed it first.", "embeddings_required")
+            raise embeddings_required(version)
     else:
         embedding_set = EmbeddingSet.objects.filter(pk=params.embedding_set_id).first()
         if embedding_set is None:

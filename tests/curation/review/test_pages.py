@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 from django.test import Client
+from django.urls import resolve
+from rest_framework.test import APIClient
 
 from core.roles import Role
+from curation.embeddings.apis.views import EmbeddingSetCreateApi
 from curation.models import DatasetVersion, VersionSample
 from curation.review.models import ProposalRun, ReviewQueue, ReviewVote
 from curation.review.services.votes import review_item_submit, review_vote_cast
@@ -86,6 +89,37 @@ def test_a_version_without_embeddings_links_to_where_it_is_embedded(picture_vers
     assert b'id="proposal-needs-embeddings"' in without.content
     assert f'href="{embeddings_page}#start-title"'.encode() in without.content
     assert b'id="proposal-needs-embeddings"' not in ready.content
+
+
+def test_proposals_on_a_pruned_version_without_embeddings_link_to_embedding_it(picture_version):
+    # given v2 pruned from v1: v1 has an embedding set, v2 none yet
+    embedding_set_create(version=picture_version, vectors=np.eye(3, 8, dtype=np.float32))
+    pruned = DatasetVersionFactory(dataset=picture_version.dataset, number=2, parent=picture_version, operation="prune")
+    for member in picture_version.members.all()[:2]:
+        VersionSampleFactory(version=pruned, sample=member.sample, label=member.label)
+    client = signed_in(UserFactory(role=Role.CURATOR))
+    api = APIClient()
+    api.force_authenticate(UserFactory(role=Role.CURATOR))
+
+    # when a curator asks for confident-learning proposals on v2, from the page and through the API
+    page = client.post("/review/proposals/", {"version": pruned.pk, "source": "confident_learning"}, follow=True)
+    answer = api.post("/api/proposal-runs/", {"version": pruned.pk, "source": "confident_learning"}, format="json")
+
+    # then the page's message links to v2's embed form, and the API's error names the endpoint that embeds v2
+    embed_form = f"/datasets/{pruned.dataset_id}/v/2/embeddings/#start-title"
+    assert page.redirect_chain == [(f"/review/new/?version={pruned.pk}", 302)]
+    message = next(iter(page.context["messages"]))
+    assert str(message) == (
+        f"Version {pruned.pk} has no ready embedding set: embed it first. "
+        f'<a href="{embed_form}" id="embed-version-link">Embed v2</a>'
+    )
+    assert f'<li class="msg-error">{message}</li>' in page.content.decode()
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "embeddings_required"
+    embed_url = f"/api/versions/{pruned.pk}/embeddings/"
+    assert answer.json()["error"]["details"] == {"version_id": pruned.pk, "embed_url": embed_url}
+    assert resolve(embed_url).func.view_class is EmbeddingSetCreateApi
+    assert Job.objects.count() == 0
 
 
 def make_queue(version, reviewers, **kwargs) -> ReviewQueue:

@@ -10,6 +10,7 @@ and scripts share one set of rules. Reviewers see items of the queues they are a
 """
 
 from typing import Any, cast
+from uuid import uuid4
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -17,7 +18,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -42,7 +42,7 @@ from curation.review.selectors import (
 from curation.review.selectors import review_queue_list as queues_select
 from curation.review.services.apply import review_queue_apply
 from curation.review.services.bulk import review_bulk_label
-from curation.review.services.claims import review_claim_page_stamp
+from curation.review.services.claims import review_claim_page_take
 from curation.review.services.proposal_params import STARTABLE_SOURCES, proposal_params_validate
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import review_disagreement_queue_create, review_queue_reviewers_set
@@ -282,14 +282,15 @@ def review_item(request: HttpRequest, item_id: int) -> HttpResponse:
     if wants_partial(request):
         context = {"view": item_view(item, request.user), "item": item, "queue": item.queue, "nav_section": "review"}
         return render(request, "frontend/review/_item.html", context)
-    # A new page: its claim on the item is stamped with the page's opening time (which the page carries to its
-    # next-item requests and its release beacon), so an earlier page's late beacon leaves it.
-    opened_at = timezone.now()
-    claimed = review_claim_page_stamp(item=item, reviewer=cast(User, request.user), opened_at=opened_at)
+    # A new page draws its token: its claim on the item becomes the page's (claimed now if it has none and the item
+    # has room), and so do those its next-item requests are served; its release beacon frees only the page's claims,
+    # so an earlier page's late beacon leaves them.
+    page = uuid4()
+    claimed = review_claim_page_take(item=item, reviewer=cast(User, request.user), page=page)
     view = item_view(item, request.user, assignment_state=AssignmentState.CLAIMED if claimed else None)
     context = {
         "view": view, "item": item, "queue": item.queue, "nav_section": "review",
-        "progress": queue_progress(item.queue), "opened_at": opened_at.isoformat(),
+        "progress": queue_progress(item.queue), "page": page,
     }  # fmt: skip
     return render(request, "frontend/review/review_item.html", context)
 

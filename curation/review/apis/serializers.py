@@ -121,26 +121,19 @@ class NextItemOutputSerializer(serializers.Serializer):
 
 
 class NextItemInputSerializer(serializers.Serializer):
-    opened_at = serializers.DateTimeField(
+    page = serializers.UUIDField(
         required=False,
-        help_text="When the asking review page was rendered (server time, the page's data-opened-at): your claims "
-        "stamped before it (by an earlier page) are stamped now, so that the earlier page's release leaves them.",
+        help_text="The asking review page's token (its data-page): the claim served, or the batch claimed, is that "
+        "page's, so that an earlier page's release leaves it. Without it (an API client), it is no page's.",
     )
 
 
 class ClaimsReleaseInputSerializer(serializers.Serializer):
-    opened_at = serializers.DateTimeField(
+    page = serializers.UUIDField(
         required=False,
-        help_text="A review page's beacon: when that page was rendered (server time, its data-opened-at). Only the "
-        "claims stamped no later than opened_at + elapsed_ms (clamped to now: when the page was left) go back; "
-        "the ones a newer page of yours has shown or served since stay. Without it, every claim without a vote.",
-    )
-    elapsed_ms = serializers.FloatField(
-        required=False,
-        default=0.0,
-        min_value=0.0,
-        max_value=1e11,
-        help_text="With opened_at: milliseconds from the page receiving its response to its being left.",
+        help_text="A review page's beacon: that page's token (its data-page). Only the claims that page still holds "
+        "(and those no page holds) go back; the ones a newer page of yours has taken since stay. Without it, every "
+        "claim without a vote.",
     )
 
 

@@ -4,7 +4,6 @@
 not_found (404), not_assigned (403), invalid_vote / label_not_in_taxonomy / empty_filter / invalid_filter (400),
 consensus_reached / already_submitted / queue_closed (409)."""
 
-from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -33,7 +32,7 @@ from curation.review.selectors import (
 )
 from curation.review.services.apply import review_queue_apply
 from curation.review.services.bulk import review_bulk_label
-from curation.review.services.claims import page_left_at, review_claims_release
+from curation.review.services.claims import review_claims_release
 from curation.review.services.proposal_params import proposal_params_validate
 from curation.review.services.proposals import proposal_run_submit
 from curation.review.services.queues import (
@@ -210,7 +209,7 @@ class ReviewQueueNextApi(ReviewApi):
             queue=_queue_or_404(queue_id),
             reviewer=cast(User, request.user),
             exclude_item_ids=exclude,
-            page_opened_at=data.validated_data.get("opened_at"),
+            page=data.validated_data.get("page"),
         )
         if item is None:
             return Response({"item": None})
@@ -283,7 +282,7 @@ class ReviewItemSkipApi(ReviewApi):
 
 class ReviewQueueReleaseApi(ReviewApi):
     """The caller closes the queue: their claims without votes (the prefetched items) go back to the others.
-    A review page's beacon names the page (opened_at, elapsed_ms): the claims a newer page took stay."""
+    A review page's beacon names the page (its token): the claims a newer page took stay."""
 
     @extend_schema(
         operation_id="review_queue_release",
@@ -294,12 +293,8 @@ class ReviewQueueReleaseApi(ReviewApi):
     def post(self, request: Request, queue_id: int) -> Response:
         data = s.ClaimsReleaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        left_at = None
-        if "opened_at" in values:
-            left_at = page_left_at(opened_at=values["opened_at"], elapsed=timedelta(milliseconds=values["elapsed_ms"]))
         released = review_claims_release(
-            queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), left_at=left_at
+            queue=_queue_or_404(queue_id), reviewer=cast(User, request.user), page=data.validated_data.get("page")
         )
         return Response(s.ClaimsReleasedOutputSerializer({"released": released}).data)
 

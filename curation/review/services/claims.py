@@ -17,25 +17,28 @@ claim a batch, their prefetch: up to PREFETCH items, no more than their fair sha
   2. insert the claims on those locked items that are still not full, counted again now. Every writer
      of an item's assignments (claim, vote, submit, skip, undo, bulk) locks the item row first, so a
      count made after the lock sees all of them; the count in 1 (its snapshot is older) only pre-filters.
-A claim is refreshed when it is served after CLAIM_TTL / 3 (so it holds while the page shows it), and
-when a review page that opened after it was last stamped serves it (`page_opened_at`) or shows it
-(review_claim_page_stamp, on rendering the page): its claimed_at is then later than the moment the
-previous page was left. Serving or stamping only claims younger than CLAIM_TTL - SERVE_MARGIN is what
-makes that refresh, made without the item's lock, safe: no claimer counts such a claim as stale.
+A claim is refreshed when it is served after CLAIM_TTL / 3 (so it holds while the page shows it). Serving or
+refreshing only claims younger than CLAIM_TTL - SERVE_MARGIN is what makes that refresh, made without the
+item's lock, safe: no claimer counts such a claim as stale.
 
-Released: a reviewer's claims on which they cast no vote, when they close the queue
-(review_claims_release), and other reviewers' such claims on an item that closes (consensus reached).
-A review page's beacon releases only the claims stamped no later than the moment that page was left
-(`left_at`: the page's server-side opening time plus its own elapsed time, clamped to now): a beacon that
-arrives after the next page (a reload) was served cannot free the claims that page shows or serves.
+A claim names the review page that holds it (`page`, a token each rendering of the review page draws): the
+page takes the claim on the item it shows (review_claim_page_take) and each claim it is served or claims
+(`page` of review_item_next), in the statement that serves it. Released: a reviewer's claims on which they
+cast no vote, when they close the queue (review_claims_release), and other reviewers' such claims on an item
+that closes (consensus reached). A review page's beacon names its page and releases only the claims that page
+still holds, and those no page holds (the batch the queue's "work" link claimed before the page existed): a
+beacon that arrives after the next page (a reload) took its claims cannot free them, whatever the order (the
+release's DELETE and the taking UPDATE lock the row; the loser finds it changed or gone, and a page is never
+served a claim its update found gone).
 Other databases (SQLite: no SKIP LOCKED, and its write transactions are serialised) claim one item at a
 time, scanning the first NEXT_SCAN free ones.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
@@ -70,26 +73,32 @@ _HELD_BY_OTHERS = f"""(
       AND (a.state = 'submitted' OR (a.state = 'claimed' AND a.claimed_at >= %(fresh)s))
 )"""  # noqa: S608
 
-# The reviewer's own claim of lowest position, refreshed when older than `refresh_before`; with its item.
-# `mine` first (MATERIALIZED): a reviewer holds a handful of claims, a queue may have thousands of open items.
-# A claim whose refresh found no row (released meanwhile by a concurrent beacon) is not served.
+# The reviewer's own claim of lowest position, refreshed when older than `refresh_before` and taken by the asking
+# page (`page`) when another page held it; with its item. `mine` first (MATERIALIZED): a reviewer holds a handful
+# of claims, a queue may have thousands of open items. A claim whose update found no row (released meanwhile by
+# a concurrent beacon) is not served.
 _SERVE_SQL = f"""
 WITH mine AS MATERIALIZED (
-    SELECT a.id, a.item_id, a.claimed_at FROM {ASSIGNMENTS} a
+    SELECT a.id, a.item_id, a.claimed_at, a.page FROM {ASSIGNMENTS} a
     WHERE a.reviewer_id = %(reviewer)s AND a.state = 'claimed' AND a.claimed_at >= %(servable)s
 ), own AS (
-    SELECT mine.id, mine.item_id, mine.claimed_at FROM mine JOIN {ITEMS} i ON i.id = mine.item_id
+    SELECT mine.id, mine.item_id, mine.claimed_at, mine.page FROM mine JOIN {ITEMS} i ON i.id = mine.item_id
     WHERE i.queue_id = %(queue)s AND i.state = 'open' AND NOT (i.id = ANY(%(exclude)s))
       AND EXISTS (SELECT 1 FROM {QUEUE_REVIEWERS} r WHERE r.reviewqueue_id = %(queue)s AND r.user_id = %(reviewer)s)
     ORDER BY i.position
     LIMIT 1
 ), refreshed AS (
-    UPDATE {ASSIGNMENTS} a SET claimed_at = %(now)s FROM own
-    WHERE a.id = own.id AND own.claimed_at < %(refresh_before)s
+    UPDATE {ASSIGNMENTS} a
+    SET claimed_at = CASE WHEN own.claimed_at < %(refresh_before)s THEN %(now)s ELSE a.claimed_at END,
+        page = %(page)s::uuid
+    FROM own
+    WHERE a.id = own.id AND a.state = 'claimed'
+      AND (own.claimed_at < %(refresh_before)s OR own.page IS DISTINCT FROM %(page)s::uuid)
     RETURNING a.id
 )
 SELECT i.* FROM {ITEMS} i JOIN own ON own.item_id = i.id
-WHERE own.claimed_at >= %(refresh_before)s OR EXISTS (SELECT 1 FROM refreshed)
+WHERE (own.claimed_at >= %(refresh_before)s AND own.page IS NOT DISTINCT FROM %(page)s::uuid)
+   OR EXISTS (SELECT 1 FROM refreshed)
 """  # noqa: S608
 
 # Statement 1 of a batch claim (nothing for a reviewer not assigned to the queue): free items in position order (a
@@ -117,14 +126,14 @@ LIMIT (SELECT LEAST(%(prefetch)s, ceil(count(*)::float / (SELECT n FROM reviewer
 FOR UPDATE OF i {{wait}}
 """  # noqa: S608
 
-# Statement 2: the claims, on the locked items still open and not full (counted now, under the lock); a
-# stale claim of the reviewer's own is refreshed. Returns the claimed items.
+# Statement 2: the claims, held by the asking page, on the locked items still open and not full (counted now,
+# under the lock); a stale claim of the reviewer's own is refreshed. Returns the claimed items.
 _INSERT_SQL = f"""
 WITH claimed AS (
-    INSERT INTO {ASSIGNMENTS} (item_id, reviewer_id, state, claimed_at, finished_at)
-    SELECT i.id, %(reviewer)s, 'claimed', %(now)s, NULL FROM {ITEMS} i
+    INSERT INTO {ASSIGNMENTS} (item_id, reviewer_id, state, claimed_at, finished_at, page)
+    SELECT i.id, %(reviewer)s, 'claimed', %(now)s, NULL, %(page)s::uuid FROM {ITEMS} i
     WHERE i.id = ANY(%(locked)s) AND i.state = 'open' AND {_HELD_BY_OTHERS} < %(per_item)s
-    ON CONFLICT (item_id, reviewer_id) DO UPDATE SET claimed_at = EXCLUDED.claimed_at
+    ON CONFLICT (item_id, reviewer_id) DO UPDATE SET claimed_at = EXCLUDED.claimed_at, page = EXCLUDED.page
         WHERE {ASSIGNMENTS}.state = 'claimed'
     RETURNING item_id
 )
@@ -151,54 +160,46 @@ def review_item_next(
     queue: ReviewQueue,
     reviewer: User,
     exclude_item_ids: tuple[int, ...] = (),
-    page_opened_at: datetime | None = None,
+    page: UUID | None = None,
 ) -> ReviewItem | None:
     """The item this reviewer should review next (claimed for them), or None when nothing is left.
 
     Their own fresh claims come first, in position order; then new claims (see the module comment).
-    ``exclude_item_ids``: items the page already shows (prefetching the one after). ``page_opened_at``: when
-    the asking review page was rendered (server time): an own claim last stamped before it (by an earlier
-    page) is stamped now, in the same statement, so that the earlier page's late release leaves it. The
-    item's queue is ``queue``. Raises ApplicationError not_assigned (403).
+    ``exclude_item_ids``: items the page already shows (prefetching the one after). ``page``: the asking review
+    page's token: the claim served and the batch claimed are that page's (an earlier page's late release
+    leaves them); None (an API client): they are no page's. The item's queue is ``queue``. Raises
+    ApplicationError not_assigned (403).
     """
     if queue.status != QueueStatus.OPEN:
         _require_assigned(queue, reviewer)
         return None
     exclude = sorted({int(i) for i in exclude_item_ids})
     if claims_batched():
-        item = _serve_own(queue, reviewer, exclude, page_opened_at) or _claim_batch(queue, reviewer, exclude)
+        item = _serve_own(queue, reviewer, exclude, page) or _claim_batch(queue, reviewer, exclude, page)
     else:
         _require_assigned(queue, reviewer)
-        item = _serve_own_one(queue, reviewer, exclude) or _claim_one_by_one(queue, reviewer, exclude)
+        item = _serve_own_one(queue, reviewer, exclude, page) or _claim_one_by_one(queue, reviewer, exclude, page)
     if item is not None:
         item.queue = queue
     return item
 
 
-def _params(
-    queue: ReviewQueue, reviewer: User, exclude: list[int], page_opened_at: datetime | None = None
-) -> dict[str, Any]:
+def _params(queue: ReviewQueue, reviewer: User, exclude: list[int], page: UUID | None) -> dict[str, Any]:
     now = timezone.now()
-    refresh_before = now - CLAIM_TTL / 3
-    if page_opened_at is not None:  # a page's own serves need no refresh; its predecessor's claims do
-        refresh_before = max(refresh_before, min(page_opened_at, now))
     return {
         "queue": queue.pk, "reviewer": reviewer.pk, "exclude": exclude, "per_item": queue.reviewers_per_item,
         "now": now, "fresh": now - CLAIM_TTL, "servable": now - CLAIM_TTL + SERVE_MARGIN,
-        "refresh_before": refresh_before,
+        "refresh_before": now - CLAIM_TTL / 3, "page": page,
     }  # fmt: skip
 
 
-def _serve_own(
-    queue: ReviewQueue, reviewer: User, exclude: list[int], page_opened_at: datetime | None = None
-) -> ReviewItem | None:
-    params = _params(queue, reviewer, exclude, page_opened_at)
-    return next(iter(ReviewItem.objects.raw(_SERVE_SQL, params)), None)
+def _serve_own(queue: ReviewQueue, reviewer: User, exclude: list[int], page: UUID | None) -> ReviewItem | None:
+    return next(iter(ReviewItem.objects.raw(_SERVE_SQL, _params(queue, reviewer, exclude, page))), None)
 
 
-def _claim_batch(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> ReviewItem | None:
+def _claim_batch(queue: ReviewQueue, reviewer: User, exclude: list[int], page: UUID | None) -> ReviewItem | None:
     # Statement 1 finds nothing for a reviewer who is not assigned: only then is that asked (403).
-    params = {**_params(queue, reviewer, exclude), "prefetch": PREFETCH}
+    params = {**_params(queue, reviewer, exclude, page), "prefetch": PREFETCH}
     for _ in range(CLAIM_TRIES):
         locked, claimed = _claim_locked(params, "SKIP LOCKED")
         if not locked:
@@ -224,12 +225,15 @@ def _claim_locked(params: dict[str, Any], wait: str) -> tuple[list[int], list[Re
     return locked, list(ReviewItem.objects.raw(_INSERT_SQL, {**params, "locked": locked}))
 
 
-def _holding() -> Coalesce:
-    """Per item (a correlated subquery): reviewers who submitted it or hold a fresh claim on it."""
+def _holding(other_than: User | None = None) -> Coalesce:
+    """Per item (a correlated subquery): reviewers (other than `other_than`) who submitted it or hold a fresh claim
+    on it."""
     fresh = timezone.now() - CLAIM_TTL
+    assignments = ReviewAssignment.objects.filter(item=OuterRef("pk"))
+    if other_than is not None:
+        assignments = assignments.exclude(reviewer=other_than)
     counted = (
-        ReviewAssignment.objects.filter(item=OuterRef("pk"))
-        .filter(Q(state=AssignmentState.SUBMITTED) | Q(state=AssignmentState.CLAIMED, claimed_at__gte=fresh))
+        assignments.filter(Q(state=AssignmentState.SUBMITTED) | Q(state=AssignmentState.CLAIMED, claimed_at__gte=fresh))
         .order_by()
         .values("item")
         .annotate(n=Count("pk"))
@@ -238,7 +242,7 @@ def _holding() -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def _serve_own_one(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> ReviewItem | None:
+def _serve_own_one(queue: ReviewQueue, reviewer: User, exclude: list[int], page: UUID | None) -> ReviewItem | None:
     own = (
         ReviewAssignment.objects.filter(
             item__queue=queue, reviewer=reviewer, state=AssignmentState.CLAIMED, item__state=ItemState.OPEN
@@ -249,11 +253,11 @@ def _serve_own_one(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> Re
     )
     if own is None:
         return None
-    ReviewAssignment.objects.filter(pk=own.pk).update(claimed_at=timezone.now())
+    ReviewAssignment.objects.filter(pk=own.pk).update(claimed_at=timezone.now(), page=page)
     return ReviewItem.objects.get(pk=own.item_id)
 
 
-def _claim_one_by_one(queue: ReviewQueue, reviewer: User, exclude: list[int]) -> ReviewItem | None:
+def _claim_one_by_one(queue: ReviewQueue, reviewer: User, exclude: list[int], page: UUID | None) -> ReviewItem | None:
     # Correlated subqueries (not a GROUP BY over the queue): the database walks the open items in position
     # order on the (queue, state, position) index and stops after NEXT_SCAN free ones.
     seen = ReviewAssignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
@@ -266,24 +270,32 @@ def _claim_one_by_one(queue: ReviewQueue, reviewer: User, exclude: list[int]) ->
         .order_by("position")
     )
     for item_id in free.values_list("pk", flat=True)[:NEXT_SCAN]:
-        claimed = _claim_one(item_id, queue, reviewer)
+        claimed = _claim_one(item_id, queue, reviewer, page)
         if claimed is not None:
             return claimed
     return None
 
 
 @transaction.atomic
-def _claim_one(item_id: int, queue: ReviewQueue, reviewer: User) -> ReviewItem | None:
+def _claim_one(item_id: int, queue: ReviewQueue, reviewer: User, page: UUID | None) -> ReviewItem | None:
+    """Claim one item under its lock if it is open and other reviewers leave room; a claim of the reviewer's own
+    is renewed. None when it is closed or full, or when the reviewer has finished it (submitted or skipped)."""
     item = ReviewItem.objects.select_for_update().filter(pk=item_id, state=ItemState.OPEN).first()
     if item is None:
         return None
-    holding = ReviewItem.objects.filter(pk=item_id).annotate(holding=_holding()).values_list("holding", flat=True)[0]
+    others = _holding(other_than=reviewer)
+    holding = ReviewItem.objects.filter(pk=item_id).annotate(holding=others).values_list("holding", flat=True)[0]
     if holding >= queue.reviewers_per_item:
         return None
-    _, created = ReviewAssignment.objects.get_or_create(
-        item=item, reviewer=reviewer, defaults={"claimed_at": timezone.now()}
+    assignment, created = ReviewAssignment.objects.get_or_create(
+        item=item, reviewer=reviewer, defaults={"claimed_at": timezone.now(), "page": page}
     )
-    return item if created else None
+    if created:
+        return item
+    renewed = ReviewAssignment.objects.filter(pk=assignment.pk, state=AssignmentState.CLAIMED).update(
+        claimed_at=timezone.now(), page=page
+    )
+    return item if renewed else None
 
 
 def _unvoted_claims() -> Q:
@@ -291,41 +303,49 @@ def _unvoted_claims() -> Q:
     return Q(state=AssignmentState.CLAIMED) & ~Q(Exists(voted))
 
 
-def review_claim_page_stamp(*, item: ReviewItem, reviewer: User, opened_at: datetime) -> bool:
-    """A review page showing ``item`` is rendered at ``opened_at`` (server time, which the page carries): the
-    reviewer's fresh claim on it is stamped with that time, later than the moment any earlier page of theirs
-    was left, so that page's release (often a beacon arriving after this page was served) leaves it.
-    Only a claim younger than CLAIM_TTL - SERVE_MARGIN is stamped (see the module comment). Returns whether
-    the reviewer holds such a claim (the page then knows their assignment state without reading it)."""
-    servable = opened_at - CLAIM_TTL + SERVE_MARGIN
-    stamped = ReviewAssignment.objects.filter(
-        item=item, reviewer=reviewer, state=AssignmentState.CLAIMED, claimed_at__gte=servable
-    ).update(claimed_at=opened_at)
-    return stamped > 0
-
-
-def page_left_at(*, opened_at: datetime, elapsed: timedelta) -> datetime:
-    """When a review page was left, in server time: its server-side opening time (which the page carries)
-    plus the time the page itself measured from receiving its response to leaving (no client clock is
-    compared with the server's); never later than now."""
+def review_claim_page_take(*, item: ReviewItem, reviewer: User, page: UUID) -> bool:
+    """A review page (token ``page``) is rendered showing ``item``: the reviewer's fresh claim on it becomes that
+    page's (refreshed), so an earlier page's release (often a beacon arriving after this page was served) leaves
+    it. Without one (a release freed it first, or the page was opened by its address) the item is claimed for the
+    page if it is open and not full. Only a claim younger than CLAIM_TTL - SERVE_MARGIN is taken without the
+    item's lock (see the module comment). Returns whether the page holds a claim on the item (the page then knows
+    the reviewer's assignment state without reading it)."""
     now = timezone.now()
-    return min(min(opened_at, now) + max(elapsed, timedelta(0)), now)
+    taken = ReviewAssignment.objects.filter(
+        item=item, reviewer=reviewer, state=AssignmentState.CLAIMED, claimed_at__gte=now - CLAIM_TTL + SERVE_MARGIN
+    ).update(claimed_at=now, page=page)
+    if taken:
+        return True
+    if not item.queue.reviewers.filter(pk=reviewer.pk).exists() or item.queue.status != QueueStatus.OPEN:
+        return False
+    return _claim_one(item.pk, item.queue, reviewer, page) is not None
 
 
-def review_claims_release(*, queue: ReviewQueue, reviewer: User, left_at: datetime | None = None) -> int:
+def review_claims_release(*, queue: ReviewQueue, reviewer: User, page: UUID | None = None) -> int:
     """The reviewer closes the queue: their claims on which they cast no vote go back (their prefetch, and
-    the items their page showed). Claims with votes stay theirs until they expire. ``left_at`` (a review
-    page's beacon, see page_left_at): only the claims stamped no later than it go back; the ones a newer
-    page of theirs has served or shown since (stamped later) stay. Returns claims released."""
+    the items their page showed). Claims with votes stay theirs until they expire. ``page`` (a review page's
+    beacon): only the claims that page holds go back, and those no page holds (the batch the queue's "work" link
+    claimed before the page was rendered); those a newer page of theirs has taken since stay. Returns claims
+    released."""
     _require_assigned(queue, reviewer)
     claims = ReviewAssignment.objects.filter(item__queue=queue, reviewer=reviewer).filter(_unvoted_claims())
-    if left_at is not None:
-        claims = claims.filter(claimed_at__lte=min(left_at, timezone.now()))
+    if page is not None:
+        claims = claims.filter(Q(page=page) | Q(page__isnull=True))
     deleted, _ = claims.delete()
     return deleted
 
 
+# Fixed text: every closing submit runs it under the item's lock.
+_ITEM_CLAIMS_RELEASE_SQL = f"""
+DELETE FROM {ASSIGNMENTS} WHERE item_id = %s AND state = 'claimed' AND NOT EXISTS (
+    SELECT 1 FROM {ReviewVote._meta.db_table} v
+    WHERE v.item_id = {ASSIGNMENTS}.item_id AND v.reviewer_id = {ASSIGNMENTS}.reviewer_id
+)
+"""  # noqa: S608
+
+
 def item_claims_release(item: ReviewItem) -> int:
     """An item closed (the caller holds its lock): the claims on it without votes are released."""
-    deleted, _ = ReviewAssignment.objects.filter(item=item).filter(_unvoted_claims()).delete()
-    return deleted
+    with connection.cursor() as cursor:
+        cursor.execute(_ITEM_CLAIMS_RELEASE_SQL, [item.pk])
+        return cursor.rowcount

@@ -125,8 +125,8 @@
   function prefetch() {
     var current = item();
     var url = root.dataset.nextUrl + "?exclude=" + (current ? current.dataset.item : "");
-    // The page's opening time (server time): own claims an earlier page took are stamped again when served.
-    if (root.dataset.openedAt) url += "&opened_at=" + encodeURIComponent(root.dataset.openedAt);
+    // The page's token: the claims it is served (own claims an earlier page took included) become this page's.
+    if (root.dataset.page) url += "&page=" + encodeURIComponent(root.dataset.page);
     prefetched = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (data) {
@@ -367,36 +367,21 @@
   // Leaving the page (tab closed, another page opened): the reviewer's claims that carry no vote (the item shown
   // and the one prefetched) go back to the other reviewers now, not when they expire. A beacon outlives the
   // page; it cannot set headers, so the CSRF token goes as the form field that Django's check reads too.
-  // The beacon says when the page was left, in server time: the page's opening time (data-opened-at, stamped on
-  // its claims) plus the time this page measured since its response arrived (no client clock is compared with the
-  // server's). On a reload or a link, pagehide fires only after the next page was served (and has stamped its
-  // claims), so the moment of leaving is taken at beforeunload, which fires before the next page is asked for; the
-  // server releases only the claims stamped no later than that, never the ones the next page shows or serves.
-  var navigation = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
-  var responseAt = navigation && navigation.responseStart > 0 ? navigation.responseStart : performance.now();
-  var leavingAt = null;
-
-  window.addEventListener("beforeunload", function () {
-    leavingAt = performance.now();
-  });
-
+  // The beacon names this page (its token, data-page): the server frees only the claims this page still holds.
+  // On a reload, pagehide fires after the next page was served, which has taken the claims it shows and serves
+  // under its own token: however late this beacon arrives, it frees none of those.
   window.addEventListener("pagehide", function () {
     if (!root.dataset.releaseUrl || !navigator.sendBeacon) return;
     var body = new FormData();
     body.append("csrfmiddlewaretoken", window.WinnowApi.csrfToken());
-    if (root.dataset.openedAt) {
-      var leftAt = leavingAt === null ? performance.now() : leavingAt;
-      body.append("opened_at", root.dataset.openedAt);
-      body.append("elapsed_ms", String(Math.max(0, leftAt - responseAt)));
-    }
+    if (root.dataset.page) body.append("page", root.dataset.page);
     navigator.sendBeacon(root.dataset.releaseUrl, body);
   });
 
-  // Back to the page from the browser's cache: its claims went back on leaving, so claim the next item again.
+  // Back to the page from the browser's cache: its claims went back on leaving, so what it shows may be another
+  // reviewer's now. Load it again: the new page claims its item (when there is room) and draws a new token.
   window.addEventListener("pageshow", function (event) {
-    if (!event.persisted) return;
-    leavingAt = null;
-    prefetch();
+    if (event.persisted) window.location.reload();
   });
 
   init();

@@ -289,6 +289,18 @@ def test_a_generic_report_is_deleted_alone_through_the_api_with_its_files_and_an
     assert client.get("/api/deletions/", {"target": "model_report"}).json()["results"][0]["id"] == deletion.pk
 
 
+def test_a_deleted_dataset_takes_its_generic_reports_and_their_folders(db, curator):
+    model = TrainedModelFactory()
+    report = ModelReport.objects.create(kind="confidence_report", trained_model=model, version=model.trained_on)
+    key = default_storage.save(f"{report.storage_prefix}/curve.json", ContentFile(b"{}"))
+
+    job = run_inline(dataset_delete_start(dataset=model.trained_on.dataset, requested_by=curator))
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["rows"]["reports.ModelReport"] == 1
+    assert not ModelReport.objects.exists() and not default_storage.exists(key)
+
+
 def test_a_dataset_whose_model_is_evaluated_on_another_dataset_is_refused(db, curator):
     model = TrainedModelFactory()
     elsewhere = DatasetVersionFactory()

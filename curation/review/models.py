@@ -216,12 +216,7 @@ class ReviewAssignment(models.Model):
     state = models.CharField(max_length=16, choices=AssignmentState.choices, default=AssignmentState.CLAIMED)
     claimed_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    page = models.UUIDField(
-        null=True,
-        blank=True,
-        help_text="The review page that holds this claim (its token; null: no page, e.g. the queue's work link or "
-        "an API client claimed it): a page's release beacon frees only its page's claims and those of no page.",
-    )
+    page = models.UUIDField(null=True, blank=True, help_text="The review page holding this claim (claims.py), or null.")
 
     class Meta:
         ordering = ["item", "claimed_at"]

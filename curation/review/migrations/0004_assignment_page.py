@@ -13,11 +13,7 @@ class Migration(migrations.Migration):
             model_name="reviewassignment",
             name="page",
             field=models.UUIDField(
-                blank=True,
-                help_text="The review page that holds this claim (its token; null: no page, e.g. the queue's work "
-                "link or an API client claimed it): a page's release beacon frees only its page's claims and those of "
-                "no page.",
-                null=True,
+                blank=True, help_text="The review page holding this claim (claims.py), or null.", null=True
             ),
         ),
     ]

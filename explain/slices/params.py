@@ -48,6 +48,12 @@ class SliceParams(ModelOnVersionParams):
     min_size: int = param(5, min=1, label="Minimum slice size", help="Samples a slice needs to be ranked.")
     max_slices_per_class: int = param(8, min=1, label="Clusters per class at most", help="k-means clusters per class.")
     prediction_weight: float = param(0.0, min=0, max=10, help="Weight of the prediction in the clustering.")
+    true_class_weight: float = param(
+        0.0,
+        min=0,
+        max=100,
+        help="Weight of the model's probability for the true class in the clustering (confident errors apart).",
+    )
     gallery_size: int = param(8, min=1, help="Typical images shown per slice.")
     batch_size: int = param(64, min=1, help="Images per forward pass.")
     device: str = param("auto", help=DEVICE_HELP)

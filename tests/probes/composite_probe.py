@@ -13,7 +13,8 @@ Layout written under `out`:
 
 Injected effects (all counts and rates are parameters):
 - a spurious background: in train each class sits on "its" background in `own_background_rate` of
-  its images; in test backgrounds are drawn uniformly from the whole bank (own ones included);
+  its images; in test backgrounds are drawn uniformly from the whole bank (own ones included), or, with
+  `test_owned_background_share`, from the owned ones with that probability and else from the unowned ones;
 - hard negatives on purpose: the same object stamp on the same background appears in several
   images at other positions, scales and angles (what an embedding confuses with a copy);
 - near-duplicate copies: the same composite re-encoded after a 1-3 px shift, a small crop or
@@ -56,6 +57,9 @@ class ProbeConfig:
     exact_duplicates: int = 10
     wrong_label_fraction: float = 0.05
     flip_near_duplicates: bool = False
+    # None: test backgrounds uniform over the whole bank (every probe so far). A share s: each test image sits on a
+    # background some class owns in training with probability s (uniform over those), else on an unowned one.
+    test_owned_background_share: float | None = None
 
 
 @dataclass
@@ -181,6 +185,7 @@ def probe_build(out: Path, config: ProbeConfig = ProbeConfig()) -> ProbeTruth:
     bank = _load_backgrounds(len(names) + 3, rng)
     bank_names = list(bank)
     owner = dict(zip(names, bank_names, strict=False))
+    unowned = bank_names[len(names) :]
     truth = ProbeTruth(config=asdict(config), classes=names, class_background=owner)
     images_dir = out / "images"
     written: list[tuple[str, str, str, Image.Image]] = []  # (path, split, class, pixels)
@@ -190,6 +195,9 @@ def probe_build(out: Path, config: ProbeConfig = ProbeConfig()) -> ProbeTruth:
             split = "test" if index < round(config.images_per_class * config.test_fraction) else "train"
             if split == "train" and rng.random() < config.own_background_rate:
                 background = owner[class_name]
+            elif split == "test" and config.test_owned_background_share is not None:
+                owned = rng.random() < config.test_owned_background_share
+                background = str(rng.choice(list(owner.values()) if owned else unowned))
             else:
                 background = str(rng.choice(bank_names))
             stamp = int(rng.integers(len(classes[class_name])))
@@ -271,9 +279,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=ProbeConfig.seed)
     parser.add_argument("--images-per-class", type=int, default=ProbeConfig.images_per_class)
     parser.add_argument("--flip-near-duplicates", action="store_true")
+    parser.add_argument("--test-owned-background-share", type=float, default=None)
     args = parser.parse_args()
     config = ProbeConfig(
-        seed=args.seed, images_per_class=args.images_per_class, flip_near_duplicates=args.flip_near_duplicates
+        seed=args.seed,
+        images_per_class=args.images_per_class,
+        flip_near_duplicates=args.flip_near_duplicates,
+        test_owned_background_share=args.test_owned_background_share,
     )
     truth = probe_build(args.out, config)
     counted = ("files", "near_duplicate_pairs", "exact_duplicate_pairs", "wrong_labels")

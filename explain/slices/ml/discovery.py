@@ -4,10 +4,14 @@ In the spirit of Domino (Eyuboglu et al. ICLR 2022) and Spotlight (d'Eon et al. 
 in an embedding space without masks or captions, where errors that share a cause lie close together.
 Choices made here:
 - Samples are clustered within their true class, so a slice's accuracy is compared with its own class.
-- Each sample's unit embedding is joined with its predicted class (one-hot times `prediction_weight`)
-  before clustering, then the row is re-normalised: like Domino's mixture over (embedding, label,
-  prediction), samples that look alike AND get the same prediction fall together, so a group of errors
-  is not diluted by look-alikes the model gets right. `prediction_weight=0` clusters embeddings alone.
+- Each sample's unit embedding can be joined with the model's probability for the sample's true class
+  (times `true_class_weight`; it is exp(-loss), so only where losses are given) and with its predicted
+  class (one-hot times `prediction_weight`) before clustering, then the row is re-normalised. Like
+  Domino's mixture over (embedding, label, prediction score), in its one-vs-rest form within a class:
+  samples the model is sure are something else fall apart from those it hesitates on or gets right,
+  and a strong weight lets the embedding split only the confident errors among themselves. A context
+  owned by another class gives exactly such errors, spread over several predicted classes, which the
+  one-hot prediction would keep apart. Both weights at 0 cluster embeddings alone.
 - Spherical k-means (FAISS, k-means++ seeding, trained on at most 8,192 rows) per class with
   k = clamp(n_class // min_size, 2, max_slices_per_class);
   clusters smaller than `min_size` are not ranked (they are counted).
@@ -37,12 +41,14 @@ MAX_TRAIN_ROWS = 8192  # k-means trains on a seeded sample of a bigger class; ev
 @dataclass(frozen=True)
 class SliceSettings:
     """min_size: members a slice needs to be ranked; max_slices_per_class: k-means clusters per class at most;
-    prediction_weight: weight of the predicted class next to the unit embedding (0 = embedding only);
-    niter / seed: k-means iterations and seed; gallery_size: typical members kept per slice."""
+    prediction_weight: weight of the predicted class (one-hot) next to the unit embedding; true_class_weight:
+    weight of the model's probability for the true class next to it (used when losses are given); both 0:
+    embedding only; niter / seed: k-means iterations and seed; gallery_size: typical members kept per slice."""
 
     min_size: int = 5
     max_slices_per_class: int = 8
     prediction_weight: float = 0.0
+    true_class_weight: float = 0.0
     niter: int = 20
     seed: int = 0
     gallery_size: int = 8
@@ -105,14 +111,27 @@ def clusters_per_class(count: int, settings: SliceSettings) -> int:
     return max(2, min(settings.max_slices_per_class, count // settings.min_size))
 
 
-def slice_space(embeddings: np.ndarray, predictions: np.ndarray, num_classes: int, weight: float) -> np.ndarray:
-    """Unit rows of [unit embedding, weight * one-hot prediction] (float32, C-contiguous)."""
+def slice_space(
+    embeddings: np.ndarray,
+    predictions: np.ndarray,
+    num_classes: int,
+    weight: float,
+    true_class_probability: np.ndarray | None = None,
+    true_class_weight: float = 0.0,
+) -> np.ndarray:
+    """Unit rows of [unit embedding, weight * one-hot prediction, true_class_weight * p(true class)] (float32,
+    C-contiguous); a part whose weight is 0 (or without probabilities) is left out."""
     unit = l2_normalize(embeddings)
-    if weight <= 0:
+    with_true = true_class_probability is not None and true_class_weight > 0
+    if weight <= 0 and not with_true:
         return unit
-    joined = np.zeros((unit.shape[0], unit.shape[1] + num_classes), dtype=np.float32)
+    extra = (num_classes if weight > 0 else 0) + (1 if with_true else 0)
+    joined = np.zeros((unit.shape[0], unit.shape[1] + extra), dtype=np.float32)
     joined[:, : unit.shape[1]] = unit
-    joined[np.arange(unit.shape[0]), unit.shape[1] + predictions] = weight
+    if weight > 0:
+        joined[np.arange(unit.shape[0]), unit.shape[1] + predictions] = weight
+    if with_true:
+        joined[:, -1] = true_class_weight * np.asarray(true_class_probability, dtype=np.float32)
     return l2_normalize(joined)
 
 
@@ -195,8 +214,8 @@ def slices_discover(
         targets: (n,) true class indices; predictions: (n,) predicted class indices.
         num_classes: the model's number of outputs.
         settings: SliceSettings() by default.
-        losses: (n,) optional loss of each sample on its true class (e.g. -log p_true); it orders the
-            slices that are not significantly below their class.
+        losses: (n,) optional loss of each sample on its true class (-log p_true); it orders the slices that are
+            not significantly below their class, and exp(-loss) is the probability settings.true_class_weight joins.
         progress: called with (classes done, classes) after each class.
     """
     settings = settings or SliceSettings()
@@ -209,7 +228,10 @@ def slices_discover(
         or (losses is not None and losses.size != targets.size)
     ):
         raise ValueError("embeddings, targets and predictions must have one row per sample")
-    points = slice_space(embeddings, predictions, num_classes, settings.prediction_weight)
+    true_class = None if losses is None else np.exp(-losses)
+    points = slice_space(
+        embeddings, predictions, num_classes, settings.prediction_weight, true_class, settings.true_class_weight
+    )
     correct = targets == predictions
     present = np.unique(targets)
     slices: list[Slice] = []

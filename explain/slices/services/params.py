@@ -19,6 +19,7 @@ HELD_OUT_ORDER = (Split.TEST, Split.VAL)
 DEFAULTS: dict[str, Any] = params_defaults(SliceParams)
 FEATURES = ("auto", "embeddings", "model")
 POSITIVE_INTS = ("min_size", "max_slices_per_class", "gallery_size", "batch_size")
+WEIGHTS = {"prediction_weight": 10, "true_class_weight": 100}  # the largest value each accepts
 
 
 def _invalid(message: str) -> ApplicationError:
@@ -61,10 +62,11 @@ def slices_params_validate(params: dict[str, Any]) -> dict[str, Any]:
             raise _invalid(f"{name} must be a positive integer.")
     if merged["max_samples"] is not None and not _positive_int(merged["max_samples"]):
         raise _invalid("max_samples must be a positive integer.")
-    weight = merged["prediction_weight"]
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
-        raise _invalid("prediction_weight must be a number from 0 to 10.")
-    merged["prediction_weight"] = float(weight)
+    for name, top in WEIGHTS.items():
+        weight = merged[name]
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= top:
+            raise _invalid(f"{name} must be a number from 0 to {top}.")
+        merged[name] = float(weight)
     if not isinstance(merged["seed"], int) or isinstance(merged["seed"], bool) or merged["seed"] < 0:
         raise _invalid("seed must be an integer ≥ 0.")
     if merged["features"] not in FEATURES:

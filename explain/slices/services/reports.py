@@ -87,7 +87,7 @@ def slice_report_create(
         trained_model: the classifier whose failures are searched.
         version: the dataset version whose held-out samples are searched (its test split by default, else val).
         params: overrides of the defaults in services/params.py (split, max_samples, min_size,
-            max_slices_per_class, prediction_weight, gallery_size, batch_size, device, seed).
+            max_slices_per_class, prediction_weight, true_class_weight, gallery_size, batch_size, device, seed).
         embedding_set: an encoder's ready embeddings of this dataset to cluster; None: the model's own
             penultimate features.
         requested_by: needs the run_gpu_jobs capability (admins); None for system reports.
@@ -175,7 +175,8 @@ def slice_report_execute(report: SliceReport, ctx: JobContext) -> dict[str, Any]
     classes = outputs.evaluation_set.classes
     settings = SliceSettings(
         min_size=p["min_size"], max_slices_per_class=p["max_slices_per_class"],
-        prediction_weight=p["prediction_weight"], seed=p["seed"], gallery_size=p["gallery_size"],
+        prediction_weight=p["prediction_weight"], true_class_weight=p.get("true_class_weight", 0.0), seed=p["seed"],
+        gallery_size=p["gallery_size"],
     )  # fmt: skip
     discovery = slices_discover(
         vectors, outputs.evaluation_set.targets[positions], outputs.predictions[positions], num_classes=len(classes),

@@ -1,9 +1,11 @@
 """Measurement harness (not collected: run by path) for failure slices' feature choice on composite probes.
 
-Stage 1 (`pytest tests/explain/slices/measure_features_probe.py -p no:randomly -s`, env H8_SEED=N): build the
-probe (tests/probes/composite_probe.py, default config: 6 classes, own_background_rate 0.9), import it, train a
+Stage 1 (`pytest tests/explain/slices/measure_features_probe.py -p no:randomly -s`, env H8_SEED=N, optionally
+H8_TEST_OWNED=0.25 for ProbeConfig.test_owned_background_share): build the probe (tests/probes/composite_probe.py,
+default config: 6 classes, own_background_rate 0.9), import it, train a
 small CNN by Winnow (64 px, 15 epochs, CPU, as docs/METHODS.md §13), embed the version with efficientnet-lite0,
-and cache the test split's model outputs, the encoder's rows and each sample's truth in H8_CACHE/seedN.npz.
+and cache the test split's model outputs, the encoder's rows and each sample's truth in H8_CACHE/seedN.npz
+(seedN-ownedS.npz with H8_TEST_OWNED).
 Stage 2 (`python tests/explain/slices/measure_features_probe.py CHOICE seedN.npz ...`) runs the discovery with
 default settings on one feature choice (model, encoder, both) and prints, per class, the share of its worst slice
 made of images on another class's background, and how many classes reach 0.7. Stage 2 is separate so that the
@@ -62,8 +64,10 @@ def test_stage_one(admin_user, tmp_path, capsys):
 
     pytest.importorskip("faiss")
     seed = int(os.environ["H8_SEED"])
+    owned_share = os.environ.get("H8_TEST_OWNED")  # e.g. 0.25: ProbeConfig.test_owned_background_share
+    share = None if owned_share is None else float(owned_share)
     started = time.monotonic()
-    truth = probe_build(tmp_path / "probe", ProbeConfig(seed=seed))
+    truth = probe_build(tmp_path / "probe", ProbeConfig(seed=seed, test_owned_background_share=share))
     call_command("import_dataset", str(tmp_path / "probe" / "images"), "--name", "probe", "--user", admin_user.username)
     version = DatasetVersion.objects.get(dataset__name="probe")
     training = training_run_start(
@@ -92,19 +96,24 @@ def test_stage_one(admin_user, tmp_path, capsys):
     names = dict(Sample.objects.filter(pk__in=ids.tolist()).values_list("pk", "original_name"))
     assert VersionSample.objects.filter(version=version, split="test").count() == len(ids)
     classes = outputs.evaluation_set.classes
-    other = []
+    other, own, backgrounds = [], [], []
     for sample_id, target in zip(ids.tolist(), outputs.evaluation_set.targets.tolist(), strict=True):
         entry = truth.files[names[sample_id]]
         owner = entry["own_background_of"]
         other.append(owner is not None and owner != classes[target])
+        own.append(owner == classes[target])
+        backgrounds.append(entry["background"])
     CACHE.mkdir(parents=True, exist_ok=True)
+    name = f"seed{seed}" if share is None else f"seed{seed}-owned{round(share * 100)}"
     np.savez(
-        CACHE / f"seed{seed}.npz", features=outputs.features, encoder=np.asarray(arrays.embeddings[rows], np.float32),
+        CACHE / f"{name}.npz", features=outputs.features, encoder=np.asarray(arrays.embeddings[rows], np.float32),
         targets=outputs.evaluation_set.targets, predictions=outputs.predictions, losses=outputs.true_class_losses(),
-        other_background=np.asarray(other), classes=len(classes), sample_ids=ids,
+        log_probabilities=outputs.log_probabilities, other_background=np.asarray(other),
+        own_background=np.asarray(own), backgrounds=np.asarray(backgrounds), classes=len(classes), sample_ids=ids,
     )  # fmt: skip
     with capsys.disabled():
-        print(json.dumps({"seed": seed, "samples": len(ids), "other_background": float(np.mean(other)),
+        print(json.dumps({"probe": name, "samples": len(ids), "other_background": float(np.mean(other)),
+                          "accuracy": float((outputs.predictions == outputs.evaluation_set.targets).mean()),
                           "train_s": round(trained_at - started), "embed_s": round(embedded_at - trained_at),
                           "total_s": round(time.monotonic() - started)}))  # fmt: skip
 

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.api_errors import ApplicationError
+from core.storage import blob_save
 from curation.demo.build import DemoFile, ProgressCallback, demo_files
 from curation.demo.plan import DemoConfig, DemoPlan, demo_plan
 from curation.demo.sources import OBJECT_SOURCE_FALLBACK, DemoSources, demo_sources_load
@@ -260,9 +259,7 @@ class _DemoRun:
 
     def _truth_save(self, document: dict[str, Any], truth_path: Path | None) -> None:
         data = truth_dumps(document)
-        if default_storage.exists(self.truth_key):
-            default_storage.delete(self.truth_key)
-        default_storage.save(self.truth_key, ContentFile(data))
+        blob_save(key=self.truth_key, data=data, replace=True)  # one PUT on object storage, atomic on local disk
         self.written_keys.append(self.truth_key)
         if truth_path is not None:
             truth_path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import tarfile
+import zipfile
 from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
@@ -18,19 +19,27 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.api_errors import ApplicationError
 from core.storage import blob_key, blob_read, blob_save, blob_size, blobs_delete, sha256_bytes
+from curation.demo.plan import DemoConfig
 from curation.embeddings.services.maps import embedding_map_cleanup, map_key
+from curation.masks.models import EstimatedMask, MaskSet, MaskSetStatus
+from curation.masks.services import mask_set_cleanup, mask_set_start
+from curation.masks.services.mask_sets import mask_key
 from curation.pruning.blobs import blobs_delete as run_blobs_delete
 from curation.pruning.blobs import job_blobs_delete
 from curation.services.archives import ArchiveLimits
 from curation.services.blob_claims import blobs_collect
+from curation.services.demo import demo_dataset_build, demo_truth_key
+from curation.services.imports.submit import import_upload_store
 from curation.services.manifests import SourceRejected, import_layout_open
 from jobs.models import Job, JobStatus
+from jobs.services import job_execute
 from robustness.evaluation.services.corruptions import CorruptionCacheKey, corrupted_set, sample_digest
 from robustness.evaluation.services.dataset import EvaluationSet, demo_truth_records
 from robustness.services.checkpoints import checkpoint_delete_unreferenced
 from tests.curation.exports.builders import export_file_bytes, pets_version, run_export
-from tests.factories import DatasetVersionFactory, ExportFactory, JobFactory, SampleFactory
+from tests.factories import DatasetVersionFactory, ExportFactory, JobFactory, SampleFactory, VersionSampleFactory
 from tests.s3.conftest import s3_client
 
 
@@ -327,4 +336,76 @@ def test_reads_that_find_nothing_are_one_get_each_and_a_cleanup_one_delete_reque
     embedding_map_cleanup(job)
     # then one GET each finds nothing (no HEAD first), and the map file goes in one request
     assert (truth, truth_requests, upload_requests, sent.methods()) == (None, ["GET"], ["GET"], ["POST"])
+    assert bucket_keys(s3_bucket) == []
+
+
+@pytest.mark.django_db
+def test_estimated_masks_are_one_put_each_even_over_a_file_a_batch_left(s3_bucket, sent, admin_user):
+    # given a version of two members, and a PNG a batch stored under the first one's key before it stopped
+    version = DatasetVersionFactory()
+    members = [VersionSampleFactory(version=version, label=label) for label in ("cat", "dog")]
+    mask_set = mask_set_start(version=version, provider="estimated", requested_by=admin_user, enqueue=False)
+    keys = [mask_key(mask_set.pk, member.sample_id) for member in members]
+    put(s3_bucket, keys[0], b"a stale mask")
+    sent.clear()
+    # when the job stores the masks
+    job = job_execute(mask_set.job_id)
+    # then each mask is one PUT (no HEAD, no DeleteObjects before it), and the stale file was replaced
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert {key: sent.to(key) for key in keys} == {key: ["PUT"] for key in keys}
+    assert not {"HEAD", "POST", "DELETE"} & set(sent.methods())
+    assert blob_read(keys[0]).startswith(b"\x89PNG")
+
+
+@pytest.mark.django_db
+def test_a_failed_mask_sets_files_go_with_one_listing_and_one_request(s3_bucket, sent):
+    # given a failed job's mask set with two rows naming PNGs, a PNG under its folder with no row, and another set's
+    job = JobFactory(kind="estimate_masks", status=JobStatus.FAILED)
+    mask_set = MaskSet.objects.create(version=DatasetVersionFactory(), provider="estimated", job=job, done=3)
+    other = MaskSet.objects.create(version=DatasetVersionFactory(), provider="estimated", job=JobFactory())
+    samples = [SampleFactory() for _ in range(3)]
+    for sample in samples[:2]:
+        EstimatedMask.objects.create(mask_set=mask_set, sample=sample, mask_key=mask_key(mask_set.pk, sample.pk))
+    EstimatedMask.objects.create(mask_set=mask_set, sample=samples[2], mask_key="")  # no mask: nothing stored
+    unrecorded, others = mask_key(mask_set.pk, samples[2].pk), mask_key(other.pk, samples[0].pk)
+    for key in [*(mask_key(mask_set.pk, sample.pk) for sample in samples[:2]), unrecorded, others]:
+        put(s3_bucket, key, b"png")
+    before = set(bucket_keys(s3_bucket))
+    sent.clear()
+    # when the job is cleaned up
+    mask_set_cleanup(job)
+    # then its folder was listed once and its three PNGs went in one DeleteObjects request; the other set's stays
+    assert sent.methods() == ["GET", "POST"]
+    assert set(bucket_keys(s3_bucket)) == {key for key in before if not key.startswith("masks/")} | {others}
+    mask_set.refresh_from_db()
+    assert (mask_set.status, mask_set.done, mask_set.masks.count()) == (MaskSetStatus.FAILED, 0, 0)
+
+
+@pytest.mark.django_db
+def test_the_demo_truth_document_is_one_put_over_a_stale_one(s3_bucket, sent):
+    # given a truth document a deleted build left under the key the build will use
+    key = demo_truth_key("demo-s3")
+    put(s3_bucket, key, b'{"stale": true}')
+    sent.clear()
+    # when the demo dataset is built
+    result = demo_dataset_build(config=DemoConfig(seed=0, size=42), name="demo-s3")
+    # then the document is stored with one PUT (no HEAD, no DELETE before it) and it is the new one
+    assert (result.truth_key, sent.to(key)) == (key, ["PUT"])
+    assert demo_truth_records(result.version) is not None and b"stale" not in blob_read(key)
+
+
+def test_an_upload_cut_at_the_cap_is_deleted_with_one_request_and_no_probe(s3_bucket, sent, settings):
+    # given a cap of 256 kB and a stream with no declared size that starts like a zip and goes past it
+    settings.IMPORT_UPLOAD_MAX_BYTES = 256 * 1024
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.bin", b"\0")
+    stream = io.BytesIO(archive.getvalue() + os.urandom(1024 * 1024))
+    # when it is stored
+    with pytest.raises(ApplicationError) as refused:
+        import_upload_store(upload=stream)
+    # then 413, nothing stored: the save's probe for a free name (a HEAD, before any byte went), then the cleanup's
+    # one DeleteObjects request (was a HEAD of exists(), then a DELETE had the upload left a part)
+    assert (refused.value.code, refused.value.status_code) == ("upload_too_large", 413)
+    assert sent.methods() == ["HEAD", "POST"]
     assert bucket_keys(s3_bucket) == []

@@ -23,7 +23,7 @@ from django.utils import timezone
 from PIL import Image
 
 from core.api_errors import ApplicationError
-from core.storage import blob_delete, blob_read, blob_save, storage_keys
+from core.storage import blob_read, blob_save, blobs_delete, storage_keys
 from curation.masks.models import EstimatedMask, MaskSet, MaskSetStatus
 from curation.ml.mask_registry import DATASET_MASKS, mask_provider_name_check
 from curation.models import DatasetVersion, VersionSample
@@ -115,8 +115,8 @@ def _store_batch(mask_set: MaskSet, members: list[VersionSample], provider: Any)
         mask, key = found.get(i), ""
         if mask is not None:
             key = mask_key(mask_set.pk, member.sample_id)
-            blob_delete(key)  # a batch that runs again rewrites its files
-            blob_save(key=key, data=mask_png_encode(mask))
+            # a batch that runs again rewrites its files: one PUT on object storage (no HEAD, no DELETE first)
+            blob_save(key=key, data=mask_png_encode(mask), replace=True)
         share = float(mask.mean()) if mask is not None else None
         rows.append(EstimatedMask(mask_set=mask_set, sample_id=member.sample_id, mask_key=key, foreground=share))
     EstimatedMask.objects.bulk_create(rows, ignore_conflicts=True)
@@ -181,11 +181,14 @@ def mask_set_execute(*, mask_set_id: int, ctx: JobContext) -> dict[str, Any]:
 
 
 def mask_set_cleanup(job: Job) -> None:
-    """After a failure or cancel: the set's rows and files go, and the set says it failed."""
+    """After a failure or cancel: the set's rows and files go, and the set says it failed.
+
+    The files its rows name and those under its folder (a batch stopped between its PUTs and its rows) go in bulk:
+    one listing and one request per 1,000 keys on object storage (core.storage.blobs_delete). BlobsNotDeleted names
+    any that could not go, once every other one is deleted; the rows then stay, and the next cleanup tries again.
+    """
     for mask_set in MaskSet.objects.filter(job=job):
-        for key in mask_set.masks.exclude(mask_key="").values_list("mask_key", flat=True):
-            blob_delete(key)
-        for key in storage_keys(f"{MASKS_PREFIX}/{mask_set.pk}"):
-            blob_delete(key)
+        keys = set(mask_set.masks.exclude(mask_key="").values_list("mask_key", flat=True))
+        blobs_delete(sorted(keys.union(storage_keys(f"{MASKS_PREFIX}/{mask_set.pk}"))))
         mask_set.masks.all().delete()
         MaskSet.objects.filter(pk=mask_set.pk).update(status=MaskSetStatus.FAILED, done=0, with_mask=0)

@@ -83,8 +83,7 @@ def import_upload_store(*, upload: IO[bytes]) -> str:
     try:
         return default_storage.save(key, File(_CappedReader(upload, cap)))  # type: ignore[arg-type]
     except UploadTooLarge:
-        if default_storage.exists(key):
-            default_storage.delete(key)
+        blob_delete(key)  # the part stored before the cap (local disk); nothing stored there is no error
         raise upload_too_large_error() from None
 
 

@@ -308,7 +308,7 @@ def claim_floor(args: argparse.Namespace) -> dict[str, Any] | None:
         with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as connection:
             while time.monotonic() < until:
                 started = time.perf_counter()
-                params = {**claims._params(queue, reviewer, []), "prefetch": claims.PREFETCH}  # type: ignore[arg-type]
+                params = {**claims._params(queue, reviewer, [], None), "prefetch": claims.PREFETCH}  # type: ignore[arg-type]
                 row = connection.execute(claims._SERVE_SQL, params).fetchone()
                 if row is None:
                     with connection.transaction():

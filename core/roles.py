@@ -4,7 +4,7 @@ admin: everything, including training and evaluation; curator: import, prune, ge
 reviewer: vote in assigned queues; viewer: read. Checked in views, API and tasks alike.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import wraps
 from typing import Any
@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, Model, OuterRef, QuerySet
 from rest_framework.permissions import BasePermission
 
 
@@ -58,22 +57,10 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[Role]:
     return cached
 
 
-def _role_flag(role: Role) -> str:
-    return f"winnow_role_{role.value}"
-
-
-def roles_annotate(rows: QuerySet[Any], *, user_id_field: str) -> QuerySet[Any]:
-    """`rows` with, per role, whether the row's user (`user_id_field`) holds it: one EXISTS per role in the same
-    statement, so that the request's capability check reads nothing more (`roles_remember` hands them over)."""
-    flags = {
-        _role_flag(role): Exists(Group.objects.filter(user=OuterRef(user_id_field), name=role.value)) for role in Role
-    }
-    return rows.annotate(**flags)
-
-
-def roles_remember(row: Model, user: AbstractBaseUser) -> None:
-    """The roles `roles_annotate` read with `row` become `user`'s for this request (as `user_roles` caches them)."""
-    user._winnow_roles = {role for role in Role if getattr(row, _role_flag(role))}  # type: ignore[attr-defined]
+def roles_held_remember(user: AbstractBaseUser, held: Sequence[bool]) -> None:
+    """Whether `user` holds each role, in `Role`'s order (read with their row), become their roles for this
+    request (as `user_roles` caches them)."""
+    user._winnow_roles = {role for role, holds in zip(Role, held, strict=True) if holds}  # type: ignore[attr-defined]
 
 
 def user_capabilities(user: AbstractBaseUser | AnonymousUser) -> frozenset[Capability]:

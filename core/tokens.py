@@ -7,15 +7,16 @@ void one with a new key.
 """
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import User
-from django.db import transaction
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from core.models import TokenPasswordBinding
-from core.roles import roles_annotate, roles_remember
+from core.roles import Role, roles_held_remember
+from core.sql_rows import ModelColumns
 
 _FINGERPRINT_SALT = "winnow.core.tokens.password-binding"
 
@@ -38,11 +39,15 @@ def token_password_current(*, token: Token) -> bool:
     A token without a binding (made in Django admin, or before bindings existed) is bound on first use.
     """
     binding = _binding(token)
-    if binding is None:
+    return _fingerprint_current(token, binding.password_fingerprint if binding is not None else None)
+
+
+def _fingerprint_current(token: Token, fingerprint: str | None) -> bool:
+    if fingerprint is None:
         fingerprint = password_fingerprint(token.user)
         TokenPasswordBinding.objects.get_or_create(token=token, defaults={"password_fingerprint": fingerprint})
         return True
-    return constant_time_compare(binding.password_fingerprint, password_fingerprint(token.user))
+    return constant_time_compare(fingerprint, password_fingerprint(token.user))
 
 
 @transaction.atomic
@@ -67,19 +72,45 @@ def token_revoke(*, user: User) -> bool:
     return deleted > 0
 
 
+_TOKEN, _USER = ModelColumns(Token, "t"), ModelColumns(User, "u")
+_USER_GROUPS = User.groups.through._meta.db_table
+# Every API call reads its token this way: the token, its user, the password binding and, per role, whether the
+# user holds it (the permission check needs them), in one statement whose text is fixed (no per-call compile).
+_GROUPS = Group._meta.db_table
+_ROLE_HELD = f"""EXISTS (SELECT 1 FROM "{_USER_GROUPS}" ug JOIN "{_GROUPS}" g ON g."id" = ug."group_id"
+    WHERE ug."user_id" = t."user_id" AND g."name" = %s)"""  # noqa: S608
+_TOKEN_SQL = f"""
+SELECT {_TOKEN.select}, {_USER.select}, b."password_fingerprint", {", ".join([_ROLE_HELD] * len(Role))}
+FROM "{Token._meta.db_table}" t JOIN "{User._meta.db_table}" u ON u."id" = t."user_id"
+    LEFT JOIN "{TokenPasswordBinding._meta.db_table}" b ON b."token_id" = t."key"
+WHERE t."key" = %s
+"""  # noqa: S608
+
+
+def _token_read(key: str) -> tuple[Token, str | None] | None:
+    """The token with its user (their roles remembered), and its password fingerprint (None: not bound yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_SQL, [*(role.value for role in Role), key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_end = _TOKEN.width + _USER.width
+    token, user = _TOKEN.build(row[: _TOKEN.width]), _USER.build(row[_TOKEN.width : user_end])
+    token.user = user
+    roles_held_remember(user, row[user_end + 1 :])
+    return token, row[user_end]
+
+
 class PasswordBoundTokenAuthentication(TokenAuthentication):
     """DRF's token authentication that also refuses a token issued under a password since changed."""
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
-        # The user's roles come in the same statement: the permission check of every API call needs them.
-        tokens = roles_annotate(Token.objects.select_related("user", "password_binding"), user_id_field="user_id")
-        try:
-            token = tokens.get(key=key)
-        except Token.DoesNotExist:
+        read = _token_read(key)
+        if read is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        roles_remember(token, token.user)
+        token, fingerprint = read
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        if not token_password_current(token=token):
+        if not _fingerprint_current(token, fingerprint):
             raise exceptions.AuthenticationFailed("Token voided by a password change: obtain a new one.")
         return token.user, token

@@ -18,6 +18,7 @@ from core.api_views import CurateApi, ReadApi, ReviewApi
 from core.pagination import IdCursorPagination
 from curation.apis.lookups import version_or_404
 from curation.models import Dataset
+from curation.review.apis import bodies
 from curation.review.apis import serializers as s
 from curation.review.models import AssignmentState, ReviewQueue, ReviewVote
 from curation.review.selectors import (
@@ -70,7 +71,7 @@ def _item_body(item_id: int, user: Any) -> dict[str, Any]:
     item = review_item_get(item_id)
     if item is None:
         raise not_found("Review item", item_id)
-    return s.ItemOutputSerializer(item_view(item, user, page_extras=False)).data
+    return bodies.item_output(item_view(item, user, page_extras=False))
 
 
 class ProposalRunStartApi(CurateApi):
@@ -215,7 +216,7 @@ class ReviewQueueNextApi(ReviewApi):
             return Response({"item": None})
         # The item comes with its queue (and version, dataset); served items are the caller's claims.
         view = item_view(item, request.user, page_extras=False, assignment_state=AssignmentState.CLAIMED)
-        return Response({"item": s.ItemOutputSerializer(view).data})
+        return Response({"item": bodies.item_output(view)})
 
 
 class ReviewItemDetailApi(ReadApi):
@@ -238,9 +239,7 @@ class ReviewVoteCastApi(ReviewApi):
         responses={201: s.VoteCastOutputSerializer, 200: s.VoteCastOutputSerializer, **INVALID, **ERRORS, **CONFLICT},
     )
     def post(self, request: Request, item_id: int) -> Response:
-        data = s.VoteInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = bodies.vote_input(request.data)
         outcome = review_vote_cast(
             item_id=item_id,
             reviewer=cast(User, request.user),
@@ -248,7 +247,7 @@ class ReviewVoteCastApi(ReviewApi):
             value=values["vote"],
             request_id=values["request_id"],
         )
-        body = {**s.VoteOutputSerializer(outcome.vote).data, "created": outcome.created}
+        body = {**bodies.vote_output(outcome.vote), "created": outcome.created}
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
 
@@ -263,7 +262,7 @@ class ReviewItemSubmitApi(ReviewApi):
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = review_item_submit(item_id=item_id, reviewer=cast(User, request.user))
-        return Response(s.ItemStateOutputSerializer(item).data)
+        return Response(bodies.item_state_output(item))
 
 
 class ReviewItemSkipApi(ReviewApi):

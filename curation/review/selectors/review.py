@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from core.api_errors import ApplicationError
+from core.sql_rows import ModelColumns
 from curation.embeddings.selectors import embedding_set_latest_ready, sample_similar
-from curation.models import DatasetVersion, VersionSample
+from curation.models import Dataset, DatasetVersion, VersionSample
 from curation.review.ml.agreement import cohen_kappa, fleiss_kappa
 from curation.review.models import (
     ItemState,
@@ -48,10 +50,36 @@ def review_queue_list(*, version_id: int | None = None, reviewer: Any = None) ->
     return queues.annotate(closed=Count("items", filter=~Q(items__state=ItemState.OPEN), distinct=True))
 
 
+_QUEUE, _PARENT = ModelColumns(ReviewQueue, "q"), ModelColumns(ReviewQueue, "p")
+_VERSION, _APPLIED = ModelColumns(DatasetVersion, "v"), ModelColumns(DatasetVersion, "a")
+_DATASET = ModelColumns(Dataset, "d")
+# What select_related("version__dataset", "parent", "applied_version") reads, as fixed text: every queue request
+# (next item among them) reads its queue so.
+_DATASET_AT = _QUEUE.width + _VERSION.width
+_PARENT_AT = _DATASET_AT + _DATASET.width
+_APPLIED_AT = _PARENT_AT + _PARENT.width
+_QUEUE_SQL = f"""
+SELECT {_QUEUE.select}, {_VERSION.select}, {_DATASET.select}, {_PARENT.select}, {_APPLIED.select}
+FROM "{ReviewQueue._meta.db_table}" q JOIN "{DatasetVersion._meta.db_table}" v ON v."id" = q."version_id"
+    JOIN "{Dataset._meta.db_table}" d ON d."id" = v."dataset_id"
+    LEFT JOIN "{ReviewQueue._meta.db_table}" p ON p."id" = q."parent_id"
+    LEFT JOIN "{DatasetVersion._meta.db_table}" a ON a."id" = q."applied_version_id"
+WHERE q."id" = %s
+"""  # noqa: S608
+
+
 def review_queue_get(queue_id: int) -> ReviewQueue | None:
-    return (
-        ReviewQueue.objects.select_related("version__dataset", "parent", "applied_version").filter(pk=queue_id).first()
-    )
+    """The queue with its version, dataset, parent and applied version; None when there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute(_QUEUE_SQL, [queue_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    queue, version = _QUEUE.build(row[: _QUEUE.width]), _VERSION.build(row[_QUEUE.width : _DATASET_AT])
+    version.dataset = _DATASET.build(row[_DATASET_AT:_PARENT_AT])
+    queue.version = version
+    queue.parent, queue.applied_version = _PARENT.build_at(row, _PARENT_AT), _APPLIED.build_at(row, _APPLIED_AT)
+    return queue
 
 
 def queue_is_assigned(queue: ReviewQueue, user: Any) -> bool:
@@ -142,12 +170,7 @@ def item_view(
     them is their claim), which saves reading it.
     """
     version = item.queue.version
-    mine = {
-        vote.label: vote.value
-        for vote in ReviewVote.objects.filter(item=item, reviewer=reviewer, is_current=True)
-        .exclude(origin=VoteOrigin.IMPLICIT)
-        .order_by()  # the model's ordering would join the item and its queue
-    }
+    member, mine = _member_and_votes(item, reviewer)
     candidates = [
         {**candidate, "key": index + 1, "my_vote": mine.get(candidate["label"], "")}
         for index, candidate in enumerate(item.candidates)
@@ -157,7 +180,7 @@ def item_view(
         assignment_state = assignment.state if assignment else ""
     view = ItemView(
         item=item,
-        member=VersionSample.objects.filter(version=version, sample_id=item.sample_id).first(),
+        member=member,
         candidates=candidates,
         classes=list(version.dataset.classes),
         assignment_state=assignment_state,
@@ -170,6 +193,29 @@ def item_view(
         )
         view.neighbours, view.neighbours_note = item_neighbours(item)
     return view
+
+
+_MEMBER = ModelColumns(VersionSample, "m")
+# The sample's membership in the item's version and the reviewer's current votes on the item (implicit ones aside),
+# one row per vote (one row of nulls for none): one statement of fixed text for what every shown item needs.
+_MEMBER_AND_VOTES_SQL = f"""
+SELECT {_MEMBER.select}, v."label", v."value" FROM (SELECT 1) one
+LEFT JOIN "{VersionSample._meta.db_table}" m ON m."version_id" = %s AND m."sample_id" = %s
+LEFT JOIN "{ReviewVote._meta.db_table}" v
+    ON v."item_id" = %s AND v."reviewer_id" = %s AND v."is_current" AND v."origin" <> %s
+"""  # noqa: S608
+
+
+def _member_and_votes(item: ReviewItem, reviewer: Any) -> tuple[VersionSample | None, dict[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MEMBER_AND_VOTES_SQL,
+            [item.queue.version_id, item.sample_id, item.pk, reviewer.pk, VoteOrigin.IMPLICIT.value],
+        )
+        rows = cursor.fetchall()
+    width = _MEMBER.width
+    member = _MEMBER.build_at(rows[0], 0) if rows else None
+    return member, {row[width]: row[width + 1] for row in rows if row[width] is not None}
 
 
 def item_neighbours(item: ReviewItem, k: int = NEIGHBOURS) -> tuple[list[Neighbour], str]:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from curation.review.ml.aggregation import dawid_skene, majority_response
@@ -50,17 +51,26 @@ class CountedVote:
     value: str
 
 
+_VOTES, _ASSIGNMENTS, _ITEMS = ReviewVote._meta.db_table, ReviewAssignment._meta.db_table, ReviewItem._meta.db_table
+# Fixed text (closing an item runs it under the item's lock: no per-call compile); in the votes' model order.
+_COUNTED_VOTES_SQL = f"""
+SELECT v."item_id", v."label", v."reviewer_id", v."value" FROM "{_VOTES}" v JOIN "{_ITEMS}" i ON i."id" = v."item_id"
+WHERE v."item_id" IN ({{items}}) AND v."is_current" AND EXISTS (
+    SELECT 1 FROM "{_ASSIGNMENTS}" a WHERE a."item_id" = v."item_id" AND a."reviewer_id" = v."reviewer_id"
+      AND a."state" = %s
+)
+ORDER BY i."queue_id" DESC, i."position", v."id"
+"""  # noqa: S608
+
+
 def counted_votes(item_ids: list[int]) -> list[CountedVote]:
-    """Current votes of reviewers who submitted the items."""
-    submitted = set(
-        ReviewAssignment.objects.filter(item_id__in=item_ids, state=AssignmentState.SUBMITTED).values_list(
-            "item_id", "reviewer_id"
-        )
-    )
-    rows = ReviewVote.objects.filter(item_id__in=item_ids, is_current=True).values_list(
-        "item_id", "label", "reviewer_id", "value"
-    )
-    return [CountedVote(*row) for row in rows if (row[0], row[2]) in submitted]
+    """Current votes of reviewers who submitted the items (one statement: each vote's assignment is one index probe)."""
+    if not item_ids:
+        return []
+    with connection.cursor() as cursor:
+        sql = _COUNTED_VOTES_SQL.format(items=", ".join(["%s"] * len(item_ids)))
+        cursor.execute(sql, [*item_ids, AssignmentState.SUBMITTED.value])
+        return [CountedVote(*row) for row in cursor.fetchall()]
 
 
 def _counts(votes: list[CountedVote]) -> dict[str, np.ndarray]:
@@ -128,6 +138,13 @@ def _store(item: ReviewItem, consensus: dict[str, Any], method: str) -> None:
     item.consensus_at = item.consensus_at or timezone.now()
 
 
+_CONSENSUS_NAMES = ("consensus", "consensus_labels", "consensus_method", "state", "consensus_at")
+_CONSENSUS_FIELDS = [cast(Field, ReviewItem._meta.get_field(name)) for name in _CONSENSUS_NAMES]
+_CONSENSUS_STORE_SQL = f"""
+UPDATE "{_ITEMS}" SET {", ".join(f'"{field.column}" = %s' for field in _CONSENSUS_FIELDS)} WHERE "id" = %s
+"""  # noqa: S608
+
+
 def item_consensus_close(item: ReviewItem) -> None:
     """Compute and store the consensus of an item that reached its quorum (caller holds the item's lock)."""
     queue = item.queue
@@ -139,7 +156,11 @@ def item_consensus_close(item: ReviewItem) -> None:
         _store(item, _ds_consensus(votes, posteriors), "dawid_skene")
     else:
         _store(item, _majority_consensus(item, votes, queue.quorum), "majority")
-    item.save(update_fields=["consensus", "consensus_labels", "consensus_method", "state", "consensus_at"])
+    stored = [
+        field.get_db_prep_save(getattr(item, field.attname), connection) for field in _CONSENSUS_FIELDS
+    ]  # as item.save(update_fields=...) prepares them, in fixed text
+    with connection.cursor() as cursor:
+        cursor.execute(_CONSENSUS_STORE_SQL, [*stored, item.pk])
 
 
 @transaction.atomic

@@ -13,8 +13,8 @@ Claims (which item a reviewer gets next, in batches on PostgreSQL) are in claims
 releases the other reviewers' claims on it that carry no vote.
 
 Statements per request are few on purpose (20 reviewers share two cores in bench/review_load.py): the
-item's lock and the assignment check are one statement, a vote's repeat and current-vote lookups one, the
-submitted count is recounted and stored in one.
+item's lock and the assignment check are one statement; on PostgreSQL a vote's reads and writes are one more
+(vote_sql.py), and so are a submit's; elsewhere (and to replace a current vote) the ORM writes them one by one.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
@@ -38,6 +38,7 @@ from curation.review.models import (
     VoteOrigin,
     VoteValue,
 )
+from curation.review.services import vote_sql
 from curation.review.services.claims import (
     _not_assigned,
     _require_assigned,
@@ -63,15 +64,21 @@ def _require_open(item: ReviewItem) -> None:
 
 
 def _locked_item(item_id: int, reviewer: User | None = None) -> ReviewItem:
-    """The item, locked; with ``reviewer``, checked in the same statement that they are assigned to its queue."""
-    items = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue__version__dataset")
-    if reviewer is not None:
-        assigned = ReviewQueue.reviewers.through.objects.filter(reviewqueue_id=OuterRef("queue_id"), user=reviewer)
-        items = items.annotate(reviewer_assigned=Exists(assigned))
-    item = items.filter(pk=item_id).first()
+    """The item, locked, with its queue, version and dataset; with ``reviewer``, checked in the same statement
+    that they are assigned to its queue."""
+    if vote_sql.supported():
+        locked = vote_sql.item_lock(item_id, reviewer.pk if reviewer is not None else 0)
+        item, assigned = locked if locked is not None else (None, False)
+    else:
+        items = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue__version__dataset")
+        if reviewer is not None:
+            through = ReviewQueue.reviewers.through.objects
+            items = items.annotate(assigned=Exists(through.filter(reviewqueue_id=OuterRef("queue_id"), user=reviewer)))
+        item = items.filter(pk=item_id).first()
+        assigned = getattr(item, "assigned", False)
     if item is None:
         raise ApplicationError(f"Review item {item_id} does not exist.", code="not_found", status_code=404)
-    if reviewer is not None and not item.reviewer_assigned:  # type: ignore[attr-defined]
+    if reviewer is not None and not assigned:
         raise _not_assigned(item.queue)
     return item
 
@@ -130,23 +137,77 @@ def review_vote_cast(
     """
     item = _locked_item(item_id, reviewer)
     label = label.strip()
+    if not vote_sql.supported():
+        return _vote_cast_orm(item, reviewer, label, value, request_id, origin)
+    refusal = _vote_refusal(item, label, value)
+    if refusal is not None and not request_id:
+        raise refusal
+    try:
+        written = vote_sql.vote_write(
+            item=item, reviewer=reviewer, label=label, value=value, request_id=request_id, origin=origin,
+            write=refusal is None,
+        )  # fmt: skip
+    except IntegrityError:  # a request_id reused at once on another item (see vote_record)
+        raise ApplicationError("This vote was recorded by a parallel request.", code="conflict", status_code=409)
+    if written.repeat is not None:
+        return _repeat_outcome(written.repeat, item, label, value)
+    if refusal is not None:
+        raise refusal
+    if written.assignment_state == AssignmentState.SUBMITTED:
+        raise _already_submitted_vote()
+    if written.inserted is not None:
+        _candidate_add(item, label)
+        return VoteOutcome(written.inserted, True, item)
+    # The reviewer's current vote on the label: the same one (a no-op), or one this vote replaces.
+    return vote_record(item, reviewer, label, value, request_id, origin, current=(written.current,))
+
+
+def _vote_cast_orm(
+    item: ReviewItem, reviewer: User, label: str, value: str, request_id: str, origin: str
+) -> VoteOutcome:
+    """review_vote_cast on databases without vote_sql's statements: the same rules, one ORM statement each."""
     repeat, current = _own_votes(item, reviewer, label, request_id)
     if repeat is not None:
-        if (repeat.item_id, repeat.label, repeat.value) != (item.pk, label, value):
-            raise ApplicationError("This request_id was used for another vote.", code="request_id_reused")
-        return VoteOutcome(repeat, False, item)
-    _require_open(item)
-    if value not in VoteValue.values:
-        raise ApplicationError(f"vote must be one of {', '.join(VoteValue.values)}.", code="invalid_vote")
-    _taxonomy_check(item, label)
+        return _repeat_outcome(repeat, item, label, value)
+    refusal = _vote_refusal(item, label, value)
+    if refusal is not None:
+        raise refusal
     assignment = _assignment(item, reviewer)
     if assignment.state == AssignmentState.SUBMITTED:
-        raise ApplicationError(
-            "You already submitted this item; undo (u) to change your votes.", code="already_submitted", status_code=409
-        )
+        raise _already_submitted_vote()
     if assignment.state == AssignmentState.SKIPPED:
         ReviewAssignment.objects.filter(pk=assignment.pk).update(state=AssignmentState.CLAIMED, finished_at=None)
     return vote_record(item, reviewer, label, value, request_id, origin, current=(current,))
+
+
+def _vote_refusal(item: ReviewItem, label: str, value: str) -> ApplicationError | None:
+    """Why the item refuses this vote (closed item or queue, unknown value, label outside the taxonomy), or None."""
+    try:
+        _require_open(item)
+        if value not in VoteValue.values:
+            raise ApplicationError(f"vote must be one of {', '.join(VoteValue.values)}.", code="invalid_vote")
+        _taxonomy_check(item, label)
+    except ApplicationError as refusal:
+        return refusal
+    return None
+
+
+def _repeat_outcome(repeat: ReviewVote, item: ReviewItem, label: str, value: str) -> VoteOutcome:
+    if (repeat.item_id, repeat.label, repeat.value) != (item.pk, label, value):
+        raise ApplicationError("This request_id was used for another vote.", code="request_id_reused")
+    return VoteOutcome(repeat, False, item)
+
+
+def _already_submitted_vote() -> ApplicationError:
+    return ApplicationError(
+        "You already submitted this item; undo (u) to change your votes.", code="already_submitted", status_code=409
+    )
+
+
+def _candidate_add(item: ReviewItem, label: str) -> None:
+    if label not in item.candidate_labels:
+        item.candidates = [*item.candidates, {"label": label, "current": False, "sources": [{"source": "reviewer"}]}]
+        item.save(update_fields=["candidates"])
 
 
 def _own_votes(
@@ -189,9 +250,7 @@ def vote_record(
         raise ApplicationError("This vote was recorded by a parallel request.", code="conflict", status_code=409)
     if vote_now is not None:
         ReviewVote.objects.filter(pk=vote_now.pk).update(superseded_by=vote)
-    if label not in item.candidate_labels:
-        item.candidates = [*item.candidates, {"label": label, "current": False, "sources": [{"source": "reviewer"}]}]
-        item.save(update_fields=["candidates"])
+    _candidate_add(item, label)
     return VoteOutcome(vote, True, item)
 
 
@@ -213,10 +272,25 @@ def item_submit_locked(item: ReviewItem, reviewer: User) -> ReviewItem:
         if mine.filter(state=AssignmentState.SUBMITTED).exists():
             return item
         _require_open(item)
+    if vote_sql.supported():
+        submitted_now, count = vote_sql.submit_write(item=item, reviewer=reviewer)
+        if not submitted_now:  # submitted already: a no-op
+            return item
+        item.submitted_count = count
+    elif not _submit_orm(item, reviewer, mine):
+        return item
+    if item.submitted_count >= item.queue.quorum:
+        item_consensus_close(item)
+        item_claims_release(item)
+    return item
+
+
+def _submit_orm(item: ReviewItem, reviewer: User, mine: QuerySet[ReviewAssignment]) -> bool:
+    """item_submit_locked's writes on databases without vote_sql's statements; False: submitted already."""
     now = timezone.now()
     if not mine.exclude(state=AssignmentState.SUBMITTED).update(state=AssignmentState.SUBMITTED, finished_at=now):
-        if mine.exists():  # submitted already: a no-op
-            return item
+        if mine.exists():
+            return False
         ReviewAssignment.objects.create(
             item=item, reviewer=reviewer, state=AssignmentState.SUBMITTED, claimed_at=now, finished_at=now
         )
@@ -230,10 +304,7 @@ def item_submit_locked(item: ReviewItem, reviewer: User) -> ReviewItem:
         ]
     )
     _submitted_count_store(item)
-    if item.submitted_count >= item.queue.quorum:
-        item_consensus_close(item)
-        item_claims_release(item)
-    return item
+    return True
 
 
 @transaction.atomic

@@ -123,8 +123,12 @@ def load_run(
             path = paths[(step // len(names)) % len(paths)]
             step += 1
             started = time.perf_counter()
-            response = session.get(base + path, timeout=60)
-            result.record(name, time.perf_counter() - started, response.status_code)
+            try:
+                status = session.get(base + path, timeout=60).status_code
+            except requests.RequestException as exc:  # e.g. a worker killed by gunicorn's timeout: counted, not fatal
+                status = 599
+                result.errors[f"{name} {type(exc).__name__}"] += 1
+            result.record(name, time.perf_counter() - started, status)
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for thread in threads:

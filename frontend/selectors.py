@@ -15,8 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, CharField, F, JSONField, QuerySet, Subquery, Value, Window
-from django.db.models.functions import RowNumber
+from django.db.models import BooleanField, CharField, F, JSONField, QuerySet, Subquery, Value
 from django.urls import reverse
 
 from core.roles import Capability, user_can
@@ -197,14 +196,20 @@ def _prediction_group(run: _ReportRow) -> SetChoiceGroup:
 
 
 def _duplicate_groups_shown(run_ids: list[int]) -> dict[int, list[tuple[int, str, int]]]:
-    """(number, kind, size) of each duplicate run's largest groups, largest first: one query for all the runs."""
+    """(number, kind, size) of each duplicate run's largest groups, largest first: one query for all the runs, a
+    UNION of each run's largest groups, each found by walking the (run, size desc, number) index for the first
+    GRID_SET_GROUPS_SHOWN of them (not by ranking all of a run's groups)."""
     if not run_ids:
         return {}
-    rank = Window(RowNumber(), partition_by=F("run_id"), order_by=[F("size").desc(), F("number").asc()])
-    groups = DuplicateGroup.objects.filter(run_id__in=run_ids).annotate(rank=rank)
+
+    def largest(run_id: int) -> QuerySet[Any]:
+        first = DuplicateGroup.objects.filter(run_id=run_id).order_by("-size", "number").values("pk")
+        groups = DuplicateGroup.objects.filter(pk__in=Subquery(first[:GRID_SET_GROUPS_SHOWN])).order_by()
+        return groups.values_list("run_id", "number", "kind", "size")
+
+    rows = largest(run_ids[0]).union(*(largest(run_id) for run_id in run_ids[1:]), all=True)
     shown: dict[int, list[tuple[int, str, int]]] = {run_id: [] for run_id in run_ids}
-    rows = groups.filter(rank__lte=GRID_SET_GROUPS_SHOWN).order_by("run_id", "-size", "number")
-    for run_id, number, kind, size in rows.values_list("run_id", "number", "kind", "size"):
+    for run_id, number, kind, size in sorted(rows, key=lambda row: (row[0], -row[3], row[1])):
         shown[run_id].append((number, kind, size))
     return shown
 

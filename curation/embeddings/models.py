@@ -168,6 +168,8 @@ class DuplicateGroup(models.Model):
     class Meta:
         ordering = ["run", "number"]
         constraints = [models.UniqueConstraint(fields=["run", "number"], name="unique_duplicate_group_number")]
+        # The grid's duplicate-group menu lists each run's largest groups first (frontend.selectors).
+        indexes = [models.Index(fields=["run", "-size", "number"], name="duplicate_group_largest")]
 
     def __str__(self) -> str:
         return f"{self.kind} group {self.number} of run {self.run_id} ({self.size})"

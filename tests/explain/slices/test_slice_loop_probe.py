@@ -153,13 +153,16 @@ def worst_slice_shares(results: dict, truth) -> dict[str, float]:
     strict=True,
     raises=AssertionError,
     reason="held-out probes 13 and 17 reach 1 and 1 of 6 classes with the model's features (1 and 2 with "
-    "efficientnet-lite0 embeddings, the choice of the tuning probes): docs/METHODS.md §13",
+    "efficientnet-lite0 embeddings, the choice of the tuning probes); a second round's choice (min_size 3, "
+    "true_class_weight 8) reached 2 and 5 of 6 on new held-out probes 23 and 29, so the defaults stayed: "
+    "docs/METHODS.md §13",
 )
 def test_the_worst_slice_of_most_classes_is_made_of_images_on_another_classs_background(admin_user, tmp_path, capsys):
     """Issue 16's target on held-out probe 13 (6 classes, 90% of train on the class's own background, test
     backgrounds shuffled): with default settings, the worst slice `find_slices` reports per class is >= 70% made of
     images on another class's background for >= 4 of 6 classes. The threshold and the default were fixed on tuning
-    probes 7 and 11 before this probe was measured; measured 1 of 6, hence a strict expected failure."""
+    probes 7 and 11 before this probe was measured; measured 1 of 6, hence a strict expected failure (the defaults
+    are unchanged since: the second round's choice missed the threshold on one of its two held-out probes)."""
     # given the held-out probe imported as a plain ImageFolder and a small CNN trained as in METHODS §13
     truth = probe_build(tmp_path / "probe", HELD_OUT)
     call_command("import_dataset", str(tmp_path / "probe" / "images"), "--name", "probe", "--user", admin_user.username)

@@ -1,7 +1,7 @@
 """`manage.py find_slices MODEL_ID VERSION_ID [--split S] [--min-size N] [--embeddings ID] [--max-slices-per-class K]
-[--prediction-weight W] [--max-samples N] [--seed S] [--batch-size N] [--device D] [--compare-with MODEL_ID]
-[--enqueue] [--user U]`: the options are generated from SliceParams (jobs.runs.cli); --compare-with is the
-command's own."""
+[--prediction-weight W] [--true-class-weight W] [--max-samples N] [--seed S] [--batch-size N] [--device D]
+[--compare-with MODEL_ID] [--enqueue] [--user U]`: the options are generated from SliceParams (jobs.runs.cli);
+--compare-with is the command's own."""
 
 from argparse import ArgumentParser
 from typing import Any

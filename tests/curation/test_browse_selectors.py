@@ -2,6 +2,8 @@
 
 import itertools
 import random
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import cache
@@ -92,6 +94,27 @@ def test_version_stats_of_a_version_still_being_filled_are_not_cached(django_ass
     # when asked again, then the members are counted again (2 queries), not read from a stale cache
     with django_assert_num_queries(2):
         assert version_stats(version=version).total == 1
+
+
+def test_requests_that_find_the_stats_uncached_together_count_them_once(monkeypatch):
+    # given a version whose counting is slow (as at 1M members), and eight requests that need its stats at once
+    from curation.selectors import stats as stats_module
+
+    version = DatasetVersionFactory(sample_count=5)
+    counted = []
+
+    def slow_count(counted_version):
+        counted.append(counted_version.pk)
+        time.sleep(0.2)
+        return VersionStats(member_counts={("cat", "train", "real"): 5}, longest_side_counts={32: 5})
+
+    monkeypatch.setattr(stats_module, "_version_stats_count", slow_count)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: version_stats(version=version), range(8)))
+
+    # then one of them counted, and every one got its counts
+    assert counted == [version.pk]
+    assert {result.total for result in results} == {5}
 
 
 def test_label_options_follow_the_taxonomy_then_others_alphabetically_then_unlabeled():

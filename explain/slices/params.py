@@ -45,11 +45,11 @@ class SliceParams(ModelOnVersionParams):
         help="test, val, train, unassigned or all; auto: test, else val (samples the model did not train on).",
     )
     max_samples: int | None = param(None, min=1, help="Search a seeded subset of at most this many samples.")
-    min_size: int = param(5, min=1, label="Minimum slice size", help="Samples a slice needs to be ranked.")
+    min_size: int = param(3, min=1, label="Minimum slice size", help="Samples a slice needs to be ranked.")
     max_slices_per_class: int = param(8, min=1, label="Clusters per class at most", help="k-means clusters per class.")
     prediction_weight: float = param(0.0, min=0, max=10, help="Weight of the prediction in the clustering.")
     true_class_weight: float = param(
-        0.0,
+        8.0,
         min=0,
         max=100,
         help="Weight of the model's probability for the true class in the clustering (confident errors apart).",

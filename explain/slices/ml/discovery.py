@@ -11,7 +11,8 @@ Choices made here:
   samples the model is sure are something else fall apart from those it hesitates on or gets right,
   and a strong weight lets the embedding split only the confident errors among themselves. A context
   owned by another class gives exactly such errors, spread over several predicted classes, which the
-  one-hot prediction would keep apart. Both weights at 0 cluster embeddings alone.
+  one-hot prediction would keep apart. Both weights at 0 cluster embeddings alone. Defaults: true_class_weight 8,
+  prediction_weight 0, min_size 3 (chosen on tuning probes, docs/METHODS.md §13).
 - Spherical k-means (FAISS, k-means++ seeding, trained on at most 8,192 rows) per class with
   k = clamp(n_class // min_size, 2, max_slices_per_class);
   clusters smaller than `min_size` are not ranked (they are counted).
@@ -42,13 +43,13 @@ MAX_TRAIN_ROWS = 8192  # k-means trains on a seeded sample of a bigger class; ev
 class SliceSettings:
     """min_size: members a slice needs to be ranked; max_slices_per_class: k-means clusters per class at most;
     prediction_weight: weight of the predicted class (one-hot) next to the unit embedding; true_class_weight:
-    weight of the model's probability for the true class next to it (used when losses are given); both 0:
-    embedding only; niter / seed: k-means iterations and seed; gallery_size: typical members kept per slice."""
+    weight of the model's probability for the true class next to it (used when losses are given; 8 by default);
+    both 0: embedding only; niter / seed: k-means iterations and seed; gallery_size: typical members kept per slice."""
 
-    min_size: int = 5
+    min_size: int = 3
     max_slices_per_class: int = 8
     prediction_weight: float = 0.0
-    true_class_weight: float = 0.0
+    true_class_weight: float = 8.0
     niter: int = 20
     seed: int = 0
     gallery_size: int = 8

@@ -3,8 +3,9 @@
 Defaults: the held-out split ("auto": test when the version has one, else val; never the training data
 unless `all` is asked for), every labelled member, features "auto" (the embedding set named, else the model's own
 penultimate features; "embeddings" takes the version's newest ready set when none is named), slices of at
-least 5 samples, at most 8 clusters per class, embeddings alone (prediction_weight 0, true_class_weight 0), 8
-typical images per slice, batches of 64 on device "auto", seed 0.
+least 3 samples, at most 8 clusters per class, the model's probability for the true class joined at weight 8 and
+no prediction column (true_class_weight 8, prediction_weight 0; docs/METHODS.md §13), 8 typical images per slice,
+batches of 64 on device "auto", seed 0.
 """
 
 from typing import Any

@@ -7,9 +7,10 @@ small CNN by Winnow (64 px, 15 epochs, CPU, as docs/METHODS.md §13), embed the 
 and cache the test split's model outputs, the encoder's rows and each sample's truth in H8_CACHE/seedN.npz
 (seedN-ownedS.npz with H8_TEST_OWNED).
 Stage 2 (`python tests/explain/slices/measure_features_probe.py CHOICE seedN.npz ...`) runs the discovery with
-default settings on one feature choice (model, encoder, both) and prints, per class, the share of its worst slice
-made of images on another class's background, and how many classes reach 0.7. Stage 2 is separate so that the
-held-out probes can be trained while the choice is made on the tuning ones, and measured only once afterwards.
+the first round's settings (the defaults then: min_size 5, no true-class column) on one feature choice (model,
+encoder, both) and prints, per class, the share of its worst slice made of images on another class's background,
+and how many classes reach 0.7. Stage 2 is separate so that the held-out probes can be trained while the choice is
+made on the tuning ones, and measured only once afterwards.
 """
 
 import json
@@ -34,12 +35,17 @@ def features_of(choice: str, data) -> np.ndarray:
 
 
 def measure(choice: str, path: Path) -> dict:
-    from explain.slices.ml.discovery import slices_discover
+    from explain.slices.ml.discovery import SliceSettings, slices_discover
 
     data = np.load(path)
     targets, predictions = data["targets"], data["predictions"]
     found = slices_discover(
-        features_of(choice, data), targets, predictions, num_classes=int(data["classes"]), losses=data["losses"]
+        features_of(choice, data),
+        targets,
+        predictions,
+        num_classes=int(data["classes"]),
+        losses=data["losses"],
+        settings=SliceSettings(min_size=5, true_class_weight=0.0),  # the first round's defaults (METHODS §13's table)
     )
     other = data["other_background"]
     shares = {c: round(float(other[s.members].mean()), 2) for c, s in sorted(found.worst_per_class().items())}

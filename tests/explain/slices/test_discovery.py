@@ -142,14 +142,15 @@ def test_the_true_class_probability_gathers_the_errors_on_foreign_contexts_into_
 
 def test_the_true_class_column_needs_losses_and_a_weight():
     x, targets, predictions, losses, _ = foreign_contexts(0)
-    plain = slices_discover(x, targets, predictions, num_classes=4, settings=SliceSettings(min_size=3), losses=losses)
+    off = SliceSettings(min_size=3, true_class_weight=0.0)
+    plain = slices_discover(x, targets, predictions, num_classes=4, settings=off, losses=losses)
     weighted = SliceSettings(min_size=3, true_class_weight=8.0)
     without_losses = slices_discover(x, targets, predictions, num_classes=4, settings=weighted)
 
     # the column is left out without losses (the embedding alone, as with weight 0); with both it joins at the weight
     assert [s.members.tolist() for s in without_losses.slices] == [
         s.members.tolist() for s in slices_discover(x, targets, predictions, num_classes=4,
-                                                    settings=SliceSettings(min_size=3)).slices
+                                                    settings=off).slices
     ]  # fmt: skip
     assert plain.settings.true_class_weight == 0.0
     space = slice_space(x, predictions, 4, 0.0, np.exp(-losses), 8.0)

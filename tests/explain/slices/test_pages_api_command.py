@@ -2,13 +2,16 @@
 permissions) and the pages (report, slice, list, start) of failure-slice reports."""
 
 import json
+from dataclasses import asdict
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from explain.slices.ml.discovery import SliceSettings
 from explain.slices.models import SliceReport, SliceScore
 from explain.slices.services import slice_report_create
+from explain.slices.services.params import DEFAULTS
 from explain.slices.services.scores import slice_score_create
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute
@@ -54,6 +57,28 @@ def test_command_runs_inline_and_ends_with_the_json_line(eval_version, stored_mo
         assert entry["class"] == name and worst["accuracy"] == entry["accuracy"]
     members = sorted(i for s in report.results["slices"] for i in s["sample_ids"])
     assert len(members) == len(set(members)) <= 8  # each sample is in at most one slice
+
+
+def test_a_report_started_without_settings_runs_and_records_the_defaults(
+    eval_version, stored_model, admin_user, capsys
+):
+    # given no slice setting on the command line (defaults chosen on tuning probes, docs/METHODS.md §13)
+    version = eval_version({"cat": 6, "dog": 6}, split="test")
+    trained = stored_model(["cat", "dog"])
+
+    call_command("find_slices", str(trained.pk), str(version.pk), "--device", "cpu", "--user", admin_user.username)
+
+    # then the report's params and its results' settings both say min_size 3, true_class_weight 8, no prediction
+    capsys.readouterr()
+    report = SliceReport.objects.get()
+    recorded = report.results["settings"]
+    for name, value in {"min_size": 3, "true_class_weight": 8.0, "prediction_weight": 0.0}.items():
+        assert report.params[name] == recorded[name] == value, name
+    # and the discovery's own defaults are the same as the params' (a library caller gets what the command runs)
+    defaults = asdict(SliceSettings())
+    assert {name: DEFAULTS[name] for name in defaults if name in DEFAULTS} == {
+        name: value for name, value in defaults.items() if name in DEFAULTS
+    }
 
 
 def test_command_compare_with_scores_the_same_slices(eval_version, stored_model, admin_user, capsys):

@@ -44,8 +44,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 PROBE = ProbeConfig(seed=7, images_per_class=40, near_duplicates=0, exact_duplicates=0, wrong_label_fraction=0.0)
 IMG_SIZE, EPOCHS, PER_CLASS = 32, 3, 6
-# Issue 16's target for failure slices, asserted on held-out probe 13 with the recipe of docs/METHODS.md §13.
-HELD_OUT, TARGET_SHARE, TARGET_CLASSES = ProbeConfig(seed=13, own_background_rate=0.9), 0.7, 4
+# Issue 16's target for failure slices, asserted on held-out probe 23 with the recipe of docs/METHODS.md §13 (probes
+# 7, 11, 13 and 17 chose today's defaults; 23 and 29 were measured once after the choice, 29 reached the target).
+HELD_OUT, TARGET_SHARE, TARGET_CLASSES = ProbeConfig(seed=23, own_background_rate=0.9), 0.7, 4
 
 
 def train(version: DatasetVersion, user, **recipe) -> TrainedModel:
@@ -152,17 +153,18 @@ def worst_slice_shares(results: dict, truth) -> dict[str, float]:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="held-out probes 13 and 17 reach 1 and 1 of 6 classes with the model's features (1 and 2 with "
-    "efficientnet-lite0 embeddings, the choice of the tuning probes); a second round's choice (min_size 3, "
-    "true_class_weight 8) reached 2 and 5 of 6 on new held-out probes 23 and 29, so the defaults stayed: "
-    "docs/METHODS.md §13",
+    reason="held-out probe 23 reaches 2 of 6 classes with the defaults chosen on tuning probes 7/11/13/17 "
+    "(min_size 3, true_class_weight 8; 2 with the old min_size 5, weight 0); held-out 29 reached 5 of 6 (old: 1), "
+    "31 with 25% owned test backgrounds 2 (old: 0); the 3 highest-loss images of a class reach it for 3 classes of "
+    "23 only: docs/METHODS.md §13",
 )
 def test_the_worst_slice_of_most_classes_is_made_of_images_on_another_classs_background(admin_user, tmp_path, capsys):
-    """Issue 16's target on held-out probe 13 (6 classes, 90% of train on the class's own background, test
+    """Issue 16's target on held-out probe 23 (6 classes, 90% of train on the class's own background, test
     backgrounds shuffled): with default settings, the worst slice `find_slices` reports per class is >= 70% made of
-    images on another class's background for >= 4 of 6 classes. The threshold and the default were fixed on tuning
-    probes 7 and 11 before this probe was measured; measured 1 of 6, hence a strict expected failure (the defaults
-    are unchanged since: the second round's choice missed the threshold on one of its two held-out probes)."""
+    images on another class's background for >= 4 of 6 classes. The threshold and the defaults (min_size 3,
+    true_class_weight 8) were fixed on tuning probes 7, 11, 13 and 17 before this probe was measured; measured 2 of
+    6, hence a strict expected failure (held-out 29, measured at the same time, reached 5 of 6; the target asks for
+    both, so the probe that misses it is the one asserted)."""
     # given the held-out probe imported as a plain ImageFolder and a small CNN trained as in METHODS §13
     truth = probe_build(tmp_path / "probe", HELD_OUT)
     call_command("import_dataset", str(tmp_path / "probe" / "images"), "--name", "probe", "--user", admin_user.username)

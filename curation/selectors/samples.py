@@ -1,5 +1,6 @@
 # Over 300 lines: the grid's page, its run-sorted pages and a sample's neighbours in the grid's order share the
-# page row types and the keyset helpers (_page_members, _run_sorted_rows, _first_of_each); split, they would import each other.
+# page row types and the keyset helpers (_page_members, _run_sorted_rows, _first_of_each);
+# split, they would import each other.
 """Reads of samples and a version's members: the sample grid's filtered list, its keyset pages (by id, label or a
 run's per-sample values), a sample's neighbours in the grid's order, and one sample or membership."""
 

@@ -11,11 +11,14 @@ from curation.review.services import vote_sql
 from curation.review.services.votes import review_item_skip, review_item_submit, review_vote_cast
 from tests.curation.review.conftest import vote_rows
 
+# The statements' half exists on PostgreSQL only (make test's database); on SQLite only the ORM half applies.
+STATEMENTS = pytest.param(
+    "statements", marks=pytest.mark.skipif(not vote_sql.supported(), reason="vote_sql's statements need PostgreSQL")
+)
 
-@pytest.fixture(params=["statements", "orm"])
+
+@pytest.fixture(params=[STATEMENTS, "orm"])
 def path(request, monkeypatch) -> str:
-    if request.param == "statements" and not vote_sql.supported():
-        pytest.skip("vote_sql's statements need PostgreSQL")
     if request.param == "orm":
         monkeypatch.setattr(vote_sql, "supported", lambda: False)
     return request.param

@@ -63,7 +63,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0, help="timed run of each phase (server, floor)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=10, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per gunicorn worker (2 x 4: lowest p95 on 2 cores)"
+    )
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "winnow-grid-bench")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plans-only", action="store_true", help="fill, print the filters' query plans, stop")

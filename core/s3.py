@@ -1,16 +1,20 @@
 """S3-compatible object storage (WINNOW_STORAGE=s3): django-storages' S3Storage with what Winnow relies on.
 
 - Saving never replaces (as FileSystemStorage): `save` picks another name when the key is taken, which the
-  callers count on (a checkpoint a killed attempt left is never overwritten by another attempt's file).
+  callers count on (a checkpoint a killed attempt left is never overwritten by another attempt's file). Each
+  try is one conditional write (IfNoneMatch="*", core.s3_upload), refused with 412 when an object stands under
+  the key; then the next name Django's get_available_name would choose is tried. No HEAD probes a name first
+  (django-storages' way: a request more per save, and a race between the probe and the PUT).
 - Every object carries the sha256 of its bytes in its metadata (`x-amz-meta-sha256`), so a worker's local
   copy (core.local_cache) can be verified against what was stored.
 - Large files go up in parts (boto3's TransferConfig: WINNOW_S3_MULTIPART_* settings); a part upload that
-  fails aborts the multipart upload, so no object, whole or partial, appears under the key.
+  fails, or a completion refused because the key was taken meanwhile, aborts the multipart upload, so no
+  object, whole or partial, appears under the key (and what stands there is never replaced).
 - Reading streams with GETs: `open(key, "rb")` sends one GET of the whole object and returns a seekable stream
   over its body, whose size and ETag come from that response (no HEAD: a whole-object read is one round trip,
-  and a missing object raises FileNotFoundError at `open` as on local disk). Seeks are lazy: a read after a
-  seek continues the open response when the target lies at most SKIP_READ_MAX_BYTES ahead, else issues one
-  ranged GET from there (seeking to the end and back, as FileResponse does to measure a file, costs
+  and a missing object raises FileNotFoundError at `open` as on local disk). Seeks are lazy (core.s3_reads):
+  a read after a seek continues the open response when the target lies at most SKIP_READ_MAX_BYTES ahead,
+  else issues one ranged GET from there (seeking to the end and back, as FileResponse does to measure a file, costs
   nothing). django-storages' own file downloads the whole object to a temporary file before the first byte
   is returned, so a 1 KiB Range of a 10 GB export would fetch 10 GB. Every GET after the first is pinned to
   the first one's ETag: an object replaced while it is read fails the read (412) instead of mixing two
@@ -22,20 +26,24 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 from django.core.files import File
+from django.core.files.utils import validate_file_name
 from storages.backends.s3 import S3Storage
-from storages.utils import clean_name, is_seekable
+from storages.utils import ReadBytesWrapper, clean_name, is_seekable
+
+from core.s3_reads import READ_BUFFER_BYTES, ObjectReader
+from core.s3_upload import KeyTaken, object_create
 
 SHA256_METADATA = "sha256"
 HASH_CHUNK_BYTES = 4 * 1024 * 1024
-READ_BUFFER_BYTES = 1024 * 1024
-# A forward seek shorter than this reads on through the open response instead of starting a new GET.
-SKIP_READ_MAX_BYTES = 1024 * 1024
 DELETE_OBJECTS_MAX_KEYS = 1000  # S3's limit on the keys of one DeleteObjects request
+# The names a save in progress (in this thread or task) found taken: get_available_name skips them.
+_TAKEN_NAMES: ContextVar[frozenset[str]] = ContextVar("winnow_s3_taken_names", default=frozenset())
 
 
 class S3ObjectStorage(S3Storage):
@@ -43,6 +51,50 @@ class S3ObjectStorage(S3Storage):
 
     def get_default_settings(self) -> dict[str, Any]:
         return {**super().get_default_settings(), "file_overwrite": False}
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        """Store `content` under `name`, or under the next name get_available_name gives when an object stands
+        there; the name it was stored under. One conditional write per try, no HEAD (see the module's docstring).
+        Raises FileExistsError when the name is taken and `content` cannot be read again from its start."""
+        if name is None:
+            name = content.name
+        if not hasattr(content, "chunks"):
+            content = File(content, name)
+        validate_file_name(name, allow_relative_path=True)
+        taken: frozenset[str] = frozenset()
+        while True:
+            reset = _TAKEN_NAMES.set(taken)
+            try:
+                candidate = self.get_available_name(name, max_length=max_length)
+            finally:
+                _TAKEN_NAMES.reset(reset)
+            validate_file_name(candidate, allow_relative_path=True)
+            try:
+                return self._save(candidate, content)
+            except KeyTaken:
+                if not is_seekable(content):
+                    raise FileExistsError(f"{candidate} is taken and the file cannot be read again") from None
+                taken |= {candidate}
+
+    def is_name_available(self, name: str, max_length: int | None = None) -> bool:
+        """Free unless this save found it taken (or it is too long): the conditional write is the probe."""
+        return name not in _TAKEN_NAMES.get() and not (max_length and len(name) > max_length)
+
+    def _save(self, name: str, content: Any) -> str:
+        """Write `content` under `name` if no object stands there (KeyTaken if one does): one PUT, or the requests
+        of a multipart upload. django-storages' own `_save` replaces whatever is there."""
+        cleaned = clean_name(name)
+        key = self._normalize_name(cleaned)
+        params = self._get_write_parameters(key, content)  # the sha256 metadata: a first pass over the bytes
+        if is_seekable(content):
+            content.seek(0)
+        body: Any = ReadBytesWrapper(content)
+        size = _size(content)
+        if self.gzip and params["ContentType"] in self.gzip_content_types and "ContentEncoding" not in params:
+            body, params["ContentEncoding"], size = self._compress_content(body), "gzip", None
+        client = self.connection.meta.client
+        object_create(client, self.bucket_name, key, body, params=params, config=self.transfer_config, size=size)
+        return cleaned
 
     def _get_write_parameters(self, name: str, content: Any = None) -> dict[str, Any]:
         params = super()._get_write_parameters(name, content)
@@ -156,110 +208,6 @@ class S3ObjectStorage(S3Storage):
         )
 
 
-class ObjectReader(io.RawIOBase):
-    """A stored object as a seekable raw stream: one GET per run of sequential reads, none for a seek alone.
-
-    The first GET pins the ETag (unless one was given) and gives the size; a seek only moves the position,
-    and the next read either continues the open response (a target at most SKIP_READ_MAX_BYTES ahead) or
-    drops it and sends a ranged GET from the target.
-    """
-
-    def __init__(self, client: Any, bucket: str, key: str, size: int | None, etag: str):
-        super().__init__()
-        self.client, self.bucket, self.key, self.size, self.etag = client, bucket, key, size, etag
-        self._position = 0
-        self._body: Any = None
-        self._body_position = 0  # where the open response's next byte lies in the object
-
-    def start(self) -> None:
-        """Send the GET of the whole object now (`open` does): FileNotFoundError when there is none."""
-        if self._body is None:
-            self._body = self._get()
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence not in (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END):
-            raise ValueError(f"invalid whence ({whence})")
-        # the size only for SEEK_END: before the first GET it would cost a HEAD
-        base = 0 if whence == io.SEEK_SET else self._position if whence == io.SEEK_CUR else self._size()
-        self._position = max(base + offset, 0)
-        return self._position
-
-    def readinto(self, buffer: Any) -> int:
-        if self.size is not None and self._position >= self.size:
-            return 0
-        self._body_align()
-        if self._body is None:
-            self._body = self._get()
-            if self._body is None:  # a range starting at the end of the object
-                return 0
-        data = self._body.read(len(buffer))
-        if not data and (self.size is None or self._position < self.size):
-            self._drop_body()  # the server ended the response early: ask again from where it stopped
-            self._body = self._get()
-            data = self._body.read(len(buffer)) if self._body is not None else b""
-            if not data and self.size is not None and self._position < self.size:
-                raise OSError(f"{self.key}: the response ended at byte {self._position} of {self.size}")
-        buffer[: len(data)] = data
-        self._position += len(data)
-        self._body_position = self._position
-        return len(data)
-
-    def close(self) -> None:
-        self._drop_body()
-        super().close()
-
-    def _body_align(self) -> None:
-        """Bring the open response to the position: read on through a short gap ahead, else drop it."""
-        if self._body is None or self._body_position == self._position:
-            return
-        skip = self._position - self._body_position
-        if 0 < skip <= SKIP_READ_MAX_BYTES:
-            while skip > 0 and (data := self._body.read(min(skip, READ_BUFFER_BYTES))):
-                skip -= len(data)
-                self._body_position += len(data)
-        if self._body_position != self._position:
-            self._drop_body()
-
-    def _get(self) -> Any:
-        """A GET from the position on (the first from byte 0 asks for the whole object, without a Range)."""
-        ranged = {"Range": f"bytes={self._position}-"} if self._position or self.size is not None else {}
-        pinned = {"IfMatch": self.etag} if self.etag else {}
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.key, **ranged, **pinned)
-        except ClientError as error:
-            if _status(error) == 416:
-                return None
-            if _status(error) == 404:
-                raise FileNotFoundError(f"{self.key} does not exist in storage") from None
-            raise
-        if self.size is None:
-            content_range = response.get("ContentRange")
-            self.size = int(content_range.rpartition("/")[2]) if content_range else int(response["ContentLength"])
-        self.etag = self.etag or response.get("ETag", "")
-        self._body_position = self._position
-        return response["Body"]
-
-    def _size(self) -> int:
-        if self.size is None:
-            pinned = {"IfMatch": self.etag} if self.etag else {}
-            self.size = int(self.client.head_object(Bucket=self.bucket, Key=self.key, **pinned)["ContentLength"])
-        return self.size
-
-    def _drop_body(self) -> None:
-        if self._body is not None:
-            self._body.close()
-            self._body = None
-
-
 def _content_sha256(content: Any) -> str:
     """sha256 of a seekable file's bytes, read from the start; the file is left at its start."""
     content.seek(0)
@@ -268,6 +216,14 @@ def _content_sha256(content: Any) -> str:
         digest.update(chunk.encode() if isinstance(chunk, str) else chunk)
     content.seek(0)
     return digest.hexdigest()
+
+
+def _size(content: Any) -> int | None:
+    """The file's size where it can tell (File.size measures a stream by seeking; some streams cannot)."""
+    try:
+        return int(content.size)
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None
 
 
 def _status(error: ClientError) -> int:

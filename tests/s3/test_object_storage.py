@@ -3,6 +3,7 @@
 import hashlib
 import io
 import os
+import re
 import time
 
 import numpy as np
@@ -68,6 +69,30 @@ def test_saving_under_a_taken_key_picks_another_name_as_on_local_disk(s3_storage
 
     assert first == "checkpoints/1/best.pt" and second != first and second.startswith("checkpoints/1/best")
     assert blob_read(first) == b"first" and blob_read(second) == b"second"
+
+
+def test_a_taken_name_is_replaced_by_one_within_max_length(s3_storage, s3_bucket):
+    name = "reports/1/curve-of-the-run.json"
+    s3_storage.save(name, ContentFile(b"{}"))
+
+    second = s3_storage.save(name, ContentFile(b"[]"), max_length=len(name) + 2)
+
+    # Django's naming: the root cut so that "_" and 7 random characters fit
+    assert re.fullmatch(r"reports/1/curve-of-t_[A-Za-z0-9]{7}\.json", second) and len(second) == len(name) + 2
+    assert (blob_read(name), blob_read(second)) == (b"{}", b"[]")
+
+
+def test_a_stream_that_cannot_be_read_again_is_not_saved_over_a_taken_name(s3_storage, s3_bucket):
+    class Stream(io.BytesIO):
+        def seekable(self):
+            return False
+
+    s3_storage.save("uploads/one.zip", ContentFile(b"first"))
+
+    with pytest.raises(FileExistsError, match=r"^uploads/one.zip is taken"):
+        s3_storage.save("uploads/one.zip", File(Stream(b"second"), name="one.zip"))
+
+    assert stored_keys(s3_bucket) == ["uploads/one.zip"] and blob_read("uploads/one.zip") == b"first"
 
 
 def test_a_large_file_goes_up_in_parts_and_reads_back_whole(s3_storage, s3_bucket, tmp_path):

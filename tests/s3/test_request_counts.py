@@ -8,6 +8,7 @@ after signing, one per HTTP request, retries included) while the operation runs.
 import hashlib
 import io
 import os
+import re
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -40,7 +42,7 @@ from robustness.evaluation.services.dataset import EvaluationSet, demo_truth_rec
 from robustness.services.checkpoints import checkpoint_delete_unreferenced
 from tests.curation.exports.builders import export_file_bytes, pets_version, run_export
 from tests.factories import DatasetVersionFactory, ExportFactory, JobFactory, SampleFactory, VersionSampleFactory
-from tests.s3.conftest import s3_client
+from tests.s3.conftest import PART_BYTES, s3_client
 
 
 class Requests(list):
@@ -139,6 +141,51 @@ def test_opening_a_missing_object_is_one_request(sent):
         default_storage.open("images/dd/none.jpg", "rb")
 
     assert sent.methods() == ["GET"]
+
+
+def test_a_save_is_one_conditional_put_and_onto_a_taken_name_a_second_under_the_next_name(s3_storage, sent):
+    # given a checkpoint saved under a new name
+    name = "checkpoints/training-runs/3/last-epoch001.pt"
+    first = s3_storage.save(name, ContentFile(b"attempt 1"))
+    new_name = list(sent)
+    sent.clear()
+    # when another attempt saves its checkpoint under the same name
+    second = s3_storage.save(name, ContentFile(b"attempt 2"))
+    # then each save was one PUT on condition that nothing stands under the key (no HEAD first): the second's
+    # first PUT was refused and the next went under Django's next name; the first checkpoint is unchanged
+    assert [(method, key, headers.get("If-None-Match")) for method, key, headers in new_name] == [("PUT", name, "*")]
+    assert [(method, key, headers.get("If-None-Match")) for method, key, headers in sent] == [
+        ("PUT", name, "*"),
+        ("PUT", second, "*"),
+    ]
+    assert first == name and re.fullmatch(r"checkpoints/training-runs/3/last-epoch001_[A-Za-z0-9]{7}\.pt", second)
+    assert (blob_read(first), blob_read(second)) == (b"attempt 1", b"attempt 2")
+    assert s3_storage.stored_sha256(second) == hashlib.sha256(b"attempt 2").hexdigest()
+
+
+def test_a_large_file_onto_a_taken_name_is_refused_at_completion_aborted_and_stored_under_the_next(
+    s3_storage, s3_bucket, sent
+):
+    # given an object under the name
+    name = "exports/3/big.tar"
+    put(s3_bucket, name, b"kept")
+    data = os.urandom(2 * PART_BYTES + 100)
+    sent.clear()
+    # when a file of three parts is saved under it
+    key = s3_storage.save(name, File(io.BytesIO(data), name="big.tar"))
+    # then the upload's completion (the conditional request) was refused, the upload aborted, and the file went up
+    # again under the next name; the object that stood there is unchanged and no upload is left open
+    conditions = [headers.get("If-None-Match") for method, _, headers in sent if method == "POST"]
+    parts = [("PUT", name)] * 3
+    assert [(method, sent_key) for method, sent_key, _ in sent] == [
+        ("POST", name), *parts, ("POST", name), ("DELETE", name),
+        ("POST", key), *[("PUT", key)] * 3, ("POST", key),
+    ]  # fmt: skip
+    assert conditions == [None, "*", None, "*"]  # created without, completed with If-None-Match
+    assert key != name and key.startswith("exports/3/big_") and key.endswith(".tar")
+    assert (blob_read(name), blob_read(key)) == (b"kept", data)
+    assert s3_storage.stored_sha256(key) == hashlib.sha256(data).hexdigest()
+    assert s3_storage.incomplete_uploads() == []
 
 
 def test_a_new_blob_is_one_head_and_one_put_and_a_stored_one_one_head(sent):
@@ -404,8 +451,8 @@ def test_an_upload_cut_at_the_cap_is_deleted_with_one_request_and_no_probe(s3_bu
     # when it is stored
     with pytest.raises(ApplicationError) as refused:
         import_upload_store(upload=stream)
-    # then 413, nothing stored: the save's probe for a free name (a HEAD, before any byte went), then the cleanup's
-    # one DeleteObjects request (was a HEAD of exists(), then a DELETE had the upload left a part)
+    # then 413, nothing stored: no request before the save's first pass (the sha256) found the cap passed, then the
+    # cleanup's one DeleteObjects request (was a HEAD of exists(), then a DELETE had the upload left a part)
     assert (refused.value.code, refused.value.status_code) == ("upload_too_large", 413)
-    assert sent.methods() == ["HEAD", "POST"]
+    assert sent.methods() == ["POST"]
     assert bucket_keys(s3_bucket) == []

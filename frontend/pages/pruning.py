@@ -44,6 +44,7 @@ from curation.pruning.services.params import cluster_params_validate, prune_para
 from curation.selectors import dataset_summary_list
 from frontend.htmx import HtmxHttpRequest, htmx_target, render_partial
 from frontend.pages.pruning_forms import ClusterStartForm, PruneStartForm, error_field
+from frontend.pages.refusals import refusal_message
 from jobs.models import Job, JobStatus
 
 GALLERY_CLUSTERS = 6
@@ -96,7 +97,7 @@ def cluster_runs(request: HttpRequest, dataset_id: int, number: int) -> HttpResp
                 job = cluster_run_submit(params=params, requested_by=cast(User, request.user))
                 return redirect("frontend:job_detail", job_id=job.pk)
             except ApplicationError as exc:
-                form.add_error(error_field(form, exc), exc.message)
+                form.add_error(error_field(form, exc), refusal_message(exc))
     runs = list(cluster_runs_of_version(version))
     chosen = next((r for r in runs if str(r.pk) == request.GET.get("run")), runs[0] if runs else None)
     context: dict[str, Any] = {
@@ -168,7 +169,7 @@ def prune_start(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
                 params = prune_params_validate(version_id=version.pk, method=method, **form.method_values())
                 job = prune_run_submit(params=params, requested_by=cast(User, request.user))
             except ApplicationError as exc:
-                form.add_error(error_field(form, exc), exc.message)
+                form.add_error(error_field(form, exc), refusal_message(exc))
             else:
                 job_url = reverse("frontend:job_detail", args=[job.pk])
                 return HttpResponseClientRedirect(job_url) if request.htmx else redirect(job_url)

@@ -18,7 +18,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.api_errors import ApplicationError
@@ -52,6 +51,7 @@ from curation.review.services.votes import review_item_next
 from curation.selectors import dataset_get
 from frontend.forms import BulkLabelForm, QueueApplyForm, QueueCreateForm, ReviewersForm, TaxonomyChangeForm
 from frontend.htmx import wants_partial
+from frontend.pages.refusals import refusal_message
 from frontend.pages.review_forms import ProposalForm, proposal_parameter_fields
 from frontend.selectors import (
     VERSION_CHOICES,
@@ -160,21 +160,11 @@ def review_proposal_start(request: HttpRequest) -> HttpResponse:
         )
     except (ApplicationError, ValueError) as exc:
         version = request.POST.get("version", "")
-        messages.error(request, _proposal_refusal(exc, version_get(version)))
+        message = refusal_message(exc) if isinstance(exc, ApplicationError) else f"Invalid parameters: {exc}"
+        messages.error(request, message)  # a version with no embeddings: a link to its embed form
         return redirect(f"{reverse('frontend:review_queue_create')}?version={version}")
     messages.success(request, f"Label proposals started (job {job.pk}).")
     return redirect("frontend:job_detail", job_id=job.pk)
-
-
-def _proposal_refusal(exc: Exception, version: DatasetVersion | None) -> str:
-    """The message of a refused proposal run; a version with no embeddings gets a link to its embed form."""
-    message = getattr(exc, "message", f"Invalid parameters: {exc}")
-    if getattr(exc, "code", "") != "embeddings_required" or version is None:
-        return message
-    embed = reverse("frontend:embeddings", args=[version.dataset_id, version.number])
-    return format_html(
-        '{} <a href="{}#start-title" id="embed-version-link">Embed v{}</a>', message, embed, version.number
-    )
 
 
 @capability_required(Capability.VIEW)

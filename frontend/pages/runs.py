@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 
 from core.api_errors import ApplicationError
 from core.storage import blob_open
+from frontend.pages.refusals import refusal_message
 from frontend.pages.run_lists import start_form_initial, version_label
 from jobs.runs.forms import run_start_form
 from jobs.runs.kinds import RunKind
@@ -44,7 +45,7 @@ def run_start_page(
         try:
             run = run_create(kind=kind, requested_by=cast(User, request.user), **form.start_request())
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, refusal_message(error))  # with a link to the fix where there is one
         else:
             return redirect(kind.report_url_name, run.pk)
     context = {"form": form, "kind": kind, "list_url_name": list_url_name, "nav_section": nav_section}

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.api_errors import ApplicationError
 from core.params import param, params_from_data
+from curation.embeddings.errors import EmbeddingsRequired
 from curation.embeddings.models import EmbeddingSet
 from curation.ml.clustering import KMeansConfig
 from curation.ml.pruning import DBPConfig, PrototypicalityConfig, RandomPruningConfig, SemDeDupConfig
@@ -269,10 +270,7 @@ def embedding_set_choose(*, version: DatasetVersion, embedding_set_id: int | Non
 
         embedding_set = embedding_set_latest_ready(version_id=version.pk)
         if embedding_set is None:
-            raise ApplicationError(
-                f"Version {version.pk} has no ready embedding set; embed it first or name one.",
-                code="embeddings_required",
-            )
+            raise EmbeddingsRequired(version, otherwise="or name one")
     embedding_coverage_check(version=version, embedding_set=embedding_set)
     return embedding_set
 

@@ -11,10 +11,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from django.urls import reverse
-
 from core.api_errors import ApplicationError
 from core.params import ParamError, param, params_from_data
+from curation.embeddings.errors import EmbeddingsRequired
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors import embedding_set_latest_ready
 from curation.models import DatasetVersion, Split
@@ -156,21 +155,11 @@ def proposal_params_validate(**raw: Any) -> ProposalParams:
     return params
 
 
-def embeddings_required(version: DatasetVersion) -> ApplicationError:
-    """The error of a version with no ready embedding set (a pruned version has none until embedded): its details
-    name the version and the endpoint that embeds it (POST `embed_url`)."""
-    return ApplicationError(
-        f"Version {version.pk} has no ready embedding set: embed it first.",
-        code="embeddings_required",
-        details={"version_id": version.pk, "embed_url": reverse("api-embedding-set-create", args=[version.pk])},
-    )
-
-
 def _embedding_set_for(params: ProposalParams, version: DatasetVersion) -> EmbeddingSet:
     if params.embedding_set_id is None:
         embedding_set = embedding_set_latest_ready(version_id=version.pk)
         if embedding_set is None:
-            raise embeddings_required(version)
+            raise EmbeddingsRequired(version)  # a pruned version has none until embedded
     else:
         embedding_set = EmbeddingSet.objects.filter(pk=params.embedding_set_id).first()
         if embedding_set is None:

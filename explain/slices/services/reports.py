@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from core.api_errors import ApplicationError
+from curation.embeddings.errors import EmbeddingsRequired
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors.sets import embedding_set_arrays, embedding_set_latest_ready
 from curation.models import DatasetVersion
@@ -64,11 +65,7 @@ def _embedding_set_choose(
         return embedding_set
     latest = embedding_set_latest_ready(version_id=version.pk)
     if latest is None:
-        raise ApplicationError(
-            f"Version {version.number} of {version.dataset.name!r} has no ready embedding set: embed it first "
-            "(manage.py embed), name one, or use features=model.",
-            code="invalid_embeddings",
-        )
+        raise EmbeddingsRequired(version, code="invalid_embeddings", otherwise="name one, or use features=model")
     return latest
 
 

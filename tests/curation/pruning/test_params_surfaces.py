@@ -8,11 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from curation.pruning.services.clustering import cluster_run_create
 from curation.pruning.services.params import cluster_params_validate
 from jobs.models import Job
+from tests.curation.pruning.factories import version_with_samples
 
 
 @pytest.fixture
@@ -97,3 +99,27 @@ def test_prune_page_reuses_a_cluster_run_and_keeps_the_choice_when_the_method_ch
     assert f'<option value="{run.pk}" selected>' in back
     assert started.status_code == 302
     assert Job.objects.get().params["cluster_run_id"] == run.pk
+
+
+def test_a_version_with_no_embeddings_is_refused_with_the_way_to_embed_it(api, curator_client, curator, capsys):
+    # given a version with no embedding set
+    version = version_with_samples(6, labels=["cat", "dog"], splits=["train"], number=2)
+    pages = f"/datasets/{version.dataset_id}/v/2"
+    # when pruning and clustering it are asked from the pages, the API and the command
+    prune_page = curator_client.post(f"{pages}/prune/", {"method": "semdedup", "splits": "train"})
+    cluster_page = curator_client.post(f"{pages}/clusters/", {"n_clusters": 2, "niter": 5})
+    answer = api.post("/api/prune-runs/", {"version": version.pk, "method": "semdedup"}, format="json")
+    with pytest.raises(SystemExit) as exited:
+        call_command("prune", str(version.pk), "--method", "semdedup", "--user", curator.username)
+    # then the pages link to the version's embed form; the API and the command say how to embed it
+    lead = f"Version {version.pk} (v2 of {version.dataset.name!r}) has no ready embedding set: embed it first"
+    link = f'<a href="{pages}/embeddings/#start-title" id="embed-version-link">Embed v2</a>'
+    for page in (prune_page, cluster_page):
+        assert f'<p class="field-error">{escape(lead)}, or name one. {link}</p>' in page.content.decode()
+    how = f"manage.py embed {version.pk}, or POST /api/versions/{version.pk}/embeddings/"
+    assert (answer.status_code, answer.json()["error"]) == (400, {
+        "code": "embeddings_required", "message": f"{lead} ({how}), or name one.",
+        "details": {"version_id": version.pk, "embed_url": f"/api/versions/{version.pk}/embeddings/"},
+    })  # fmt: skip
+    assert exited.value.code == 1 and capsys.readouterr().err.strip().endswith(f"{lead} ({how}), or name one.")
+    assert Job.objects.count() == 0

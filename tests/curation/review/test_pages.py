@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from django.test import Client
 from django.urls import resolve
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from core.roles import Role
@@ -109,15 +110,16 @@ def test_proposals_on_a_pruned_version_without_embeddings_link_to_embedding_it(p
     embed_form = f"/datasets/{pruned.dataset_id}/v/2/embeddings/#start-title"
     assert page.redirect_chain == [(f"/review/new/?version={pruned.pk}", 302)]
     message = next(iter(page.context["messages"]))
-    assert str(message) == (
-        f"Version {pruned.pk} has no ready embedding set: embed it first. "
-        f'<a href="{embed_form}" id="embed-version-link">Embed v2</a>'
-    )
+    lead = f"Version {pruned.pk} (v2 of {pruned.dataset.name!r}) has no ready embedding set: embed it first"
+    assert str(message) == f'{escape(lead)}. <a href="{embed_form}" id="embed-version-link">Embed v2</a>'
     assert f'<li class="msg-error">{message}</li>' in page.content.decode()
     assert answer.status_code == 400
-    assert answer.json()["error"]["code"] == "embeddings_required"
     embed_url = f"/api/versions/{pruned.pk}/embeddings/"
-    assert answer.json()["error"]["details"] == {"version_id": pruned.pk, "embed_url": embed_url}
+    assert answer.json()["error"] == {
+        "code": "embeddings_required",
+        "message": f"{lead} (manage.py embed {pruned.pk}, or POST {embed_url}).",
+        "details": {"version_id": pruned.pk, "embed_url": embed_url},
+    }
     assert resolve(embed_url).func.view_class is EmbeddingSetCreateApi
     assert Job.objects.count() == 0
 

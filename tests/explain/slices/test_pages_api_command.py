@@ -7,6 +7,7 @@ from dataclasses import asdict
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils.html import escape
 
 from explain.slices.ml.discovery import SliceSettings
 from explain.slices.models import SliceReport, SliceScore
@@ -119,6 +120,36 @@ def test_command_refuses_a_model_whose_classes_do_not_match(eval_version, stored
     error = capsys.readouterr().err.strip()
     assert exited.value.code == 1 and "it cannot predict bird (model classes: cat, dog)" in error
     assert SliceReport.objects.count() == 0 and Job.objects.filter(kind="find_slices").count() == 0
+
+
+def test_a_version_with_no_embeddings_is_refused_with_how_to_embed_it(eval_version, stored_model, admin_user, capsys):
+    # given a version with held-out samples and no embedding set
+    version = eval_version({"cat": 2, "dog": 2}, split="test")
+    trained = stored_model(["cat", "dog"], fitted=False)
+    # when a report that clusters the version's embeddings is asked from the page, the API and the command
+    page = signed_in(admin_user).post(
+        "/slices/start/", {"trained_model": trained.pk, "version": version.pk, "features": "embeddings"}
+    )
+    payload = {"trained_model": trained.pk, "version": version.pk, "params": {"features": "embeddings"}}
+    answer = signed_in(admin_user).post("/api/slice-reports/start/", payload, content_type="application/json")
+    with pytest.raises(SystemExit) as exited:
+        call_command("find_slices", str(trained.pk), str(version.pk), "--features", "embeddings",
+                     "--user", admin_user.username)  # fmt: skip
+    # then the page links to the version's embed form; the API and the command say how to embed it
+    lead = (
+        f"Version {version.pk} (v{version.number} of {version.dataset.name!r}) has no ready embedding set: "
+        "embed it first"
+    )
+    embed_form = f"/datasets/{version.dataset_id}/v/{version.number}/embeddings/#start-title"
+    link = f'<a href="{embed_form}" id="embed-version-link">Embed v{version.number}</a>'
+    assert page.status_code == 400
+    assert f"<p>{escape(lead)}, name one, or use features=model. {link}</p>" in page.content.decode()
+    how = f"manage.py embed {version.pk}, or POST /api/versions/{version.pk}/embeddings/"
+    message = f"{lead} ({how}), name one, or use features=model."
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_embeddings")
+    assert answer.json()["error"]["message"] == message
+    assert exited.value.code == 1 and capsys.readouterr().err.strip().endswith(message)
+    assert SliceReport.objects.count() == 0
 
 
 def test_job_kind_names_agree():

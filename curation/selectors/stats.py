@@ -15,27 +15,14 @@ from curation.models import DatasetVersion, Split, VersionSample
 
 
 def version_class_counts(version: DatasetVersion) -> dict[str, dict[str, int]]:
-    """Member counts per split and primary label: {split: {label: count}}; "" is the unlabeled key.
+    """Member counts per split and primary label: {split: {label: count}}, splits then labels in order; "" is the
+    unlabeled key.
 
-    One GROUP BY over the version's members (no join, unlike `version_stats`), cached without
-    expiry once the counts agree with `sample_count` (a version is immutable from then on).
+    Read from `version_stats`, the dataset page's counts: on a cold cache one thread of the process counts while
+    the others wait for it (the version API's first requests come together as the grid's do), and the version
+    API, the diff page and the grid share one cached computation.
     """
-    cache_key = f"winnow:version-class-counts:{version.pk}:{version.sample_count}"
-    cached = cache.get(cache_key)
-    if cached is not None:
-        return cached
-    rows = (
-        VersionSample.objects.filter(version=version)
-        .values_list("split", "label")
-        .annotate(count=Count("pk"))
-        .order_by("split", "label")
-    )
-    counts: dict[str, dict[str, int]] = {}
-    for split, label, count in rows:
-        counts.setdefault(split, {})[label] = count
-    if sum(sum(by_label.values()) for by_label in counts.values()) == version.sample_count:
-        cache.set(cache_key, counts, timeout=None)
-    return counts
+    return version_stats(version=version).split_label_counts()
 
 
 @dataclass(frozen=True)
@@ -60,6 +47,16 @@ class VersionStats:
             for (member_label, member_split, member_source), count in self.member_counts.items()
             if label in (None, member_label) and split in (None, member_split) and source in (None, member_source)
         )
+
+    def split_label_counts(self) -> dict[str, dict[str, int]]:
+        """{split: {label: members}}, splits then labels in order (sources summed)."""
+        per_split_label: dict[tuple[str, str], int] = {}
+        for (label, split, _source), count in self.member_counts.items():
+            per_split_label[(split, label)] = per_split_label.get((split, label), 0) + count
+        counts: dict[str, dict[str, int]] = {}
+        for (split, label), count in sorted(per_split_label.items()):
+            counts.setdefault(split, {})[label] = count
+        return counts
 
     def label_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

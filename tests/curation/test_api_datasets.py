@@ -1,5 +1,8 @@
 """Contract of the read API for datasets, versions and samples: exact bodies for factory rows."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
@@ -8,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from curation.apis.pagination import sample_cursor_encode
-from curation.models import SampleAlias, VersionOperation
+from curation.models import DatasetVersion, SampleAlias, VersionOperation, VersionSample
+from curation.selectors import version_stats
 from tests.factories import DatasetFactory, DatasetVersionFactory, SampleFactory, VersionSampleFactory
 
 
@@ -453,3 +457,64 @@ def test_class_counts_of_a_complete_version_are_counted_once_then_cached(api, db
 
     assert response.json()["class_counts"] == {"val": {"cat": 1, "dog": 1}}
     assert [q["sql"] for q in queries.captured_queries if '"curation_versionsample"' in q["sql"]] == []
+
+
+def test_version_detail_class_counts_are_the_grids_counts_computed_once_on_a_cold_cache(
+    api, db, django_assert_num_queries
+):
+    # given a complete version with members over splits, labels (one unlabeled) and sources
+    version = DatasetVersionFactory()
+    rows = [("train", "cat", "real"), ("train", "cat", "synthetic"), ("train", "dog", "real"), ("val", "", "real"),
+            ("test", "dog", "synthetic"), ("test", "dog", "real")]  # fmt: skip
+    for split, label, source in rows:
+        VersionSampleFactory(version=version, split=split, label=label, sample__source=source)
+    DatasetVersion.objects.filter(pk=version.pk).update(sample_count=len(rows))
+    version.refresh_from_db()
+    expected: dict[str, dict[str, int]] = {}
+    for split, label in VersionSample.objects.filter(version=version).values_list("split", "label"):
+        expected.setdefault(split, {})[label] = expected.get(split, {}).get(label, 0) + 1
+    # when the API is asked for the version on a cold cache, then again
+    with CaptureQueriesContext(connection) as cold:
+        first = api.get(f"/api/versions/{version.pk}/").json()["class_counts"]
+    with CaptureQueriesContext(connection) as warm:
+        second = api.get(f"/api/versions/{version.pk}/").json()["class_counts"]
+    # then the counts per split and label are the members', counted by the grid's selector (its two GROUP BYs, one
+    # over the longest image side) under its per-version lock, and cached: the grid then counts nothing
+    assert first == second == expected and list(first) == sorted(expected)
+    counted = [query["sql"] for query in cold.captured_queries if '"curation_versionsample"' in query["sql"]]
+    assert len(counted) == 2 and sum("GREATEST" in sql for sql in counted) == 1
+    assert [query for query in warm.captured_queries if '"curation_versionsample"' in query["sql"]] == []
+    with django_assert_num_queries(0):
+        assert version_stats(version=version).split_label_counts() == expected
+
+
+def test_twenty_first_requests_for_a_version_at_once_count_its_members_once(transactional_db, viewer):
+    # given a complete version nobody has asked for yet, and twenty clients that ask for it at the same moment
+    version = DatasetVersionFactory()
+    for split, label in [("train", "cat"), ("train", "dog"), ("val", "cat")]:
+        VersionSampleFactory(version=version, split=split, label=label)
+    DatasetVersion.objects.filter(pk=version.pk).update(sample_count=3)
+    start, statements = threading.Barrier(20), []
+
+    def member_statements(execute, sql, params, many, context):
+        if '"curation_versionsample"' in sql:
+            statements.append(sql)
+            time.sleep(0.2)  # counting takes a while (seconds at 1M members): the others arrive meanwhile
+        return execute(sql, params, many, context)
+
+    def ask() -> dict:
+        client = APIClient()
+        client.force_authenticate(viewer)
+        try:
+            with connection.execute_wrapper(member_statements):
+                start.wait()
+                return client.get(f"/api/versions/{version.pk}/").json()["class_counts"]
+        finally:
+            connection.close()
+
+    # when they all ask
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: ask(), range(20)))
+    # then one of them counted (the grid's two GROUP BYs) while the others waited for its counts
+    assert answers == [{"train": {"cat": 1, "dog": 1}, "val": {"cat": 1}}] * 20
+    assert len(statements) == 2

@@ -17,10 +17,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import BooleanField, CharField, F, JSONField, QuerySet, Subquery, Value
+from django.db.models import BooleanField, CharField, DateTimeField, F, JSONField, QuerySet, Subquery, Value
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from core.roles import Capability, user_can
+from core.sql_rows import ModelColumns
 from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
 from curation.exports.models import Export
 from curation.models import Dataset, DatasetVersion, Sample, SampleTag, VersionSample
@@ -38,6 +40,7 @@ from curation.sample_sorts import RUN_SORTS
 from explain.models import ExplanationRun
 from explain.slices.models import SliceReport
 from explain.spurious.models import SpuriousReport
+from jobs.models import Job
 from robustness.evaluation.models import EvaluationRun
 from robustness.models import TrainingRun
 
@@ -66,10 +69,29 @@ def version_get(version_id: Any) -> DatasetVersion | None:
     return DatasetVersion.objects.select_related("dataset").filter(pk=version_id).first()
 
 
+_VERSION, _DATASET, _JOB = ModelColumns(DatasetVersion, "v"), ModelColumns(Dataset, "d"), ModelColumns(Job, "j")
+_DATASET_AT, _JOB_AT = _VERSION.width, _VERSION.width + _DATASET.width
+# What select_related("dataset", "job") reads, as fixed text: every grid and sample page request reads its version so
+# (compiling the ORM's query cost more of a request's CPU than the database spent on it).
+_VERSION_OF_DATASET_SQL = f"""
+SELECT {_VERSION.select}, {_DATASET.select}, {_JOB.select}
+FROM "{DatasetVersion._meta.db_table}" v JOIN "{Dataset._meta.db_table}" d ON d."id" = v."dataset_id"
+    LEFT JOIN "{Job._meta.db_table}" j ON j."id" = v."job_id"
+WHERE v."dataset_id" = %s AND v."number" = %s
+"""  # noqa: S608
+
+
 def version_of_dataset(*, dataset_id: int, number: int) -> DatasetVersion | None:
-    """Version `number` of a dataset with its dataset and job (the export form)."""
-    versions = DatasetVersion.objects.select_related("dataset", "job")
-    return versions.filter(dataset_id=dataset_id, number=number).first()
+    """Version `number` of a dataset with its dataset and job (the grid, the sample page, the export form)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_OF_DATASET_SQL, [dataset_id, number])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    version = _VERSION.build(row[:_DATASET_AT])
+    version.dataset = _DATASET.build(row[_DATASET_AT:_JOB_AT])
+    version.job = _JOB.build_at(row, _JOB_AT)
+    return version
 
 
 def dataset_versions_with_parents(dataset: Dataset) -> list[DatasetVersion]:
@@ -124,7 +146,8 @@ def _sort_group(key: str, run_pk: int, label: str, stored: bool, missing: str) -
 class _ReportRow:
     """A run, report or tag of the grid's menus: `text` and `count` are a proposal run's source and issue count, an
     evaluation's model name and prediction count, a cluster run's k or a tag's name; `data` a slice report's results
-    or the evaluated classes; `stored` whether a cluster or duplicate run stored its per-sample rows."""
+    or the evaluated classes; `stored` whether a cluster or duplicate run stored its per-sample rows; `made` when a
+    cluster or duplicate run was made (their clusters and groups are written with them, and never change)."""
 
     kind: str
     pk: int
@@ -132,6 +155,7 @@ class _ReportRow:
     count: int
     data: Any
     stored: bool
+    made: Any = None
 
 
 def _grid_menu_query(version_id: int, dataset_id: int) -> QuerySet[Any]:
@@ -148,10 +172,11 @@ def _grid_menu_query(version_id: int, dataset_id: int) -> QuerySet[Any]:
             "menu_count": Value(0),
             "menu_data": Value(None, output_field=JSONField()),
             "menu_stored": Value(False, output_field=BooleanField()),
+            "menu_made": Cast(Value(None), output_field=DateTimeField()),  # (typed: PostgreSQL's UNION needs it)
         } | columns
         rows = rows.order_by().annotate(menu_kind=Value(kind, output_field=CharField()))
         return rows.annotate(**columns).values_list(
-            "menu_kind", "pk", "menu_text", "menu_count", "menu_data", "menu_stored"
+            "menu_kind", "pk", "menu_text", "menu_count", "menu_data", "menu_stored", "menu_made"
         )
 
     return newest(SliceReport.objects.filter(version_id=version_id), "slice", menu_data=F("results")).union(
@@ -174,8 +199,14 @@ def _grid_menu_query(version_id: int, dataset_id: int) -> QuerySet[Any]:
             "cluster",
             menu_count=F("n_clusters"),
             menu_stored=F("members_stored"),
+            menu_made=F("created_at"),
         ),
-        newest(DuplicateRun.objects.filter(version_id=version_id), "duplicate", menu_stored=F("members_stored")),
+        newest(
+            DuplicateRun.objects.filter(version_id=version_id),
+            "duplicate",
+            menu_stored=F("members_stored"),
+            menu_made=F("created_at"),
+        ),
         menu_part(SampleTag.objects.filter(dataset_id=dataset_id), "tag", menu_text=F("name")),
         all=True,
     )
@@ -204,8 +235,8 @@ def _grid_menu_rows(version: DatasetVersion) -> dict[str, list[_ReportRow]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [
-            _ReportRow(kind, pk, text, count, json.loads(data) if isinstance(data, str) else data, bool(stored))
-            for kind, pk, text, count, data, stored in cursor.fetchall()
+            _ReportRow(kind, pk, text, count, json.loads(data) if isinstance(data, str) else data, bool(stored), made)
+            for kind, pk, text, count, data, stored, made in cursor.fetchall()
         ]
     found: dict[str, list[_ReportRow]] = {kind: [] for kind in ("slice", "proposal", "evaluation", "cluster")}
     found |= {"duplicate": [], "tag": []}
@@ -244,19 +275,43 @@ def _duplicate_groups_shown(run_ids: list[int]) -> dict[int, list[tuple[int, str
 
 @dataclass(frozen=True)
 class GridMenus:
-    """What the grid's menus list: the set filters and sorts (`grid_set_choices`) and the dataset's tags."""
+    """What the grid's menus list: the set filters and sorts (`grid_set_choices`) and the dataset's tags; `rows` what
+    they were made from, and `markup` their HTML once written (frontend.templatetags.sample_grid.menu_markup)."""
 
     choices: dict[str, list[SetChoiceGroup]]
     tag_names: list[str]
+    rows: dict[str, list[_ReportRow]] = field(default_factory=dict, repr=False)
+    markup: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+# The grid's menus of the versions whose menus were made last, in this process: a version's menus are made again only
+# when the rows they are made from differ (a run made or deleted, a run's per-sample rows stored, a tag added or
+# removed).
+GRID_MENUS_KEPT = 32
+_GRID_MENUS: dict[int, GridMenus] = {}
 
 
 def grid_menus(version: DatasetVersion) -> GridMenus:
     """The grid's filter menus from the version's newest runs: every cluster of a finished cluster run, a duplicate
     run's largest groups, every slice of a report, an evaluation's predictions ("prediction"); its sort menu's orders
     by a run's per-sample values ("sort": issue score, duplicate group size, prediction confidence, distance to the
-    cluster centroid; runs made before their per-sample rows were stored say so there); and the dataset's tags. Three
-    queries whatever the runs: the runs and tags (a UNION), the runs' clusters, and the duplicate runs' groups."""
+    cluster centroid; runs made before their per-sample rows were stored say so there); and the dataset's tags.
+
+    One query when the runs and tags (a UNION) are those the version's menus were last made from in this process
+    (the same menus are returned); else two more: the runs' clusters and the duplicate runs' groups."""
     rows = _grid_menu_rows(version)
+    kept = _GRID_MENUS.get(version.pk)
+    if kept is not None and kept.rows == rows:
+        return kept
+    menus = _grid_menus_make(rows)
+    _GRID_MENUS.pop(version.pk, None)
+    for made_first in list(_GRID_MENUS)[: max(0, len(_GRID_MENUS) + 1 - GRID_MENUS_KEPT)]:
+        _GRID_MENUS.pop(made_first, None)  # (another request's thread may have taken it out already)
+    _GRID_MENUS[version.pk] = menus
+    return menus
+
+
+def _grid_menus_make(rows: dict[str, list[_ReportRow]]) -> GridMenus:
     cluster_runs = rows["cluster"]
     sizes: dict[int, list[tuple[int, int]]] = {run.pk: [] for run in cluster_runs}
     if cluster_runs:
@@ -319,7 +374,7 @@ def grid_menus(version: DatasetVersion) -> GridMenus:
         "prediction": [_prediction_group(run) for run in evaluations],
         "sort": [group for group in sorts if group.options or group.notes],
     }
-    return GridMenus(choices=choices, tag_names=[row.text for row in rows["tag"]])
+    return GridMenus(choices=choices, tag_names=[row.text for row in rows["tag"]], rows=rows)
 
 
 def grid_set_choices(version: DatasetVersion) -> dict[str, list[SetChoiceGroup]]:
@@ -332,8 +387,21 @@ def dataset_tag_names(dataset: Dataset) -> list[str]:
     return list(SampleTag.objects.filter(dataset=dataset).order_by("name").values_list("name", flat=True))
 
 
+_TAGGED = SampleTag._meta.get_field("samples")
+# What sample.tags.order_by("name").values_list("name") reads, as fixed text (the sample page reads it each request).
+_SAMPLE_TAG_NAMES_SQL = f"""
+SELECT t."name" FROM "{SampleTag._meta.db_table}" t
+    JOIN "{_TAGGED.m2m_db_table()}" m ON m."{_TAGGED.m2m_column_name()}" = t."id"
+WHERE m."{_TAGGED.m2m_reverse_name()}" = %s
+ORDER BY t."name"
+"""  # noqa: S608
+
+
 def sample_tag_names(sample: Sample) -> list[str]:
-    return list(sample.tags.order_by("name").values_list("name", flat=True))
+    """The sample's tags, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SAMPLE_TAG_NAMES_SQL, [sample.pk])
+        return [name for (name,) in cursor.fetchall()]
 
 
 def open_queue_of_version(*, queue_id: int, version: DatasetVersion) -> ReviewQueue | None:

@@ -14,10 +14,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from core.api_errors import ApplicationError
 from core.figures import class_colour
@@ -41,6 +43,7 @@ from curation.selectors import (
 )
 from frontend.htmx import HtmxHttpRequest, htmx_target, is_htmx
 from frontend.selectors import (
+    GridMenus,
     SetChoiceGroup,
     bulk_label_queues,
     dataset_versions_with_parents,
@@ -49,7 +52,7 @@ from frontend.selectors import (
     version_loop,
     version_of_dataset,
 )
-from frontend.templatetags.sample_grid import id_url_pattern
+from frontend.templatetags.sample_grid import id_url_pattern, menu_markup, optgroups
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
@@ -352,10 +355,12 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
     if is_htmx(request):  # a filter change: the whole grid, counts included
         return render(request, "frontend/datasets/_grid.html", context)
     label_options = version_label_options(stats=stats, classes=dataset.classes)
+    label_menu = [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options]
     menus = grid_menus(version)
     choices = menus.choices
     context |= {
-        "label_options": [(name or UNLABELED, name or "(unlabeled)", count) for name, count in label_options],
+        "label_options": label_menu,
+        "label_choices": [(value, f"{name} ({intcomma(count)})") for value, name, count in label_menu],
         "split_options": Split.values,
         "source_options": SampleSource.values,
         "review_state_options": REVIEW_STATES,
@@ -364,41 +369,56 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "tag_options": menus.tag_names,
         "sort_options": [("", "Id (oldest first)"), ("-id", "Id (newest first)"), ("label", "Label")],
         "sort_groups": _sort_groups(filters, choices["sort"]),
-        "set_menus": _set_menus(filters, choices),
+        "sort_markup": _sort_markup(filters, menus),
+        "set_menus": _set_menus(filters, menus),
         "can_curate": user_can(request.user, Capability.CURATE),
         "bulk_queues": bulk_label_queues(request.user, version),
     }
     return render(request, "frontend/datasets/sample_grid.html", context)
 
 
-def _set_menus(filters: SampleFilters, choices: dict[str, list[SetChoiceGroup]]) -> list[dict[str, Any]]:
-    """The grid's cluster, duplicate-group and slice menus; a filter from a link to a run the menu does not
-    list (an older run) is kept as an option of its own, so changing another filter does not drop it."""
+def _set_menus(filters: SampleFilters, menus: GridMenus) -> list[dict[str, Any]]:
+    """The grid's cluster, duplicate-group and slice menus, each with its options' markup; a filter from a link to a
+    run the menu does not list (an older run) is kept as an option of its own, so changing another filter does not
+    drop it."""
     selected = filters.set_menu_values()
-    menus = []
+    shown = []
     for menu, kind, title in (
         ("cluster_set", "cluster", "Cluster"),
         ("duplicate_set", "duplicate_group", "Duplicate group"),
         ("slice_set", "slice", "Failure slice"),
         ("prediction_set", "prediction", "Prediction"),
     ):
-        groups = list(choices[kind])
-        listed = {value for group in groups for value, _ in group.options}
-        if selected[menu] and selected[menu] not in listed:
-            groups.append(SetChoiceGroup("From the link", [(selected[menu], selected[menu].replace(":", " / "))]))
-        if groups:  # a version without such runs shows no menu
-            menus.append({"name": menu, "title": title, "groups": groups, "selected": selected[menu]})
-    return menus
+        if not menus.choices[kind] and not selected[menu]:
+            continue  # a version without such runs shows no menu
+        markup, listed = menu_markup(menus, kind, selected[menu])
+        if selected[menu] and not listed:
+            linked = SetChoiceGroup("From the link", [(selected[menu], selected[menu].replace(":", " / "))])
+            markup += optgroups([linked], selected[menu])
+        shown.append({"name": menu, "title": title, "options": markup})
+    return shown
 
 
 def _sort_groups(filters: SampleFilters, groups: list[SetChoiceGroup]) -> list[SetChoiceGroup]:
     """The sort menu's orders by a run's values; one from a link to a run the menu does not list is kept."""
     listed = {value for group in groups for value, _ in group.options}
     if filters.run_sort is not None and filters.sort_menu_value not in listed:
-        direction = "highest first" if filters.run_sort.descending else "lowest first"
-        text = f"{filters.run_sort.title}, run {filters.sort_run}, {direction}"
-        groups = [*groups, SetChoiceGroup("From the link", [(filters.sort_menu_value, text)])]
+        return [*groups, _linked_sort(filters)]
     return groups
+
+
+def _linked_sort(filters: SampleFilters) -> SetChoiceGroup:
+    direction = "highest first" if filters.run_sort.descending else "lowest first"  # type: ignore[union-attr]
+    text = f"{filters.run_sort.title}, run {filters.sort_run}, {direction}"  # type: ignore[union-attr]
+    return SetChoiceGroup("From the link", [(filters.sort_menu_value, text)])
+
+
+def _sort_markup(filters: SampleFilters, menus: GridMenus) -> SafeString:
+    """The sort menu's run orders as `optgroups(_sort_groups(...), filters.sort_menu_value)` writes them."""
+    markup, listed = menu_markup(menus, "sort", filters.sort_menu_value)
+    if filters.run_sort is not None and not listed:
+        markup += optgroups([_linked_sort(filters)], filters.sort_menu_value)
+    return markup
 
 
 @capability_required(Capability.VIEW)

@@ -206,10 +206,18 @@ def _job_call(job: Job, context: RunningJobContext) -> dict[str, Any]:
 
 
 def _job_end_unsuccessfully(job: Job, context: RunningJobContext, status: JobStatus, reason: str) -> None:
-    cleanup_error = job_cleanup_run(job)
-    if cleanup_error:
-        context.log(f"cleanup failed: {cleanup_error}")
-    _job_end(job, context, status, message=reason, error=reason if status == JobStatus.FAILED else "")
+    """Clean up and record the end, only while this attempt owns the row (locked meanwhile). An attempt the
+    reaper wrongly took for lost (a starved worker missed its heartbeats) may fail after another attempt took
+    the job over: the kind's cleanup would delete that attempt's work, so it is skipped."""
+    with transaction.atomic():
+        if _attempt_rows(job).select_for_update().first() is None:
+            logger.warning("job %s: attempt %s was superseded; no cleanup, its outcome (%s) is dropped",
+                           job.pk, job.attempts, status)  # fmt: skip
+            return
+        cleanup_error = job_cleanup_run(job)
+        if cleanup_error:
+            context.log(f"cleanup failed: {cleanup_error}")
+        _job_end(job, context, status, message=reason, error=reason if status == JobStatus.FAILED else "")
 
 
 def _job_end(

@@ -96,6 +96,23 @@ def superseded(ctx: JobContext) -> dict[str, Any]:
     return {"unreachable": True}
 
 
+SUPERSEDED_THEN_FAILS = "test_superseded_then_fails"
+
+
+@job_kind(SUPERSEDED_THEN_FAILS, cleanup=delete_batches)
+def superseded_then_fails(ctx: JobContext) -> dict[str, Any]:
+    """A worker falsely declared lost (a starved CPU missed its heartbeats): the reaper re-queued the job, another
+    worker claimed it (attempt 2) and wrote its first batch; then this attempt, before its heartbeat notices, fails
+    (an error of its own, or a clash with the other attempt's writes) within SYNC_INTERVAL_S of its last write."""
+    ctx.progress(0, 1, "started")
+    Job.objects.filter(pk=ctx.job.pk).update(attempts=ctx.job.attempts + 1, message="Running (attempt 2 of 2)")
+    with transaction.atomic():
+        Group.objects.get_or_create(name=f"{batch_prefix(ctx.job.pk)}0")
+    if ctx.params.get("clear_reason"):
+        raise JobFailed("the other attempt's file is in the way")
+    raise ValueError("clashed with the attempt that took over")
+
+
 @job_kind(PROGRESS_STORM)
 def progress_storm(ctx: JobContext) -> dict[str, Any]:
     """Report progress after every one of 1000 tiny steps."""

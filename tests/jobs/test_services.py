@@ -22,6 +22,7 @@ from tests.jobs.job_kinds_for_tests import (
     RAISE,
     RETURNS_LIST,
     SUPERSEDED,
+    SUPERSEDED_THEN_FAILS,
     batch_groups,
 )
 
@@ -214,6 +215,25 @@ def test_an_attempt_that_was_handed_to_another_attempt_stops_and_writes_nothing(
         JobStatus.QUEUED,
         "worker lost; retrying (attempt 2 of 2)",
         {},
+        None,
+    )
+
+
+@pytest.mark.parametrize("clear_reason", [False, True], ids=["error", "job-failed"])
+def test_an_attempt_that_fails_after_another_took_over_leaves_the_other_attempts_work_and_row_alone(
+    curator, clear_reason
+):
+    job = job_create(kind=SUPERSEDED_THEN_FAILS, params={"clear_reason": clear_reason}, requested_by=curator)
+
+    job = job_execute(job.pk)
+
+    # The kind's cleanup is the live attempt's business now: this one neither deletes its batch nor ends the job.
+    assert batch_groups(job.pk) == [f"job-{job.pk}-batch-0"]
+    assert (job.status, job.attempts, job.message, job.error, job.finished_at) == (
+        JobStatus.RUNNING,
+        2,
+        "Running (attempt 2 of 2)",
+        "",
         None,
     )
 

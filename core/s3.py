@@ -5,6 +5,14 @@
   try is one conditional write (IfNoneMatch="*", core.s3_upload), refused with 412 when an object stands under
   the key; then the next name Django's get_available_name would choose is tried. No HEAD probes a name first
   (django-storages' way: a request more per save, and a race between the probe and the PUT).
+- The store must honour that condition, or a save would silently replace a stored file: the first save in a
+  process (per endpoint and bucket) probes it (core.s3_upload.conditional_writes_verify: seven requests, once)
+  and, on a store that ignores If-None-Match, this and every later save raise ConditionalWritesIgnored naming
+  the endpoint; `manage.py check --deploy` runs the same probe (core.checks). No fallback to a HEAD before the
+  PUT: two writers (two attempts of one job, one of them wrongly taken for lost) can both find a name free and
+  the second PUT replaces the first's file without a trace, the very loss the condition exists to prevent; a
+  warning in a log does not stop it. Refusing makes the deployment fail at its first save, loudly.
+  `store_bytes` and `store_file` replace by design and need no probe.
 - Every object carries the sha256 of its bytes in its metadata (`x-amz-meta-sha256`), so a worker's local
   copy (core.local_cache) can be verified against what was stored.
 - Large files go up in parts (boto3's TransferConfig: WINNOW_S3_MULTIPART_* settings); a part upload that
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -37,13 +46,16 @@ from storages.backends.s3 import S3Storage
 from storages.utils import ReadBytesWrapper, clean_name, is_seekable
 
 from core.s3_reads import READ_BUFFER_BYTES, ObjectReader
-from core.s3_upload import KeyTaken, object_create
+from core.s3_upload import ConditionalWritesIgnored, KeyTaken, conditional_writes_verify, object_create
 
 SHA256_METADATA = "sha256"
 HASH_CHUNK_BYTES = 4 * 1024 * 1024
 DELETE_OBJECTS_MAX_KEYS = 1000  # S3's limit on the keys of one DeleteObjects request
 # The names a save in progress (in this thread or task) found taken: get_available_name skips them.
 _TAKEN_NAMES: ContextVar[frozenset[str]] = ContextVar("winnow_s3_taken_names", default=frozenset())
+# (endpoint, bucket) -> "" when the store refused the probe's conditional writes, else why saves are refused.
+_CONDITIONAL_WRITES: dict[tuple[str, str], str] = {}
+_CONDITIONAL_WRITES_LOCK = threading.Lock()
 
 
 class S3ObjectStorage(S3Storage):
@@ -55,7 +67,9 @@ class S3ObjectStorage(S3Storage):
     def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
         """Store `content` under `name`, or under the next name get_available_name gives when an object stands
         there; the name it was stored under. One conditional write per try, no HEAD (see the module's docstring).
-        Raises FileExistsError when the name is taken and `content` cannot be read again from its start."""
+        Raises FileExistsError when the name is taken and `content` cannot be read again from its start, and
+        ConditionalWritesIgnored when the store does not honour the condition (nothing is written)."""
+        self.conditional_writes_check()
         if name is None:
             name = content.name
         if not hasattr(content, "chunks"):
@@ -75,6 +89,20 @@ class S3ObjectStorage(S3Storage):
                 if not is_seekable(content):
                     raise FileExistsError(f"{candidate} is taken and the file cannot be read again") from None
                 taken |= {candidate}
+
+    def conditional_writes_check(self) -> None:
+        """ConditionalWritesIgnored unless the store refuses a conditional write onto an existing key: probed
+        once per process, endpoint and bucket (the verdict is kept; an error that prevents one is not)."""
+        store = (str(self.connection.meta.client.meta.endpoint_url), self.bucket_name)
+        with _CONDITIONAL_WRITES_LOCK:
+            if store not in _CONDITIONAL_WRITES:
+                try:
+                    conditional_writes_verify(self.connection.meta.client, self.bucket_name, self.location)
+                    _CONDITIONAL_WRITES[store] = ""
+                except ConditionalWritesIgnored as ignored:
+                    _CONDITIONAL_WRITES[store] = str(ignored)
+        if _CONDITIONAL_WRITES[store]:
+            raise ConditionalWritesIgnored(_CONDITIONAL_WRITES[store])
 
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
         """Free unless this save found it taken (or it is too long): the conditional write is the probe."""

@@ -5,7 +5,8 @@ holds an object, so a save costs one request and needs no HEAD before it (S3 sin
 moto's server honour it too). boto3's managed transfer (s3transfer) does not accept the parameter, so the parts
 of a large file are uploaded here: `multipart_chunksize` bytes each, `max_concurrency` at a time, as boto3's
 TransferConfig says. A multipart upload that fails, the final refusal included, is aborted: no object and no
-stored part stay behind.
+stored part stay behind. A store that ignores the header would accept both and replace the object:
+`conditional_writes_verify` probes for that (core.s3 runs it before a process's first save).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any
+from uuid import uuid4
 
 from botocore.exceptions import ClientError
 from s3transfer.utils import ChunksizeAdjuster
@@ -25,6 +28,14 @@ PART_CHECKSUM_ALGORITHM = "CRC32"
 
 class KeyTaken(Exception):
     """An object stands under the key (412), or another conditional write to it is under way (409)."""
+
+
+class ConditionalWritesIgnored(Exception):
+    """The store accepted a conditional write onto an existing key: it would let a save replace a stored file."""
+
+
+# Keys under this folder (below the storage's prefix) are the probe's own: no name Winnow stores starts with a dot.
+PROBE_FOLDER = ".winnow-probes"
 
 
 def object_create(
@@ -99,6 +110,56 @@ class MultipartUpload:
 
     def abort(self) -> None:
         self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+
+
+def conditional_writes_verify(client: Any, bucket: str, prefix: str = "") -> None:
+    """Check that the store honours `If-None-Match: *`; ConditionalWritesIgnored, naming the endpoint, if not.
+
+    Under `<prefix>/.winnow-probes/` a fresh key is written with a conditional PutObject, then twice more onto it:
+    a second conditional PutObject and a one-part multipart upload completed conditionally. Each must be refused
+    (412, or 409 ConditionalRequestConflict); the probe object is deleted and the upload aborted whatever the
+    outcome: seven requests. Other errors (credentials, network) propagate as they are.
+    """
+    key = f"{prefix.strip('/')}/{PROBE_FOLDER}/if-none-match-{uuid4().hex}".lstrip("/")
+    store = f"the object store at {client.meta.endpoint_url} (bucket {bucket})"
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=b"first", IfNoneMatch="*")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code", "") == "NotImplemented":
+            raise ConditionalWritesIgnored(f"{store} does not implement If-None-Match ({error}). {REQUIREMENT}")
+        raise
+    try:
+        if not _refused(key, client.put_object, Bucket=bucket, Key=key, Body=b"second", IfNoneMatch="*"):
+            raise ConditionalWritesIgnored(f"{store} {IGNORED.format(operation='PutObject')} {REQUIREMENT}")
+        upload = MultipartUpload(client, bucket, key, {})
+        try:
+            completion_refused = _refused(key, upload.complete, upload.parts_send(iter([b"third"]), 1))
+        finally:
+            with suppress(ClientError):  # a completed upload is gone already
+                upload.abort()
+        if not completion_refused:
+            operation = "CompleteMultipartUpload"
+            raise ConditionalWritesIgnored(f"{store} {IGNORED.format(operation=operation)} {REQUIREMENT}")
+    finally:
+        client.delete_object(Bucket=bucket, Key=key)
+
+
+IGNORED = "ignores If-None-Match: a {operation} sent with `If-None-Match: *` replaced the object under the key."
+REQUIREMENT = (
+    "Winnow refuses to save files there: a save must never replace a stored file (a checkpoint, an export), so "
+    "the store must refuse a PutObject and a CompleteMultipartUpload sent with `If-None-Match: *` onto an existing "
+    "key (412 Precondition Failed), as AWS S3 does since August 2024. Upgrade the store or use one that does "
+    "(docs/DEPLOYMENT.md, WINNOW_S3_ENDPOINT_URL)."
+)
+
+
+def _refused(key: str, call: Any, *args: Any, **kwargs: Any) -> bool:
+    """Whether the conditional call was refused because an object stands under `key`."""
+    try:
+        _conditional(key, call, *args, **kwargs)
+    except KeyTaken:
+        return True
+    return False
 
 
 def _conditional(key: str, call: Any, *args: Any, **kwargs: Any) -> Any:

@@ -72,11 +72,16 @@ def s3_environment(bucket: str) -> dict[str, str]:
 
 @pytest.fixture
 def s3_storage(settings, s3_bucket: str, tmp_path, monkeypatch) -> S3ObjectStorage:
-    """Default storage on the test bucket, with this process's cache of stored files in a private folder."""
+    """Default storage on the test bucket, with this process's cache of stored files in a private folder.
+
+    Its conditional writes are probed here (once per bucket and process, as a first save would), so that a test's
+    own requests are the operation's only (tests/s3/test_conditional_writes.py tests the probe).
+    """
     for name, value in s3_environment(s3_bucket).items():
         monkeypatch.setenv(name, value)
     settings.STORAGES = {**settings.STORAGES, "default": default_storage_config()}
     settings.STORAGE_CACHE_DIR = str(tmp_path / "storage-cache")
     storage = storages["default"]
     assert isinstance(storage, S3ObjectStorage)
+    storage.conditional_writes_check()
     return storage

@@ -25,7 +25,7 @@ from core.roles import Capability, user_can
 from core.sql_rows import ModelColumns
 from curation.embeddings.models import DuplicateGroup, DuplicateRun, EmbeddingMap, EmbeddingSet, EmbeddingSetStatus
 from curation.exports.models import Export
-from curation.models import Dataset, DatasetVersion, Sample, SampleTag, VersionSample
+from curation.models import Dataset, DatasetVersion, Sample, SampleAlias, SampleTag, VersionSample
 from curation.pruning.models import Cluster, ClusterRun, PruneRun
 from curation.review.models import (
     ItemState,
@@ -387,21 +387,36 @@ def dataset_tag_names(dataset: Dataset) -> list[str]:
     return list(SampleTag.objects.filter(dataset=dataset).order_by("name").values_list("name", flat=True))
 
 
+@dataclass(frozen=True)
+class SampleNames:
+    """What the sample page lists beside the image: `aliases`, the other file names under which the sample's exact
+    bytes were imported (its exact-duplicate group) in import order, its own name left out (ingest records it as an
+    alias too), as curation.selectors.sample_duplicate_names gives them; and `tags`, the sample's tags by name."""
+
+    aliases: list[str]
+    tags: list[str]
+
+
 _TAGGED = SampleTag._meta.get_field("samples")
-# What sample.tags.order_by("name").values_list("name") reads, as fixed text (the sample page reads it each request).
-_SAMPLE_TAG_NAMES_SQL = f"""
-SELECT t."name" FROM "{SampleTag._meta.db_table}" t
+# The aliases by id and the tags by name (in the database's collation, as order_by("name") sorts them), in one
+# statement of fixed text: the sample page reads both on every request.
+_SAMPLE_NAMES_SQL = f"""
+SELECT 0, a."original_name", a."id" FROM "{SampleAlias._meta.db_table}" a WHERE a."sample_id" = %s
+UNION ALL
+SELECT 1, t."name", 0 FROM "{SampleTag._meta.db_table}" t
     JOIN "{_TAGGED.m2m_db_table()}" m ON m."{_TAGGED.m2m_column_name()}" = t."id"
 WHERE m."{_TAGGED.m2m_reverse_name()}" = %s
-ORDER BY t."name"
+ORDER BY 1, 3, 2
 """  # noqa: S608
 
 
-def sample_tag_names(sample: Sample) -> list[str]:
-    """The sample's tags, by name."""
+def sample_names(sample: Sample) -> SampleNames:
+    """The sample's other file names and its tags (see SampleNames), in one query."""
     with connection.cursor() as cursor:
-        cursor.execute(_SAMPLE_TAG_NAMES_SQL, [sample.pk])
-        return [name for (name,) in cursor.fetchall()]
+        cursor.execute(_SAMPLE_NAMES_SQL, [sample.pk, sample.pk])
+        rows = cursor.fetchall()
+    aliases = dict.fromkeys(name for kind, name, _ in rows if kind == 0 and name != sample.original_name)
+    return SampleNames(aliases=list(aliases), tags=[name for kind, name, _ in rows if kind == 1])
 
 
 def open_queue_of_version(*, queue_id: int, version: DatasetVersion) -> ReviewQueue | None:

@@ -18,7 +18,6 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from core.api_errors import ApplicationError
@@ -32,7 +31,6 @@ from curation.selectors import (
     class_split_figure,
     dataset_summary_list,
     image_size_figure,
-    sample_duplicate_names,
     sample_list,
     sample_neighbors,
     sample_page,
@@ -48,11 +46,11 @@ from frontend.selectors import (
     bulk_label_queues,
     dataset_versions_with_parents,
     grid_menus,
-    sample_tag_names,
+    sample_names,
     version_loop,
     version_of_dataset,
 )
-from frontend.templatetags.sample_grid import id_url_pattern, menu_markup, optgroups
+from frontend.templatetags.sample_grid import id_url, id_url_pattern, menu_markup, optgroups, page_url
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.
@@ -344,7 +342,7 @@ def sample_grid(request: HtmxHttpRequest, dataset_id: int, number: int) -> HttpR
         "page": page,
         "after": after,
         "nav_section": "datasets",
-        "grid_url": reverse("frontend:sample_grid", args=[dataset.pk, version.number]),
+        "grid_url": page_url("frontend:sample_grid", dataset.pk, version.number),
         "detail_url_pattern": id_url_pattern("frontend:sample_detail", dataset.pk, version.number),
         "thumbnail_url_pattern": id_url_pattern("frontend:sample_thumbnail"),
     }
@@ -432,6 +430,15 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
     sample = member.sample
     filters = grid_filters(request, version)
     scale = max(1, DETAIL_MIN_SIDE // max(sample.width, sample.height, 1))
+    names = sample_names(sample)
+    neighbors = sample_neighbors(
+        version=version,
+        sample_id=sample.pk,
+        order=filters.sort or "id",
+        run_sort=filters.run_sort,
+        **filters.selector_kwargs(),
+    )
+    step = (dataset.pk, version.number)
     context = {
         "dataset": dataset,
         "version": version,
@@ -439,15 +446,16 @@ def sample_detail(request: HttpRequest, dataset_id: int, number: int, sample_id:
         "sample": sample,
         "filters": filters,
         "filter_query": filters.as_query(),
-        "neighbors": sample_neighbors(
-            version=version,
-            sample_id=sample.pk,
-            order=filters.sort or "id",
-            run_sort=filters.run_sort,
-            **filters.selector_kwargs(),
-        ),
-        "aliases": sample_duplicate_names(sample=sample),
-        "tags": sample_tag_names(sample),
+        "neighbors": neighbors,
+        # the page's links (as its template's {% url %} tags wrote them, reversed once per process)
+        "grid_url": page_url("frontend:sample_grid", *step),
+        "previous_url": id_url("frontend:sample_detail", *step, neighbors.previous_id) if neighbors.previous_id else "",
+        "next_url": id_url("frontend:sample_detail", *step, neighbors.next_id) if neighbors.next_id else "",
+        "image_url": id_url("frontend:sample_image", sample.pk),
+        "thumbnail_url": id_url("frontend:sample_thumbnail", sample.pk),
+        "mask_overlay_url": id_url("frontend:sample_mask_overlay", sample.pk),
+        "aliases": names.aliases,
+        "tags": names.tags,
         "provenance": json.dumps(sample.provenance, indent=2, sort_keys=True, ensure_ascii=False),
         "browser_displayable": sample.format in BROWSER_FORMATS,
         "display_width": sample.width * scale,

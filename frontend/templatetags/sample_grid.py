@@ -22,7 +22,7 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from frontend.selectors import GridMenus, SetChoiceGroup
@@ -32,9 +32,33 @@ register = template.Library()
 ID_SENTINEL = 9_876_543_210  # in no URL prefix of this site (a dataset or version would need that many rows)
 
 
+# URLs reversed by `page_url`, in this process; emptied when full (a key holds no sample id, see `id_url`).
+URLS_KEPT = 4096
+_URLS: dict[tuple[Any, ...], str] = {}
+
+
+def page_url(name: str, *args: Any) -> str:
+    """reverse(name, args=args), reversed once per process: a URL depends only on them and the script prefix (the
+    grid and the sample page would otherwise reverse their links on every request, a template's `{% url %}` too)."""
+    key = (get_script_prefix(), name, *args)
+    url = _URLS.get(key)
+    if url is None:
+        if len(_URLS) >= URLS_KEPT:
+            _URLS.clear()
+        url = _URLS[key] = reverse(name, args=list(args))
+    return url
+
+
 def id_url_pattern(name: str, *args: Any) -> str:
-    """The URL `name` with `args` and `ID_SENTINEL` as its last argument (for `grid_cards`)."""
-    return reverse(name, args=[*args, ID_SENTINEL])
+    """The URL `name` with `args` and `ID_SENTINEL` as its last argument (for `grid_cards` and `id_url`)."""
+    return page_url(name, *args, ID_SENTINEL)
+
+
+def id_url(name: str, *args: Any) -> str:
+    """reverse(name, args=args) whose last argument is a sample's id, from its `id_url_pattern`."""
+    *fixed, sample_id = args
+    head, _, tail = id_url_pattern(name, *fixed).rpartition(str(ID_SENTINEL))
+    return f"{head}{sample_id}{tail}"
 
 
 @register.simple_tag

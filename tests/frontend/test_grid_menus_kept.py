@@ -1,5 +1,5 @@
-"""The grid's filter menus are made once per version and kept until its runs or tags change; their markup is what
-the `optgroups` tag writes for the same groups and selection; the version is read by fixed SQL as the ORM read it."""
+"""The grid's filter menus are made once per version and kept until its runs or tags change; their markup, and the
+short menus', is what the `optgroups` tag and the template's loops wrote for the same groups and selection."""
 
 import re
 
@@ -14,9 +14,8 @@ from curation.pruning.models import ClusterRun
 from curation.sample_sorts import RUN_SORTS
 from curation.selectors import VersionStats
 from frontend import selectors as frontend_selectors
-from frontend.selectors import GridMenus, SetChoiceGroup, grid_menus, sample_tag_names, version_of_dataset
+from frontend.selectors import GridMenus, SetChoiceGroup, grid_menus
 from frontend.templatetags.sample_grid import menu_markup, optgroups
-from jobs.models import Job
 from tests.curation.run_values import (
     cluster_run_measured,
     duplicate_run_grouped,
@@ -24,7 +23,7 @@ from tests.curation.run_values import (
     proposal_run_scored,
     version_ids,
 )
-from tests.factories import DatasetVersionFactory, JobFactory, VersionSampleFactory
+from tests.factories import DatasetVersionFactory, VersionSampleFactory
 from tests.frontend.test_grid_cards_and_menus import markup, menu_options
 from tests.frontend.test_sample_grid import grid_url
 
@@ -201,36 +200,3 @@ def test_a_change_to_the_versions_runs_or_tags_shows_at_once(viewer_client, vers
     kept_again = menu_queries(viewer_client, version)
     assert (after_stored[1], kept_again[1]) == (kept + 1, kept)
     assert select_markup(kept_again[0], "sort") == select_markup(after_stored[0], "sort")
-
-
-def test_the_version_is_read_as_the_orm_read_it(version):
-    with_job = DatasetVersionFactory(dataset=version.dataset, job=JobFactory(params={"a": [1]}))
-    for found_version in (version, with_job):
-        orm = DatasetVersion.objects.select_related("dataset", "job").get(pk=found_version.pk)
-
-        found = version_of_dataset(dataset_id=orm.dataset_id, number=orm.number)
-
-        fields = DatasetVersion._meta.concrete_fields
-        assert [getattr(found, f.attname) for f in fields] == [getattr(orm, f.attname) for f in fields]
-        dataset_fields = type(orm.dataset)._meta.concrete_fields
-        assert [getattr(found.dataset, f.attname) for f in dataset_fields] == [
-            getattr(orm.dataset, f.attname) for f in dataset_fields
-        ]
-        job_fields = Job._meta.concrete_fields
-        assert [getattr(found.job, f.attname, None) for f in job_fields] == [
-            getattr(orm.job, f.attname, None) for f in job_fields
-        ]
-        assert (found.dataset_id, found.job_id, found._state.adding) == (orm.dataset_id, orm.job_id, False)
-    assert version_of_dataset(dataset_id=version.dataset_id, number=version.number + 100) is None
-
-
-def test_a_samples_tags_are_read_as_the_orm_read_them(version):
-    # given tags on two samples of the version, one tag on both
-    first, second = (member.sample for member in version.members.order_by("sample_id")[:2])
-    for name, samples in (("zebra", [first]), ("apple", [first, second]), ("mid", [second])):
-        SampleTag.objects.create(dataset=version.dataset, name=name).samples.set(samples)
-
-    found = [sample_tag_names(sample) for sample in (first, second)]
-
-    assert found == [["apple", "zebra"], ["apple", "mid"]]
-    assert found == [list(s.tags.order_by("name").values_list("name", flat=True)) for s in (first, second)]

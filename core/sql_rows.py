@@ -53,3 +53,97 @@ class ModelColumns(Generic[M]):
             for function in functions:
                 row[index] = function(row[index], column, connection)
         return self.model.from_db(connection.alias, self.names, row)
+
+
+# --- querysets compiled once per shape -------------------------------------------------------------------------------
+
+# Values a statement is compiled with in its slots' places, then found among the compiled parameters: ints inside
+# every integer column's range (a positive one's too: Django drops a lookup whose value overflows its column), text
+# that no caller passes.
+_SLOT_INT_BASE = 2_061_000_001
+_SLOT_TEXT = "\ue000winnow-slot:{}\ue000"
+
+
+class Slots:
+    """Stand-ins for a statement's values while its queryset is built: ``slots.int("version")`` or
+    ``slots.text("label")`` gives the value to build it with (the same one for the same name)."""
+
+    def __init__(self) -> None:
+        self.by_value: dict[Any, str] = {}
+        self.names: dict[str, Any] = {}
+
+    def int(self, name: str) -> int:
+        return self._slot(name, _SLOT_INT_BASE + len(self.names))
+
+    def text(self, name: str) -> str:
+        return self._slot(name, _SLOT_TEXT.format(name))
+
+    def _slot(self, name: str, value: Any) -> Any:
+        if name not in self.names:
+            self.names[name] = value
+            self.by_value[value] = name
+        return self.names[name]
+
+
+class CompiledQuery:
+    """A queryset's SQL and select list compiled once; ``rows`` runs it with the slots' values (a dict by name),
+    its rows converted as the ORM's ``values_list`` converts them (a JSON column decoded...).
+
+    The text is the one the ORM writes for that queryset, so its plan is too; only the parameters change.
+    """
+
+    def __init__(self, queryset: Any, slots: Slots) -> None:
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        self.sql: str = sql
+        # Each parameter: (slot name, the type the ORM gave its value, None) or (None, None, the constant there). On
+        # PostgreSQL the ORM passes some ints as psycopg's Int4 or Int8 (a Value's): a slot's value gets that type too.
+        self.params: list[tuple[str | None, Any, Any]] = []
+        for param in params:
+            name = slots.by_value.get(param) if isinstance(param, int | str) else None
+            if name is None and isinstance(param, str) and "\ue000winnow-slot:" in param:
+                raise ValueError(f"a slot's value was transformed by its lookup ({param!r}): it cannot be a slot")
+            typed = type(param) if type(param) not in (int, str) else None
+            self.params.append((name, typed, None) if name is not None else (None, None, param))
+        if any(str(value) in sql for value in slots.by_value):
+            raise ValueError("a slot's value was written into the SQL text: it cannot be a slot")
+        fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        self.converters = list(compiler.get_converters(fields).items())
+
+    def bind(self, values: dict[str, Any]) -> list[Any]:
+        """The parameters with each slot's value from ``values``."""
+        return [
+            constant if name is None else values[name] if typed is None else typed(values[name])
+            for name, typed, constant in self.params
+        ]
+
+    def rows(self, values: dict[str, Any], *, sql: str | None = None, params: list[Any] | None = None) -> list[Any]:
+        """The statement's rows (lists), run with ``values`` in the slots (or with ``sql``/``params`` as given)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql if sql is None else sql, self.bind(values) if params is None else params)
+            rows = cursor.fetchall()
+        if not self.converters:
+            return rows
+        converted = []
+        for row in map(list, rows):
+            for position, (functions, expression) in self.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            converted.append(row)
+        return converted
+
+
+_COMPILED: dict[tuple[str, Any], CompiledQuery] = {}
+
+
+def compiled_query(key: Any, build: Callable[[Slots], Any]) -> CompiledQuery:
+    """The statement of ``build(slots)`` (a queryset), compiled the first time this process asks for ``key`` on this
+    database vendor; ``key`` names everything that shapes its text (which filters, the order, a slice's bounds)."""
+    cache_key = (connection.vendor, key)
+    found = _COMPILED.get(cache_key)
+    if found is None:
+        slots = Slots()
+        found = _COMPILED[cache_key] = CompiledQuery(build(slots), slots)
+    return found

@@ -1,6 +1,6 @@
 # Over 300 lines: the grid's page, its run-sorted pages and a sample's neighbours in the grid's order share the
-# page row types and the keyset helpers (_page_members, _run_sorted_rows, _first_of_each);
-# split, they would import each other.
+# page row types, the keyset helpers (_page_members, _run_sorted_rows, _first_of_each) and the statements compiled
+# once per shape (_page_rows, _neighbors_shape); split, they would import each other.
 """Reads of samples and a version's members: the sample grid's filtered list, its keyset pages (by id, label or a
 run's per-sample values), a sample's neighbours in the grid's order, and one sample or membership."""
 
@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
 
+from core.sql_rows import CompiledQuery, ModelColumns, Slots, compiled_query
 from curation.models import DatasetVersion, Sample, SampleAlias, VersionSample
 from curation.sample_sorts import MEMBER_ORDERS, RunSort
 
@@ -24,7 +28,7 @@ def sample_list(
     label: str | None = None,
     split: str | None = None,
     source: str | None = None,
-    sample_ids: SampleIds | None = None,
+    sample_ids: SampleIds | RawSQL | None = None,
     after_sample_id: int | None = None,
     limit: int | None = None,
     search: str | None = None,
@@ -35,14 +39,15 @@ def sample_list(
         version: the version whose members are listed.
         label / split / source: exact-match filters; None means any, and label "" means unlabeled.
         sample_ids: restrict to these samples (a cluster, a duplicate group, a review state): ids, or a queryset of
-            rows with a `sample_id` (a subquery); None means any.
+            rows with a `sample_id` (a subquery); None means any. (A RawSQL: the marked place of a set in a
+            statement compiled once, see _page_rows.)
         after_sample_id: return only members with a larger sample id (the keyset cursor).
         limit: page size; None returns the whole (lazy) queryset.
         search: case-insensitive substring of the sample's file name or caption; None or "" means any.
     """
     # Samples come by a second query on their primary keys, not by a join: PostgreSQL tends to
     # merge-join the sample table from its first row, which reads every sample before the cursor.
-    members = VersionSample.objects.filter(version=version).prefetch_related("sample")
+    members = VersionSample.objects.filter(version_id=version.pk).prefetch_related("sample")
     if label is not None:
         members = members.filter(label=label)
     if split:
@@ -59,7 +64,10 @@ def sample_list(
         if after_sample_id is not None:
             found = found.filter(pk__gt=after_sample_id)
         members = members.filter(Exists(found))
-    if sample_ids is not None:
+    if isinstance(sample_ids, RawSQL):
+        # (A page's statement compiled once: the set's subquery, bounded by the cursor, is put in its place.)
+        members = members.filter(sample_id__in=sample_ids)
+    elif sample_ids is not None:
         # A set filter: a subquery of sample ids (a per-sample table's rows) or a small set of ids. The subquery is
         # bounded by the cursor too, so that a deep page walks its sample index from there (as source and search).
         if isinstance(sample_ids, QuerySet) and after_sample_id is not None:
@@ -140,11 +148,16 @@ def _page_members(members: QuerySet[Any], *, sort_value: bool = False) -> list[P
     samples' by primary key, as `prefetch_related("sample")` would run them, without building model instances
     (a page of the API or the grid costs a few milliseconds less)."""
     fields = (*PAGE_MEMBER_FIELDS, "sort_value") if sort_value else PAGE_MEMBER_FIELDS
-    rows = list(members.prefetch_related(None).values_list(*fields))
+    return _page_members_of_rows(list(members.prefetch_related(None).values_list(*fields)), sort_value=sort_value)
+
+
+def _page_members_of_rows(rows: list[Any], *, sort_value: bool = False) -> list[PageMember]:
     if not rows:
         return []
-    found = Sample.objects.filter(pk__in=[row[0] for row in rows]).order_by().values_list(*PAGE_SAMPLE_FIELDS)
-    samples = {pk: PageSample(*facts) for pk, *facts in found}
+    # The samples' statement as the ORM writes it for so many ids, compiled once per count.
+    ids = {f"id{index}": row[0] for index, row in enumerate(rows)}
+    by_ids = compiled_query(("page samples", len(ids)), partial(_page_samples_query, names=list(ids)))
+    samples = {pk: PageSample(*facts) for pk, *facts in by_ids.rows(ids)}
     return [
         PageMember(
             sample_id=row[0],
@@ -156,6 +169,11 @@ def _page_members(members: QuerySet[Any], *, sort_value: bool = False) -> list[P
         )
         for row in rows
     ]
+
+
+def _page_samples_query(slots: Slots, *, names: list[str]) -> QuerySet[Any]:
+    ids = [slots.int(name) for name in names]
+    return Sample.objects.filter(pk__in=ids).order_by().values_list(*PAGE_SAMPLE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -197,33 +215,126 @@ def sample_page(
             the members with a value are listed, by (value, sample id), descending if the sort says so.
         after_value: with `run_sort`, the value of the cursor's member (with `after_sample_id`).
     """
-    filtered = partial(
-        sample_list, version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
-    )
     if run_sort is not None:
-        return _run_sort_page(version, filtered(), run_sort, after_sample_id, after_value, size)
-    if order not in ("-id", "label"):
-        rows = _page_members(filtered(after_sample_id=after_sample_id, limit=size + 1))
-        members = rows[:size]
-        return SamplePage(members=members, next_after=members[-1].sample_id if len(rows) > size else None)
-    members_qs = filtered()
-    if order == "-id":
-        if after_sample_id is not None:
-            members_qs = members_qs.filter(sample_id__lt=after_sample_id)
-        members_qs = members_qs.order_by("-sample_id")
-    else:
-        if after_sample_id is not None:
-            cursor_label = after_label or ""
-            members_qs = members_qs.filter(
-                Q(label__gt=cursor_label) | Q(label=cursor_label, sample_id__gt=after_sample_id)
-            )
-        members_qs = members_qs.order_by("label", "sample_id")
-    rows = _page_members(members_qs[: size + 1])
-    members = rows[:size]
+        filtered = sample_list(
+            version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
+        )
+        return _run_sort_page(version, filtered, run_sort, after_sample_id, after_value, size)
+    order = order if order in ("-id", "label") else "id"
+    filters = _PageFilters(version.pk, label, split, source, after_sample_id, after_label if order == "label" else None)
+    rows = _page_rows(filters, order=order, size=size, search=search, sample_ids=sample_ids)
+    members = _page_members_of_rows(rows)[:size]
     if len(rows) <= size:
         return SamplePage(members=members, next_after=None)
     last = members[-1]
-    return SamplePage(members=members, next_after=last.sample_id, next_after_label=last.label)
+    return SamplePage(
+        members=members, next_after=last.sample_id, next_after_label=last.label if order != "id" else None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _PageFilters:
+    """A member page's values: those that go in its statement's parameters."""
+
+    version_id: int
+    label: str | None
+    split: str | None
+    source: str | None
+    after_sample_id: int | None
+    after_label: str | None
+
+
+def _member_page_query(
+    filters: _PageFilters, *, order: str, size: int, search: str | None, sample_ids: SampleIds | RawSQL | None
+) -> QuerySet[Any]:
+    """The (sliced) query of a page's member rows (PAGE_MEMBER_FIELDS) in a member order."""
+    members = sample_list(
+        version=DatasetVersion(pk=filters.version_id),
+        label=filters.label,
+        split=filters.split,
+        source=filters.source,
+        search=search,
+        sample_ids=sample_ids,
+        **({"after_sample_id": filters.after_sample_id, "limit": size + 1} if order == "id" else {}),
+    )
+    after = filters.after_sample_id
+    if order == "-id":
+        if after is not None:
+            members = members.filter(sample_id__lt=after)
+        members = members.order_by("-sample_id")[: size + 1]
+    elif order == "label":
+        if after is not None:
+            cursor_label = filters.after_label or ""
+            members = members.filter(Q(label__gt=cursor_label) | Q(label=cursor_label, sample_id__gt=after))
+        members = members.order_by("label", "sample_id")[: size + 1]
+    return members.prefetch_related(None).values_list(*PAGE_MEMBER_FIELDS)
+
+
+# The set filter's place in a page's statement compiled once: its subquery, compiled per request, goes there.
+_SET_MARK = 'SELECT %s AS "winnow_sample_set"'
+_SET_PLACE = object()
+
+
+def _page_rows(
+    filters: _PageFilters, *, order: str, size: int, search: str | None, sample_ids: SampleIds | None
+) -> list[Any]:
+    """A page's member rows. The statement's text is compiled once per shape (which filters are given, the order,
+    whether there is a cursor, the page size) with stand-ins for the values, the same text the ORM writes each
+    time; a search, or a set filter given as ids, builds its queryset each time."""
+    subquery = sample_ids.query if isinstance(sample_ids, QuerySet) else None
+    if search or (sample_ids is not None and (subquery is None or not subquery.has_select_fields)):
+        return list(_member_page_query(filters, order=order, size=size, search=search, sample_ids=sample_ids))
+    after = filters.after_sample_id
+    key: tuple[Any, ...] = ("member page", order, size, filters.label is not None, bool(filters.split))
+    key += (bool(filters.source), after is not None, subquery is not None)
+    statement = compiled_query(key, partial(_member_page_shape, filters=filters, order=order, size=size, sets=subquery))
+    values = {"version": filters.version_id, "label": filters.label, "split": filters.split, "after": after}
+    values |= {"source": filters.source, "after_label": filters.after_label or ""}
+    if subquery is not None and order == "id" and after is not None:
+        # In id order the set's subquery is bounded by the cursor, as sample_list bounds it.
+        subquery = sample_ids.filter(sample_id__gt=after).query  # type: ignore[union-attr]
+    return _rows_with_set(statement, values, subquery)
+
+
+def _rows_with_set(statement: CompiledQuery, values: dict[str, Any], subquery: Any) -> list[Any]:
+    """The rows of a statement compiled with the set filter's place marked (`_SET_MARK`, value `_SET_PLACE`), the
+    set's subquery (a Query; None: the statement has no set) compiled now and put in each place, without the
+    ordering the ORM drops from a subquery."""
+    if subquery is None:
+        return statement.rows(values)
+    subquery = subquery.clone()
+    subquery.clear_ordering(force=True, clear_default=True)
+    try:
+        set_sql, set_params = subquery.sql_with_params()
+    except EmptyResultSet:
+        # A set that is empty whatever the rows (ids IN an empty list): as the ORM, no statement and no rows (in a
+        # row of subqueries, the neighbours', each would be None, as no row gives).
+        return []
+    params: list[Any] = []
+    for param in statement.bind(values | {"sample_set": _SET_PLACE}):
+        if param is _SET_PLACE:
+            params.extend(set_params)
+        else:
+            params.append(param)
+    return statement.rows(values, sql=statement.sql.replace(_SET_MARK, set_sql), params=params)
+
+
+def _member_page_shape(slots: Slots, *, filters: _PageFilters, order: str, size: int, sets: Any) -> QuerySet[Any]:
+    """`_member_page_query` with stand-ins for the values (those present), the set filter's place marked."""
+
+    def slot_text(name: str, value: str | None) -> str | None:
+        return slots.text(name) if value is not None else None
+
+    shape = _PageFilters(
+        version_id=slots.int("version"),
+        label=slot_text("label", filters.label),
+        split=slot_text("split", filters.split or None),
+        source=slot_text("source", filters.source or None),
+        after_sample_id=slots.int("after") if filters.after_sample_id is not None else None,
+        after_label=slots.text("after_label") if filters.after_sample_id is not None and order == "label" else None,
+    )
+    marked = RawSQL(_SET_MARK, [slots.int("sample_set")]) if sets is not None else None  # noqa: S611 - fixed text
+    return _member_page_query(shape, order=order, size=size, search=None, sample_ids=marked)
 
 
 def _run_sorted_rows(members: QuerySet[VersionSample], run_sort: RunSort) -> QuerySet[Any]:
@@ -283,11 +394,11 @@ def sample_neighbors(
     """The sample ids just before and after `sample_id` among the version's (filtered) members, in the
     grid's `order` (as `sample_page` takes it: "id", "-id" or "label" then id, or a `run_sort` by
     (value, id); unknown orders mean "id"). In a run's order a sample without a value has no neighbours."""
-    members = sample_list(
-        version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
-    )
     if run_sort is not None:
         # The keyset is (value, sample id): the nearest pairs on either side of the sample's own pair.
+        members = sample_list(
+            version=version, label=label, split=split, source=source, search=search, sample_ids=sample_ids
+        )
         rows = _run_sorted_rows(members, run_sort)
         here = _row(Subquery(run_sort.rows.filter(sample_id=sample_id).values("sort_value")[:1]), Value(sample_id))
         keys = rows.values_list("sample_id", flat=True)
@@ -299,40 +410,116 @@ def sample_neighbors(
         if run_sort.descending:
             return SampleNeighbors(previous_id=higher, next_id=lower)
         return SampleNeighbors(previous_id=lower, next_id=higher)
-    ids = members.prefetch_related(None).values_list("sample_id", flat=True)
-    if order == "label":
-        # The keyset is (label, sample id): the neighbours are the nearest pairs on either side.
-        current = VersionSample.objects.filter(version=version, sample_id=sample_id).values_list("label", flat=True)
-        here_label = current.first() or ""
-        before = Q(label__lt=here_label) | Q(label=here_label, sample_id__lt=sample_id)
-        after = Q(label__gt=here_label) | Q(label=here_label, sample_id__gt=sample_id)
-        previous_id, next_id = _first_of_each(
-            version,
-            ids.filter(before).order_by("-label", "-sample_id"),
-            ids.filter(after).order_by("label", "sample_id"),
-        )
-        return SampleNeighbors(previous_id=previous_id, next_id=next_id)
-    lower, higher = _first_of_each(
-        version,
-        ids.filter(sample_id__lt=sample_id).order_by("-sample_id"),
-        ids.filter(sample_id__gt=sample_id).order_by("sample_id"),
-    )
+    order = order if order in ("-id", "label") else "id"
+    low, high = connection.ops.integer_field_range("BigAutoField")
+    in_range = low <= sample_id <= high
+    here_label = _member_label(version.pk, sample_id) if order == "label" and in_range else ""
+    filters = _PageFilters(version.pk, label, split, source, sample_id, here_label if order == "label" else None)
+    subquery = sample_ids.query if isinstance(sample_ids, QuerySet) else None
+    found: Any
+    if not in_range or search or (sample_ids is not None and (subquery is None or not subquery.has_select_fields)):
+        found = _neighbors_query(filters, order=order, search=search, sample_ids=sample_ids).first()
+    else:
+        # As a page's statement: compiled once per shape, the same text as the ORM's.
+        key = ("neighbours", order, label is not None, bool(split), bool(source), subquery is not None)
+        statement = compiled_query(key, partial(_neighbors_shape, filters=filters, order=order, sets=subquery))
+        values = {"version": version.pk, "label": label, "split": split, "source": source, "after": sample_id}
+        pair = _rows_with_set(statement, values | {"after_label": filters.after_label}, subquery)
+        found = pair[0] if pair else None
+    lower, higher = tuple(found) if found is not None else (None, None)
     if order == "-id":
         return SampleNeighbors(previous_id=higher, next_id=lower)
     return SampleNeighbors(previous_id=lower, next_id=higher)
 
 
-def _first_of_each(version: DatasetVersion, *ordered: QuerySet[Any]) -> tuple[Any, ...]:
-    """The first value of each of `ordered` (one-column querysets; None for an empty one), in one statement: each a
+def _member_label(version_id: int, sample_id: int) -> str:
+    """The member's primary label ("" when it is not a member)."""
+    statement = compiled_query("member label", _member_label_query)
+    rows = statement.rows({"version": version_id, "sample": sample_id})
+    return (rows[0][0] if rows else None) or ""
+
+
+def _member_label_query(slots: Slots) -> QuerySet[Any]:
+    members = VersionSample.objects.filter(version_id=slots.int("version"), sample_id=slots.int("sample"))
+    return members.values_list("label", flat=True)[:1]  # (what .first() runs)
+
+
+def _neighbors_query(
+    filters: _PageFilters, *, order: str, search: str | None, sample_ids: SampleIds | RawSQL | None
+) -> QuerySet[Any]:
+    """One row: the sample ids just below and above `filters.after_sample_id` among the filtered members in id
+    order, or in label order around (`filters.after_label`, that id)."""
+    members = sample_list(
+        version=DatasetVersion(pk=filters.version_id),
+        label=filters.label,
+        split=filters.split,
+        source=filters.source,
+        search=search,
+        sample_ids=sample_ids,
+    )
+    ids = members.prefetch_related(None).values_list("sample_id", flat=True)
+    sample_id = filters.after_sample_id
+    if order == "label":
+        # The keyset is (label, sample id): the neighbours are the nearest pairs on either side.
+        here_label = filters.after_label
+        before = Q(label__lt=here_label) | Q(label=here_label, sample_id__lt=sample_id)
+        after = Q(label__gt=here_label) | Q(label=here_label, sample_id__gt=sample_id)
+        lower = ids.filter(before).order_by("-label", "-sample_id")
+        higher = ids.filter(after).order_by("label", "sample_id")
+    else:
+        lower = ids.filter(sample_id__lt=sample_id).order_by("-sample_id")
+        higher = ids.filter(sample_id__gt=sample_id).order_by("sample_id")
+    return _first_of_each_query(filters.version_id, lower, higher)
+
+
+def _neighbors_shape(slots: Slots, *, filters: _PageFilters, order: str, sets: Any) -> QuerySet[Any]:
+    """`_neighbors_query` with stand-ins for the values (those present), the set filter's place marked."""
+    shape = _PageFilters(
+        version_id=slots.int("version"),
+        label=slots.text("label") if filters.label is not None else None,
+        split=slots.text("split") if filters.split else None,
+        source=slots.text("source") if filters.source else None,
+        after_sample_id=slots.int("after"),
+        after_label=slots.text("after_label") if order == "label" else None,
+    )
+    marked = RawSQL(_SET_MARK, [slots.int("sample_set")]) if sets is not None else None  # noqa: S611 - fixed text
+    return _neighbors_query(shape, order=order, search=None, sample_ids=marked)[:1]  # (what .first() runs)
+
+
+def _first_of_each_query(version_id: Any, *ordered: QuerySet[Any]) -> QuerySet[Any]:
+    """The first value of each of `ordered` (one-column querysets; None for an empty one) as one row: each a
     scalar subquery (`ORDER BY ... LIMIT 1`) of a select of the version's row."""
     subqueries = [Subquery(rows[:1]) for rows in ordered]
-    found = DatasetVersion.objects.filter(pk=version.pk).values_list(*subqueries).first()
+    return DatasetVersion.objects.filter(pk=version_id).values_list(*subqueries)
+
+
+def _first_of_each(version: DatasetVersion, *ordered: QuerySet[Any]) -> tuple[Any, ...]:
+    """The first value of each of `ordered` (one-column querysets; None for an empty one), in one statement."""
+    found = _first_of_each_query(version.pk, *ordered).first()
     return tuple(found) if found is not None else (None,) * len(ordered)
 
 
+_MEMBER, _MEMBER_SAMPLE = ModelColumns(VersionSample, "m"), ModelColumns(Sample, "s")
+_MEMBER_SQL = (
+    f'SELECT {_MEMBER.select}, {_MEMBER_SAMPLE.select} FROM "{VersionSample._meta.db_table}" m '  # noqa: S608 - names
+    f'JOIN "{Sample._meta.db_table}" s ON s."id" = m."sample_id" WHERE m."version_id" = %s AND m."sample_id" = %s'
+)
+
+
 def version_member_get(*, version: DatasetVersion, sample_id: int) -> VersionSample | None:
-    """The membership of a sample in a version (with the sample), or None if it is not a member."""
-    return VersionSample.objects.select_related("sample").filter(version=version, sample_id=sample_id).first()
+    """The membership of a sample in a version (with the sample), or None if it is not a member: one statement of
+    fixed text (a version has a sample once), the sample cached on the membership as select_related caches it."""
+    low, high = connection.ops.integer_field_range("BigAutoField")
+    if not low <= sample_id <= high:
+        return None  # (as the ORM: no row for an id out of the column's range, without asking)
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_SQL, [version.pk, sample_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    member = _MEMBER.build(row[: _MEMBER.width])
+    VersionSample.sample.field.set_cached_value(member, _MEMBER_SAMPLE.build(row[_MEMBER.width :]))
+    return member
 
 
 def sample_duplicate_names(*, sample: Sample) -> list[str]:

@@ -12,8 +12,10 @@ member orders), written in one pass as `optgroups` writes its options.
 `{% grid_cards members run_sort filter_query detail_url_pattern thumbnail_url_pattern %}`: the grid's cards, one
 <li> per member (the markup is `CARD` below). A page of sixty cards written by the template engine cost more than
 the rest of the page (about 900 variable nodes, each int localized); here one format per card. The links come
-from URLs reversed once per page with `ID_SENTINEL` as the last argument (`id_url_pattern`), a sample's id put in
-its place, and the thumbnail frame is frontend/_thumb_frame.html's markup.
+from URLs reversed once with `ID_SENTINEL` as the last argument (`id_url_pattern`), a sample's id put in its place,
+and the thumbnail frame is frontend/_thumb_frame.html's markup.
+
+`page_url` and `id_url`: the grid's and the sample page's links, each URL reversed once per process.
 """
 
 from collections.abc import Iterable
@@ -21,8 +23,9 @@ from html import escape
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.template.defaultfilters import floatformat
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from frontend.selectors import GridMenus, SetChoiceGroup
@@ -38,9 +41,9 @@ _URLS: dict[tuple[Any, ...], str] = {}
 
 
 def page_url(name: str, *args: Any) -> str:
-    """reverse(name, args=args), reversed once per process: a URL depends only on them and the script prefix (the
-    grid and the sample page would otherwise reverse their links on every request, a template's `{% url %}` too)."""
-    key = (get_script_prefix(), name, *args)
+    """reverse(name, args=args), reversed once per process: a URL depends only on them, the URLconf and the script
+    prefix (the grid and the sample page would otherwise reverse their links on every request, as `{% url %}` does)."""
+    key = (get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name, *args)
     url = _URLS.get(key)
     if url is None:
         if len(_URLS) >= URLS_KEPT:

@@ -2,7 +2,7 @@
 
 The worker is `celery -A config worker -B` in its own process group, on the pytest-django test
 database and the test's broker, media root and a private var dir, with fast recovery settings
-(heartbeat timeout 2 s, reaper every 1 s). Use it from a transactional test, so the worker sees
+(heartbeat timeout 6 s, reaper every 1 s). Use it from a transactional test, so the worker sees
 committed rows:
 
     from tests.worker import celery_worker  # noqa: F401  (in your conftest.py)
@@ -41,11 +41,18 @@ from django.db import connection
 
 from jobs.models import Job
 
-WORKER_READY_TIMEOUT_S = 45.0
+# Deadlines on state, not durations: a loaded machine only makes them take longer to pass (a worker's start,
+# importing Django and the job modules, took over 150 s under six CPU burners).
+WORKER_READY_TIMEOUT_S = 120.0
 WORKER_STOP_TIMEOUT_S = 5.0
-# Fast recovery, so fault tests finish in seconds: a worker is declared lost after 2 s of silence.
+JOB_WAIT_TIMEOUT_S = 60.0
+# Fast recovery, so fault tests finish in seconds: a worker is declared lost after 6 s of silence (it beats every
+# 1.5 s, a quarter of that). 2 s was too tight for a live worker on a loaded machine: at nice 10 beside six nice-0
+# CPU burners on 2 cores, a heartbeat thread whose job holds the GIL beat every 1.14 s (median; max 1.52 s in
+# 30 s) instead of 0.5 s, so its row could look 2 s old to the reaper or to a redelivered message's claim. A
+# real fault costs 4 s more to detect than with 2 s (each test that kills or freezes a worker).
 FAST_RECOVERY_ENV = {
-    "WINNOW_JOB_HEARTBEAT_TIMEOUT": "2",
+    "WINNOW_JOB_HEARTBEAT_TIMEOUT": "6",
     "WINNOW_JOB_REAP_INTERVAL": "1",
     "WINNOW_JOB_QUEUED_RESEND_AFTER": "3",
     "CELERY_VISIBILITY_TIMEOUT": "3",
@@ -69,14 +76,28 @@ class WorkerProcess:
         _signal_group(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=WORKER_STOP_TIMEOUT_S)
 
+    def freeze(self) -> None:
+        """SIGSTOP the whole process group: the worker, heartbeat included, stops as on a starved CPU."""
+        _signal_group(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        _signal_group(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then SIGKILL the group if it has not exited in time."""
+        self.thaw()  # a frozen worker would not act on SIGTERM
         _signal_group(self.process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=WORKER_STOP_TIMEOUT_S)
         _signal_group(self.process.pid, signal.SIGKILL)  # stray children of a stopped worker, too
         if self.is_running():
             self.process.wait(timeout=WORKER_STOP_TIMEOUT_S)
+
+
+def worker_of(job: Job, workers: list[WorkerProcess]) -> WorkerProcess:
+    """The worker whose pool process runs the job (Job.worker is `host:pid`; the pool is in its process group)."""
+    pid = int(job.worker.rpartition(":")[2])
+    return next(worker for worker in workers if os.getpgid(pid) == worker.process.pid)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -165,7 +186,7 @@ def broker_flush() -> None:
     broker_client().flushdb()
 
 
-def wait_for_job(job_id: int, predicate: Callable[[Job], bool], *, timeout: float = 20.0) -> Job:
+def wait_for_job(job_id: int, predicate: Callable[[Job], bool], *, timeout: float = JOB_WAIT_TIMEOUT_S) -> Job:
     """Poll the job row until `predicate(job)` holds; fail with the job's state after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:

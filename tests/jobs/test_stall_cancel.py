@@ -32,7 +32,7 @@ def blocked_in_the_fifo(job: Job) -> bool:
 
 def assert_the_worker_runs_the_next_job(user) -> None:
     following = job_submit(kind=COUNT, params={"batches": 2}, requested_by=user)
-    following = wait_for_job(following.pk, lambda job: job.is_finished, timeout=20)
+    following = wait_for_job(following.pk, lambda job: job.is_finished)
     assert (following.status, following.result) == (JobStatus.SUCCEEDED, {"batches": 2, "groups": 2})
 
 
@@ -45,7 +45,7 @@ def test_a_cancel_interrupts_a_job_blocked_in_open_and_cleans_up(celery_worker, 
     # when its owner cancels it
     job_cancel_request(job=job, user=curator)
     # then the heartbeat interrupts it: cancelled, its batch cleaned up, nothing written after the FIFO
-    job = wait_for_job(job.pk, lambda job: job.is_finished, timeout=20)
+    job = wait_for_job(job.pk, lambda job: job.is_finished)
     assert (job.status, job.message, job.error) == (JobStatus.CANCELLED, "Cancelled (interrupted)", "")
     assert batch_groups(job.pk) == []
     assert f"job {job.pk}: interrupting attempt 1 (cancel)" in worker.log()
@@ -97,7 +97,7 @@ def test_a_cancelled_job_that_cannot_be_interrupted_is_ended_by_its_heartbeat(ce
     # when its owner cancels it
     job_cancel_request(job=job, user=curator)
     # then its heartbeat thread cleans up and records it as cancelled, though the function is still stuck
-    job = wait_for_job(job.pk, lambda job: job.is_finished, timeout=20)
+    job = wait_for_job(job.pk, lambda job: job.is_finished)
     reason = "Cancelled (the job did not stop; ended by its heartbeat)"
     assert (job.status, job.message, job.error) == (JobStatus.CANCELLED, reason, "")
     assert job.log_tail.splitlines()[-1] == reason

@@ -1,6 +1,6 @@
 """Jobs on a real Celery worker process, and the faults it must survive (docs/ARCHITECTURE.md §3).
 
-Workers run with fast recovery settings (tests/worker.py): lost after 2 s without a heartbeat,
+Workers run with fast recovery settings (tests/worker.py): lost after 6 s without a heartbeat,
 reaper every second, queued messages re-sent after 3 s.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from jobs.models import Job, JobStatus
 from jobs.services import job_cancel_request, job_submit
 from tests.jobs.job_kinds_for_tests import COUNT, RAISE, batch_groups
-from tests.worker import broker_client, redis_restart, wait_for_job
+from tests.worker import broker_client, redis_restart, wait_for_job, worker_of
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ def test_cancel_during_a_run_stops_it_between_batches_and_cleans_up(celery_worke
     wait_for_job(job.pk, is_running_past(0.05))
 
     job_cancel_request(job=job, user=curator)
-    job = wait_for_job(job.pk, is_finished, timeout=10)
+    job = wait_for_job(job.pk, is_finished)
 
     assert job.status == JobStatus.CANCELLED
     assert job.message == "Cancelled"
@@ -71,13 +71,36 @@ def test_a_job_whose_worker_is_killed_is_retried_to_success_on_a_new_worker(cele
 
     first.kill()
     celery_worker()
-    job = wait_for_job(job.pk, is_finished, timeout=25)
+    job = wait_for_job(job.pk, is_finished)
 
     assert job.status == JobStatus.SUCCEEDED
     assert job.attempts == 2
     assert job.result == {"batches": 12, "groups": 12}
     assert batch_groups(job.pk) == expected_groups(job.pk, 12)
     assert "worker lost" in job.log_tail
+
+
+def test_a_worker_frozen_past_its_heartbeat_timeout_stops_when_it_wakes_and_the_job_finishes_once(
+    celery_worker, curator
+):
+    # given a job running on one of two workers
+    workers = [celery_worker(), celery_worker()]
+    job = job_submit(kind=COUNT, params={"batches": 40, "delay": 0.25}, requested_by=curator)
+    job = wait_for_job(job.pk, is_running_past(0.1))
+    frozen = worker_of(job, workers)
+    survivor = next(worker for worker in workers if worker is not frozen)
+    # when its worker is frozen (a starved CPU) until the job is taken over by the other, then wakes up
+    frozen.freeze()
+    wait_for_job(job.pk, lambda job: job.status == JobStatus.RUNNING and job.attempts == 2)
+    frozen.thaw()
+    job = wait_for_job(job.pk, is_finished)
+    # then the woken attempt stops without writing its outcome, and the job finishes once, on the other worker
+    assert (job.status, job.attempts, job.result) == (JobStatus.SUCCEEDED, 2, {"batches": 40, "groups": 40})
+    assert worker_of(job, workers) is survivor
+    assert batch_groups(job.pk) == expected_groups(job.pk, 40)
+    assert job.log_tail.count("worker lost") == 1
+    assert f"job {job.pk}: attempt 1 was superseded" in frozen.log()
+    assert frozen.is_running()
 
 
 def test_a_job_whose_worker_is_killed_on_its_last_attempt_fails_with_the_reason(celery_worker, curator):
@@ -87,7 +110,7 @@ def test_a_job_whose_worker_is_killed_on_its_last_attempt_fails_with_the_reason(
 
     first.kill()
     celery_worker(WINNOW_JOB_MAX_ATTEMPTS="1")
-    job = wait_for_job(job.pk, is_finished, timeout=25)
+    job = wait_for_job(job.pk, is_finished)
 
     assert job.status == JobStatus.FAILED
     # Either the redelivered message or the reaper finds the dead attempt first; both say why.
@@ -105,7 +128,7 @@ def test_jobs_queued_while_the_broker_restarts_are_still_delivered(celery_worker
     assert broker_client().llen("default") == 0  # no persistence: the messages are gone
     after_restart = job_submit(kind=COUNT, params={"batches": 2}, requested_by=curator)
     celery_worker()
-    jobs = [wait_for_job(job.pk, is_finished, timeout=20) for job in [*queued, after_restart]]
+    jobs = [wait_for_job(job.pk, is_finished) for job in [*queued, after_restart]]
 
     assert [(job.status, job.attempts, job.result) for job in jobs] == [
         (JobStatus.SUCCEEDED, 1, {"batches": 2, "groups": 2})

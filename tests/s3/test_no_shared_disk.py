@@ -9,7 +9,7 @@ production architectures): import an uploaded zip -> embed (chunks claimed by wh
 needs comes out of the bucket, whichever worker wrote it; the export is downloaded through the web process.
 
 The training run is long enough to kill mid-job: once its first epoch is checkpointed (on S3), the worker
-running it is SIGKILLed; the other worker takes the job over when its heartbeat stops (2 s, fast recovery)
+running it is SIGKILLed; the other worker takes the job over when its heartbeat stops (6 s, fast recovery)
 and resumes from that checkpoint, which it can only read from the bucket.
 """
 
@@ -40,7 +40,7 @@ from robustness.services.training import training_run_start
 from tests.factories import UserFactory
 from tests.robustness.models_for_tests import SLOW
 from tests.s3.conftest import s3_client
-from tests.worker import WorkerProcess, worker_database_url
+from tests.worker import WorkerProcess, worker_database_url, worker_of
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -151,12 +151,6 @@ class Api:
                 return job
             time.sleep(0.2)
         raise AssertionError(f"job {job_id} did not finish in {timeout} s: {Job.objects.get(pk=job_id).__dict__}")
-
-
-def worker_of(job: Job, workers: list[WorkerProcess]) -> WorkerProcess:
-    """The worker whose pool process runs the job (Job.worker is `host:pid`; the pool is in its process group)."""
-    pid = int(job.worker.rpartition(":")[2])
-    return next(worker for worker in workers if os.getpgid(pid) == worker.process.pid)
 
 
 def wait_for(predicate, timeout: float, message: str):

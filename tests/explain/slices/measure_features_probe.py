@@ -5,7 +5,10 @@ H8_TEST_OWNED=0.25 for ProbeConfig.test_owned_background_share): build the probe
 default config: 6 classes, own_background_rate 0.9), import it, train a
 small CNN by Winnow (64 px, 15 epochs, CPU, as docs/METHODS.md §13), embed the version with efficientnet-lite0,
 and cache the test split's model outputs, the encoder's rows and each sample's truth in H8_CACHE/seedN.npz
-(seedN-ownedS.npz with H8_TEST_OWNED).
+(seedN-ownedS.npz with H8_TEST_OWNED). Since the third round (docs/METHODS.md §13) also the training split's
+(train_* keys: the model's features, predictions and log-probabilities, the encoder's rows, labels, true classes,
+backgrounds) and background-only features of both splits (bg_features / bg_encoder, train_bg_*: the estimated
+mask's foreground, GrabCut dilated by 2 px, filled with the rest's mean colour, then the model or the encoder).
 Stage 2 (`python tests/explain/slices/measure_features_probe.py CHOICE seedN.npz ...`) runs the discovery with
 the first round's settings (the defaults then: min_size 5, no true-class column) on one feature choice (model,
 encoder, both) and prints, per class, the share of its worst slice made of images on another class's background,
@@ -54,6 +57,40 @@ def measure(choice: str, path: Path) -> dict:
             "shares": shares, "chance": chance, "reached": sum(v >= 0.7 for v in shares.values())}  # fmt: skip
 
 
+def background_only(images: np.ndarray) -> np.ndarray:
+    """uint8 N x H x W x 3 images with the estimated mask's foreground (GrabCut, dilated by 2 px) filled with the
+    mean colour of the rest; an image without a mask is kept whole."""
+    from scipy import ndimage
+
+    from curation.ml.masks.estimated import grabcut_foreground
+
+    out = images.copy()
+    for image, target in zip(images, out, strict=True):
+        mask = grabcut_foreground(image)
+        if mask is None:
+            continue
+        mask = ndimage.binary_dilation(mask, iterations=2)
+        if (~mask).any():
+            target[mask] = image[~mask].mean(axis=0).astype(np.uint8)
+    return out
+
+
+def encoder_background_only(files: list[Path]) -> np.ndarray:
+    """EfficientNet-Lite0 embeddings of the files with their estimated foreground filled (background_only)."""
+    import torch
+    from PIL import Image
+
+    from curation.ml.encoders.base import create_encoder
+
+    encoder = create_encoder("efficientnet-lite0", device="cpu")
+    rows = []
+    for start in range(0, len(files), 64):
+        images = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files[start : start + 64]])
+        batch = torch.stack([encoder.preprocess(Image.fromarray(i)) for i in background_only(images)])
+        rows.append(encoder.encode_images(batch).cpu().numpy())
+    return np.concatenate(rows).astype(np.float32)
+
+
 def test_stage_one(admin_user, tmp_path, capsys):
     """Build, import, train, embed and cache one probe (H8_SEED)."""
     import pytest
@@ -61,10 +98,11 @@ def test_stage_one(admin_user, tmp_path, capsys):
 
     from curation.embeddings.selectors.sets import embedding_set_arrays, embedding_set_latest_ready
     from curation.models import DatasetVersion, Sample, VersionSample
-    from explain.slices.services.inference import model_outputs
+    from explain.slices.services.inference import features_and_predictions, model_outputs
     from jobs.models import JobStatus
     from jobs.services import job_execute
     from robustness.models import TrainedModel
+    from robustness.services import load_trained_model
     from robustness.services.training import training_run_start
     from tests.probes.composite_probe import ProbeConfig, probe_build
 
@@ -109,6 +147,24 @@ def test_stage_one(admin_user, tmp_path, capsys):
         other.append(owner is not None and owner != classes[target])
         own.append(owner == classes[target])
         backgrounds.append(entry["background"])
+    # The training split (third round: a held-out sample's neighbours among the training samples), its truth,
+    # and background-only features of both splits (the estimated mask's foreground filled with the background's
+    # mean colour) under the model and the encoder.
+    train = model_outputs(trained_model=trained, version=version, split="train", params={"device": "cpu"}, ctx=Ctx())
+    train_ids = train.evaluation_set.sample_ids
+    train_rows = np.searchsorted(arrays.row_ids, train_ids)
+    assert (arrays.row_ids[train_rows] == train_ids).all()
+    names.update(Sample.objects.filter(pk__in=train_ids.tolist()).values_list("pk", "original_name"))
+    train_truth = [truth.files[names[i]] for i in train_ids.tolist()]
+    background_at = time.monotonic()
+    model, _, _ = load_trained_model(trained)
+    backgrounds_only = {}
+    for tag, part in (("", outputs), ("train_", train)):
+        _, backgrounds_only[f"{tag}bg_features"], _ = features_and_predictions(
+            model.eval(), background_only(part.evaluation_set.images), device="cpu", batch_size=64
+        )
+        files = [tmp_path / "probe" / "images" / names[i] for i in part.evaluation_set.sample_ids.tolist()]
+        backgrounds_only[f"{tag}bg_encoder"] = encoder_background_only(files)
     CACHE.mkdir(parents=True, exist_ok=True)
     name = f"seed{seed}" if share is None else f"seed{seed}-owned{round(share * 100)}"
     np.savez(
@@ -116,11 +172,19 @@ def test_stage_one(admin_user, tmp_path, capsys):
         targets=outputs.evaluation_set.targets, predictions=outputs.predictions, losses=outputs.true_class_losses(),
         log_probabilities=outputs.log_probabilities, other_background=np.asarray(other),
         own_background=np.asarray(own), backgrounds=np.asarray(backgrounds), classes=len(classes), sample_ids=ids,
+        train_features=train.features, train_encoder=np.asarray(arrays.embeddings[train_rows], np.float32),
+        train_targets=train.evaluation_set.targets, train_predictions=train.predictions,
+        train_log_probabilities=train.log_probabilities, train_sample_ids=train_ids,
+        train_backgrounds=np.asarray([e["background"] for e in train_truth]),
+        train_true_class=np.asarray([classes.index(e["class"]) for e in train_truth]), **backgrounds_only,
     )  # fmt: skip
     with capsys.disabled():
         print(json.dumps({"probe": name, "samples": len(ids), "other_background": float(np.mean(other)),
                           "accuracy": float((outputs.predictions == outputs.evaluation_set.targets).mean()),
                           "train_s": round(trained_at - started), "embed_s": round(embedded_at - trained_at),
+                          "train_samples": len(train_ids), "background_s": round(time.monotonic() - background_at),
+                          "splits": sorted(set(VersionSample.objects.filter(version=version).values_list("split",
+                                                                                                        flat=True))),
                           "total_s": round(time.monotonic() - started)}))  # fmt: skip
 
 

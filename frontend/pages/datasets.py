@@ -50,7 +50,8 @@ from frontend.selectors import (
     version_loop,
     version_of_dataset,
 )
-from frontend.templatetags.sample_grid import id_url, id_url_pattern, menu_markup, optgroups, page_url
+from frontend.templatetags.page_urls import id_url, id_url_pattern, page_url
+from frontend.templatetags.sample_grid import menu_markup, optgroups
 
 GRID_PAGE_SIZE = 60
 # Image formats every browser displays; others (TIFF) are shown through their JPEG thumbnail.

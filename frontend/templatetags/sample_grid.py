@@ -15,7 +15,7 @@ the rest of the page (about 900 variable nodes, each int localized); here one fo
 from URLs reversed once with `ID_SENTINEL` as the last argument (`id_url_pattern`), a sample's id put in its place,
 and the thumbnail frame is frontend/_thumb_frame.html's markup.
 
-`page_url` and `id_url`: the grid's and the sample page's links, each URL reversed once per process.
+The links' URLs come from frontend.templatetags.page_urls (reversed once per process).
 """
 
 from collections.abc import Iterable
@@ -23,45 +23,13 @@ from html import escape
 from typing import Any
 
 from django import template
-from django.conf import settings
 from django.template.defaultfilters import floatformat
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from frontend.selectors import GridMenus, SetChoiceGroup
+from frontend.templatetags.page_urls import ID_SENTINEL
 
 register = template.Library()
-
-ID_SENTINEL = 9_876_543_210  # in no URL prefix of this site (a dataset or version would need that many rows)
-
-
-# URLs reversed by `page_url`, in this process; emptied when full (a key holds no sample id, see `id_url`).
-URLS_KEPT = 4096
-_URLS: dict[tuple[Any, ...], str] = {}
-
-
-def page_url(name: str, *args: Any) -> str:
-    """reverse(name, args=args), reversed once per process: a URL depends only on them, the URLconf and the script
-    prefix (the grid and the sample page would otherwise reverse their links on every request, as `{% url %}` does)."""
-    key = (get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name, *args)
-    url = _URLS.get(key)
-    if url is None:
-        if len(_URLS) >= URLS_KEPT:
-            _URLS.clear()
-        url = _URLS[key] = reverse(name, args=list(args))
-    return url
-
-
-def id_url_pattern(name: str, *args: Any) -> str:
-    """The URL `name` with `args` and `ID_SENTINEL` as its last argument (for `grid_cards` and `id_url`)."""
-    return page_url(name, *args, ID_SENTINEL)
-
-
-def id_url(name: str, *args: Any) -> str:
-    """reverse(name, args=args) whose last argument is a sample's id, from its `id_url_pattern`."""
-    *fixed, sample_id = args
-    head, _, tail = id_url_pattern(name, *fixed).rpartition(str(ID_SENTINEL))
-    return f"{head}{sample_id}{tail}"
 
 
 @register.simple_tag

@@ -12,7 +12,8 @@ from curation.models import DatasetVersion, SampleTag
 from curation.sample_sorts import RUN_SORTS
 from curation.selectors import sample_page
 from curation.selectors.samples import PageMember, PageSample
-from frontend.templatetags.sample_grid import grid_cards, id_url_pattern
+from frontend.templatetags.page_urls import id_url_pattern
+from frontend.templatetags.sample_grid import grid_cards
 from tests.curation.run_values import (
     cluster_run_measured,
     duplicate_run_grouped,

@@ -4,12 +4,13 @@ dataset and job, a sample's other file names and its tags."""
 from functools import partial
 
 import pytest
+from django.template import Context, Template
 from django.urls import reverse, set_script_prefix
 
 from curation.models import DatasetVersion, Sample, SampleAlias, SampleTag
 from curation.selectors import sample_duplicate_names
 from frontend.selectors import sample_names, version_of_dataset
-from frontend.templatetags.sample_grid import id_url, page_url
+from frontend.templatetags.page_urls import id_url, page_url
 from jobs.models import Job
 from tests.factories import DatasetVersionFactory, JobFactory, SampleFactory, VersionSampleFactory
 
@@ -100,3 +101,15 @@ def test_the_sample_pages_links_are_what_its_url_tags_wrote(viewer_client, versi
         f'href="{grid}?tag=blurry%20%3C1%3E">blurry &lt;1&gt;</a>',
     ):
         assert link in html, link
+
+
+def test_the_page_url_tag_writes_what_the_url_tag_wrote(version):
+    context = Context({"dataset": version.dataset, "version": version})
+    links = (
+        "{% TAG 'frontend:dataset_list' %}|{% TAG 'frontend:dataset_detail' dataset.pk %}?version={{ version.number }}|"
+        "{% TAG 'frontend:grid_selection_map' dataset.pk version.number as map %}{{ map }}"
+    )
+
+    written = [Template("{% load page_urls %}" + links.replace("TAG", t)).render(context) for t in ("page_url", "url")]
+
+    assert written[0] == written[1] and written[0].count("/") > 6

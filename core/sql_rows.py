@@ -8,11 +8,13 @@ instances the ORM would have built: same attributes, the ORM's converters applie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import JSONField, Model
+from django.db.models.fields.json import KeyTransform
 
 M = TypeVar("M", bound=Model)
 
@@ -108,7 +110,15 @@ class CompiledQuery:
         if any(str(value) in sql for value in slots.by_value):
             raise ValueError("a slot's value was written into the SQL text: it cannot be a slot")
         fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        self.converters = list(compiler.get_converters(fields).items())
+        converters = list(compiler.get_converters(fields).items())
+        # A jsonb column's values (PostgreSQL sends each as valid JSON text) are decoded in one json.loads per
+        # statement, not one per row: the same values as JSONField.from_db_value gives.
+        self.json_columns = [
+            position
+            for position, (functions, expression) in converters
+            if connection.vendor == "postgresql" and _json_column(functions, expression)
+        ]
+        self.converters = [entry for entry in converters if entry[0] not in self.json_columns]
 
     def bind(self, values: dict[str, Any]) -> list[Any]:
         """The parameters with each slot's value from ``values``."""
@@ -122,10 +132,13 @@ class CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(self.sql if sql is None else sql, self.bind(values) if params is None else params)
             rows = cursor.fetchall()
-        if not self.converters:
+        if not self.converters and not self.json_columns:
             return rows
         converted = []
-        for row in map(list, rows):
+        columns = {position: _json_decoded([row[position] for row in rows]) for position in self.json_columns}
+        for index, row in enumerate(map(list, rows)):
+            for position, decoded in columns.items():
+                row[position] = decoded[index]
             for position, (functions, expression) in self.converters:
                 value = row[position]
                 for function in functions:
@@ -133,6 +146,41 @@ class CompiledQuery:
                 row[position] = value
             converted.append(row)
         return converted
+
+
+def _json_column(functions: list[Callable[..., Any]], expression: Any) -> bool:
+    """Whether a column's only converter is a plain JSONField's (default decoder) on the column itself."""
+    function = functions[0] if len(functions) == 1 else None
+    field = getattr(function, "__self__", None)
+    return (
+        getattr(function, "__func__", None) is JSONField.from_db_value
+        and isinstance(field, JSONField)
+        and field.decoder is None
+        and not isinstance(expression, KeyTransform)
+    )
+
+
+def _json_decoded(values: list[Any]) -> list[Any]:
+    """Each value as JSONField.from_db_value gives it (None stays None; text that is not JSON stays text)."""
+    texts = [value for value in values if value is not None]
+    if all(isinstance(value, str) for value in texts):
+        try:
+            decoded = json.loads(f"[{','.join(texts)}]")
+        except json.JSONDecodeError:
+            decoded = None
+        if decoded is not None and len(decoded) == len(texts):
+            found = iter(decoded)
+            return [None if value is None else next(found) for value in values]
+    return [_json_value(value) for value in values]
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 _COMPILED: dict[tuple[str, Any], CompiledQuery] = {}

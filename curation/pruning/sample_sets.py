@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
+from core.sql_rows import Slots, compiled_query
 from curation.apis.sample_sets import sample_set_invalid
 from curation.models import DatasetVersion
 from curation.pruning.models import ClusterMember, ClusterRun
@@ -15,12 +16,18 @@ from curation.sample_sorts import RunSortKind, sort_run_invalid
 def cluster_sample_set(version: DatasetVersion, run_id: int, index: int) -> QuerySet[Any] | set[int]:
     """The samples of cluster `index` of a finished cluster run of the version: a subquery of its member rows
     (runs made before they were stored: the ids read from the run's assignment file)."""
-    run = ClusterRun.objects.filter(pk=run_id, version=version).first()
-    if run is None or not run.assignment_key:
+    # The run's two facts by a statement compiled once (the ORM compiled it on every filtered request).
+    found = compiled_query("cluster set run", _run_facts).rows({"run": run_id, "version": version.pk})
+    if not found or not found[0][0]:
         raise sample_set_invalid("cluster_run", f"cluster run {run_id} is not a finished run of this version")
-    if run.members_stored:
-        return ClusterMember.objects.filter(cluster_run=run, cluster=index).values("sample_id")
-    return {int(i) for i in cluster_sample_ids(run, index)}
+    if found[0][1]:
+        return ClusterMember.objects.filter(cluster_run_id=run_id, cluster=index).values("sample_id")
+    return {int(i) for i in cluster_sample_ids(ClusterRun.objects.get(pk=run_id), index)}
+
+
+def _run_facts(slots: Slots) -> QuerySet[Any]:
+    runs = ClusterRun.objects.filter(pk=slots.int("run"), version_id=slots.int("version"))
+    return runs.values_list("assignment_key", "members_stored")[:1]
 
 
 def cluster_distance_rows(version: DatasetVersion, run_id: int) -> tuple[QuerySet[Any], int]:

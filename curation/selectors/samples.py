@@ -13,6 +13,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.where import AND
 
 from core.sql_rows import CompiledQuery, ModelColumns, Slots, compiled_query
 from curation.models import DatasetVersion, Sample, SampleAlias, VersionSample
@@ -223,7 +224,7 @@ def sample_page(
     order = order if order in ("-id", "label") else "id"
     filters = _PageFilters(version.pk, label, split, source, after_sample_id, after_label if order == "label" else None)
     rows = _page_rows(filters, order=order, size=size, search=search, sample_ids=sample_ids)
-    members = _page_members_of_rows(rows)[:size]
+    members = _page_members_of_rows(rows[:size])  # (the extra row's sample is not shown)
     if len(rows) <= size:
         return SamplePage(members=members, next_after=None)
     last = members[-1]
@@ -291,9 +292,26 @@ def _page_rows(
     values = {"version": filters.version_id, "label": filters.label, "split": filters.split, "after": after}
     values |= {"source": filters.source, "after_label": filters.after_label or ""}
     if subquery is not None and order == "id" and after is not None:
-        # In id order the set's subquery is bounded by the cursor, as sample_list bounds it.
-        subquery = sample_ids.filter(sample_id__gt=after).query  # type: ignore[union-attr]
+        # In id order the set is bounded by the cursor, as sample_list bounds it.
+        subquery = _bounded(sample_ids, after)  # type: ignore[arg-type]
     return _rows_with_set(statement, values, subquery)
+
+
+_BOUNDS: dict[Any, Any] = {}
+
+
+def _bounded(sample_ids: QuerySet[Any], after: int) -> Any:
+    """The query of `sample_ids.filter(sample_id__gt=after)`: the same WHERE (hence text), without resolving the
+    field's path each time: the lookup is made once per model, then made again with the cursor as its value."""
+    query = sample_ids.query
+    template: Any = _BOUNDS.get(query.model)
+    if template is None:
+        template = _BOUNDS[query.model] = QuerySet(query.model).filter(sample_id__gt=0).query.where.children[-1]
+    if template.lhs.alias != query.base_table:
+        return sample_ids.filter(sample_id__gt=after).query
+    bounded = query.clone()
+    bounded.where.add(type(template)(template.lhs, after), AND)
+    return bounded
 
 
 def _rows_with_set(statement: CompiledQuery, values: dict[str, Any], subquery: Any) -> list[Any]:

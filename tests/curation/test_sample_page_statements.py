@@ -12,8 +12,18 @@ from rest_framework.test import APIClient
 
 from curation.apis import datasets as dataset_apis
 from curation.apis.lookups import version_get_fixed
-from curation.models import DatasetVersion, SampleTag, VersionSample
-from curation.review.models import ReviewItem
+from curation.apis.sample_sets import (
+    REVIEW_STATES,
+    SAMPLE_SET_RESOLVERS,
+    sample_set_filter_parse,
+    sample_set_invalid,
+)
+from curation.embeddings.models import DuplicateGroup, DuplicateMember, DuplicateRun
+from curation.embeddings.selectors.duplicates import duplicate_group_get
+from curation.models import DatasetVersion, Sample, SampleTag, VersionSample
+from curation.pruning.models import ClusterMember, ClusterRun
+from curation.pruning.selectors.clusters import cluster_sample_ids
+from curation.review.models import ReviewItem, ReviewQueue
 from curation.review.services.queues import review_queue_create
 from curation.selectors import sample_neighbors, sample_page, samples, version_get, version_member_get
 from tests.curation.pruning.factories import version_with_samples
@@ -97,6 +107,46 @@ def old_version_member_get(*, version, sample_id):
     return VersionSample.objects.select_related("sample").filter(version=version, sample_id=sample_id).first()
 
 
+def old_cluster_sample_set(version, run_id, index):
+    run = ClusterRun.objects.filter(pk=run_id, version=version).first()
+    if run is None or not run.assignment_key:
+        raise sample_set_invalid("cluster_run", f"cluster run {run_id} is not a finished run of this version")
+    if run.members_stored:
+        return ClusterMember.objects.filter(cluster_run=run, cluster=index).values("sample_id")
+    return {int(i) for i in cluster_sample_ids(run, index)}
+
+
+def old_duplicate_group_sample_set(version, run_id, number):
+    run = DuplicateRun.objects.filter(pk=run_id, version=version).first()
+    missing = sample_set_invalid("duplicate_run", f"duplicate run {run_id} of this version has no group {number}")
+    if run is not None and run.members_stored:
+        if not DuplicateGroup.objects.filter(run=run, number=number).exists():
+            raise missing
+        return DuplicateMember.objects.filter(run=run, group_number=number).values("sample_id")
+    group = duplicate_group_get(run=run, number=number) if run is not None else None
+    if group is None:
+        raise missing
+    return {int(i) for i in group.sample_ids}
+
+
+def old_review_state_sample_set(version, queue_id, state):
+    if state not in REVIEW_STATES:
+        allowed = ", ".join(REVIEW_STATES)
+        raise sample_set_invalid("review_state", f"unknown review_state '{state}' (allowed: {allowed})")
+    queues = ReviewQueue.objects.filter(version=version)
+    if queue_id is not None:
+        queues = queues.filter(pk=queue_id)
+    queue_ids = list(queues.values_list("pk", flat=True))
+    return ReviewItem.objects.filter(queue_id__in=queue_ids, state=state).values("sample_id")
+
+
+OLD_RESOLVERS = {
+    "cluster": old_cluster_sample_set,
+    "duplicate_group": old_duplicate_group_sample_set,
+    "review_state": old_review_state_sample_set,
+}
+
+
 def old_version_or_404(version_id):
     from core.api_errors import not_found
 
@@ -142,6 +192,8 @@ def queries(w) -> list[dict]:
         {"review_state": "disputed"},
         {"review_state": "open", "review_queue": w["queue"].pk},
         {"review_state": "open", "review_queue": 999_999},  # no such queue: an empty set, no statement
+        {"review_state": "open", "review_queue": 10**20},
+        {"cluster_run": w["cluster"].pk, "cluster": 10**20},
         {"tag": "blurry"},
         {"prediction_run": w["evaluation"].pk, "model_error": "true"},
         {"cluster_run": w["cluster"].pk, "cluster": 0, "review_state": "disputed", "tag": "blurry"},
@@ -150,6 +202,25 @@ def queries(w) -> list[dict]:
     sorts = [{}, {"sort": "-id"}, {"sort": "label"}, {"sort": "-issue_score", "sort_run": w["issues"].pk}]
     found = [s | m | o for s in sets for m in members[:2] for o in sorts]
     return found + [m | o for m in members[2:] for o in sorts[:3]]
+
+
+def invalid_queries(w) -> list[dict]:
+    """Set filters that name what is not there (a run of no version, a number past any column's range)."""
+    huge = 10**20
+    return [
+        {"cluster_run": huge, "cluster": 0},
+        {"cluster_run": w["cluster"].pk + 1000, "cluster": 0},
+        {"duplicate_run": w["stored"].pk, "duplicate_group": huge},
+        {"duplicate_run": w["stored"].pk, "duplicate_group": 7},
+        {"duplicate_run": huge, "duplicate_group": 1},
+        {"duplicate_run": w["stored"].pk + 1000, "duplicate_group": 1},
+        {"review_state": "closed"},
+    ]
+
+
+def answer(client, url, params) -> tuple[int, bytes]:
+    response = client.get(url, params)
+    return response.status_code, response.content
 
 
 def pages(client, url, params) -> list[bytes]:
@@ -169,11 +240,18 @@ def test_every_filter_order_and_cursor_writes_the_bodies_the_orm_path_wrote(worl
     client, url = world["client"], f"/api/versions/{world['version'].pk}/samples/"
     new = {str(q): pages(client, url, q | {"page_size": 2}) for q in queries(world)}
 
+    new_errors = {str(q): answer(client, url, q) for q in invalid_queries(world)}
+
     monkeypatch.setattr(dataset_apis, "sample_page", old_sample_page)
     monkeypatch.setattr(dataset_apis, "version_or_404", old_version_or_404)
+    for kind, resolver in OLD_RESOLVERS.items():
+        monkeypatch.setitem(SAMPLE_SET_RESOLVERS, kind, resolver)
     old = {str(q): pages(client, url, q | {"page_size": 2}) for q in queries(world)}
+    old_errors = {str(q): answer(client, url, q) for q in invalid_queries(world)}
 
     assert new == old
+    assert new_errors == old_errors
+    assert {status for status, _ in new_errors.values()} == {400}
     # (and the comparison is not of empty lists: most listings run to several pages)
     assert sum(len(bodies) > 1 for bodies in new.values()) > len(new) // 2
 
@@ -205,6 +283,7 @@ def test_a_pages_statement_is_the_text_the_orm_writes_with_the_values_bound(worl
     """Without a set filter the member page's statement is exactly the ORM's (text and parameters), so its plan
     is; with one, the set's subquery is the ORM's compiled alone (in its place, as a semi-join)."""
     version, ids = world["version"], world["ids"]
+    full = 0
     for kwargs in [
         {},
         {"label": "dog", "after_sample_id": ids[3]},
@@ -213,10 +292,19 @@ def test_a_pages_statement_is_the_text_the_orm_writes_with_the_values_bound(worl
         {"order": "label", "after_sample_id": ids[4], "after_label": "dog", "label": ""},
     ]:
         with CaptureQueriesContext(connection) as new:
-            sample_page(version=version, size=4, **kwargs)
+            page = sample_page(version=version, size=4, **kwargs)
         with CaptureQueriesContext(connection) as old:
             old_sample_page(version=version, size=4, **kwargs)
-        assert [q["sql"] for q in new.captured_queries] == [q["sql"] for q in old.captured_queries], kwargs
+        # the members' statement is the ORM's; the samples' is the ORM's for the members shown (the page's extra
+        # row, read to know that a next page exists, no longer fetches its sample)
+        shown = [member.sample_id for member in page.members]
+        with CaptureQueriesContext(connection) as samples_read:
+            if shown:
+                list(Sample.objects.filter(pk__in=shown).order_by().values_list(*samples.PAGE_SAMPLE_FIELDS))
+        expected = [old.captured_queries[0]["sql"], *(q["sql"] for q in samples_read.captured_queries)]
+        assert [q["sql"] for q in new.captured_queries] == expected, kwargs
+        full += len(shown) == 4
+    assert full >= 3
     disputed = ReviewItem.objects.filter(state="disputed").values("sample_id")
     with CaptureQueriesContext(connection) as new:
         sample_page(version=version, size=4, sample_ids=disputed, after_sample_id=ids[2])
@@ -286,3 +374,39 @@ def test_a_membership_is_read_with_its_sample_as_the_orm_read_it(world):
             for ours, theirs in ((member, old), (sample, old.sample)):
                 names = [field.attname for field in type(theirs)._meta.concrete_fields]
                 assert [getattr(ours, name) for name in names] == [getattr(theirs, name) for name in names]
+
+
+def test_a_set_bounded_by_the_cursor_is_the_orms_filter(world):
+    """Each kind of set's subquery with the cursor's bound added directly is the one `.filter(sample_id__gt=...)`
+    gives (text and parameters)."""
+    w = world
+    for params in [
+        {"cluster_run": w["cluster"].pk, "cluster": 1},
+        {"duplicate_run": w["stored"].pk, "duplicate_group": 1},
+        {"review_state": "disputed"},
+        {"tag": "blurry"},
+        {"prediction_run": w["evaluation"].pk, "model_error": "true"},
+        {"cluster_run": w["cluster"].pk, "cluster": 0, "review_state": "disputed", "tag": "blurry"},
+    ]:
+        found = sample_set_filter_parse({k: str(v) for k, v in params.items()}, version=w["version"])
+        bounded = samples._bounded(found, w["ids"][5])
+        assert bounded.sql_with_params() == found.filter(sample_id__gt=w["ids"][5]).query.sql_with_params(), params
+        assert found.query.sql_with_params() != bounded.sql_with_params()  # (the set itself is left as it was)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ['[{"label": "cat", "origin": "import"}]', "[]", None, '{"a": [1, 2.5, "é\\u2028"]}', "null", '"x"'],
+        ["[1, 2]", "1,2"],  # (text that is not one JSON value, as no jsonb column sends)
+        ["[1", "2]"],
+        [],
+    ],
+)
+def test_json_columns_decoded_together_are_what_the_field_decodes_row_by_row(values):
+    from django.db.models import JSONField
+
+    from core.sql_rows import _json_decoded
+
+    field = JSONField()
+    assert _json_decoded(values) == [field.from_db_value(value, None, connection) for value in values]

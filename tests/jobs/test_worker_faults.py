@@ -85,7 +85,7 @@ def test_a_worker_frozen_past_its_heartbeat_timeout_stops_when_it_wakes_and_the_
 ):
     # given a job running on one of two workers
     workers = [celery_worker(), celery_worker()]
-    job = job_submit(kind=COUNT, params={"batches": 40, "delay": 0.25}, requested_by=curator)
+    job = job_submit(kind=COUNT, params={"batches": 16, "delay": 0.25}, requested_by=curator)
     job = wait_for_job(job.pk, is_running_past(0.1))
     frozen = worker_of(job, workers)
     survivor = next(worker for worker in workers if worker is not frozen)
@@ -95,9 +95,9 @@ def test_a_worker_frozen_past_its_heartbeat_timeout_stops_when_it_wakes_and_the_
     frozen.thaw()
     job = wait_for_job(job.pk, is_finished)
     # then the woken attempt stops without writing its outcome, and the job finishes once, on the other worker
-    assert (job.status, job.attempts, job.result) == (JobStatus.SUCCEEDED, 2, {"batches": 40, "groups": 40})
+    assert (job.status, job.attempts, job.result) == (JobStatus.SUCCEEDED, 2, {"batches": 16, "groups": 16})
     assert worker_of(job, workers) is survivor
-    assert batch_groups(job.pk) == expected_groups(job.pk, 40)
+    assert batch_groups(job.pk) == expected_groups(job.pk, 16)
     assert job.log_tail.count("worker lost") == 1
     assert f"job {job.pk}: attempt 1 was superseded" in frozen.log()
     assert frozen.is_running()

@@ -7,7 +7,8 @@ Setup (not timed; reused by later runs): one dataset version of --rows samples, 
 over generate_series (10 classes, 1% unlabeled; 80/10/10 train/val/test; 5% synthetic), a cluster run
 (k = 1000, its assignment blob, its cluster table and per-sample member rows), a duplicate run of 5,000 near
 groups (with member rows) and a review queue of 20,000 items (60% open, 30% agreed, 10% disputed). The fill is
-skipped when a complete one of that size is there (one made before the runs' member rows gets them).
+skipped when a complete one of that size is there (one made before the runs' member rows gets them); a complete
+fill whose cluster file is not under --var stops the bench with a message (--refill deletes it and fills again).
 
 Timed: gunicorn (gthread, --workers x --threads) in a subprocess; --clients threads in this process, each
 with its own logged-in session, cycle for --seconds through: the grid page (first page, a page deep in the
@@ -68,6 +69,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "winnow-grid-bench")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--refill", action="store_true", help="delete this database's fill of --rows samples and fill again"
+    )
     parser.add_argument("--plans-only", action="store_true", help="fill, print the filters' query plans, stop")
     parser.add_argument(
         "--profile",
@@ -110,8 +114,14 @@ def world_find(rows: int) -> dict[str, int] | None:
     version = DatasetVersion.objects.filter(dataset__name=BENCH_DATASET.format(rows=rows), number=1).first()
     queue = ReviewQueue.objects.filter(version=version, name="grid bench").first() if version else None
     run = ClusterRun.objects.filter(version=version).first() if version else None
-    if queue is None or run is None or not default_storage.exists(run.assignment_key):
+    if queue is None or run is None:
         return None
+    if not default_storage.exists(run.assignment_key):
+        raise SystemExit(
+            f"This database holds a complete fill of {rows} samples, but its cluster assignment file "
+            f"({run.assignment_key}) is not under this --var's media ({default_storage.location}): pass the --var it "
+            "was filled with (or copy its media folder here), or --refill to delete that fill and make a new one."
+        )
     duplicate_run = version.embedding_sets.get().duplicate_runs.get()  # type: ignore[union-attr]
     return {"dataset": version.dataset_id, "version": version.pk, "cluster_run": run.pk,  # type: ignore[union-attr]
             "duplicate_run": duplicate_run.pk, "queue": queue.pk}  # fmt: skip
@@ -266,7 +276,7 @@ def runs_complete(ids: dict[str, int]) -> None:
 
 
 def world(args: argparse.Namespace) -> dict[str, int]:
-    found = world_find(args.rows)
+    found = None if args.refill else world_find(args.rows)
     if found is not None:
         print(f"reusing the fill of {args.rows} samples: {found}")
         runs_complete(found)

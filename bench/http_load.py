@@ -138,10 +138,10 @@ def load_run(
     cookies: dict[str, str] | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> LoadResult:
-    """`clients` threads, each with its own keep-alive connection, take the operations in turn (client i starts at operation i;
-    each operation's paths in turn) for `seconds`, after one untimed request each; every request's wall time is
-    recorded. Each operation gets about the same number of requests, whatever its number of paths. `on_start` is
-    called once everyone is warm, as the timed run starts (e.g. to read the server's CPU time)."""
+    """`clients` threads, each with its own keep-alive connection, take the operations in turn (client i starts at
+    operation i; each operation's paths in turn) for `seconds`, after one untimed request each; every request's wall
+    time is recorded. Each operation gets about the same number of requests, whatever its number of paths.
+    `on_start` is called once everyone is warm, as the timed run starts (e.g. to read the server's CPU time)."""
     names = list(requests_by_operation)
     result = LoadResult()
     barrier = threading.Barrier(clients + 1)

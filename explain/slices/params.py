@@ -49,10 +49,24 @@ class SliceParams(ModelOnVersionParams):
     max_slices_per_class: int = param(8, min=1, label="Clusters per class at most", help="k-means clusters per class.")
     prediction_weight: float = param(0.0, min=0, max=10, help="Weight of the prediction in the clustering.")
     true_class_weight: float = param(
-        8.0,
+        0.0,
         min=0,
         max=100,
         help="Weight of the model's probability for the true class in the clustering (confident errors apart).",
+    )
+    context_k: int = param(
+        20,
+        min=0,
+        label="Training neighbours (foreign context)",
+        help="Training samples each held-out sample's foreign context is read from: the largest share of them "
+        "holding one other class (0: no context, no pass over the training split).",
+    )
+    context_weight: float = param(
+        4.0,
+        min=0,
+        max=100,
+        help="Weight of the foreign context in the clustering (held-out samples that look like another class's "
+        "training data apart); slices with more of it lead within each tier of the ranking.",
     )
     gallery_size: int = param(8, min=1, help="Typical images shown per slice.")
     batch_size: int = param(64, min=1, help="Images per forward pass.")

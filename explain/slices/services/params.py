@@ -3,9 +3,10 @@
 Defaults: the held-out split ("auto": test when the version has one, else val; never the training data
 unless `all` is asked for), every labelled member, features "auto" (the embedding set named, else the model's own
 penultimate features; "embeddings" takes the version's newest ready set when none is named), slices of at
-least 3 samples, at most 8 clusters per class, the model's probability for the true class joined at weight 8 and
-no prediction column (true_class_weight 8, prediction_weight 0; docs/METHODS.md §13), 8 typical images per slice,
-batches of 64 on device "auto", seed 0.
+least 3 samples, at most 8 clusters per class, the foreign context from 20 training neighbours joined at weight 4
+and leading the ranking within its tiers (context_k 20, context_weight 4), no true-class or prediction column
+(true_class_weight 0, prediction_weight 0; docs/METHODS.md §13, third round), 8 typical images per slice, batches
+of 64 on device "auto", seed 0.
 """
 
 from typing import Any
@@ -20,7 +21,7 @@ HELD_OUT_ORDER = (Split.TEST, Split.VAL)
 DEFAULTS: dict[str, Any] = params_defaults(SliceParams)
 FEATURES = ("auto", "embeddings", "model")
 POSITIVE_INTS = ("min_size", "max_slices_per_class", "gallery_size", "batch_size")
-WEIGHTS = {"prediction_weight": 10, "true_class_weight": 100}  # the largest value each accepts
+WEIGHTS = {"prediction_weight": 10, "true_class_weight": 100, "context_weight": 100}  # the largest value each accepts
 
 
 def _invalid(message: str) -> ApplicationError:
@@ -61,6 +62,8 @@ def slices_params_validate(params: dict[str, Any]) -> dict[str, Any]:
     for name in POSITIVE_INTS:
         if not _positive_int(merged[name]):
             raise _invalid(f"{name} must be a positive integer.")
+    if not isinstance(merged["context_k"], int) or isinstance(merged["context_k"], bool) or merged["context_k"] < 0:
+        raise _invalid("context_k must be an integer ≥ 0.")
     if merged["max_samples"] is not None and not _positive_int(merged["max_samples"]):
         raise _invalid("max_samples must be a positive integer.")
     for name, top in WEIGHTS.items():

@@ -22,8 +22,8 @@ from core.api_errors import ApplicationError
 from curation.embeddings.errors import EmbeddingsRequired
 from curation.embeddings.models import EmbeddingSet, EmbeddingSetStatus
 from curation.embeddings.selectors.sets import embedding_set_arrays, embedding_set_latest_ready
-from curation.models import DatasetVersion
-from explain.slices.ml.discovery import SliceSettings, slices_discover
+from curation.models import DatasetVersion, Split, VersionSample
+from explain.slices.ml.discovery import SliceSettings, foreign_context, slices_discover
 from explain.slices.models import SliceReport
 from explain.slices.services.inference import ModelOutputs, classes_or_fail, model_outputs
 from explain.slices.services.params import slices_params_validate, slices_split_resolve
@@ -34,6 +34,7 @@ from robustness.evaluation.services.dataset import evaluation_classes_check
 from robustness.models import TrainedModel
 
 FIND_SLICES_JOB_KIND = "find_slices"
+CONTEXT_TRAIN_MAX = 20_000  # training samples (a seeded subset of a bigger split) the foreign context is read from
 
 
 def _embedding_set_check(embedding_set: EmbeddingSet, version: DatasetVersion) -> None:
@@ -158,6 +159,41 @@ def _space(report: SliceReport, outputs: ModelOutputs) -> tuple[np.ndarray, np.n
     return vectors, positions, {**source, "missing": int(len(outputs.predictions) - positions.size)}
 
 
+def _context(
+    report: SliceReport, outputs: ModelOutputs, vectors: np.ndarray, positions: np.ndarray, ctx: JobContext
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Each searched sample's foreign context among the version's training samples, in the space clustered (the
+    model's features: one more pass of the model, over at most CONTEXT_TRAIN_MAX training samples; an embedding
+    set: its rows of them), and what it was read from; None (and why) when it is off or cannot be had."""
+    p = report.params
+    k = int(p.get("context_k", 0))  # reports made before the third round have no context
+    if k <= 0:
+        return None, {"k": 0, "skipped": "context_k is 0"}
+    version, classes = report.version, outputs.evaluation_set.classes
+    if not VersionSample.objects.filter(version=version, split=Split.TRAIN).exists():
+        return None, {"k": k, "skipped": "the version has no training split"}
+    try:
+        evaluation_classes_check(version=version, split=Split.TRAIN, classes=classes)
+    except ApplicationError as error:
+        return None, {"k": k, "skipped": error.message}
+    train = model_outputs(
+        trained_model=report.trained_model, version=version, split=Split.TRAIN,
+        params={**p, "max_samples": CONTEXT_TRAIN_MAX}, ctx=ctx,
+    )  # fmt: skip
+    train_ids, train_targets = train.evaluation_set.sample_ids, train.evaluation_set.targets
+    if report.embedding_set is None:
+        train_vectors = train.features
+    else:
+        train_vectors, found = _encoder_rows(report.embedding_set, train_ids)
+        train_ids, train_targets = train_ids[found], train_targets[found]
+    context = foreign_context(
+        vectors, outputs.evaluation_set.targets[positions], train_vectors, train_targets, num_classes=len(classes),
+        k=k, held_out_ids=outputs.evaluation_set.sample_ids[positions], train_ids=train_ids, seed=p["seed"],
+    )  # fmt: skip
+    mean = float(context.mean()) if context.size else None
+    return context, {"k": k, "training_samples": len(train_ids), "mean": mean}
+
+
 def slice_report_execute(report: SliceReport, ctx: JobContext) -> dict[str, Any]:
     """The `find_slices` job's body: class check, the model's outputs, the discovery, the stored results."""
     from robustness.evaluation.services.runs import json_safe  # noqa: PLC0415 - torch: loaded on first use, not at start-up
@@ -169,18 +205,20 @@ def slice_report_execute(report: SliceReport, ctx: JobContext) -> dict[str, Any]
         trained_model=report.trained_model, version=report.version, split=report.split, params=p, ctx=ctx
     )
     vectors, positions, source = _space(report, outputs)
+    context, context_source = _context(report, outputs, vectors, positions, ctx)
     classes = outputs.evaluation_set.classes
     settings = SliceSettings(
         min_size=p["min_size"], max_slices_per_class=p["max_slices_per_class"],
         prediction_weight=p["prediction_weight"], true_class_weight=p.get("true_class_weight", 0.0), seed=p["seed"],
-        gallery_size=p["gallery_size"],
+        gallery_size=p["gallery_size"], context_k=int(p.get("context_k", 0)),
+        context_weight=p.get("context_weight", 0.0),
     )  # fmt: skip
     discovery = slices_discover(
         vectors, outputs.evaluation_set.targets[positions], outputs.predictions[positions], num_classes=len(classes),
-        settings=settings, losses=outputs.true_class_losses()[positions],
+        settings=settings, losses=outputs.true_class_losses()[positions], context=context,
         progress=lambda done, total: ctx.progress(done, total + 1, f"clustering class {done}"),
     )  # fmt: skip
-    results = discovery_results(discovery, outputs, positions, source)
+    results = {**discovery_results(discovery, outputs, positions, source), "context": context_source}
     report.results = json_safe(results)
     report.finished_at = timezone.now()
     report.save(update_fields=["results", "finished_at"])

@@ -18,6 +18,7 @@ def _slice_entry(number: int, found: Slice, classes: list[str], sample_ids: np.n
         "correct": round(found.accuracy * found.size), "accuracy": found.accuracy,
         "ci_low": found.ci_low, "ci_high": found.ci_high, "class_accuracy": found.class_accuracy, "gap": found.gap,
         "conservative_gap": found.conservative_gap, "significant": found.significant, "mean_loss": found.mean_loss,
+        "mean_context": found.mean_context,
         "predicted_as": [{"class": classes[c], "count": n, "share": n / found.size} for c, n in predicted_as],
         "sample_ids": [int(i) for i in ids],
         "gallery": [

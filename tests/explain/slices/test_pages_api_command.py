@@ -16,6 +16,7 @@ from explain.slices.services.params import DEFAULTS
 from explain.slices.services.scores import slice_score_create
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute
+from tests.robustness.evaluation.conftest import add_member
 
 pytestmark = pytest.mark.django_db
 
@@ -69,17 +70,50 @@ def test_a_report_started_without_settings_runs_and_records_the_defaults(
 
     call_command("find_slices", str(trained.pk), str(version.pk), "--device", "cpu", "--user", admin_user.username)
 
-    # then the report's params and its results' settings both say min_size 3, true_class_weight 8, no prediction
+    # then the report's params and its results' settings both say min_size 3, the foreign context from 20 training
+    # neighbours at weight 4, no true-class or prediction column
     capsys.readouterr()
     report = SliceReport.objects.get()
     recorded = report.results["settings"]
-    for name, value in {"min_size": 3, "true_class_weight": 8.0, "prediction_weight": 0.0}.items():
+    expected = {"min_size": 3, "context_k": 20, "context_weight": 4.0, "true_class_weight": 0.0,
+                "prediction_weight": 0.0}  # fmt: skip
+    for name, value in expected.items():
         assert report.params[name] == recorded[name] == value, name
     # and the discovery's own defaults are the same as the params' (a library caller gets what the command runs)
     defaults = asdict(SliceSettings())
     assert {name: DEFAULTS[name] for name in defaults if name in DEFAULTS} == {
         name: value for name, value in defaults.items() if name in DEFAULTS
     }
+
+
+def test_the_foreign_context_is_read_from_the_training_split_and_can_be_turned_off(
+    eval_version, stored_model, admin_user
+):
+    # given a version with 6 + 6 test samples and 5 + 5 training samples
+    version = eval_version({"cat": 6, "dog": 6}, split="test")
+    for index, label in enumerate(["cat"] * 5 + ["dog"] * 5):
+        add_member(version, label=label, split="train", index=100 + index)
+    trained = stored_model(["cat", "dog"])
+
+    # when a report runs with the default context (20 training neighbours) and one with context_k 0
+    reports = []
+    for extra in ({}, {"context_k": 0}):
+        report = slice_report_create(trained_model=trained, version=version, params={**QUICK, **extra},
+                                     requested_by=admin_user, enqueue=False)  # fmt: skip
+        job_execute(report.job_id)
+        report.refresh_from_db()
+        assert report.status == JobStatus.SUCCEEDED, report.job.error
+        reports.append(report)
+
+    # then the first read it from all 10 training samples: each test sample's neighbours are the whole split, half
+    # of them the other class, so every slice's mean foreign context is 0.5
+    on, off = reports
+    assert on.results["context"] == {"k": 20, "training_samples": 10, "mean": 0.5}
+    assert on.results["slices"] and all(s["mean_context"] == 0.5 for s in on.results["slices"])
+    assert on.results["settings"]["context_k"] == 20 and on.results["settings"]["context_weight"] == 4.0
+    # and the second has none and says why
+    assert off.results["context"] == {"k": 0, "skipped": "context_k is 0"}
+    assert all(s["mean_context"] is None for s in off.results["slices"])
 
 
 def test_command_compare_with_scores_the_same_slices(eval_version, stored_model, admin_user, capsys):

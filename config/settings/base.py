@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# The session user with their roles in one statement (ModelBackend's logins and checks otherwise).
+AUTHENTICATION_BACKENDS = ["core.session_auth.RolesModelBackend"]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -41,8 +41,8 @@ def test_datasets_list_queries_do_not_grow_with_the_number_of_datasets(viewer_cl
     for index in range(12):
         DatasetVersionFactory(dataset=DatasetFactory(name=f"set-{index:02d}"), number=1, sample_count=index)
 
-    # when the list is opened, then it costs session, user, groups and one query for all datasets
-    with django_assert_num_queries(4):
+    # when the list is opened, then it costs session, user with roles and one query for all datasets
+    with django_assert_num_queries(3):
         response = viewer_client.get(reverse("frontend:dataset_list"))
     assert len(response.context["datasets"]) == 12
 

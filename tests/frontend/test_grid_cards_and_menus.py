@@ -185,10 +185,10 @@ def test_the_menus_list_the_runs_and_tags_in_a_fixed_number_of_queries(viewer_cl
     with CaptureQueriesContext(connection) as queries:
         html = viewer_client.get(url).content.decode()
 
-    # then the page costs the same whatever the runs: session, user, groups, the version with its dataset, the page,
+    # then the page costs the same whatever the runs: session, user with roles, the version with its dataset, the page,
     # its samples, the runs and tags (one UNION), and, as the runs changed, the cluster runs' clusters and the
     # duplicate runs' largest groups (not read again while the runs are those the menus were made from)
-    assert (first, len(queries)) == (7, 9)
+    assert (first, len(queries)) == (6, 8)
     older_clusters, older_duplicates = newer_clusters.pk - 1, newer_duplicates.pk - 1
     assert menu_options(html, "cluster_set") == [
         ("", "Any"),

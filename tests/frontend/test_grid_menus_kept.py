@@ -175,7 +175,7 @@ def test_a_change_to_the_versions_runs_or_tags_shows_at_once(viewer_client, vers
     duplicates = duplicate_run_grouped(version, [[s[0], s[1]]])
     viewer_client.get(grid_url(version))  # (the version's counts and its menus made)
     _, kept = menu_queries(viewer_client, version)
-    assert kept == 7  # session, user, groups, the version, the page, its samples, the runs and tags
+    assert kept == 6  # session, user with roles, the version, the page, its samples, the runs and tags
 
     # when a cluster run is made, then a tag added, then the duplicate run deleted, then the cluster run's
     # distances stored

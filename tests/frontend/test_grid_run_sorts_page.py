@@ -99,9 +99,9 @@ def test_a_run_ordered_page_costs_the_same_queries_at_any_size(viewer_client, ve
         counts[size] = len(queries)
         assert shown_ids(response) == s[::-1][:size]
 
-    # then both cost the grid's 7 (tests/frontend/test_sample_grid.py) and the run's lookup (its clusters' menu was
+    # then both cost the grid's 6 (tests/frontend/test_sample_grid.py) and the run's lookup (its clusters' menu was
     # made by the first visit and kept); it was 13 (the grid's 11)
-    assert counts == {2: 8, 7: 8}
+    assert counts == {2: 7, 7: 7}
 
 
 def test_the_sample_page_steps_through_a_run_order(viewer_client, version):

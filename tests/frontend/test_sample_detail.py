@@ -161,8 +161,8 @@ def test_a_sample_outside_the_version_is_404(viewer_client):
 
 
 def test_sample_page_costs_a_fixed_number_of_queries(viewer_client, multi_label_member, django_assert_num_queries):
-    # session, user, groups, the version with its dataset, member+sample, previous and next (one select of two
+    # session, user with roles, the version with its dataset, member+sample, previous and next (one select of two
     # subqueries), aliases and tags (one UNION); it was 10: the dataset and the version apart, previous and next
     # apart, then 8: aliases and tags apart
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         viewer_client.get(detail_url(multi_label_member, label="dog"))

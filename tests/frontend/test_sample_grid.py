@@ -209,11 +209,11 @@ def test_grid_query_count_does_not_grow_with_page_size(viewer_client, monkeypatc
         counts[size] = len(queries)
         assert len(shown_ids(response)) == size
 
-    # then both cost the same: session, user, groups, the version with its dataset, the page, its samples, and the
+    # then both cost the same: session, user with roles, the version with its dataset, the page, its samples, and the
     # filter menus (the version's runs and reports and the dataset's tags, one UNION; no run, so no clusters or
     # duplicate groups to read). It was 11: the dataset and the version were read apart, and the tags, the cluster
     # runs and the duplicate runs each by a query of their own.
-    assert counts == {3: 7, 30: 7}
+    assert counts == {3: 6, 30: 6}
     with django_assert_max_num_queries(7):
         viewer_client.get(grid_url(version), {"label": "cat", "after": 1})
 

@@ -245,15 +245,27 @@ class _PageFilters:
     after_label: str | None
 
 
-def _member_page_query(
-    filters: _PageFilters, *, order: str, size: int, search: str | None, sample_ids: SampleIds | RawSQL | None
+def _filtered_members(
+    filters: _PageFilters, *, search: str | None, sample_ids: SampleIds | RawSQL | None, **extra: Any
 ) -> QuerySet[Any]:
-    """The (sliced) query of a page's member rows (PAGE_MEMBER_FIELDS) in a member order."""
-    members = sample_list(
+    """`sample_list` of the page's version under its label/split/source filters (`extra`: its keyset arguments)."""
+    return sample_list(
         version=DatasetVersion(pk=filters.version_id),
         label=filters.label,
         split=filters.split,
         source=filters.source,
+        search=search,
+        sample_ids=sample_ids,
+        **extra,
+    )
+
+
+def _member_page_query(
+    filters: _PageFilters, *, order: str, size: int, search: str | None, sample_ids: SampleIds | RawSQL | None
+) -> QuerySet[Any]:
+    """The (sliced) query of a page's member rows (PAGE_MEMBER_FIELDS) in a member order."""
+    members = _filtered_members(
+        filters,
         search=search,
         sample_ids=sample_ids,
         **({"after_sample_id": filters.after_sample_id, "limit": size + 1} if order == "id" else {}),
@@ -467,14 +479,7 @@ def _neighbors_query(
 ) -> QuerySet[Any]:
     """One row: the sample ids just below and above `filters.after_sample_id` among the filtered members in id
     order, or in label order around (`filters.after_label`, that id)."""
-    members = sample_list(
-        version=DatasetVersion(pk=filters.version_id),
-        label=filters.label,
-        split=filters.split,
-        source=filters.source,
-        search=search,
-        sample_ids=sample_ids,
-    )
+    members = _filtered_members(filters, search=search, sample_ids=sample_ids)
     ids = members.prefetch_related(None).values_list("sample_id", flat=True)
     sample_id = filters.after_sample_id
     if order == "label":

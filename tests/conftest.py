@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 from core.roles import Role
 from tests.browser import browser, page  # noqa: F401  (one browser for every browser test)
@@ -38,3 +39,19 @@ def reviewer(user_with_role):
 @pytest.fixture
 def viewer(user_with_role):
     return user_with_role(Role.VIEWER)
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    """A test client of its own, logged in as a viewer (tests/frontend's version logs `client` in instead)."""
+    logged_in = Client()
+    logged_in.force_login(viewer)
+    return logged_in
+
+
+@pytest.fixture
+def curator_client(curator) -> Client:
+    """A test client of its own, logged in as a curator."""
+    logged_in = Client()
+    logged_in.force_login(curator)
+    return logged_in

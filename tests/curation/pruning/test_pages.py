@@ -3,9 +3,6 @@
 import json
 import re
 
-import pytest
-from django.test import Client
-
 from core.storage import blob_delete
 from curation.models import DatasetVersion
 from curation.pruning.blobs import arrays_load
@@ -15,20 +12,6 @@ from curation.pruning.services.clustering import cluster_run_create
 from curation.pruning.services.params import cluster_params_validate, prune_params_validate
 from curation.pruning.services.pruning import prune_run_create
 from jobs.models import Job
-
-
-@pytest.fixture
-def curator_client(curator) -> Client:
-    client = Client()
-    client.force_login(curator)
-    return client
-
-
-@pytest.fixture
-def viewer_client(viewer) -> Client:
-    client = Client()
-    client.force_login(viewer)
-    return client
 
 
 def _figure(html: str, figure_id: str) -> dict:

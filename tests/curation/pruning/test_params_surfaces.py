@@ -7,7 +7,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 from django.utils.html import escape
 from rest_framework.test import APIClient
 
@@ -21,13 +20,6 @@ from tests.curation.pruning.factories import version_with_samples
 def api(curator) -> APIClient:
     client = APIClient()
     client.force_authenticate(curator)
-    return client
-
-
-@pytest.fixture
-def curator_client(curator) -> Client:
-    client = Client()
-    client.force_login(curator)
     return client
 
 

@@ -5,7 +5,6 @@ reports made before the context (no `context`, no `mean_context`) rendering a da
 import re
 
 import pytest
-from django.test import Client
 
 from explain.slices.services import slice_report_create
 from jobs.models import JobStatus
@@ -36,13 +35,6 @@ def finished_report(version, trained, user, **params):
     report.refresh_from_db()
     assert report.status == JobStatus.SUCCEEDED, report.job.error
     return report
-
-
-@pytest.fixture
-def viewer_client(viewer) -> Client:
-    client = Client()
-    client.force_login(viewer)
-    return client
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion
 from curation.review.ml import proposals as ml
 from curation.review.models import ProposalSource
+from curation.review.services.instance_evidence import with_instance_evidence
 from curation.review.services.proposal_inputs import (
     Members,
     Proposal,
@@ -39,7 +40,7 @@ def confident_learning(
     params: ProposalParams, version: DatasetVersion, members: Members, report: Progress
 ) -> tuple[list[Proposal], dict[str, Any]]:
     embedding_set = EmbeddingSet.objects.get(pk=params.id_of("embedding_set_id"))
-    report(0, 3, "reading embeddings")
+    report(0, 4, "reading embeddings")
     rows, vectors = member_embeddings(embedding_set, members)
     classes = class_order(version, members)
     index = {name: i for i, name in enumerate(classes)}
@@ -48,7 +49,7 @@ def confident_learning(
         params.multi_label == "auto" and any(len(members.label_sets[r]) > 1 for r in rows)
     )
     config = ml.ProbeConfig(folds=params.folds, C=params.C, seed=params.seed)
-    report(1, 3, "out-of-fold probabilities")
+    report(1, 4, "out-of-fold probabilities")
     # The probe learns the classes with at least two labelled members; the others' members sit out.
     primary = np.asarray([index.get(members.primary[r] or members.label_sets[r][0], -1) for r in rows[labelled]])
     counts = np.bincount(primary[primary >= 0], minlength=len(classes))
@@ -63,11 +64,12 @@ def confident_learning(
     probe_vectors = vectors[labelled][in_probe]
     names = [classes[c] for c in learnable]
     labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
+    decide = _Decider(members, params, lambda message: report(2, 4, message))
     if multi:
-        proposals, flags = _multilabel_issues(probe_rows, probe_vectors, labels, names, members, config, params)
+        proposals, flags = _multilabel_issues(probe_rows, probe_vectors, labels, names, members, config, decide)
     else:
-        proposals, flags = _single_label_issues(probe_rows, probe_vectors, labels, names, members, config, params)
-    report(2, 3, "suggestions for unlabeled members")
+        proposals, flags = _single_label_issues(probe_rows, probe_vectors, labels, names, members, config, decide)
+    report(3, 4, "suggestions for unlabeled members")
     unlabeled = rows[~labelled]
     if unlabeled.size:
         fit_labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
@@ -87,6 +89,39 @@ def confident_learning(
     return proposals, summary
 
 
+class _Decider:
+    """Label issues on the primary label per split (ml.split_label_issues), then same-object evidence where the
+    run asks for it (instance_evidence): images whose object is found in other images are decided by them."""
+
+    def __init__(self, members: Members, params: ProposalParams, report: Callable[[str], None]):
+        self.members, self.params, self.report = members, params, report
+
+    def __call__(
+        self, rows: np.ndarray, vectors: np.ndarray, labels: np.ndarray, n_classes: int, config: ml.ProbeConfig
+    ) -> tuple[ml.SplitLabelIssues, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """(outcome, splits, object class per row (-1 where no partner decided), partners per row, instances entry)."""
+        splits = np.asarray([self.members.splits[r] for r in rows.tolist()])
+        outcome = ml.split_label_issues(vectors, labels, splits, n_classes, config, reference_split=REFERENCE_SPLIT)
+        sample_ids = self.members.sample_ids[rows]
+        outcome, object_class, partners, instances = with_instance_evidence(
+            outcome, labels, sample_ids, self.params.instances, self.report
+        )
+        return outcome, splits, object_class, partners, instances
+
+
+def _issue_class(outcome: ml.SplitLabelIssues, object_class: np.ndarray, i: int) -> set[int]:
+    """The class proposed for a flagged row: the class its same-object partners show, else the probe's best."""
+    if not outcome.is_issue[i]:
+        return set()
+    return {int(object_class[i])} if object_class[i] >= 0 else {int(np.argmax(outcome.probabilities[i]))}
+
+
+def _partner_evidence(object_class: np.ndarray, partners: np.ndarray, names: list[str], i: int) -> dict[str, Any]:
+    if object_class[i] < 0:
+        return {}
+    return {"same_object_partners": int(partners[i]), "object_class": names[int(object_class[i])]}
+
+
 def _single_label_issues(
     rows: np.ndarray,
     vectors: np.ndarray,
@@ -94,25 +129,24 @@ def _single_label_issues(
     names: list[str],
     members: Members,
     config: ml.ProbeConfig,
-    params: ProposalParams,
+    decide: _Decider,
 ) -> tuple[list[Proposal], dict[str, Any]]:
-    splits = np.asarray([members.splits[r] for r in rows.tolist()])
-    outcome = ml.split_label_issues(vectors, labels, splits, len(names), config, reference_split=REFERENCE_SPLIT)
+    outcome, splits, object_class, partners, instances = decide(rows, vectors, labels, len(names), config)
+    params = decide.params
     probabilities = outcome.probabilities
     proposals = []
     for i, row in enumerate(rows.tolist()):
         have = set(members.label_sets[row])
         flagged = bool(outcome.is_issue[i])
         cut = params.min_probability if flagged else params.secondary_probability
-        chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist()) | (
-            {int(np.argmax(probabilities[i]))} if flagged else set()
-        )
+        chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist()) | _issue_class(outcome, object_class, i)
         evidence = {
             "flagged": flagged,
             "shift": bool(outcome.is_shift[i]),
             "split": members.splits[row],
             "given": names[labels[i]],
             "given_probability": round(float(probabilities[i, labels[i]]), 4),
+            **_partner_evidence(object_class, partners, names, i),
         }
         for c in sorted(chosen, key=lambda c: -probabilities[i, c]):
             if names[c] not in have:
@@ -122,7 +156,7 @@ def _single_label_issues(
                         float(outcome.issue_score[i]), ProposalSource.CONFIDENT_LEARNING, evidence,
                     )
                 )  # fmt: skip
-    return proposals, _flags_summary(outcome, splits, members.sample_ids[rows])
+    return proposals, {**_flags_summary(outcome, splits, members.sample_ids[rows]), "instances": instances}
 
 
 def _flags_summary(outcome: ml.SplitLabelIssues, splits: np.ndarray, sample_ids: np.ndarray) -> dict[str, Any]:
@@ -153,7 +187,7 @@ def _multilabel_issues(
     names: list[str],
     members: Members,
     config: ml.ProbeConfig,
-    params: ProposalParams,
+    decide: _Decider,
 ) -> tuple[list[Proposal], dict[str, Any]]:
     # Label issues (and shift flags) are judged on the primary label per split, as in the single-label variant;
     # the one-vs-rest probes choose which further labels to propose.
@@ -163,15 +197,19 @@ def _multilabel_issues(
     for i, labels in enumerate(label_lists):
         matrix[i, labels] = 1
     probabilities, _ = ml.out_of_fold_multilabel_probabilities(vectors, matrix, config)
-    splits = np.asarray([members.splits[r] for r in rows.tolist()])
-    outcome = ml.split_label_issues(vectors, primary, splits, len(names), config, reference_split=REFERENCE_SPLIT)
+    outcome, splits, object_class, partners, instances = decide(rows, vectors, primary, len(names), config)
+    params = decide.params
     proposals = []
     for i, row in enumerate(rows.tolist()):
         flagged = bool(outcome.is_issue[i])
         cut = params.min_probability if flagged else params.secondary_probability
-        chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist())
-        chosen |= {int(np.argmax(outcome.probabilities[i]))} if flagged else set()
-        evidence = {"flagged": flagged, "shift": bool(outcome.is_shift[i]), "given": members.label_sets[row]}
+        chosen = set(np.flatnonzero(probabilities[i] >= cut).tolist()) | _issue_class(outcome, object_class, i)
+        evidence = {
+            "flagged": flagged,
+            "shift": bool(outcome.is_shift[i]),
+            "given": members.label_sets[row],
+            **_partner_evidence(object_class, partners, names, i),
+        }
         for c in sorted(c for c in chosen if matrix[i, c] == 0):
             proposals.append(
                 Proposal(
@@ -179,4 +217,4 @@ def _multilabel_issues(
                     float(outcome.issue_score[i]), ProposalSource.CONFIDENT_LEARNING, evidence,
                 )
             )  # fmt: skip
-    return proposals, _flags_summary(outcome, splits, members.sample_ids[rows])
+    return proposals, {**_flags_summary(outcome, splits, members.sample_ids[rows]), "instances": instances}

@@ -79,6 +79,16 @@ class ProposalParams:
         message="multi_label must be auto, yes or no",
         help="confident_learning: auto uses the multi-label variant when a member carries several labels.",
     )
+    instances: str = param(
+        "auto",
+        choices=("auto", "no"),
+        message="instances must be auto or no",
+        help=(
+            "confident_learning: same-object evidence. auto matches objects across the members' images (local "
+            "features, at most 5,000 members) and lets images that show one object photo decide each other's label "
+            "issues; no uses the probe alone."
+        ),
+    )
     min_probability: float = _share_param(0.2, "confident_learning: the least probability of a proposed label.")
     secondary_probability: float = _share_param(0.3, "confident_learning: the least probability of a second label.")
     top_k: int = _count_param(3, 1, 20, "Labels per sample at most.")
@@ -122,8 +132,8 @@ class ProposalParams:
 
 SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     ProposalSource.CONFIDENT_LEARNING: (
-        "embedding_set_id", "folds", "C", "multi_label", "min_probability", "secondary_probability", "top_k",
-        "threshold", "seed", "splits",
+        "embedding_set_id", "folds", "C", "multi_label", "instances", "min_probability", "secondary_probability",
+        "top_k", "threshold", "seed", "splits",
     ),
     ProposalSource.MODEL_TOPK: ("trained_model_id", "top_k", "threshold", "batch_size", "splits"),
     ProposalSource.CLIP_ZERO_SHOT: ("embedding_set_id", "prompt", "top_k", "threshold", "splits"),

@@ -44,8 +44,8 @@ def test_confident_learning_proposes_the_true_class_of_every_wrong_label(noisy_v
     assert (run.summary["method"], run.summary["shift_flags"]) == ("pooled", 0)
     assert run.params == {
         "embedding_set_id": EmbeddingSet.objects.get(version=noisy_version.version).pk, "folds": 5, "C": 1.0,
-        "multi_label": "auto", "min_probability": 0.2, "secondary_probability": 0.3, "top_k": 3, "threshold": 0.3,
-        "seed": 0, "splits": [],
+        "multi_label": "auto", "instances": "auto", "min_probability": 0.2, "secondary_probability": 0.3, "top_k": 3,
+        "threshold": 0.3, "seed": 0, "splits": [],
     }  # fmt: skip
     proposal = run.proposals.get(sample_id=noisy_version.sample_ids[noisy_version.flipped[0]])
     assert proposal.issue_score == pytest.approx(1 - proposal.params["given_probability"], abs=1e-4)

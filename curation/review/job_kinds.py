@@ -26,4 +26,5 @@ def label_proposals_job(ctx: JobContext) -> dict[str, Any]:
         "flagged_samples": run.flagged_count,
         "label_issues": run.summary.get("label_issues"),
         "shift_flags": run.summary.get("shift_flags"),
+        "instances": run.summary.get("instances"),
     }

@@ -223,6 +223,15 @@ def _proposed(result: dict[str, Any], job: Job) -> JobOutcome:
         if isinstance(result.get(key), int):
             summary += f"; {_plural(result[key], noun)}"
     summary += "."
+    instances = result.get("instances")
+    if isinstance(instances, dict) and instances.get("ran"):
+        summary += (
+            f" Same-object matching: {_plural(instances['covered'], 'sample')} share an object photo with other"
+            f" images and were decided by them ({instances['label_issues_by_partners']:,} flagged,"
+            f" {instances['cleared_by_partners']:,} probe flags cleared)."
+        )
+    elif isinstance(instances, dict) and instances.get("reason"):
+        summary += f" Same-object matching did not run: {instances['reason']}."
     review = _url("review_queue_create", version=result["version"], proposal_run=result["proposal_run"])
     links = [ResultLink("Review these proposals", review, next_step=True)]
     return JobOutcome(summary, links + _version_links(_version(result["version"])))

@@ -135,6 +135,25 @@ def test_the_training_run_page_offers_the_next_steps_its_reader_may_take(admin_u
             {"Review these proposals": "/review/new/?version=9&proposal_run=4"},
         ),
         (
+            "label_proposals",
+            {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 12, "flagged_samples": 10,
+             "label_issues": 7, "shift_flags": 0,
+             "instances": {"ran": True, "covered": 40, "label_issues_by_partners": 5, "cleared_by_partners": 2}},
+            "12 label proposals for 10 samples from Confident learning (linear probe); 7 label issues;"
+            " 0 split-shift flags. Same-object matching: 40 samples share an object photo with other images and were"
+            " decided by them (5 flagged, 2 probe flags cleared).",
+            {"Review these proposals": "/review/new/?version=9&proposal_run=4"},
+        ),
+        (
+            "label_proposals",
+            {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 1, "flagged_samples": 1,
+             "label_issues": 1, "shift_flags": 0,
+             "instances": {"ran": False, "reason": "6,000 members: more than 5,000, same-object matching skipped"}},
+            "1 label proposal for 1 sample from Confident learning (linear probe); 1 label issue; 0 split-shift flags."
+            " Same-object matching did not run: 6,000 members: more than 5,000, same-object matching skipped.",
+            {"Review these proposals": "/review/new/?version=9&proposal_run=4"},
+        ),
+        (
             "export_version",
             {"export": 3, "format": "imagefolder", "version": None, "samples": 5, "files": ["a.zip"], "size": 2048},
             "Exported 5 samples as imagefolder (1 file, 2.0\xa0KB).",

@@ -21,8 +21,9 @@ class ProposalRunOutputSerializer(serializers.Serializer):
     params = serializers.JSONField()
     summary = serializers.JSONField(
         help_text="Counts, timings; confident learning: `label_issues` (flagged as mislabelled) apart from "
-        "`shift_flags` (held-out flags a shift against train explains), `by_split`; `truth`: precision and recall "
-        "on the demo."
+        "`shift_flags` (held-out flags a shift against train explains), `by_split`, `instances` (same-object "
+        "matching: ran or why not, pairs, copies, samples covered, flagged and cleared by partners, seconds); "
+        "`truth`: precision and recall on the demo."
     )
     proposal_count = serializers.IntegerField()
     flagged_count = serializers.IntegerField()

@@ -67,7 +67,7 @@ def with_instance_evidence(
     if mode == "no":
         return outcome, *none, {"ran": False, "reason": "not asked (instances=no)"}
     if labels.size > INSTANCE_LIMIT:
-        reason = f"{labels.size} members: more than {INSTANCE_LIMIT}, same-object matching skipped"
+        reason = f"{labels.size:,} members: more than {INSTANCE_LIMIT:,}, same-object matching skipped"
         return outcome, *none, {"ran": False, "reason": reason}
     started = time.monotonic()
     report("reading images for same-object matching")

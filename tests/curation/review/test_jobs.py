@@ -28,8 +28,9 @@ def test_the_job_runs_a_proposal_run_and_records_its_result(noisy_version):
     assert job.result == {
         "proposal_run": run.pk, "version": noisy_version.version.pk, "source": "confident_learning",
         "proposals": run.proposal_count, "flagged_samples": run.flagged_count,
-        "label_issues": run.summary["label_issues"], "shift_flags": 0,
+        "label_issues": run.summary["label_issues"], "shift_flags": 0, "instances": run.summary["instances"],
     }  # fmt: skip
+    assert (run.summary["instances"]["ran"], run.summary["instances"]["covered"]) == (True, 0)  # no shared objects
     assert run.job_id == job.pk
 
 

@@ -10,6 +10,7 @@ from curation.models import VersionSample
 from curation.pruning.services.clustering import cluster_run_create
 from curation.pruning.services.params import cluster_params_validate
 from curation.review.models import LabelProposal, ProposalRun
+from curation.review.services import instance_evidence
 from curation.review.services.proposal_params import proposal_params_validate
 from curation.review.services.proposals import proposal_run_create
 from robustness.ml.checkpoints import checkpoint_build, checkpoint_write
@@ -229,3 +230,16 @@ def test_a_version_with_one_learnable_class_writes_nothing(db):
 
     assert refused.value.code == "nothing_to_learn"
     assert ProposalRun.objects.count() == 0
+
+
+def test_runs_over_the_member_limit_skip_same_object_matching_and_say_so(noisy_version, monkeypatch):
+    monkeypatch.setattr(instance_evidence, "INSTANCE_LIMIT", 5)
+    params = proposal_params_validate(version_id=noisy_version.version.pk, source="confident_learning")
+
+    run = proposal_run_create(params=params)
+
+    members = noisy_version.version.members.count()
+    assert run.summary["instances"] == {
+        "ran": False, "reason": f"{members:,} members: more than 5, same-object matching skipped"
+    }  # fmt: skip
+    assert run.summary["label_issues"] >= 5  # the probe still decides

@@ -17,7 +17,7 @@ class Command(JobCommand):
         "Propose labels for a version's samples from one source: confident_learning (cleanlab on a linear probe's "
         "out-of-fold probabilities, the default), model_topk, clip_zero_shot or mixed_cluster. The last stdout line is "
         "JSON: label_issues (samples flagged as mislabelled) apart from shift_flags (flags a shift between splits "
-        "explains) and proposals."
+        "explains) and proposals; instances: what same-object matching decided (--instances no skips it)."
     )
 
     params_class = ProposalParams

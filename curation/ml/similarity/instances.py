@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -86,9 +87,8 @@ def local_features(image: np.ndarray, *, with_foreground: bool = True) -> LocalF
     interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     rgb = np.ascontiguousarray(cv2.resize(image[..., :3], size, interpolation=interpolation))
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    keypoints, descriptors = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=CONTRAST).detectAndCompute(
-        grey, None
-    )
+    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=CONTRAST)  # type: ignore[attr-defined]
+    keypoints, descriptors = sift.detectAndCompute(grey, None)
     keypoints = keypoints[:MAX_KEYPOINTS]
     points = np.asarray([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
     described = _rootsift(descriptors[:MAX_KEYPOINTS]) if descriptors is not None else np.zeros((0, 128), np.float32)
@@ -107,6 +107,7 @@ def _neighbours(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
     import faiss  # noqa: PLC0415 - loaded when matching runs
 
     data = np.ascontiguousarray(descriptors, dtype=np.float32)
+    index: Any
     if len(data) <= EXACT_SEARCH_LIMIT:
         index = faiss.IndexFlatL2(data.shape[1])
     else:
@@ -211,9 +212,9 @@ def instance_pairs(features: Sequence[LocalFeatures], *, copy_threshold: float) 
             continue
         candidates += 1
         models = _models(features[i], features[j], matches)
-        thumbs = features[i].thumbnail, features[j].thumbnail
-        comparable = thumbs[0] is not None and thumbs[1] is not None
-        if models and _near_identity(models[0]) and comparable and thumbnail_pair_score(*thumbs) >= copy_threshold:
+        first, second = features[i].thumbnail, features[j].thumbnail
+        comparable = first is not None and second is not None and _near_identity(models[0]) if models else False
+        if comparable and thumbnail_pair_score(first, second) >= copy_threshold:  # type: ignore[arg-type]
             copies.append((i, j))
             continue
         score = object_score(models)

@@ -67,6 +67,7 @@ bench: install
 	$(PY) bench/corruption_bench.py
 	$(PY) bench/generate_bench.py
 	$(PY) bench/export_bench.py
+	$(PY) bench/instances_bench.py
 
 # The 1M-row targets of docs/ARCHITECTURE.md §11, on PostgreSQL (database BENCH_DB, created and migrated here).
 BENCH_DB ?= winnow_bench

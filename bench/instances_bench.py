@@ -5,7 +5,8 @@ mate-backgrounds), extracts local features of every image and matches them as `p
 (FAISS candidates, RANSAC verification), and prints wall and CPU time per stage and per image. Baseline, in the
 same process on the first `--baseline-images` images: every pair matched by brute force (OpenCV BFMatcher,
 ratio 0.85 both ways, mutual) and verified the same way, the obvious way to do it; the ratio of the two on
-those images and the share of the baseline's object pairs (score >= 4) the candidate search also finds.
+those images, the share of the baseline's object pairs (score >= 4) the candidate search also finds, and how many
+of each one's pairs show one object photo by the probe's truth (copies aside).
 
     .venv/bin/python bench/instances_bench.py                   # 75 images per class (~490 images)
     .venv/bin/python bench/instances_bench.py --per-class 200   # ~1,260 images
@@ -71,6 +72,7 @@ def main() -> None:
         root = Path(folder)
         truth = probe_build(root, ProbeConfig(seed=args.seed, images_per_class=args.per_class))
         paths = sorted(truth.files)
+        stamps = [truth.files[p]["stamp"] for p in paths]
         pixels = [np.asarray(Image.open(root / "images" / p).convert("RGB")) for p in paths]
     features, wall, cpu = timed(lambda: [local_features(image) for image in pixels])
     print(
@@ -89,11 +91,17 @@ def main() -> None:
     copies = {(int(i), int(j)) for i, j in fast.copies}
     slow_pairs = {pair for pair, score in slow.items() if score >= MIN_SCORE and pair not in copies}
     share = len(fast_pairs & slow_pairs) / max(len(slow_pairs), 1)
+
+    def precision(found: set[tuple[int, int]]) -> str:
+        same = sum(stamps[i] == stamps[j] for i, j in found)
+        return f"{same} of {len(found)} show one object photo"
+
     print(
         f"baseline on {len(subset)} images ({len(subset) * (len(subset) - 1) // 2:,} pairs): brute force "
         f"{slow_wall:.1f} s, candidate search {fast_wall:.1f} s, ratio {slow_wall / max(fast_wall, 1e-9):.1f}x; "
         f"the search finds {share:.2f} of the brute force's {len(slow_pairs)} object pairs"
     )
+    print(f"probe truth: search {precision(fast_pairs)}; brute force {precision(slow_pairs)}")
 
 
 if __name__ == "__main__":

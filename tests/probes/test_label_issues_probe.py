@@ -14,15 +14,12 @@ floors 0.75 / 0.7) were set after the first measurement above, below it.
 import pytest
 from django.test import override_settings
 
-from core.storage import sha256_bytes
-from curation.embeddings.models import EmbeddingSet
-from curation.models import Dataset, Sample, SampleAlias, VersionSample
 from curation.review.models import LabelProposal
 from curation.review.services import proposal_params_validate, proposal_run_create
-from jobs.models import Job
-from tests.curation.embeddings.conftest import add_member, embed
+from tests.curation.embeddings.conftest import embed
 from tests.factories import DatasetVersionFactory
 from tests.probes.composite_probe import STAMPS_DIR, ProbeConfig, probe_build
+from tests.probes.stored import probe_dataset_delete, probe_store
 
 PROBE = ProbeConfig(seed=13, images_per_class=50)
 TARGET_PRECISION, TARGET_RECALL = 0.85, 0.95
@@ -43,25 +40,12 @@ def probe_version(django_db_setup, django_db_blocker, tmp_path_factory):
         version = DatasetVersionFactory(number=1)
         version.dataset.classes = truth.classes
         version.dataset.save(update_fields=["classes"])
-        by_hash, wrong = {}, set()
-        for path in sorted(truth.files):
-            data = (root / "images" / path).read_bytes()
-            digest = sha256_bytes(data)
-            if digest not in by_hash:
-                split, label, _ = path.split("/")
-                by_hash[digest] = add_member(version, data, name=path, label=label, split=split)
-            SampleAlias.objects.create(dataset=version.dataset, sample=by_hash[digest], original_name=path)
-            if path in truth.wrong_labels:
-                wrong.add(by_hash[digest].pk)
+        samples = probe_store(version, root, truth)
+        wrong = {samples[path] for path in truth.wrong_labels}
         embed(version, "efficientnet-lite0")
     yield version, media, wrong
     with django_db_blocker.unblock():
-        EmbeddingSet.objects.filter(version=version).delete()
-        VersionSample.objects.filter(version__dataset_id=version.dataset_id).delete()
-        SampleAlias.objects.filter(dataset_id=version.dataset_id).delete()
-        Sample.objects.filter(dataset_id=version.dataset_id).delete()
-        Dataset.objects.filter(pk=version.dataset_id).delete()
-        Job.objects.all().delete()
+        probe_dataset_delete(version)
 
 
 def flagged_by(version, **params) -> tuple[set[int], dict]:

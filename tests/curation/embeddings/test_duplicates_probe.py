@@ -8,15 +8,14 @@ import pytest
 from django.test import override_settings
 
 import curation.ml.embedding
-from core.storage import sha256_bytes
-from curation.embeddings.models import DuplicateCalibration, DuplicateRun, EmbeddingSet
+from curation.embeddings.models import DuplicateCalibration, DuplicateRun
 from curation.embeddings.services.duplicates import FIND_DUPLICATES_JOB_KIND, DuplicateParams
-from curation.models import Dataset, Sample, SampleAlias, VersionSample
-from jobs.models import Job, JobStatus
+from jobs.models import JobStatus
 from jobs.services import job_create, job_execute
-from tests.curation.embeddings.conftest import add_member, embed
+from tests.curation.embeddings.conftest import embed
 from tests.factories import DatasetVersionFactory
 from tests.probes.composite_probe import STAMPS_DIR, ProbeConfig, copy_pairs, probe_build
+from tests.probes.stored import probe_dataset_delete, probe_store
 
 # Chosen before measuring on this probe (the targets); calibration_images is cut to 25 images
 # (100 perturbed copies) to keep the test short: the verification threshold is a constant, not fitted here.
@@ -41,26 +40,13 @@ def probe_set(django_db_setup, django_db_blocker, tmp_path_factory):
     truth = probe_build(root, PROBE)
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):  # the tests set the same media root
         version = DatasetVersionFactory(number=1)
-        by_hash, by_name = {}, {}
-        for path in sorted(truth.files):
-            data = (root / "images" / path).read_bytes()
-            digest = sha256_bytes(data)
-            if digest not in by_hash:
-                split, label, _ = path.split("/")
-                by_hash[digest] = add_member(version, data, name=path, label=label, split=split)
-            SampleAlias.objects.create(dataset=version.dataset, sample=by_hash[digest], original_name=path)
-            by_name[path] = by_hash[digest].pk
+        by_name = probe_store(version, root, truth)
         embedding_set = embed(version, "efficientnet-lite0")
         pairs = {tuple(sorted(by_name[name] for name in pair)) for pair in copy_pairs(truth)}
         exact = {frozenset(pair) for pair in truth.exact_duplicate_pairs}
     yield embedding_set, media, {pair for pair in pairs if pair[0] != pair[1]}, exact
-    with django_db_blocker.unblock():  # samples are protected from a dataset's delete: members, samples, then it
-        EmbeddingSet.objects.filter(pk=embedding_set.pk).delete()
-        VersionSample.objects.filter(version__dataset_id=version.dataset_id).delete()
-        SampleAlias.objects.filter(dataset_id=version.dataset_id).delete()
-        Sample.objects.filter(dataset_id=version.dataset_id).delete()
-        Dataset.objects.filter(pk=version.dataset_id).delete()
-        Job.objects.all().delete()
+    with django_db_blocker.unblock():
+        probe_dataset_delete(version)
 
 
 def find_duplicates(embedding_set, **params) -> DuplicateRun:

@@ -80,6 +80,13 @@ def test_same_object_evidence_finds_more_wrong_labels_with_fewer_false_flags_tha
     alone, alone_summary = flagged_by(version, source="confident_learning", instances="no")
 
     assert summary["instances"]["ran"] is True and summary["instances"]["covered"] > len(wrong)
+    by_partners = LabelProposal.objects.filter(run__params__instances="auto", params__flagged=True).exclude(
+        params__same_object_partners=None
+    )
+    assert by_partners.exists()  # flagged by partners: the vote's doubt is the issue score queues filter on
+    assert all(p.issue_score > 0.5 for p in by_partners)
+    proposed = {(p.sample_id, p.label) for p in by_partners}
+    assert all((p.sample_id, p.params["object_class"]) in proposed for p in by_partners)  # the object's class offered
     assert alone_summary["instances"] == {"ran": False, "reason": "not asked (instances=no)"}
     evidence = list(LabelProposal.objects.filter(run__params__instances="no").values_list("params", flat=True))
     assert evidence and not any("same_object_partners" in entry for entry in evidence)

@@ -12,8 +12,9 @@ where P(y | c) is 1 - noise for y = c and noise / (K - 1) otherwise, p are the p
 and q(s) = 1 / (1 + exp(-(slope * s + offset))) the chance that a pair with s inliers shows one object. Only the
 best `per_label` partners of each label count: false partners come in bunches (one background shared by many
 images), true ones agree. Copies of one photo are one voter. An image is *covered* when some partner scores at
-least `min_score`; a covered image is a label issue when the chosen class is not its label; an uncovered one
-keeps the probe's decision (confident learning).
+least `min_score`; a covered image is a label issue when the chosen class is not its label, and its issue score
+is 1 minus the vote's probability of its label (softmax of S); an uncovered one keeps the probe's decision and
+score (confident learning).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class InstanceVotes:
     object_class: np.ndarray  # (N,) int: the class chosen for covered images, -1 elsewhere
     partners: np.ndarray  # (N,) int: partner groups counted
     agreeing: np.ndarray  # (N,) int: of those, partners with the image's own label
+    doubt: np.ndarray  # (N,) float: 1 - the vote's probability of the image's label (softmax of S), NaN if uncovered
 
 
 def copy_groups(n: int, copies: np.ndarray) -> np.ndarray:
@@ -90,6 +92,7 @@ def instance_label_issues(
     covered = np.zeros(n, dtype=bool)
     chosen = np.full(n, -1)
     counted, agreeing = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    doubt = np.full(n, np.nan)
     for i in range(n):
         if not partners[i]:
             continue
@@ -104,7 +107,9 @@ def instance_label_issues(
                 likelihood = np.where(classes == label, 1 - config.noise, config.noise / (k - 1))
                 scores += np.log(q * likelihood + (1 - q) / k) + config.probe_weight * q * log_p[member]
         chosen[i] = int(np.argmax(scores))
+        posterior = np.exp(scores - scores.max())
+        doubt[i] = 1.0 - posterior[labels[i]] / posterior.sum()
         is_issue[i] = chosen[i] != labels[i]
         counted[i] = len(partners[i])
         agreeing[i] = sum(len(v) for label, v in per_label.items() if label == labels[i])
-    return InstanceVotes(is_issue, covered, chosen, counted, agreeing)
+    return InstanceVotes(is_issue, covered, chosen, counted, agreeing, doubt)

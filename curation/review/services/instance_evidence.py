@@ -77,7 +77,12 @@ def with_instance_evidence(
     votes = instance_votes.instance_label_issues(
         labels, outcome.probabilities, found.pairs, found.copies, outcome.is_issue
     )
-    decided = dataclasses.replace(outcome, is_issue=votes.is_issue, is_shift=outcome.is_shift & ~votes.is_issue)
+    decided = dataclasses.replace(
+        outcome,
+        is_issue=votes.is_issue,
+        is_shift=outcome.is_shift & ~votes.is_issue,
+        issue_score=np.where(votes.covered, votes.doubt, outcome.issue_score),  # queues filter on it
+    )
     config = instance_votes.InstanceVoteConfig()
     summary = {
         "ran": True,

@@ -23,6 +23,8 @@ def test_the_odd_one_out_among_images_of_one_object_is_flagged_with_the_objects_
     assert votes.covered.tolist() == [True, True, True, False]
     assert votes.partners.tolist() == [2, 2, 2, 0]
     assert votes.agreeing.tolist() == [1, 1, 0, 0]
+    assert votes.doubt[2] > 0.95 > 0.05 > votes.doubt[0]  # the vote's doubt about each image's own label
+    assert np.isnan(votes.doubt[3])
 
 
 def test_two_images_that_disagree_are_settled_by_the_probe_for_both_at_once():

@@ -1,8 +1,11 @@
-"""Label issues decided by same-object partners (curation.review.ml.instance_votes), against hand-worked cases."""
+"""Label issues decided by same-object partners (curation.review.ml.instance_votes), against hand-worked cases; and
+the image reads feeding them (an unreadable image has no keypoints)."""
 
 import numpy as np
 
+from core.storage import blob_save
 from curation.review.ml.instance_votes import InstanceVoteConfig, copy_groups, instance_label_issues
+from curation.review.services.instance_evidence import _features
 
 UNSURE = np.full(3, 1 / 3)
 
@@ -81,3 +84,12 @@ def test_partners_under_the_least_score_do_not_count():
 
     assert not votes.covered.any()
     assert not votes.is_issue.any()
+
+
+def test_a_missing_or_corrupt_image_gives_no_keypoints_and_no_error(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    blob_save(key="images/corrupt.jpg", data=b"\xff\xd8\xff\xe0 not really a jpeg")
+
+    for key in ("images/corrupt.jpg", "images/missing.jpg", ""):
+        features = _features(key)
+        assert (len(features.points), features.descriptors.shape, features.thumbnail) == (0, (0, 128), None)

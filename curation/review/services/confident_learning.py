@@ -103,8 +103,9 @@ class _Decider:
         splits = np.asarray([self.members.splits[r] for r in rows.tolist()])
         outcome = ml.split_label_issues(vectors, labels, splits, n_classes, config, reference_split=REFERENCE_SPLIT)
         sample_ids = self.members.sample_ids[rows]
+        held_out = splits != REFERENCE_SPLIT if outcome.method == "per_split" else None
         outcome, object_class, partners, instances = with_instance_evidence(
-            outcome, labels, sample_ids, self.params.instances, self.report
+            outcome, labels, sample_ids, self.params.instances, self.report, held_out
         )
         return outcome, splits, object_class, partners, instances
 

@@ -56,10 +56,16 @@ def instance_features_read(sample_ids: np.ndarray) -> list[Any]:
 
 
 def with_instance_evidence(
-    outcome: ml.SplitLabelIssues, labels: np.ndarray, sample_ids: np.ndarray, mode: str, report: Progress
+    outcome: ml.SplitLabelIssues,
+    labels: np.ndarray,
+    sample_ids: np.ndarray,
+    mode: str,
+    report: Progress,
+    held_out: np.ndarray | None = None,
 ) -> tuple[ml.SplitLabelIssues, np.ndarray, np.ndarray, dict[str, Any]]:
     """(outcome with covered images decided by their same-object partners, the class chosen per image (-1 where
-    uncovered), partners per image, the summary's "instances" entry)."""
+    uncovered), partners per image, the summary's "instances" entry). held_out: (N,) bool, images of held-out
+    splits (instance_votes: weak partners do not overturn their labels)."""
     from curation.embeddings.services.duplicate_calibration import VERIFY_THRESHOLD  # noqa: PLC0415 - one constant
     from curation.ml.similarity.instances import instance_pairs  # noqa: PLC0415 - cv2/faiss in jobs only
 
@@ -75,7 +81,7 @@ def with_instance_evidence(
     report("matching objects across images")
     found = instance_pairs(features, copy_threshold=VERIFY_THRESHOLD)
     votes = instance_votes.instance_label_issues(
-        labels, outcome.probabilities, found.pairs, found.copies, outcome.is_issue
+        labels, outcome.probabilities, found.pairs, found.copies, outcome.is_issue, held_out=held_out
     )
     decided = dataclasses.replace(
         outcome,
@@ -91,7 +97,9 @@ def with_instance_evidence(
         "covered": int(votes.covered.sum()),
         "label_issues_by_partners": int((votes.is_issue & votes.covered).sum()),
         "cleared_by_partners": int((outcome.is_issue & votes.covered & ~votes.is_issue).sum()),
+        "held_out_weak_partners": int(votes.weak.sum()),
         "seconds": round(time.monotonic() - started, 1),
         "min_score": config.min_score,
+        "held_out_min_flip": config.held_out_min_flip,
     }
     return decided, votes.object_class, votes.partners, summary

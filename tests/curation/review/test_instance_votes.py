@@ -86,6 +86,26 @@ def test_partners_under_the_least_score_do_not_count():
     assert not votes.is_issue.any()
 
 
+def test_weak_partners_overturn_a_training_label_but_not_a_held_out_one_which_keeps_the_fallback():
+    # image 0 (label 0, the probe leans to 1) has two weak partners labelled 1 (5 and 6 inliers)
+    labels = np.array([0, 1, 1])
+    weak = np.array([[0, 1, 5], [0, 2, 6]])
+    probe = probabilities([0.1, 0.85, 0.05], None, None)
+    fallback = np.array([False, False, False])
+    held_out = np.array([True, False, False])
+
+    in_train = instance_label_issues(labels, probe, weak, np.zeros((0, 2)), fallback)
+    in_test = instance_label_issues(labels, probe, weak, np.zeros((0, 2)), fallback, held_out=held_out)
+    strong = instance_label_issues(labels, probe, weak + [0, 0, 4], np.zeros((0, 2)), fallback, held_out=held_out)
+
+    assert (in_train.is_issue[0], in_train.object_class[0], in_train.covered[0]) == (True, 1, True)
+    assert (in_test.is_issue[0], in_test.object_class[0], in_test.covered[0], in_test.weak[0]) == (False, -1, False, True)
+    assert np.isnan(in_test.doubt[0])  # the fallback's score stands
+    assert in_test.covered[1:].all() and not in_test.weak[1:].any()  # training images are decided as before
+    assert InstanceVoteConfig().held_out_min_flip == 8
+    assert (strong.is_issue[0], strong.object_class[0], strong.weak[0]) == (True, 1, False)  # 10 inliers: overturned
+
+
 def test_a_missing_or_corrupt_image_gives_no_keypoints_and_no_error(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     blob_save(key="images/corrupt.jpg", data=b"\xff\xd8\xff\xe0 not really a jpeg")

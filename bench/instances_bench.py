@@ -8,6 +8,10 @@ ratio 0.85 both ways, mutual) and verified the same way, the obvious way to do i
 those images, the share of the baseline's object pairs (score >= 4) the candidate search also finds, and how many
 of each one's pairs show one object photo by the probe's truth (copies aside).
 
+Then the background swap that checks the flags no partner decides (curation/review/ml/background_swap.py): the
+composites of every training image (2 per image, 128 px) and their embedding by efficientnet-lite0, against the
+baseline of embedding the same images once (what the embed job already did), in the same process.
+
     .venv/bin/python bench/instances_bench.py                   # 75 images per class (~490 images)
     .venv/bin/python bench/instances_bench.py --per-class 200   # ~1,260 images
 """
@@ -15,6 +19,7 @@ of each one's pairs show one object photo by the probe's truth (copies aside).
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import tempfile
 import time
@@ -27,8 +32,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from curation.ml.embedding import embed_images
+from curation.ml.encoders import create_encoder
 from curation.ml.similarity import instances
 from curation.ml.similarity.instances import instance_pairs, local_features
+from curation.review.ml.background_swap import SwapConfig, swap_composites, swap_image
 from tests.probes.composite_probe import ProbeConfig, probe_build
 
 COPY_THRESHOLD = 0.68
@@ -102,6 +110,32 @@ def main() -> None:
         f"the search finds {share:.2f} of the brute force's {len(slow_pairs)} object pairs"
     )
     print(f"probe truth: search {precision(fast_pairs)}; brute force {precision(slow_pairs)}")
+    swap_bench([swap_image(f.pixels, f.mask) for f in features], [p.startswith("train/") for p in paths])
+
+
+def swap_bench(images, in_train) -> None:
+    encoder = create_encoder("efficientnet-lite0")
+
+    def embed(pixels: np.ndarray) -> np.ndarray:
+        sources = []
+        for position, image in enumerate(pixels):
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, "PNG", compress_level=1)
+            sources.append((position, buffer.getvalue()))
+        return embed_images(encoder, sources, num_workers=0).embeddings
+
+    train = np.flatnonzero(in_train)
+    groups = np.arange(len(images))
+    composites, make_wall, _ = timed(lambda: swap_composites(images, train, train, groups, SwapConfig()))
+    flat = composites.reshape(-1, *composites.shape[2:])
+    _, swap_wall, _ = timed(lambda: embed(flat))
+    _, once_wall, _ = timed(lambda: embed(np.stack([images[i].pixels for i in train])))
+    total = make_wall + swap_wall
+    print(
+        f"background swap on {len(train)} training images: composites {make_wall:.1f} s, embedding {len(flat)} "
+        f"composites {swap_wall:.1f} s ({1000 * total / len(train):.0f} ms/image); baseline, embedding the "
+        f"{len(train)} images once: {once_wall:.1f} s; ratio {total / max(once_wall, 1e-9):.1f}x"
+    )
 
 
 if __name__ == "__main__":

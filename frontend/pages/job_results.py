@@ -230,6 +230,12 @@ def _proposed(result: dict[str, Any], job: Job) -> JobOutcome:
             f" images and were decided by them ({instances['label_issues_by_partners']:,} flagged,"
             f" {instances['cleared_by_partners']:,} probe flags cleared)."
         )
+        swap = instances.get("background_swap")
+        if isinstance(swap, dict) and swap.get("ran"):
+            summary += (
+                f" Background swap: {swap['cleared']:,} of {_plural(swap['checked'], 'other flag')} cleared (a probe"
+                " that cannot read backgrounds prefers the given label)."
+            )
     elif isinstance(instances, dict) and instances.get("reason"):
         summary += f" Same-object matching did not run: {instances['reason']}."
     review = _url("review_queue_create", version=result["version"], proposal_run=result["proposal_run"])

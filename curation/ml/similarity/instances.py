@@ -59,6 +59,8 @@ class LocalFeatures:
     descriptors: np.ndarray  # (n, 128) float32 RootSIFT
     foreground: np.ndarray  # (n,) bool: on the estimated object
     thumbnail: np.ndarray | None  # the pixel verifier's grey square, for telling copies apart
+    mask: np.ndarray | None = None  # the foreground estimate (GrabCut, undilated) in the SIDE frame, None if none
+    pixels: np.ndarray | None = None  # the RGB image in the SIDE frame (kept by callers that need it, e.g. swaps)
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,12 @@ def local_features(image: np.ndarray, *, with_foreground: bool = True) -> LocalF
     foreground = np.zeros(len(points), dtype=bool)
     mask = grabcut_foreground(rgb) if with_foreground else None
     if mask is not None and len(points):
-        mask = ndimage.binary_dilation(mask, iterations=FOREGROUND_DILATION)
-        rows = np.clip(points[:, 1].round().astype(int), 0, mask.shape[0] - 1)
-        cols = np.clip(points[:, 0].round().astype(int), 0, mask.shape[1] - 1)
-        foreground = mask[rows, cols]
+        dilated = ndimage.binary_dilation(mask, iterations=FOREGROUND_DILATION)
+        rows = np.clip(points[:, 1].round().astype(int), 0, dilated.shape[0] - 1)
+        cols = np.clip(points[:, 0].round().astype(int), 0, dilated.shape[1] - 1)
+        foreground = dilated[rows, cols]
     thumbnail = verification_thumbnail(Image.fromarray(rgb))
-    return LocalFeatures(points, described, foreground, thumbnail)
+    return LocalFeatures(points, described, foreground, thumbnail, mask, rgb)
 
 
 def _neighbours(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from curation.embeddings.models import EmbeddingSet
 from curation.models import DatasetVersion
 from curation.review.ml import proposals as ml
 from curation.review.models import ProposalSource
-from curation.review.services.instance_evidence import with_instance_evidence
+from curation.review.services.instance_evidence import composite_embedder, with_instance_evidence
 from curation.review.services.proposal_inputs import (
     Members,
     Proposal,
@@ -103,10 +103,12 @@ class _Decider:
         splits = np.asarray([self.members.splits[r] for r in rows.tolist()])
         outcome = ml.split_label_issues(vectors, labels, splits, n_classes, config, reference_split=REFERENCE_SPLIT)
         sample_ids = self.members.sample_ids[rows]
-        held_out = splits != REFERENCE_SPLIT if outcome.method == "per_split" else None
+        reference = splits == REFERENCE_SPLIT if outcome.method == "per_split" else None
+        embedding_set = EmbeddingSet.objects.get(pk=self.params.id_of("embedding_set_id"))
         outcome, object_class, partners, instances = with_instance_evidence(
-            outcome, labels, sample_ids, self.params.instances, self.report, held_out
-        )
+            outcome, labels, sample_ids, self.params.instances, self.report, reference,
+            composite_embedder(embedding_set.encoder_name),
+        )  # fmt: skip
         return outcome, splits, object_class, partners, instances
 
 

@@ -5,6 +5,11 @@ decoding, SIFT and GrabCut release the GIL) and reduced to local features (curat
 the pairs they give decide the label issues of the images they cover (curation.review.ml.instance_votes).
 Runs of more than INSTANCE_LIMIT members skip it (matching grows with the square of the descriptors, ~0.15 s
 per image at 500 images on 2 cores) and say so.
+
+Confident learning's flags on images no partner decided then get a second opinion (curation.review.ml.
+background_swap): each image's foreground on other training images' backgrounds, embedded with the run's encoder
+(each image kept at background_swap.SIDE px while the run lasts); a flag stands when that probe does not prefer
+the label either.
 """
 
 from __future__ import annotations
@@ -20,39 +25,67 @@ import numpy as np
 from PIL import Image
 
 from core.storage import blob_read
+from curation.embeddings.encoders import EncoderUnavailable, encoder_load
 from curation.models import Sample
-from curation.review.ml import instance_votes
+from curation.review.ml import background_swap, instance_votes
 from curation.review.ml import proposals as ml
+from curation.review.ml.background_swap import SwapImage, swap_image
 
 INSTANCE_LIMIT = 5000
 READ_BATCH = 500
 READ_THREADS = 2
 
 Progress = Callable[[str], None]
+Embed = Callable[[np.ndarray], np.ndarray]
 
 
-def _features(key: str) -> Any:
+def _features(key: str) -> tuple[Any, SwapImage]:
+    """(local features without their pixels and mask, the image as the background swap uses it)."""
     from curation.ml.similarity.instances import LocalFeatures, local_features  # noqa: PLC0415 - cv2/faiss in jobs only
 
     try:
         with Image.open(io.BytesIO(blob_read(key))) as image:
             pixels = np.asarray(image.convert("RGB"))
-        return local_features(pixels)
+        features = local_features(pixels)
+        swap = swap_image(features.pixels, features.mask)
+        return dataclasses.replace(features, mask=None, pixels=None), swap
     except (OSError, ValueError):  # gone or unreadable: no keypoints, no evidence
-        empty = np.zeros((0, 2), np.float32)
-        return LocalFeatures(empty, np.zeros((0, 128), np.float32), np.zeros(0, bool), None)
+        nothing = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), np.zeros(0, bool), None)
+        return nothing, swap_image(None, None)
 
 
-def instance_features_read(sample_ids: np.ndarray) -> list[Any]:
-    """Local features of ``sample_ids``' images, in their order (an unreadable image has none)."""
+def instance_features_read(sample_ids: np.ndarray) -> tuple[list[Any], list[SwapImage]]:
+    """Local features of ``sample_ids``' images and the images as the swap uses them, in their order (an unreadable
+    image has no keypoints and a black square without foreground)."""
     ids = np.asarray(sample_ids, dtype=np.int64)
-    features: list[Any] = []
+    read: list[tuple[Any, SwapImage]] = []
     with ThreadPoolExecutor(READ_THREADS) as pool:
         for start in range(0, len(ids), READ_BATCH):
             batch = ids[start : start + READ_BATCH]
             keys = dict(Sample.objects.filter(pk__in=batch.tolist()).values_list("pk", "image_key"))
-            features += list(pool.map(_features, [keys.get(int(i), "") for i in batch]))
-    return features
+            read += list(pool.map(_features, [keys.get(int(i), "") for i in batch]))
+    return [f for f, _ in read], [s for _, s in read]
+
+
+def composite_embedder(encoder_name: str) -> Embed:
+    """(M, H, W, 3) uint8 images -> (M, D) float32 embeddings by ``encoder_name`` (loaded on first use; raises
+    EncoderUnavailable as the embed job does)."""
+
+    def embed(images: np.ndarray) -> np.ndarray:
+        from curation.ml.embedding import embed_images  # noqa: PLC0415 - torch in jobs only
+
+        encoder = encoder_load(encoder_name)
+        sources = []
+        for position, pixels in enumerate(images):
+            buffer = io.BytesIO()
+            Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)
+            sources.append((position, buffer.getvalue()))
+        done = embed_images(encoder, sources, num_workers=0)
+        vectors = np.zeros((len(images), encoder.spec.dim), np.float32)
+        vectors[done.ids] = done.embeddings
+        return vectors
+
+    return embed
 
 
 def with_instance_evidence(
@@ -61,11 +94,13 @@ def with_instance_evidence(
     sample_ids: np.ndarray,
     mode: str,
     report: Progress,
-    held_out: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
+    embed: Embed | None = None,
 ) -> tuple[ml.SplitLabelIssues, np.ndarray, np.ndarray, dict[str, Any]]:
-    """(outcome with covered images decided by their same-object partners, the class chosen per image (-1 where
-    uncovered), partners per image, the summary's "instances" entry). held_out: (N,) bool, images of held-out
-    splits (instance_votes: weak partners do not overturn their labels)."""
+    """(outcome with covered images decided by their same-object partners and the others' flags checked by the
+    background swap, the class chosen per image (-1 where uncovered), partners per image, the summary's "instances"
+    entry). reference: (N,) bool, the training split's images (the others are held out: weak partners do not
+    overturn their labels); None when every image is one pool. embed: the swap's embedder (None: no swap)."""
     from curation.embeddings.services.duplicate_calibration import VERIFY_THRESHOLD  # noqa: PLC0415 - one constant
     from curation.ml.similarity.instances import instance_pairs  # noqa: PLC0415 - cv2/faiss in jobs only
 
@@ -77,17 +112,27 @@ def with_instance_evidence(
         return outcome, *none, {"ran": False, "reason": reason}
     started = time.monotonic()
     report("reading images for same-object matching")
-    features = instance_features_read(sample_ids)
+    features, images = instance_features_read(sample_ids)
     report("matching objects across images")
     found = instance_pairs(features, copy_threshold=VERIFY_THRESHOLD)
+    held_out = None if reference is None else ~np.asarray(reference, dtype=bool)
     votes = instance_votes.instance_label_issues(
         labels, outcome.probabilities, found.pairs, found.copies, outcome.is_issue, held_out=held_out
     )
+    is_issue = votes.is_issue.copy()
+    issue_score = np.where(votes.covered, votes.doubt, outcome.issue_score)  # queues filter on it
+    checked = np.flatnonzero(is_issue & ~votes.covered)
+    swap: dict[str, Any] = {"ran": False, "reason": "no swap asked" if embed is None else "no flag to check"}
+    if embed is not None and checked.size:
+        report("background swap: a second opinion on the flags no partner decided")
+        swap = _background_swap(embed, images, labels, reference, checked, found.copies, outcome.probabilities.shape[1])
+        if swap["ran"]:
+            probabilities = swap.pop("probabilities")
+            is_issue[checked] = background_swap.swap_disagrees(probabilities, labels[checked])
+            known = np.isfinite(probabilities).all(axis=1)
+            issue_score[checked[known]] = 1.0 - probabilities[known, labels[checked[known]]]
     decided = dataclasses.replace(
-        outcome,
-        is_issue=votes.is_issue,
-        is_shift=outcome.is_shift & ~votes.is_issue,
-        issue_score=np.where(votes.covered, votes.doubt, outcome.issue_score),  # queues filter on it
+        outcome, is_issue=is_issue, is_shift=outcome.is_shift & ~is_issue, issue_score=issue_score
     )
     config = instance_votes.InstanceVoteConfig()
     summary = {
@@ -98,8 +143,40 @@ def with_instance_evidence(
         "label_issues_by_partners": int((votes.is_issue & votes.covered).sum()),
         "cleared_by_partners": int((outcome.is_issue & votes.covered & ~votes.is_issue).sum()),
         "held_out_weak_partners": int(votes.weak.sum()),
+        "background_swap": swap,
         "seconds": round(time.monotonic() - started, 1),
         "min_score": config.min_score,
         "held_out_min_flip": config.held_out_min_flip,
     }
     return decided, votes.object_class, votes.partners, summary
+
+
+def _background_swap(
+    embed: Embed,
+    images: list[SwapImage],
+    labels: np.ndarray,
+    reference: np.ndarray | None,
+    checked: np.ndarray,
+    copies: np.ndarray,
+    n_classes: int,
+) -> dict[str, Any]:
+    """The swap's entry for the summary, with "probabilities" of ``checked`` when it ran (popped by the caller)."""
+    started = time.monotonic()
+    pool = np.ones(labels.size, dtype=bool) if reference is None else np.asarray(reference, dtype=bool)
+    groups = instance_votes.copy_groups(labels.size, copies)
+    donors = np.flatnonzero(pool)
+    if len(np.unique(groups[donors])) < 2 or np.unique(labels[donors]).size < 2:
+        return {"ran": False, "reason": "too few training images to swap backgrounds"}
+    try:
+        probabilities = background_swap.swap_probabilities(embed, images, labels, donors, checked, groups, n_classes)
+    except EncoderUnavailable as exc:
+        return {"ran": False, "reason": f"encoder unavailable: {exc}"}
+    kept = background_swap.swap_disagrees(probabilities, labels[checked])
+    return {
+        "ran": True,
+        "checked": int(checked.size),
+        "cleared": int((~kept).sum()),
+        "composites": int(len(np.union1d(donors, checked)) * background_swap.SwapConfig().copies),
+        "seconds": round(time.monotonic() - started, 1),
+        "probabilities": probabilities,
+    }

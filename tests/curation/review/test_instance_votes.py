@@ -99,7 +99,12 @@ def test_weak_partners_overturn_a_training_label_but_not_a_held_out_one_which_ke
     strong = instance_label_issues(labels, probe, weak + [0, 0, 4], np.zeros((0, 2)), fallback, held_out=held_out)
 
     assert (in_train.is_issue[0], in_train.object_class[0], in_train.covered[0]) == (True, 1, True)
-    assert (in_test.is_issue[0], in_test.object_class[0], in_test.covered[0], in_test.weak[0]) == (False, -1, False, True)
+    assert (in_test.is_issue[0], in_test.object_class[0], in_test.covered[0], in_test.weak[0]) == (
+        False,
+        -1,
+        False,
+        True,
+    )
     assert np.isnan(in_test.doubt[0])  # the fallback's score stands
     assert in_test.covered[1:].all() and not in_test.weak[1:].any()  # training images are decided as before
     assert InstanceVoteConfig().held_out_min_flip == 8
@@ -111,5 +116,6 @@ def test_a_missing_or_corrupt_image_gives_no_keypoints_and_no_error(db, settings
     blob_save(key="images/corrupt.jpg", data=b"\xff\xd8\xff\xe0 not really a jpeg")
 
     for key in ("images/corrupt.jpg", "images/missing.jpg", ""):
-        features = _features(key)
+        features, swap_image = _features(key)
         assert (len(features.points), features.descriptors.shape, features.thumbnail) == (0, (0, 128), None)
+        assert swap_image.mask is None and not swap_image.pixels.any()  # no foreground to paste

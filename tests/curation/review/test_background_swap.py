@@ -1,0 +1,91 @@
+"""The background swap (curation.review.ml.background_swap): composites made from the right parts, and a probe on
+them that reads the object where a whole-frame probe reads the background. Images are drawn here: a coloured square
+(the object, its colour the class) on a flat background (its colour tied to the class in the reference images)."""
+
+import numpy as np
+
+from curation.review.ml.background_swap import (
+    SwapConfig,
+    SwapImage,
+    swap_composites,
+    swap_disagrees,
+    swap_probabilities,
+)
+from curation.review.ml.proposals import ProbeConfig, probe_probabilities
+
+SIDE = 32
+OBJECT_COLOUR = {0: (220, 30, 30), 1: (30, 30, 220)}
+BACKGROUND_COLOUR = {0: (40, 170, 40), 1: (230, 210, 40)}
+
+
+def drawn(object_class: int, background_class: int, rng: np.random.Generator) -> SwapImage:
+    pixels = np.empty((SIDE, SIDE, 3), np.uint8)
+    pixels[:] = BACKGROUND_COLOUR[background_class]
+    pixels = np.clip(pixels + rng.integers(-12, 13, pixels.shape), 0, 255).astype(np.uint8)
+    top, left = rng.integers(4, 14, size=2)
+    mask = np.zeros((SIDE, SIDE), bool)
+    mask[top : top + 14, left : left + 14] = True
+    pixels[mask] = OBJECT_COLOUR[object_class]
+    return SwapImage(pixels, mask)
+
+
+def colour_features(images: np.ndarray) -> np.ndarray:
+    """A fixed 'encoder': each image's 4×4 mean colours (48 numbers), so background and object both show."""
+    images = np.asarray(images, dtype=np.float32)
+    blocks = images.reshape(len(images), 4, SIDE // 4, 4, SIDE // 4, 3).mean(axis=(2, 4))
+    return blocks.reshape(len(images), -1) / 255.0
+
+
+def confounded_dataset():
+    """40 reference images, each class on its own background; then a class-0 object on class 1's background
+    (labelled 0, right) and a class-1 object on class 0's background filed as 0 (wrong)."""
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 20 + [1] * 20 + [0, 0])
+    images = [drawn(int(c), int(c), rng) for c in labels[:40]]
+    images += [drawn(0, 1, rng), drawn(1, 0, rng)]
+    return images, labels, np.arange(40), np.arange(42)
+
+
+def test_a_composite_is_the_object_on_another_reference_images_background():
+    images, _, reference, groups = confounded_dataset()
+    groups = groups.copy()
+    groups[1] = groups[0]  # image 1 is a copy of image 0: never a background for it
+
+    composites = swap_composites(images, np.array([0, 41]), reference, groups, SwapConfig(copies=3, seed=5))
+
+    assert composites.shape == (2, 3, SIDE, SIDE, 3)
+    for row, index in enumerate([0, 41]):
+        mask = images[index].mask
+        for composite in composites[row]:
+            assert (composite[mask] == images[index].pixels[mask]).all()  # the object, untouched
+            assert not np.array_equal(composite[~mask], images[index].pixels[~mask])  # another background
+    again = swap_composites(images, np.array([0, 41]), reference, groups, SwapConfig(copies=3, seed=5))
+    assert np.array_equal(composites, again)  # seeded per image
+
+
+def test_an_image_without_a_foreground_is_its_own_composite():
+    images, _, reference, groups = confounded_dataset()
+    images[41] = SwapImage(images[41].pixels, None)
+
+    composites = swap_composites(images, np.array([41]), reference, groups, SwapConfig(copies=2))
+
+    assert all(np.array_equal(c, images[41].pixels) for c in composites[0])
+
+
+def test_the_swap_probe_reads_objects_where_the_whole_frame_probe_reads_backgrounds():
+    images, labels, reference, groups = confounded_dataset()
+    whole_frame = colour_features(np.stack([image.pixels for image in images]))
+    plain = probe_probabilities(whole_frame[reference], labels[reference], whole_frame[40:], 2, ProbeConfig())
+
+    swapped = swap_probabilities(colour_features, images, labels, reference, np.array([3, 40, 41]), groups, 2)
+
+    assert plain.argmax(axis=1).tolist() == [1, 0]  # the background decides, wrongly for both
+    assert swapped.argmax(axis=1).tolist() == [0, 0, 1]  # reference image 3 out of fold; 40 and 41 by their objects
+    assert np.allclose(swapped.sum(axis=1), 1.0)
+    assert swap_disagrees(swapped, labels[[3, 40, 41]]).tolist() == [False, False, True]
+
+
+def test_no_opinion_keeps_a_flag():
+    probabilities = np.array([[0.9, 0.1], [np.nan, np.nan], [0.2, 0.8]])
+
+    assert swap_disagrees(probabilities, np.array([0, 0, 0])).tolist() == [False, True, True]

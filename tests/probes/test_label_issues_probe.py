@@ -5,10 +5,11 @@ evidence included), the flags compared with the probe's truth.
 
 The probe is seed 13 at 50 images per class. The issue's target (precision >= 0.85 at recall >= 0.95) was fixed
 before the method was built; the defaults were chosen on tuning probes 7 and 11 (docs/METHODS.md, "Label issues",
-fourth round) and seed 13 measured afterwards: 11 of 12 wrong labels in 14 flags, short of the target, so that test
-is a strict expected failure. The second test holds what the same-object stage adds over the probe alone
-(instances=no, the method before this round: 0.47 / 0.67 on this probe at the array level); its margins (+0.1 each,
-floors 0.75 / 0.7) were set after the first measurement above, below it.
+fourth round) and seed 13 measured afterwards: 11 of 12 wrong labels in 14 flags; after the fifth round (held-out
+splits need strong partners, the background swap checks the other flags) 11 of 12 in 13 flags, still short of the
+target's recall, so that test is a strict expected failure. The second test holds what the same-object stage adds
+over the probe alone (instances=no, the method before the fourth round: 0.47 / 0.67 on this probe at the array
+level); its margins (+0.1 each, floors 0.75 / 0.7) were set after the first measurement above, below it.
 """
 
 import pytest
@@ -56,7 +57,7 @@ def flagged_by(version, **params) -> tuple[set[int], dict]:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="measured 11 of 12 wrong labels in 14 flags (recall 0.92, precision 0.79): docs/METHODS.md, Label issues",
+    reason="measured 11 of 12 wrong labels in 13 flags (recall 0.92, precision 0.85): docs/METHODS.md, Label issues",
 )
 def test_default_label_issues_reach_the_issue_target_on_the_held_out_probe(probe_version, settings, db):
     version, media, wrong = probe_version
@@ -80,6 +81,8 @@ def test_same_object_evidence_finds_more_wrong_labels_with_fewer_false_flags_tha
     alone, alone_summary = flagged_by(version, source="confident_learning", instances="no")
 
     assert summary["instances"]["ran"] is True and summary["instances"]["covered"] > len(wrong)
+    swap = summary["instances"]["background_swap"]
+    assert swap["ran"] is True and swap["checked"] >= 1 and swap["composites"] > 2 * len(wrong), swap
     by_partners = LabelProposal.objects.filter(run__params__instances="auto", params__flagged=True).exclude(
         params__same_object_partners=None
     )

@@ -96,7 +96,8 @@ def test_weak_partners_overturn_a_training_label_but_not_a_held_out_one_which_ke
 
     in_train = instance_label_issues(labels, probe, weak, np.zeros((0, 2)), fallback)
     in_test = instance_label_issues(labels, probe, weak, np.zeros((0, 2)), fallback, held_out=held_out)
-    strong = instance_label_issues(labels, probe, weak + [0, 0, 4], np.zeros((0, 2)), fallback, held_out=held_out)
+    stronger = weak + np.array([0, 0, 4])  # 9 and 10 inliers
+    strong = instance_label_issues(labels, probe, stronger, np.zeros((0, 2)), fallback, held_out=held_out)
 
     assert (in_train.is_issue[0], in_train.object_class[0], in_train.covered[0]) == (True, 1, True)
     assert (in_test.is_issue[0], in_test.object_class[0], in_test.covered[0], in_test.weak[0]) == (

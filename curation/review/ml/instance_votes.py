@@ -16,7 +16,7 @@ least `min_score`; a covered image is a label issue when the chosen class is not
 is 1 minus the vote's probability of its label (softmax of S); an uncovered one keeps the probe's decision and
 score (confident learning).
 
-Images of held-out splits (``held_out``) need a partner of the chosen class scoring at least `held_out_min_flip`
+Images of held-out splits (``held_out``) need a partner of the chosen class scoring at least `strong_score`
 to lose their label: there, backgrounds do not go with classes, and a weak match (4-7 inliers) is mostly a shared
 background, i.e. the class that owns that background in training. A held-out image whose vote would change its
 label on weak partners only is left to the fallback (it counts as uncovered). Measured on seven composite probes:
@@ -38,18 +38,19 @@ class InstanceVoteConfig:
     probe_weight: float = 0.5  # lam
     slope: float = 0.8
     offset: float = -4.0
-    held_out_min_flip: int = 8  # a held-out image's best partner of the chosen class, to overturn its label
+    strong_score: int = 8  # a partner this strong overturns a held-out image's label; weaker ones leave it to the probe
 
 
 @dataclass(frozen=True)
 class InstanceVotes:
     is_issue: np.ndarray  # (N,) bool: the decision (instance vote where covered, else the fallback)
-    covered: np.ndarray  # (N,) bool: decided by its partners (some scored >= min_score; see held_out_min_flip)
+    covered: np.ndarray  # (N,) bool: decided by its partners (some scored >= min_score; see strong_score)
     object_class: np.ndarray  # (N,) int: the class chosen for covered images, -1 elsewhere
     partners: np.ndarray  # (N,) int: partner groups counted
     agreeing: np.ndarray  # (N,) int: of those, partners with the image's own label
     doubt: np.ndarray  # (N,) float: 1 - the vote's probability of the image's label (softmax of S), NaN if uncovered
     weak: np.ndarray  # (N,) bool: held-out images left to the fallback (partners, none strong enough to overturn)
+    strongest: np.ndarray  # (N,) int: the best score of a partner labelled with the chosen class (0 if none/uncovered)
 
 
 def copy_groups(n: int, copies: np.ndarray) -> np.ndarray:
@@ -104,7 +105,7 @@ def instance_label_issues(
     chosen = np.full(n, -1)
     counted, agreeing = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
     doubt = np.full(n, np.nan)
-    weak = np.zeros(n, dtype=bool)
+    weak, strongest = np.zeros(n, dtype=bool), np.zeros(n, dtype=int)
     held = np.zeros(n, dtype=bool) if held_out is None else np.asarray(held_out, dtype=bool)
     for i in range(n):
         if not partners[i]:
@@ -120,14 +121,15 @@ def instance_label_issues(
                 likelihood = np.where(classes == label, 1 - config.noise, config.noise / (k - 1))
                 scores += np.log(q * likelihood + (1 - q) / k) + config.probe_weight * q * log_p[member]
         best = int(np.argmax(scores))
-        strongest = max((score for score, _ in per_label.get(best, [])), default=0)
-        if held[i] and best != labels[i] and strongest < config.held_out_min_flip:
+        top = max((score for score, _ in per_label.get(best, [])), default=0)
+        if held[i] and best != labels[i] and top < config.strong_score:
             weak[i], covered[i] = True, False
             continue
         chosen[i] = best
+        strongest[i] = top
         posterior = np.exp(scores - scores.max())
         doubt[i] = 1.0 - posterior[labels[i]] / posterior.sum()
         is_issue[i] = chosen[i] != labels[i]
         counted[i] = len(partners[i])
         agreeing[i] = sum(len(v) for label, v in per_label.items() if label == labels[i])
-    return InstanceVotes(is_issue, covered, chosen, counted, agreeing, doubt, weak)
+    return InstanceVotes(is_issue, covered, chosen, counted, agreeing, doubt, weak, strongest)

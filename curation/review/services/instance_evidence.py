@@ -6,10 +6,10 @@ the pairs they give decide the label issues of the images they cover (curation.r
 Runs of more than INSTANCE_LIMIT members skip it (matching grows with the square of the descriptors, ~0.15 s
 per image at 500 images on 2 cores) and say so.
 
-Confident learning's flags on images no partner decided then get a second opinion (curation.review.ml.
-background_swap): each image's foreground on other training images' backgrounds, embedded with the run's encoder
-(each image kept at background_swap.SIDE px while the run lasts); a flag stands when that probe does not prefer
-the label either.
+The flags no partner decided (confident learning's) and those decided by weak partners only (none of the proposed
+class scoring InstanceVoteConfig.strong_score) then get a second opinion (curation.review.ml.background_swap): each
+image's foreground on other training images' backgrounds, embedded with the run's encoder (each image kept at
+background_swap.SIDE px while the run lasts); a flag stands when that probe does not prefer the label either.
 """
 
 from __future__ import annotations
@@ -121,10 +121,12 @@ def with_instance_evidence(
     )
     is_issue = votes.is_issue.copy()
     issue_score = np.where(votes.covered, votes.doubt, outcome.issue_score)  # queues filter on it
-    checked = np.flatnonzero(is_issue & ~votes.covered)
+    config = instance_votes.InstanceVoteConfig()
+    weakly_decided = votes.covered & (votes.strongest < config.strong_score)  # no strong partner of the class named
+    checked = np.flatnonzero(is_issue & (~votes.covered | weakly_decided))
     swap: dict[str, Any] = {"ran": False, "reason": "no swap asked" if embed is None else "no flag to check"}
     if embed is not None and checked.size:
-        report("background swap: a second opinion on the flags no partner decided")
+        report("background swap: a second opinion on the flags no strong partner decided")
         swap = _background_swap(embed, images, labels, reference, checked, found.copies, outcome.probabilities.shape[1])
         if swap["ran"]:
             probabilities = swap.pop("probabilities")
@@ -134,19 +136,18 @@ def with_instance_evidence(
     decided = dataclasses.replace(
         outcome, is_issue=is_issue, is_shift=outcome.is_shift & ~is_issue, issue_score=issue_score
     )
-    config = instance_votes.InstanceVoteConfig()
     summary = {
         "ran": True,
         "pairs": int((found.pairs[:, 2] >= config.min_score).sum()),
         "copies": len(found.copies),
         "covered": int(votes.covered.sum()),
-        "label_issues_by_partners": int((votes.is_issue & votes.covered).sum()),
+        "label_issues_by_partners": int((is_issue & votes.covered).sum()),
         "cleared_by_partners": int((outcome.is_issue & votes.covered & ~votes.is_issue).sum()),
         "held_out_weak_partners": int(votes.weak.sum()),
         "background_swap": swap,
         "seconds": round(time.monotonic() - started, 1),
         "min_score": config.min_score,
-        "held_out_min_flip": config.held_out_min_flip,
+        "strong_score": config.strong_score,
     }
     return decided, votes.object_class, votes.partners, summary
 

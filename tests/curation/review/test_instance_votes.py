@@ -100,6 +100,7 @@ def test_weak_partners_overturn_a_training_label_but_not_a_held_out_one_which_ke
     strong = instance_label_issues(labels, probe, stronger, np.zeros((0, 2)), fallback, held_out=held_out)
 
     assert (in_train.is_issue[0], in_train.object_class[0], in_train.covered[0]) == (True, 1, True)
+    assert in_train.strongest[0] == 6  # weak: the background swap checks this flag (instance_evidence)
     assert (in_test.is_issue[0], in_test.object_class[0], in_test.covered[0], in_test.weak[0]) == (
         False,
         -1,
@@ -108,8 +109,9 @@ def test_weak_partners_overturn_a_training_label_but_not_a_held_out_one_which_ke
     )
     assert np.isnan(in_test.doubt[0])  # the fallback's score stands
     assert in_test.covered[1:].all() and not in_test.weak[1:].any()  # training images are decided as before
-    assert InstanceVoteConfig().held_out_min_flip == 8
+    assert InstanceVoteConfig().strong_score == 8
     assert (strong.is_issue[0], strong.object_class[0], strong.weak[0]) == (True, 1, False)  # 10 inliers: overturned
+    assert strong.strongest[0] == 10
 
 
 def test_a_missing_or_corrupt_image_gives_no_keypoints_and_no_error(db, settings, tmp_path):

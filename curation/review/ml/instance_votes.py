@@ -21,6 +21,7 @@ to lose their label: there, backgrounds do not go with classes, and a weak match
 background, i.e. the class that owns that background in training. A held-out image whose vote would change its
 label on weak partners only is left to the fallback (it counts as uncovered). Measured on seven composite probes:
 pooled precision / recall of label issues 0.85 / 0.94 -> 0.88 / 0.93 (docs/METHODS.md, Label issues, fifth round).
+`strongest` tells the caller which flags weak partners decided (the background swap checks those too).
 """
 
 from __future__ import annotations

@@ -142,8 +142,12 @@ def swap_probabilities(
     in_reference = np.isin(rows, reference)
     if (~in_reference).any():
         result[~in_reference] = fit_predict(reference, rows[~in_reference])
-    if in_reference.any():
-        folds = max(2, min(config.folds, len(np.unique(groups[reference]))))
+    # Folds: at most one per copy group and no more than the largest class has members (scikit-learn refuses
+    # more); with fewer than two, reference rows cannot be scored out of fold and stay without an opinion (NaN).
+    folds = min(config.folds, len(np.unique(groups[reference])), int(np.bincount(labels[reference]).max(initial=0)))
+    if in_reference.any() and folds < 2:
+        result[in_reference] = np.nan
+    elif in_reference.any():
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
         wanted = {int(r): p for p, r in enumerate(rows.tolist()) if in_reference[p]}
         for train, held in splitter.split(reference, labels[reference], groups[reference]):

@@ -85,6 +85,20 @@ def test_the_swap_probe_reads_objects_where_the_whole_frame_probe_reads_backgrou
     assert swap_disagrees(swapped, labels[[3, 40, 41]]).tolist() == [False, False, True]
 
 
+def test_small_classes_get_as_many_folds_as_their_largest_class_allows():
+    # the whole-loop demo's case: 3 reference images per class, fewer than the 5 folds asked for
+    images, labels, _, groups = confounded_dataset()
+    keep = np.r_[0:3, 20:23, 40:42]
+    images, labels, groups = [images[i] for i in keep], labels[keep], np.arange(len(keep))
+
+    swapped = swap_probabilities(colour_features, images, labels, np.arange(6), np.array([1, 4, 6, 7]), groups, 2)
+    single = swap_probabilities(colour_features, images[:2] + images[6:], np.array([0, 1, 0, 0]), np.arange(2),
+                                np.array([0, 2]), np.arange(4), 2)  # fmt: skip
+
+    assert np.isfinite(swapped).all() and swapped.argmax(axis=1).tolist() == [0, 1, 0, 1]  # 3 folds
+    assert np.isnan(single[0]).all() and np.isfinite(single[1]).all()  # one per class: no folds, no opinion
+
+
 def test_no_opinion_keeps_a_flag():
     probabilities = np.array([[0.9, 0.1], [np.nan, np.nan], [0.2, 0.8]])
 

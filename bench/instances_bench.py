@@ -19,7 +19,6 @@ baseline of embedding the same images once (what the embed job already did), in 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.ml.embedding import embed_images
+from curation.ml.embedding import embed_arrays
 from curation.ml.encoders import create_encoder
 from curation.ml.similarity import instances
 from curation.ml.similarity.instances import instance_pairs, local_features
@@ -117,12 +116,7 @@ def swap_bench(images, in_train) -> None:
     encoder = create_encoder("efficientnet-lite0")
 
     def embed(pixels: np.ndarray) -> np.ndarray:
-        sources = []
-        for position, image in enumerate(pixels):
-            buffer = io.BytesIO()
-            Image.fromarray(image).save(buffer, "PNG", compress_level=1)
-            sources.append((position, buffer.getvalue()))
-        return embed_images(encoder, sources, num_workers=0).embeddings
+        return embed_arrays(encoder, pixels)
 
     train = np.flatnonzero(in_train)
     groups = np.arange(len(images))

@@ -197,6 +197,20 @@ def embed_images(
     return EmbeddedImages(ids=_id_array(input_ids)[embedded], embeddings=embeddings[embedded], failures=failures)
 
 
+def embed_arrays(encoder: Encoder, images: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """(M, dim) float32 embeddings of in-memory RGB uint8 images (e.g. composites), in this process; a row the
+    encoder could not take stays zero."""
+    sources: list[tuple[int, ImageSource]] = []
+    for position, pixels in enumerate(images):
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(buffer, "PNG", compress_level=1)
+        sources.append((position, buffer.getvalue()))
+    done = embed_images(encoder, sources, num_workers=0)
+    vectors = np.zeros((len(sources), encoder.spec.dim), np.float32)
+    vectors[done.ids] = done.embeddings
+    return vectors
+
+
 def _id_array(ids: list[Any]) -> np.ndarray:
     """int64 for integer ids (sample primary keys), object otherwise."""
     if all(isinstance(item_id, int | np.integer) for item_id in ids):

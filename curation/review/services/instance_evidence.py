@@ -72,18 +72,9 @@ def composite_embedder(encoder_name: str) -> Embed:
     EncoderUnavailable as the embed job does)."""
 
     def embed(images: np.ndarray) -> np.ndarray:
-        from curation.ml.embedding import embed_images  # noqa: PLC0415 - torch in jobs only
+        from curation.ml.embedding import embed_arrays  # noqa: PLC0415 - torch in jobs only
 
-        encoder = encoder_load(encoder_name)
-        sources = []
-        for position, pixels in enumerate(images):
-            buffer = io.BytesIO()
-            Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)
-            sources.append((position, buffer.getvalue()))
-        done = embed_images(encoder, sources, num_workers=0)
-        vectors = np.zeros((len(images), encoder.spec.dim), np.float32)
-        vectors[done.ids] = done.embeddings
-        return vectors
+        return embed_arrays(encoder_load(encoder_name), images)
 
     return embed
 

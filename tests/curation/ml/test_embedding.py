@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from curation.ml.embedding import EmbeddedImages, decode_image, embed_images, split_preprocess
+from curation.ml.embedding import EmbeddedImages, decode_image, embed_arrays, embed_images, split_preprocess
 from curation.ml.encoders import Encoder, EncoderSpec, create_encoder
 from curation.ml.encoders.efficientnet import center_crop_transform
 from tests.curation.ml.tiny_clip import TINY_ARCH, build_tiny_clip
@@ -51,6 +51,20 @@ def test_pipeline_embeds_every_source_kind_like_encoding_directly(
     expected = direct_embeddings(encoder, [blobs[0], blobs[1], blobs[2], blobs[3], blobs[3]])
     np.testing.assert_allclose(result.embeddings.astype(np.float32), expected, atol=2e-3)
     np.testing.assert_allclose(np.linalg.norm(result.embeddings.astype(np.float32), axis=1), 1.0, atol=2e-3)
+
+
+def test_in_memory_arrays_embed_like_their_encoded_files(encoder: Encoder) -> None:
+    pixels = [np.asarray(Image.open(io.BytesIO(jpeg_bytes(seed)))) for seed in (1, 2)]
+    png = []
+    for image in pixels:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "PNG")
+        png.append(buffer.getvalue())
+
+    vectors = embed_arrays(encoder, np.stack(pixels))
+
+    assert vectors.dtype == np.float32 and vectors.shape == (2, encoder.spec.dim)
+    np.testing.assert_allclose(vectors, direct_embeddings(encoder, png), atol=2e-3)
 
 
 @pytest.mark.parametrize("num_workers", [0, 1])

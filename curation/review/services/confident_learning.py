@@ -64,7 +64,7 @@ def confident_learning(
     probe_vectors = vectors[labelled][in_probe]
     names = [classes[c] for c in learnable]
     labels = np.asarray([compact[int(p)] for p in primary[in_probe]])
-    decide = _Decider(members, params, lambda message: report(2, 4, message))
+    decide = _Decider(members, params, embedding_set.encoder_name, lambda message: report(2, 4, message))
     if multi:
         proposals, flags = _multilabel_issues(probe_rows, probe_vectors, labels, names, members, config, decide)
     else:
@@ -93,8 +93,9 @@ class _Decider:
     """Label issues on the primary label per split (ml.split_label_issues), then same-object evidence where the
     run asks for it (instance_evidence): images whose object is found in other images are decided by them."""
 
-    def __init__(self, members: Members, params: ProposalParams, report: Callable[[str], None]):
+    def __init__(self, members: Members, params: ProposalParams, encoder_name: str, report: Callable[[str], None]):
         self.members, self.params, self.report = members, params, report
+        self.embed = composite_embedder(encoder_name)  # the background swap embeds with the run's encoder
 
     def __call__(
         self, rows: np.ndarray, vectors: np.ndarray, labels: np.ndarray, n_classes: int, config: ml.ProbeConfig
@@ -104,11 +105,9 @@ class _Decider:
         outcome = ml.split_label_issues(vectors, labels, splits, n_classes, config, reference_split=REFERENCE_SPLIT)
         sample_ids = self.members.sample_ids[rows]
         reference = splits == REFERENCE_SPLIT if outcome.method == "per_split" else None
-        embedding_set = EmbeddingSet.objects.get(pk=self.params.id_of("embedding_set_id"))
         outcome, object_class, partners, instances = with_instance_evidence(
-            outcome, labels, sample_ids, self.params.instances, self.report, reference,
-            composite_embedder(embedding_set.encoder_name),
-        )  # fmt: skip
+            outcome, labels, sample_ids, self.params.instances, self.report, reference, self.embed
+        )
         return outcome, splits, object_class, partners, instances
 
 

@@ -234,8 +234,14 @@ def _proposed(result: dict[str, Any], job: Job) -> JobOutcome:
         if isinstance(swap, dict) and swap.get("ran"):
             summary += (
                 f" Background swap: {swap['cleared']:,} of {_plural(swap['checked'], 'other flag')} cleared (a probe"
-                " that cannot read backgrounds prefers the given label)."
+                " that cannot read backgrounds prefers the given label)"
             )
+            if swap.get("doubtful"):
+                summary += (
+                    f"; {swap.get('raised', 0):,} of {_plural(swap['doubtful'], 'doubtful unflagged sample')} flagged"
+                    " (that probe all but rules their label out)"
+                )
+            summary += "."
     elif isinstance(instances, dict) and instances.get("reason"):
         summary += f" Same-object matching did not run: {instances['reason']}."
     review = _url("review_queue_create", version=result["version"], proposal_run=result["proposal_run"])

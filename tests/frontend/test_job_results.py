@@ -139,11 +139,12 @@ def test_the_training_run_page_offers_the_next_steps_its_reader_may_take(admin_u
             {"proposal_run": 4, "version": 9, "source": "confident_learning", "proposals": 12, "flagged_samples": 10,
              "label_issues": 7, "shift_flags": 0,
              "instances": {"ran": True, "covered": 40, "label_issues_by_partners": 5, "cleared_by_partners": 2,
-                           "background_swap": {"ran": True, "checked": 4, "cleared": 1}}},
+                           "background_swap": {"ran": True, "checked": 4, "cleared": 1, "doubtful": 6, "raised": 2}}},
             "12 label proposals for 10 samples from Confident learning (linear probe); 7 label issues;"
             " 0 split-shift flags. Same-object matching: 40 samples share an object photo with other images and were"
             " decided by them (5 flagged, 2 probe flags cleared). Background swap: 1 of 4 other flags cleared (a probe"
-            " that cannot read backgrounds prefers the given label).",
+            " that cannot read backgrounds prefers the given label); 2 of 6 doubtful unflagged samples flagged (that"
+            " probe all but rules their label out).",
             {"Review these proposals": "/review/new/?version=9&proposal_run=4"},
         ),
         (

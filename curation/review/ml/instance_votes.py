@@ -21,7 +21,8 @@ to lose their label: there, backgrounds do not go with classes, and a weak match
 background, i.e. the class that owns that background in training. A held-out image whose vote would change its
 label on weak partners only is left to the fallback (it counts as uncovered). Measured on seven composite probes:
 pooled precision / recall of label issues 0.85 / 0.94 -> 0.88 / 0.93 (docs/METHODS.md, Label issues, fifth round).
-`strongest` tells the caller which flags weak partners decided (the background swap checks those too).
+`strongest` tells the caller which flags weaker partners decided (the background swap checks those below
+`settled_score` too).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class InstanceVoteConfig:
     slope: float = 0.8
     offset: float = -4.0
     strong_score: int = 8  # a partner this strong overturns a held-out image's label; weaker ones leave it to the probe
+    settled_score: int = 10  # a flag from a partner this strong is final; weaker ones get the background swap's check
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ the pairs they give decide the label issues of the images they cover (curation.r
 Runs of more than INSTANCE_LIMIT members skip it (matching grows with the square of the descriptors, ~0.15 s
 per image at 500 images on 2 cores) and say so.
 
-The flags no partner decided (confident learning's) and those decided by weak partners only (none of the proposed
-class scoring InstanceVoteConfig.strong_score) then get a second opinion (curation.review.ml.background_swap): each
+The flags no partner decided (confident learning's) and those decided by weaker partners only (none of the proposed
+class scoring InstanceVoteConfig.settled_score) then get a second opinion (curation.review.ml.background_swap): each
 image's foreground on other training images' backgrounds, embedded with the run's encoder (each image kept at
-background_swap.SIDE px while the run lasts); a flag stands when that probe does not prefer the label either.
+background_swap.SIDE px while the run lasts); a flag stands when that probe does not prefer the label either. The
+same probe is asked about the doubtful images no partner decided and confident learning left unflagged (a shift flag
+or a low probability of the label): it flags those whose label it all but rules out.
 """
 
 from __future__ import annotations
@@ -113,17 +115,27 @@ def with_instance_evidence(
     is_issue = votes.is_issue.copy()
     issue_score = np.where(votes.covered, votes.doubt, outcome.issue_score)  # queues filter on it
     config = instance_votes.InstanceVoteConfig()
-    weakly_decided = votes.covered & (votes.strongest < config.strong_score)  # no strong partner of the class named
+    weakly_decided = votes.covered & (votes.strongest < config.settled_score)  # no partner of that class settles it
     checked = np.flatnonzero(is_issue & (~votes.covered | weakly_decided))
-    swap: dict[str, Any] = {"ran": False, "reason": "no swap asked" if embed is None else "no flag to check"}
-    if embed is not None and checked.size:
+    swap_config = background_swap.SwapConfig()
+    given = outcome.probabilities[np.arange(labels.size), labels]
+    doubtful = np.flatnonzero(
+        ~votes.covered & ~is_issue & (outcome.is_shift | (given < swap_config.doubtful))
+    )  # left unflagged, yet the plain probe doubts them: the swap may flag them itself
+    swap: dict[str, Any] = {"ran": False, "reason": "no swap asked" if embed is None else "nothing to check"}
+    if embed is not None and checked.size + doubtful.size:
         report("background swap: a second opinion on the flags no strong partner decided")
-        swap = _background_swap(embed, images, labels, reference, checked, found.copies, outcome.probabilities.shape[1])
+        asked = np.concatenate([checked, doubtful])
+        swap = _background_swap(embed, images, labels, reference, asked, found.copies, outcome.probabilities.shape[1])
         if swap["ran"]:
             probabilities = swap.pop("probabilities")
-            is_issue[checked] = background_swap.swap_disagrees(probabilities, labels[checked])
+            kept = background_swap.swap_disagrees(probabilities[: checked.size], labels[checked])
+            raised = background_swap.swap_contradicts(probabilities[checked.size :], labels[doubtful], swap_config)
+            is_issue[checked], is_issue[doubtful] = kept, raised
+            swap.update(checked=int(checked.size), cleared=int((~kept).sum()))
+            swap.update(doubtful=int(doubtful.size), raised=int(raised.sum()))
             known = np.isfinite(probabilities).all(axis=1)
-            issue_score[checked[known]] = 1.0 - probabilities[known, labels[checked[known]]]
+            issue_score[asked[known]] = 1.0 - probabilities[known, labels[asked[known]]]
     decided = dataclasses.replace(
         outcome, is_issue=is_issue, is_shift=outcome.is_shift & ~is_issue, issue_score=issue_score
     )
@@ -139,6 +151,7 @@ def with_instance_evidence(
         "seconds": round(time.monotonic() - started, 1),
         "min_score": config.min_score,
         "strong_score": config.strong_score,
+        "settled_score": config.settled_score,
     }
     return decided, votes.object_class, votes.partners, summary
 
@@ -148,11 +161,11 @@ def _background_swap(
     images: list[SwapImage],
     labels: np.ndarray,
     reference: np.ndarray | None,
-    checked: np.ndarray,
+    asked: np.ndarray,
     copies: np.ndarray,
     n_classes: int,
 ) -> dict[str, Any]:
-    """The swap's entry for the summary, with "probabilities" of ``checked`` when it ran (popped by the caller)."""
+    """The swap's entry for the summary, with "probabilities" of ``asked`` when it ran (popped by the caller)."""
     started = time.monotonic()
     pool = np.ones(labels.size, dtype=bool) if reference is None else np.asarray(reference, dtype=bool)
     groups = instance_votes.copy_groups(labels.size, copies)
@@ -160,15 +173,12 @@ def _background_swap(
     if len(np.unique(groups[donors])) < 2 or np.unique(labels[donors]).size < 2:
         return {"ran": False, "reason": "too few training images to swap backgrounds"}
     try:
-        probabilities = background_swap.swap_probabilities(embed, images, labels, donors, checked, groups, n_classes)
+        probabilities = background_swap.swap_probabilities(embed, images, labels, donors, asked, groups, n_classes)
     except EncoderUnavailable as exc:
         return {"ran": False, "reason": f"encoder unavailable: {exc}"}
-    kept = background_swap.swap_disagrees(probabilities, labels[checked])
     return {
         "ran": True,
-        "checked": int(checked.size),
-        "cleared": int((~kept).sum()),
-        "composites": int(len(np.union1d(donors, checked)) * background_swap.SwapConfig().copies),
+        "composites": int(len(np.union1d(donors, asked)) * background_swap.SwapConfig().copies),
         "seconds": round(time.monotonic() - started, 1),
         "probabilities": probabilities,
     }

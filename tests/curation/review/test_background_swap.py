@@ -8,6 +8,7 @@ from curation.review.ml.background_swap import (
     SwapConfig,
     SwapImage,
     swap_composites,
+    swap_contradicts,
     swap_disagrees,
     swap_probabilities,
 )
@@ -103,3 +104,13 @@ def test_no_opinion_keeps_a_flag():
     probabilities = np.array([[0.9, 0.1], [np.nan, np.nan], [0.2, 0.8]])
 
     assert swap_disagrees(probabilities, np.array([0, 0, 0])).tolist() == [False, True, True]
+
+
+def test_the_swap_flags_a_doubtful_image_only_when_it_all_but_rules_its_label_out():
+    probabilities = np.array([[0.004, 0.996], [0.006, 0.994], [np.nan, np.nan], [0.9, 0.1], [0.001, 0.999]])
+    labels = np.array([0, 0, 0, 1, 1])
+
+    assert swap_contradicts(probabilities, labels).tolist() == [True, False, False, False, False]  # NaN: no flag
+    assert swap_contradicts(probabilities, labels, SwapConfig(contradicts=0.2)).tolist() == [
+        True, True, False, True, False
+    ]  # fmt: skip

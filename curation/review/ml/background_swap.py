@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curation.review.ml.proposals import ProbeConfig, probe_probabilities
+from curation.review.ml.instance_votes import InstanceVotes
+from curation.review.ml.proposals import ProbeConfig, SplitLabelIssues, probe_probabilities
 
 SIDE = 128  # px: composites are squares of this side
 
@@ -164,6 +165,19 @@ def swap_probabilities(
             if scored:
                 result[[wanted[s] for s in scored]] = fit_predict(reference[train], np.asarray(scored))
     return result
+
+
+def swap_questions(
+    votes: InstanceVotes, outcome: SplitLabelIssues, labels: np.ndarray, settled_score: int, config: SwapConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(checked, doubtful) row indices: the flags no partner settled (confident learning's on images no partner
+    decided, and the vote's whose partners of the named class all score below ``settled_score``), and the unflagged
+    images no partner decided that the plain probe doubts (a shift flag, or its label below ``config.doubtful``)."""
+    weakly_decided = votes.covered & (votes.strongest < settled_score)
+    checked = np.flatnonzero(votes.is_issue & (~votes.covered | weakly_decided))
+    given = outcome.probabilities[np.arange(labels.size), labels]
+    doubted = outcome.is_shift | (given < config.doubtful)
+    return checked, np.flatnonzero(~votes.covered & ~votes.is_issue & doubted)
 
 
 def swap_contradicts(probabilities: np.ndarray, labels: np.ndarray, config: SwapConfig = SwapConfig()) -> np.ndarray:

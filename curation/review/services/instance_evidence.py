@@ -114,14 +114,8 @@ def with_instance_evidence(
     )
     is_issue = votes.is_issue.copy()
     issue_score = np.where(votes.covered, votes.doubt, outcome.issue_score)  # queues filter on it
-    config = instance_votes.InstanceVoteConfig()
-    weakly_decided = votes.covered & (votes.strongest < config.settled_score)  # no partner of that class settles it
-    checked = np.flatnonzero(is_issue & (~votes.covered | weakly_decided))
-    swap_config = background_swap.SwapConfig()
-    given = outcome.probabilities[np.arange(labels.size), labels]
-    doubtful = np.flatnonzero(
-        ~votes.covered & ~is_issue & (outcome.is_shift | (given < swap_config.doubtful))
-    )  # left unflagged, yet the plain probe doubts them: the swap may flag them itself
+    config, swap_config = instance_votes.InstanceVoteConfig(), background_swap.SwapConfig()
+    checked, doubtful = background_swap.swap_questions(votes, outcome, labels, config.settled_score, swap_config)
     swap: dict[str, Any] = {"ran": False, "reason": "no swap asked" if embed is None else "nothing to check"}
     if embed is not None and checked.size + doubtful.size:
         report("background swap: a second opinion on the flags no strong partner decided")

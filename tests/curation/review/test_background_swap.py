@@ -11,8 +11,10 @@ from curation.review.ml.background_swap import (
     swap_contradicts,
     swap_disagrees,
     swap_probabilities,
+    swap_questions,
 )
-from curation.review.ml.proposals import ProbeConfig, probe_probabilities
+from curation.review.ml.instance_votes import InstanceVotes
+from curation.review.ml.proposals import ProbeConfig, SplitLabelIssues, probe_probabilities
 
 SIDE = 32
 OBJECT_COLOUR = {0: (220, 30, 30), 1: (30, 30, 220)}
@@ -114,3 +116,29 @@ def test_the_swap_flags_a_doubtful_image_only_when_it_all_but_rules_its_label_ou
     assert swap_contradicts(probabilities, labels, SwapConfig(contradicts=0.2)).tolist() == [
         True, True, False, True, False
     ]  # fmt: skip
+
+
+def test_the_swap_is_asked_about_unsettled_flags_and_doubtful_images_no_partner_decided():
+    # rows: 0-1 flagged by partners of 9 and 10 inliers; 2 a probe flag, no partner; 3-5 unflagged, no partner:
+    # a shift flag, p(label) 0.05, p(label) 0.2; 6 unflagged with partners, though the probe doubts it.
+    labels = np.zeros(7, dtype=int)
+    given = np.array([0.1, 0.1, 0.01, 0.6, 0.05, 0.2, 0.01])
+    flagged = np.array([True, True, True, False, False, False, False])
+    covered = np.array([True, True, False, False, False, False, True])
+    n = labels.size
+    strongest = np.array([9, 10, 0, 0, 0, 0, 12])
+    votes = InstanceVotes(
+        is_issue=flagged, covered=covered, object_class=np.where(covered, 1, -1), partners=covered.astype(int),
+        agreeing=np.zeros(n, int), doubt=np.zeros(n), weak=np.zeros(n, bool), strongest=strongest,
+    )  # fmt: skip
+    outcome = SplitLabelIssues(
+        probabilities=np.stack([given, 1 - given], axis=1), is_issue=flagged & ~covered,
+        is_shift=np.array([False, False, False, True, False, False, True]), issue_score=1 - given, folds=5,
+        method="per_split",
+    )  # fmt: skip
+
+    checked, doubtful = swap_questions(votes, outcome, labels, 10, SwapConfig())
+    fifth_round, _ = swap_questions(votes, outcome, labels, 8, SwapConfig())
+
+    assert checked.tolist() == [0, 2] and doubtful.tolist() == [3, 4]
+    assert fifth_round.tolist() == [2]  # a partner of 9 inliers settled it then

@@ -185,7 +185,7 @@ def swap_contradicts(probabilities: np.ndarray, labels: np.ndarray, config: Swap
     opinion: NaN)."""
     probabilities = np.asarray(probabilities, dtype=float)
     given = probabilities[np.arange(len(labels)), np.asarray(labels, dtype=np.int64)]
-    return np.isfinite(given) & (np.nan_to_num(given, nan=1.0) < config.contradicts)
+    return np.nan_to_num(given, nan=1.0) < config.contradicts
 
 
 def swap_disagrees(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -118,7 +118,7 @@ def with_instance_evidence(
     checked, doubtful = background_swap.swap_questions(votes, outcome, labels, config.settled_score, swap_config)
     swap: dict[str, Any] = {"ran": False, "reason": "no swap asked" if embed is None else "nothing to check"}
     if embed is not None and checked.size + doubtful.size:
-        report("background swap: a second opinion on the flags no strong partner decided")
+        report("background swap: a second opinion on unsettled flags and doubtful images")
         asked = np.concatenate([checked, doubtful])
         swap = _background_swap(embed, images, labels, reference, asked, found.copies, outcome.probabilities.shape[1])
         if swap["ran"]:

@@ -120,7 +120,8 @@ def with_instance_evidence(
     if embed is not None and checked.size + doubtful.size:
         report("background swap: a second opinion on unsettled flags and doubtful images")
         asked = np.concatenate([checked, doubtful])
-        swap = _background_swap(embed, images, labels, reference, asked, found.copies, outcome.probabilities.shape[1])
+        n_classes = outcome.probabilities.shape[1]
+        swap = _background_swap(embed, images, labels, reference, asked, found.copies, n_classes, swap_config)
         if swap["ran"]:
             probabilities = swap.pop("probabilities")
             kept = background_swap.swap_disagrees(probabilities[: checked.size], labels[checked])
@@ -158,6 +159,7 @@ def _background_swap(
     asked: np.ndarray,
     copies: np.ndarray,
     n_classes: int,
+    config: background_swap.SwapConfig,
 ) -> dict[str, Any]:
     """The swap's entry for the summary, with "probabilities" of ``asked`` when it ran (popped by the caller)."""
     started = time.monotonic()
@@ -167,12 +169,14 @@ def _background_swap(
     if len(np.unique(groups[donors])) < 2 or np.unique(labels[donors]).size < 2:
         return {"ran": False, "reason": "too few training images to swap backgrounds"}
     try:
-        probabilities = background_swap.swap_probabilities(embed, images, labels, donors, asked, groups, n_classes)
+        probabilities = background_swap.swap_probabilities(
+            embed, images, labels, donors, asked, groups, n_classes, config
+        )
     except EncoderUnavailable as exc:
         return {"ran": False, "reason": f"encoder unavailable: {exc}"}
     return {
         "ran": True,
-        "composites": int(len(np.union1d(donors, asked)) * background_swap.SwapConfig().copies),
+        "composites": int(len(np.union1d(donors, asked)) * config.copies),
         "seconds": round(time.monotonic() - started, 1),
         "probabilities": probabilities,
     }

@@ -19,8 +19,10 @@ Pipeline (measured on composite probes, docs/METHODS.md "Label issues", instance
    (cv2.estimateAffinePartial2D, RANSAC_PX), each fitted to what the previous ones left. A transform is an
    object transform when FOREGROUND_SHARE of its inliers lie on the foreground of both images, or when it
    rotates by at least MIN_ROTATION degrees at a scale in SCALE_RANGE: two crops of one background photo
-   differ by scale and shift, never by a rotation, so a rotated match is an object placed anew. The pair's
-   score is the inlier count of its best object transform.
+   differ by scale and shift, never by a rotation, so a rotated match is an object placed anew. Neither counts
+   when the transform also aligns the background around the objects (background_agreement >= BACKGROUND_AGREEMENT):
+   two crops of one background photo with different objects, where the foreground estimate spilled onto the
+   background, or an unconfirmed copy. The pair's score is the inlier count of its best object transform.
 4. Copies (the same photo re-encoded, shifted or resized: a near-identity transform) are reported apart,
    confirmed by the pixel verifier (verify.thumbnail_pair_score >= copy_threshold): images that are one photo
    vouch for each other's label and must count as one.
@@ -51,6 +53,15 @@ MIN_ROTATION = 3.0
 SCALE_RANGE = (0.4, 2.5)
 COPY_SCALE = (0.85, 1.18)
 COPY_ROTATION = 2.0
+# Background agreement: local normalised cross-correlation (BACKGROUND_WINDOW px windows) of one grey image warped by
+# the transform onto the other, over the overlap (eroded BACKGROUND_EDGE px) where both are textured (window std >=
+# BACKGROUND_TEXTURE grey levels) and off both objects (their foreground estimates dilated FOREGROUND_DILATION px).
+BACKGROUND_AGREEMENT = 0.7  # share of those pixels with correlation >= BACKGROUND_NCC: the background moved too
+BACKGROUND_NCC = 0.7
+BACKGROUND_WINDOW = 9
+BACKGROUND_TEXTURE = 6.0
+BACKGROUND_EDGE = 5
+BACKGROUND_MIN_PIXELS = 100  # fewer such pixels: no opinion (agreement 0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class LocalFeatures:
     thumbnail: np.ndarray | None  # the pixel verifier's grey square, for telling copies apart
     mask: np.ndarray | None = None  # the foreground estimate (GrabCut, undilated) in the SIDE frame, None if none
     pixels: np.ndarray | None = None  # the RGB image in the SIDE frame (kept by callers that need it, e.g. swaps)
+    grey: np.ndarray | None = None  # the uint8 grey image in the SIDE frame, for background agreement (None: not checked)
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,7 @@ def local_features(image: np.ndarray, *, with_foreground: bool = True) -> LocalF
         cols = np.clip(points[:, 0].round().astype(int), 0, dilated.shape[1] - 1)
         foreground = dilated[rows, cols]
     thumbnail = verification_thumbnail(Image.fromarray(rgb))
-    return LocalFeatures(points, described, foreground, thumbnail, mask, rgb)
+    return LocalFeatures(points, described, foreground, thumbnail, mask, rgb, grey)
 
 
 def _neighbours(descriptors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,9 +165,41 @@ def _correspondences(features: Sequence[LocalFeatures]) -> dict[tuple[int, int],
     return {key: sorted(matches) for key, matches in pairs.items()}
 
 
+def _window_statistics(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(correlation, std of x, std of y) over BACKGROUND_WINDOW-px windows of two float32 images of one shape."""
+    window = (BACKGROUND_WINDOW, BACKGROUND_WINDOW)
+    mean_x, mean_y = cv2.blur(x, window), cv2.blur(y, window)
+    var_x = np.maximum(cv2.blur(x * x, window) - mean_x * mean_x, 0)
+    var_y = np.maximum(cv2.blur(y * y, window) - mean_y * mean_y, 0)
+    covariance = cv2.blur(x * y, window) - mean_x * mean_y
+    return covariance / np.sqrt(np.maximum(var_x * var_y, 1e-6)), np.sqrt(var_x), np.sqrt(var_y)
+
+
+def background_agreement(a: LocalFeatures, b: LocalFeatures, matrix: np.ndarray) -> float:
+    """Share of the textured pixels off both objects where ``a`` warped by ``matrix`` (a's frame -> b's) matches
+    ``b``: near 1 when the whole frame moved (one background photo cropped twice, one photo re-encoded), low when
+    only the object did. 0 without grey images or with fewer than BACKGROUND_MIN_PIXELS such pixels."""
+    if a.grey is None or b.grey is None:
+        return 0.0
+    height, width = b.grey.shape
+    warped = cv2.warpAffine(a.grey.astype(np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpAffine(np.ones(a.grey.shape, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
+    inside = ndimage.binary_erosion(inside > 0, iterations=BACKGROUND_EDGE)
+    correlation, texture_a, texture_b = _window_statistics(warped, b.grey.astype(np.float32))
+    objects = np.zeros((height, width), dtype=bool) if b.mask is None else b.mask.copy()
+    if a.mask is not None:
+        objects |= cv2.warpAffine(a.mask.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
+    objects = ndimage.binary_dilation(objects, iterations=FOREGROUND_DILATION)
+    off_objects = inside & ~objects & (texture_a >= BACKGROUND_TEXTURE) & (texture_b >= BACKGROUND_TEXTURE)
+    counted = int(off_objects.sum())
+    if counted < BACKGROUND_MIN_PIXELS:
+        return 0.0
+    return float((correlation[off_objects] >= BACKGROUND_NCC).sum() / counted)
+
+
 def _models(a: LocalFeatures, b: LocalFeatures, matches: list[tuple[int, int]]) -> list[dict]:
     """Up to MODELS similarity transforms, each on what the previous ones left: inliers, foreground share, scale,
-    rotation."""
+    rotation, and the background agreement of those that would otherwise be object transforms."""
     rows = np.asarray(matches, dtype=np.int64)
     source, target = a.points[rows[:, 0]], b.points[rows[:, 1]]
     on_object = a.foreground[rows[:, 0]] & b.foreground[rows[:, 1]]
@@ -175,25 +219,27 @@ def _models(a: LocalFeatures, b: LocalFeatures, matches: list[tuple[int, int]]) 
         chosen = index[inliers.ravel().astype(bool)]
         if chosen.size < 3:
             break
-        models.append(
-            {
-                "inliers": int(chosen.size),
-                "foreground_share": float(on_object[chosen].mean()),
-                "scale": float(np.hypot(matrix[0, 0], matrix[1, 0])),
-                "rotation": float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0]))),
-            }
-        )
+        model = {
+            "inliers": int(chosen.size),
+            "foreground_share": float(on_object[chosen].mean()),
+            "scale": float(np.hypot(matrix[0, 0], matrix[1, 0])),
+            "rotation": float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0]))),
+        }
+        if object_score([model]):
+            model["background"] = background_agreement(a, b, matrix)
+        models.append(model)
         left[chosen] = False
     return models
 
 
 def object_score(models: list[dict]) -> int:
-    """Inliers of the best object transform (0 when none is one)."""
+    """Inliers of the best object transform (0 when none is one; a model without "background" was not checked)."""
     low, high = SCALE_RANGE
     scores = [
         m["inliers"]
         for m in models
-        if m["foreground_share"] >= FOREGROUND_SHARE or (abs(m["rotation"]) >= MIN_ROTATION and low < m["scale"] < high)
+        if (m["foreground_share"] >= FOREGROUND_SHARE or (abs(m["rotation"]) >= MIN_ROTATION and low < m["scale"] < high))
+        and m.get("background", 0.0) < BACKGROUND_AGREEMENT
     ]
     return max(scores, default=0)
 

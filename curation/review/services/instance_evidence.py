@@ -42,7 +42,7 @@ Embed = Callable[[np.ndarray], np.ndarray]
 
 
 def _features(key: str) -> tuple[Any, SwapImage]:
-    """(local features without their pixels and mask, the image as the background swap uses it)."""
+    """(local features without their colour pixels, the image as the background swap uses it)."""
     from curation.ml.similarity.instances import LocalFeatures, local_features  # noqa: PLC0415 - cv2/faiss in jobs only
 
     try:
@@ -50,7 +50,7 @@ def _features(key: str) -> tuple[Any, SwapImage]:
             pixels = np.asarray(image.convert("RGB"))
         features = local_features(pixels)
         swap = swap_image(features.pixels, features.mask)
-        return dataclasses.replace(features, mask=None, pixels=None), swap
+        return dataclasses.replace(features, pixels=None), swap
     except (OSError, ValueError):  # gone or unreadable: no keypoints, no evidence
         nothing = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), np.zeros(0, bool), None)
         return nothing, swap_image(None, None)

@@ -72,7 +72,7 @@ class LocalFeatures:
     thumbnail: np.ndarray | None  # the pixel verifier's grey square, for telling copies apart
     mask: np.ndarray | None = None  # the foreground estimate (GrabCut, undilated) in the SIDE frame, None if none
     pixels: np.ndarray | None = None  # the RGB image in the SIDE frame (kept by callers that need it, e.g. swaps)
-    grey: np.ndarray | None = None  # the uint8 grey image in the SIDE frame, for background agreement (None: not checked)
+    grey: np.ndarray | None = None  # uint8 grey image in the SIDE frame, for background agreement (None: no check)
 
 
 @dataclass(frozen=True)
@@ -235,12 +235,12 @@ def _models(a: LocalFeatures, b: LocalFeatures, matches: list[tuple[int, int]]) 
 def object_score(models: list[dict]) -> int:
     """Inliers of the best object transform (0 when none is one; a model without "background" was not checked)."""
     low, high = SCALE_RANGE
-    scores = [
-        m["inliers"]
+    placed = [
+        m
         for m in models
-        if (m["foreground_share"] >= FOREGROUND_SHARE or (abs(m["rotation"]) >= MIN_ROTATION and low < m["scale"] < high))
-        and m.get("background", 0.0) < BACKGROUND_AGREEMENT
+        if m["foreground_share"] >= FOREGROUND_SHARE or (abs(m["rotation"]) >= MIN_ROTATION and low < m["scale"] < high)
     ]
+    scores = [m["inliers"] for m in placed if m.get("background", 0.0) < BACKGROUND_AGREEMENT]
     return max(scores, default=0)
 
 

@@ -62,6 +62,8 @@ BACKGROUND_WINDOW = 9
 BACKGROUND_TEXTURE = 6.0
 BACKGROUND_EDGE = 5
 BACKGROUND_MIN_PIXELS = 100  # fewer such pixels: no opinion (agreement 0)
+BACKGROUND_CHECKED = 4  # inliers: smaller transforms are not checked (chance ones, under the vote's least score)
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))  # iterated: scipy's binary dilation/erosion by a diamond
 
 
 @dataclass(frozen=True)
@@ -184,13 +186,13 @@ def background_agreement(a: LocalFeatures, b: LocalFeatures, matrix: np.ndarray)
     height, width = b.grey.shape
     warped = cv2.warpAffine(a.grey.astype(np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
     inside = cv2.warpAffine(np.ones(a.grey.shape, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
-    inside = ndimage.binary_erosion(inside > 0, iterations=BACKGROUND_EDGE)
+    inside = cv2.erode(inside, _CROSS, iterations=BACKGROUND_EDGE, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     correlation, texture_a, texture_b = _window_statistics(warped, b.grey.astype(np.float32))
-    objects = np.zeros((height, width), dtype=bool) if b.mask is None else b.mask.copy()
+    objects = np.zeros((height, width), dtype=np.uint8) if b.mask is None else b.mask.astype(np.uint8)
     if a.mask is not None:
-        objects |= cv2.warpAffine(a.mask.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
-    objects = ndimage.binary_dilation(objects, iterations=FOREGROUND_DILATION)
-    off_objects = inside & ~objects & (texture_a >= BACKGROUND_TEXTURE) & (texture_b >= BACKGROUND_TEXTURE)
+        objects |= cv2.warpAffine(a.mask.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
+    objects = cv2.dilate(objects, _CROSS, iterations=FOREGROUND_DILATION)
+    off_objects = (inside > 0) & (objects == 0) & (texture_a >= BACKGROUND_TEXTURE) & (texture_b >= BACKGROUND_TEXTURE)
     counted = int(off_objects.sum())
     if counted < BACKGROUND_MIN_PIXELS:
         return 0.0
@@ -199,7 +201,8 @@ def background_agreement(a: LocalFeatures, b: LocalFeatures, matrix: np.ndarray)
 
 def _models(a: LocalFeatures, b: LocalFeatures, matches: list[tuple[int, int]]) -> list[dict]:
     """Up to MODELS similarity transforms, each on what the previous ones left: inliers, foreground share, scale,
-    rotation, and the background agreement of those that would otherwise be object transforms."""
+    rotation, and the background agreement of those that would otherwise be object transforms (of at least
+    BACKGROUND_CHECKED inliers)."""
     rows = np.asarray(matches, dtype=np.int64)
     source, target = a.points[rows[:, 0]], b.points[rows[:, 1]]
     on_object = a.foreground[rows[:, 0]] & b.foreground[rows[:, 1]]
@@ -225,7 +228,7 @@ def _models(a: LocalFeatures, b: LocalFeatures, matches: list[tuple[int, int]]) 
             "scale": float(np.hypot(matrix[0, 0], matrix[1, 0])),
             "rotation": float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0]))),
         }
-        if object_score([model]):
+        if model["inliers"] >= BACKGROUND_CHECKED and object_score([model]):
             model["background"] = background_agreement(a, b, matrix)
         models.append(model)
         left[chosen] = False

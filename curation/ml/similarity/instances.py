@@ -188,11 +188,13 @@ def background_agreement(a: LocalFeatures, b: LocalFeatures, matrix: np.ndarray)
     inside = cv2.warpAffine(np.ones(a.grey.shape, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
     inside = cv2.erode(inside, _CROSS, iterations=BACKGROUND_EDGE, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     correlation, texture_a, texture_b = _window_statistics(warped, b.grey.astype(np.float32))
-    objects = np.zeros((height, width), dtype=np.uint8) if b.mask is None else b.mask.astype(np.uint8)
+    objects = np.zeros((height, width), dtype=bool) if b.mask is None else b.mask.astype(bool)
     if a.mask is not None:
-        objects |= cv2.warpAffine(a.mask.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
-    objects = cv2.dilate(objects, _CROSS, iterations=FOREGROUND_DILATION)
-    off_objects = (inside > 0) & (objects == 0) & (texture_a >= BACKGROUND_TEXTURE) & (texture_b >= BACKGROUND_TEXTURE)
+        moved = cv2.warpAffine(a.mask.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
+        objects = objects | (moved > 0)
+    near_objects = cv2.dilate(objects.astype(np.uint8), _CROSS, iterations=FOREGROUND_DILATION) > 0
+    textured = (texture_a >= BACKGROUND_TEXTURE) & (texture_b >= BACKGROUND_TEXTURE)
+    off_objects = (inside > 0) & ~near_objects & textured
     counted = int(off_objects.sum())
     if counted < BACKGROUND_MIN_PIXELS:
         return 0.0

@@ -180,9 +180,10 @@ def _window_statistics(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
 def background_agreement(a: LocalFeatures, b: LocalFeatures, matrix: np.ndarray) -> float:
     """Share of the textured pixels off both objects where ``a`` warped by ``matrix`` (a's frame -> b's) matches
     ``b``: near 1 when the whole frame moved (one background photo cropped twice, one photo re-encoded), low when
-    only the object did. 0 without grey images or with fewer than BACKGROUND_MIN_PIXELS such pixels."""
-    if a.grey is None or b.grey is None:
-        return 0.0
+    only the object did. 0 without grey images, without a foreground estimate in either image, or with fewer than
+    BACKGROUND_MIN_PIXELS such pixels."""
+    if a.grey is None or b.grey is None or (a.mask is None and b.mask is None):
+        return 0.0  # no pixels, or no object outline: the whole frame could be the object
     height, width = b.grey.shape
     warped = cv2.warpAffine(a.grey.astype(np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
     inside = cv2.warpAffine(np.ones(a.grey.shape, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)

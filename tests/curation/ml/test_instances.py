@@ -142,3 +142,5 @@ def test_background_agreement_is_high_when_the_frame_moved_and_low_when_only_the
     assert background_agreement(same_photo, same_photo, identity) > 0.95
     assert background_agreement(coffee, rocket, object_shift) < 0.3
     assert background_agreement(dataclasses.replace(coffee, grey=None), coffee, identity) == 0.0
+    outline_less = dataclasses.replace(same_photo, mask=None)  # no foreground estimate: the frame could be the object
+    assert background_agreement(outline_less, outline_less, identity) == 0.0

@@ -94,6 +94,9 @@ def test_an_unrotated_transform_off_the_foreground_is_no_object():
     assert object_score([background_match, rotated]) == 9
     assert object_score([on_object, rotated]) == 9
     assert object_score([{**rotated, "scale": 3.0}]) == 0
+    # checked and found to move the background too: no object, rotated or not; under the bar it still counts
+    assert object_score([{**on_object, "background": 0.9}, {**rotated, "background": 0.75}]) == 0
+    assert object_score([{**on_object, "background": 0.9}, {**rotated, "background": 0.2}]) == 9
 
 
 def test_images_without_keypoints_give_no_pairs():

@@ -231,22 +231,23 @@ def _models(a: LocalFeatures, b: LocalFeatures, matches: list[tuple[int, int]]) 
             "scale": float(np.hypot(matrix[0, 0], matrix[1, 0])),
             "rotation": float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0]))),
         }
-        if model["inliers"] >= BACKGROUND_CHECKED and object_score([model]):
+        if model["inliers"] >= BACKGROUND_CHECKED and _placed(model):
             model["background"] = background_agreement(a, b, matrix)
         models.append(model)
         left[chosen] = False
     return models
 
 
+def _placed(model: dict) -> bool:
+    """On both foregrounds, or rotated at a plausible scale: an object placed anew, unless the background moved too."""
+    low, high = SCALE_RANGE
+    rotated = abs(model["rotation"]) >= MIN_ROTATION and low < model["scale"] < high
+    return model["foreground_share"] >= FOREGROUND_SHARE or rotated
+
+
 def object_score(models: list[dict]) -> int:
     """Inliers of the best object transform (0 when none is one; a model without "background" was not checked)."""
-    low, high = SCALE_RANGE
-    placed = [
-        m
-        for m in models
-        if m["foreground_share"] >= FOREGROUND_SHARE or (abs(m["rotation"]) >= MIN_ROTATION and low < m["scale"] < high)
-    ]
-    scores = [m["inliers"] for m in placed if m.get("background", 0.0) < BACKGROUND_AGREEMENT]
+    scores = [m["inliers"] for m in models if _placed(m) and m.get("background", 0.0) < BACKGROUND_AGREEMENT]
     return max(scores, default=0)
 
 
